@@ -1,0 +1,1 @@
+# common/db.mk - file lists of common/ (see HACKING.md)

@@ -1,0 +1,1 @@
+# common/mime.mk - file lists of common/ (see HACKING.md)

@@ -1,0 +1,1 @@
+# common/smtp.mk - file lists of common/ (see HACKING.md)

@@ -1,0 +1,1 @@
+# imapd/local.mk - file lists of imapd/ (see HACKING.md)

@@ -1,0 +1,1 @@
+# keystore/local.mk - file lists of keystore/ (see HACKING.md)

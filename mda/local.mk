@@ -1,0 +1,1 @@
+# mda/local.mk - file lists of mda/ (see HACKING.md)

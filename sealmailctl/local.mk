@@ -1,0 +1,1 @@
+# sealmailctl/local.mk - file lists of sealmailctl/ (see HACKING.md)

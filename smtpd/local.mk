@@ -1,0 +1,1 @@
+# smtpd/local.mk - file lists of smtpd/ (see HACKING.md)

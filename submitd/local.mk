@@ -1,0 +1,1 @@
+# submitd/local.mk - file lists of submitd/ (see HACKING.md)
