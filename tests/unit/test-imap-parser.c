@@ -1,0 +1,299 @@
+/*
+ * test-imap-parser.c - the incremental IMAP command parser (imapd/parser.c).
+ *
+ * Table-driven: each case is fed whole, then byte by byte, and the parsed
+ * command is rendered in a canonical form and compared.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "../../imapd/parser.h"
+#include "test.h"
+
+static const struct imap_parser_limits lim = {
+	.max_line = 200, .max_literal = 64, .max_depth = 3, .max_args = 20
+};
+
+static void
+render_list(struct buf *b, const struct imap_list *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct imap_arg *a = &l->v[i];
+
+		if (i > 0)
+			buf_addc(b, ' ');
+		switch (a->type) {
+		case IMAP_ARG_ATOM:
+			buf_addstr(b, a->str);
+			break;
+		case IMAP_ARG_STRING:
+			buf_printf(b, "\"%s\"", a->str);
+			break;
+		case IMAP_ARG_LITERAL:
+			buf_printf(b, "%s{%s}", a->binary ? "~" : "", a->str);
+			break;
+		case IMAP_ARG_LIST:
+			buf_addc(b, '(');
+			render_list(b, a->list);
+			buf_addc(b, ')');
+			break;
+		}
+	}
+}
+
+/*
+ * Feed in chunks of step bytes; return "tag|NAME|args" or "ERR:<msg>";
+ * conts counts continuation requests.
+ */
+static char *
+parse(const char *in, size_t step, int *conts)
+{
+	struct imap_parser	*p = imap_parser_new(&lim);
+	struct buf		 out;
+	size_t			 off = 0, used, n;
+	enum imap_parse_result	 r = IMAP_PARSE_MORE;
+
+	buf_init(&out, 0);
+	*conts = 0;
+	while (off < strlen(in)) {
+		n = strlen(in) - off;
+		if (n > step)
+			n = step;
+		r = imap_parser_feed(p, in + off, n, &used);
+		off += used;
+		if (r == IMAP_PARSE_CONTINUE)
+			(*conts)++;
+		if (r == IMAP_PARSE_DONE || r == IMAP_PARSE_ERROR)
+			break;
+	}
+	if (r == IMAP_PARSE_DONE) {
+		const struct imap_cmd *c = imap_parser_cmd(p);
+		buf_printf(&out, "%s|%s|", c->tag, c->name);
+		render_list(&out, c->args);
+	} else if (r == IMAP_PARSE_ERROR)
+		buf_printf(&out, "ERR:%s%s", imap_parser_error(p),
+		    imap_parser_fatal(p) ? " (fatal)" : "");
+	else
+		buf_addstr(&out, "MORE");
+	imap_parser_free(p);
+	return buf_steal(&out);
+}
+
+static const struct {
+	const char	*in;
+	const char	*want;
+	int		 conts;
+} cases[] = {
+	{ "a1 NOOP\r\n", "a1|NOOP|", 0 },
+	{ "a1 NOOP\n", "a1|NOOP|", 0 },
+	{ "\r\na2 CAPABILITY\r\n", "a2|CAPABILITY|", 0 },
+	{ "a LOGIN alice \"pw \\\"x\\\\\"\r\n", "a|LOGIN|alice \"pw \"x\\\"", 0 },
+	{ "a LOGIN {5}\r\nalice {3+}\r\npw1\r\n", "a|LOGIN|{alice} {pw1}", 1 },
+	{ "a LOGIN {0}\r\n {0}\r\n\r\n", "a|LOGIN|{} {}", 2 },
+	{ "a APPEND INBOX (\\Seen) ~{3}\r\nabc\r\n", "a|APPEND|INBOX (\\Seen) ~{abc}", 1 },
+	{ "a FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100>)\r\n",
+	  "a|FETCH|1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100>)", 0 },
+	{ "a FETCH 1 BODY[]\r\n", "a|FETCH|1 BODY[]", 0 },
+	{ "a LIST \"\" %\r\n", "a|LIST|\"\" %", 0 },
+	{ "a LIST () \"\" (INBOX Sent) RETURN (SPECIAL-USE)\r\n",
+	  "a|LIST|() \"\" (INBOX Sent) RETURN (SPECIAL-USE)", 0 },
+	{ "a SEARCH OR (FROM x) (TO y) NOT SEEN\r\n",
+	  "a|SEARCH|OR (FROM x) (TO y) NOT SEEN", 0 },
+	{ "a STORE 1 +FLAGS.SILENT (\\Deleted)\r\n",
+	  "a|STORE|1 +FLAGS.SILENT (\\Deleted)", 0 },
+	{ "a X ~foo\r\n", "a|X|~foo", 0 },
+	{ "a X ((()))\r\n", "a|X|((()))", 0 },
+	{ "a X (((())))\r\n", "ERR:Lists nested too deeply", 0 },
+	{ "a X (a b\r\n", "ERR:Unclosed list", 0 },
+	{ "a X a)\r\n", "ERR:Unexpected ')'", 0 },
+	{ "a X \"abc\r\n", "ERR:Unterminated quoted string", 0 },
+	{ "a X \"a\\bc\"\r\n", "ERR:Bad escape in quoted string", 0 },
+	{ "a X {65}\r\n", "ERR:Literal too large", 0 },
+	{ "a X {65+}\r\n", "ERR:Literal too large (fatal)", 0 },
+	{ "a X {99999999999999999999}\r\n", "ERR:Literal too large", 0 },
+	{ "a X {}\r\n", "ERR:Bad literal length", 0 },
+	{ "a X {3} x\r\n", "ERR:Literal must end the line", 0 },
+	{ "a X \"x\"y\r\n", "ERR:Missing space after argument", 0 },
+	{ "a X a\rb\n", "ERR:CR without LF", 0 },
+	{ "+a NOOP\r\n", "ERR:Invalid tag", 0 },
+	{ " NOOP\r\n", "ERR:Invalid tag", 0 },
+	{ "a \r\n", "ERR:Invalid command name", 0 },
+	{ "a X a\001\r\n", "ERR:Invalid character in atom", 0 },
+	{ "a X BODY[HEADER\r\n", "ERR:Unterminated section", 0 },
+	{ "a X 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21\r\n",
+	  "ERR:Too many arguments", 0 },
+	{ "a NOOP", "MORE", 0 },
+	{ "a APPEND x {10}\r\nabc", "MORE", 1 },
+};
+
+static void
+test_parser_table(void)
+{
+	size_t	 i, step;
+	int	 conts;
+	char	*got;
+
+	test_begin("parser: table of commands, whole and byte by byte");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (step = 1; step <= 1024; step *= 1024) {
+			got = parse(cases[i].in, step, &conts);
+			test_assert_str(got, cases[i].want);
+			test_assert(conts == cases[i].conts);
+			free(got);
+		}
+	}
+	test_end();
+}
+
+static void
+test_parser_binary_literal_keeps_nul(void)
+{
+	static const char in[] = "a APPEND INBOX ~{4}\r\na\0bc\r\n";
+	struct imap_parser	*p = imap_parser_new(&lim);
+	const struct imap_cmd	*c;
+	size_t			 used;
+
+	test_begin("parser: ~{n} binary literal keeps NUL bytes");
+	test_assert(imap_parser_feed(p, in, sizeof(in) - 1, &used) ==
+	    IMAP_PARSE_CONTINUE);
+	test_assert(imap_parser_feed(p, in + used, sizeof(in) - 1 - used,
+	    &used) == IMAP_PARSE_DONE);
+	c = imap_parser_cmd(p);
+	test_assert(c != NULL && c->args->n == 2);
+	if (c != NULL && c->args->n == 2) {
+		test_assert(c->args->v[1].binary);
+		test_assert(c->args->v[1].len == 4);
+		test_assert(memcmp(c->args->v[1].str, "a\0bc", 4) == 0);
+	}
+	imap_parser_free(p);
+	test_end();
+}
+
+static void
+test_parser_pipelined_commands(void)
+{
+	static const char in[] = "a NOOP\r\nb LOGOUT\r\n";
+	struct imap_parser	*p = imap_parser_new(&lim);
+	size_t			 used, off = 0;
+
+	test_begin("parser: pipelined commands are returned one at a time");
+	test_assert(imap_parser_feed(p, in, strlen(in), &used) ==
+	    IMAP_PARSE_DONE);
+	test_assert(used == 8);
+	test_assert_str(imap_parser_cmd(p)->tag, "a");
+	off += used;
+	imap_parser_reset(p);
+	test_assert(imap_parser_feed(p, in + off, strlen(in) - off, &used) ==
+	    IMAP_PARSE_DONE);
+	test_assert_str(imap_parser_cmd(p)->name, "LOGOUT");
+	imap_parser_free(p);
+	test_end();
+}
+
+static void
+test_parser_resyncs_after_error(void)
+{
+	static const char in[] = "a X (\"unterminated\r\nb NOOP\r\n";
+	struct imap_parser	*p = imap_parser_new(&lim);
+	size_t			 used, off = 0;
+
+	test_begin("parser: after a mid-line error the rest of the line is "
+	    "skipped");
+	test_assert(imap_parser_feed(p, in, 5, &used) == IMAP_PARSE_MORE);
+	off = used;
+	test_assert(imap_parser_feed(p, in + off, 1, &used) ==
+	    IMAP_PARSE_MORE);
+	off += used;
+	/* "a X (\"" so far; an invalid byte now */
+	test_assert(imap_parser_feed(p, "\r", 1, &used) == IMAP_PARSE_ERROR);
+	test_assert_str(imap_parser_tag(p), "a");
+	imap_parser_reset(p);
+	off = strlen("a X (\"unterminated");
+	test_assert(imap_parser_feed(p, in + off, strlen(in) - off, &used) ==
+	    IMAP_PARSE_DONE);
+	test_assert_str(imap_parser_cmd(p)->tag, "b");
+	imap_parser_free(p);
+	test_end();
+}
+
+static void
+test_parser_line_limit(void)
+{
+	struct imap_parser	*p = imap_parser_new(&lim);
+	char			 line[400];
+	size_t			 used;
+
+	test_begin("parser: a line over max_line is an error, not growth");
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "a X ", 4);
+	test_assert(imap_parser_feed(p, line, sizeof(line), &used) ==
+	    IMAP_PARSE_ERROR);
+	test_assert(used == lim.max_line + 1);
+	test_assert(imap_parser_toobig(p));
+	imap_parser_free(p);
+	test_end();
+}
+
+static const struct {
+	const char	*in;
+	int		 ok;
+	uint32_t	 probe, star;
+	int		 in_set;
+} seqcases[] = {
+	{ "1", 1, 1, 10, 1 },
+	{ "1:3,7", 1, 7, 10, 1 },
+	{ "1:3,7", 1, 4, 10, 0 },
+	{ "5:*", 1, 10, 10, 1 },
+	{ "*:5", 1, 6, 10, 1 },
+	{ "*", 1, 10, 10, 1 },
+	{ "*", 1, 9, 10, 0 },
+	{ "3:1", 1, 2, 10, 1 },
+	{ "0", 0, 0, 0, 0 },
+	{ "1,", 0, 0, 0, 0 },
+	{ "", 0, 0, 0, 0 },
+	{ "1:", 0, 0, 0, 0 },
+	{ "a", 0, 0, 0, 0 },
+	{ "4294967295", 0, 0, 0, 0 },
+	{ "4294967294", 1, 4294967294U, 1, 1 },
+};
+
+static void
+test_seqset_table(void)
+{
+	struct imap_seqset	 set;
+	size_t			 i;
+	int			 r;
+
+	test_begin("seqset: parse and membership with '*'");
+	for (i = 0; i < sizeof(seqcases) / sizeof(seqcases[0]); i++) {
+		r = imap_seqset_parse(seqcases[i].in, &set);
+		test_assert((r == 0) == seqcases[i].ok);
+		if (r == 0) {
+			test_assert(imap_seqset_contains(&set,
+			    seqcases[i].probe, seqcases[i].star) ==
+			    seqcases[i].in_set);
+			imap_seqset_free(&set);
+		}
+	}
+	test_end();
+}
+
+int
+main(void)
+{
+	static void (*const tests[])(void) = {
+		test_parser_table,
+		test_parser_binary_literal_keeps_nul,
+		test_parser_pipelined_commands,
+		test_parser_resyncs_after_error,
+		test_parser_line_limit,
+		test_seqset_table,
+		NULL
+	};
+
+	return test_run(tests);
+}
