@@ -3,3 +3,9 @@ libsealmail_a_SOURCES += \
 	common/log.c common/log.h \
 	common/xmalloc.c common/xmalloc.h \
 	common/buf.c common/buf.h
+libsealmail_a_SOURCES += \
+	common/config.c common/config.h \
+	common/ipc.c common/ipc.h \
+	common/net.c common/net.h \
+	common/privsep.c common/privsep.h \
+	common/daemon.c common/daemon.h

@@ -4,3 +4,12 @@ check_PROGRAMS += tests/unit/test-buf
 tests_unit_test_buf_SOURCES = tests/unit/test-buf.c
 tests_unit_test_buf_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-buf
+check_PROGRAMS += tests/unit/test-config tests/unit/test-ipc \
+	tests/unit/test-net
+tests_unit_test_config_SOURCES = tests/unit/test-config.c
+tests_unit_test_config_LDADD = $(SM_LIBS)
+tests_unit_test_ipc_SOURCES = tests/unit/test-ipc.c
+tests_unit_test_ipc_LDADD = $(SM_LIBS)
+tests_unit_test_net_SOURCES = tests/unit/test-net.c
+tests_unit_test_net_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-config tests/unit/test-ipc tests/unit/test-net

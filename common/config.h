@@ -1,0 +1,99 @@
+/*
+ * config.h - sealmail.conf: one file, "key = value" lines under
+ * [global], [smtpd], [submitd], [imapd], [mda] and [keystore].
+ *
+ * The parser is table-driven (config.c: cfg_keys[]); every key has a type,
+ * a default and a place in struct sm_config.  An unknown section or key, a
+ * repeated key or a bad value is an error naming file, line and key.  Paths
+ * are resolved against [global] prefix once the whole file is read, so the
+ * order of lines does not matter.  Runs in privileged parents before they
+ * fork; the file is the administrator's, not outside input, but is parsed
+ * as carefully as if it were (it has a fuzz target).
+ */
+#ifndef SM_CONFIG_H
+#define SM_CONFIG_H
+
+#include <stddef.h>
+
+#define CFG_LISTEN_MAX	8
+
+struct cfg_listen {
+	char	*addr[CFG_LISTEN_MAX];	/* "127.0.0.1:25", "[::1]:25" */
+	int	 n;
+};
+
+struct sm_config {
+	char	*path;
+
+	/* [global] */
+	char	*prefix;
+	char	*hostname;
+	char	*user;		/* unprivileged user of network parsers */
+	char	*queue_user;	/* owner of the queue */
+	char	*mail_user;	/* owner of every Maildir (vmail) */
+	char	*empty_dir;	/* chroot of network-facing processes */
+	char	*run_dir;	/* pidfiles and unix sockets */
+	char	*db_dir;	/* Berkeley DB environment */
+	char	*queue_dir;
+	char	*mail_root;	/* <mail_root>/<domain>/<user>/Maildir */
+	char	*quarantine_dir;
+	char	*passwd_db;	/* pam_userdb file, without ".db" */
+	char	*tls_cert;
+	char	*tls_key;
+	char	*tls_ca;	/* trust anchors for outgoing TLS */
+	char	*postmaster;	/* administrator address for notices */
+	int	 log_level;
+
+	/* [smtpd] */
+	struct cfg_listen smtpd_listen;
+	char	*queue_socket;	/* submitd -> queue */
+	size_t	 max_message_size;
+	int	 smtpd_max_sessions;
+	int	 smtpd_max_sessions_per_ip;
+	int	 smtpd_max_rcpt;
+	long	 queue_lifetime;	/* seconds */
+	long	 retry_min;		/* seconds, first retry delay */
+	long	 retry_max;		/* seconds, backoff ceiling */
+
+	/* [submitd] */
+	struct cfg_listen submitd_listen;	/* STARTTLS, 587 */
+	struct cfg_listen submitd_listen_tls;	/* implicit TLS, 465 */
+	char	*pam_service;
+	int	 submitd_max_sessions;
+	int	 submitd_max_sessions_per_ip;
+	int	 auth_fail_max;		/* per address before it is refused */
+	long	 auth_fail_window;	/* seconds */
+	int	 default_max_rcpt_per_msg;
+	int	 default_max_rcpt_per_day;
+
+	/* [imapd] */
+	struct cfg_listen imapd_listen;		/* STARTTLS, 143 */
+	struct cfg_listen imapd_listen_tls;	/* implicit TLS, 993 */
+	int	 imapd_max_sessions;
+	int	 imapd_max_sessions_per_ip;
+	size_t	 imapd_max_literal;
+
+	/* [mda] */
+	char	*lmtp_socket;
+	char	*lmtp_trusted_user;	/* may set the classification */
+	int	 quarantine_days;
+
+	/* [keystore] */
+	char	*keystore_socket;
+	struct cfg_listen keystore_listen;
+	char	*keystore_clients;	/* users allowed to ask for signatures */
+};
+
+int	 config_load(const char *, struct sm_config *, char *, size_t);
+int	 config_parse_mem(const char *, const char *, size_t,
+	    struct sm_config *, char *, size_t);
+void	 config_free(struct sm_config *);
+const char *config_default_path(void);
+void	 config_dump(const struct sm_config *, int);
+
+int	 cfg_parse_size(const char *, size_t *);
+int	 cfg_parse_duration(const char *, long *);
+int	 cfg_parse_bool(const char *, int *);
+int	 cfg_parse_listen_addr(const char *, char **, char **);
+
+#endif

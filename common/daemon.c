@@ -1,0 +1,202 @@
+/*
+ * daemon.c - the start-up and signal handling every daemon shares; see
+ * daemon.h.  Runs in privileged parents (and, for signals, in children).
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "buf.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static char	*pidfile_path;
+static int	 stopping;
+static struct event_base *sig_base;
+static void	(*reload_cb)(void *);
+static void	(*child_cb)(pid_t, int, void *);
+static void	*sig_arg;
+
+static void __attribute__((noreturn))
+daemon_usage(const char *name)
+{
+	fprintf(stderr, "usage: %s [-dv] [-c config]\n", name);
+	exit(64);
+}
+
+void
+daemon_getopt(int argc, char **argv, struct daemon_opts *o)
+{
+	int	 ch;
+
+	o->config = config_default_path();
+	o->foreground = 0;
+	o->verbose = 0;
+	while ((ch = getopt(argc, argv, "c:dv")) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'd':
+			o->foreground = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		default:
+			daemon_usage(o->name);
+		}
+	}
+	if (optind != argc)
+		daemon_usage(o->name);
+}
+
+/*
+ * Load the config; a bad one is fatal with the message naming file, line
+ * and key.  Sets up logging as the config asks.
+ */
+void
+daemon_load_config(const struct daemon_opts *o, struct sm_config *c)
+{
+	char	 err[512];
+
+	log_init(o->name, 1, LOG_LVL_INFO);
+	if (config_load(o->config, c, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_init(o->name, o->foreground, o->verbose ? LOG_LVL_DEBUG :
+	    c->log_level);
+}
+
+void
+daemon_detach(const struct daemon_opts *o)
+{
+	if (o->foreground)
+		return;
+	if (daemon(0, 0) == -1)
+		fatal("daemon");
+}
+
+/* Write <run_dir>/<name>.pid, refusing to run twice. */
+void
+daemon_pidfile(const struct sm_config *c, const char *name)
+{
+	struct buf b;
+	char	 old[32];
+	ssize_t	 n;
+	long	 pid;
+	int	 fd;
+
+	pidfile_path = xasprintf("%s/%s.pid", c->run_dir, name);
+	if ((fd = open(pidfile_path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, old, sizeof(old) - 1);
+		close(fd);
+		if (n > 0) {
+			old[n] = '\0';
+			pid = strtol(old, NULL, 10);
+			if (pid > 1 && kill((pid_t)pid, 0) == 0 &&
+			    pid != (long)getpid())
+				fatalx("%s already running as pid %ld",
+				    name, pid);
+		}
+	}
+	buf_init(&b, 0);
+	buf_printf(&b, "%ld\n", (long)getpid());
+	fd = open(pidfile_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644);
+	if (fd == -1 || write(fd, b.data, b.len) != (ssize_t)b.len)
+		fatal("pidfile %s", pidfile_path);
+	close(fd);
+	buf_free(&b);
+}
+
+void
+daemon_pidfile_remove(void)
+{
+	if (pidfile_path != NULL)
+		unlink(pidfile_path);
+}
+
+static void
+daemon_on_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	pid_t	 pid;
+	int	 status;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("stopping on signal %d", (int)sig);
+		stopping = 1;
+		event_base_loopexit(sig_base, NULL);
+		break;
+	case SIGHUP:
+		if (reload_cb != NULL) {
+			log_info("reloading");
+			reload_cb(sig_arg);
+		}
+		break;
+	case SIGCHLD:
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (child_cb != NULL)
+				child_cb(pid, status, sig_arg);
+		break;
+	}
+}
+
+/*
+ * A parent's signals: TERM/INT end the event loop, HUP calls reload,
+ * CHLD reaps and reports each child to child (NULL: ignore).
+ */
+void
+daemon_signals(struct event_base *base, void (*reload)(void *),
+    void (*child)(pid_t, int, void *), void *arg)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	struct event *ev;
+	size_t	 i;
+
+	sig_base = base;
+	reload_cb = reload;
+	child_cb = child;
+	sig_arg = arg;
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		ev = evsignal_new(base, sigs[i], daemon_on_signal, NULL);
+		if (ev == NULL || evsignal_add(ev, NULL) == -1)
+			fatalx("evsignal_add %d", sigs[i]);
+	}
+}
+
+/* A child's signals: TERM/INT end its loop; HUP is the parent's. */
+void
+daemon_child_signals(struct event_base *base)
+{
+	daemon_signals(base, NULL, NULL, NULL);
+	signal(SIGHUP, SIG_IGN);
+}
+
+void
+daemon_stop(void)
+{
+	stopping = 1;
+	if (sig_base != NULL)
+		event_base_loopexit(sig_base, NULL);
+}
+
+int
+daemon_stopping(void)
+{
+	return stopping;
+}

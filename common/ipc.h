@@ -1,0 +1,125 @@
+/*
+ * ipc.h - typed, length-prefixed messages with file-descriptor passing,
+ * over socketpairs between the processes of one program (and over the
+ * few unix sockets between programs, e.g. submitd -> smtpd's queue).
+ *
+ * A message is a header (type, id, payload length) and a payload built
+ * and read field by field: every field carries a one-byte tag, so a
+ * reader that expects a string where the writer put a number gets an
+ * error, not garbage.  Never send raw structs.
+ *
+ *	m = ipc_msg_new(IPC_LOOKUP_RCPT, sessionid);
+ *	ipc_add_str(m, rcpt);
+ *	ipc_send(conn, m);		(takes ownership of m)
+ *
+ *	dispatch(conn, m):
+ *	if (ipc_get_str(m, &rcpt) == -1 || ipc_get_end(m) == -1)
+ *		fatalx("bad IPC_LOOKUP_RCPT");	(trusted peer: fatal)
+ *
+ * The side that holds privileges treats every message as hostile: it
+ * checks every field and ends the peer on the first bad one.  The
+ * decoder (ipc_decode) is a parser of outside input and has a fuzz
+ * target.  Message types are grouped by the role that receives them,
+ * IPC_<ROLE>_<VERB>, in the one enum below.
+ */
+#ifndef SM_IPC_H
+#define SM_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define IPC_HDR_LEN	12
+#define IPC_MAX_PAYLOAD	(256 * 1024)
+#define IPC_FD_PENDING	(-2)	/* decoded: an fd travels with it */
+
+enum ipc_type {
+	IPC_NONE = 0,
+
+	/* generic */
+	IPC_OK = 1,		/* u32 status, str text */
+	IPC_ERR,		/* u32 code, str text */
+	IPC_HELLO,		/* str role */
+
+	/* asked of privileged parents by their network children */
+	IPC_PARENT_AUTH = 100,	/* str user, str password -> IPC_OK/ERR */
+	IPC_PARENT_LOOKUP_RCPT,	/* str address -> IPC_OK(str canonical) */
+	IPC_PARENT_SESSION_END,	/* str client address */
+	IPC_PARENT_QUOTA,	/* str user, u32 nrcpt */
+	IPC_PARENT_SENDER_OK,	/* str user, str address */
+	IPC_PARENT_SUBMIT,	/* envelope + fd */
+	IPC_PARENT_LOGIN,	/* imapd: str user -> session process */
+
+	/* the queue */
+	IPC_QUEUE_MESSAGE = 200,	/* envelope + fd of the message */
+	IPC_QUEUE_COMMITTED,	/* str queue id */
+	IPC_QUEUE_DELIVERED,	/* str id, u32 rcpt index, u32 status, str */
+	IPC_QUEUE_FLUSH,
+	IPC_QUEUE_LIST,
+	IPC_QUEUE_DELETE,
+
+	/* delivery agents */
+	IPC_MDA_DELIVER = 300,	/* envelope + fd */
+	IPC_MTA_DELIVER,
+
+	/* imapd */
+	IPC_IMAP_CLIENT = 400,	/* fd of a logged-in client connection */
+	IPC_IMAP_MAILDIR,
+
+	/* keystore */
+	IPC_KS_SIGN = 500,
+	IPC_KS_PUBKEY,
+
+	IPC_TYPE_MAX
+};
+
+struct ipc_msg {
+	uint32_t	 type;
+	uint32_t	 id;
+	int		 fd;		/* -1: none */
+	struct buf	 data;		/* payload */
+	size_t		 rpos;		/* read position */
+};
+
+struct ipc_conn;
+typedef void	(*ipc_dispatch_fn)(struct ipc_conn *, struct ipc_msg *,
+		    void *);
+typedef void	(*ipc_closed_fn)(struct ipc_conn *, void *);
+
+struct event_base;
+
+/* building and reading */
+struct ipc_msg *ipc_msg_new(uint32_t, uint32_t);
+void	 ipc_msg_free(struct ipc_msg *);
+void	 ipc_msg_setfd(struct ipc_msg *, int);
+int	 ipc_msg_takefd(struct ipc_msg *);
+void	 ipc_add_u32(struct ipc_msg *, uint32_t);
+void	 ipc_add_u64(struct ipc_msg *, uint64_t);
+void	 ipc_add_str(struct ipc_msg *, const char *);
+void	 ipc_add_data(struct ipc_msg *, const void *, size_t);
+int	 ipc_get_u32(struct ipc_msg *, uint32_t *);
+int	 ipc_get_u64(struct ipc_msg *, uint64_t *);
+int	 ipc_get_str(struct ipc_msg *, const char **);
+int	 ipc_get_data(struct ipc_msg *, const void **, size_t *);
+int	 ipc_get_end(struct ipc_msg *);
+
+/* wire format: decode one message from bytes (for streams and fuzzing) */
+enum ipc_decode_result { IPC_DECODE_MORE, IPC_DECODE_DONE, IPC_DECODE_ERROR };
+enum ipc_decode_result ipc_decode(const uint8_t *, size_t, struct ipc_msg **,
+	    size_t *);
+void	 ipc_encode(const struct ipc_msg *, struct buf *);
+
+/* event-driven connection over a connected unix socket */
+struct ipc_conn *ipc_conn_new(struct event_base *, int, ipc_dispatch_fn,
+	    ipc_closed_fn, void *);
+void	 ipc_conn_free(struct ipc_conn *);
+void	 ipc_send(struct ipc_conn *, struct ipc_msg *);
+int	 ipc_conn_fd(const struct ipc_conn *);
+uint32_t ipc_conn_peer_uid(const struct ipc_conn *);
+
+/* blocking use, for short-lived tools and simple request/response */
+int	 ipc_send_sync(int, struct ipc_msg *);
+int	 ipc_recv_sync(int, struct ipc_msg **);
+
+#endif

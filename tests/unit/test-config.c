@@ -1,0 +1,133 @@
+/*
+ * test-config.c - sealmail.conf parsing: defaults, paths against prefix,
+ * and errors that name file, line and key.
+ */
+#include <string.h>
+
+#include "config.h"
+#include "test.h"
+
+static int
+parse(const char *text, struct sm_config *c, char *err, size_t errlen)
+{
+	return config_parse_mem("t.conf", text, strlen(text), c, err, errlen);
+}
+
+static void
+test_config_defaults_and_prefix(void)
+{
+	struct sm_config c;
+	char	 err[256];
+
+	test_begin("config applies defaults and resolves paths against prefix");
+	test_assert(parse("[global]\nqueue_dir = q\nprefix = /srv/sm\n"
+	    "hostname = mx.example.test\n", &c, err, sizeof(err)) == 0);
+	test_assert_str(c.queue_dir, "/srv/sm/q");
+	test_assert_str(c.db_dir, "/srv/sm/var/lib/sealmail/db");
+	test_assert_str(c.hostname, "mx.example.test");
+	test_assert_str(c.user, "sealmail");
+	test_assert(c.max_message_size == 25 * 1024 * 1024);
+	test_assert(c.queue_lifetime == 5 * 86400);
+	test_assert(c.default_max_rcpt_per_msg == 50);
+	test_assert(c.default_max_rcpt_per_day == 300);
+	test_assert(c.smtpd_listen.n == 1);
+	test_assert_str(c.smtpd_listen.addr[0], "0.0.0.0:25");
+	config_free(&c);
+	test_end();
+}
+
+static void
+test_config_values(void)
+{
+	struct sm_config c;
+	char	 err[256];
+
+	test_begin("config parses sizes, durations, listen lists, comments");
+	test_assert(parse("# comment\n[global]\n  prefix=/x  \n"
+	    "[smtpd]\r\nlisten = 127.0.0.1:2525 [::1]:2525\n"
+	    "max_message_size = 10M\nretry_min = 90s\n"
+	    "; another comment\n[submitd]\nlisten =\n", &c, err,
+	    sizeof(err)) == 0);
+	test_assert(c.smtpd_listen.n == 2);
+	test_assert_str(c.smtpd_listen.addr[1], "[::1]:2525");
+	test_assert(c.max_message_size == 10 * 1024 * 1024);
+	test_assert(c.retry_min == 90);
+	test_assert(c.submitd_listen.n == 0);
+	config_free(&c);
+	test_end();
+}
+
+static const struct {
+	const char	*text;
+	const char	*err;
+} bad_cases[] = {
+	{ "[global]\nbogus = 1\n", "t.conf:2: bogus: unknown key" },
+	{ "[nosuch]\n", "t.conf:1: nosuch: unknown section" },
+	{ "prefix = /x\n", "t.conf:1: prefix: key outside a section" },
+	{ "[global]\n\nprefix\n", "t.conf:3: expected key = value" },
+	{ "[smtpd]\nmax_sessions = -1\n", "t.conf:2: max_sessions: expected" },
+	{ "[smtpd]\nmax_message_size = 10X\n",
+	    "t.conf:2: max_message_size: expected a size" },
+	{ "[smtpd]\nqueue_lifetime = forever\n",
+	    "t.conf:2: queue_lifetime: expected a duration" },
+	{ "[smtpd]\nlisten = localhost\n", "t.conf:2: listen: expected host" },
+	{ "[smtpd]\nlisten = 1.2.3.4:70000\n", "t.conf:2: listen: expected" },
+	{ "[global]\nuser = ro ot\n", "t.conf:2: user: not a valid user" },
+	{ "[global]\npostmaster = nobody\n", "t.conf:2: postmaster: not a" },
+	{ "[global]\nlog_level = loud\n", "t.conf:2: log_level: expected" },
+	{ "[global]\nprefix = /a\nprefix = /b\n", "t.conf:3: prefix: set twice" },
+	{ "[global]\nprefix = rel\n", "t.conf:0: prefix: must be an absolute" },
+	{ "[global\n", "t.conf:1: malformed section header" },
+	{ "[global]\nprefix =\n", "t.conf:2: prefix: empty value" },
+	{ "[smtpd]\nmax_message_size = 99999999999999999999G\n",
+	    "t.conf:2: max_message_size: expected a size" },
+};
+
+static void
+test_config_errors_name_file_line_key(void)
+{
+	struct sm_config c;
+	char	 err[256];
+	size_t	 i;
+
+	test_begin("config errors name file, line and key");
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		err[0] = '\0';
+		test_assert(parse(bad_cases[i].text, &c, err,
+		    sizeof(err)) == -1);
+		if (strncmp(err, bad_cases[i].err,
+		    strlen(bad_cases[i].err)) != 0) {
+			printf("  case %zu: got \"%s\", want \"%s...\"\n", i,
+			    err, bad_cases[i].err);
+			test_assert(0);
+		}
+	}
+	test_end();
+}
+
+static void
+test_config_load_missing_file(void)
+{
+	struct sm_config c;
+	char	 err[256];
+
+	test_begin("config_load names a file it cannot open");
+	test_assert(config_load("/nonexistent/sm.conf", &c, err,
+	    sizeof(err)) == -1);
+	test_assert(strstr(err, "/nonexistent/sm.conf") != NULL);
+	test_end();
+}
+
+int
+main(void)
+{
+	static void (*const tests[])(void) = {
+		test_config_defaults_and_prefix,
+		test_config_values,
+		test_config_errors_name_file_line_key,
+		test_config_load_missing_file,
+		NULL
+	};
+
+	return test_run(tests);
+}
