@@ -31,13 +31,19 @@
  * tags it does not know and uses defaults for tags that are missing, so
  * fields can be added without a new version; the version byte changes
  * only when the meaning of an existing tag changes.
+ *
+ * Including: this header shares its name with Berkeley DB's <db.h>, which
+ * it pulls in with #include_next.  Outside common/ write #include "db.h";
+ * inside common/ write #include <db.h> (a quoted include from a file in
+ * the same directory would bypass the search path and hide Berkeley's
+ * header).  Either way you get both.
  */
 #ifndef SM_DB_H
 #define SM_DB_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <db.h>
+#include_next <db.h>
 
 #include "buf.h"
 

@@ -1,1 +1,16 @@
-# common/db.mk - file lists of common/ (see HACKING.md)
+# common/db.mk - Berkeley DB environment, user database and the pam_userdb
+# password file (see HACKING.md).
+libsealmail_a_SOURCES += \
+	common/db.c common/db.h \
+	common/userdb.c common/userdb.h \
+	common/passwd.c common/passwd.h
+
+check_PROGRAMS += tests/unit/test-db tests/unit/test-userdb \
+	tests/unit/test-passwd
+tests_unit_test_db_SOURCES = tests/unit/test-db.c
+tests_unit_test_db_LDADD = $(SM_LIBS)
+tests_unit_test_userdb_SOURCES = tests/unit/test-userdb.c
+tests_unit_test_userdb_LDADD = $(SM_LIBS)
+tests_unit_test_passwd_SOURCES = tests/unit/test-passwd.c
+tests_unit_test_passwd_LDADD = $(SM_LIBS) -lcrypt $(PAM_LIBS)
+TESTS += tests/unit/test-db tests/unit/test-userdb tests/unit/test-passwd

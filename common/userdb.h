@@ -35,7 +35,7 @@
 #include <time.h>
 
 #include "buf.h"
-#include "db.h"
+#include <db.h>
 
 #define USERDB_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
 #define USERDB_DOMAIN_MAX	255	/* RFC 5321 4.5.3.1.2 */
