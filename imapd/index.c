@@ -1,0 +1,317 @@
+/*
+ * index.c - the per-folder IMAP index in Berkeley DB; see index.h.
+ *
+ * Keys: the one-byte key "M" holds the folder's meta record; every
+ * message is under its UID as four big-endian bytes, so a cursor walks
+ * messages in UID order.  Values are db_rec records (common/db.h).
+ *
+ * Runs in the per-user imapd process (vmail, chrooted to the user's mail
+ * directory).  The file is only ever written by that process, but it sits
+ * in a directory the user's mail tools could touch, so records are decoded
+ * defensively: a record that does not decode is dropped and the message is
+ * picked up again by the next rescan.
+ */
+#include <sys/types.h>
+
+#include <db.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "db.h"
+#include "index.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define IDX_VERSION	1
+
+enum {
+	T_UIDVALIDITY = 1, T_UIDNEXT, T_HIGHESTMODSEQ,
+	T_UID = 10, T_FLAGS, T_MODSEQ, T_SIZE, T_DATE, T_BASE, T_KEYWORDS,
+	T_ENVELOPE, T_BODYSTRUCTURE, T_BODY
+};
+
+struct mbox_index {
+	DB	*db;
+};
+
+struct mbox_index *
+index_open(const char *path, char *err, size_t errlen)
+{
+	struct mbox_index	*ix;
+	DB			*db;
+	int			 rc;
+
+	if ((rc = db_create(&db, NULL, 0)) != 0) {
+		snprintf(err, errlen, "db_create: %s", db_strerror(rc));
+		return NULL;
+	}
+	rc = db->open(db, NULL, path, NULL, DB_BTREE, DB_CREATE, 0600);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", path, db_strerror(rc));
+		db->close(db, 0);
+		return NULL;
+	}
+	ix = xcalloc(1, sizeof(*ix));
+	ix->db = db;
+	return ix;
+}
+
+void
+index_close(struct mbox_index *ix)
+{
+	if (ix == NULL)
+		return;
+	ix->db->close(ix->db, 0);
+	free(ix);
+}
+
+int
+index_sync(struct mbox_index *ix)
+{
+	return ix->db->sync(ix->db, 0) == 0 ? 0 : -1;
+}
+
+static int
+put(struct mbox_index *ix, const void *k, size_t klen, const struct buf *v)
+{
+	DBT	 key, val;
+	int	 rc;
+
+	memset(&key, 0, sizeof(key));
+	memset(&val, 0, sizeof(val));
+	key.data = (void *)k;
+	key.size = (u_int32_t)klen;
+	val.data = v->data;
+	val.size = (u_int32_t)v->len;
+	if ((rc = ix->db->put(ix->db, NULL, &key, &val, 0)) != 0) {
+		log_warnx("index_put: %s", db_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+index_get_meta(struct mbox_index *ix, struct index_meta *m)
+{
+	struct db_rec_reader	 r;
+	DBT			 key, val;
+	const void		*v;
+	size_t			 len;
+	uint64_t		 x;
+	uint8_t			 tag;
+
+	memset(m, 0, sizeof(*m));
+	memset(&key, 0, sizeof(key));
+	memset(&val, 0, sizeof(val));
+	key.data = (void *)"M";
+	key.size = 1;
+	if (ix->db->get(ix->db, NULL, &key, &val, 0) != 0)
+		return -1;
+	if (db_rec_open(&r, val.data, val.size) == -1 ||
+	    r.version != IDX_VERSION)
+		return -1;
+	while (db_rec_next(&r, &tag, &v, &len) == 1) {
+		if (db_rec_int(v, len, &x) == -1)
+			continue;
+		if (tag == T_UIDVALIDITY)
+			m->uidvalidity = (uint32_t)x;
+		else if (tag == T_UIDNEXT)
+			m->uidnext = (uint32_t)x;
+		else if (tag == T_HIGHESTMODSEQ)
+			m->highestmodseq = x;
+	}
+	return m->uidvalidity != 0 && m->uidnext != 0 ? 0 : -1;
+}
+
+int
+index_put_meta(struct mbox_index *ix, const struct index_meta *m)
+{
+	struct buf	 b;
+	int		 rc;
+
+	buf_init(&b, 0);
+	db_rec_begin(&b, IDX_VERSION);
+	db_rec_u32(&b, T_UIDVALIDITY, m->uidvalidity);
+	db_rec_u32(&b, T_UIDNEXT, m->uidnext);
+	db_rec_u64(&b, T_HIGHESTMODSEQ, m->highestmodseq);
+	rc = put(ix, "M", 1, &b);
+	buf_free(&b);
+	return rc;
+}
+
+static void
+uidkey(uint32_t uid, unsigned char k[4])
+{
+	k[0] = (unsigned char)(uid >> 24);
+	k[1] = (unsigned char)(uid >> 16);
+	k[2] = (unsigned char)(uid >> 8);
+	k[3] = (unsigned char)uid;
+}
+
+struct imsg *
+imsg_new(void)
+{
+	return xcalloc(1, sizeof(struct imsg));
+}
+
+void
+imsg_free(struct imsg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->base);
+	free(m->fname);
+	free(m->keywords);
+	free(m->envelope);
+	free(m->bodystructure);
+	free(m->body);
+	free(m);
+}
+
+static void
+rec_optstr(struct buf *b, uint8_t tag, const char *s)
+{
+	if (s != NULL)
+		db_rec_str(b, tag, s);
+}
+
+void
+imsg_encode(const struct imsg *m, struct buf *b)
+{
+	db_rec_begin(b, IDX_VERSION);
+	db_rec_u32(b, T_UID, m->uid);
+	db_rec_u32(b, T_FLAGS, m->flags);
+	db_rec_u64(b, T_MODSEQ, m->modseq);
+	db_rec_u64(b, T_SIZE, m->size);
+	db_rec_u64(b, T_DATE, (uint64_t)m->internaldate);
+	db_rec_str(b, T_BASE, m->base);
+	rec_optstr(b, T_KEYWORDS, m->keywords);
+	rec_optstr(b, T_ENVELOPE, m->envelope);
+	rec_optstr(b, T_BODYSTRUCTURE, m->bodystructure);
+	rec_optstr(b, T_BODY, m->body);
+}
+
+static char *
+dupfield(const void *v, size_t len)
+{
+	if (memchr(v, '\0', len) != NULL)
+		return NULL;
+	return xstrndup(v, len);
+}
+
+/* Decode into m (fields it owns are replaced).  -1 if unusable. */
+int
+imsg_decode(const void *data, size_t size, struct imsg *m)
+{
+	struct db_rec_reader	 r;
+	const void		*v;
+	size_t			 len;
+	uint64_t		 x;
+	uint8_t			 tag;
+	char			**sp;
+
+	if (db_rec_open(&r, data, size) == -1 || r.version != IDX_VERSION)
+		return -1;
+	while (db_rec_next(&r, &tag, &v, &len) == 1) {
+		sp = NULL;
+		switch (tag) {
+		case T_BASE:
+			sp = &m->base;
+			break;
+		case T_KEYWORDS:
+			sp = &m->keywords;
+			break;
+		case T_ENVELOPE:
+			sp = &m->envelope;
+			break;
+		case T_BODYSTRUCTURE:
+			sp = &m->bodystructure;
+			break;
+		case T_BODY:
+			sp = &m->body;
+			break;
+		default:
+			if (db_rec_int(v, len, &x) == -1)
+				continue;
+			if (tag == T_UID)
+				m->uid = (uint32_t)x;
+			else if (tag == T_FLAGS)
+				m->flags = (uint32_t)x & IMSG_SYSFLAGS;
+			else if (tag == T_MODSEQ)
+				m->modseq = x;
+			else if (tag == T_SIZE)
+				m->size = x;
+			else if (tag == T_DATE)
+				m->internaldate = (int64_t)x;
+			continue;
+		}
+		free(*sp);
+		*sp = dupfield(v, len);
+	}
+	if (m->uid == 0 || m->base == NULL || strchr(m->base, '/') != NULL)
+		return -1;
+	return 0;
+}
+
+int
+index_put(struct mbox_index *ix, const struct imsg *m)
+{
+	unsigned char	 k[4];
+	struct buf	 b;
+	int		 rc;
+
+	uidkey(m->uid, k);
+	buf_init(&b, 0);
+	imsg_encode(m, &b);
+	rc = put(ix, k, sizeof(k), &b);
+	buf_free(&b);
+	return rc;
+}
+
+int
+index_del(struct mbox_index *ix, uint32_t uid)
+{
+	unsigned char	 k[4];
+	DBT		 key;
+
+	uidkey(uid, k);
+	memset(&key, 0, sizeof(key));
+	key.data = k;
+	key.size = sizeof(k);
+	return ix->db->del(ix->db, NULL, &key, 0) == 0 ? 0 : -1;
+}
+
+/*
+ * Call fn for every message record in UID order; fn owns the imsg it is
+ * given.  Records that do not decode are deleted.
+ */
+int
+index_load(struct mbox_index *ix, int (*fn)(struct imsg *, void *),
+    void *arg)
+{
+	DBC		*c;
+	DBT		 key, val;
+	struct imsg	*m;
+	int		 rc;
+
+	if (ix->db->cursor(ix->db, NULL, &c, 0) != 0)
+		return -1;
+	memset(&key, 0, sizeof(key));
+	memset(&val, 0, sizeof(val));
+	while ((rc = c->get(c, &key, &val, DB_NEXT)) == 0) {
+		if (key.size != 4)
+			continue;
+		m = imsg_new();
+		if (imsg_decode(val.data, val.size, m) == -1) {
+			imsg_free(m);
+			c->del(c, 0);
+			continue;
+		}
+		if (fn(m, arg) == -1)
+			break;
+	}
+	c->close(c);
+	return rc == 0 || rc == DB_NOTFOUND ? 0 : -1;
+}

@@ -1,0 +1,71 @@
+/*
+ * index.h - the per-folder IMAP index, a Berkeley DB btree kept in the
+ * folder's own directory ("sealmail.index.db" next to cur/ new/ tmp/).
+ *
+ * It records what IMAP needs to be stable and what is costly to compute:
+ * UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of the folder, and per UID the
+ * Maildir base name of the file, the flags and keywords, the modseq of the
+ * last change, RFC822.SIZE, INTERNALDATE and the cached ENVELOPE and
+ * BODYSTRUCTURE.  The Maildir stays the truth for which messages exist and
+ * their system flags; mailbox.c reconciles the two on every rescan.
+ *
+ * Only the user's own imapd process (vmail, chrooted to the user's mail
+ * directory) opens it, and there is exactly one such process per user, so
+ * the database needs no environment or locking: it is a cache that can be
+ * rebuilt (with a new UIDVALIDITY) if it is lost or unreadable.
+ */
+#ifndef SM_IMAP_INDEX_H
+#define SM_IMAP_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* System flags, as bits. */
+#define IMSG_SEEN	0x01
+#define IMSG_ANSWERED	0x02
+#define IMSG_FLAGGED	0x04
+#define IMSG_DELETED	0x08
+#define IMSG_DRAFT	0x10
+#define IMSG_PASSED	0x20	/* Maildir "P", shown as $Forwarded */
+#define IMSG_SYSFLAGS	0x3f
+
+struct imsg {
+	uint32_t	 uid;
+	uint32_t	 flags;		/* IMSG_* */
+	uint64_t	 modseq;
+	uint64_t	 size;		/* with CRLF line ends */
+	int64_t		 internaldate;
+	char		*base;		/* unique part of the file name */
+	char		*fname;		/* "cur/<base>:2,<flags>" or "new/.." */
+	char		*keywords;	/* space separated, or NULL */
+	char		*envelope;	/* cached IMAP ENVELOPE, or NULL */
+	char		*bodystructure;	/* cached BODYSTRUCTURE, or NULL */
+	char		*body;		/* cached BODY, or NULL */
+	int		 recent;	/* not yet claimed by a session */
+	int		 seen_on_disk;	/* scratch for the rescan */
+};
+
+struct index_meta {
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	uint64_t	 highestmodseq;
+};
+
+struct mbox_index;
+
+struct mbox_index *index_open(const char *, char *, size_t);
+void	 index_close(struct mbox_index *);
+int	 index_get_meta(struct mbox_index *, struct index_meta *);
+int	 index_put_meta(struct mbox_index *, const struct index_meta *);
+int	 index_load(struct mbox_index *, int (*)(struct imsg *, void *),
+	    void *);
+int	 index_put(struct mbox_index *, const struct imsg *);
+int	 index_del(struct mbox_index *, uint32_t);
+int	 index_sync(struct mbox_index *);
+
+struct imsg *imsg_new(void);
+void	 imsg_free(struct imsg *);
+void	 imsg_encode(const struct imsg *, struct buf *);
+int	 imsg_decode(const void *, size_t, struct imsg *);
+
+#endif

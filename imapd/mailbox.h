@@ -1,0 +1,79 @@
+/*
+ * mailbox.h - Maildir++ folders of one user and the messages in them.
+ *
+ * The user's Maildir is the root (mbox_set_root(): "/Maildir" inside the
+ * per-user chroot).  INBOX is the Maildir itself; folder "A/B" is the
+ * directory ".A.B" ("/" is the IMAP hierarchy separator, "." the on-disk
+ * one, so "." is not allowed in a name).  The unsafe mailbox is ".Unsafe".
+ * System flags live in the ":2," info suffix of each file name (D F P R S
+ * T); everything else in the folder's index (index.h).
+ *
+ * An open folder (struct mbox) is shared by every session of the process
+ * that selects it: one process serves all connections of one user, so
+ * sessions see each other's changes through the same in-memory state.
+ * mbox_sync() notices what other Maildir writers did (the mda dropping
+ * files into new/, mbsync or mutt renaming or removing files in cur/) by
+ * the directories' modification times and rescans.
+ *
+ * Runs in the per-user imapd process as vmail inside the user's mail
+ * directory; names come from the client and are checked by
+ * mbox_name_valid() before they become paths.
+ */
+#ifndef SM_IMAP_MAILBOX_H
+#define SM_IMAP_MAILBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "index.h"
+
+struct mbox {
+	char			*name;
+	char			*dir;
+	int			 refs;
+	struct mbox_index	*ix;
+	struct index_meta	 meta;
+	struct imsg		**msgs;		/* sorted by UID */
+	size_t			 n;
+	size_t			 cap;
+	struct timespec		 mt_new;
+	struct timespec		 mt_cur;
+	int			 force_scan;
+	uint32_t		 cache_uid;
+	struct buf		 cache;
+	struct mbox		*next;
+};
+
+void	 mbox_set_root(const char *);
+const char *mbox_root(void);
+int	 mbox_name_valid(const char *);
+char	*mbox_name_norm(const char *);
+int	 mbox_exists(const char *);
+const char *mbox_special_use(const char *);
+
+struct mbox *mbox_open(const char *, char *, size_t);
+void	 mbox_close(struct mbox *);
+int	 mbox_sync(struct mbox *);
+struct imsg *mbox_find_uid(const struct mbox *, uint32_t);
+size_t	 mbox_uid_pos(const struct mbox *, uint32_t);
+int	 mbox_store(struct mbox *, struct imsg *, uint32_t, const char *);
+int	 mbox_expunge_msg(struct mbox *, uint32_t);
+int	 mbox_append(struct mbox *, const void *, size_t, uint32_t,
+	    const char *, int64_t, uint32_t *);
+int	 mbox_copy(struct mbox *, const struct imsg *, struct mbox *,
+	    uint32_t *);
+int	 mbox_read(struct mbox *, const struct imsg *, const struct buf **);
+void	 mbox_update_cache(struct mbox *, struct imsg *);
+
+int	 mbox_list(int (*)(const char *, void *), void *);
+int	 mbox_create(const char *, char *, size_t);
+int	 mbox_delete(const char *, char *, size_t);
+int	 mbox_rename(const char *, const char *, char *, size_t);
+void	 mbox_ensure_defaults(void);
+
+int	 mbox_subscribed(const char *);
+int	 mbox_subscribe(const char *, int);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * test-imap-mailbox.c - Maildir++ access and the per-folder index
+ * (imapd/mailbox.c, imapd/index.c) on a throwaway Maildir.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "xmalloc.h"
+#include "../../imapd/mailbox.h"
+#include "test.h"
+
+static char	 root[256];
+
+/* Deliver the way the mda does: tmp/, then rename into new/. */
+static void
+deliver(const char *folder, const char *name, const char *text)
+{
+	char	*tmp, *dst;
+	FILE	*f;
+
+	tmp = xasprintf("%s%s/tmp/%s", root, folder, name);
+	dst = xasprintf("%s%s/new/%s", root, folder, name);
+	f = fopen(tmp, "w");
+	fputs(text, f);
+	fclose(f);
+	rename(tmp, dst);
+	free(tmp);
+	free(dst);
+}
+
+static int
+count_dir(const char *sub)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*p = xasprintf("%s/%s", root, sub);
+	int		 n = 0;
+
+	if ((d = opendir(p)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				n++;
+		closedir(d);
+	}
+	free(p);
+	return n;
+}
+
+static void
+test_inbox_picks_up_new_mail(void)
+{
+	struct mbox	*mb;
+	char		 err[128];
+
+	test_begin("mailbox: new/ mail gets UIDs in order and moves to cur/");
+	mb = mbox_open("INBOX", err, sizeof(err));
+	test_assert(mb != NULL);
+	if (mb == NULL) {
+		test_end();
+		return;
+	}
+	test_assert(mb->n == 0);
+	deliver("", "1000.A.host", "Subject: one\n\nbody\n");
+	deliver("", "1001.B.host", "Subject: two\r\n\r\nbody\r\n");
+	mb->force_scan = 1;
+	mbox_sync(mb);
+	test_assert(mb->n == 2);
+	test_assert(mb->n == 2 && mb->msgs[0]->uid == 1 &&
+	    mb->msgs[1]->uid == 2);
+	/* LF-only file: size counts CRLF */
+	test_assert(mb->n == 2 && mb->msgs[0]->size == 22);
+	test_assert(mb->n == 2 && mb->msgs[1]->size == 22);
+	test_assert(count_dir("new") == 0 && count_dir("cur") == 2);
+	test_assert(mb->meta.uidnext == 3);
+	mbox_close(mb);
+	test_end();
+}
+
+static void
+test_flags_go_to_file_names(void)
+{
+	struct mbox	*mb;
+	char		 err[128], *p;
+	struct stat	 st;
+
+	test_begin("mailbox: STORE renames to :2,<flags>, keywords in index");
+	mb = mbox_open("INBOX", err, sizeof(err));
+	test_assert(mb != NULL && mb->n == 2);
+	test_assert(mbox_store(mb, mb->msgs[0], IMSG_SEEN | IMSG_FLAGGED,
+	    "$Label1") == 0);
+	test_assert_str(mb->msgs[0]->fname, "cur/1000.A.host:2,FS");
+	p = xasprintf("%s/cur/1000.A.host:2,FS", root);
+	test_assert(stat(p, &st) == 0);
+	free(p);
+	test_assert(mb->msgs[0]->modseq == mb->meta.highestmodseq);
+	mbox_close(mb);
+	test_end();
+}
+
+static void
+test_external_changes_are_noticed(void)
+{
+	struct mbox	*mb;
+	char		 err[128], *a, *b;
+	uint64_t	 ms;
+
+	test_begin("mailbox: renames and removals by other tools are seen");
+	mb = mbox_open("INBOX", err, sizeof(err));
+	test_assert(mb != NULL && mb->n == 2);
+	ms = mb->meta.highestmodseq;
+	a = xasprintf("%s/cur/1000.A.host:2,FS", root);
+	b = xasprintf("%s/cur/1000.A.host:2,S", root);
+	test_assert(rename(a, b) == 0);
+	free(a);
+	free(b);
+	mb->force_scan = 1;
+	mbox_sync(mb);
+	test_assert(mb->msgs[0]->flags == IMSG_SEEN);
+	test_assert(mb->msgs[0]->modseq > ms);
+	test_assert_str(mb->msgs[0]->keywords, "$Label1");
+	a = xasprintf("%s/%s", root, mb->msgs[1]->fname);
+	unlink(a);
+	free(a);
+	mb->force_scan = 1;
+	mbox_sync(mb);
+	test_assert(mb->n == 1 && mb->msgs[0]->uid == 1);
+	mbox_close(mb);
+	test_end();
+}
+
+static void
+test_index_survives_reopen(void)
+{
+	struct mbox	*mb;
+	char		 err[128];
+	uint32_t	 uv, uid;
+
+	test_begin("mailbox: UIDs, UIDVALIDITY and keywords persist");
+	mb = mbox_open("INBOX", err, sizeof(err));
+	uv = mb->meta.uidvalidity;
+	test_assert(mbox_append(mb, "Subject: x\r\n\r\ny\r\n", 17,
+	    IMSG_DRAFT, NULL, 1000000000, &uid) == 0);
+	test_assert(uid == 3);
+	mbox_close(mb);
+	mb = mbox_open("INBOX", err, sizeof(err));
+	test_assert(mb != NULL && mb->meta.uidvalidity == uv);
+	test_assert(mb->n == 2 && mb->msgs[1]->uid == 3 &&
+	    mb->msgs[1]->internaldate == 1000000000 &&
+	    mb->msgs[1]->flags == IMSG_DRAFT && mb->msgs[1]->size == 17);
+	test_assert_str(mb->msgs[0]->keywords, "$Label1");
+	test_assert(mb->meta.uidnext == 4);
+	mbox_close(mb);
+	test_end();
+}
+
+static void
+test_folders(void)
+{
+	struct mbox	*in, *sent;
+	const struct buf *data;
+	char		 err[128];
+	uint32_t	 uid;
+
+	test_begin("mailbox: folders, copy, expunge, rename, delete");
+	mbox_ensure_defaults();
+	test_assert(mbox_exists("Sent") && mbox_exists("Drafts") &&
+	    mbox_exists("Trash"));
+	test_assert(mbox_subscribed("Sent"));
+	test_assert(mbox_create("A/B", err, sizeof(err)) == 0);
+	test_assert(mbox_exists("A") && mbox_exists("A/B"));
+	test_assert(mbox_create("A/B", err, sizeof(err)) == -1);
+	test_assert(!mbox_name_valid("a.b") && !mbox_name_valid("../x") &&
+	    !mbox_name_valid("") && !mbox_name_valid("a//b") &&
+	    mbox_name_valid("Sent"));
+	in = mbox_open("INBOX", err, sizeof(err));
+	sent = mbox_open("Sent", err, sizeof(err));
+	test_assert(in != NULL && sent != NULL);
+	test_assert(mbox_copy(in, in->msgs[0], sent, &uid) == 0 && uid == 1);
+	test_assert(mbox_read(sent, sent->msgs[0], &data) == 0);
+	test_assert(data->len == 22 && memcmp(data->data, "Subject: one\r\n",
+	    14) == 0);
+	test_assert(mbox_expunge_msg(in, in->msgs[0]->uid) == 0);
+	test_assert(in->n == 1);
+	mbox_close(in);
+	mbox_close(sent);
+	test_assert(mbox_rename("A", "C", err, sizeof(err)) == 0);
+	test_assert(mbox_exists("C") && mbox_exists("C/B") &&
+	    !mbox_exists("A"));
+	test_assert(mbox_delete("C/B", err, sizeof(err)) == 0);
+	test_assert(!mbox_exists("C/B"));
+	test_assert(mbox_delete("INBOX", err, sizeof(err)) == -1);
+	test_end();
+}
+
+int
+main(void)
+{
+	static void (*const tests[])(void) = {
+		test_inbox_picks_up_new_mail,
+		test_flags_go_to_file_names,
+		test_external_changes_are_noticed,
+		test_index_survives_reopen,
+		test_folders,
+		NULL
+	};
+	char	 cmd[300];
+	int	 r;
+
+	snprintf(root, sizeof(root), "/tmp/test-imap-mailbox.XXXXXX");
+	if (mkdtemp(root) == NULL)
+		return 1;
+	mbox_set_root(root);
+	r = test_run(tests);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		r = 1;
+	return r;
+}
