@@ -91,8 +91,8 @@ priv_drop(const struct priv_user *u, const char *dir)
 /*
  * Fork a role connected to the caller by a socketpair.  In the parent,
  * returns the child's pid and *fd_r is the parent's end; in the child,
- * returns 0, *fd_r is the child's end and the log role is set.  The
- * child dies with its parent.
+ * returns 0, *fd_r is the child's end, and the log role and process name
+ * (15 bytes of it) are set.  The child dies with its parent.
  */
 pid_t
 priv_fork(const char *role, int *fd_r)
@@ -109,6 +109,8 @@ priv_fork(const char *role, int *fd_r)
 		close(sp[0]);
 		*fd_r = sp[1];
 		log_setrole(role);
+		/* The role is the process name, for ps and the privsep test. */
+		prctl(PR_SET_NAME, role, 0, 0, 0);
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) == -1)
 			fatal("prctl PDEATHSIG");
 		return 0;

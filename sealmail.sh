@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# sealmail.sh - the project's front door.
+#
+#   ./sealmail.sh deps          install what is missing (Debian 12, as root)
+#   ./sealmail.sh build         build into build/ (and build-asan/ with ASan+UBSan)
+#   ./sealmail.sh test          deps, build both, run every test; last line "N passed, N failed"
+#   ./sealmail.sh demo          build and run a self-contained instance in ./demo
+#   ./sealmail.sh stop          stop the demo instance
+#   ./sealmail.sh fuzz [secs]   build the libFuzzer targets with clang and run each
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+
+# Build dependencies and the real peers and clients the tests use.
+DEB_PACKAGES=(
+	build-essential autoconf automake pkg-config
+	libssl-dev libdb5.3-dev db5.3-util libevent-dev libpam0g-dev zlib1g-dev
+	libunbound-dev libcrypt-dev
+	clang libfuzzer-14-dev
+	libpam-wrapper libpam-modules
+	python3 openssl swaks curl isync procps
+)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "sealmail.sh $1: must run as root (it installs packages and" \
+		    "creates the Sealmail users)" >&2
+		exit 1
+	fi
+}
+
+cmd_deps() {
+	need_root deps
+	local missing=() p
+	for p in "${DEB_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "installing: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	# The unprivileged users of DESIGN.md: network parsers, the queue,
+	# and the owner of every Maildir.
+	local u
+	for u in sealmail sealmailq vmail; do
+		if ! getent passwd "$u" >/dev/null; then
+			log "creating system user $u"
+			useradd --system --no-create-home --home-dir /nonexistent \
+			    --shell /usr/sbin/nologin "$u"
+		fi
+	done
+}
+
+# configure_dir DIR [configure args...]
+configure_dir() {
+	local dir=$1
+	shift
+	if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+	    [ Makefile.am -nt configure ]; then
+		log "autoreconf"
+		autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+	fi
+	mkdir -p "$dir"
+	if [ ! -f "$dir/Makefile" ] || [ configure -nt "$dir/config.status" ]; then
+		log "configure $dir $*"
+		(cd "$dir" && ../configure -q "$@")
+	fi
+}
+
+cmd_build() {
+	configure_dir build
+	log "make (build/)"
+	make -C build -j"$(nproc)" -s
+	if [ "${1:-}" = "--asan" ]; then
+		configure_dir build-asan --enable-sanitizers
+		log "make (build-asan/)"
+		make -C build-asan -j"$(nproc)" -s
+	fi
+}
+
+# Unit tests of one build dir; prints the "ok"/"FAIL" lines.
+run_unit() {
+	local dir=$1 t
+	make -C "$dir" -s -j"$(nproc)" check >/dev/null 2>&1 || true
+	for t in "$dir"/tests/unit/*.log; do
+		[ -f "$t" ] || continue
+		case "$t" in */test-suite.log) continue ;; esac
+		sed -n -e "s|^ok |ok $(basename "$dir"): |p" \
+		    -e "s|^FAIL |FAIL $(basename "$dir"): |p" "$t"
+		# a test program that crashed before its summary is a failure
+		grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$t" ||
+		    echo "FAIL $(basename "$dir"): $(basename "$t" .log) crashed"
+	done
+}
+
+run_integration() {
+	local dir=$1
+	SEALMAIL_BUILDDIR="$top/$dir" SEALMAIL_SRCDIR="$top" \
+	    /usr/bin/python3 tests/integration/run.py "$(basename "$dir")"
+}
+
+cmd_test() {
+	need_root test
+	cmd_deps
+	cmd_build --asan
+	local out
+	out=$(mktemp)
+	{
+		run_unit build
+		run_unit build-asan
+		run_integration build
+		ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+		    run_integration build-asan
+		fuzz_regress
+	} 2>&1 | tee "$out" | grep -E '^(ok|FAIL|  )' || true
+	local pass fail
+	pass=$(grep -c '^ok ' "$out" || true)
+	fail=$(grep -c '^FAIL ' "$out" || true)
+	if [ "$fail" != 0 ]; then
+		echo "--- failures:"
+		grep '^FAIL ' "$out"
+	fi
+	rm -f "$out"
+	echo "$pass passed, $fail failed"
+	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
+}
+
+FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Iimapd -Imda -DSM_SYSCONFDIR=\"/etc\""
+
+# The sources each fuzz target links: the parser under test and what it
+# stands on.  A new target adds its line here.
+FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c"
+fuzz_sources() {
+	case "$1" in
+	config) echo common/config.c ;;
+	ipc) echo common/ipc.c common/net.c common/config.c ;;
+	imap) echo imapd/parser.c ;;
+	mime) echo common/mime.c mda/strip.c mda/html.c ;;
+	smtp) echo common/smtp_parse.c ;;
+	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
+	esac
+}
+
+# fuzz_build NAME: build tests/fuzz/fuzz-NAME.c into tests/fuzz/bin/.
+fuzz_build() {
+	local name=$1 srcs
+	srcs=$(fuzz_sources "$name") || return 1
+	mkdir -p tests/fuzz/bin
+	# shellcheck disable=SC2086
+	clang $FUZZ_CFLAGS "tests/fuzz/fuzz-$name.c" $FUZZ_BASE $srcs \
+	    -o "tests/fuzz/bin/fuzz-$name" \
+	    $(pkg-config --libs libevent_openssl libevent openssl)
+}
+
+# Every target over its seed corpus: a regression run, one test each.
+fuzz_regress() {
+	local f name
+	for f in tests/fuzz/fuzz-*.c; do
+		[ -f "$f" ] || continue
+		name=$(basename "$f" .c)
+		name=${name#fuzz-}
+		if fuzz_build "$name" >/tmp/sealmail-fuzz-build.log &&
+		    "tests/fuzz/bin/fuzz-$name" -runs=0 "tests/fuzz/corpus/$name" \
+		    >/tmp/sealmail-fuzz-$name.log 2>&1; then
+			echo "ok fuzz: $name seed corpus replays clean"
+		else
+			echo "FAIL fuzz: $name seed corpus (see /tmp/sealmail-fuzz-$name.log)"
+		fi
+	done
+}
+
+cmd_fuzz() {
+	local secs=${1:-60} f name
+	for f in tests/fuzz/fuzz-*.c; do
+		name=$(basename "$f" .c)
+		name=${name#fuzz-}
+		log "fuzz $name for ${secs}s"
+		fuzz_build "$name"
+		mkdir -p "tests/fuzz/out/$name"
+		"tests/fuzz/bin/fuzz-$name" -max_total_time="$secs" \
+		    -artifact_prefix="tests/fuzz/out/$name/" \
+		    "tests/fuzz/out/$name" "tests/fuzz/corpus/$name" 2>&1 | tail -n 3
+	done
+}
+
+cmd_demo() {
+	need_root demo
+	cmd_deps
+	cmd_build
+	SEALMAIL_BUILDDIR="$top/build" SEALMAIL_SRCDIR="$top" \
+	    /usr/bin/python3 tests/integration/demo.py start "$top/demo"
+}
+
+cmd_stop() {
+	SEALMAIL_BUILDDIR="$top/build" SEALMAIL_SRCDIR="$top" \
+	    /usr/bin/python3 tests/integration/demo.py stop "$top/demo"
+}
+
+case "${1:-}" in
+deps) cmd_deps ;;
+build) shift; cmd_build "$@" ;;
+test) cmd_test ;;
+demo) cmd_demo ;;
+stop) cmd_stop ;;
+fuzz) shift; cmd_fuzz "$@" ;;
+*)
+	sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
+	exit 64
+	;;
+esac

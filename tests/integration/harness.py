@@ -1,0 +1,375 @@
+"""harness.py - throwaway Sealmail instances for integration tests.
+
+An Instance is a complete installation in a temporary directory: its own
+sealmail.conf on free loopback ports, a private CA and server certificate
+made with openssl, PAM through pam_wrapper (so nothing under /etc is read
+or written: the `sealmail` PAM service lives in the instance), users made
+with the real sealmailctl, and real daemons started from the build tree
+and stopped by pid.
+
+    from harness import Instance
+    with Instance() as inst:
+        inst.add_user("bob@example.test", "pw")
+        inst.start("smtpd", "mda")
+        smtplib.SMTP("127.0.0.1", inst.port("smtp"))
+
+Environment: SEALMAIL_BUILDDIR (default ../../build), SEALMAIL_KEEP=1 keeps
+the directory after the test for post-mortems.
+"""
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+SRCDIR = os.environ.get(
+    "SEALMAIL_SRCDIR",
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BUILDDIR = os.environ.get("SEALMAIL_BUILDDIR", os.path.join(SRCDIR, "build"))
+DAEMONS = ("keystore", "mda", "smtpd", "submitd", "imapd")
+DOMAIN = "example.test"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def binary(name):
+    sub = "sealmailctl" if name == "sealmailctl" else name
+    return os.path.join(BUILDDIR, sub, name)
+
+
+def pam_wrapper_lib():
+    libs = glob.glob("/usr/lib/*/libpam_wrapper.so*") + \
+        glob.glob("/usr/lib/libpam_wrapper.so*")
+    if not libs:
+        raise RuntimeError("libpam_wrapper.so not found: apt-get install libpam-wrapper")
+    return sorted(libs)[0]
+
+
+def pam_module(name):
+    mods = glob.glob("/usr/lib/*/security/%s" % name) + \
+        glob.glob("/lib/*/security/%s" % name)
+    if not mods:
+        raise RuntimeError("PAM module %s not found" % name)
+    return mods[0]
+
+
+def wait_for(pred, timeout=10.0, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise TimeoutError("timed out waiting for %s" % what)
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Instance:
+    """One Sealmail installation in a temporary directory."""
+
+    PORTS = ("smtp", "submission", "submissions", "imap", "imaps", "keyserver")
+
+    def __init__(self, prefix=None, ports=None, extra_conf=None):
+        if prefix is None:
+            prefix = tempfile.mkdtemp(prefix="smt-", dir="/tmp")
+        self.prefix = prefix
+        os.makedirs(prefix, exist_ok=True)
+        os.chmod(prefix, 0o755)
+        self.ports = ports or {p: free_port() for p in self.PORTS}
+        self.procs = {}
+        self.conf = os.path.join(prefix, "sealmail.conf")
+        self.users = {u: pwd.getpwnam(u) for u in ("sealmail", "sealmailq", "vmail")}
+        self._make_dirs()
+        self._make_ca()
+        self._write_conf(extra_conf or {})
+        self._write_pam()
+
+    # -- layout ---------------------------------------------------------
+
+    def path(self, *parts):
+        return os.path.join(self.prefix, *parts)
+
+    def port(self, name):
+        return self.ports[name]
+
+    def _mkdir(self, rel, mode, owner="root"):
+        p = self.path(rel)
+        os.makedirs(p, exist_ok=True)
+        if owner != "root":
+            u = self.users[owner]
+            os.chown(p, u.pw_uid, u.pw_gid)
+        os.chmod(p, mode)
+        return p
+
+    def _make_dirs(self):
+        self._mkdir("etc", 0o755)
+        self._mkdir("empty", 0o755)
+        self._mkdir("run", 0o755)
+        self._mkdir("db", 0o700)
+        self._mkdir("queue", 0o700, "sealmailq")
+        self._mkdir("mail", 0o700, "vmail")
+        self._mkdir("quarantine", 0o700, "vmail")
+        self._mkdir("pam", 0o755)
+        self._mkdir("log", 0o755)
+
+    def _openssl(self, *args):
+        subprocess.run(("openssl",) + args, check=True, cwd=self.path("etc"),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _make_ca(self):
+        """A private CA and a server certificate for mx.example.test."""
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+                      "-subj", "/CN=Sealmail Test CA", "-keyout", "ca.key",
+                      "-out", "ca.pem")
+        self._openssl("req", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:P-256", "-nodes", "-subj",
+                      "/CN=mx.example.test", "-keyout", "key.pem", "-out",
+                      "server.csr")
+        with open(self.path("etc", "ext.cnf"), "w") as f:
+            f.write("subjectAltName=DNS:mx.example.test,DNS:localhost,"
+                    "IP:127.0.0.1\n")
+        self._openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem",
+                      "-CAkey", "ca.key", "-CAcreateserial", "-days", "30",
+                      "-extfile", "ext.cnf", "-out", "cert.pem")
+        os.chmod(self.path("etc", "key.pem"), 0o600)
+
+    def _write_conf(self, extra):
+        p = self.ports
+        sections = {
+            "global": {
+                "prefix": self.prefix,
+                "hostname": "mx.example.test",
+                "empty_dir": "empty",
+                "run_dir": "run",
+                "db_dir": "db",
+                "queue_dir": "queue",
+                "mail_root": "mail",
+                "quarantine_dir": "quarantine",
+                "passwd_db": "db/passwd",
+                "tls_cert": "etc/cert.pem",
+                "tls_key": "etc/key.pem",
+                "tls_ca": "etc/ca.pem",
+                "postmaster": "postmaster@" + DOMAIN,
+                "log_level": "debug",
+            },
+            "smtpd": {
+                "listen": "127.0.0.1:%d" % p["smtp"],
+                "queue_socket": "run/queue.sock",
+                "retry_min": "1s",
+                "retry_max": "2s",
+            },
+            "submitd": {
+                "listen": "127.0.0.1:%d" % p["submission"],
+                "listen_tls": "127.0.0.1:%d" % p["submissions"],
+            },
+            "imapd": {
+                "listen": "127.0.0.1:%d" % p["imap"],
+                "listen_tls": "127.0.0.1:%d" % p["imaps"],
+            },
+            "mda": {"lmtp_socket": "run/lmtp.sock"},
+            "keystore": {
+                "socket": "run/keystore.sock",
+                "listen": "127.0.0.1:%d" % p["keyserver"],
+            },
+        }
+        for sec, kv in extra.items():
+            sections.setdefault(sec, {}).update(kv)
+        with open(self.conf, "w") as f:
+            for sec, kv in sections.items():
+                f.write("[%s]\n" % sec)
+                for k, v in kv.items():
+                    f.write("%s = %s\n" % (k, v))
+                f.write("\n")
+
+    def _write_pam(self):
+        """The `sealmail` PAM service, read through pam_wrapper."""
+        with open(self.path("pam", "sealmail"), "w") as f:
+            f.write("auth required %s db=%s crypt=crypt\n"
+                    % (pam_module("pam_userdb.so"), self.path("db", "passwd")))
+            f.write("account required %s\n" % pam_module("pam_permit.so"))
+
+    def env(self, pam=False):
+        e = dict(os.environ)
+        e["SEALMAIL_CONF"] = self.conf
+        e.setdefault("ASAN_OPTIONS", "detect_leaks=0:verify_asan_link_order=0")
+        if pam:
+            e["PAM_WRAPPER"] = "1"
+            e["PAM_WRAPPER_SERVICE_DIR"] = self.path("pam")
+            e["LD_PRELOAD"] = pam_wrapper_lib()
+        return e
+
+    # -- administration -------------------------------------------------
+
+    def ctl(self, *args, input=None, check=True):
+        r = subprocess.run([binary("sealmailctl"), "-c", self.conf] + list(args),
+                           input=input, capture_output=True, text=True,
+                           env=self.env(), timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError("sealmailctl %s: exit %d: %s"
+                               % (" ".join(args), r.returncode, r.stderr))
+        return r
+
+    def add_domain(self, domain=DOMAIN):
+        self.ctl("domain", "add", domain)
+
+    def add_user(self, address, password=None):
+        domain = address.rsplit("@", 1)[1]
+        if domain not in self.ctl("domain", "list").stdout.split():
+            self.add_domain(domain)
+        self.ctl("user", "add", address)
+        if password is not None:
+            self.ctl("user", "passwd", address, input=password + "\n")
+
+    def maildir(self, address, folder=""):
+        local, domain = address.split("@", 1)
+        base = self.path("mail", domain, local, "Maildir")
+        return os.path.join(base, "." + folder) if folder else base
+
+    def messages(self, address, folder=""):
+        """Paths of the messages in new/ and cur/ of a Maildir folder."""
+        d = self.maildir(address, folder)
+        out = []
+        for sub in ("new", "cur"):
+            try:
+                out += [os.path.join(d, sub, n) for n in
+                        sorted(os.listdir(os.path.join(d, sub)))]
+            except FileNotFoundError:
+                pass
+        return out
+
+    # -- daemons --------------------------------------------------------
+
+    def start(self, *names, wait=True):
+        for name in names:
+            logf = open(self.path("log", name + ".log"), "ab")
+            pam = name in ("submitd", "imapd")
+            proc = subprocess.Popen([binary(name), "-d", "-c", self.conf],
+                                    stdout=logf, stderr=subprocess.STDOUT,
+                                    env=self.env(pam=pam))
+            logf.close()
+            self.procs[name] = proc
+            if wait:
+                self.wait_ready(name)
+
+    def pidfile(self, name):
+        return self.path("run", name + ".pid")
+
+    def wait_ready(self, name):
+        """Ready: its pidfile names it and its listeners accept."""
+        proc = self.procs[name]
+
+        def ready():
+            if proc.poll() is not None:
+                raise RuntimeError("%s exited with %s:\n%s"
+                                   % (name, proc.returncode, self.log(name)))
+            try:
+                with open(self.pidfile(name)) as f:
+                    if int(f.read().strip()) != proc.pid:
+                        return False
+            except (OSError, ValueError):
+                return False
+            return all(port_open(self.ports[p]) for p in self.listens(name))
+        wait_for(ready, 20, "%s to start" % name)
+
+    def listens(self, name):
+        return {"smtpd": ("smtp",), "submitd": ("submission", "submissions"),
+                "imapd": ("imap", "imaps"), "keystore": ("keyserver",),
+                "mda": ()}[name]
+
+    def log(self, name):
+        try:
+            with open(self.path("log", name + ".log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self, name, sig=signal.SIGTERM, timeout=15):
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def stop_all(self):
+        for name in list(self.procs):
+            self.stop(name)
+
+    def pid(self, name):
+        return self.procs[name].pid
+
+    def close(self):
+        self.stop_all()
+        if os.environ.get("SEALMAIL_KEEP") != "1":
+            shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- clients --------------------------------------------------------
+
+    def client_tls_context(self):
+        ctx = ssl.create_default_context(cafile=self.path("etc", "ca.pem"))
+        ctx.check_hostname = False
+        return ctx
+
+
+def descendants(pid):
+    """Every process below pid, from /proc."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def proc_info(pid):
+    """(comm, real/effective/saved uids, root directory) of a process."""
+    with open("/proc/%d/comm" % pid) as f:
+        comm = f.read().strip()
+    uids = None
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                uids = [int(x) for x in line.split()[1:4]]
+    root = os.readlink("/proc/%d/root" % pid)
+    return comm, uids, root
