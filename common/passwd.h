@@ -23,7 +23,7 @@
 
 #include <stddef.h>
 
-#define PASSWD_MAX	1024	/* longest password accepted */
+#define PASSWD_MAX	511	/* longest password (libcrypt: 512 with NUL) */
 #define PASSWD_HASH_MAX	256
 
 /*
