@@ -87,6 +87,10 @@ cmd_build() {
 # Unit tests of one build dir; prints the "ok"/"FAIL" lines.
 run_unit() {
 	local dir=$1 t
+	if ! make -C "$dir" -s -j"$(nproc)" check TESTS= >"$dir/check-build.log" 2>&1; then
+		echo "FAIL $(basename "$dir"): building the unit tests (see $dir/check-build.log)"
+		sed 's/^/  /' "$dir/check-build.log" | grep -E 'error|Error' | head -n 20
+	fi
 	make -C "$dir" -s -j"$(nproc)" check >/dev/null 2>&1 || true
 	for t in "$dir"/tests/unit/*.log; do
 		[ -f "$t" ] || continue
@@ -131,7 +135,7 @@ cmd_test() {
 	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
 }
 
-FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Iimapd -Imda -DSM_SYSCONFDIR=\"/etc\""
+FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Iimapd -Imda -Ikeystore -DSM_SYSCONFDIR=\"/etc\""
 
 # The sources each fuzz target links: the parser under test and what it
 # stands on.  A new target adds its line here.
@@ -143,6 +147,7 @@ fuzz_sources() {
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c mda/strip.c mda/html.c ;;
 	smtp) echo common/smtp_parse.c ;;
+	keyserver) echo keystore/ks_proto.c ;;
 	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
 	esac
 }

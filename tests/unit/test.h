@@ -23,18 +23,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TEST_UNUSED	__attribute__((unused))
+
 static const char *test_name;
 static int	 test_failed_now;
 static int	 test_npassed, test_nfailed;
 
-static void
+static TEST_UNUSED void
 test_begin(const char *name)
 {
 	test_name = name;
 	test_failed_now = 0;
 }
 
-static void
+static TEST_UNUSED void
 test_fail(const char *file, int line, const char *expr)
 {
 	printf("  %s:%d: assertion failed: %s\n", file, line, expr);
@@ -55,7 +57,7 @@ test_fail(const char *file, int line, const char *expr)
 	}								\
 } while (0)
 
-static void
+static TEST_UNUSED void
 test_end(void)
 {
 	if (test_failed_now) {
@@ -68,7 +70,7 @@ test_end(void)
 	fflush(stdout);
 }
 
-static int
+static TEST_UNUSED int
 test_run(void (*const tests[])(void))
 {
 	size_t	 i;

@@ -1,0 +1,117 @@
+/*
+ * keystore.c - the keystore daemon: entry, process setup, privilege drop.
+ *
+ * Processes:
+ *   keystore		root parent: reads the config, binds the key server's
+ *			TCP port and the signing socket, opens the key
+ *			database, forks the server role and supervises it.
+ *   keystore.server	user [global] user, chrooted to empty_dir: parses
+ *			every byte that comes from the network (the key
+ *			server protocol, keyserver.c).  It holds no key
+ *			material; public keys are asked of the parent over
+ *			IPC, so a compromise of the parser yields nothing
+ *			a KEY query would not.
+ *
+ * Signing on request (over [keystore] socket, for the peer uids named in
+ * [keystore] clients) and key generation belong to the keystore issue;
+ * this file is the skeleton every daemon shares, plus the public half of
+ * the key server protocol of DESIGN.md.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "keystore.h"
+#include "log.h"
+#include "net.h"
+#include "privsep.h"
+#include "xmalloc.h"
+
+static struct sm_config cfg;
+static pid_t	 server_pid;
+static struct ipc_conn *server_ipc;
+
+/* The parent answers the server role's questions about public keys. */
+static void
+parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+{
+	struct ipc_msg *r;
+	const char *addr;
+
+	switch (m->type) {
+	case IPC_KS_PUBKEY:
+		if (ipc_get_str(m, &addr) == -1 || ipc_get_end(m) == -1)
+			fatalx("bad IPC_KS_PUBKEY from server role");
+		/* No key pairs exist until key generation lands. */
+		r = ipc_msg_new(IPC_ERR, m->id);
+		ipc_add_u32(r, 1);
+		ipc_add_str(r, "no key for this address");
+		ipc_send(c, r);
+		break;
+	default:
+		fatalx("parent: unexpected message type %u", m->type);
+	}
+}
+
+static void
+parent_child_exit(pid_t pid, int status, void *arg)
+{
+	if (pid == server_pid && !daemon_stopping()) {
+		log_warnx("server role exited (status %d); stopping", status);
+		daemon_stop();
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon_opts opts = { .name = "keystore" };
+	struct event_base *base;
+	struct priv_user unpriv;
+	int	 listen_fds[CFG_LISTEN_MAX], nlisten = 0, i, fd;
+
+	daemon_getopt(argc, argv, &opts);
+	daemon_load_config(&opts, &cfg);
+	if (!priv_is_root())
+		fatalx("must be started as root");
+	priv_lookup_x(cfg.user, &unpriv);
+
+	for (i = 0; i < cfg.keystore_listen.n; i++)
+		if ((listen_fds[nlisten++] = net_listen(cfg.keystore_listen.addr[i],
+		    128)) == -1)
+			fatal("listen %s", cfg.keystore_listen.addr[i]);
+	daemon_detach(&opts);
+
+	if ((server_pid = priv_fork("keystore.server", &fd)) == 0) {
+		priv_drop(&unpriv, cfg.empty_dir);
+		keyserver_main(&cfg, listen_fds, nlisten, fd);
+		_exit(0);
+	}
+	for (i = 0; i < nlisten; i++)
+		close(listen_fds[i]);
+
+	base = event_base_new();
+	daemon_signals(base, NULL, parent_child_exit, NULL);
+	server_ipc = ipc_conn_new(base, fd, parent_dispatch, NULL, NULL);
+	daemon_pidfile(&cfg, "keystore");
+	log_info("started listen=%d", nlisten);
+	event_base_dispatch(base);
+
+	kill(server_pid, SIGTERM);
+	waitpid(server_pid, NULL, 0);
+	ipc_conn_free(server_ipc);
+	daemon_pidfile_remove();
+	log_info("stopped");
+	config_free(&cfg);
+	event_base_free(base);
+	return 0;
+}
