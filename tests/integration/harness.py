@@ -257,13 +257,17 @@ class Instance:
 
     # -- daemons --------------------------------------------------------
 
-    def start(self, *names, wait=True):
+    def start(self, *names, wait=True, detach=False):
+        """Start daemons in the foreground (-d), logging to log/NAME.log.
+        detach=True puts them in their own session so they outlive us."""
         for name in names:
             logf = open(self.path("log", name + ".log"), "ab")
             pam = name in ("submitd", "imapd")
             proc = subprocess.Popen([binary(name), "-d", "-c", self.conf],
                                     stdout=logf, stderr=subprocess.STDOUT,
-                                    env=self.env(pam=pam))
+                                    stdin=subprocess.DEVNULL,
+                                    env=self.env(pam=pam),
+                                    start_new_session=detach)
             logf.close()
             self.procs[name] = proc
             if wait:
@@ -320,6 +324,9 @@ class Instance:
 
     def pid(self, name):
         return self.procs[name].pid
+
+    def built(self, name):
+        return os.path.exists(binary(name))
 
     def close(self):
         self.stop_all()

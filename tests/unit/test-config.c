@@ -2,6 +2,8 @@
  * test-config.c - sealmail.conf parsing: defaults, paths against prefix,
  * and errors that name file, line and key.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -118,6 +120,36 @@ test_config_load_missing_file(void)
 	test_end();
 }
 
+/* The shipped sample must parse and match the built-in defaults. */
+static void
+test_config_sample_file_parses(void)
+{
+	struct sm_config c, d;
+	char	 err[256];
+	const char *src = getenv("srcdir");
+	char	 path[1024];
+
+	test_begin("config: etc/sealmail.conf parses and equals the defaults");
+	snprintf(path, sizeof(path), "%s/etc/sealmail.conf",
+	    src != NULL ? src : "..");
+	test_assert(config_load(path, &c, err, sizeof(err)) == 0);
+	if (c.path == NULL) {
+		printf("  %s\n", err);
+		test_end();
+		return;
+	}
+	test_assert(parse("[global]\n", &d, err, sizeof(err)) == 0);
+	test_assert_str(c.queue_dir, d.queue_dir);
+	test_assert(c.max_message_size == d.max_message_size);
+	test_assert(c.retry_max == d.retry_max);
+	test_assert(c.imapd_max_literal == d.imapd_max_literal);
+	test_assert_str(c.submitd_listen_tls.addr[0],
+	    d.submitd_listen_tls.addr[0]);
+	config_free(&c);
+	config_free(&d);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -126,6 +158,7 @@ main(void)
 		test_config_values,
 		test_config_errors_name_file_line_key,
 		test_config_load_missing_file,
+		test_config_sample_file_parses,
 		NULL
 	};
 

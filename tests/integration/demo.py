@@ -1,0 +1,131 @@
+"""demo.py - the demo instance of README: ./sealmail.sh demo | stop.
+
+    demo.py start DIR   create a fresh instance in DIR on the demo ports,
+                        start every daemon, send alice -> bob, read it back
+    demo.py stop DIR    stop the daemons of the instance in DIR
+"""
+
+import imaplib
+import os
+import shutil
+import signal
+import smtplib
+import sys
+import time
+from email.message import EmailMessage
+
+from harness import DAEMONS, Instance, wait_for
+
+PORTS = {"smtp": 2525, "submission": 5870, "submissions": 4650,
+         "imap": 1430, "imaps": 9930, "keyserver": 4025}
+PASSWORD = "demo-password"
+ALICE = "alice@example.test"
+BOB = "bob@example.test"
+
+
+def say(msg):
+    print("demo: " + msg, flush=True)
+
+
+def stop(prefix):
+    stopped = 0
+    for name in DAEMONS:
+        pidfile = os.path.join(prefix, "run", name + ".pid")
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            continue
+        try:
+            wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10)
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+        stopped += 1
+        say("stopped %s (pid %d)" % (name, pid))
+    if not stopped:
+        say("nothing running in %s" % prefix)
+
+
+def send_and_read(inst):
+    """alice submits to bob over STARTTLS + AUTH; bob reads it over IMAP."""
+    msg = EmailMessage()
+    msg["From"] = ALICE
+    msg["To"] = BOB
+    msg["Subject"] = "Hello from the Sealmail demo"
+    msg.set_content("Hi Bob,\n\nthis message went through submission, the"
+                    " queue and mda into your INBOX.\n\nAlice\n")
+    say("alice submits a message to bob on port %d (STARTTLS, AUTH PLAIN)"
+        % PORTS["submission"])
+    with smtplib.SMTP("127.0.0.1", PORTS["submission"], timeout=30) as c:
+        c.starttls(context=inst.client_tls_context())
+        c.login(ALICE, PASSWORD)
+        c.send_message(msg)
+    say("bob logs in over IMAP on port %d (STARTTLS)" % PORTS["imap"])
+
+    def arrived():
+        with imaplib.IMAP4("127.0.0.1", PORTS["imap"]) as m:
+            m.starttls(ssl_context=inst.client_tls_context())
+            m.login(BOB, PASSWORD)
+            typ, data = m.select("INBOX")
+            if int(data[0]) == 0:
+                return None
+            typ, data = m.fetch(data[0].decode(), "(BODY.PEEK[])")
+            return data[0][1].decode(errors="replace")
+    text = wait_for(arrived, 30, "the message in bob's INBOX")
+    say("bob's INBOX holds:")
+    for line in text.splitlines():
+        print("    | " + line)
+
+
+def start(prefix):
+    prefix = os.path.abspath(prefix)
+    if os.path.isdir(prefix):
+        stop(prefix)
+        shutil.rmtree(prefix)
+    say("creating the instance in %s" % prefix)
+    inst = Instance(prefix=prefix, ports=PORTS)
+    for addr in (ALICE, BOB, "postmaster@example.test"):
+        inst.add_user(addr, PASSWORD)
+    say("domain example.test; users alice, bob, postmaster "
+        "(password %s)" % PASSWORD)
+    running = [d for d in DAEMONS if inst.built(d)]
+    inst.start(*running, detach=True)
+    for d in running:
+        say("started %-8s pid %d" % (d, inst.pid(d)))
+    if all(inst.built(d) for d in ("submitd", "smtpd", "mda", "imapd")):
+        send_and_read(inst)
+    else:
+        say("not every daemon is built yet; skipping the message round trip")
+    print("""
+Sealmail is running on 127.0.0.1 (config: %(conf)s):
+  SMTP        2525      swaks --server 127.0.0.1:2525 --to bob@example.test
+  submission  5870 (STARTTLS), 4650 (TLS)
+              swaks --server 127.0.0.1:5870 -tls --auth-user alice@example.test \\
+                    --auth-password demo-password --to bob@example.test
+  IMAP        1430 (STARTTLS), 9930 (TLS), user bob@example.test
+              curl --cacert %(ca)s 'imaps://127.0.0.1:9930/INBOX' \\
+                   -u bob@example.test:demo-password
+  key server  4025      printf 'KEY alice@example.test\\r\\nQUIT\\r\\n' | nc 127.0.0.1 4025
+  admin       SEALMAIL_CONF=%(conf)s build/sealmailctl/sealmailctl user list
+  logs        %(logs)s/
+Stop it with ./sealmail.sh stop
+""" % {"conf": inst.conf, "ca": inst.path("etc", "ca.pem"),
+       "logs": inst.path("log")})
+    # The daemons keep running: forget them without stopping.
+    inst.procs.clear()
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 64
+    if sys.argv[1] == "start":
+        start(sys.argv[2])
+    else:
+        stop(os.path.abspath(sys.argv[2]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
