@@ -214,6 +214,10 @@ class Instance:
             e["PAM_WRAPPER"] = "1"
             e["PAM_WRAPPER_SERVICE_DIR"] = self.path("pam")
             e["LD_PRELOAD"] = pam_wrapper_lib()
+            # libpam under RTLD_DEEPBIND is refused by ASan; pam_wrapper
+            # 1.1.4 reads the switch under uid_wrapper's name.
+            e["UID_WRAPPER_DISABLE_DEEPBIND"] = "1"
+            e["PAM_WRAPPER_DISABLE_DEEPBIND"] = "1"
         return e
 
     # -- administration -------------------------------------------------
