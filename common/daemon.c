@@ -79,6 +79,30 @@ daemon_load_config(const struct daemon_opts *o, struct sm_config *c)
 	    c->log_level);
 }
 
+/*
+ * SIGHUP: read the config again.  A bad file is logged (file, line, key)
+ * and the running config stays; a good one replaces it.  What a daemon
+ * can apply without a restart (log level, limits) it takes from the new
+ * struct; listening addresses and users need a restart.
+ */
+int
+daemon_reload_config(const struct daemon_opts *o, struct sm_config *c)
+{
+	struct sm_config n;
+	char	 err[512];
+
+	if (config_load(o->config, &n, err, sizeof(err)) == -1) {
+		log_warnx("reload refused: %s; keeping the running config",
+		    err);
+		return -1;
+	}
+	config_free(c);
+	*c = n;
+	log_setlevel(o->verbose ? LOG_LVL_DEBUG : c->log_level);
+	log_info("reloaded %s", o->config);
+	return 0;
+}
+
 void
 daemon_detach(const struct daemon_opts *o)
 {

@@ -20,6 +20,7 @@ struct daemon_opts {
 
 void	 daemon_getopt(int, char **, struct daemon_opts *);
 void	 daemon_load_config(const struct daemon_opts *, struct sm_config *);
+int	 daemon_reload_config(const struct daemon_opts *, struct sm_config *);
 void	 daemon_detach(const struct daemon_opts *);
 void	 daemon_pidfile(const struct sm_config *, const char *);
 void	 daemon_pidfile_remove(void);

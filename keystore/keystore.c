@@ -63,6 +63,12 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 }
 
 static void
+parent_reload(void *arg)
+{
+	daemon_reload_config(arg, &cfg);
+}
+
+static void
 parent_child_exit(pid_t pid, int status, void *arg)
 {
 	if (pid == server_pid && !daemon_stopping()) {
@@ -100,7 +106,7 @@ main(int argc, char **argv)
 		close(listen_fds[i]);
 
 	base = event_base_new();
-	daemon_signals(base, NULL, parent_child_exit, NULL);
+	daemon_signals(base, parent_reload, parent_child_exit, &opts);
 	server_ipc = ipc_conn_new(base, fd, parent_dispatch, NULL, NULL);
 	daemon_pidfile(&cfg, "keystore");
 	log_info("started listen=%d", nlisten);

@@ -79,5 +79,50 @@ class KeyServerTest(unittest.TestCase):
         s.close()
 
 
+class KeystoreDaemonTest(unittest.TestCase):
+    """The daemon helpers every Sealmail daemon shares, seen from outside."""
+
+    def test_sighup_with_bad_config_keeps_running_and_sigterm_stops(self):
+        import os
+        import signal
+        import time
+        from harness import port_open
+        with Instance() as inst:
+            inst.start("keystore")
+            pid = inst.pid("keystore")
+            with open(inst.conf, "a") as f:
+                f.write("[keystore]\nbogus_key = 1\n")
+            os.kill(pid, signal.SIGHUP)
+            time.sleep(0.5)
+            self.assertIsNone(inst.procs["keystore"].poll())
+            self.assertTrue(port_open(inst.port("keyserver")))
+            self.assertIn("bogus_key: unknown key", inst.log("keystore"))
+            self.assertIn("keeping the running config", inst.log("keystore"))
+            self.assertEqual(inst.stop("keystore"), 0)
+            self.assertFalse(os.path.exists(inst.pidfile("keystore")))
+            self.assertFalse(port_open(inst.port("keyserver")))
+
+    def test_bad_config_is_refused_at_start_naming_file_line_key(self):
+        import subprocess
+        from harness import binary
+        with Instance() as inst:
+            with open(inst.conf, "a") as f:
+                f.write("[smtpd]\nmax_message_size = lots\n")
+            r = subprocess.run([binary("keystore"), "-d", "-c", inst.conf],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 1)
+            self.assertRegex(r.stderr, r"sealmail.conf:\d+: max_message_size: "
+                             r"expected a size")
+
+    def test_second_instance_refused_while_first_runs(self):
+        import subprocess
+        from harness import binary
+        with Instance() as inst:
+            inst.start("keystore")
+            r = subprocess.run([binary("keystore"), "-d", "-c", inst.conf],
+                               capture_output=True, text=True, timeout=10)
+            self.assertNotEqual(r.returncode, 0)
+
+
 if __name__ == "__main__":
     unittest.main()
