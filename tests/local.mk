@@ -13,3 +13,7 @@ tests_unit_test_ipc_LDADD = $(SM_LIBS)
 tests_unit_test_net_SOURCES = tests/unit/test-net.c
 tests_unit_test_net_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-config tests/unit/test-ipc tests/unit/test-net
+check_PROGRAMS += tests/unit/test-privsep
+tests_unit_test_privsep_SOURCES = tests/unit/test-privsep.c
+tests_unit_test_privsep_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-privsep
