@@ -1,1 +1,16 @@
-# common/smtp.mk - file lists of common/ (see HACKING.md)
+# common/smtp.mk - TLS and the ESMTP server engine (see HACKING.md)
+libsealmail_a_SOURCES += \
+	common/tls.c common/tls.h \
+	common/smtp.c common/smtp.h \
+	common/smtp_parse.c
+
+check_PROGRAMS += tests/unit/test-tls tests/unit/test-smtp-parse \
+	tests/unit/test-smtp
+tests_unit_test_tls_SOURCES = tests/unit/test-tls.c
+tests_unit_test_tls_LDADD = $(SM_LIBS)
+tests_unit_test_smtp_parse_SOURCES = tests/unit/test-smtp-parse.c
+tests_unit_test_smtp_parse_LDADD = $(SM_LIBS)
+tests_unit_test_smtp_SOURCES = tests/unit/test-smtp.c
+tests_unit_test_smtp_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-tls tests/unit/test-smtp-parse tests/unit/test-smtp
+EXTRA_DIST += tests/fuzz/fuzz-smtp.c

@@ -1,0 +1,186 @@
+/*
+ * smtp.h - the ESMTP server engine shared by smtpd (port 25) and submitd
+ * (587/465), and its command parser.
+ *
+ * The engine runs one session per accepted socket on a libevent base, in
+ * an unprivileged chrooted process.  It owns the protocol (RFC 5321 state
+ * machine, PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, STARTTLS,
+ * SMTPUTF8, CHUNKING) and every limit; the caller owns policy through a
+ * table of hooks.  A hook that has to answer the client does so by calling
+ * smtp_reply(), either before it returns or later (after an IPC round
+ * trip): the engine reads no further command until the answer is given.
+ * The reply code decides the state change (2xx accepts the sender, the
+ * recipient or the message).  A NULL hook gets the engine's default
+ * answer.
+ *
+ *	static const struct smtp_hooks hooks = {
+ *		.rcpt = my_rcpt,		(asks the parent, replies later)
+ *		.data_begin = my_data_begin,	(returns a memfd)
+ *		.data_end = my_data_end,	(hands the memfd to the queue)
+ *	};
+ *	s = smtp_session_new(base, fd, &params, &hooks, arg);
+ *
+ *	static void my_rcpt(struct smtp_session *s, const char *addr,
+ *	    const struct smtp_cmd *cmd, void *arg)
+ *	{ ... later: smtp_reply(s, 250, "2.1.5 Ok"); }
+ *
+ * Message content: DATA is dot-unstuffed, BDAT chunks are taken as they
+ * are; both are written to the fd that data_begin returned, and the
+ * engine checks the size limit, the line length limit and line endings.
+ * A message boundary is only CRLF "." CRLF.  A bare CR or bare LF in the
+ * content (DATA or BDAT) is not normalised: the whole message is refused
+ * with 550 5.6.0 once it has ended, so no later hop can read a different
+ * message boundary than we did (SMTP smuggling).  In the command phase
+ * a line must end in CRLF; a bare LF ends the line with a 500 reply.
+ *
+ * Extensions such as AUTH plug in through .ehlo_keywords (add "AUTH PLAIN
+ * LOGIN" to the EHLO reply) and .command (verbs the engine does not
+ * know); a multi-step exchange uses smtp_challenge(), which sends a 334
+ * line and routes the client's next line to a callback instead of the
+ * command parser.
+ */
+#ifndef SM_SMTP_H
+#define SM_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+/* RFC 5321 4.5.3.1: 512 for commands, raised for parameters and AUTH. */
+#define SMTP_CMD_LINE_MAX	4096
+#define SMTP_PATH_MAX		256	/* 4.5.3.1.3 */
+#define SMTP_DOMAIN_MAX		255	/* 4.5.3.1.2 */
+#define SMTP_PARAM_MAX		16
+#define SMTP_TEXT_LINE_MAX	1000	/* 4.5.3.1.6, with CRLF */
+
+/* ----------------------------------------------------------------------
+ * The command parser: a pure function from one line to a command.
+ */
+enum smtp_verb {
+	SMTP_CMD_UNKNOWN = 0,
+	SMTP_CMD_HELO,
+	SMTP_CMD_EHLO,
+	SMTP_CMD_MAIL,
+	SMTP_CMD_RCPT,
+	SMTP_CMD_DATA,
+	SMTP_CMD_BDAT,
+	SMTP_CMD_RSET,
+	SMTP_CMD_NOOP,
+	SMTP_CMD_QUIT,
+	SMTP_CMD_VRFY,
+	SMTP_CMD_EXPN,
+	SMTP_CMD_HELP,
+	SMTP_CMD_STARTTLS,
+	SMTP_CMD_AUTH
+};
+
+enum smtp_parse_error {
+	SMTP_PARSE_OK = 0,
+	SMTP_PARSE_EMPTY,	/* 500 5.5.2 */
+	SMTP_PARSE_TOOLONG,	/* 500 5.5.6 */
+	SMTP_PARSE_BADCHAR,	/* 500 5.5.2: NUL, CR, LF or 8-bit in verb */
+	SMTP_PARSE_SYNTAX,	/* 501 5.5.4 bad arguments */
+	SMTP_PARSE_BADPATH,	/* 553 5.1.3 / 501 5.1.7 bad address */
+	SMTP_PARSE_BADPARAM,	/* 555 5.5.4 malformed parameter */
+	SMTP_PARSE_TOOMANYPARAM	/* 555 5.5.4 */
+};
+
+struct smtp_param {
+	const char	*key;		/* upper-cased */
+	const char	*value;		/* NULL when "KEY" alone */
+};
+
+struct smtp_cmd {
+	enum smtp_verb	 verb;
+	char		 verbstr[16];	/* as sent, upper-cased; "" if long */
+	const char	*arg;		/* everything after the verb */
+	const char	*path;		/* MAIL/RCPT: address without <> */
+	int		 utf8path;	/* path has 8-bit bytes */
+	struct smtp_param params[SMTP_PARAM_MAX];
+	int		 nparams;
+	uint64_t	 chunk_size;	/* BDAT */
+	int		 chunk_last;	/* BDAT ... LAST */
+	char		 line[SMTP_CMD_LINE_MAX + 1];	/* storage */
+};
+
+enum smtp_parse_error smtp_cmd_parse(const char *, size_t, struct smtp_cmd *);
+const char *smtp_parse_reply(enum smtp_parse_error, int *);
+const char *smtp_cmd_param(const struct smtp_cmd *, const char *);
+int	 smtp_addr_valid(const char *, int);
+int	 smtp_domain_valid(const char *, int);
+int	 smtp_xtext_valid(const char *);
+
+/* ----------------------------------------------------------------------
+ * The session engine.
+ */
+struct smtp_session;
+struct event_base;
+
+struct smtp_params {
+	const char	*hostname;	/* greeting and EHLO */
+	const char	*service;	/* "ESMTP Sealmail" after the name */
+	size_t		 max_message_size;	/* SIZE; 0: no limit */
+	int		 max_rcpt;		/* per transaction */
+	int		 max_errors;		/* then 421 and close */
+	int		 max_commands;		/* per session; 0: none */
+	int		 greeting_delay_ms;	/* pre-greeting talk check */
+	int		 timeout_cmd;		/* seconds, 4.5.3.2.7 */
+	int		 timeout_data;		/* seconds, between blocks */
+	size_t		 text_line_max;		/* content line, with CRLF */
+	SSL_CTX		*tls_ctx;		/* NULL: no STARTTLS */
+	int		 implicit_tls;		/* 465 */
+};
+
+struct smtp_hooks {
+	/* 0: go on, -1: refuse the session (554 5.7.1 then close) */
+	int	(*connect)(struct smtp_session *, void *);
+	/* HELO/EHLO domain; may smtp_reply() a refusal, else 250 */
+	void	(*helo)(struct smtp_session *, const char *, int, void *);
+	/* extra EHLO keyword lines ("AUTH PLAIN"), one per call of add */
+	void	(*ehlo_keywords)(struct smtp_session *,
+		    void (*)(struct smtp_session *, const char *), void *);
+	/* MAIL FROM: reverse-path ("" for <>) and params; must reply */
+	void	(*mail)(struct smtp_session *, const char *,
+		    const struct smtp_cmd *, void *);
+	/* RCPT TO: must reply (may be later) */
+	void	(*rcpt)(struct smtp_session *, const char *,
+		    const struct smtp_cmd *, void *);
+	/* content starts: return an fd the engine writes to, or -1 */
+	int	(*data_begin)(struct smtp_session *, void *);
+	/* content ended well (size in bytes), the fd is complete: reply */
+	void	(*data_end)(struct smtp_session *, size_t, void *);
+	/* the transaction is gone (RSET, refused content, EHLO, close) */
+	void	(*txn_reset)(struct smtp_session *, void *);
+	/* a verb the engine does not handle (AUTH): 0 if taken, -1: 500 */
+	int	(*command)(struct smtp_session *, const struct smtp_cmd *,
+		    void *);
+	/* TLS became active (after STARTTLS or implicit handshake) */
+	void	(*tls_ready)(struct smtp_session *, void *);
+	/* the session is over; the engine frees it after this */
+	void	(*close)(struct smtp_session *, void *);
+};
+
+struct smtp_session *smtp_session_new(struct event_base *, int,
+	    const struct smtp_params *, const struct smtp_hooks *, void *);
+void	 smtp_reply(struct smtp_session *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 smtp_challenge(struct smtp_session *, const char *,
+	    void (*)(struct smtp_session *, const char *, void *));
+void	 smtp_close(struct smtp_session *, const char *);
+
+/* facts about the session, for hooks and headers */
+const char *smtp_peer(const struct smtp_session *);
+const char *smtp_helo_name(const struct smtp_session *);
+const char *smtp_mail_from(const struct smtp_session *);
+int	 smtp_is_esmtp(const struct smtp_session *);
+int	 smtp_is_tls(const struct smtp_session *);
+int	 smtp_tls_info(const struct smtp_session *, char *, size_t, char *,
+	    size_t);
+int	 smtp_rcpt_count(const struct smtp_session *);
+int	 smtp_is_8bit(const struct smtp_session *);
+int	 smtp_is_smtputf8(const struct smtp_session *);
+uint64_t smtp_session_id(const struct smtp_session *);
+void	 smtp_set_peer(struct smtp_session *, const char *);
+
+#endif

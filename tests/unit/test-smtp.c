@@ -1,0 +1,479 @@
+/*
+ * test-smtp.c - the ESMTP session engine (common/smtp.c) driven over a
+ * socketpair: a client script goes in whole (pipelined), the replies and
+ * the stored message come out and are compared.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "smtp.h"
+#include "test.h"
+
+struct run {
+	struct event_base	*base;
+	int			 done;
+	int			 fd;		/* message memfd */
+	char			 msg[65536];
+	size_t			 msglen;
+	int			 nmsg;
+	int			 ntxn_reset;
+	int			 async_rcpt;
+	struct smtp_session	*waiting;
+	char			 waiting_rcpt[300];
+};
+
+static struct run	 R;
+
+static void
+rcpt_later(int fd, short ev, void *arg)
+{
+	struct smtp_session	*s = R.waiting;
+
+	R.waiting = NULL;
+	if (strncmp(R.waiting_rcpt, "nobody@", 7) == 0)
+		smtp_reply(s, 550, "5.1.1 Unknown user");
+	else
+		smtp_reply(s, 250, "2.1.5 Ok");
+}
+
+static void
+h_rcpt(struct smtp_session *s, const char *rcpt, const struct smtp_cmd *c,
+    void *arg)
+{
+	if (R.async_rcpt) {
+		static struct event	*ev;
+
+		if (ev == NULL)
+			ev = evtimer_new(R.base, rcpt_later, NULL);
+		R.waiting = s;
+		snprintf(R.waiting_rcpt, sizeof(R.waiting_rcpt), "%s", rcpt);
+		{
+			struct timeval	 tv = { 0, 20000 };
+
+			evtimer_add(ev, &tv);
+		}
+		return;
+	}
+	if (strncmp(rcpt, "nobody@", 7) == 0)
+		smtp_reply(s, 550, "5.1.1 Unknown user");
+	else
+		smtp_reply(s, 250, "2.1.5 Ok");
+}
+
+static int
+h_data_begin(struct smtp_session *s, void *arg)
+{
+	R.fd = memfd_create("test-msg", 0);
+	return R.fd;
+}
+
+static void
+h_data_end(struct smtp_session *s, size_t size, void *arg)
+{
+	ssize_t	 n;
+
+	n = pread(R.fd, R.msg, sizeof(R.msg) - 1, 0);
+	R.msglen = n > 0 ? (size_t)n : 0;
+	R.msg[R.msglen] = '\0';
+	R.nmsg++;
+	smtp_reply(s, 250, "2.0.0 Ok: queued as TEST%d", R.nmsg);
+}
+
+static void
+h_txn_reset(struct smtp_session *s, void *arg)
+{
+	R.ntxn_reset++;
+	if (R.fd != -1)
+		close(R.fd);
+	R.fd = -1;
+}
+
+static void
+h_close(struct smtp_session *s, void *arg)
+{
+	R.done = 1;
+}
+
+static void
+h_ehlo_kw(struct smtp_session *s, void (*add)(struct smtp_session *,
+    const char *), void *arg)
+{
+	add(s, "AUTH PLAIN");
+}
+
+static void
+auth_line(struct smtp_session *s, const char *line, void *arg)
+{
+	if (strcmp(line, "c2VjcmV0") == 0)
+		smtp_reply(s, 235, "2.7.0 Authentication successful");
+	else
+		smtp_reply(s, 535, "5.7.8 Authentication failed");
+}
+
+static int
+h_command(struct smtp_session *s, const struct smtp_cmd *c, void *arg)
+{
+	if (c->verb != SMTP_CMD_AUTH)
+		return -1;
+	smtp_challenge(s, "", auth_line);
+	return 0;
+}
+
+static const struct smtp_hooks hooks = {
+	.rcpt = h_rcpt,
+	.data_begin = h_data_begin,
+	.data_end = h_data_end,
+	.txn_reset = h_txn_reset,
+	.close = h_close,
+	.ehlo_keywords = h_ehlo_kw,
+	.command = h_command,
+};
+
+static struct smtp_params params = {
+	.hostname = "mx.test",
+	.service = "ESMTP Sealmail",
+	.max_message_size = 2000,
+	.max_rcpt = 3,
+	.max_errors = 5,
+	.timeout_cmd = 5,
+	.timeout_data = 5,
+	.text_line_max = 1000,
+};
+
+/* Run one session on script; returns every reply line. */
+static char *
+run(const char *script, size_t len, int delay_ms, int async_rcpt)
+{
+	static char	 out[65536];
+	size_t		 olen = 0;
+	ssize_t		 n;
+	int		 sv[2], i;
+
+	memset(&R, 0, sizeof(R));
+	R.fd = -1;
+	R.async_rcpt = async_rcpt;
+	R.base = event_base_new();
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		fatal("socketpair");
+	params.greeting_delay_ms = delay_ms;
+	if (delay_ms == 0 || script[0] != '\0')
+		if (write(sv[1], script, len) != (ssize_t)len)
+			fatal("write");
+	smtp_session_new(R.base, sv[0], &params, &hooks, NULL);
+	for (i = 0; i < 2000 && !R.done; i++)
+		event_base_loop(R.base, EVLOOP_ONCE);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	while ((n = read(sv[1], out + olen, sizeof(out) - 1 - olen)) > 0)
+		olen += (size_t)n;
+	out[olen] = '\0';
+	close(sv[1]);
+	event_base_free(R.base);
+	return out;
+}
+
+#define RUN(s)	run((s), sizeof(s) - 1, 0, 0)
+
+/* The reply codes, one per line, as "220 250 250 ..." */
+static const char *
+codes(const char *out)
+{
+	static char	 c[1024];
+	size_t		 o = 0;
+	const char	*p;
+
+	for (p = out; *p != '\0' && o + 5 < sizeof(c);) {
+		if (p[3] == ' ') {
+			memcpy(c + o, p, 3);
+			o += 3;
+			c[o++] = ' ';
+		}
+		if ((p = strstr(p, "\r\n")) == NULL)
+			break;
+		p += 2;
+	}
+	if (o > 0)
+		o--;
+	c[o] = '\0';
+	return c;
+}
+
+static void
+test_pipelined_transaction(void)
+{
+	const char	*out;
+
+	test_begin("pipelined transaction, dot-unstuffed content, queue id");
+	out = RUN("EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n"
+	    "RCPT TO:<b@mx.test>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\n"
+	    ".\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 250 250 250 354 250 221");
+	test_assert(strstr(out, "250-PIPELINING\r\n") != NULL);
+	test_assert(strstr(out, "250-AUTH PLAIN\r\n") != NULL);
+	test_assert(strstr(out, "250 CHUNKING\r\n") != NULL);
+	test_assert(strstr(out, "250 2.0.0 Ok: queued as TEST1") != NULL);
+	test_assert_str(R.msg, "Subject: x\r\n\r\n.dot\r\n");
+	test_end();
+}
+
+static void
+test_async_rcpt_order(void)
+{
+	const char	*out;
+	const char	 s[] = "EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n"
+	    "RCPT TO:<nobody@mx.test>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\n"
+	    "hi\r\n.\r\nQUIT\r\n";
+
+	test_begin("asynchronous RCPT answers keep pipelined order");
+	out = run(s, sizeof(s) - 1, 0, 1);
+	test_assert_str(codes(out), "220 250 250 550 250 354 250 221");
+	test_assert(R.nmsg == 1);
+	test_end();
+}
+
+static void
+test_bare_lf_refused(void)
+{
+	const char	*out;
+
+	test_begin("bare LF in DATA: message refused, boundary only CRLF.CRLF");
+	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
+	    "DATA\r\nline\n.\nMAIL FROM:<evil@c.test>\r\n.\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 250 250 250 354 550 221");
+	test_assert(strstr(out, "550 5.6.0") != NULL);
+	test_assert(R.nmsg == 0);
+	test_end();
+}
+
+static void
+test_smuggling_patterns(void)
+{
+	static const char *const bodies[] = {
+		"a\r\n\n.\r\nMAIL FROM:<e@x.test>\r\n",	/* LF.CRLF */
+		"a\r\n.\nMAIL FROM:<e@x.test>\r\n",	/* CRLF.LF */
+		"a\r\n\r.\r\nMAIL FROM:<e@x.test>\r\n",	/* CR.CRLF */
+		"a\r\n.\rMAIL FROM:<e@x.test>\r\n",	/* CRLF.CR */
+		"a\n\n.\n\nMAIL FROM:<e@x.test>\r\n",	/* LF.LF */
+	};
+	char		 s[512];
+	const char	*out;
+	size_t		 i;
+	int		 ok = 1;
+
+	test_begin("SMTP smuggling end-of-data variants are not boundaries");
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		snprintf(s, sizeof(s), "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
+		    "RCPT TO:<b@mx.test>\r\nDATA\r\n%s.\r\nQUIT\r\n",
+		    bodies[i]);
+		out = run(s, strlen(s), 0, 0);
+		if (strcmp(codes(out), "220 250 250 250 354 550 221") != 0 ||
+		    R.nmsg != 0) {
+			printf("  variant %zu: %s\n", i, codes(out));
+			ok = 0;
+		}
+	}
+	test_assert(ok);
+	test_end();
+}
+
+static void
+test_bdat(void)
+{
+	const char	*out;
+
+	test_begin("BDAT chunks are stored as sent");
+	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
+	    "BDAT 9\r\nA: b\r\n\r\n.BDAT 5 LAST\r\nx\r\n\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 250 250 250 250 250 221");
+	test_assert_str(R.msg, "A: b\r\n\r\n.x\r\n\r\n");
+	test_end();
+}
+
+static void
+test_bdat_refused_still_read(void)
+{
+	const char	*out;
+
+	test_begin("refused BDAT chunk is read and discarded");
+	out = RUN("EHLO c\r\nBDAT 10 LAST\r\nQUIT\r\nQUITNOOP\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 250 503 250 221");
+	test_end();
+}
+
+static void
+test_size_limit(void)
+{
+	char		 s[6000];
+	const char	*out;
+	size_t		 n;
+	int		 i;
+
+	test_begin("SIZE parameter and content over the limit: 552 5.3.4");
+	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test> SIZE=999999\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 250 552 221");
+	n = (size_t)snprintf(s, sizeof(s), "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
+	    "RCPT TO:<b@mx.test>\r\nDATA\r\n");
+	for (i = 0; i < 40; i++)
+		n += (size_t)snprintf(s + n, sizeof(s) - n, "%080d\r\n", i);
+	n += (size_t)snprintf(s + n, sizeof(s) - n, ".\r\nQUIT\r\n");
+	out = run(s, n, 0, 0);
+	test_assert_str(codes(out), "220 250 250 250 354 552 221");
+	test_assert(R.nmsg == 0);
+	test_end();
+}
+
+static void
+test_long_lines(void)
+{
+	char		 s[12000];
+	const char	*out;
+	size_t		 n;
+
+	test_begin("overlong command line 500 5.5.6, content line 550 5.6.0");
+	n = (size_t)snprintf(s, sizeof(s), "NOOP ");
+	memset(s + n, 'x', 5000);
+	n += 5000;
+	n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\nNOOP\r\nQUIT\r\n");
+	out = run(s, n, 0, 0);
+	test_assert_str(codes(out), "220 500 250 221");
+	test_assert(strstr(out, "500 5.5.6") != NULL);
+	n = (size_t)snprintf(s, sizeof(s), "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
+	    "RCPT TO:<b@mx.test>\r\nDATA\r\n");
+	memset(s + n, 'y', 1200);
+	n += 1200;
+	n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\n.\r\nQUIT\r\n");
+	out = run(s, n, 0, 0);
+	test_assert_str(codes(out), "220 250 250 250 354 550 221");
+	test_end();
+}
+
+static void
+test_sequence_errors(void)
+{
+	const char	*out;
+
+	test_begin("commands out of sequence get 503 5.5.1");
+	out = RUN("MAIL FROM:<a@c.test>\r\nEHLO c\r\nRCPT TO:<b@mx.test>\r\n"
+	    "MAIL FROM:<a@c.test>\r\nMAIL FROM:<a@c.test>\r\n"
+	    "DATA\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 503 250 503 250 503 554 221");
+	test_end();
+}
+
+static void
+test_error_limit(void)
+{
+	const char	*out;
+
+	test_begin("too many errors end the session with 421");
+	out = RUN("FOO\r\nBAR\r\nBAZ\r\nQUX\r\nQUUX\r\nNOOP\r\nNOOP\r\n");
+	test_assert_str(codes(out), "220 500 500 500 500 500 421");
+	test_end();
+}
+
+static void
+test_bare_lf_command(void)
+{
+	const char	*out;
+
+	test_begin("a command ended by a bare LF is refused");
+	out = RUN("NOOP\nQUIT\r\n");
+	test_assert_str(codes(out), "220 500 221");
+	test_end();
+}
+
+static void
+test_utf8_needs_smtputf8(void)
+{
+	const char	*out;
+
+	test_begin("non-ASCII address needs SMTPUTF8 (553 5.6.7)");
+	out = RUN("EHLO c\r\nMAIL FROM:<j\xc3\xb6@c.test>\r\n"
+	    "MAIL FROM:<j\xc3\xb6@c.test> SMTPUTF8\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 250 553 250 221");
+	test_end();
+}
+
+static void
+test_too_many_rcpt(void)
+{
+	const char	*out;
+
+	test_begin("recipients beyond max_rcpt get 452 4.5.3");
+	out = RUN("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@m.test>\r\n"
+	    "RCPT TO:<b@m.test>\r\nRCPT TO:<c@m.test>\r\n"
+	    "RCPT TO:<d@m.test>\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 250 250 250 250 250 452 221");
+	test_end();
+}
+
+static void
+test_talk_before_greeting(void)
+{
+	const char	*out;
+	const char	 s[] = "EHLO early\r\n";
+
+	test_begin("client talking before the greeting is refused");
+	out = run(s, sizeof(s) - 1, 100, 0);
+	test_assert(strncmp(out, "554 5.5.1", 9) == 0);
+	test_end();
+}
+
+static void
+test_auth_hook(void)
+{
+	const char	*out;
+
+	test_begin("AUTH through the command hook and a 334 challenge");
+	out = RUN("EHLO c\r\nAUTH PLAIN\r\nc2VjcmV0\r\nAUTH PLAIN\r\nx\r\n"
+	    "QUIT\r\n");
+	test_assert_str(codes(out), "220 250 334 235 334 535 221");
+	test_end();
+}
+
+static void
+test_rset_and_txn_reset(void)
+{
+	const char	*out;
+
+	test_begin("RSET ends the transaction and calls txn_reset");
+	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRSET\r\n"
+	    "RCPT TO:<b@mx.test>\r\nQUIT\r\n");
+	test_assert_str(codes(out), "220 250 250 250 503 221");
+	test_assert(R.ntxn_reset == 1);
+	test_end();
+}
+
+int
+main(void)
+{
+	static void (*const tests[])(void) = {
+		test_pipelined_transaction,
+		test_async_rcpt_order,
+		test_bare_lf_refused,
+		test_smuggling_patterns,
+		test_bdat,
+		test_bdat_refused_still_read,
+		test_size_limit,
+		test_long_lines,
+		test_sequence_errors,
+		test_error_limit,
+		test_bare_lf_command,
+		test_utf8_needs_smtputf8,
+		test_too_many_rcpt,
+		test_talk_before_greeting,
+		test_auth_hook,
+		test_rset_and_txn_reset,
+		NULL
+	};
+
+	log_init("test-smtp", 1, LOG_LVL_WARN);
+	return test_run(tests);
+}
