@@ -13,3 +13,12 @@ tests_unit_test_imap_mailbox_SOURCES = tests/unit/test-imap-mailbox.c \
 	imapd/mailbox.c imapd/mailbox.h imapd/index.c imapd/index.h
 tests_unit_test_imap_mailbox_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-mailbox
+
+pkglibexec_PROGRAMS += imapd/imapd
+imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
+	imapd/prelogin.c imapd/client.c imapd/commands.c imapd/cmd-any.c \
+	imapd/cmd-mailbox.c imapd/cmd-select.c imapd/cmd-fetch.c \
+	imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
+	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
+	imapd/index.c imapd/index.h
+imapd_imapd_LDADD = $(SM_LIBS) $(PAM_LIBS)

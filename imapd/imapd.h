@@ -1,0 +1,243 @@
+/*
+ * imapd.h - what the files of imapd share: the session (struct client),
+ * the command table and the output helpers.
+ *
+ * Processes (see imapd.c for why):
+ *	parent	  root: binds the ports, checks passwords with PAM, forks one
+ *		  process per logged-in user and hands it the connection;
+ *	prelogin  [global] user, chrooted to empty_dir: TLS, the commands
+ *		  allowed before login, then a plaintext relay between the
+ *		  TLS connection and the user process;
+ *	user	  [global] mail_user, chrooted to the user's mail directory:
+ *		  every authenticated session of that one user.
+ * The session code in client.c and the cmd-*.c files runs in the user
+ * process (and, for the pre-login commands, in the prelogin process).
+ */
+#ifndef SM_IMAPD_H
+#define SM_IMAPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "mailbox.h"
+#include "parser.h"
+
+#define IMAP_MAX_LINE		(64 * 1024)
+#define IMAP_MAX_DEPTH		16
+#define IMAP_MAX_ARGS		4096
+#define IMAP_OUT_HIGH		(4 * 1024 * 1024)
+#define IMAP_IDLE_TIMEOUT	(31 * 60)
+#define IMAP_PRELOGIN_TIMEOUT	60
+
+#define IMAP_CAPS_AUTH	"IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE " \
+	"IDLE NAMESPACE UNSELECT UIDPLUS CHILDREN LIST-EXTENDED " \
+	"SPECIAL-USE LIST-STATUS MOVE CONDSTORE ESEARCH STATUS=SIZE " \
+	"BINARY COMPRESS=DEFLATE"
+
+enum client_state {
+	CS_NOTAUTH,
+	CS_AUTH,
+	CS_SELECTED,
+	CS_LOGOUT
+};
+
+enum client_mode {
+	CM_COMMAND,	/* lines go through the parser */
+	CM_IDLE,	/* waiting for "DONE" */
+	CM_AUTH		/* waiting for a SASL response line */
+};
+
+struct bufferevent;
+struct event_base;
+struct event;
+struct client;
+
+/* Hooks the pre-login process sets; the user process leaves them NULL. */
+struct client_hooks {
+	int	(*starttls)(struct client *);
+	void	(*login)(struct client *, const char *, const char *,
+		    const char *);
+	int	(*is_tls)(struct client *);
+	void	(*closed)(struct client *);
+};
+
+struct client {
+	struct event_base	*base;
+	struct bufferevent	*bev;
+	struct imap_parser	*parser;
+	enum client_state	 state;
+	enum client_mode	 mode;
+	char			 id[20];
+	char			 peer[64];
+	char			*user;
+	const struct client_hooks *hooks;
+	void			*hook_arg;
+	int			 closing;
+	int			 blocked;	/* waiting for output to drain */
+	int			 busy;		/* an async request is pending */
+	int			 compress;
+	int			 rev2;
+	int			 condstore;
+	int			 utf8;
+	char			*pending_tag;	/* IDLE, AUTHENTICATE */
+	struct event		*idle_ev;
+	int			 allow_expunge;
+	const char		*cmdname;
+	size_t			 max_literal;
+
+	/* the selected folder as this session knows it */
+	struct mbox		*mb;
+	int			 readonly;
+	uint32_t		*uids;		/* seq - 1 -> uid */
+	uint64_t		*known;		/* modseq last reported */
+	size_t			 n;
+	size_t			 cap;
+	uint64_t		 seen_modseq;
+	uint32_t		*recent;	/* uids \Recent to us */
+	size_t			 nrecent;
+
+	struct client		*next;
+};
+
+struct imap_command {
+	const char	*name;
+	int		(*fn)(struct client *, const char *,
+			    const struct imap_list *, int);
+	int		 states;	/* bits of 1 << CS_* */
+	int		 flags;
+};
+
+#define CMD_F_UID	0x01	/* may follow UID */
+#define CMD_F_NOEXPUNGE	0x02	/* no EXPUNGE responses after it */
+#define CMD_F_PRELOGIN	0x04	/* served by the pre-login process */
+
+#define ST_NOTAUTH	(1 << CS_NOTAUTH)
+#define ST_AUTH		(1 << CS_AUTH)
+#define ST_SELECTED	(1 << CS_SELECTED)
+#define ST_ANY		(ST_NOTAUTH | ST_AUTH | ST_SELECTED)
+#define ST_LOGGEDIN	(ST_AUTH | ST_SELECTED)
+
+extern size_t	 imap_max_literal;
+
+/* commands.c */
+const struct imap_command *imap_command_find(const char *);
+
+/* client.c */
+struct client *client_new(struct event_base *, struct bufferevent *,
+	    const char *, const char *, const struct client_hooks *, void *);
+void	 client_notify(struct mbox *, struct client *);
+void	 client_free(struct client *);
+void	 client_close(struct client *, const char *);
+void	 client_printf(struct client *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 client_write(struct client *, const void *, size_t);
+void	 client_add_string(struct client *, const char *, size_t);
+void	 client_add_nstring(struct client *, const char *);
+void	 client_tagged(struct client *, const char *, const char *,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
+void	 client_sync(struct client *, int);
+void	 client_flags(const struct client *, const struct imsg *,
+	    struct buf *);
+void	 client_view_reset(struct client *);
+void	 client_view_load(struct client *);
+void	 client_resume(struct client *);
+void	 client_login_done(struct client *, const char *, const char *);
+void	 client_set_bev(struct client *, struct bufferevent *);
+struct client *client_list(void);
+int	 client_count(void);
+void	 buf_add_string(struct buf *, const char *, size_t);
+void	 buf_add_nstring(struct buf *, const char *);
+
+/* seq/uid sets against the view */
+int	 client_msgset(struct client *, const char *, int, uint32_t **,
+	    size_t *);
+struct imsg *client_msg(struct client *, size_t);
+
+/* flags */
+int	 imap_flags_parse(const struct imap_arg *, uint32_t *, struct buf *);
+int	 imap_keywords_merge(const char *, const char *, int, struct buf *);
+
+/* compress.c */
+struct bufferevent *compress_start(struct bufferevent *);
+
+/* cmd-any.c */
+int	 cmd_capability(struct client *, const char *,
+	    const struct imap_list *, int);
+int	 cmd_noop(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_logout(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_id(struct client *, const char *, const struct imap_list *, int);
+int	 cmd_starttls(struct client *, const char *,
+	    const struct imap_list *, int);
+int	 cmd_login(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_authenticate(struct client *, const char *,
+	    const struct imap_list *, int);
+void	 cmd_authenticate_line(struct client *, const char *, size_t);
+int	 cmd_enable(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_namespace(struct client *, const char *,
+	    const struct imap_list *, int);
+int	 cmd_compress(struct client *, const char *,
+	    const struct imap_list *, int);
+int	 cmd_idle(struct client *, const char *, const struct imap_list *,
+	    int);
+void	 cmd_idle_line(struct client *, const char *, size_t);
+void	 client_capabilities(struct client *, struct buf *);
+
+/* cmd-mailbox.c */
+int	 cmd_select(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_create(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_delete(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_rename(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_subscribe(struct client *, const char *,
+	    const struct imap_list *, int);
+int	 cmd_list(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_status(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_append(struct client *, const char *, const struct imap_list *,
+	    int);
+char	*imap_mailbox_arg(struct client *, const struct imap_arg *);
+
+/* cmd-select.c */
+int	 cmd_check(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_close(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_expunge(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_store(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_copy(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_uid(struct client *, const char *, const struct imap_list *,
+	    int);
+
+/* cmd-fetch.c */
+int	 cmd_fetch(struct client *, const char *, const struct imap_list *,
+	    int);
+void	 imap_date_str(int64_t, char *, size_t);
+
+/* cmd-search.c */
+int	 cmd_search(struct client *, const char *, const struct imap_list *,
+	    int);
+
+/* bodystructure.c */
+struct mime_parser;
+struct mime_part;
+struct mime_parser *imap_mime_parse(const char *, size_t);
+int	 imap_envelope(const char *, size_t, struct buf *);
+int	 imap_bodystructure(struct mime_parser *, const char *, int,
+	    struct buf *);
+struct mime_part *imap_part_find(struct mime_parser *, const uint32_t *,
+	    size_t);
+int	 imap_header_value(const char *, size_t, const char *, struct buf *);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * prelogin.c - the pre-login process of imapd.
+ *
+ * Runs as [global] user, chrooted to empty_dir, holding only the TLS
+ * context and the listening sockets it inherited from the parent.  It
+ * accepts every connection, speaks TLS (implicit on listen_tls, STARTTLS
+ * on listen), serves CAPABILITY, NOOP, LOGOUT, ID, STARTTLS, LOGIN and
+ * AUTHENTICATE, and refuses LOGIN before TLS.  Credentials go to the
+ * parent with one end of a new socketpair; the parent checks them with
+ * PAM and gives the other end to the user's process.  From then on this
+ * process only relays bytes between the client's TLS stream and the
+ * socketpair: it never sees a mailbox.  See imapd.c for why.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "imapd.h"
+#include "ipc.h"
+#include "log.h"
+#include "net.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define RELAY_HIGH	(1024 * 1024)
+#define AUTH_FAIL_MAX	3
+
+struct pconn {
+	struct client		*c;
+	uint32_t		 sid;
+	int			 tls;
+	int			 pairfd;
+	int			 fails;
+	int			 relaying;
+	int			 closing;
+	char			*tag;
+	char			 peer[64];
+	struct bufferevent	*a;	/* client (TLS) */
+	struct bufferevent	*b;	/* user process (plain) */
+	struct pconn		*next;
+};
+
+void	 imapd_prelogin_main(int, SSL_CTX *, const int *, int, const int *,
+	    int, const struct sm_config *);
+
+static struct event_base	*pbase;
+static SSL_CTX			*pctx;
+static struct ipc_conn		*parent;
+static struct net_limit		*limits;
+static struct pconn		*pconns;
+static uint32_t			 next_sid;
+
+static void
+pconn_free(struct pconn *pc)
+{
+	struct pconn	**pp;
+
+	for (pp = &pconns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == pc) {
+			*pp = pc->next;
+			break;
+		}
+	net_limit_leave(limits, pc->peer);
+	if (pc->pairfd != -1)
+		close(pc->pairfd);
+	if (pc->a != NULL)
+		bufferevent_free(pc->a);
+	if (pc->b != NULL)
+		bufferevent_free(pc->b);
+	free(pc->tag);
+	free(pc);
+}
+
+static struct pconn *
+pconn_find(uint32_t sid)
+{
+	struct pconn	*pc;
+
+	for (pc = pconns; pc != NULL; pc = pc->next)
+		if (pc->sid == sid)
+			return pc;
+	return NULL;
+}
+
+static int
+hook_is_tls(struct client *c)
+{
+	return ((struct pconn *)c->hook_arg)->tls;
+}
+
+static int
+hook_starttls(struct client *c)
+{
+	struct pconn		*pc = c->hook_arg;
+	struct bufferevent	*bev;
+
+	if ((bev = tls_starttls(c->bev, pctx, 1, NULL)) == NULL)
+		return -1;
+	client_set_bev(c, bev);
+	pc->tls = 1;
+	return 0;
+}
+
+static void
+hook_login(struct client *c, const char *tag, const char *user,
+    const char *pass)
+{
+	struct pconn	*pc = c->hook_arg;
+	struct ipc_msg	*m;
+	int		 sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		client_tagged(c, tag, "NO", "[UNAVAILABLE] Try again later");
+		client_resume(c);
+		return;
+	}
+	pc->pairfd = sp[0];
+	free(pc->tag);
+	pc->tag = xstrdup(tag);
+	m = ipc_msg_new(IPC_PARENT_AUTH, pc->sid);
+	ipc_add_str(m, user);
+	ipc_add_str(m, pass);
+	ipc_add_str(m, tag);
+	ipc_add_str(m, pc->peer);
+	ipc_msg_setfd(m, sp[1]);
+	ipc_send(parent, m);
+}
+
+static void
+hook_closed(struct client *c)
+{
+	struct pconn	*pc = c->hook_arg;
+
+	pc->c = NULL;
+	if (!pc->relaying)
+		pconn_free(pc);
+}
+
+static const struct client_hooks prelogin_hooks = {
+	hook_starttls, hook_login, hook_is_tls, hook_closed
+};
+
+static void relay_read(struct bufferevent *, void *);
+
+static void
+relay_maybe_free(struct pconn *pc)
+{
+	if (evbuffer_get_length(bufferevent_get_output(pc->a)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(pc->b)) == 0)
+		pconn_free(pc);
+}
+
+static void
+relay_write(struct bufferevent *bev, void *arg)
+{
+	struct pconn		*pc = arg;
+	struct bufferevent	*other = bev == pc->a ? pc->b : pc->a;
+
+	if (pc->closing) {
+		relay_maybe_free(pc);
+		return;
+	}
+	bufferevent_enable(other, EV_READ);
+	relay_read(other, pc);
+}
+
+static void
+relay_read(struct bufferevent *bev, void *arg)
+{
+	struct pconn		*pc = arg;
+	struct bufferevent	*other = bev == pc->a ? pc->b : pc->a;
+	struct evbuffer		*out = bufferevent_get_output(other);
+
+	evbuffer_add_buffer(out, bufferevent_get_input(bev));
+	if (evbuffer_get_length(out) > RELAY_HIGH)
+		bufferevent_disable(bev, EV_READ);
+}
+
+static void
+relay_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct pconn	*pc = arg;
+
+	if (pc->closing) {
+		pconn_free(pc);
+		return;
+	}
+	/* one side ended: let the other have what is queued, then end */
+	pc->closing = 1;
+	bufferevent_disable(pc->a, EV_READ);
+	bufferevent_disable(pc->b, EV_READ);
+	relay_maybe_free(pc);
+}
+
+/* The parent accepted the login: become a relay. */
+static void
+start_relay(struct pconn *pc)
+{
+	struct client	*c = pc->c;
+
+	pc->relaying = 1;
+	pc->a = c->bev;
+	c->bev = NULL;
+	client_free(c);
+	if (net_nonblock(pc->pairfd) == -1 || (pc->b =
+	    bufferevent_socket_new(pbase, pc->pairfd, BEV_OPT_CLOSE_ON_FREE))
+	    == NULL) {
+		pconn_free(pc);
+		return;
+	}
+	pc->pairfd = -1;
+	/* whatever the client pipelined after LOGIN goes to its session */
+	evbuffer_add_buffer(bufferevent_get_output(pc->b),
+	    bufferevent_get_input(pc->a));
+	bufferevent_setcb(pc->a, relay_read, relay_write, relay_event, pc);
+	bufferevent_setcb(pc->b, relay_read, relay_write, relay_event, pc);
+	bufferevent_set_timeouts(pc->a, NULL, NULL);
+	bufferevent_enable(pc->a, EV_READ | EV_WRITE);
+	bufferevent_enable(pc->b, EV_READ | EV_WRITE);
+}
+
+static void
+pre_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
+{
+	struct pconn	*pc;
+	const char	*text;
+
+	if ((m->type != IPC_OK && m->type != IPC_ERR) ||
+	    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1)
+		fatalx("prelogin: unexpected message %u from parent", m->type);
+	if ((pc = pconn_find(m->id)) == NULL || pc->c == NULL)
+		return;		/* the client left meanwhile */
+	if (m->type == IPC_OK) {
+		log_info("id=%s user=%s peer=%s login", pc->c->id, text,
+		    pc->peer);
+		start_relay(pc);
+		return;
+	}
+	close(pc->pairfd);
+	pc->pairfd = -1;
+	client_tagged(pc->c, pc->tag, "NO", "[AUTHENTICATIONFAILED] %s",
+	    text);
+	if (++pc->fails >= AUTH_FAIL_MAX)
+		client_close(pc->c, "Too many authentication failures");
+	else
+		client_resume(pc->c);
+}
+
+static void
+pre_closed(struct ipc_conn *conn, void *arg)
+{
+	log_warnx("parent went away");
+	exit(1);
+}
+
+static void
+on_accept(evutil_socket_t lfd, short ev, void *arg)
+{
+	struct bufferevent	*bev;
+	struct pconn		*pc;
+	struct buf		 caps;
+	struct client		*c;
+	int			 fd, tls = arg != NULL;
+	char			 peer[64];
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC))
+	    == -1)
+		return;
+	net_peer_str(fd, peer, sizeof(peer));
+	if (net_limit_enter(limits, peer) == -1) {
+		log_info("peer=%s refused: too many sessions", peer);
+		close(fd);
+		return;
+	}
+	bev = tls ? tls_accept(pbase, pctx, fd) :
+	    bufferevent_socket_new(pbase, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		net_limit_leave(limits, peer);
+		close(fd);
+		return;
+	}
+	pc = xcalloc(1, sizeof(*pc));
+	pc->sid = ++next_sid;
+	pc->tls = tls;
+	pc->pairfd = -1;
+	snprintf(pc->peer, sizeof(pc->peer), "%s", peer);
+	pc->next = pconns;
+	pconns = pc;
+	c = client_new(pbase, bev, NULL, peer, &prelogin_hooks, pc);
+	pc->c = c;
+	buf_init(&caps, 0);
+	client_capabilities(c, &caps);
+	client_printf(c, "* OK [CAPABILITY %s] Sealmail IMAP ready\r\n",
+	    buf_cstr(&caps));
+	buf_free(&caps);
+	log_info("id=%s peer=%s connect tls=%d", c->id, peer, tls);
+}
+
+void
+imapd_prelogin_main(int fd, SSL_CTX *ctx, const int *plain, int nplain,
+    const int *tls, int ntls, const struct sm_config *cfg)
+{
+	struct event	*ev;
+	int		 i;
+
+	signal(SIGPIPE, SIG_IGN);
+	pctx = ctx;
+	if ((pbase = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	limits = net_limit_new(cfg->imapd_max_sessions,
+	    cfg->imapd_max_sessions_per_ip);
+	parent = ipc_conn_new(pbase, fd, pre_dispatch, pre_closed, NULL);
+	for (i = 0; i < nplain + ntls; i++) {
+		int lfd = i < nplain ? plain[i] : tls[i - nplain];
+
+		net_nonblock(lfd);
+		ev = event_new(pbase, lfd, EV_READ | EV_PERSIST, on_accept,
+		    i < nplain ? NULL : (void *)1);
+		event_add(ev, NULL);
+	}
+	event_base_dispatch(pbase);
+	exit(0);
+}
