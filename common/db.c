@@ -44,6 +44,7 @@ db_env_open(const char *dir)
 	env->set_errpfx(env, "db_env");
 	if ((ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
 	    (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
+	    (ret = env->set_lg_max(env, 2 * 1024 * 1024)) != 0 ||
 	    (ret = env->set_cachesize(env, 0, 4 * 1024 * 1024, 1)) != 0) {
 		log_warnx("db_env_open: %s: configure: %s", dir,
 		    db_strerror(ret));

@@ -740,11 +740,13 @@ userdb_domain_add(struct userdb *u, const char *domain, char *err,
     size_t errlen)
 {
 	struct udb_op	 op;
+	char		 e[160];
 
 	op_init(&op, u, err, errlen);
-	if (userdb_domain_canon(domain, op.addr, sizeof(op.addr), err,
-	    errlen) == -1)
-		return UDB_INVALID;
+	if (userdb_domain_canon(domain, op.addr, sizeof(op.addr), e,
+	    sizeof(e)) == -1)
+		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", domain,
+		    e);
 	return op_run(&op, "userdb_domain_add", tx_domain_add);
 }
 
@@ -791,11 +793,13 @@ userdb_domain_del(struct userdb *u, const char *domain, char *err,
     size_t errlen)
 {
 	struct udb_op	 op;
+	char		 e[160];
 
 	op_init(&op, u, err, errlen);
-	if (userdb_domain_canon(domain, op.addr, sizeof(op.addr), err,
-	    errlen) == -1)
-		return UDB_INVALID;
+	if (userdb_domain_canon(domain, op.addr, sizeof(op.addr), e,
+	    sizeof(e)) == -1)
+		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", domain,
+		    e);
 	return op_run(&op, "userdb_domain_del", tx_domain_del);
 }
 

@@ -1,1 +1,8 @@
 # sealmailctl/local.mk - file lists of sealmailctl/ (see HACKING.md)
+sbin_PROGRAMS += sealmailctl/sealmailctl
+sealmailctl_sealmailctl_SOURCES = \
+	sealmailctl/sealmailctl.c sealmailctl/ctl.h \
+	sealmailctl/users.c \
+	sealmailctl/service.c
+sealmailctl_sealmailctl_LDADD = $(SM_LIBS) -lcrypt
+EXTRA_DIST += tests/integration/test_sealmailctl.py

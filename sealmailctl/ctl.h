@@ -1,0 +1,56 @@
+/*
+ * ctl.h - what the parts of sealmailctl share: the context every verb
+ * gets, and the verb functions of each file (sealmailctl.c holds the
+ * table that maps command words to them).
+ *
+ * sealmailctl runs as root from an administrator's shell; its arguments
+ * and standard input are the administrator's, but they are validated as
+ * carefully as network input because they become database keys and paths.
+ */
+#ifndef SM_CTL_H
+#define SM_CTL_H
+
+#include "config.h"
+#include "db.h"
+#include "userdb.h"
+
+/* Exit codes. */
+#define CTL_OK		0
+#define CTL_FAIL	1	/* refused or failed; nothing changed */
+#define CTL_USAGE	2
+#define CTL_NOTRUNNING	3	/* status: not every daemon runs (LSB) */
+
+struct ctl {
+	const char	*conf_path;
+	struct sm_config cfg;
+	struct db_env	*env;
+	struct userdb	*udb;
+	const char	*verb;		/* "user add", for messages */
+};
+
+/* Print "sealmailctl: <verb>: <message>" to stderr; returns CTL_FAIL. */
+int	 ctl_err(struct ctl *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* users.c */
+int	 ctl_domain_add(struct ctl *, int, char **);
+int	 ctl_domain_del(struct ctl *, int, char **);
+int	 ctl_domain_list(struct ctl *, int, char **);
+int	 ctl_user_add(struct ctl *, int, char **);
+int	 ctl_user_del(struct ctl *, int, char **);
+int	 ctl_user_show(struct ctl *, int, char **);
+int	 ctl_user_list(struct ctl *, int, char **);
+int	 ctl_user_passwd(struct ctl *, int, char **);
+int	 ctl_user_set(struct ctl *, int, char **);
+int	 ctl_user_lock(struct ctl *, int, char **);
+int	 ctl_user_unlock(struct ctl *, int, char **);
+int	 ctl_alias_add(struct ctl *, int, char **);
+int	 ctl_alias_del(struct ctl *, int, char **);
+int	 ctl_alias_list(struct ctl *, int, char **);
+
+/* service.c */
+int	 ctl_start(struct ctl *, int, char **);
+int	 ctl_stop(struct ctl *, int, char **);
+int	 ctl_status(struct ctl *, int, char **);
+
+#endif
