@@ -335,6 +335,12 @@ class SealmailctlTest(unittest.TestCase):
             f.write("account required %s\n" % pam_module("pam_permit.so"))
         env = dict(os.environ, LD_PRELOAD=lib, PAM_WRAPPER="1",
                    PAM_WRAPPER_SERVICE_DIR=svc)
+        # a sanitizer build of the client must accept the preload first,
+        # and pam_wrapper must not dlopen libpam with RTLD_DEEPBIND
+        env["UID_WRAPPER_DISABLE_DEEPBIND"] = "1"
+        env["PAM_WRAPPER_DISABLE_DEEPBIND"] = "1"
+        env["ASAN_OPTIONS"] = ":".join(
+            x for x in (os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if x)
         r = subprocess.run([PAM_CLIENT, "pam-auth", "sealmail", user],
                            input=password + "\n", capture_output=True,
                            text=True, env=env, timeout=30)

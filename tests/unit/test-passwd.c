@@ -241,8 +241,10 @@ have_pam_wrapper(void)
 static int
 run_pam(const char *svcdir, const char *user, const char *password)
 {
-	int	 fds[2], st;
-	pid_t	 pid;
+	const char	*asan;
+	char		 opts[512];
+	int		 fds[2], st;
+	pid_t		 pid;
 
 	if (pipe(fds) == -1)
 		return -1;
@@ -250,6 +252,17 @@ run_pam(const char *svcdir, const char *user, const char *password)
 		dup2(fds[0], 0);
 		close(fds[0]);
 		close(fds[1]);
+		/*
+		 * Under ASan: the preloaded pam_wrapper comes first, and it
+		 * must not dlopen libpam with RTLD_DEEPBIND (pam_wrapper
+		 * 1.1.4 reads that switch under uid_wrapper's name).
+		 */
+		asan = getenv("ASAN_OPTIONS");
+		snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
+		    asan != NULL ? asan : "", asan != NULL ? ":" : "");
+		setenv("ASAN_OPTIONS", opts, 1);
+		setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
+		setenv("PAM_WRAPPER_DISABLE_DEEPBIND", "1", 1);
 		setenv("LD_PRELOAD", "libpam_wrapper.so", 1);
 		setenv("PAM_WRAPPER", "1", 1);
 		setenv("PAM_WRAPPER_SERVICE_DIR", svcdir, 1);
