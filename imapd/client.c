@@ -126,6 +126,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct client	*c = arg;
 
+	if (what & BEV_EVENT_CONNECTED)
+		return;		/* the TLS handshake is done */
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (!c->closing)
 			client_close(c, "Autologout; idle for too long");

@@ -191,6 +191,8 @@ relay_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct pconn	*pc = arg;
 
+	if (what & BEV_EVENT_CONNECTED)
+		return;
 	if (pc->closing) {
 		pconn_free(pc);
 		return;
