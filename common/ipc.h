@@ -58,6 +58,7 @@ enum ipc_type {
 	IPC_QUEUE_FLUSH,
 	IPC_QUEUE_LIST,
 	IPC_QUEUE_DELETE,
+	IPC_QUEUE_DELIVERY_DONE,	/* str id: every rcpt answered */
 
 	/* delivery agents */
 	IPC_MDA_DELIVER = 300,	/* envelope + fd */

@@ -1,0 +1,159 @@
+/*
+ * dsn.c - delivery status notifications (RFC 3464 multipart/report) for
+ * recipients that failed permanently or expired in the queue.  Called by
+ * smtpd.queue, which decides whether a bounce is due (never to the null
+ * sender, never for a bounce).
+ *
+ * The report quotes the original's header section only (text/rfc822-
+ * headers), at most DSN_HEADERS_MAX bytes of it: the original may be
+ * hostile, and returning its body would turn us into a reflector.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "smtpd.h"
+
+#define DSN_HEADERS_MAX	(32 * 1024)
+
+/* The original's headers, up to the empty line; bare CR/LF made CRLF. */
+static void
+dsn_headers(int fd, struct buf *out)
+{
+	char	 b[4096];
+	ssize_t	 n;
+	off_t	 off = 0;
+	size_t	 i;
+	int	 bol = 1, prev = 0;
+
+	while (out->len < DSN_HEADERS_MAX &&
+	    (n = pread(fd, b, sizeof(b), off)) > 0) {
+		off += n;
+		for (i = 0; i < (size_t)n; i++) {
+			if (b[i] == '\r')
+				continue;
+			if (b[i] == '\n') {
+				if (bol)
+					return;
+				buf_addstr(out, "\r\n");
+				bol = 1;
+			} else {
+				/* a line starting with "--" could end our part */
+				if (bol && b[i] == '-' && prev != ' ')
+					buf_addc(out, ' ');
+				buf_addc(out, b[i]);
+				bol = 0;
+			}
+			prev = b[i];
+		}
+	}
+	if (!bol)
+		buf_addstr(out, "\r\n");
+}
+
+/* "5.1.1" from a reply text like "550 5.1.1 No such user" */
+static void
+status_of(const char *last, int expired, char *out, size_t len)
+{
+	const char	*p = last;
+	int		 a, b, c, n = 0;
+
+	if (expired) {
+		snprintf(out, len, "4.4.7");
+		return;
+	}
+	if (p != NULL && strlen(p) > 4 && p[3] == ' ')
+		p += 4;
+	if (p != NULL && sscanf(p, "%1d.%3d.%3d%n", &a, &b, &c, &n) == 3 &&
+	    (a == 4 || a == 5) && n > 0)
+		snprintf(out, len, "%d.%d.%d", a, b, c);
+	else
+		snprintf(out, len, "5.0.0");
+}
+
+/*
+ * Write the DSN for every failed recipient of e into fd; orig is the
+ * original message.  0 or -1.
+ */
+int
+q_dsn_write(int fd, const struct sm_config *cfg, const struct q_envelope *e,
+    int orig, const char *dsnid)
+{
+	struct buf	 b;
+	char		 date[64], arrival[64], status[16];
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+	const char	*last;
+	int		 i, expired, r = 0;
+	size_t		 off;
+	ssize_t		 w;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	gmtime_r(&e->created, &tm);
+	strftime(arrival, sizeof(arrival), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	buf_init(&b, 0);
+	buf_printf(&b, "Received: by %s (Sealmail) id %s; %s\r\n"
+	    "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
+	    "To: <%s>\r\n"
+	    "Subject: Undelivered Mail Returned to Sender\r\n"
+	    "Date: %s\r\n"
+	    "Message-ID: <%s.dsn@%s>\r\n"
+	    "Auto-Submitted: auto-replied\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	    "\tboundary=\"%s/%s\"\r\n\r\n"
+	    "This is a MIME-encapsulated message.\r\n\r\n"
+	    "--%s/%s\r\n"
+	    "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+	    "This is the mail system at host %s.\r\n\r\n"
+	    "Your message (queue ID %s) could not be delivered to one or "
+	    "more\r\nrecipients:\r\n\r\n",
+	    cfg->hostname, dsnid, date, cfg->hostname, e->from, date, dsnid,
+	    cfg->hostname, e->id, cfg->hostname, e->id, cfg->hostname,
+	    cfg->hostname, e->id);
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpt[i].state == Q_RS_FAILED)
+			buf_printf(&b, "<%s>: %s\r\n", e->rcpt[i].addr,
+			    e->rcpt[i].last ? e->rcpt[i].last : "failed");
+	buf_printf(&b, "\r\n--%s/%s\r\n"
+	    "Content-Type: message/delivery-status\r\n\r\n"
+	    "Reporting-MTA: dns; %s\r\n"
+	    "X-Sealmail-Queue-ID: %s\r\n"
+	    "Arrival-Date: %s\r\n",
+	    e->id, cfg->hostname, cfg->hostname, e->id, arrival);
+	for (i = 0; i < e->nrcpt; i++) {
+		if (e->rcpt[i].state != Q_RS_FAILED)
+			continue;
+		last = e->rcpt[i].last;
+		expired = last != NULL && strncmp(last, "4.4.7", 5) == 0;
+		status_of(last, expired, status, sizeof(status));
+		buf_printf(&b, "\r\nFinal-Recipient: rfc822; %s\r\n"
+		    "Action: failed\r\nStatus: %s\r\n", e->rcpt[i].addr,
+		    status);
+		if (last != NULL && !expired)
+			buf_printf(&b, "Diagnostic-Code: smtp; %s\r\n", last);
+	}
+	buf_printf(&b, "\r\n--%s/%s\r\n"
+	    "Content-Type: text/rfc822-headers\r\n\r\n", e->id,
+	    cfg->hostname);
+	dsn_headers(orig, &b);
+	buf_printf(&b, "\r\n--%s/%s--\r\n", e->id, cfg->hostname);
+	for (off = 0; off < b.len; off += (size_t)w)
+		if ((w = write(fd, b.data + off, b.len - off)) == -1) {
+			if (errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			r = -1;
+			break;
+		}
+	buf_free(&b);
+	return r;
+}

@@ -1,0 +1,390 @@
+/*
+ * envelope.c - the queue's envelope file: what to deliver to whom, and
+ * how far delivery got.  Used by smtpd.queue (queue_dir owner) and by
+ * the queue administration functions that sealmailctl links
+ * (queue_admin.c).
+ *
+ * The format is deliberately trivial, one "key value" line each, the value
+ * running to the end of the line:
+ *
+ *	version 1
+ *	id 8f3a0c1d2e4b5a69
+ *	created 1763900000
+ *	class unsafe
+ *	source smtp
+ *	attempts 2
+ *	next 1763900600
+ *	helo mx.example.org
+ *	peer 192.0.2.7
+ *	from alice@example.org			(empty for the null sender)
+ *	rcpt pending bob@example.test bob@example.test
+ *	rcpt remote - carol@example.net
+ *	note 0 451 4.2.0 mailbox busy		(last reply for rcpt 0)
+ *
+ * Addresses never contain CR, LF or NUL (the SMTP parser refuses them and
+ * the queue checks submitted ones with q_addr_safe()), so a line is a
+ * record.  Parsing is strict: an unknown key or a bad number is an error.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "smtpd.h"
+#include "xmalloc.h"
+
+#define Q_ENV_MAX	(1024 * 1024)
+
+static const char *const q_states[] = {
+	"pending", "done", "failed", "bounced", "remote"
+};
+
+void
+q_env_init(struct q_envelope *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->source = xstrdup("smtp");
+	e->helo = xstrdup("");
+	e->peer = xstrdup("");
+	e->from = xstrdup("");
+}
+
+void
+q_env_free(struct q_envelope *e)
+{
+	int	 i;
+
+	for (i = 0; i < e->nrcpt; i++) {
+		free(e->rcpt[i].addr);
+		free(e->rcpt[i].user);
+		free(e->rcpt[i].last);
+	}
+	free(e->rcpt);
+	free(e->source);
+	free(e->helo);
+	free(e->peer);
+	free(e->from);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+q_env_add_rcpt(struct q_envelope *e, const char *addr, const char *user,
+    enum q_rcpt_state st)
+{
+	struct q_rcpt	*r;
+
+	e->rcpt = xreallocarray(e->rcpt, (size_t)e->nrcpt + 1,
+	    sizeof(*e->rcpt));
+	r = &e->rcpt[e->nrcpt++];
+	r->addr = xstrdup(addr);
+	r->user = xstrdup(user);
+	r->state = st;
+	r->last = NULL;
+}
+
+const char *
+q_class_name(int class)
+{
+	return class == Q_CLASS_SAFE ? "safe" : "unsafe";
+}
+
+const char *
+q_state_name(enum q_rcpt_state st)
+{
+	return (unsigned)st < sizeof(q_states) / sizeof(q_states[0]) ?
+	    q_states[st] : "?";
+}
+
+/* No byte that could end a record, and a sane length. */
+int
+q_addr_safe(const char *s)
+{
+	return strlen(s) <= 512 && strpbrk(s, "\r\n") == NULL;
+}
+
+int
+q_id_valid(const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < Q_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return id[Q_ID_LEN] == '\0';
+}
+
+void
+q_id_new(char *id)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	 r[Q_ID_LEN / 2];
+	size_t		 i;
+
+	arc4random_buf(r, sizeof(r));
+	for (i = 0; i < sizeof(r); i++) {
+		id[2 * i] = hex[r[i] >> 4];
+		id[2 * i + 1] = hex[r[i] & 15];
+	}
+	id[Q_ID_LEN] = '\0';
+}
+
+/* Delay before attempt n+1 after n failed ones: min doubling to max. */
+time_t
+q_backoff(int attempts, long min, long max)
+{
+	long	 d = min > 0 ? min : 1;
+	int	 i;
+
+	for (i = 1; i < attempts && d < max; i++)
+		d *= 2;
+	return d > max ? max : d;
+}
+
+int
+q_env_format(const struct q_envelope *e, char **out, size_t *outlen)
+{
+	struct buf	 b;
+	int		 i;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "version 1\nid %s\ncreated %lld\nclass %s\n"
+	    "source %s\nattempts %d\nnext %lld\nhelo %s\npeer %s\nfrom %s\n",
+	    e->id, (long long)e->created, q_class_name(e->class), e->source,
+	    e->attempts, (long long)e->next, e->helo, e->peer, e->from);
+	for (i = 0; i < e->nrcpt; i++)
+		buf_printf(&b, "rcpt %s %s %s\n", q_state_name(e->rcpt[i].state),
+		    e->rcpt[i].user[0] ? e->rcpt[i].user : "-",
+		    e->rcpt[i].addr);
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpt[i].last != NULL)
+			buf_printf(&b, "note %d %s\n", i, e->rcpt[i].last);
+	*outlen = b.len;
+	*out = buf_steal(&b);
+	return 0;
+}
+
+static int
+parse_num(const char *s, long long *v)
+{
+	char	*end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return (*s == '\0' || *end != '\0' || errno != 0 || *v < 0) ? -1 : 0;
+}
+
+static int
+parse_rcpt(struct q_envelope *e, char *v)
+{
+	char	*user, *addr;
+	size_t	 st;
+
+	if ((user = strchr(v, ' ')) == NULL)
+		return -1;
+	*user++ = '\0';
+	if ((addr = strchr(user, ' ')) == NULL)
+		return -1;
+	*addr++ = '\0';
+	for (st = 0; st < sizeof(q_states) / sizeof(q_states[0]); st++)
+		if (strcmp(v, q_states[st]) == 0)
+			break;
+	if (st == sizeof(q_states) / sizeof(q_states[0]) || *addr == '\0' ||
+	    e->nrcpt >= Q_MAX_RCPT)
+		return -1;
+	q_env_add_rcpt(e, addr, strcmp(user, "-") == 0 ? "" : user,
+	    (enum q_rcpt_state)st);
+	return 0;
+}
+
+static int
+parse_note(struct q_envelope *e, char *v)
+{
+	long long	 n;
+	char		*text;
+
+	if ((text = strchr(v, ' ')) == NULL)
+		return -1;
+	*text++ = '\0';
+	if (parse_num(v, &n) == -1 || n >= e->nrcpt)
+		return -1;
+	free(e->rcpt[n].last);
+	e->rcpt[n].last = xstrdup(text);
+	return 0;
+}
+
+static int
+parse_line(struct q_envelope *e, char *line)
+{
+	char		*v, **sp = NULL;
+	long long	 n;
+
+	if ((v = strchr(line, ' ')) == NULL)
+		return -1;
+	*v++ = '\0';
+	if (strcmp(line, "version") == 0)
+		return strcmp(v, "1") == 0 ? 0 : -1;
+	if (strcmp(line, "id") == 0) {
+		if (!q_id_valid(v))
+			return -1;
+		memcpy(e->id, v, Q_ID_LEN + 1);
+		return 0;
+	}
+	if (strcmp(line, "class") == 0) {
+		/* unknown is unsafe */
+		e->class = strcmp(v, "safe") == 0 ? Q_CLASS_SAFE :
+		    Q_CLASS_UNSAFE;
+		return 0;
+	}
+	if (strcmp(line, "rcpt") == 0)
+		return parse_rcpt(e, v);
+	if (strcmp(line, "note") == 0)
+		return parse_note(e, v);
+	if (strcmp(line, "source") == 0)
+		sp = &e->source;
+	else if (strcmp(line, "helo") == 0)
+		sp = &e->helo;
+	else if (strcmp(line, "peer") == 0)
+		sp = &e->peer;
+	else if (strcmp(line, "from") == 0)
+		sp = &e->from;
+	if (sp != NULL) {
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
+	}
+	if (parse_num(v, &n) == -1)
+		return -1;
+	if (strcmp(line, "created") == 0)
+		e->created = (time_t)n;
+	else if (strcmp(line, "next") == 0)
+		e->next = (time_t)n;
+	else if (strcmp(line, "attempts") == 0 && n < 1000000)
+		e->attempts = (int)n;
+	else
+		return -1;
+	return 0;
+}
+
+/* Parse an envelope; -1 with the line number in err. */
+int
+q_env_parse(const char *data, size_t len, struct q_envelope *e, char *err,
+    size_t errlen)
+{
+	char	*copy, *line, *nl;
+	int	 lineno = 0;
+
+	q_env_init(e);
+	if (memchr(data, '\0', len) != NULL) {
+		snprintf(err, errlen, "NUL byte in envelope");
+		return -1;
+	}
+	copy = xstrndup(data, len);
+	for (line = copy; *line != '\0'; line = nl + 1) {
+		lineno++;
+		if ((nl = strchr(line, '\n')) == NULL) {
+			snprintf(err, errlen, "line %d: no newline", lineno);
+			goto fail;
+		}
+		*nl = '\0';
+		if (parse_line(e, line) == -1) {
+			snprintf(err, errlen, "line %d: bad record", lineno);
+			goto fail;
+		}
+	}
+	free(copy);
+	if (!q_id_valid(e->id) || e->nrcpt == 0) {
+		snprintf(err, errlen, "no id or no recipient");
+		q_env_free(e);
+		return -1;
+	}
+	return 0;
+fail:
+	free(copy);
+	q_env_free(e);
+	return -1;
+}
+
+int
+q_env_read(int dirfd, const char *path, struct q_envelope *e)
+{
+	struct buf	 b;
+	char		 chunk[8192], err[128];
+	ssize_t		 n;
+	int		 fd, r;
+
+	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	buf_init(&b, Q_ENV_MAX);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)n) == -1) {
+			n = -1;
+			break;
+		}
+	close(fd);
+	if (n == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	r = q_env_parse(b.data ? b.data : "", b.len, e, err, sizeof(err));
+	if (r == -1)
+		log_warnx("envelope %s: %s", path, err);
+	buf_free(&b);
+	return r;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Replace path (relative to dirfd) atomically: write "path.tmp", fsync,
+ * rename.  The caller fsyncs the directory when the rename must be
+ * durable before it goes on.
+ */
+int
+q_env_write(int dirfd, const char *path, const struct q_envelope *e)
+{
+	char	 tmp[512], *data;
+	size_t	 len;
+	int	 fd, r = -1;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	q_env_format(e, &data, &len);
+	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		goto out;
+	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		goto out;
+	}
+	close(fd);
+	if (renameat(dirfd, tmp, dirfd, path) == -1) {
+		unlinkat(dirfd, tmp, 0);
+		goto out;
+	}
+	r = 0;
+out:
+	free(data);
+	return r;
+}

@@ -1,0 +1,394 @@
+/*
+ * receiver.c - smtpd.receiver: accepts SMTP on port 25 and runs the
+ * common/smtp engine with smtpd's policy.
+ *
+ * Privileges: runs as [global] user, chrooted to the empty directory,
+ * with no file system access and no key but the TLS context it inherited.
+ * It is the only smtpd process that parses network input.  What it may
+ * do is bounded by its two peers: the parent answers recipient lookups
+ * (it holds the user database), the queue commits messages (it owns the
+ * queue directory and forces the class of port 25 mail to unsafe, so a
+ * compromised receiver cannot mark mail safe).
+ *
+ * Message content is written by the engine into a memfd created here;
+ * at the end of DATA the memfd travels to the queue with the envelope,
+ * and the 250 reply naming the queue ID goes out only when the queue
+ * says the message is on disk.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "log.h"
+#include "net.h"
+#include "smtp.h"
+#include "smtpd.h"
+#include "xmalloc.h"
+
+struct rrcpt {
+	char	*addr;
+	char	*user;
+};
+
+struct rsess {
+	struct rsess		*next;
+	struct smtp_session	*s;
+	char			 peer[64];
+	uint32_t		 req;		/* outstanding IPC request */
+	char			*pending_rcpt;
+	int			 memfd;
+	char			 qid[Q_ID_LEN + 1];
+	struct rrcpt		*rcpt;
+	int			 nrcpt;
+};
+
+static struct sm_config	*cfg;
+static struct event_base *base;
+static struct ipc_conn	*parent_ipc, *queue_ipc;
+static struct net_limit	*limit;
+static struct smtp_params params;
+static struct rsess	*sessions;
+static uint32_t		 next_req = 1;
+
+static struct rsess *
+find_req(uint32_t req)
+{
+	struct rsess	*rs;
+
+	for (rs = sessions; rs != NULL; rs = rs->next)
+		if (rs->req == req)
+			return rs;
+	return NULL;
+}
+
+static void
+rcpts_free(struct rsess *rs)
+{
+	int	 i;
+
+	for (i = 0; i < rs->nrcpt; i++) {
+		free(rs->rcpt[i].addr);
+		free(rs->rcpt[i].user);
+	}
+	free(rs->rcpt);
+	rs->rcpt = NULL;
+	rs->nrcpt = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* hooks */
+
+static void
+r_rcpt(struct smtp_session *s, const char *addr, const struct smtp_cmd *c,
+    void *arg)
+{
+	struct rsess	*rs = arg;
+	struct ipc_msg	*m;
+
+	rs->req = next_req++;
+	free(rs->pending_rcpt);
+	rs->pending_rcpt = xstrdup(addr);
+	m = ipc_msg_new(IPC_PARENT_LOOKUP_RCPT, rs->req);
+	ipc_add_str(m, addr);
+	ipc_send(parent_ipc, m);
+}
+
+static void
+r_mail(struct smtp_session *s, const char *from, const struct smtp_cmd *c,
+    void *arg)
+{
+	struct rsess	*rs = arg;
+
+	log_info("session=%016llx peer=%s from=<%s>",
+	    (unsigned long long)smtp_session_id(s), rs->peer, from);
+	smtp_reply(s, 250, "2.1.0 Ok");
+}
+
+static void
+received_header(struct rsess *rs)
+{
+	struct smtp_session	*s = rs->s;
+	char			 proto[32], cipher[96], date[64];
+	time_t			 now = time(NULL);
+	struct tm		 tm;
+	int			 tls;
+	FILE			*f;
+
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	tls = smtp_tls_info(s, proto, sizeof(proto), cipher,
+	    sizeof(cipher)) == 0;
+	if ((f = fdopen(dup(rs->memfd), "w")) == NULL)
+		return;
+	fprintf(f, "Received: from %s (%s)\r\n\tby %s (Sealmail) with %s",
+	    smtp_helo_name(s), rs->peer, cfg->hostname,
+	    smtp_is_esmtp(s) ? (tls ? "ESMTPS" : "ESMTP") : "SMTP");
+	if (tls)
+		fprintf(f, "\r\n\t(version=%s cipher=%s)", proto, cipher);
+	fprintf(f, "\r\n\tid %s", rs->qid);
+	if (rs->nrcpt == 1)
+		fprintf(f, "\r\n\tfor <%s>", rs->rcpt[0].addr);
+	fprintf(f, "; %s\r\n", date);
+	fclose(f);
+}
+
+static int
+r_data_begin(struct smtp_session *s, void *arg)
+{
+	struct rsess	*rs = arg;
+	int		 fd;
+
+	if ((rs->memfd = memfd_create("smtpd-msg", MFD_CLOEXEC)) == -1) {
+		log_warn("memfd_create");
+		return -1;
+	}
+	q_id_new(rs->qid);
+	received_header(rs);
+	if (lseek(rs->memfd, 0, SEEK_END) == -1) {
+		close(rs->memfd);
+		rs->memfd = -1;
+		return -1;
+	}
+	fd = rs->memfd;
+	return fd;
+}
+
+static void
+r_data_end(struct smtp_session *s, size_t size, void *arg)
+{
+	struct rsess	*rs = arg;
+	struct ipc_msg	*m;
+	int		 i;
+
+	rs->req = next_req++;
+	m = ipc_msg_new(IPC_QUEUE_MESSAGE, rs->req);
+	ipc_add_str(m, rs->qid);
+	ipc_add_str(m, smtp_mail_from(s));
+	ipc_add_u32(m, Q_CLASS_UNSAFE);
+	ipc_add_str(m, smtp_helo_name(s));
+	ipc_add_str(m, rs->peer);
+	ipc_add_u32(m, (uint32_t)rs->nrcpt);
+	for (i = 0; i < rs->nrcpt; i++) {
+		ipc_add_str(m, rs->rcpt[i].addr);
+		ipc_add_str(m, rs->rcpt[i].user);
+		ipc_add_u32(m, Q_RCPT_LOCAL);
+	}
+	ipc_msg_setfd(m, rs->memfd);
+	rs->memfd = -1;
+	ipc_send(queue_ipc, m);
+	log_debug("session=%016llx id=%s size=%zu sent to queue",
+	    (unsigned long long)smtp_session_id(s), rs->qid, size);
+}
+
+static void
+r_txn_reset(struct smtp_session *s, void *arg)
+{
+	struct rsess	*rs = arg;
+
+	if (rs->memfd != -1)
+		close(rs->memfd);
+	rs->memfd = -1;
+	rs->req = 0;
+	rcpts_free(rs);
+}
+
+static void
+r_close(struct smtp_session *s, void *arg)
+{
+	struct rsess	*rs = arg, **pp;
+
+	for (pp = &sessions; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == rs) {
+			*pp = rs->next;
+			break;
+		}
+	r_txn_reset(s, rs);
+	net_limit_leave(limit, rs->peer);
+	free(rs->pending_rcpt);
+	free(rs);
+}
+
+static const struct smtp_hooks hooks = {
+	.mail = r_mail,
+	.rcpt = r_rcpt,
+	.data_begin = r_data_begin,
+	.data_end = r_data_end,
+	.txn_reset = r_txn_reset,
+	.close = r_close,
+};
+
+/* ------------------------------------------------------------------ */
+/* IPC */
+
+static void
+lookup_answer(struct ipc_msg *m)
+{
+	struct rsess	*rs;
+	const char	*text;
+	uint32_t	 code;
+
+	if (ipc_get_u32(m, &code) == -1 || ipc_get_str(m, &text) == -1 ||
+	    ipc_get_end(m) == -1)
+		fatalx("receiver: bad lookup answer from parent");
+	if ((rs = find_req(m->id)) == NULL)
+		return;		/* the client has gone */
+	rs->req = 0;
+	if (m->type == IPC_OK) {
+		rs->rcpt = xreallocarray(rs->rcpt, (size_t)rs->nrcpt + 1,
+		    sizeof(*rs->rcpt));
+		rs->rcpt[rs->nrcpt].addr = rs->pending_rcpt;
+		rs->rcpt[rs->nrcpt].user = xstrdup(text);
+		rs->nrcpt++;
+		rs->pending_rcpt = NULL;
+		smtp_reply(rs->s, 250, "2.1.5 Ok");
+		return;
+	}
+	log_info("session=%016llx peer=%s rcpt=<%s> refused: %u %s",
+	    (unsigned long long)smtp_session_id(rs->s), rs->peer,
+	    rs->pending_rcpt, code, text);
+	if (code < 400 || code > 599)
+		code = 451;
+	smtp_reply(rs->s, (int)code, "%s", text);
+}
+
+static void
+parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+{
+	switch (m->type) {
+	case IPC_OK:
+	case IPC_ERR:
+		lookup_answer(m);
+		break;
+	default:
+		fatalx("receiver: unexpected message %u from parent", m->type);
+	}
+}
+
+static void
+queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+{
+	struct rsess	*rs;
+	const char	*id, *text;
+	uint32_t	 code;
+
+	switch (m->type) {
+	case IPC_QUEUE_COMMITTED:
+		if (ipc_get_str(m, &id) == -1 || ipc_get_end(m) == -1)
+			fatalx("receiver: bad IPC_QUEUE_COMMITTED");
+		if ((rs = find_req(m->id)) == NULL)
+			return;
+		rs->req = 0;
+		log_info("session=%016llx peer=%s id=%s queued",
+		    (unsigned long long)smtp_session_id(rs->s), rs->peer, id);
+		smtp_reply(rs->s, 250, "2.0.0 Ok: queued as %s", id);
+		break;
+	case IPC_ERR:
+		if (ipc_get_u32(m, &code) == -1 ||
+		    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1)
+			fatalx("receiver: bad IPC_ERR from queue");
+		if ((rs = find_req(m->id)) == NULL)
+			return;
+		rs->req = 0;
+		if (code < 400 || code > 599)
+			code = 451;
+		smtp_reply(rs->s, (int)code, "%s", text);
+		break;
+	default:
+		fatalx("receiver: unexpected message %u from queue", m->type);
+	}
+}
+
+static void
+peer_closed(struct ipc_conn *c, void *arg)
+{
+	fatalx("receiver: %s went away", (const char *)arg);
+}
+
+/* ------------------------------------------------------------------ */
+/* accepting */
+
+static void
+accept_cb(int lfd, short ev, void *arg)
+{
+	struct rsess	*rs;
+	char		 peer[64];
+	int		 fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	net_peer_str(fd, peer, sizeof(peer));
+	if (net_limit_enter(limit, peer) == -1) {
+		static const char busy[] =
+		    "421 4.7.0 Too many connections, try again later\r\n";
+
+		log_info("peer=%s refused: session limit", peer);
+		if (write(fd, busy, sizeof(busy) - 1) < 0)
+			log_debug("write 421");
+		close(fd);
+		return;
+	}
+	rs = xcalloc(1, sizeof(*rs));
+	rs->memfd = -1;
+	snprintf(rs->peer, sizeof(rs->peer), "%s", peer);
+	rs->next = sessions;
+	sessions = rs;
+	rs->s = smtp_session_new(base, fd, &params, &hooks, rs);
+	if (rs->s != NULL)
+		log_debug("session=%016llx peer=%s connected",
+		    (unsigned long long)smtp_session_id(rs->s), peer);
+}
+
+void
+receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
+    int queue_fd, SSL_CTX *tls)
+{
+	struct event	*ev;
+	int		 i;
+
+	cfg = c;
+	base = event_base_new();
+	daemon_child_signals(base);
+	params.hostname = cfg->hostname;
+	params.service = "ESMTP Sealmail";
+	params.max_message_size = cfg->max_message_size;
+	params.max_rcpt = cfg->smtpd_max_rcpt;
+	params.max_errors = 10;
+	params.max_commands = 100000;
+	/* a client that talks before the greeting is refused */
+	params.greeting_delay_ms = getenv("SEALMAIL_SMTPD_GREET_DELAY_MS") ?
+	    atoi(getenv("SEALMAIL_SMTPD_GREET_DELAY_MS")) : 200;
+	params.timeout_cmd = 300;
+	params.timeout_data = 300;
+	params.text_line_max = SMTP_TEXT_LINE_MAX;
+	params.tls_ctx = tls;
+	limit = net_limit_new(cfg->smtpd_max_sessions,
+	    cfg->smtpd_max_sessions_per_ip);
+	parent_ipc = ipc_conn_new(base, parent_fd, parent_dispatch,
+	    peer_closed, "parent");
+	queue_ipc = ipc_conn_new(base, queue_fd, queue_dispatch, peer_closed,
+	    "queue");
+	for (i = 0; i < nl; i++) {
+		ev = event_new(base, lfds[i], EV_READ | EV_PERSIST, accept_cb,
+		    NULL);
+		event_add(ev, NULL);
+	}
+	log_info("receiver ready listen=%d tls=%s", nl, tls ? "yes" : "no");
+	event_base_dispatch(base);
+	_exit(0);
+}

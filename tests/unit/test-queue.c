@@ -1,0 +1,250 @@
+/*
+ * test-queue.c - smtpd's queue files: envelope format round trip and
+ * refusals, retry backoff, queue IDs, the DSN report and the
+ * administration functions sealmailctl links.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "queue_admin.h"
+#include "smtpd.h"
+#include "test.h"
+
+static void
+sample(struct q_envelope *e)
+{
+	q_env_init(e);
+	memcpy(e->id, "0123456789abcdef", Q_ID_LEN + 1);
+	e->created = 1763900000;
+	e->next = 1763900300;
+	e->attempts = 2;
+	e->class = Q_CLASS_UNSAFE;
+	free(e->from);
+	e->from = strdup("\"john doe\"@example.org");
+	free(e->helo);
+	e->helo = strdup("mx.example.org");
+	q_env_add_rcpt(e, "Bob@example.test", "bob@example.test",
+	    Q_RS_PENDING);
+	q_env_add_rcpt(e, "carol@example.net", "", Q_RS_REMOTE);
+	e->rcpt[0].last = strdup("451 4.2.0 busy now");
+}
+
+static void
+test_envelope_roundtrip(void)
+{
+	struct q_envelope	 e, f;
+	char			*text, err[128];
+	size_t			 len;
+
+	test_begin("envelope survives format and parse");
+	sample(&e);
+	q_env_format(&e, &text, &len);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert_str(f.id, e.id);
+	test_assert_str(f.from, "\"john doe\"@example.org");
+	test_assert(f.created == e.created && f.next == e.next);
+	test_assert(f.attempts == 2 && f.class == Q_CLASS_UNSAFE);
+	test_assert(f.nrcpt == 2);
+	test_assert_str(f.rcpt[0].addr, "Bob@example.test");
+	test_assert_str(f.rcpt[0].user, "bob@example.test");
+	test_assert(f.rcpt[0].state == Q_RS_PENDING);
+	test_assert_str(f.rcpt[0].last, "451 4.2.0 busy now");
+	test_assert_str(f.rcpt[1].user, "");
+	test_assert(f.rcpt[1].state == Q_RS_REMOTE);
+	free(text);
+	q_env_free(&e);
+	q_env_free(&f);
+	test_end();
+}
+
+static void
+test_envelope_refusals(void)
+{
+	static const char *const bad[] = {
+		"version 2\nid 0123456789abcdef\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdeX\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\n",
+		"id 0123456789abcdef\nrcpt lost a@b a@b\n",
+		"id 0123456789abcdef\nrcpt pending a@b a@b",
+		"id 0123456789abcdef\nattempts -1\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nbogus 1\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nrcpt pending a@b a@b\nnote 5 x\n",
+	};
+	struct q_envelope	 e;
+	char			 err[128];
+	size_t			 i;
+	int			 ok = 1;
+
+	test_begin("malformed envelopes are refused");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (q_env_parse(bad[i], strlen(bad[i]), &e, err,
+		    sizeof(err)) != -1) {
+			printf("  accepted case %zu\n", i);
+			q_env_free(&e);
+			ok = 0;
+		}
+	test_assert(ok);
+	test_end();
+}
+
+static void
+test_unknown_class_is_unsafe(void)
+{
+	const char		*t = "id 0123456789abcdef\nclass trusted\n"
+	    "rcpt pending a@b a@b\n";
+	struct q_envelope	 e;
+	char			 err[128];
+
+	test_begin("an unknown class reads as unsafe");
+	test_assert(q_env_parse(t, strlen(t), &e, err, sizeof(err)) == 0);
+	test_assert(e.class == Q_CLASS_UNSAFE);
+	q_env_free(&e);
+	test_end();
+}
+
+static void
+test_backoff(void)
+{
+	test_begin("retry delay doubles from retry_min up to retry_max");
+	test_assert(q_backoff(1, 300, 14400) == 300);
+	test_assert(q_backoff(2, 300, 14400) == 600);
+	test_assert(q_backoff(4, 300, 14400) == 2400);
+	test_assert(q_backoff(10, 300, 14400) == 14400);
+	test_assert(q_backoff(100000, 300, 14400) == 14400);
+	test_end();
+}
+
+static void
+test_ids(void)
+{
+	char	 a[Q_ID_LEN + 1], b[Q_ID_LEN + 1];
+
+	test_begin("queue IDs are 16 lowercase hex digits and differ");
+	q_id_new(a);
+	q_id_new(b);
+	test_assert(q_id_valid(a) && q_id_valid(b));
+	test_assert(strcmp(a, b) != 0);
+	test_assert(!q_id_valid("../../etc/passwd"));
+	test_assert(!q_id_valid("0123456789ABCDEF"));
+	test_assert(!q_id_valid("0123456789abcdef0"));
+	test_end();
+}
+
+static void
+test_dsn(void)
+{
+	struct sm_config	 cfg;
+	struct q_envelope	 e;
+	char			 out[16384];
+	const char		 orig[] = "Subject: hello\r\n"
+	    "--boundary-ish: x\r\nFrom: a@example.org\r\n\r\nsecret body\r\n";
+	int			 ofd, dfd;
+	ssize_t			 n;
+
+	test_begin("DSN is a multipart/report with status and headers only");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hostname = "mx.example.test";
+	sample(&e);
+	e.rcpt[0].state = Q_RS_FAILED;
+	free(e.rcpt[0].last);
+	e.rcpt[0].last = strdup("550 5.1.1 No such user");
+	ofd = memfd_create("o", 0);
+	dfd = memfd_create("d", 0);
+	test_assert(write(ofd, orig, sizeof(orig) - 1) > 0);
+	test_assert(q_dsn_write(dfd, &cfg, &e, ofd, "fedcba9876543210") == 0);
+	n = pread(dfd, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	test_assert(strstr(out, "Content-Type: multipart/report; "
+	    "report-type=delivery-status") != NULL);
+	test_assert(strstr(out, "Final-Recipient: rfc822; Bob@example.test")
+	    != NULL);
+	test_assert(strstr(out, "Status: 5.1.1\r\n") != NULL);
+	test_assert(strstr(out, "Action: failed") != NULL);
+	test_assert(strstr(out, "Subject: hello\r\n") != NULL);
+	test_assert(strstr(out, "secret body") == NULL);
+	test_assert(strstr(out, "\r\n--boundary-ish") == NULL);
+	test_assert(strstr(out, "carol@example.net") == NULL);
+	close(ofd);
+	close(dfd);
+	q_env_free(&e);
+	test_end();
+}
+
+static void
+test_admin(void)
+{
+	char			 dir[] = "/tmp/sm-test-queue.XXXXXX";
+	char			 path[256], err[256], *buf = NULL;
+	size_t			 blen = 0;
+	struct q_envelope	 e;
+	FILE			*f;
+	int			 qfd, fd;
+
+	test_begin("admin list, show and delete over a queue directory");
+	test_assert(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/queue", dir);
+	mkdir(path, 0700);
+	qfd = open(path, O_RDONLY | O_DIRECTORY);
+	mkdirat(qfd, "0123456789abcdef", 0700);
+	fd = openat(qfd, "0123456789abcdef/message", O_WRONLY | O_CREAT, 0600);
+	test_assert(write(fd, "Subject: hi\r\n\r\nbody\r\n", 21) == 21);
+	close(fd);
+	sample(&e);
+	snprintf(path, sizeof(path), "0123456789abcdef/envelope");
+	test_assert(q_env_write(qfd, path, &e) == 0);
+	q_env_free(&e);
+
+	f = open_memstream(&buf, &blen);
+	test_assert(q_admin_list(dir, f, err, sizeof(err)) == 0);
+	fclose(f);
+	test_assert(strstr(buf, "id=0123456789abcdef ") != NULL);
+	test_assert(strstr(buf, "size=21 ") != NULL);
+	test_assert(strstr(buf, "pending=1 remote=1") != NULL);
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &blen);
+	test_assert(q_admin_show(dir, "0123456789abcdef", f, err,
+	    sizeof(err)) == 0);
+	fclose(f);
+	test_assert(strstr(buf, "rcpt=<Bob@example.test> user=bob@example.test"
+	    " state=pending") != NULL);
+	test_assert(strstr(buf, "Subject: hi\n") != NULL);
+	test_assert(strstr(buf, "body") == NULL);
+	free(buf);
+	test_assert(q_admin_show(dir, "../x", stdout, err, sizeof(err)) == -1);
+	test_assert(q_admin_delete(dir, "0123456789abcdef", err,
+	    sizeof(err)) == 0);
+	test_assert(faccessat(qfd, "0123456789abcdef", F_OK, 0) == -1);
+	test_assert(q_admin_delete(dir, "0123456789abcdef", err,
+	    sizeof(err)) == -1);
+	close(qfd);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	test_assert(system(path) == 0);
+	test_end();
+}
+
+int
+main(void)
+{
+	static void (*const tests[])(void) = {
+		test_envelope_roundtrip,
+		test_envelope_refusals,
+		test_unknown_class_is_unsafe,
+		test_backoff,
+		test_ids,
+		test_dsn,
+		test_admin,
+		NULL
+	};
+
+	log_init("test-queue", 1, LOG_LVL_ERR);
+	return test_run(tests);
+}
