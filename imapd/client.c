@@ -99,6 +99,26 @@ free_later(evutil_socket_t fd, short ev, void *arg)
 	client_free(arg);
 }
 
+/*
+ * Every way a session ends comes here: callbacks may still be queued for
+ * this pass of the event loop, so the free happens on the next one, once.
+ */
+static void
+client_schedule_free(struct client *c)
+{
+	if (c->free_scheduled)
+		return;
+	c->free_scheduled = 1;
+	c->closing = 1;
+	if (c->bev != NULL) {
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	}
+	if (c->idle_ev != NULL)
+		event_del(c->idle_ev);
+	event_base_once(c->base, -1, EV_TIMEOUT, free_later, c, NULL);
+}
+
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
@@ -111,7 +131,7 @@ on_write(struct bufferevent *bev, void *arg)
 	struct client	*c = arg;
 
 	if (c->closing) {
-		client_free(c);
+		client_schedule_free(c);
 		return;
 	}
 	if (c->blocked) {
@@ -133,7 +153,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			client_close(c, "Autologout; idle for too long");
 		return;
 	}
-	client_free(c);
+	client_schedule_free(c);
 }
 
 void
@@ -192,7 +212,7 @@ client_close(struct client *c, const char *why)
 	c->state = CS_LOGOUT;
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		event_base_once(c->base, -1, EV_TIMEOUT, free_later, c, NULL);
+		client_schedule_free(c);
 }
 
 void
@@ -607,9 +627,9 @@ client_input(struct client *c)
 			bufferevent_disable(c->bev, EV_READ);
 		}
 	}
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(c->bev))
-	    == 0)
-		event_base_once(c->base, -1, EV_TIMEOUT, free_later, c, NULL);
+	if (c->closing && c->bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_schedule_free(c);
 }
 
 /* An asynchronous step (login, STARTTLS) finished: read on. */

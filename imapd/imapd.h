@@ -74,6 +74,7 @@ struct client {
 	const struct client_hooks *hooks;
 	void			*hook_arg;
 	int			 closing;
+	int			 free_scheduled;
 	int			 blocked;	/* waiting for output to drain */
 	int			 busy;		/* an async request is pending */
 	int			 compress;

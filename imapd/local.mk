@@ -21,4 +21,6 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/index.c imapd/index.h
-imapd_imapd_LDADD = $(SM_LIBS) $(PAM_LIBS)
+# -lcrypt: PAM modules (pam_userdb) call crypt_r; loading libcrypt at
+# startup lets the sanitizer runtime find the real crypt_r it intercepts.
+imapd_imapd_LDADD = $(SM_LIBS) $(PAM_LIBS) -lcrypt

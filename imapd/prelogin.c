@@ -240,7 +240,8 @@ pre_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 	if ((m->type != IPC_OK && m->type != IPC_ERR) ||
 	    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1)
 		fatalx("prelogin: unexpected message %u from parent", m->type);
-	if ((pc = pconn_find(m->id)) == NULL || pc->c == NULL)
+	if ((pc = pconn_find(m->id)) == NULL || pc->c == NULL ||
+	    pc->c->closing)
 		return;		/* the client left meanwhile */
 	if (m->type == IPC_OK) {
 		log_info("id=%s user=%s peer=%s login", pc->c->id, text,
