@@ -25,17 +25,47 @@ db_errcall(const DB_ENV *env, const char *pfx, const char *msg)
 	log_warnx("%s: %s", pfx != NULL ? pfx : "db", msg);
 }
 
-struct db_env *
-db_env_open(const char *dir)
-{
+/*
+ * Every database opened with db_open(), with where its handle lives, so
+ * that db_env_reopen() can replace the handles in place.
+ */
+struct db_handle {
 	struct db_env	*e;
-	DB_ENV		*env;
-	int		 ret;
+	DB		**dbp;
+	char		*name;
+	uint32_t	 flags;
+};
+static struct db_handle	*db_handles;
+static size_t		 db_nhandles;
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		log_err("db_env_open: mkdir %s", dir);
-		return NULL;
+static int
+db_mkdirs(const char *dir)
+{
+	char	*p, *s;
+	int	 r = 0;
+
+	/* Parents as 0755 (they are shared), the environment itself 0700. */
+	p = xstrdup(dir);
+	for (s = p + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST)
+			r = -1;
+		*s = '/';
 	}
+	if (mkdir(p, 0700) == -1 && errno != EEXIST)
+		r = -1;
+	free(p);
+	if (r == -1)
+		log_err("db_env_open: mkdir %s", dir);
+	return r;
+}
+
+static DB_ENV *
+db_env_create_open(const char *dir)
+{
+	DB_ENV	*env;
+	int	 ret;
+
 	if ((ret = db_env_create(&env, 0)) != 0) {
 		log_warnx("db_env_open: db_env_create: %s", db_strerror(ret));
 		return NULL;
@@ -56,6 +86,17 @@ db_env_open(const char *dir)
 		env->close(env, 0);
 		return NULL;
 	}
+	return env;
+}
+
+struct db_env *
+db_env_open(const char *dir)
+{
+	struct db_env	*e;
+	DB_ENV		*env;
+
+	if (db_mkdirs(dir) == -1 || (env = db_env_create_open(dir)) == NULL)
+		return NULL;
 	e = xcalloc(1, sizeof(*e));
 	e->env = env;
 	e->dir = xstrdup(dir);
@@ -75,13 +116,30 @@ db_env_checkpoint(struct db_env *e)
 	return 0;
 }
 
+static void
+db_forget(size_t i)
+{
+	free(db_handles[i].name);
+	db_handles[i] = db_handles[--db_nhandles];
+}
+
 void
 db_env_close(struct db_env *e)
 {
 	int	 ret;
 
+	size_t	 i;
+
 	if (e == NULL)
 		return;
+	for (i = 0; i < db_nhandles; ) {
+		if (db_handles[i].e != e) {
+			i++;
+			continue;
+		}
+		log_warnx("db_env_close: %s still open", db_handles[i].name);
+		db_forget(i);
+	}
 	(void)db_env_checkpoint(e);
 	if ((ret = e->env->close(e->env, 0)) != 0)
 		log_warnx("db_env_close: %s: %s", e->dir, db_strerror(ret));
@@ -89,8 +147,8 @@ db_env_close(struct db_env *e)
 	free(e);
 }
 
-int
-db_open(struct db_env *e, const char *name, uint32_t flags, DB **dbp)
+static int
+db_open_handle(struct db_env *e, const char *name, uint32_t flags, DB **dbp)
 {
 	DB	*db;
 	char	*file;
@@ -123,13 +181,69 @@ db_open(struct db_env *e, const char *name, uint32_t flags, DB **dbp)
 	return 0;
 }
 
+int
+db_open(struct db_env *e, const char *name, uint32_t flags, DB **dbp)
+{
+	struct db_handle	*h;
+
+	if (db_open_handle(e, name, flags, dbp) == -1)
+		return -1;
+	db_handles = xreallocarray(db_handles, db_nhandles + 1,
+	    sizeof(*db_handles));
+	h = &db_handles[db_nhandles++];
+	h->e = e;
+	h->dbp = dbp;
+	h->name = xstrdup(name);
+	h->flags = flags;
+	return 0;
+}
+
+/*
+ * Another process recovered the environment (it found a user that had
+ * died with it open), which leaves our handles panicked: open the
+ * environment again and put fresh database handles where the old ones
+ * were.  Without the database the caller cannot go on: fatal.
+ */
+static void
+db_env_reopen(struct db_env *e)
+{
+	size_t	 i;
+
+	log_warnx("db: %s was recovered by another process; reopening",
+	    e->dir);
+	/* Closing panicked handles only repeats the panic: keep quiet. */
+	e->env->set_errcall(e->env, NULL);
+	for (i = 0; i < db_nhandles; i++)
+		if (db_handles[i].e == e && *db_handles[i].dbp != NULL) {
+			(void)(*db_handles[i].dbp)->close(*db_handles[i].dbp,
+			    0);
+			*db_handles[i].dbp = NULL;
+		}
+	(void)e->env->close(e->env, 0);
+	if ((e->env = db_env_create_open(e->dir)) == NULL)
+		fatalx("db: cannot reopen the environment %s", e->dir);
+	for (i = 0; i < db_nhandles; i++)
+		if (db_handles[i].e == e && db_open_handle(e,
+		    db_handles[i].name, db_handles[i].flags,
+		    db_handles[i].dbp) == -1)
+			fatalx("db: cannot reopen %s in %s", db_handles[i].name,
+			    e->dir);
+}
+
 void
 db_close(DB *db)
 {
 	int	 ret;
 
+	size_t	 i;
+
 	if (db == NULL)
 		return;
+	for (i = 0; i < db_nhandles; i++)
+		if (*db_handles[i].dbp == db) {
+			db_forget(i);
+			break;
+		}
 	if ((ret = db->close(db, 0)) != 0)
 		log_warnx("db_close: %s", db_strerror(ret));
 }
@@ -145,28 +259,32 @@ db_txn_run(struct db_env *e, const char *what,
     int (*fn)(DB_TXN *, void *), void *arg)
 {
 	DB_TXN	*txn;
-	int	 ret, try;
+	int	 ret, try, reopened = 0;
 
 	for (try = 0; try < DB_TXN_RETRIES; try++) {
-		if ((ret = e->env->txn_begin(e->env, NULL, &txn, 0)) != 0) {
-			log_warnx("%s: txn_begin: %s", what, db_strerror(ret));
-			return ret;
+		ret = e->env->txn_begin(e->env, NULL, &txn, 0);
+		if (ret == 0) {
+			ret = fn(txn, arg);
+			if (ret != 0)
+				(void)txn->abort(txn);
+			else
+				ret = txn->commit(txn, 0);
+			if (ret == 0)
+				return 0;
 		}
-		ret = fn(txn, arg);
-		if (ret != 0) {
-			(void)txn->abort(txn);
-			if (db_retryable(ret)) {
-				log_debug("%s: deadlock, retrying", what);
-				continue;
-			}
-			return ret;
+		if (ret == DB_RUNRECOVERY && !reopened) {
+			db_env_reopen(e);
+			reopened = 1;
+			continue;
 		}
-		if ((ret = txn->commit(txn, 0)) == 0)
-			return 0;
 		if (!db_retryable(ret)) {
-			log_warnx("%s: commit: %s", what, db_strerror(ret));
+			/* Berkeley DB's failures; not fn's own codes */
+			if (ret <= -30800 && ret >= -30999 &&
+			    ret != DB_NOTFOUND && ret != DB_KEYEXIST)
+				log_warnx("%s: %s", what, db_strerror(ret));
 			return ret;
 		}
+		log_debug("%s: deadlock, retrying", what);
 	}
 	log_warnx("%s: still deadlocked after %d tries", what, DB_TXN_RETRIES);
 	return DB_LOCK_DEADLOCK;

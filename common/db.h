@@ -15,7 +15,15 @@
  * ask their parent over common/ipc.  A handle must not cross fork(): open
  * the environment in the process that uses it.  Handles are not shared
  * between threads (no DB_THREAD): every Sealmail process is single
- * threaded.
+ * threaded.  DB_REGISTER allows one open environment handle per process:
+ * open it once and give the struct db_env to every module that needs it.
+ *
+ * Recovery by another process: when a process dies with the environment
+ * open, the next one to open it runs recovery, which leaves the handles
+ * of every other running process unusable (DB_RUNRECOVERY).  db_txn_run()
+ * notices that, opens the environment again and replaces each database
+ * handle in the variable db_open() stored it in, then retries.  So keep a
+ * DB * only where db_open() put it (a struct field, not a copy).
  *
  * Every function logs its failures (naming the function) and returns -1,
  * so callers only have to decide what a failure means for them.
@@ -56,8 +64,9 @@ struct db_env {
 #define DB_TXN_RETRIES	16
 
 /*
- * Open (creating if needed, mode 0700 directory, 0600 files) and recover
- * the environment in directory dir.  Returns NULL on failure (logged).
+ * Open (creating if needed: parents 0755, the directory 0700, files
+ * 0600) and, if a user died with it open, recover the environment in
+ * directory dir.  Returns NULL on failure (logged).
  */
 struct db_env	*db_env_open(const char *dir);
 
@@ -72,8 +81,10 @@ int		 db_env_checkpoint(struct db_env *);
 
 /*
  * Open (creating if needed) the btree database "<name>.db" in the
- * environment, transactionally, and store it in *dbp.  flags are extra
- * DB->set_flags() flags (0 or DB_DUP/DB_DUPSORT).  0 or -1.
+ * environment, transactionally, and store it in *dbp, which must stay
+ * valid until db_close() (the handle may be replaced there, see above).
+ * flags are extra DB->set_flags() flags (0 or DB_DUP/DB_DUPSORT).  0 or
+ * -1.
  */
 int		 db_open(struct db_env *, const char *name, uint32_t flags,
 		    DB **dbp);
@@ -87,7 +98,8 @@ void		 db_close(DB *);
  * commit) returns DB_LOCK_DEADLOCK or DB_LOCK_NOTGRANTED the transaction
  * is aborted and fn is called again, up to DB_TXN_RETRIES times, so fn
  * must not have side effects outside the database (or must reset them at
- * its start).  Returns 0 after a commit, otherwise what fn returned (or
+ * its start).  DB_RUNRECOVERY makes it reopen the environment once (fatal
+ * if that fails) and call fn again.  Returns 0 after a commit, otherwise what fn returned (or
  * the Berkeley DB error of begin/commit, logged with what, the caller's
  * function name).  Values fn wants to hand back after a commit go
  * through arg.

@@ -36,7 +36,7 @@ envdir(const char *name)
 }
 
 struct kv {
-	DB		*db;
+	DB		**db;	/* where db_open put it: it may be reopened */
 	const char	*key;
 	const char	*val;
 	struct buf	*out;
@@ -52,7 +52,7 @@ tx_put(DB_TXN *txn, void *arg)
 	kv->calls++;
 	if (kv->fail_first && kv->calls == 1)
 		return DB_LOCK_DEADLOCK;
-	return db_put(kv->db, txn, kv->key, kv->val, strlen(kv->val));
+	return db_put(*kv->db, txn, kv->key, kv->val, strlen(kv->val));
 }
 
 static int
@@ -70,11 +70,11 @@ tx_get(DB_TXN *txn, void *arg)
 {
 	struct kv	*kv = arg;
 
-	return db_get(kv->db, txn, kv->key, kv->out, 0);
+	return db_get(*kv->db, txn, kv->key, kv->out, 0);
 }
 
 static int
-get_str(struct db_env *e, DB *db, const char *key, struct buf *out)
+get_str(struct db_env *e, DB **db, const char *key, struct buf *out)
 {
 	struct kv	 kv = { db, key, NULL, out, 0, 0 };
 
@@ -82,7 +82,7 @@ get_str(struct db_env *e, DB *db, const char *key, struct buf *out)
 }
 
 static int
-put_str(struct db_env *e, DB *db, const char *key, const char *val)
+put_str(struct db_env *e, DB **db, const char *key, const char *val)
 {
 	struct kv	 kv = { db, key, val, NULL, 0, 0 };
 
@@ -101,16 +101,16 @@ test_env_open_creates_and_persists(void)
 	e = db_env_open(envdir("persist"));
 	test_assert(e != NULL);
 	test_assert(db_open(e, "things", 0, &db) == 0);
-	test_assert(put_str(e, db, "k1", "v1") == 0);
+	test_assert(put_str(e, &db, "k1", "v1") == 0);
 	db_close(db);
 	db_env_close(e);
 
 	e = db_env_open(envdir("persist"));
 	test_assert(e != NULL);
 	test_assert(db_open(e, "things", 0, &db) == 0);
-	test_assert(get_str(e, db, "k1", &b) == 0);
+	test_assert(get_str(e, &db, "k1", &b) == 0);
 	test_assert_str(buf_cstr(&b), "v1");
-	test_assert(get_str(e, db, "nope", &b) == DB_NOTFOUND);
+	test_assert(get_str(e, &db, "nope", &b) == DB_NOTFOUND);
 	test_assert(access(envdir("persist/things.db"), F_OK) == 0);
 	db_close(db);
 	db_env_close(e);
@@ -130,17 +130,17 @@ test_txn_abort_and_retry(void)
 	buf_init(&b, 0);
 	e = db_env_open(envdir("txn"));
 	test_assert(e != NULL && db_open(e, "t", 0, &db) == 0);
-	kv.db = db;
+	kv.db = &db;
 	test_assert(db_txn_run(e, "test", tx_put, &kv) == 0);
 	test_assert(kv.calls == 2);
-	test_assert(get_str(e, db, "a", &b) == 0);
+	test_assert(get_str(e, &db, "a", &b) == 0);
 	test_assert_str(buf_cstr(&b), "1");
 
 	kv.key = "b";
 	kv.calls = 0;
 	kv.fail_first = 0;
 	test_assert(db_txn_run(e, "test", tx_put_then_fail, &kv) == 12345);
-	test_assert(get_str(e, db, "b", &b) == DB_NOTFOUND);
+	test_assert(get_str(e, &db, "b", &b) == DB_NOTFOUND);
 	db_close(db);
 	db_env_close(e);
 	buf_free(&b);
@@ -162,7 +162,7 @@ tx_foreach(DB_TXN *txn, void *arg)
 	struct kv	*kv = arg;
 
 	buf_reset(kv->out);
-	return db_foreach(kv->db, txn, collect, kv->out);
+	return db_foreach(*kv->db, txn, collect, kv->out);
 }
 
 static int
@@ -170,7 +170,7 @@ tx_put_new_dup(DB_TXN *txn, void *arg)
 {
 	struct kv	*kv = arg;
 
-	return db_put_new(kv->db, txn, kv->key, "x", 1);
+	return db_put_new(*kv->db, txn, kv->key, "x", 1);
 }
 
 static int
@@ -178,7 +178,7 @@ tx_del(DB_TXN *txn, void *arg)
 {
 	struct kv	*kv = arg;
 
-	return db_del(kv->db, txn, kv->key);
+	return db_del(*kv->db, txn, kv->key);
 }
 
 static void
@@ -194,10 +194,10 @@ test_foreach_put_new_del(void)
 	kv.out = &b;
 	e = db_env_open(envdir("iter"));
 	test_assert(e != NULL && db_open(e, "t", 0, &db) == 0);
-	kv.db = db;
-	test_assert(put_str(e, db, "c", "3") == 0);
-	test_assert(put_str(e, db, "a", "1") == 0);
-	test_assert(put_str(e, db, "b", "2") == 0);
+	kv.db = &db;
+	test_assert(put_str(e, &db, "c", "3") == 0);
+	test_assert(put_str(e, &db, "a", "1") == 0);
+	test_assert(put_str(e, &db, "b", "2") == 0);
 	test_assert(db_txn_run(e, "t", tx_foreach, &kv) == 0);
 	test_assert_str(buf_cstr(&b), "a=1;b=2;c=3;");
 	test_assert(db_txn_run(e, "t", tx_put_new_dup, &kv) == DB_KEYEXIST);
@@ -268,7 +268,7 @@ test_concurrent_processes(void)
 	buf_init(&c.b, 0);
 	e = db_env_open(envdir("conc"));
 	test_assert(e != NULL && db_open(e, "cnt", 0, &c.db) == 0);
-	test_assert(get_str(e, c.db, "n", &c.b) == 0);
+	test_assert(get_str(e, &c.db, "n", &c.b) == 0);
 	test_assert_str(buf_cstr(&c.b), "400");
 	db_close(c.db);
 	db_env_close(e);
@@ -290,7 +290,7 @@ test_recovery_after_crash(void)
 	buf_init(&b, 0);
 	e = db_env_open(envdir("crash"));
 	test_assert(e != NULL && db_open(e, "t", 0, &db) == 0);
-	test_assert(put_str(e, db, "kept", "yes") == 0);
+	test_assert(put_str(e, &db, "kept", "yes") == 0);
 	db_close(db);
 	db_env_close(e);
 	if ((pid = fork()) == 0) {
@@ -305,12 +305,77 @@ test_recovery_after_crash(void)
 	    WEXITSTATUS(status) == 0);
 	e = db_env_open(envdir("crash"));
 	test_assert(e != NULL && db_open(e, "t", 0, &db) == 0);
-	test_assert(get_str(e, db, "kept", &b) == 0);
-	test_assert(get_str(e, db, "lost", &b) == DB_NOTFOUND);
-	test_assert(put_str(e, db, "after", "1") == 0);
+	test_assert(get_str(e, &db, "kept", &b) == 0);
+	test_assert(get_str(e, &db, "lost", &b) == DB_NOTFOUND);
+	test_assert(put_str(e, &db, "after", "1") == 0);
 	db_close(db);
 	db_env_close(e);
 	buf_free(&b);
+	test_end();
+}
+
+/*
+ * Runs in a child process: Berkeley DB does not free what a panicked
+ * environment held, which a leak checker would otherwise report.
+ */
+static int
+reopen_scenario(void)
+{
+	struct db_env	*e, *e2;
+	DB		*db;
+	struct buf	 b;
+	pid_t		 pid;
+	int		 status;
+
+	buf_init(&b, 0);
+	if ((e = db_env_open(envdir("foreign"))) == NULL ||
+	    db_open(e, "t", 0, &db) == -1 || put_str(e, &db, "before", "1"))
+		return 10;
+	/* another process dies with the environment open ... */
+	if ((pid = fork()) == 0) {
+		if (db_env_open(envdir("foreign")) == NULL)
+			_exit(2);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || status != 0)
+		return 11;
+	/* ... so the next opener recovers, which panics our handles */
+	if ((pid = fork()) == 0) {
+		if ((e2 = db_env_open(envdir("foreign"))) == NULL)
+			_exit(2);
+		db_env_close(e2);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || status != 0)
+		return 12;
+	/* db_txn_run reopens the environment and db's handle */
+	if (put_str(e, &db, "after", "2") != 0)
+		return 13;
+	if (get_str(e, &db, "before", &b) != 0 ||
+	    strcmp(buf_cstr(&b), "1") != 0)
+		return 14;
+	if (get_str(e, &db, "after", &b) != 0)
+		return 15;
+	db_close(db);
+	db_env_close(e);
+	buf_free(&b);
+	return 0;
+}
+
+static void
+test_reopen_after_foreign_recovery(void)
+{
+	pid_t	 pid;
+	int	 status;
+
+	test_begin("env: a long-running user survives recovery by another");
+	fflush(stdout);
+	if ((pid = fork()) == 0)
+		_exit(reopen_scenario());
+	test_assert(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		printf("  scenario failed: status %d\n", status);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	test_end();
 }
 
@@ -397,6 +462,7 @@ main(void)
 		test_foreach_put_new_del,
 		test_concurrent_processes,
 		test_recovery_after_crash,
+		test_reopen_after_foreign_recovery,
 		test_rec_roundtrip,
 		test_rec_malformed,
 		NULL
