@@ -343,7 +343,11 @@ part_structure(const struct mime_part *p, const char *data, int ext,
 	buf_addc(out, ' ');
 	upper_string(out, p->subtype);
 	buf_addc(out, ' ');
-	params(out, p->params, p->nparams);
+	if (strcmp(p->type, "text") == 0 && p->charset == NULL &&
+	    p->nparams == 0)
+		buf_addstr(out, "(\"CHARSET\" \"us-ascii\")");
+	else
+		params(out, p->params, p->nparams);
 	buf_addc(out, ' ');
 	buf_add_nstring(out, p->id);
 	buf_addc(out, ' ');

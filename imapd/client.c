@@ -231,40 +231,6 @@ client_write(struct client *c, const void *p, size_t n)
 	bufferevent_write(c->bev, p, n);
 }
 
-/* An IMAP string: quoted when that is possible, else a literal. */
-void
-buf_add_string(struct buf *b, const char *s, size_t len)
-{
-	size_t	 i;
-	int	 lit = len > 1024;
-
-	for (i = 0; i < len && !lit; i++)
-		if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0' ||
-		    (unsigned char)s[i] >= 0x80)
-			lit = 1;
-	if (lit) {
-		buf_printf(b, "{%zu}\r\n", len);
-		buf_add(b, s, len);
-		return;
-	}
-	buf_addc(b, '"');
-	for (i = 0; i < len; i++) {
-		if (s[i] == '"' || s[i] == '\\')
-			buf_addc(b, '\\');
-		buf_addc(b, s[i]);
-	}
-	buf_addc(b, '"');
-}
-
-void
-buf_add_nstring(struct buf *b, const char *s)
-{
-	if (s == NULL)
-		buf_addstr(b, "NIL");
-	else
-		buf_add_string(b, s, strlen(s));
-}
-
 void
 client_add_string(struct client *c, const char *s, size_t len)
 {

@@ -19,8 +19,15 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/prelogin.c imapd/client.c imapd/commands.c imapd/cmd-any.c \
 	imapd/cmd-mailbox.c imapd/cmd-select.c imapd/cmd-fetch.c \
 	imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
+	imapd/strings.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/index.c imapd/index.h
 # -lcrypt: PAM modules (pam_userdb) call crypt_r; loading libcrypt at
 # startup lets the sanitizer runtime find the real crypt_r it intercepts.
 imapd_imapd_LDADD = $(SM_LIBS) $(PAM_LIBS) -lcrypt
+
+check_PROGRAMS += tests/unit/test-imap-fetch
+tests_unit_test_imap_fetch_SOURCES = tests/unit/test-imap-fetch.c \
+	imapd/bodystructure.c imapd/strings.c
+tests_unit_test_imap_fetch_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-imap-fetch
