@@ -48,10 +48,14 @@ MULTI = (b"From: carol@example.test\r\n"
          b"--XX--\r\n")
 
 
+_seq = [0]
+
+
 def deliver(maildir, data, name=None):
     """Drop a message into new/ the Maildir way (tmp/, then rename)."""
-    name = name or "%d.M%dP%d.test" % (time.time(), time.time_ns() % 10**6,
-                                       os.getpid())
+    _seq[0] += 1
+    name = name or "%d.M%06dP%dQ%d.test" % (time.time(), _seq[0],
+                                            os.getpid(), _seq[0])
     tmp = os.path.join(maildir, "tmp", name)
     with open(tmp, "wb") as f:
         f.write(data)
