@@ -104,6 +104,7 @@ struct smtp_session {
 	int			 freed_guard;
 	int			 dead;		/* free when unwound */
 	int			 tls_cb_set;
+	int			 linger;	/* closing, output pending */
 	int			 errors;
 	int			 ncommands;
 
@@ -880,6 +881,22 @@ process_line(struct smtp_session *s, struct evbuffer *in)
 	return 1;
 }
 
+/*
+ * Is every byte of the last reply out of our hands?  With STARTTLS the
+ * bytes pass through the TLS filter into the underlying bufferevent.
+ */
+static int
+output_drained(struct smtp_session *s)
+{
+	struct bufferevent	*u;
+
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		return 0;
+	u = bufferevent_get_underlying(s->bev);
+	return u == NULL || evbuffer_get_length(bufferevent_get_output(u)) ==
+	    0 || s->linger > 500;
+}
+
 static void
 smtp_process(struct smtp_session *s)
 {
@@ -914,9 +931,16 @@ smtp_process(struct smtp_session *s)
 		    smtp_eventcb, s);
 		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	}
-	if (s->dead || (s->closing &&
-	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0))
+	if (s->dead || (s->closing && output_drained(s)))
 		smtp_free(s);
+	else if (s->closing) {
+		/* the TLS layer still holds the last reply: look again */
+		struct timeval	 tv = { 0, 20000 };
+
+		if (s->linger == 0)
+			s->linger = 1;
+		event_add(s->resume_ev, &tv);
+	}
 }
 
 /* Free now, or when smtp_process() unwinds if we are inside it. */
@@ -951,14 +975,18 @@ smtp_writecb(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	if (s->closing)
+	if (s->closing && output_drained(s))
 		smtp_free_later(s);
 }
 
 static void
 smtp_resumecb(int fd, short ev, void *arg)
 {
-	smtp_process(arg);
+	struct smtp_session	*s = arg;
+
+	if (s->linger)
+		s->linger++;		/* at most 500 x 20 ms */
+	smtp_process(s);
 }
 
 static void

@@ -1,0 +1,484 @@
+"""test_smtpd.py - smtpd with real clients: smtplib (with and without
+STARTTLS), swaks, raw sockets for pipelining, malformed input and SMTP
+smuggling, kill -9 of each role and restart recovery.
+
+smtpd delivers over LMTP; these tests put a small LMTP server of their own
+on [mda] lmtp_socket (FakeMda below), so that what smtpd hands over
+(envelope, class parameter, bytes) can be checked exactly, and so that
+temporary and permanent failures can be ordered.
+"""
+
+import os
+import re
+import signal
+import smtplib
+import socket
+import ssl
+import shutil
+import subprocess
+import threading
+import time
+import unittest
+
+import harness
+from harness import Instance, wait_for, descendants, proc_info
+
+DOMAIN = harness.DOMAIN
+BOB = "bob@" + DOMAIN
+ALICE = "alice@" + DOMAIN
+
+
+class FakeMda:
+    """An LMTP server (RFC 2033) recording every transaction.
+
+    fail maps a user to a list of reply lines used (and consumed) for
+    the per-recipient answer after DATA, e.g. ["451 4.2.0 busy"]."""
+
+    def __init__(self, path):
+        self.path = path
+        self.messages = []      # (mail_from_line, [rcpt], data bytes)
+        self.fail = {}
+        self.down = False       # True: refuse every connection (421)
+        self.lock = threading.Lock()
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o777)
+        self.sock.listen(16)
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.running = False
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def _accept(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        f = c.makefile("rb")
+
+        def send(s):
+            c.sendall(s.encode() + b"\r\n")
+        try:
+            if self.down:
+                send("421 4.3.2 fake-mda is down")
+                return
+            send("220 fake-mda LMTP")
+            mail, rcpts = None, []
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
+                up = cmd.upper()
+                if up.startswith("LHLO"):
+                    send("250-fake-mda")
+                    send("250 PIPELINING")
+                elif up.startswith("MAIL FROM:"):
+                    mail, rcpts = cmd, []
+                    send("250 2.1.0 ok")
+                elif up.startswith("RCPT TO:"):
+                    rcpts.append(re.search(r"<(.*)>", cmd).group(1))
+                    send("250 2.1.5 ok")
+                elif up == "RSET":
+                    mail, rcpts = None, []
+                    send("250 2.0.0 ok")
+                elif up == "DATA":
+                    send("354 go")
+                    data = b""
+                    while True:
+                        l = f.readline()
+                        if l in (b".\r\n", b""):
+                            break
+                        if l.startswith(b".."):
+                            l = l[1:]
+                        data += l
+                    answers = []
+                    with self.lock:
+                        for r in rcpts:
+                            q = self.fail.get(r)
+                            answers.append(q.pop(0) if q else "250 2.0.0 ok")
+                        if any(a.startswith("2") for a in answers):
+                            self.messages.append((mail, list(rcpts), data))
+                    for a in answers:
+                        send(a)
+                    mail, rcpts = None, []
+                elif up == "QUIT":
+                    send("221 bye")
+                    return
+                else:
+                    send("500 5.5.2 what")
+        except OSError:
+            return
+        finally:
+            c.close()
+
+    def wait(self, n, timeout=15):
+        wait_for(lambda: len(self.messages) >= n, timeout,
+                 "%d message(s) at the fake mda" % n)
+        return self.messages
+
+
+def read_reply(f):
+    """One SMTP reply (all its lines) from a socket file."""
+    lines = []
+    while True:
+        l = f.readline()
+        if not l:
+            raise EOFError("connection closed")
+        lines.append(l.decode("utf-8", "replace").rstrip("\r\n"))
+        if len(l) < 4 or l[3:4] != b"-":
+            return lines
+
+
+class SmtpdTest(unittest.TestCase):
+    extra_conf = {}
+
+    @classmethod
+    def setUpClass(cls):
+        if not harness.Instance or not os.path.exists(harness.binary("smtpd")):
+            raise unittest.SkipTest("smtpd is not built")
+
+    def setUp(self):
+        conf = {"smtpd": {"max_message_size": "64K", "retry_min": "1s",
+                          "retry_max": "2s"}}
+        for k, v in self.extra_conf.items():
+            conf.setdefault(k, {}).update(v)
+        self.inst = Instance(extra_conf=conf)
+        self.inst.add_user(BOB)
+        self.inst.add_user(ALICE)
+        self.mda = FakeMda(self.inst.path("run", "lmtp.sock"))
+        self.start()
+
+    def tearDown(self):
+        self.mda.close()
+        self.inst.close()
+
+    def start(self):
+        self.inst.start("smtpd")
+
+    def smtp(self, **kw):
+        s = smtplib.SMTP("127.0.0.1", self.inst.port("smtp"), timeout=20,
+                         **kw)
+        s.ehlo("client.example.net")
+        return s
+
+    def raw(self):
+        s = socket.create_connection(("127.0.0.1", self.inst.port("smtp")),
+                                     timeout=20)
+        f = s.makefile("rb")
+        self.assertTrue(read_reply(f)[0].startswith("220 "))
+        return s, f
+
+    def role_pid(self, role):
+        for p in descendants(self.inst.pid("smtpd")):
+            try:
+                if proc_info(p)[0] == role:
+                    return p
+            except OSError:
+                pass
+        raise AssertionError("no process " + role)
+
+    def queue_ids(self):
+        try:
+            return sorted(os.listdir(self.inst.path("queue", "queue")))
+        except FileNotFoundError:
+            return []
+
+    def restart_after_kill(self):
+        proc = self.inst.procs["smtpd"]
+        proc.wait(15)
+        self.inst.procs.pop("smtpd")
+        os.unlink(self.inst.pidfile("smtpd")) if os.path.exists(
+            self.inst.pidfile("smtpd")) else None
+        self.start()
+
+    MSG = ("From: someone@example.net\r\nTo: bob@example.test\r\n"
+           "Subject: hello\r\n\r\nHello Bob.\r\n.leading dot\r\n")
+
+
+class TestDelivery(SmtpdTest):
+    def test_plain_smtp_is_queued_and_delivered_unsafe(self):
+        """250 names the queue ID; mda gets class unsafe and a Received"""
+        s = self.smtp()
+        s.mail("someone@example.net")
+        s.rcpt(BOB)
+        code, text = s.data(self.MSG)
+        s.quit()
+        self.assertEqual(code, 250)
+        m = re.search(rb"queued as ([0-9a-f]{16})", text)
+        self.assertTrue(m, text)
+        qid = m.group(1).decode()
+        mail, rcpts, data = self.mda.wait(1)[0]
+        self.assertEqual(mail, "MAIL FROM:<someone@example.net> "
+                         "X-SEALMAIL-CLASS=unsafe")
+        self.assertEqual(rcpts, [BOB])
+        self.assertTrue(data.startswith(b"Received: from client.example.net"))
+        self.assertIn(("id " + qid).encode(), data)
+        self.assertIn(b"\r\n.leading dot\r\n", data)
+        wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+    def test_starttls_received_header_names_protocol_and_cipher(self):
+        s = self.smtp()
+        s.starttls(context=self.inst.client_tls_context())
+        s.ehlo("client.example.net")
+        self.assertNotIn("starttls", s.esmtp_features)
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        data = self.mda.wait(1)[0][2]
+        self.assertRegex(data.split(b"\r\n\r\n")[0].decode(),
+                         r"with ESMTPS\r\n\t\(version=TLSv1\.[23] cipher=\S+\)")
+
+    def test_unknown_user_and_relay_are_refused(self):
+        s = self.smtp()
+        s.mail("someone@example.net")
+        code, text = s.rcpt("nobody@" + DOMAIN)
+        self.assertEqual(code, 550)
+        self.assertTrue(text.startswith(b"5.1.1"), text)
+        code, text = s.rcpt("victim@example.org")
+        self.assertEqual(code, 554)
+        self.assertTrue(text.startswith(b"5.7.1"), text)
+        code, _ = s.rcpt("Bob@EXAMPLE.test")
+        self.assertEqual(code, 250)
+        s.quit()
+
+    def test_oversize_is_refused(self):
+        s = self.smtp()
+        self.assertEqual(int(s.esmtp_features["size"]), 64 * 1024)
+        s.mail("someone@example.net")
+        s.rcpt(BOB)
+        code, text = s.data("Subject: big\r\n\r\n" +
+                            ("x" * 70 + "\r\n") * 2000)
+        self.assertEqual(code, 552)
+        self.assertTrue(text.startswith(b"5.3.4"))
+        code, _ = s.mail("someone@example.net", ["SIZE=100000"])
+        self.assertEqual(code, 552)
+        s.quit()
+        time.sleep(0.5)
+        self.assertEqual(self.mda.messages, [])
+
+    @unittest.skipUnless(shutil.which("swaks"), "swaks not installed")
+    def test_swaks_pipelining_and_tls(self):
+        for extra in (["--pipeline"], ["--pipeline", "--tls",
+                      "--tls-ca-path", self.inst.path("etc", "ca.pem")]):
+            r = subprocess.run(
+                ["swaks", "--server", "127.0.0.1", "--port",
+                 str(self.inst.port("smtp")), "--from", "s@example.net",
+                 "--to", BOB, "--helo", "client.example.net",
+                 "--timeout", "20"] + extra,
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertRegex(r.stdout, r"<[-~] +250 2\.0\.0 Ok: queued as")
+        self.mda.wait(2)
+
+
+class TestRawProtocol(SmtpdTest):
+    def test_pipelined_transaction_answers_in_order(self):
+        s, f = self.raw()
+        s.sendall(b"EHLO c.example.net\r\nMAIL FROM:<a@example.net>\r\n"
+                  b"RCPT TO:<nobody@example.test>\r\nRCPT TO:<bob@example.test>\r\n"
+                  b"RCPT TO:<x@example.org>\r\nDATA\r\n")
+        codes = [read_reply(f)[-1][:3] for _ in range(6)]
+        self.assertEqual(codes, ["250", "250", "550", "250", "554", "354"])
+        s.sendall(b"Subject: p\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        self.assertRegex(read_reply(f)[0], r"^250 2\.0\.0 Ok: queued as")
+        self.assertEqual(read_reply(f)[0][:3], "221")
+        self.assertEqual(self.mda.wait(1)[0][1], [BOB])
+
+    def test_bdat(self):
+        s, f = self.raw()
+        body = b"Subject: chunked\r\n\r\nline one\r\n.dot line\r\n"
+        s.sendall(b"EHLO c\r\nMAIL FROM:<a@example.net>\r\n"
+                  b"RCPT TO:<bob@example.test>\r\n")
+        for _ in range(3):
+            self.assertTrue(read_reply(f)[-1].startswith("250"))
+        s.sendall(b"BDAT %d\r\n" % 20 + body[:20] +
+                  b"BDAT %d LAST\r\n" % (len(body) - 20) + body[20:])
+        self.assertTrue(read_reply(f)[0].startswith("250 2.0.0 20 octets"))
+        self.assertRegex(read_reply(f)[0], r"^250 2\.0\.0 Ok: queued as")
+        data = self.mda.wait(1)[0][2]
+        self.assertTrue(data.endswith(body), data)
+
+    def test_smuggling_patterns_never_split_a_message(self):
+        """bare LF / CR end-of-data variants: refused, nothing smuggled"""
+        variants = [b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\r\n.\r"]
+        for v in variants:
+            s, f = self.raw()
+            s.sendall(b"EHLO c\r\nMAIL FROM:<a@example.net>\r\n"
+                      b"RCPT TO:<bob@example.test>\r\nDATA\r\n")
+            for _ in range(4):
+                read_reply(f)
+            s.sendall(b"Subject: outer\r\n\r\nx" + v +
+                      b"MAIL FROM:<evil@example.net>\r\n"
+                      b"RCPT TO:<alice@example.test>\r\nDATA\r\n"
+                      b"Subject: smuggled\r\n\r\nevil\r\n.\r\nQUIT\r\n")
+            r = read_reply(f)
+            self.assertTrue(r[0].startswith("550 5.6.0"), (v, r))
+            self.assertEqual(read_reply(f)[0][:3], "221")
+            s.close()
+        time.sleep(1)
+        self.assertEqual(self.mda.messages, [])
+
+    def test_overlong_lines(self):
+        s, f = self.raw()
+        s.sendall(b"NOOP " + b"a" * 5000 + b"\r\nNOOP\r\n")
+        self.assertTrue(read_reply(f)[0].startswith("500 5.5.6"))
+        self.assertTrue(read_reply(f)[0].startswith("250"))
+        s.sendall(b"EHLO c\r\nMAIL FROM:<a@example.net>\r\n"
+                  b"RCPT TO:<bob@example.test>\r\nDATA\r\n")
+        for _ in range(4):
+            read_reply(f)
+        s.sendall(b"Subject: long\r\n\r\n" + b"y" * 1200 + b"\r\n.\r\n")
+        self.assertTrue(read_reply(f)[0].startswith("550 5.6.0"))
+
+    def test_starttls_injection_is_discarded(self):
+        """commands pipelined after STARTTLS are not run inside TLS"""
+        s, f = self.raw()
+        s.sendall(b"EHLO c\r\n")
+        read_reply(f)
+        s.sendall(b"STARTTLS\r\nMAIL FROM:<inject@example.net>\r\n")
+        self.assertTrue(read_reply(f)[0].startswith("220 2.0.0"))
+        t = self.inst.client_tls_context().wrap_socket(s)
+        tf = t.makefile("rb")
+        t.sendall(b"EHLO c\r\n")
+        self.assertTrue(read_reply(tf)[-1].startswith("250 "))
+        t.sendall(b"RCPT TO:<bob@example.test>\r\n")
+        # had MAIL been injected, this RCPT would be accepted
+        self.assertTrue(read_reply(tf)[0].startswith("503 5.5.1"))
+        t.close()
+
+    def test_talking_before_greeting_is_refused(self):
+        s = socket.create_connection(("127.0.0.1", self.inst.port("smtp")),
+                                     timeout=10)
+        s.sendall(b"EHLO eager\r\n")
+        f = s.makefile("rb")
+        self.assertTrue(read_reply(f)[0].startswith("554 5.5.1"))
+
+    def test_error_limit_ends_session(self):
+        s, f = self.raw()
+        s.sendall(b"BOGUS\r\n" * 12)
+        replies = []
+        try:
+            while True:
+                replies.append(read_reply(f)[0][:3])
+        except (EOFError, ConnectionError):
+            pass
+        self.assertEqual(replies[-1], "421")
+        self.assertLessEqual(len(replies), 11)
+
+    def test_per_address_session_limit(self):
+        socks = []
+        for _ in range(20):
+            socks.append(self.raw())
+        s = socket.create_connection(("127.0.0.1", self.inst.port("smtp")),
+                                     timeout=10)
+        self.assertTrue(read_reply(s.makefile("rb"))[0].startswith("421"))
+
+
+class TestQueue(SmtpdTest):
+    def test_tempfail_is_retried(self):
+        self.mda.fail[BOB] = ["451 4.2.0 mailbox busy"]
+        s = self.smtp()
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        self.assertEqual(len(self.mda.wait(1, timeout=20)), 1)
+        self.assertEqual(self.mda.fail[BOB], [])
+        wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+    def test_permfail_bounces_to_the_sender_not_the_null_sender(self):
+        self.mda.fail[BOB] = ["550 5.2.1 mailbox disabled",
+                              "550 5.2.1 mailbox disabled"]
+        s = self.smtp()
+        s.sendmail(ALICE, [BOB], self.MSG)
+        s.sendmail("", [BOB], self.MSG)
+        s.quit()
+        msgs = self.mda.wait(1)
+        mail, rcpts, data = msgs[0]
+        self.assertEqual(mail, "MAIL FROM:<> X-SEALMAIL-CLASS=safe")
+        self.assertEqual(rcpts, [ALICE])
+        self.assertIn(b"report-type=delivery-status", data)
+        self.assertIn(b"Final-Recipient: rfc822; " + BOB.encode(), data)
+        self.assertIn(b"Status: 5.2.1", data)
+        time.sleep(2)
+        self.assertEqual(len(self.mda.messages), 1)
+        wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+    def test_restart_recovers_the_queue(self):
+        self.mda.close()
+        s = self.smtp()
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        self.assertEqual(len(self.queue_ids()), 1)
+        self.inst.stop("smtpd")
+        self.mda = FakeMda(self.inst.path("run", "lmtp.sock"))
+        self.start()
+        self.assertEqual(len(self.mda.wait(1)), 1)
+        wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+        time.sleep(1.5)
+        self.assertEqual(len(self.mda.messages), 1)
+
+    def _kill_mid_data(self, role):
+        s, f = self.raw()
+        s.sendall(b"EHLO c\r\nMAIL FROM:<a@example.net>\r\n"
+                  b"RCPT TO:<bob@example.test>\r\nDATA\r\n")
+        for _ in range(4):
+            read_reply(f)
+        s.sendall(b"Subject: half\r\n\r\nhalf a message\r\n")
+        time.sleep(0.3)
+        os.kill(self.role_pid(role), signal.SIGKILL)
+        try:
+            s.sendall(b".\r\n")
+            r = read_reply(f)[0]
+        except (EOFError, OSError):
+            r = ""
+        self.assertFalse(r.startswith("250"), r)
+        self.restart_after_kill()
+        time.sleep(1.5)
+        self.assertEqual(self.mda.messages, [])
+        self.assertEqual(self.queue_ids(), [])
+
+    def test_kill9_receiver_mid_transaction_delivers_nothing(self):
+        self._kill_mid_data("smtpd.receiver")
+
+    def test_kill9_queue_mid_transaction_delivers_nothing(self):
+        self._kill_mid_data("smtpd.queue")
+
+    def test_kill9_after_250_loses_nothing_and_delivers_once(self):
+        self.mda.down = True       # nothing can be delivered yet
+        for role in ("smtpd.delivery", "smtpd.queue", "smtpd.receiver"):
+            s = self.smtp()
+            s.sendmail("someone@example.net", [BOB], self.MSG + role)
+            s.quit()
+            os.kill(self.role_pid(role), signal.SIGKILL)
+            self.restart_after_kill()
+        self.mda.down = False
+        # the queue retries after at most retry_max
+        self.mda.wait(3, timeout=30)
+        time.sleep(2.5)
+        bodies = sorted(m[2].split(b"\r\n\r\n", 1)[1] for m in
+                        self.mda.messages)
+        self.assertEqual(len(bodies), 3, bodies)
+        self.assertEqual(len(set(bodies)), 3)
+        wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+
+if __name__ == "__main__":
+    unittest.main()
