@@ -1,0 +1,32 @@
+/*
+ * queue.h - submitd's hand-off of a message to smtpd's queue (queue.c
+ * documents the protocol).  Used by the root parent only.
+ *
+ *	if ((qfd = queue_connect(cfg->queue_socket)) == -1) answer 451;
+ *	queue_handoff(base, qfd, &env, msgfd, done, arg);
+ *	done(arg, 1, "queue id") or done(arg, 0, "why not"), exactly once.
+ */
+#ifndef SM_SUBMIT_QUEUE_H
+#define SM_SUBMIT_QUEUE_H
+
+#include <stdint.h>
+
+struct event_base;
+
+typedef void	(*queue_done_fn)(void *, int, const char *);
+
+struct queue_envelope {
+	const char	 *id;		/* 16 lowercase hex digits */
+	const char	 *from;		/* "" for <> */
+	const char	 *helo;
+	const char	 *peer;
+	uint32_t	  nrcpt;
+	char *const	 *rcpt;		/* addresses as the client gave them */
+	char *const	 *user;		/* local user of each, or NULL: remote */
+};
+
+int	 queue_connect(const char *);
+void	 queue_handoff(struct event_base *, int,
+	    const struct queue_envelope *, int, queue_done_fn, void *);
+
+#endif
