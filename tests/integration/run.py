@@ -8,10 +8,12 @@ PATTERN (or $SEALMAIL_TESTS) selects test files by substring.
 """
 
 import os
+import signal
 import sys
 import time
 import unittest
 
+TEST_TIMEOUT = int(os.environ.get("SEALMAIL_TEST_TIMEOUT", "300"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
@@ -25,6 +27,12 @@ class LineResult(unittest.TestResult):
     def startTest(self, test):
         super().startTest(test)
         self.t0 = time.time()
+        # No test may hang the suite: SIGALRM raises in the test.
+        signal.alarm(TEST_TIMEOUT)
+
+    def stopTest(self, test):
+        signal.alarm(0)
+        super().stopTest(test)
 
     def _name(self, test):
         doc = test.shortDescription()
@@ -55,7 +63,12 @@ class LineResult(unittest.TestResult):
         print("skip %s: %s: %s" % (self.label, self._name(test), reason))
 
 
+def on_alarm(signum, frame):
+    raise TimeoutError("test ran longer than %d seconds" % TEST_TIMEOUT)
+
+
 def main():
+    signal.signal(signal.SIGALRM, on_alarm)
     label = sys.argv[1] if len(sys.argv) > 1 else "integration"
     pattern = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("SEALMAIL_TESTS", "")
     loader = unittest.TestLoader()
