@@ -1,1 +1,10 @@
 # mda/local.mk - file lists of mda/ (see HACKING.md)
+noinst_LIBRARIES += mda/libmdastrip.a
+mda_libmdastrip_a_SOURCES = mda/strip.c mda/strip.h mda/html.c mda/html.h
+
+check_PROGRAMS += tests/unit/test-strip
+tests_unit_test_strip_SOURCES = tests/unit/test-strip.c
+tests_unit_test_strip_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mda \
+	-DSM_TOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_strip_LDADD = mda/libmdastrip.a $(SM_LIBS)
+TESTS += tests/unit/test-strip
