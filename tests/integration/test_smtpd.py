@@ -15,6 +15,8 @@ import smtplib
 import socket
 import ssl
 import shutil
+import stat
+import struct
 import subprocess
 import threading
 import time
@@ -478,6 +480,106 @@ class TestQueue(SmtpdTest):
         self.assertEqual(len(bodies), 3, bodies)
         self.assertEqual(len(set(bodies)), 3)
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+
+# -- submitd's hand-over on [smtpd] queue_socket (common/ipc wire format) --
+
+IPC_ERR, IPC_QUEUE_MESSAGE, IPC_QUEUE_COMMITTED = 2, 200, 201
+
+
+def ipc_str(s):
+    b = s.encode()
+    return b"s" + struct.pack(">I", len(b)) + b + b"\0"
+
+
+def ipc_u32(v):
+    return b"u" + struct.pack(">I", v)
+
+
+def ipc_send(sock, mtype, mid, payload, fd=None):
+    hdr = struct.pack(">III", mtype, mid,
+                      len(payload) | (0x80000000 if fd is not None else 0))
+    if fd is None:
+        sock.sendall(hdr + payload)
+    else:
+        socket.send_fds(sock, [hdr + payload], [fd])
+
+
+def ipc_recv(sock):
+    def exact(n):
+        b = b""
+        while len(b) < n:
+            c = sock.recv(n - len(b))
+            if not c:
+                raise EOFError
+            b += c
+        return b
+    mtype, mid, plen = struct.unpack(">III", exact(12))
+    payload, fields, pos = exact(plen & 0x7fffffff), [], 0
+    while pos < len(payload):
+        tag = payload[pos:pos + 1]
+        if tag == b"u":
+            fields.append(struct.unpack(">I", payload[pos + 1:pos + 5])[0])
+            pos += 5
+        else:
+            n = struct.unpack(">I", payload[pos + 1:pos + 5])[0]
+            fields.append(payload[pos + 5:pos + 5 + n].decode())
+            pos += 5 + n + (tag == b"s")
+    return mtype, mid, fields
+
+
+class TestQueueSocket(SmtpdTest):
+    def submit(self, rcpts, cls=1, sender=ALICE, body=None, fd=True):
+        body = body or ("From: %s\r\nSubject: s\r\n\r\nhi\r\n" % sender)
+        mfd = os.memfd_create("msg")
+        os.write(mfd, body.encode())
+        payload = ipc_str("") + ipc_str(sender) + ipc_u32(cls) + \
+            ipc_str("submit.example.test") + ipc_str("127.0.0.1") + \
+            ipc_u32(len(rcpts))
+        for addr, user, flags in rcpts:
+            payload += ipc_str(addr) + ipc_str(user) + ipc_u32(flags)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.inst.path("run", "queue.sock"))
+        ipc_send(s, IPC_QUEUE_MESSAGE, 7, payload, mfd if fd else None)
+        os.close(mfd)
+        r = ipc_recv(s)
+        s.close()
+        return r
+
+    def test_submitted_mail_is_committed_then_acked_and_safe(self):
+        mtype, mid, fields = self.submit([(BOB, BOB, 1),
+                                          ("carol@example.net", "", 0)])
+        self.assertEqual((mtype, mid), (IPC_QUEUE_COMMITTED, 7))
+        qid = fields[0]
+        # committed before the ack; the remote recipient keeps it queued
+        self.assertIn(qid, self.queue_ids())
+        mail, rcpts, data = self.mda.wait(1)[0]
+        self.assertEqual(mail, "MAIL FROM:<%s> X-SEALMAIL-CLASS=safe" % ALICE)
+        self.assertEqual(rcpts, [BOB])
+        time.sleep(1.5)
+        self.assertEqual(self.queue_ids(), [qid])
+        with open(self.inst.path("queue", "queue", qid, "envelope")) as f:
+            env = f.read()
+        self.assertIn("rcpt done %s %s\n" % (BOB, BOB), env)
+        self.assertIn("rcpt remote - carol@example.net\n", env)
+        r = subprocess.run([harness.binary("sealmailctl"), "-c",
+                            self.inst.conf, "queue", "list"],
+                           capture_output=True, text=True)
+        if r.returncode == 0 and "id=" in r.stdout:
+            self.assertIn("id=" + qid, r.stdout)
+
+    def test_malformed_submission_is_refused(self):
+        mtype, mid, fields = self.submit([(BOB, BOB, 1)], fd=False)
+        self.assertEqual(mtype, IPC_ERR)
+        self.assertEqual(fields[0], 554)
+        mtype, _, _ = self.submit([("a\r\nb@example.test", "x", 1)])
+        self.assertEqual(mtype, IPC_ERR)
+        self.assertEqual(self.queue_ids(), [])
+
+    def test_queue_socket_is_root_only(self):
+        st = os.stat(self.inst.path("run", "queue.sock"))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+        self.assertEqual(st.st_uid, 0)
 
 
 if __name__ == "__main__":
