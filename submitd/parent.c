@@ -23,6 +23,7 @@
  *		"queued" only after the queue committed.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,6 +91,7 @@ static struct ipc_conn *child;
 static struct db_env *env;
 static struct userdb *udb;
 static struct psess *psessions;
+static int	 npsessions;
 static struct failrec fail_addr[FAIL_SLOTS], fail_user[FAIL_SLOTS];
 static struct event *checkpoint_ev;
 
@@ -113,6 +115,9 @@ psess_get(uint32_t id, const char *client)
 	struct psess *ps;
 
 	if ((ps = psess_find(id)) == NULL) {
+		/* the child has at most max_sessions sessions at a time */
+		if (++npsessions > 2 * cfg->submitd_max_sessions + 16)
+			fatalx("the child claims %d sessions", npsessions);
 		ps = xcalloc(1, sizeof(*ps));
 		ps->id = id;
 		ps->next = psessions;
@@ -131,6 +136,7 @@ psess_end(uint32_t id)
 		if (ps->id == id) {
 			*pp = ps->next;
 			free(ps);
+			npsessions--;
 			return;
 		}
 }
@@ -642,6 +648,7 @@ p_submit(struct ipc_msg *m)
 	struct stamp_info si;
 	struct queue_envelope qe;
 	struct psess	*ps;
+	struct stat	 st;
 	struct buf	 prefix;
 	char		 date[64], helo[256];
 	time_t		 now = time(NULL);
@@ -653,9 +660,17 @@ p_submit(struct ipc_msg *m)
 		return;
 	if (ps->busy)
 		fatalx("two messages at once in session %u", m->id);
+	if (fstat(m->fd, &st) == -1)
+		fatal("fstat of the child's message");
+	if (cfg->max_message_size != 0 &&
+	    (uint64_t)st.st_size > cfg->max_message_size) {
+		answer_err(m->id, 552, "5.3.4 Message size exceeds fixed "
+		    "limit");
+		return;
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->sid = m->id;
-	j->size = q.size;
+	j->size = (uint64_t)st.st_size;
 	snprintf(j->user, sizeof(j->user), "%s", ps->user);
 	snprintf(j->from, sizeof(j->from), "%s", q.from);
 	snprintf(j->client, sizeof(j->client), "%s", ps->client);

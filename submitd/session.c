@@ -546,7 +546,16 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 	sessions = ss;
 	log_debug("session=%u client=%s connected%s", ss->id, addr,
 	    p->implicit_tls ? " tls" : "");
-	smtp_session_new(evconnlistener_get_base(l), fd, p, &hooks, ss);
+	if (smtp_session_new(evconnlistener_get_base(l), fd, p, &hooks,
+	    ss) == NULL && ss->smtp == NULL) {
+		/* no session was made (TLS setup failed): nothing will call
+		 * hook_close */
+		log_warnx("session=%u client=%s: cannot start a session",
+		    ss->id, addr);
+		sessions = ss->next;
+		net_limit_leave(limit, ss->client);
+		free(ss);
+	}
 }
 
 static void
