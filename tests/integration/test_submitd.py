@@ -572,8 +572,10 @@ class QuotaTest(SubmitdBase):
         results = [None] * nthreads
 
         def worker(k):
-            s = self.connect(login=user)
             try:
+                # one client address each: the per-address session limit
+                # is not what this test is about
+                s = self.connect(source="127.0.1.%d" % (k + 1), login=user)
                 s.mail(user)
                 for i in range(50):
                     code, _ = s.rcpt("d%d.%d@remote.example" % (k, i))
