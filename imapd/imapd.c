@@ -41,6 +41,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -145,10 +148,11 @@ test_accept(evutil_socket_t lfd, short ev, void *arg)
 {
 	struct event_base	*base = arg;
 	char			 peer[64];
-	int			 fd;
+	int			 fd, one = 1;
 
 	if ((fd = accept(lfd, NULL, NULL)) == -1)
 		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	net_peer_str(fd, peer, sizeof(peer));
 	user_session(base, fd, "test", NULL, peer);
 }

@@ -14,6 +14,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -273,12 +276,14 @@ on_accept(evutil_socket_t lfd, short ev, void *arg)
 	struct pconn		*pc;
 	struct buf		 caps;
 	struct client		*c;
-	int			 fd, tls = arg != NULL;
+	int			 fd, tls = arg != NULL, one = 1;
 	char			 peer[64];
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC))
 	    == -1)
 		return;
+	/* responses are written in pieces: do not let Nagle hold them */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	net_peer_str(fd, peer, sizeof(peer));
 	if (net_limit_enter(limits, peer) == -1) {
 		log_info("peer=%s refused: too many sessions", peer);
