@@ -8,3 +8,9 @@ tests_unit_test_strip_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mda \
 	-DSM_TOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_strip_LDADD = mda/libmdastrip.a $(SM_LIBS)
 TESTS += tests/unit/test-strip
+
+# The mda program: LMTP server and LDA.
+pkglibexec_PROGRAMS += mda/mda
+mda_mda_SOURCES = mda/mda.c mda/mda.h mda/lmtp.c mda/deliver.c mda/lda.c
+mda_mda_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mda
+mda_mda_LDADD = mda/libmdastrip.a $(SM_LIBS)

@@ -406,7 +406,10 @@ write_pass_leaf(struct strip_ctx *c, struct mime_part *q)
 	size_t		 i;
 
 	buf_init(&hdr, 0);
-	if (is_token_str(q->type, 64) && is_token_str(q->subtype, 64))
+	/* a container type on a leaf would make the reader look inside */
+	if (is_token_str(q->type, 64) && is_token_str(q->subtype, 64) &&
+	    strcmp(q->type, "multipart") != 0 &&
+	    strcmp(q->type, "message") != 0)
 		buf_printf(&hdr, "Content-Type: %s/%s", q->type, q->subtype);
 	else
 		buf_addstr(&hdr, "Content-Type: application/octet-stream");
@@ -639,8 +642,12 @@ write_entity(struct strip_ctx *c, struct mime_part *q)
 	case MIME_KIND_LEAF:
 		if (c->fate[q->index] == F_PASS)
 			write_pass_leaf(c, q);
-		else
+		else if (c->fate[q->index] == F_KEEP ||
+		    c->fate[q->index] == F_CONVERT)
 			write_text_leaf(c, q, c->fate[q->index] == F_CONVERT);
+		else	/* removed: the attached message keeps its header */
+			out_str(c, "Content-Type: text/plain; "
+			    "charset=us-ascii\r\n\r\n");
 		break;
 	}
 }
@@ -769,7 +776,9 @@ strip_run(struct strip_ctx *c, uint64_t size)
 	c->res->mime_flags = mime_parser_finish(c->mp);
 	n = mime_parser_nparts(c->mp);
 	c->fate = xcalloc(n, 1);
-	c->res->degraded = (c->res->mime_flags & MIME_F_STRUCTURE) != 0;
+	/* a multipart without parts has nothing MIME can read */
+	c->res->degraded = (c->res->mime_flags & (MIME_F_STRUCTURE |
+	    MIME_F_NO_PARTS)) != 0;
 	if (c->res->degraded)
 		decide_degraded(c);
 	else

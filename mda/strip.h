@@ -8,7 +8,8 @@
  * text/plain notice names what was removed.  Text is re-encoded as
  * quoted-printable, kept attachments (strip_attachments off) as base64,
  * so the result is 7-bit MIME whose structure Sealmail chose, never the
- * sender's.  A structure that cannot be trusted (MIME_F_STRUCTURE) is
+ * sender's.  A structure that cannot be trusted (MIME_F_STRUCTURE, or a
+ * multipart without parts) is
  * reduced to the notice and the readable text.  The result carries
  * "X-Sealmail-Stripped: N" (N = parts removed); such a header in the input
  * is dropped.

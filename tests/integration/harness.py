@@ -267,7 +267,9 @@ class Instance:
         for name in names:
             logf = open(self.path("log", name + ".log"), "ab")
             pam = name in ("submitd", "imapd")
-            proc = subprocess.Popen([binary(name), "-d", "-c", self.conf],
+            # mda's -d names an LDA recipient; its foreground flag is -F
+            fg = "-F" if name == "mda" else "-d"
+            proc = subprocess.Popen([binary(name), fg, "-c", self.conf],
                                     stdout=logf, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL,
                                     env=self.env(pam=pam),

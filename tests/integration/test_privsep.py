@@ -59,6 +59,9 @@ class PrivsepTest(unittest.TestCase):
     def test_keystore_server_role_is_unprivileged_and_chrooted(self):
         self.check_daemon("keystore")
 
+    def test_mda_children_are_never_root(self):
+        self.check_daemon("mda")
+
     def test_smtpd_receiver_is_unprivileged_and_chrooted(self):
         if not os.path.exists(binary("smtpd")):
             self.skipTest("smtpd not built")

@@ -53,6 +53,17 @@ slurp(const char *name, size_t *len)
 	return data;
 }
 
+static int
+memchr_8bit(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
 /*
  * Reparse out; append every decoded leaf to all.  Returns the parser's
  * flags with those allowed in a stripped message (8-bit top header) off.
@@ -79,7 +90,8 @@ reparse(const struct buf *out, struct buf *all)
 		mime_decode_finish(&d, all);
 		/* every part of a stripped message is 7-bit clean */
 		if (q->enc != MIME_ENC_QP && q->enc != MIME_ENC_BASE64 &&
-		    q->body_end > q->body_start)
+		    memchr_8bit(out->data + q->body_start,
+		    q->body_end - q->body_start))
 			fl |= MIME_F_8BIT_BODY;
 		if (q->enc == MIME_ENC_QP || q->enc == MIME_ENC_BASE64)
 			fl |= d.errors ? MIME_F_BAD_ENCODING : 0;
@@ -382,6 +394,33 @@ test_attached_message_headers_7bit(void)
 	test_end();
 }
 
+static void
+test_attached_message_of_attachment(void)
+{
+	static const char msg[] =
+	    "From: a@b\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n"
+	    "--o\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "Subject: inner\r\nContent-Type: application/x-evil\r\n\r\n"
+	    ATT_MARK "-inner-body\r\n--o--\r\n";
+	struct strip_opts o = { 1, 1, NULL, NULL };
+	struct strip_result res;
+	struct buf	 out, all;
+
+	test_begin("an attached message whose body is an attachment keeps "
+	    "its header and loses its body");
+	buf_init(&out, 0);
+	buf_init(&all, 0);
+	test_assert(strip_mem(&o, msg, sizeof(msg) - 1, &out, &res) == 0);
+	test_assert(res.nremoved == 1);
+	test_assert(reparse(&out, &all) == 0);
+	test_assert(memmem(out.data, out.len, ATT_MARK, strlen(ATT_MARK)) ==
+	    NULL);
+	test_assert(memmem(out.data, out.len, "Subject: inner", 14) != NULL);
+	buf_free(&out);
+	buf_free(&all);
+	test_end();
+}
+
 static const struct {
 	const char	*html;
 	const char	*text;
@@ -454,6 +493,7 @@ main(void)
 		test_fd_matches_mem,
 		test_forged_and_tagged,
 		test_attached_message_headers_7bit,
+		test_attached_message_of_attachment,
 		test_html_to_text,
 		NULL
 	};
