@@ -707,9 +707,10 @@ write_notice(struct strip_ctx *c)
 static void
 write_message(struct strip_ctx *c)
 {
-	struct mime_part *root = mime_parser_root(c->mp), *q;
+	struct mime_part *root = mime_parser_root(c->mp), *q, *k;
 	unsigned int	 i, n = mime_parser_nparts(c->mp);
 	char		 b[64], num[32];
+	int		 flat;
 
 	write_fields(c, root, 1);
 	snprintf(num, sizeof(num), "%u", c->res->nremoved);
@@ -726,11 +727,18 @@ write_message(struct strip_ctx *c)
 	out_str(c, b);
 	out_str(c, "\"\r\n\r\n");
 	if (!c->res->degraded) {
-		if (written(c, root)) {
+		/* a mixed message takes the notice as its last part */
+		flat = root->kind == MIME_KIND_MULTIPART &&
+		    strcmp(root->subtype, "alternative") != 0 &&
+		    strcmp(root->subtype, "related") != 0;
+		for (k = flat ? root->children : root; k != NULL;
+		    k = flat ? k->next : NULL) {
+			if (!written(c, k))
+				continue;
 			out_str(c, "--");
 			out_str(c, b);
 			out_str(c, "\r\n");
-			write_entity(c, root);
+			write_entity(c, k);
 			out_str(c, "\r\n");
 		}
 	} else {

@@ -421,6 +421,40 @@ test_attached_message_of_attachment(void)
 	test_end();
 }
 
+static void
+test_notice_is_last_part(void)
+{
+	struct strip_opts o = { 1, 1, NULL, NULL };
+	struct strip_result res;
+	struct mime_parser *p;
+	struct mime_part *r, *k;
+	struct buf	 out;
+	char		*data;
+	size_t		 len;
+
+	test_begin("the notice is the last part of a mixed message, after "
+	    "what was kept");
+	data = slurp("thunderbird-attachments.eml", &len);
+	buf_init(&out, 0);
+	test_assert(data != NULL && strip_mem(&o, data, len, &out, &res) == 0);
+	p = mime_parser_new(NULL, NULL, NULL);
+	mime_parser_feed(p, out.data, out.len);
+	mime_parser_finish(p);
+	r = mime_parser_root(p);
+	test_assert(mime_part_is(r, "multipart", "mixed"));
+	test_assert(r->nchildren == 2);
+	k = r->children;
+	test_assert(k != NULL && mime_part_is(k, "text", "plain"));
+	test_assert(k != NULL && k->next != NULL &&
+	    k->next->description != NULL &&
+	    strcmp(k->next->description, "Sealmail notice") == 0);
+	test_assert(k != NULL && k->enc == MIME_ENC_QP);
+	mime_parser_free(p);
+	buf_free(&out);
+	free(data);
+	test_end();
+}
+
 static const struct {
 	const char	*html;
 	const char	*text;
@@ -494,6 +528,7 @@ main(void)
 		test_forged_and_tagged,
 		test_attached_message_headers_7bit,
 		test_attached_message_of_attachment,
+		test_notice_is_last_part,
 		test_html_to_text,
 		NULL
 	};
