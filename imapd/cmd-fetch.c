@@ -50,7 +50,8 @@ struct fetch_item {
 struct fetch {
 	struct fetch_item	 it[FETCH_MAX_ITEMS];
 	size_t			 n;
-	int			 need_body;	/* the message bytes */
+	int			 need_body;	/* all the message bytes */
+	int			 need_header;	/* its header only */
 	int			 sets_seen;
 	int			 changedsince;
 	uint64_t		 since;
@@ -232,17 +233,26 @@ add_item(struct fetch *f, const char *a)
 		return -1;
 	switch (fi->kind) {
 	case FI_SECTION:
-	case FI_RFC822:
-	case FI_RFC822_TEXT:
 		if (!fi->peek)
 			f->sets_seen = 1;
+		if (fi->nnums == 0 && (fi->spec == SP_HEADER ||
+		    fi->spec == SP_FIELDS || fi->spec == SP_FIELDS_NOT))
+			f->need_header = 1;
+		else
+			f->need_body = 1;
+		break;
+	case FI_RFC822:
+	case FI_RFC822_TEXT:
+		f->sets_seen = 1;
 		/* FALLTHROUGH */
-	case FI_RFC822_HEADER:
 	case FI_BINARY_SIZE:
-	case FI_ENVELOPE:
 	case FI_BODY:
 	case FI_BODYSTRUCTURE:
 		f->need_body = 1;
+		break;
+	case FI_RFC822_HEADER:
+	case FI_ENVELOPE:
+		f->need_header = 1;
 		break;
 	default:
 		break;
@@ -316,6 +326,14 @@ section_bytes(const struct fetch_item *fi, struct mime_parser *mp,
 	struct mime_decoder	 d;
 	uint64_t		 hs, bs, be;
 
+	if (mp == NULL) {
+		/* only the header was read: data is exactly that */
+		if (fi->spec == SP_HEADER)
+			buf_add(out, data, len);
+		else if (fi->spec == SP_FIELDS || fi->spec == SP_FIELDS_NOT)
+			filter_header(fi, data, len, out);
+		return 0;
+	}
 	if (fi->nnums == 0) {
 		msg = mime_parser_root(mp);
 		p = msg;
@@ -429,9 +447,10 @@ item_cached(struct client *c, struct imsg *m, struct msgdata *md,
 
 	slot = kind == FI_ENVELOPE ? &m->envelope : kind == FI_BODY ?
 	    &m->body : &m->bodystructure;
-	if (*slot == NULL && md->mp != NULL) {
+	if (*slot == NULL && md->data != NULL &&
+	    (md->mp != NULL || kind == FI_ENVELOPE)) {
 		buf_init(&b, 0);
-		root = mime_parser_root(md->mp);
+		root = md->mp != NULL ? mime_parser_root(md->mp) : NULL;
 		if (kind == FI_ENVELOPE)
 			imap_envelope(md->data, root != NULL ?
 			    (size_t)root->body_start : md->len, &b);
@@ -446,6 +465,39 @@ item_cached(struct client *c, struct imsg *m, struct msgdata *md,
 	    *slot != NULL ? *slot : "NIL");
 }
 
+/* Every item that needs the message is answered from the index cache. */
+static int
+fetch_cached(const struct fetch *f, const struct imsg *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->n; i++) {
+		switch (f->it[i].kind) {
+		case FI_ENVELOPE:
+			if (m->envelope == NULL)
+				return 0;
+			break;
+		case FI_BODYSTRUCTURE:
+			if (m->bodystructure == NULL)
+				return 0;
+			break;
+		case FI_BODY:
+			if (m->body == NULL)
+				return 0;
+			break;
+		case FI_SECTION:
+		case FI_BINARY_SIZE:
+		case FI_RFC822:
+		case FI_RFC822_HEADER:
+		case FI_RFC822_TEXT:
+			return 0;
+		default:
+			break;
+		}
+	}
+	return 1;
+}
+
 static int
 fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
     int uid, struct buf *out)
@@ -453,20 +505,23 @@ fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
 	const struct buf	*raw;
 	struct msgdata		 md = { NULL, 0, NULL };
 	struct fetch_item	 tmp;
-	struct buf		 fl;
+	struct buf		 fl, hdr;
 	char			 date[64];
 	size_t			 i, start;
-	int			 r = 0, any = 0, need;
+	int			 r = 0, any = 0;
 
-	need = f->need_body;
-	if (need && !(f->n == 1 && (f->it[0].kind == FI_ENVELOPE ||
-	    f->it[0].kind == FI_BODYSTRUCTURE) && (f->it[0].kind ==
-	    FI_ENVELOPE ? m->envelope : m->bodystructure) != NULL)) {
+	buf_init(&hdr, 0);
+	if (f->need_body && !fetch_cached(f, m)) {
 		if (mbox_read(c->mb, m, &raw) == -1)
 			return 0;	/* gone meanwhile */
 		md.data = raw->data;
 		md.len = raw->len;
 		md.mp = imap_mime_parse(md.data, md.len);
+	} else if (f->need_header && !fetch_cached(f, m)) {
+		if (mbox_read_header(c->mb, m, &hdr) == -1)
+			return 0;
+		md.data = hdr.data;
+		md.len = hdr.len;
 	}
 	if (f->sets_seen && !c->readonly && !(m->flags & IMSG_SEEN) &&
 	    mbox_store(c->mb, m, m->flags | IMSG_SEEN, m->keywords) == 0) {
@@ -547,6 +602,7 @@ fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
 	buf_addstr(out, ")\r\n");
 	if (md.mp != NULL)
 		mime_parser_free(md.mp);
+	buf_free(&hdr);
 	return r;
 }
 

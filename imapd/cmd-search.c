@@ -281,10 +281,27 @@ struct sdata {
 	struct client		*c;
 	struct imsg		*m;
 	int			 loaded;
+	int			 hdr_loaded;
+	struct buf		 hdr;
 	const char		*data;
 	size_t			 len;
 	struct mime_parser	*mp;
 };
+
+/* The header alone is enough for header keys and SENT*. */
+static int
+sdata_load_header(struct sdata *d)
+{
+	if (d->loaded || d->hdr_loaded)
+		return d->data != NULL ? 0 : -1;
+	d->hdr_loaded = 1;
+	buf_init(&d->hdr, 0);
+	if (mbox_read_header(d->c->mb, d->m, &d->hdr) == -1)
+		return -1;
+	d->data = d->hdr.data;
+	d->len = d->hdr.len;
+	return 0;
+}
 
 static int
 sdata_load(struct sdata *d)
@@ -294,6 +311,7 @@ sdata_load(struct sdata *d)
 	if (d->loaded)
 		return d->data != NULL ? 0 : -1;
 	d->loaded = 1;
+	d->data = NULL;
 	if (mbox_read(d->c->mb, d->m, &raw) == -1)
 		return -1;
 	d->data = raw->data;
@@ -323,7 +341,11 @@ ci_find(const char *h, size_t hl, const char *n)
 static size_t
 header_len(struct sdata *d)
 {
-	struct mime_part	*root = mime_parser_root(d->mp);
+	struct mime_part	*root;
+
+	if (d->mp == NULL)
+		return d->len;
+	root = mime_parser_root(d->mp);
 
 	if (root == NULL || root->body_start > d->len)
 		return d->len;
@@ -338,7 +360,7 @@ match_header(struct sdata *d, const char *field, const char *str)
 	size_t			 pos = 0, hl;
 	int			 r = 0;
 
-	if (sdata_load(d) == -1)
+	if (sdata_load_header(d) == -1)
 		return 0;
 	hl = header_len(d);
 	buf_init(&raw, 0);
@@ -405,7 +427,7 @@ sent_date(struct sdata *d)
 	int		 day, year;
 	int64_t		 t = -1;
 
-	if (sdata_load(d) == -1)
+	if (sdata_load_header(d) == -1)
 		return -1;
 	buf_init(&v, 0);
 	if (imap_header_value(d->data, header_len(d), "Date", &v) == 0) {
@@ -689,6 +711,8 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 		}
 		if (d.mp != NULL)
 			mime_parser_free(d.mp);
+		if (d.hdr_loaded)
+			buf_free(&d.hdr);
 	}
 	skey_free(k);
 	search_reply(c, tag, uid, esearch, ret, hits, n, maxmodseq,

@@ -455,15 +455,12 @@ scan_dir(struct mbox *mb, struct scan *sc, const char *sub)
 			free(from);
 		} else
 			path = xasprintf("%s/%s", mb->dir, fname);
-		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)) {
-			free(path);
-			goto next;
-		}
-		free(path);
+		/* a known file needs no stat: only new ones are measured */
 		if ((m = scan_lookup(sc, base)) != NULL)
 			scan_known(mb, m, fname, flags);
-		else
+		else if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
 			scan_found(sc, base, fname, flags, &st, isnew);
+		free(path);
 next:
 		free(fname);
 		free(base);
@@ -536,6 +533,7 @@ rescan(struct mbox *mb)
 {
 	struct scan	 sc;
 	size_t		 i, j;
+	uint64_t	 before = mb->meta.highestmodseq;
 	int		 changed = 0;
 
 	memset(&sc, 0, sizeof(sc));
@@ -564,6 +562,8 @@ rescan(struct mbox *mb)
 	mb->n = j;
 	if (changed)
 		mb->meta.highestmodseq++;
+	if (sc.nfound > 0)
+		changed = 1;
 
 	if (sc.nfound > 1)
 		qsort(sc.found, sc.nfound, sizeof(*sc.found), cmp_found);
@@ -573,7 +573,11 @@ rescan(struct mbox *mb)
 		free(sc.found[i].fname);
 	}
 	free(sc.found);
-	meta_save(mb);
+	/* UIDs were handed out or taken back: that must survive a crash */
+	if (changed)
+		meta_save(mb);
+	else if (mb->meta.highestmodseq != before)
+		index_put_meta(mb->ix, &mb->meta);
 }
 
 int
@@ -824,22 +828,19 @@ mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
 	return 0;
 }
 
-/* The message with every line ending CRLF, cached for the next call. */
-int
-mbox_read(struct mbox *mb, const struct imsg *m, const struct buf **out)
+/*
+ * Read the file of m into out with every bare LF made CRLF.  With
+ * header_only, stop after the empty line that ends the header.
+ */
+static int
+read_crlf(struct mbox *mb, const struct imsg *m, struct buf *out,
+    int header_only)
 {
 	char	 b[16384];
 	char	*path;
-	ssize_t	 n, i;
-	int	 fd, prev = 0;
+	ssize_t	 n, i, s;
+	int	 fd, prev = 0, eol = 1, done = 0;
 
-	if (mb->cache_uid == m->uid && mb->cache.data != NULL) {
-		*out = &mb->cache;
-		return 0;
-	}
-	mb->cache_uid = 0;
-	buf_reset(&mb->cache);
-	mb->cache.max = MSG_MAX;
 	path = xasprintf("%s/%s", mb->dir, m->fname);
 	fd = open(path, O_RDONLY | O_NOFOLLOW);
 	free(path);
@@ -847,28 +848,71 @@ mbox_read(struct mbox *mb, const struct imsg *m, const struct buf **out)
 		mb->force_scan = 1;
 		return -1;
 	}
-	while ((n = read(fd, b, sizeof(b))) > 0) {
-		for (i = 0; i < n; i++) {
-			if (b[i] == '\n' && prev != '\r')
-				if (buf_addc(&mb->cache, '\r') == -1)
-					goto fail;
-			if (buf_addc(&mb->cache, b[i]) == -1)
-				goto fail;
+	while (!done && (n = read(fd, b, sizeof(b))) > 0) {
+		for (i = s = 0; i < n; i++) {
+			if (b[i] == '\n') {
+				if (prev != '\r') {
+					if (buf_add(out, b + s, (size_t)(i - s)) == -1 ||
+					    buf_add(out, "\r", 1) == -1)
+						goto fail;
+					s = i;
+				}
+				if (header_only && eol) {
+					i++;
+					done = 1;
+					break;
+				}
+				eol = 1;
+			} else if (b[i] != '\r')
+				eol = 0;
 			prev = (unsigned char)b[i];
 		}
+		if (buf_add(out, b + s, (size_t)(i - s)) == -1)
+			goto fail;
 	}
-	if (n == -1)
+	if (!done && n == -1)
 		goto fail;
 	close(fd);
-	if (mb->cache.data == NULL)
-		buf_add(&mb->cache, "", 0);
-	mb->cache_uid = m->uid;
-	*out = &mb->cache;
+	if (out->data == NULL)
+		buf_add(out, "", 0);
 	return 0;
 fail:
 	close(fd);
-	buf_reset(&mb->cache);
+	buf_reset(out);
 	return -1;
+}
+
+/* The message with every line ending CRLF, cached for the next call. */
+int
+mbox_read(struct mbox *mb, const struct imsg *m, const struct buf **out)
+{
+	if (mb->cache_uid == m->uid && mb->cache.data != NULL) {
+		*out = &mb->cache;
+		return 0;
+	}
+	mb->cache_uid = 0;
+	buf_reset(&mb->cache);
+	mb->cache.max = MSG_MAX;
+	if (read_crlf(mb, m, &mb->cache, 0) == -1)
+		return -1;
+	mb->cache_uid = m->uid;
+	*out = &mb->cache;
+	return 0;
+}
+
+/* Only the header of m (through its empty line), CRLF, into out. */
+int
+mbox_read_header(struct mbox *mb, const struct imsg *m, struct buf *out)
+{
+	buf_reset(out);
+	out->max = MSG_MAX;
+	if (mb->cache_uid == m->uid && mb->cache.data != NULL) {
+		const char *e = buf_memmem(&mb->cache, 0, "\r\n\r\n", 4);
+		size_t len = e != NULL ? (size_t)(e - mb->cache.data) + 4 :
+		    mb->cache.len;
+		return buf_add(out, mb->cache.data, len);
+	}
+	return read_crlf(mb, m, out, 1);
 }
 
 /* Store the cached ENVELOPE/BODYSTRUCTURE just computed for m. */

@@ -65,6 +65,7 @@ int	 mbox_append(struct mbox *, const void *, size_t, uint32_t,
 int	 mbox_copy(struct mbox *, const struct imsg *, struct mbox *,
 	    uint32_t *);
 int	 mbox_read(struct mbox *, const struct imsg *, const struct buf **);
+int	 mbox_read_header(struct mbox *, const struct imsg *, struct buf *);
 void	 mbox_update_cache(struct mbox *, struct imsg *);
 
 int	 mbox_list(int (*)(const char *, void *), void *);
