@@ -1890,6 +1890,38 @@ mime_part_is(const struct mime_part *q, const char *type, const char *sub)
 	    (sub == NULL || strcmp(q->subtype, sub) == 0);
 }
 
+/*
+ * The IMAP section number of q (RFC 3501 6.4.5), "1.2.3": a multipart's
+ * children are numbered from 1; the body of a message/rfc822 part is
+ * numbered like a message: its multipart has no number of its own, a
+ * single-part body is ".1".  The top multipart is "" and a single-part
+ * message's body is "1".
+ */
+void
+mime_part_section(const struct mime_part *q, struct buf *out)
+{
+	const struct mime_part *k, *p = q->parent;
+	unsigned int	 n = 1;
+
+	if (p == NULL) {
+		if (q->kind != MIME_KIND_MULTIPART)
+			buf_addc(out, '1');
+		return;
+	}
+	if (p->kind == MIME_KIND_MESSAGE) {
+		mime_part_section(p, out);
+		if (q->kind != MIME_KIND_MULTIPART)
+			buf_addstr(out, ".1");
+		return;
+	}
+	for (k = p->children; k != NULL && k != q; k = k->next)
+		n++;
+	mime_part_section(p, out);
+	if (out->len > 0)
+		buf_addc(out, '.');
+	buf_printf(out, "%u", n);
+}
+
 const char *
 mime_encoding_name(enum mime_encoding e)
 {

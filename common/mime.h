@@ -142,6 +142,7 @@ void	 mime_parser_free(struct mime_parser *);
 
 const char *mime_param_get(const struct mime_param *, size_t, const char *);
 int	 mime_part_is(const struct mime_part *, const char *, const char *);
+void	 mime_part_section(const struct mime_part *, struct buf *);
 const char *mime_encoding_name(enum mime_encoding);
 void	 mime_flags_str(unsigned int, struct buf *);
 

@@ -276,6 +276,42 @@ test_message_rfc822_child(void)
 	test_end();
 }
 
+static void
+test_imap_sections(void)
+{
+	/* in parse order; the multipart of a message has no number */
+	static const char *const want[] = { "", "1", "2", "2.1", "2.2",
+	    "2.2", "2.2.1", "2.2.2", "3", "3.1" };
+	static const char msg[] =
+	    "Content-Type: multipart/mixed; boundary=a\r\n\r\n"
+	    "--a\r\n\r\none\r\n"
+	    "--a\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+	    "--b\r\n\r\ntwo\r\n"
+	    "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "Content-Type: multipart/mixed; boundary=c\r\n\r\n"
+	    "--c\r\n\r\nthree\r\n--c\r\n\r\nfour\r\n--c--\r\n"
+	    "--b--\r\n"
+	    "--a\r\nContent-Type: message/rfc822\r\n\r\nSubject: x\r\n\r\n"
+	    "five\r\n--a--\r\n";
+	struct mime_parser *p;
+	struct buf	 b;
+	unsigned int	 i;
+
+	test_begin("IMAP section numbers of parts, through attached "
+	    "messages");
+	p = parse_chunked(msg, sizeof(msg) - 1, 0, NULL);
+	buf_init(&b, 0);
+	test_assert(mime_parser_nparts(p) == 10);
+	for (i = 0; i < mime_parser_nparts(p) && i < 10; i++) {
+		buf_reset(&b);
+		mime_part_section(mime_parser_part(p, i), &b);
+		test_assert_str(buf_cstr(&b), want[i]);
+	}
+	buf_free(&b);
+	mime_parser_free(p);
+	test_end();
+}
+
 struct hdr_seen {
 	struct buf	 names;
 	int		 nbody;
@@ -658,6 +694,7 @@ main(void)
 		test_corpus_trees,
 		test_offsets_and_lines,
 		test_message_rfc822_child,
+		test_imap_sections,
 		test_callbacks,
 		test_header_decode,
 		test_content_type,
