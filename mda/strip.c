@@ -434,56 +434,49 @@ write_pass_leaf(struct strip_ctx *c, struct mime_part *q)
 
 /* A header value with 8-bit bytes, rewritten as RFC 2047 words. */
 static void
-write_field_2047(struct strip_ctx *c, const struct mime_field *f)
+write_field_2047(struct buf *b, const struct mime_field *f)
 {
-	struct buf	 u, b;
+	struct buf	 u;
 	struct mime_encoder e;
 	size_t		 i, n;
 
 	buf_init(&u, 0);
-	buf_init(&b, 0);
 	mime_header_decode(f->value, f->valuelen, &u);
-	buf_add(&b, f->name, f->namelen);
-	buf_addc(&b, ':');
+	buf_add(b, f->name, f->namelen);
+	buf_addc(b, ':');
 	for (i = 0; i < u.len; i += n) {
 		/* 45 bytes a word, cut at a character boundary */
 		n = u.len - i > 45 ? 45 : u.len - i;
 		while (i + n < u.len && n > 1 &&
 		    ((unsigned char)u.data[i + n] & 0xc0) == 0x80)
 			n--;
-		buf_addstr(&b, i == 0 ? " =?utf-8?b?" : "\r\n =?utf-8?b?");
+		buf_addstr(b, i == 0 ? " =?utf-8?b?" : "\r\n =?utf-8?b?");
 		mime_encoder_init(&e, MIME_ENC_BASE64);
-		mime_encode(&e, u.data + i, n, &b);
-		mime_encode_finish(&e, &b);
-		buf_addstr(&b, "?=");
+		mime_encode(&e, u.data + i, n, b);
+		mime_encode_finish(&e, b);
+		buf_addstr(b, "?=");
 	}
-	buf_addstr(&b, "\r\n");
-	out_buf(c, &b);
+	buf_addstr(b, "\r\n");
 	buf_free(&u);
-	buf_free(&b);
 }
 
 /* One field as written, line ends made CRLF, NUL and lone CR dropped. */
 static void
-write_field_raw(struct strip_ctx *c, const char *h, size_t start,
-    size_t end, const char *prefix)
+write_field_raw(struct buf *b, const char *h, size_t start, size_t end,
+    const char *prefix)
 {
-	struct buf	 b;
 	size_t		 i;
 
-	buf_init(&b, 0);
 	if (prefix != NULL)
-		buf_addstr(&b, prefix);
+		buf_addstr(b, prefix);
 	for (i = start; i < end; i++) {
 		if (h[i] == '\n')
-			buf_add(&b, "\r\n", 2);
+			buf_add(b, "\r\n", 2);
 		else if (h[i] != '\r' && h[i] != '\0')
-			buf_addc(&b, h[i]);
+			buf_addc(b, h[i]);
 	}
-	if (b.len < 2 || b.data[b.len - 1] != '\n')
-		buf_add(&b, "\r\n", 2);
-	out_buf(c, &b);
-	buf_free(&b);
+	if (b->len < 2 || b->data[b->len - 1] != '\n')
+		buf_add(b, "\r\n", 2);
 }
 
 /* Valid UTF-8 (RFC 6532 headers) is kept as written at the top. */
@@ -521,13 +514,15 @@ write_fields(struct strip_ctx *c, struct mime_part *q, int top)
 	size_t		 pos = 0, i;
 	uint64_t	 len = q->body_start - q->hdr_start;
 	const char	*tag = top ? c->o->subject_tag : NULL;
-	size_t		 budget;
+	size_t		 budget, total = 0;
+	struct buf	 fb;
 	int		 r, eight, subject = 0, truncated;
 
 	if (tag != NULL && *tag == '\0')
 		tag = NULL;
 	buf_init(&h, 0);
 	buf_init(&pre, 0);
+	buf_init(&fb, 0);
 	if (len > c->lim.max_header)
 		len = c->lim.max_header;
 	if (src_read(c, q->hdr_start, (size_t)len, &h) == -1)
@@ -538,7 +533,7 @@ write_fields(struct strip_ctx *c, struct mime_part *q, int top)
 		if (r == -1 || field_dropped(&f))
 			continue;
 		/* the header is kept under the limit it was read with */
-		if ((truncated && f.end == h.len) || f.end > budget)
+		if (truncated && f.end == h.len)
 			break;
 		for (eight = 0, i = 0; i < f.valuelen; i++)
 			if ((unsigned char)f.value[i] >= 0x80)
@@ -550,12 +545,17 @@ write_fields(struct strip_ctx *c, struct mime_part *q, int top)
 			if (f.valuelen >= strlen(tag) &&
 			    strncmp(f.value, tag, strlen(tag)) == 0)
 				buf_reset(&pre);
-			write_field_raw(c, h.data, f.value - h.data, f.end,
+			write_field_raw(&fb, h.data, f.value - h.data, f.end,
 			    pre.len > 0 ? pre.data : "Subject: ");
 		} else if (eight && (!top || !utf8_ok(f.value, f.valuelen)))
-			write_field_2047(c, &f);
+			write_field_2047(&fb, &f);
 		else
-			write_field_raw(c, h.data, f.start, f.end, NULL);
+			write_field_raw(&fb, h.data, f.start, f.end, NULL);
+		/* what is written stays under the limit too (RFC 2047 grows) */
+		if (total + fb.len > budget)
+			break;
+		total += fb.len;
+		out_buf(c, &fb);
 	}
 	if (tag != NULL && !subject) {
 		out_str(c, "Subject: ");
@@ -565,6 +565,7 @@ write_fields(struct strip_ctx *c, struct mime_part *q, int top)
 done:
 	buf_free(&h);
 	buf_free(&pre);
+	buf_free(&fb);
 }
 
 static void write_entity(struct strip_ctx *, struct mime_part *);
