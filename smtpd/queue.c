@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -46,6 +47,7 @@
 #include "xmalloc.h"
 
 #define Q_INFLIGHT_MAX	8
+#define Q_WRITERS	4
 
 struct qent {
 	struct qent		*next;
@@ -60,6 +62,8 @@ struct qent {
 struct qclient {
 	struct qclient		*next;
 	struct ipc_conn		*conn;
+	int			 njobs;		/* messages being written */
+	int			 gone;		/* closed, free at njobs 0 */
 };
 
 static struct sm_config	*cfg;
@@ -167,11 +171,13 @@ qent_remove(struct qent *qe)
 }
 
 /*
- * Write message and envelope under incoming/, make them durable and move
- * them into queue/.  e->id is set (chosen here if empty or taken).
+ * Write message and envelope under incoming/ and make them durable; the
+ * commit (rename into queue/, fsync of queue/) is the caller's.  e->id is
+ * set (chosen here if empty or taken).  Runs in the writer threads: no
+ * logging, no shared state but the two directory descriptors.
  */
 static int
-q_store(struct q_envelope *e, int msgfd, char *err, size_t errlen)
+q_stage(struct q_envelope *e, int msgfd, char *err, size_t errlen)
 {
 	char	 path[64];
 	int	 fd, dfd = -1, tries;
@@ -207,18 +213,93 @@ q_store(struct q_envelope *e, int msgfd, char *err, size_t errlen)
 		goto fail;
 	}
 	close(dfd);
-	dfd = -1;
-	if (renameat(inc_fd, e->id, q_fd, e->id) == -1 ||
-	    fsync_dir(q_fd, ".") == -1) {
-		snprintf(err, errlen, "commit: %s", strerror(errno));
-		goto fail;
-	}
 	return 0;
 fail:
 	if (dfd != -1)
 		close(dfd);
 	rm_entry(inc_fd, e->id);
 	return -1;
+}
+
+/* Stage and commit one message at once (bounces). */
+static int
+q_store(struct q_envelope *e, int msgfd, char *err, size_t errlen)
+{
+	if (q_stage(e, msgfd, err, errlen) == -1)
+		return -1;
+	if (renameat(inc_fd, e->id, q_fd, e->id) == -1 ||
+	    fsync_dir(q_fd, ".") == -1) {
+		snprintf(err, errlen, "commit: %s", strerror(errno));
+		rm_entry(inc_fd, e->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * Writer threads.  Committing costs three fsyncs of the message's own
+ * files and one of queue/; done one after another in this process they
+ * would bound throughput by the disk's latency.  So the per-message part
+ * runs in Q_WRITERS threads (the file system batches their journal
+ * commits), and the main thread renames every finished message into
+ * queue/ and fsyncs queue/ once per batch before it acknowledges any.
+ */
+struct qjob {
+	struct qjob		*next;
+	struct q_envelope	 env;
+	int			 msgfd;
+	int			 failed;
+	char			 err[256];
+	struct qclient		*client;	/* NULL: the receiver */
+	uint32_t		 req;
+};
+
+static pthread_mutex_t	 job_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 job_cv = PTHREAD_COND_INITIALIZER;
+static struct qjob	*job_todo, **job_todo_tail = &job_todo;
+static struct qjob	*job_done;
+static int		 job_pipe[2];
+
+static void *
+q_writer(void *arg)
+{
+	struct qjob	*j;
+	char		 c = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&job_mtx);
+		while (job_todo == NULL)
+			pthread_cond_wait(&job_cv, &job_mtx);
+		j = job_todo;
+		if ((job_todo = j->next) == NULL)
+			job_todo_tail = &job_todo;
+		pthread_mutex_unlock(&job_mtx);
+
+		j->failed = q_stage(&j->env, j->msgfd, j->err,
+		    sizeof(j->err)) == -1;
+		close(j->msgfd);
+		j->msgfd = -1;
+
+		pthread_mutex_lock(&job_mtx);
+		j->next = job_done;
+		job_done = j;
+		pthread_mutex_unlock(&job_mtx);
+		while (write(job_pipe[1], &c, 1) == -1 && errno == EINTR)
+			;
+	}
+	return NULL;
+}
+
+static void
+q_job_submit(struct qjob *j)
+{
+	pthread_mutex_lock(&job_mtx);
+	j->next = NULL;
+	*job_todo_tail = j;
+	job_todo_tail = &j->next;
+	pthread_cond_signal(&job_cv);
+	pthread_mutex_unlock(&job_mtx);
 }
 
 static int
@@ -298,12 +379,13 @@ bad:
 }
 
 static void
-q_take(struct ipc_conn *c, struct ipc_msg *m, int trusted)
+q_take(struct ipc_conn *c, struct ipc_msg *m, struct qclient *client)
 {
 	struct q_envelope	 e;
 	struct ipc_msg		*r;
+	struct qjob		*j;
 	char			 err[256];
-	int			 code, i;
+	int			 code, trusted = client != NULL;
 
 	if (q_msg_parse(m, trusted, &e, &code, err, sizeof(err)) == -1) {
 		log_warnx("refused malformed message from %s",
@@ -314,25 +396,91 @@ q_take(struct ipc_conn *c, struct ipc_msg *m, int trusted)
 		ipc_send(c, r);
 		return;
 	}
-	if (q_store(&e, m->fd, err, sizeof(err)) == -1) {
-		log_warnx("id=%s store failed: %s", e.id, err);
-		r = ipc_msg_new(IPC_ERR, m->id);
+	j = xcalloc(1, sizeof(*j));
+	j->env = e;
+	j->msgfd = ipc_msg_takefd(m);
+	j->client = client;
+	j->req = m->id;
+	if (client != NULL)
+		client->njobs++;
+	q_job_submit(j);
+}
+
+static void
+q_job_reply(struct qjob *j)
+{
+	struct q_envelope	*e = &j->env;
+	struct ipc_msg		*r;
+	struct ipc_conn		*c;
+	int			 i;
+
+	c = j->client != NULL ? j->client->conn : recv_ipc;
+	if (j->failed) {
+		log_warnx("id=%s not queued: %s", e->id, j->err);
+		if (c == NULL)
+			return;
+		r = ipc_msg_new(IPC_ERR, j->req);
 		ipc_add_u32(r, 451);
 		ipc_add_str(r, "4.3.0 Error: queue write failed");
 		ipc_send(c, r);
-		q_env_free(&e);
 		return;
 	}
-	for (i = 0; i < e.nrcpt; i++)
+	for (i = 0; i < e->nrcpt; i++)
 		log_info("id=%s from=<%s> rcpt=<%s> user=%s class=%s "
-		    "source=%s queued", e.id, e.from, e.rcpt[i].addr,
-		    e.rcpt[i].user[0] ? e.rcpt[i].user : "-",
-		    q_class_name(e.class), e.source);
-	r = ipc_msg_new(IPC_QUEUE_COMMITTED, m->id);
-	ipc_add_str(r, e.id);
+		    "source=%s queued", e->id, e->from, e->rcpt[i].addr,
+		    e->rcpt[i].user[0] ? e->rcpt[i].user : "-",
+		    q_class_name(e->class), e->source);
+	r = ipc_msg_new(IPC_QUEUE_COMMITTED, j->req);
+	ipc_add_str(r, e->id);
 	ipc_send(c, r);
-	qent_add(e.id, e.next);
-	q_env_free(&e);
+	qent_add(e->id, e->next);
+}
+
+/*
+ * Messages the writers have made durable: rename them into queue/, make
+ * the renames durable with one fsync, then (only then) acknowledge.
+ */
+static void
+q_jobs_done(int fd, short ev, void *arg)
+{
+	struct qjob	*list, *j, *next;
+	char		 b[512];
+	int		 dirty = 0;
+
+	while (read(job_pipe[0], b, sizeof(b)) > 0)
+		;
+	pthread_mutex_lock(&job_mtx);
+	list = job_done;
+	job_done = NULL;
+	pthread_mutex_unlock(&job_mtx);
+	for (j = list; j != NULL; j = j->next) {
+		if (j->failed)
+			continue;
+		if (j->client != NULL && j->client->gone) {
+			/* nobody to acknowledge: not ours to keep */
+			rm_entry(inc_fd, j->env.id);
+			j->failed = 1;
+			snprintf(j->err, sizeof(j->err), "client went away");
+		} else if (renameat2(inc_fd, j->env.id, q_fd, j->env.id,
+		    RENAME_NOREPLACE) == -1) {
+			snprintf(j->err, sizeof(j->err), "commit: %s",
+			    strerror(errno));
+			rm_entry(inc_fd, j->env.id);
+			j->failed = 1;
+		} else
+			dirty = 1;
+	}
+	if (dirty && fsync_dir(q_fd, ".") == -1)
+		fatal("fsync queue directory");
+	for (j = list; j != NULL; j = next) {
+		next = j->next;
+		q_job_reply(j);
+		if (j->client != NULL && --j->client->njobs == 0 &&
+		    j->client->gone)
+			free(j->client);
+		q_env_free(&j->env);
+		free(j);
+	}
 	q_schedule();
 }
 
@@ -451,9 +599,9 @@ q_finish(struct qent *qe)
 		log_info("id=%s from=<%s> failed, no DSN to the null sender",
 		    e->id, e->from);
 	if (pending == 0 && remote == 0) {
+		/* no fsync: a removal lost to a crash means a repeat */
 		log_info("id=%s removed from the queue", e->id);
 		rm_entry(q_fd, e->id);
-		fsync_dir(q_fd, ".");
 		qent_remove(qe);
 		return;
 	}
@@ -615,7 +763,7 @@ recv_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
 	if (m->type != IPC_QUEUE_MESSAGE)
 		fatalx("queue: unexpected message %u from receiver", m->type);
-	q_take(c, m, 0);
+	q_take(c, m, NULL);
 }
 
 static void
@@ -643,7 +791,10 @@ client_closed(struct ipc_conn *c, void *arg)
 			break;
 		}
 	ipc_conn_free(qc->conn);
-	free(qc);
+	qc->conn = NULL;
+	qc->gone = 1;
+	if (qc->njobs == 0)
+		free(qc);
 }
 
 static void
@@ -651,10 +802,11 @@ client_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
 	if (m->type != IPC_QUEUE_MESSAGE) {
 		log_warnx("queue_socket: unexpected message %u", m->type);
-		client_closed(c, arg);
+		/* not freed here, inside its own dispatch: EOF will come */
+		shutdown(ipc_conn_fd(c), SHUT_RDWR);
 		return;
 	}
-	q_take(c, m, 1);
+	q_take(c, m, arg);
 }
 
 static void
@@ -725,6 +877,8 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd, int dlv_fd,
     int qsock_fd, uid_t submit_uid)
 {
 	struct event	*ev, *usr1;
+	pthread_t	 tid;
+	int		 i;
 
 	cfg = c;
 	trusted_uid = submit_uid;
@@ -749,6 +903,14 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd, int dlv_fd,
 		    client_accept, NULL);
 		event_add(ev, NULL);
 	}
+	if (pipe2(job_pipe, O_CLOEXEC) == -1 || net_nonblock(job_pipe[0]) == -1)
+		fatal("pipe");
+	ev = event_new(base, job_pipe[0], EV_READ | EV_PERSIST, q_jobs_done,
+	    NULL);
+	event_add(ev, NULL);
+	for (i = 0; i < Q_WRITERS; i++)
+		if ((errno = pthread_create(&tid, NULL, q_writer, NULL)) != 0)
+			fatal("pthread_create");
 	usr1 = evsignal_new(base, SIGUSR1, q_flush, NULL);
 	evsignal_add(usr1, NULL);
 	run_ev = evtimer_new(base, q_run, NULL);

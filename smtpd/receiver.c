@@ -58,7 +58,19 @@ static struct sm_config	*cfg;
 static struct event_base *base;
 static struct ipc_conn	*parent_ipc, *queue_ipc;
 static struct net_limit	*limit;
-static struct smtp_params params;
+static struct smtp_params params, params_known;
+
+/*
+ * Client addresses that recently waited for the greeting: they skip the
+ * pre-greeting pause (as Postfix's postscreen caches its verdicts), so a
+ * well-behaved sender that opens one connection per message pays it once.
+ */
+#define PASS_SLOTS	1024
+#define PASS_TTL	3600
+static struct {
+	char	 addr[64];
+	time_t	 until;
+} passed[PASS_SLOTS];
 static struct rsess	*sessions;
 static uint32_t		 next_req = 1;
 
@@ -89,6 +101,46 @@ rcpts_free(struct rsess *rs)
 
 /* ------------------------------------------------------------------ */
 /* hooks */
+
+static int
+pass_known(const char *addr)
+{
+	time_t	 now = time(NULL);
+	size_t	 i;
+
+	for (i = 0; i < PASS_SLOTS; i++)
+		if (passed[i].until > now && strcmp(passed[i].addr, addr) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+pass_add(const char *addr)
+{
+	time_t	 now = time(NULL);
+	size_t	 i, slot = 0;
+
+	for (i = 0; i < PASS_SLOTS; i++) {
+		if (strcmp(passed[i].addr, addr) == 0) {
+			slot = i;
+			break;
+		}
+		if (passed[i].until < passed[slot].until)
+			slot = i;	/* the oldest (or an empty) one */
+	}
+	snprintf(passed[slot].addr, sizeof(passed[slot].addr), "%s", addr);
+	passed[slot].until = now + PASS_TTL;
+}
+
+static void
+r_helo(struct smtp_session *s, const char *name, int esmtp, void *arg)
+{
+	struct rsess	*rs = arg;
+
+	/* it waited for the greeting, or the engine would have refused it */
+	pass_add(rs->peer);
+	smtp_reply(s, 250, "2.0.0 Ok");
+}
 
 static void
 r_rcpt(struct smtp_session *s, const char *addr, const struct smtp_cmd *c,
@@ -221,6 +273,7 @@ r_close(struct smtp_session *s, void *arg)
 }
 
 static const struct smtp_hooks hooks = {
+	.helo = r_helo,
 	.mail = r_mail,
 	.rcpt = r_rcpt,
 	.data_begin = r_data_begin,
@@ -348,7 +401,8 @@ accept_cb(int lfd, short ev, void *arg)
 	snprintf(rs->peer, sizeof(rs->peer), "%s", peer);
 	rs->next = sessions;
 	sessions = rs;
-	rs->s = smtp_session_new(base, fd, &params, &hooks, rs);
+	rs->s = smtp_session_new(base, fd, pass_known(peer) ? &params_known :
+	    &params, &hooks, rs);
 	if (rs->s != NULL)
 		log_debug("session=%016llx peer=%s connected",
 		    (unsigned long long)smtp_session_id(rs->s), peer);
@@ -377,6 +431,8 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	params.timeout_data = 300;
 	params.text_line_max = SMTP_TEXT_LINE_MAX;
 	params.tls_ctx = tls;
+	params_known = params;
+	params_known.greeting_delay_ms = 0;
 	limit = net_limit_new(cfg->smtpd_max_sessions,
 	    cfg->smtpd_max_sessions_per_ip);
 	parent_ipc = ipc_conn_new(base, parent_fd, parent_dispatch,
