@@ -57,7 +57,10 @@ struct strip_ctx {
 
 	unsigned int		 nbound;
 	uint64_t		 size;	/* of the input */
-	struct buf		 chunk, dec, conv, enc;
+	struct buf		 chunk, dec, conv, enc, uuout;
+	int			 dry;	/* counting pass: nothing written */
+	unsigned int		 uufound;	/* encoded files in text */
+	struct buf		 uunames;	/* their notice lines */
 };
 
 /* ---------------------------------------------------------------------
@@ -122,7 +125,7 @@ sink_flush(struct strip_ctx *c)
 static void
 out_add(struct strip_ctx *c, const void *p, size_t n)
 {
-	if (c->err)
+	if (c->err || c->dry)
 		return;
 	if (c->out != NULL) {
 		if (buf_add(c->out, p, n) == -1)
@@ -260,6 +263,198 @@ decide_degraded(struct strip_ctx *c)
 }
 
 /* ---------------------------------------------------------------------
+ * Files encoded inside text: uuencode, "begin-base64" and yEnc blocks
+ * are shown as attachments by some readers, so they go like attachments.
+ * A line filter over the decoded text; a begin line is held until the
+ * next line shows it really starts an encoded block.
+ */
+
+#define UU_LINE_MAX	1024
+
+enum { UU_TEXT, UU_HELD, UU_IN };
+
+struct uu {
+	struct strip_ctx *c;
+	int		 state;
+	int		 kind;		/* 'u'uencode, 'b'ase64, 'y'Enc */
+	int		 midline;	/* line continues a longer one */
+	struct buf	 line;
+	struct buf	 held;
+	char		 name[128];
+};
+
+static int
+uu_octal_mode(const char **p)
+{
+	const char	*s = *p;
+	int		 n = 0;
+
+	while (*s >= '0' && *s <= '7') {
+		s++;
+		n++;
+	}
+	if (n < 3 || n > 4 || *s != ' ')
+		return 0;
+	*p = s + 1;
+	return 1;
+}
+
+/* A line that opens an encoded file: its kind, or 0. */
+static int
+uu_begin(const char *t, char *name, size_t namelen)
+{
+	const char	*p;
+	int		 kind = 0;
+
+	if (strncmp(t, "begin ", 6) == 0) {
+		p = t + 6;
+		kind = 'u';
+	} else if (strncmp(t, "begin-base64 ", 13) == 0) {
+		p = t + 13;
+		kind = 'b';
+	} else if (strncmp(t, "=ybegin ", 8) == 0 &&
+	    (p = strstr(t, " name=")) != NULL) {
+		snprintf(name, namelen, "%s", p + 6);
+		return 'y';
+	} else
+		return 0;
+	if (!uu_octal_mode(&p) || *p == '\0')
+		return 0;
+	snprintf(name, namelen, "%s", p);
+	return kind;
+}
+
+/* Does t look like a line of the encoding kind? */
+static int
+uu_body_line(int kind, const char *t)
+{
+	size_t	 len = strlen(t), want, i;
+
+	if (kind == 'y')
+		return len > 0;
+	if (kind == 'b') {
+		for (i = 0; i < len; i++)
+			if (!isalnum((unsigned char)t[i]) &&
+			    strchr("+/=", t[i]) == NULL)
+				return 0;
+		return len > 0;
+	}
+	if (len < 1 || t[0] < 0x20 || t[0] > 0x60)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (t[i] < 0x20 || t[i] > 0x60)
+			return 0;
+	want = 1 + ((size_t)((t[0] - 0x20) & 0x3f) + 2) / 3 * 4;
+	return len >= want && len <= want + 2;
+}
+
+static int
+uu_end(int kind, const char *t)
+{
+	if (kind == 'y')
+		return strncmp(t, "=yend", 5) == 0;
+	if (kind == 'b')
+		return strcmp(t, "====") == 0;
+	return strcmp(t, "end") == 0;
+}
+
+/* An encoded file was cut out: count it, say so in the text. */
+static void
+uu_removed(struct uu *u, struct buf *out)
+{
+	struct strip_ctx *c = u->c;
+	struct buf	 name;
+	size_t		 i;
+
+	buf_init(&name, 0);
+	mime_to_utf8("utf-8", u->name, strlen(u->name), &name);
+	for (i = 0; i < name.len; i++)
+		if ((unsigned char)name.data[i] < 32 || name.data[i] == 0x7f)
+			name.data[i] = '?';
+	buf_printf(out, "[encoded file \"%s\" removed by Sealmail]\r\n",
+	    buf_cstr(&name));
+	if (c->dry) {
+		c->uufound++;
+		if (c->uufound <= STRIP_LIST_MAX)
+			buf_printf(&c->uunames, "  - \"%s\" (%s in the text)\n",
+			    buf_cstr(&name), u->kind == 'y' ? "yEnc" :
+			    u->kind == 'b' ? "base64" : "uuencoded");
+	}
+	buf_free(&name);
+}
+
+static void
+uu_line(struct uu *u, struct buf *out)
+{
+	char	 t[UU_LINE_MAX + 1];
+	size_t	 n = u->line.len;
+	int	 sol = !u->midline, kind;
+
+	u->midline = n > 0 && u->line.data[n - 1] != '\n';
+	while (n > 0 && (u->line.data[n - 1] == '\n' ||
+	    u->line.data[n - 1] == '\r' || u->line.data[n - 1] == ' ' ||
+	    u->line.data[n - 1] == '\t'))
+		n--;
+	memcpy(t, u->line.data, n);
+	t[n] = '\0';
+	if (memchr(t, '\0', n) != NULL)
+		sol = 0;
+	switch (u->state) {
+	case UU_TEXT:
+		if (sol && (kind = uu_begin(t, u->name, sizeof(u->name)))) {
+			u->kind = kind;
+			buf_reset(&u->held);
+			buf_add(&u->held, u->line.data, u->line.len);
+			u->state = UU_HELD;
+		} else
+			buf_add(out, u->line.data, u->line.len);
+		break;
+	case UU_HELD:
+		if (sol && uu_body_line(u->kind, t)) {
+			u->state = UU_IN;
+		} else {
+			buf_add(out, u->held.data, u->held.len);
+			buf_add(out, u->line.data, u->line.len);
+			u->state = UU_TEXT;
+		}
+		break;
+	case UU_IN:
+		if (sol && uu_end(u->kind, t)) {
+			uu_removed(u, out);
+			u->state = UU_TEXT;
+		}
+		break;
+	}
+	buf_reset(&u->line);
+}
+
+static void
+uu_feed(struct uu *u, const char *s, size_t n, struct buf *out)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		buf_addc(&u->line, s[i]);
+		if (s[i] == '\n' || u->line.len == UU_LINE_MAX)
+			uu_line(u, out);
+	}
+}
+
+static void
+uu_finish(struct uu *u, struct buf *out)
+{
+	if (u->line.len > 0)
+		uu_line(u, out);
+	if (u->state == UU_HELD)
+		buf_add(out, u->held.data, u->held.len);
+	else if (u->state == UU_IN)
+		uu_removed(u, out);	/* never ended: all of it goes */
+	u->state = UU_TEXT;
+	buf_free(&u->line);
+	buf_free(&u->held);
+}
+
+/* ---------------------------------------------------------------------
  * Writing
  */
 
@@ -320,10 +515,27 @@ new_boundary(struct strip_ctx *c, char *b, size_t n)
 	    (unsigned long)(c->size & 0xffffff) ^ 0x5ea1UL);
 }
 
-/* Decode a leaf body and write it re-encoded (and converted). */
+/* Text after decoding and conversion: through the filter, if any. */
+static void
+body_text(struct strip_ctx *c, struct uu *u, struct mime_encoder *e,
+    struct buf *text)
+{
+	if (u != NULL) {
+		uu_feed(u, text->data, text->len, &c->uuout);
+		mime_encode(e, c->uuout.data, c->uuout.len, &c->enc);
+		buf_reset(&c->uuout);
+	} else
+		mime_encode(e, text->data, text->len, &c->enc);
+	buf_reset(text);
+}
+
+/*
+ * Decode a leaf body and write it re-encoded; h converts HTML, u cuts
+ * encoded files out of text.
+ */
 static void
 write_body(struct strip_ctx *c, struct mime_part *q, enum mime_encoding enc,
-    struct html_conv *h)
+    struct html_conv *h, struct uu *u)
 {
 	struct mime_decoder d;
 	struct mime_encoder e;
@@ -341,22 +553,25 @@ write_body(struct strip_ctx *c, struct mime_part *q, enum mime_encoding enc,
 		mime_decode(&d, c->chunk.data, c->chunk.len, &c->dec);
 		if (h != NULL) {
 			html_conv_feed(h, c->dec.data, c->dec.len, &c->conv);
-			mime_encode(&e, c->conv.data, c->conv.len, &c->enc);
-			buf_reset(&c->conv);
+			buf_reset(&c->dec);
+			body_text(c, u, &e, &c->conv);
 		} else
-			mime_encode(&e, c->dec.data, c->dec.len, &c->enc);
-		buf_reset(&c->dec);
+			body_text(c, u, &e, &c->dec);
 		out_buf(c, &c->enc);
 	}
 	mime_decode_finish(&d, &c->dec);
 	if (h != NULL) {
 		html_conv_feed(h, c->dec.data, c->dec.len, &c->conv);
 		html_conv_finish(h, &c->conv);
-		mime_encode(&e, c->conv.data, c->conv.len, &c->enc);
-		buf_reset(&c->conv);
+		buf_reset(&c->dec);
+		body_text(c, u, &e, &c->conv);
 	} else
-		mime_encode(&e, c->dec.data, c->dec.len, &c->enc);
-	buf_reset(&c->dec);
+		body_text(c, u, &e, &c->dec);
+	if (u != NULL) {
+		uu_finish(u, &c->uuout);
+		mime_encode(&e, c->uuout.data, c->uuout.len, &c->enc);
+		buf_reset(&c->uuout);
+	}
 	mime_encode_finish(&e, &c->enc);
 	out_buf(c, &c->enc);
 }
@@ -365,6 +580,7 @@ static void
 write_text_leaf(struct strip_ctx *c, struct mime_part *q, int convert)
 {
 	struct html_conv *h = NULL;
+	struct uu	 u;
 	struct buf	 hdr;
 	const char	*cs = q->charset, *v;
 	enum html_out	 mode;
@@ -375,7 +591,8 @@ write_text_leaf(struct strip_ctx *c, struct mime_part *q, int convert)
 		if (mode == HTML_OUT_UTF8)
 			cs = "utf-8";
 		h = html_conv_new(mode);
-		c->res->nconverted++;
+		if (!c->dry)
+			c->res->nconverted++;
 	}
 	buf_printf(&hdr, "Content-Type: text/%s", convert ? "plain" :
 	    q->subtype);
@@ -395,7 +612,14 @@ write_text_leaf(struct strip_ctx *c, struct mime_part *q, int convert)
 	buf_addstr(&hdr, "\r\n");
 	out_buf(c, &hdr);
 	buf_free(&hdr);
-	write_body(c, q, MIME_ENC_QP, h);
+	if (convert || strcmp(q->subtype, "plain") == 0) {
+		memset(&u, 0, sizeof(u));
+		u.c = c;
+		buf_init(&u.line, 0);
+		buf_init(&u.held, 0);
+		write_body(c, q, MIME_ENC_QP, h, &u);
+	} else
+		write_body(c, q, MIME_ENC_QP, h, NULL);
 	html_conv_free(h);
 }
 
@@ -429,7 +653,7 @@ write_pass_leaf(struct strip_ctx *c, struct mime_part *q)
 	buf_addstr(&hdr, "\r\n");
 	out_buf(c, &hdr);
 	buf_free(&hdr);
-	write_body(c, q, MIME_ENC_BASE64, NULL);
+	write_body(c, q, MIME_ENC_BASE64, NULL, NULL);
 }
 
 /* A header value with 8-bit bytes, rewritten as RFC 2047 words. */
@@ -690,6 +914,8 @@ write_notice(struct strip_ctx *c)
 		    "unnamed part", name.len > 0 ? "\"" : "", q->type,
 		    q->subtype, (unsigned long long)q->decoded_size);
 	}
+	if (listed <= STRIP_LIST_MAX)
+		buf_add(&t, c->uunames.data, c->uunames.len);
 	if (c->res->degraded)
 		buf_addstr(&t, "\nThe structure of this message could not be "
 		    "read safely; only its\nreadable text was kept.\n");
@@ -796,6 +1022,14 @@ strip_run(struct strip_ctx *c, uint64_t size)
 		if (c->fate[i] == F_REMOVE &&
 		    mime_parser_part(c->mp, i)->kind == MIME_KIND_LEAF)
 			c->res->nremoved++;
+	/* a counting pass over the text finds the files encoded in it */
+	c->dry = 1;
+	for (i = 0; i < n && !c->err; i++)
+		if (c->fate[i] == F_KEEP || c->fate[i] == F_CONVERT)
+			write_text_leaf(c, mime_parser_part(c->mp, i),
+			    c->fate[i] == F_CONVERT);
+	c->dry = 0;
+	c->res->nremoved += c->uufound;
 	if (!c->err)
 		write_message(c);
 	if (c->out == NULL && !c->err)
@@ -808,6 +1042,8 @@ strip_run(struct strip_ctx *c, uint64_t size)
 	buf_free(&c->conv);
 	buf_free(&c->enc);
 	buf_free(&c->obuf);
+	buf_free(&c->uuout);
+	buf_free(&c->uunames);
 	return r;
 }
 
@@ -829,6 +1065,8 @@ ctx_init(struct strip_ctx *c, const struct strip_opts *o,
 	buf_init(&c->conv, 0);
 	buf_init(&c->enc, 0);
 	buf_init(&c->obuf, 0);
+	buf_init(&c->uuout, 0);
+	buf_init(&c->uunames, 0);
 }
 
 /* Strip a message held in memory; the result is appended to out. */

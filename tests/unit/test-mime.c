@@ -129,6 +129,7 @@ static const struct corpus_case {
 	  MIME_F_NO_BOUNDARY, MIME_F_STRUCTURE, NULL },
 	{ "malformed-huge-header.eml", "text/plain@0", MIME_F_HDR_TOO_LONG,
 	  0, NULL },
+	{ "uuencode-in-text.eml", "text/plain@0", 0, ~0u, NULL },
 };
 
 static void

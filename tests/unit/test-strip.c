@@ -164,11 +164,17 @@ static const struct strip_case {
 	{ "malformed-huge-header.eml", 1, 1,
 	  { "could not be read safely" } },
 	{ "malformed-no-boundary-param.eml", 1, 0, { "(multipart/mixed" } },
+	{ "uuencode-in-text.eml", 2, 0,
+	  { "SEALMAIL-TEXT-KEEP-uu-before", "SEALMAIL-TEXT-KEEP-uu-after",
+	    "\"tool.exe\" (uuencoded in the text)",
+	    "begin 644 looks-like-one-but-is-prose\r\nand this line" } },
 };
 
 static const char *const gone_with_html[] = {
 	"SEALMAIL-SCRIPT-MARKER", "SEALMAIL-STYLE-MARKER",
-	"SEALMAIL-COMMENT-MARKER", "<p", "<div", "&nbsp;", NULL
+	"SEALMAIL-COMMENT-MARKER", "<p", "<div", "&nbsp;",
+	/* files encoded inside text: uuencode, base64 of "SEALMAIL-" */
+	"M35H@9F%K92", "U0VBTE1BSUwt", "begin 644 tool.exe", NULL
 };
 
 static void
