@@ -190,7 +190,8 @@ mime_to_utf8(const char *charset, const char *in, size_t len,
 		return;
 	}
 	if (name[0] == '\0' || strcasecmp(name, "utf-8") == 0 ||
-	    strcasecmp(name, "utf8") == 0 || strcasecmp(name, "us-ascii") == 0 ||
+	    strcasecmp(name, "utf8") == 0 ||
+	    strcasecmp(name, "us-ascii") == 0 ||
 	    strcasecmp(name, "ascii") == 0) {
 		utf8_copy_valid(in, len, out);
 		return;
@@ -578,7 +579,7 @@ lex_params(struct lex *l, struct rawparam *rp, size_t *nrp)
 			vstart = l->i;
 			lex_cfws(l);
 			if (l->i < l->n && l->s[l->i] != ';') {
-				/* tolerate unquoted spaces: value runs to ';' */
+				/* unquoted spaces: the value runs to ';' */
 				for (vend = vstart; vend < l->n &&
 				    l->s[vend] != ';'; vend++)
 					;
@@ -1244,7 +1245,7 @@ struct mime_parser {
 	uint64_t		 off;		/* offset of the next piece */
 	uint64_t		 lf_total;	/* LFs before it */
 	struct buf		 line;		/* partial line */
-	int			 sol;		/* line buffer at a line start */
+	int			 sol;		/* line buffer starts a line */
 	uint64_t		 linelen;	/* bytes of the line so far */
 	int			 line_content;	/* this line has content */
 	int			 prev_content;	/* previous line had content */
@@ -1505,7 +1506,8 @@ part_kind(struct mime_parser *p, struct mime_part *q)
 			return;
 		}
 		for (a = q->parent; a != NULL; a = a->parent)
-			if (a->boundary != NULL && strcmp(a->boundary, b) == 0) {
+			if (a->boundary != NULL &&
+			    strcmp(a->boundary, b) == 0) {
 				q->flags |= MIME_F_BOUNDARY_REUSE;
 				return;
 			}

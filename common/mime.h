@@ -44,7 +44,7 @@ enum mime_encoding {
 #define MIME_F_BOUNDARY_REUSE	0x00004	/* nested multipart reuses a boundary */
 #define MIME_F_NO_PARTS		0x00008	/* multipart without a body part */
 #define MIME_F_HDR_UNTERMINATED	0x00010	/* header not ended by an empty line */
-#define MIME_F_HDR_TOO_LONG	0x00020	/* header over the limit, rest dropped */
+#define MIME_F_HDR_TOO_LONG	0x00020	/* header over the limit, cut */
 #define MIME_F_HDR_8BIT		0x00040	/* 8-bit bytes in the header */
 #define MIME_F_HDR_BAD_LINE	0x00080	/* header line that is not a field */
 #define MIME_F_HDR_DUP		0x00100	/* repeated Content-* field */
@@ -91,7 +91,7 @@ struct mime_part {
 
 	uint64_t	 hdr_start;	/* first byte of the header */
 	uint64_t	 body_start;	/* first byte after the empty line */
-	uint64_t	 body_end;	/* end, without the CRLF before a boundary */
+	uint64_t	 body_end;	/* end, before the CRLF of a boundary */
 	uint64_t	 body_lines;	/* lines in [body_start, body_end) */
 	uint64_t	 decoded_size;	/* leaves: bytes after base64/qp */
 
@@ -107,7 +107,7 @@ struct mime_part {
 	char		*disposition;	/* lowercase, or NULL */
 	struct mime_param *dparams;
 	size_t		 ndparams;
-	char		*filename;	/* UTF-8: filename, else name; or NULL */
+	char		*filename;	/* UTF-8 filename, else name, or NULL */
 	char		*id;		/* raw unfolded values, or NULL */
 	char		*description;
 	char		*language;

@@ -647,8 +647,9 @@ write_pass_leaf(struct strip_ctx *c, struct mime_part *q)
 	if (q->filename != NULL)
 		write_param(c, &hdr, "filename", q->filename);
 	buf_addstr(&hdr, "\r\n");
-	if (q->id != NULL && strlen(q->id) < 200 && strspn(q->id, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<>@.-_+=$") == strlen(q->id))
+	if (q->id != NULL && strlen(q->id) < 200 && strspn(q->id,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	    "<>@.-_+=$") == strlen(q->id))
 		buf_printf(&hdr, "Content-ID: %s\r\n", q->id);
 	buf_addstr(&hdr, "\r\n");
 	out_buf(c, &hdr);
@@ -816,7 +817,8 @@ write_multipart(struct strip_ctx *c, struct mime_part *q)
 			n++;
 		}
 	if (n == 0) {
-		out_str(c, "Content-Type: text/plain; charset=us-ascii\r\n\r\n");
+		out_str(c, "Content-Type: text/plain; "
+		    "charset=us-ascii\r\n\r\n");
 		return;
 	}
 	if (n == 1) {

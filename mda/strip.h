@@ -3,16 +3,16 @@
  *
  * The message is parsed with common/mime, then written anew: every part
  * that is not inline text/plain or text/html is removed (in nested
- * multiparts and attached messages too), text/html optionally becomes
- * text/plain, multipart/alternative keeps one text part, and one
- * text/plain notice names what was removed.  Text is re-encoded as
- * quoted-printable, kept attachments (strip_attachments off) as base64,
- * so the result is 7-bit MIME whose structure Sealmail chose, never the
- * sender's.  A structure that cannot be trusted (MIME_F_STRUCTURE, or a
- * multipart without parts) is
- * reduced to the notice and the readable text.  The result carries
+ * multiparts and attached messages too), files uuencoded or yEnc-encoded
+ * inside kept text are cut out, text/html optionally becomes text/plain,
+ * multipart/alternative keeps one text part, and one text/plain notice
+ * names what was removed.  Text is re-encoded as quoted-printable, kept
+ * attachments (strip_attachments off) as base64, so the result is 7-bit
+ * MIME whose structure Sealmail chose, never the sender's.  A structure
+ * that cannot be trusted (MIME_F_STRUCTURE, or a multipart without parts)
+ * is reduced to the notice and the readable text.  The result carries
  * "X-Sealmail-Stripped: N" (N = parts removed); such a header in the input
- * is dropped.
+ * is dropped.  Lines end in CRLF.
  *
  * Called by the mda as the mail user on hostile input; it opens no files
  * but an unlinked temporary one when the input is not seekable.

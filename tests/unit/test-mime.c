@@ -544,7 +544,7 @@ test_encoders_roundtrip(void)
 				buf_addc(&in, ' ');
 			else if (r == 2 && (r = rand() % 256) != '\n' &&
 			    r != '\r')
-				buf_addc(&in, r);	/* lone LF becomes CRLF */
+				buf_addc(&in, r); /* no lone LF: CRLF */
 			else
 				buf_addc(&in, "-.=aZ\t"[rand() % 6]);
 		}
