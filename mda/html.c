@@ -199,8 +199,11 @@ put_cp(struct html_conv *h, unsigned long cp, struct buf *out)
 	char	 s[4];
 	size_t	 n = 0;
 
-	if (cp == 0xa0)
-		cp = ' ';
+	if (cp == 0xa0) {
+		/* a no-break space is a space; alone on a line it is none */
+		h->pend_space = 1;
+		return;
+	}
 	if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		cp = 0xfffd;
 	if (cp < 0x20 && cp != '\t') {

@@ -488,6 +488,7 @@ static const struct {
 	{ "x < y > z", "x < y > z\r\n" },
 	{ "<title>T</title>body", "body\r\n" },
 	{ "<td>a</td><td>b</td>", "a b\r\n" },
+	{ "<p>a</p><p>&nbsp;</p><p>b&nbsp;c</p>", "a\r\n\r\nb c\r\n" },
 	{ "<div", "" },
 	{ "<a href=\"", "" },
 };
