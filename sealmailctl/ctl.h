@@ -10,6 +10,8 @@
 #ifndef SM_CTL_H
 #define SM_CTL_H
 
+#include <signal.h>
+
 #include "config.h"
 #include "db.h"
 #include "userdb.h"
@@ -27,6 +29,13 @@ struct ctl {
 	struct userdb	*udb;
 	const char	*verb;		/* "user add", for messages */
 };
+
+/*
+ * Set by SIGINT, SIGTERM and SIGHUP: a blocking read (the password prompt)
+ * returns and the verb gives up, so the environment is still closed
+ * cleanly instead of being left for recovery.
+ */
+extern volatile sig_atomic_t ctl_signal;
 
 /* Print "sealmailctl: <verb>: <message>" to stderr; returns CTL_FAIL. */
 int	 ctl_err(struct ctl *, const char *, ...)

@@ -14,6 +14,7 @@
  * line; errors go to stderr with a nonzero exit, and a refused command
  * changes nothing.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include "log.h"
 
 static int	 ctl_check_config(struct ctl *, int, char **);
+
+volatile sig_atomic_t ctl_signal;
 
 struct verb {
 	const char	*words[3];	/* command words, NULL-terminated */
@@ -134,6 +137,25 @@ ctl_check_config(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+static void
+on_signal(int sig)
+{
+	ctl_signal = sig;
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: reads return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static int
 ctl_open_db(struct ctl *c)
 {
@@ -183,6 +205,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "sealmailctl: %s\n", err);
 		return CTL_FAIL;
 	}
+	catch_signals();
 	if (v->db && ctl_open_db(&c) != CTL_OK) {
 		config_free(&c.cfg);
 		return CTL_FAIL;
@@ -193,5 +216,7 @@ main(int argc, char *argv[])
 	userdb_close(c.udb);
 	db_env_close(c.env);
 	config_free(&c.cfg);
+	if (ctl_signal != 0)
+		return 128 + ctl_signal;
 	return r;
 }

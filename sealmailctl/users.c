@@ -285,7 +285,7 @@ read_line(int fd, char *pw, size_t len)
 
 	for (;;) {
 		r = read(fd, &ch, 1);
-		if (r == -1 && errno == EINTR)
+		if (r == -1 && errno == EINTR && ctl_signal == 0)
 			continue;
 		if (r <= 0 || ch == '\n')
 			break;

@@ -14,6 +14,7 @@ system users.
 import glob
 import hashlib
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -377,6 +378,61 @@ class SealmailctlTest(unittest.TestCase):
         self.refused("user", "passwd", "bob@example.test", input="a\x01b\n",
                      want_err="control")
         self.refused("user", "passwd", "bad address", input="pw\n")
+
+    def run_on_tty(self, args, lines, interrupt=False):
+        """Run sealmailctl on a pseudo-terminal, answering its prompts."""
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(CTL, [CTL, "-c", self.conf] + list(args))
+        out = b""
+        try:
+            for line in lines + ([None] if interrupt else []):
+                while not out.rstrip().endswith(b":"):
+                    chunk = os.read(fd, 1024)
+                    if not chunk:
+                        break
+                    out += chunk
+                out = b""
+                if line is None:
+                    os.kill(pid, signal.SIGINT)
+                else:
+                    os.write(fd, line.encode() + b"\n")
+            while True:
+                try:
+                    chunk = os.read(fd, 1024)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+    def test_passwd_prompts_twice_without_echo_on_a_terminal(self):
+        self.populate()
+        code, out = self.run_on_tty(["user", "passwd", "alice@example.test"],
+                                    ["tty-secret", "tty-secret"])
+        self.assertEqual(code, 0, out)
+        self.assertNotIn("tty-secret", out)
+        self.assertEqual(self.show("alice@example.test")["password"], "set")
+        before = self.state()
+        code, out = self.run_on_tty(["user", "passwd", "alice@example.test"],
+                                    ["one", "two"])
+        self.assertEqual(code, 1)
+        self.assertIn("differ", out)
+        self.assertEqual(self.state(), before)
+        if self.pam_auth("alice@example.test", "tty-secret") is not True:
+            self.fail("the password typed on the terminal does not work")
+
+    def test_interrupted_prompt_changes_nothing(self):
+        self.populate()
+        before = self.state()
+        code, out = self.run_on_tty(["user", "passwd", "bob@example.test"], [],
+                                    interrupt=True)
+        self.assertEqual(code, 128 + signal.SIGINT, out)
+        self.assertEqual(self.state(), before)
 
     # -- start, stop, status ------------------------------------------------
 
