@@ -74,9 +74,13 @@ lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m)
 	char		 user[USERDB_ADDR_MAX + 1];
 	int		 r;
 
-	if (ipc_get_str(m, &addr) == -1 || ipc_get_end(m) == -1 ||
-	    strlen(addr) > USERDB_ADDR_MAX + 2)
+	if (ipc_get_str(m, &addr) == -1 || ipc_get_end(m) == -1)
 		fatalx("parent: bad IPC_PARENT_LOOKUP_RCPT");
+	if (strlen(addr) > USERDB_ADDR_MAX) {
+		lookup_reply(c, m->id, 550, "5.1.1 Recipient address "
+		    "rejected: User unknown");
+		return;
+	}
 	if (strchr(addr, '@') == NULL && strcasecmp(addr, "postmaster") == 0 &&
 	    cfg.postmaster != NULL && cfg.postmaster[0] != '\0')
 		addr = cfg.postmaster;
