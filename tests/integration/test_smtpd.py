@@ -482,6 +482,38 @@ class TestQueue(SmtpdTest):
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
 
 
+class TestExpiry(SmtpdTest):
+    extra_conf = {"smtpd": {"queue_lifetime": "3s"}}
+
+    def test_expired_message_bounces_with_4_4_7(self):
+        self.mda.fail[BOB] = ["451 4.2.0 mailbox busy"] * 100
+        s = self.smtp()
+        s.sendmail(ALICE, [BOB], self.MSG)
+        s.quit()
+        mail, rcpts, data = self.mda.wait(1, timeout=30)[0]
+        self.assertEqual(rcpts, [ALICE])
+        self.assertIn(b"Action: failed\r\nStatus: 4.4.7", data)
+        wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+
+class TestWithMda(SmtpdTest):
+    """Against the real mda, when it is built: port 25 mail is unsafe."""
+
+    def start(self):
+        if not self.inst.built("mda"):
+            self.skipTest("mda is not built")
+        self.mda.close()
+        self.inst.start("mda")
+        self.inst.start("smtpd")
+
+    def test_port25_mail_lands_in_the_unsafe_folder(self):
+        s = self.smtp()
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        wait_for(lambda: self.inst.messages(BOB, "Unsafe"), 20,
+                 "the message in .Unsafe")
+        self.assertEqual(self.inst.messages(BOB), [])
+
 # -- submitd's hand-over on [smtpd] queue_socket (common/ipc wire format) --
 
 IPC_ERR, IPC_QUEUE_MESSAGE, IPC_QUEUE_COMMITTED = 2, 200, 201
