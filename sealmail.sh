@@ -19,7 +19,7 @@ DEB_PACKAGES=(
 	libunbound-dev libcrypt-dev
 	clang libfuzzer-14-dev
 	libpam-wrapper libpam-modules
-	python3 openssl swaks curl isync procps
+	python3 openssl swaks curl isync procps netcat-openbsd
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
