@@ -294,10 +294,8 @@ cmd_enable(struct client *c, const char *tag, const struct imap_list *args,
 		} else if (strcasecmp(s, "IMAP4rev2") == 0 && !c->rev2) {
 			c->rev2 = 1;
 			buf_addstr(&b, " IMAP4rev2");
-		} else if (strcasecmp(s, "UTF8=ACCEPT") == 0 && !c->utf8) {
-			c->utf8 = 1;
-			buf_addstr(&b, " UTF8=ACCEPT");
 		}
+		/* anything else was not advertised and is not enabled */
 	}
 	client_printf(c, "* ENABLED%s\r\n", buf_cstr(&b));
 	buf_free(&b);
