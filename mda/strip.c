@@ -190,17 +190,22 @@ drop_subtree(struct strip_ctx *c, struct mime_part *q)
 static void
 choose_alternative(struct strip_ctx *c, struct mime_part *q)
 {
-	struct mime_part *k, *chosen = NULL;
+	struct mime_part *k, *chosen = NULL, *readable = NULL, *other = NULL;
 
 	for (k = q->children; k != NULL && chosen == NULL; k = k->next)
 		if (is_readable_text(k) && strcmp(k->subtype, "plain") == 0 &&
 		    c->fate[k->index] == F_KEEP)
 			chosen = k;
+	/* else the richest readable one, an attachment only as last resort */
+	for (k = q->children; k != NULL; k = k->next)
+		if (c->fate[k->index] == F_CONVERT ||
+		    (c->fate[k->index] == F_KEEP && (is_readable_text(k) ||
+		    k->kind != MIME_KIND_LEAF)))
+			readable = k;
+		else if (c->fate[k->index] == F_PASS)
+			other = k;
 	if (chosen == NULL)
-		for (k = q->children; k != NULL; k = k->next)
-			if (c->fate[k->index] != F_DROP &&
-			    c->fate[k->index] != F_REMOVE)
-				chosen = k;
+		chosen = readable != NULL ? readable : other;
 	for (k = q->children; k != NULL; k = k->next)
 		if (k != chosen)
 			drop_subtree(c, k);

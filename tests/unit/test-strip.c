@@ -292,6 +292,32 @@ out:
 }
 
 static void
+test_alternative_prefers_text(void)
+{
+	static const char msg[] =
+	    "Content-Type: multipart/alternative; boundary=a\r\n\r\n"
+	    "--a\r\nContent-Type: text/html\r\n\r\n<p>the text</p>\r\n"
+	    "--a\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n"
+	    "--a--\r\n";
+	struct strip_opts o = { 0, 1, NULL, NULL };
+	struct strip_result res;
+	struct buf	 out, all;
+
+	test_begin("an alternative keeps readable text over a kept "
+	    "attachment");
+	buf_init(&out, 0);
+	buf_init(&all, 0);
+	test_assert(strip_mem(&o, msg, sizeof(msg) - 1, &out, &res) == 0);
+	test_assert(reparse(&out, &all) == 0);
+	test_assert(memmem(all.data, all.len, "the text", 8) != NULL);
+	test_assert(memmem(all.data, all.len, "BEGIN:VCALENDAR", 15) == NULL);
+	test_assert(res.nconverted == 1 && res.nremoved == 1);
+	buf_free(&out);
+	buf_free(&all);
+	test_end();
+}
+
+static void
 test_fd_matches_mem(void)
 {
 	struct strip_opts o = { 1, 1, "[unsafe]", NULL };
@@ -532,6 +558,7 @@ main(void)
 	static void (*const tests[])(void) = {
 		test_corpus_stripped,
 		test_options,
+		test_alternative_prefers_text,
 		test_fd_matches_mem,
 		test_forged_and_tagged,
 		test_attached_message_headers_7bit,
