@@ -48,6 +48,9 @@ struct mbox {
 
 void	 mbox_set_root(const char *);
 const char *mbox_root(void);
+char	*mbox_path(const char *);
+int	 mbox_make_maildir(const char *, int);
+int	 mbox_is_open(const char *, int);
 int	 mbox_name_valid(const char *);
 char	*mbox_name_norm(const char *);
 int	 mbox_exists(const char *);
