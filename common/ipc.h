@@ -67,6 +67,7 @@ enum ipc_type {
 	/* imapd */
 	IPC_IMAP_CLIENT = 400,	/* fd of a logged-in client connection */
 	IPC_IMAP_MAILDIR,
+	IPC_IMAP_EXIT,		/* user process idle: u32 sessions received */
 
 	/* keystore */
 	IPC_KS_SIGN = 500,

@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -93,17 +94,63 @@ user_session(struct event_base *base, int fd, const char *user,
 		    IMAP_CAPS_AUTH);
 }
 
-static char	*user_name;
+static char		*user_name;
+static uint32_t		 sessions_received;
+static int		 exit_asked;
+static time_t		 idle_since;
+static long		 linger = IMAP_USER_LINGER;
+
+/*
+ * With no session for linger seconds, ask the parent whether we may go.
+ * It agrees only if it has sent us exactly the sessions we received, so
+ * no connection can be in flight to a process that is leaving; from its
+ * "yes" on, the next login of this user gets a new process.
+ */
+static void
+linger_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ipc_conn	*conn = arg;
+	struct ipc_msg	*m;
+	time_t		 now = time(NULL);
+
+	if (client_count() > 0 || exit_asked) {
+		idle_since = 0;
+		return;
+	}
+	if (idle_since == 0) {
+		idle_since = now;
+		return;
+	}
+	if (now - idle_since < linger)
+		return;
+	m = ipc_msg_new(IPC_IMAP_EXIT, 0);
+	ipc_add_u32(m, sessions_received);
+	ipc_send(conn, m);
+	exit_asked = 1;
+}
 
 static void
 user_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 {
 	struct event_base	*base = arg;
-	const char		*user, *tag, *peer;
+	const char		*user, *tag, *peer, *text;
 	int			 fd;
 
+	if (m->type == IPC_OK || m->type == IPC_ERR) {
+		if (!exit_asked || ipc_get_str(m, &text) == -1 ||
+		    ipc_get_end(m) == -1)
+			fatalx("user: unexpected reply from parent");
+		exit_asked = 0;
+		idle_since = 0;
+		if (m->type == IPC_OK && client_count() == 0) {
+			log_debug("user=%s idle, exiting", user_name);
+			exit(0);
+		}
+		return;
+	}
 	if (m->type != IPC_IMAP_CLIENT)
 		fatalx("user: unexpected IPC message %u", m->type);
+	sessions_received++;
 	if (ipc_get_str(m, &user) == -1 || ipc_get_str(m, &tag) == -1 ||
 	    ipc_get_str(m, &peer) == -1 || ipc_get_end(m) == -1)
 		fatalx("user: bad IPC_IMAP_CLIENT");
@@ -132,13 +179,24 @@ imapd_user_main(int fd, const char *user)
 {
 	struct event_base	*base;
 
+	struct ipc_conn		*conn;
+	struct event		*ev;
+	struct timeval		 tv;
+	const char		*e;
+
 	user_name = xstrdup(user);
+	if ((e = getenv("SEALMAIL_IMAPD_LINGER")) != NULL && atol(e) > 0)
+		linger = atol(e);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	signal(SIGPIPE, SIG_IGN);
 	mbox_set_root("/Maildir");
 	mbox_ensure_defaults();
-	ipc_conn_new(base, fd, user_dispatch, user_closed, base);
+	conn = ipc_conn_new(base, fd, user_dispatch, user_closed, base);
+	tv.tv_sec = linger > 2 ? linger / 2 : 1;
+	tv.tv_usec = 0;
+	ev = event_new(base, -1, EV_PERSIST, linger_tick, conn);
+	event_add(ev, &tv);
 	event_base_dispatch(base);
 	exit(0);
 }

@@ -44,6 +44,7 @@
 struct uproc {
 	char		*user;
 	pid_t		 pid;
+	uint32_t	 sent;		/* sessions handed to it */
 	struct ipc_conn	*conn;
 	struct uproc	*next;
 };
@@ -97,21 +98,51 @@ mkdir_owned(const char *path, uid_t uid, gid_t gid)
 }
 
 static void
+uproc_unlist(struct uproc *up)
+{
+	struct uproc	**pp;
+
+	for (pp = &uprocs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == up) {
+			*pp = up->next;
+			up->next = NULL;
+			return;
+		}
+}
+
+/*
+ * An idle user process asks to leave.  Yes only if it received every
+ * session we sent: then it leaves the table at once, so the user's next
+ * login starts a new process and nothing is ever sent to this one again.
+ */
+static void
 uproc_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 {
-	fatalx("parent: unexpected message %u from a user process", m->type);
+	struct uproc	*up = arg;
+	struct ipc_msg	*r;
+	uint32_t	 n;
+
+	if (m->type != IPC_IMAP_EXIT || ipc_get_u32(m, &n) == -1 ||
+	    ipc_get_end(m) == -1)
+		fatalx("parent: unexpected message %u from a user process",
+		    m->type);
+	if (n == up->sent) {
+		uproc_unlist(up);
+		r = ipc_msg_new(IPC_OK, 0);
+		ipc_add_str(r, "bye");
+	} else {
+		r = ipc_msg_new(IPC_ERR, 0);
+		ipc_add_str(r, "sessions in flight");
+	}
+	ipc_send(conn, r);
 }
 
 static void
 uproc_closed(struct ipc_conn *conn, void *arg)
 {
-	struct uproc	*up = arg, **pp;
+	struct uproc	*up = arg;
 
-	for (pp = &uprocs; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == up) {
-			*pp = up->next;
-			break;
-		}
+	uproc_unlist(up);
 	log_info("user=%s pid=%ld user process ended", up->user,
 	    (long)up->pid);
 	ipc_conn_free(up->conn);
@@ -223,6 +254,7 @@ parent_auth(struct event_base *base, struct ipc_msg *m)
 	ipc_add_str(fw, peer);
 	ipc_msg_setfd(fw, fd);
 	ipc_send(up->conn, fw);
+	up->sent++;
 	reply(IPC_OK, m->id, u);
 out:
 	explicit_bzero((char *)pass, strlen(pass));

@@ -71,6 +71,8 @@ class ImapdTest(unittest.TestCase):
         cls.inst = Instance()
         cls.inst.add_user(ALICE, PW)
         cls.inst.add_user(BOB, PW)
+        # user processes leave after 2 idle seconds (default 10 minutes)
+        os.environ["SEALMAIL_IMAPD_LINGER"] = "2"
         cls.inst.start("imapd")
         # bob's Maildir exists before anyone logs in (as the mda makes it)
         md = cls.inst.maildir(BOB)
@@ -368,6 +370,34 @@ class ImapdTest(unittest.TestCase):
             self.assertEqual(uids, [vm] * 3)
         a.logout()
         b.logout()
+
+    def user_procs(self):
+        out = {}
+        for pid in descendants(self.inst.pid("imapd")):
+            try:
+                comm, uids, root = proc_info(pid)
+            except OSError:
+                continue
+            if comm == "imapd.user":
+                out[pid] = root
+        return out
+
+    def test_idle_user_process_exits_and_comes_back(self):
+        """a user process with no session leaves after the linger time;
+        the next login starts a new one"""
+        home = os.path.dirname(self.inst.maildir(ALICE))
+        m = self.login(ALICE)
+        first = [p for p, r in self.user_procs().items() if r == home]
+        self.assertEqual(len(first), 1)
+        m.logout()
+        wait_for(lambda: home not in self.user_procs().values(), 15,
+                 "alice's process to leave")
+        m = self.login(ALICE)
+        self.assertEqual(m.select("INBOX")[0], "OK")
+        again = [p for p, r in self.user_procs().items() if r == home]
+        self.assertEqual(len(again), 1)
+        self.assertNotEqual(again, first)
+        m.logout()
 
     # -- other clients --------------------------------------------------
 
