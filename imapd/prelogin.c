@@ -22,6 +22,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 
 #define RELAY_HIGH	(1024 * 1024)
 #define AUTH_FAIL_MAX	3
+#define AUTH_FAIL_DELAY	1	/* seconds before a failure is answered */
 
 struct pconn {
 	struct client		*c;
@@ -234,6 +236,24 @@ start_relay(struct pconn *pc)
 	bufferevent_enable(pc->b, EV_READ | EV_WRITE);
 }
 
+static const struct timeval fail_delay = { AUTH_FAIL_DELAY, 0 };
+
+static void
+auth_failed_later(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pconn	*pc;
+
+	if ((pc = pconn_find((uint32_t)(uintptr_t)arg)) == NULL ||
+	    pc->c == NULL || pc->c->closing)
+		return;
+	client_tagged(pc->c, pc->tag, "NO", "[AUTHENTICATIONFAILED] "
+	    "Authentication failed");
+	if (++pc->fails >= AUTH_FAIL_MAX)
+		client_close(pc->c, "Too many authentication failures");
+	else
+		client_resume(pc->c);
+}
+
 static void
 pre_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 {
@@ -254,12 +274,10 @@ pre_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 	}
 	close(pc->pairfd);
 	pc->pairfd = -1;
-	client_tagged(pc->c, pc->tag, "NO", "[AUTHENTICATIONFAILED] %s",
-	    text);
-	if (++pc->fails >= AUTH_FAIL_MAX)
-		client_close(pc->c, "Too many authentication failures");
-	else
-		client_resume(pc->c);
+	log_info("id=%s peer=%s auth failed", pc->c->id, pc->peer);
+	/* a failure is answered late, and the session stays busy meanwhile */
+	event_base_once(pbase, -1, EV_TIMEOUT, auth_failed_later,
+	    (void *)(uintptr_t)pc->sid, &fail_delay);
 }
 
 static void

@@ -146,6 +146,21 @@ class ImapdTest(unittest.TestCase):
             m.login(BOB, "wrong")
         m.logout()
 
+    def test_three_failures_end_the_connection(self):
+        """failed logins are answered after a delay; the third ends it"""
+        s, f = self.raw()
+        t0 = time.time()
+        for tag in (b"a", b"b"):
+            s.sendall(tag + b" LOGIN bob@example.test wrong\r\n")
+            last = self.read_until_tag(f, tag)[-1]
+            self.assertTrue(last.startswith(tag + b" NO [AUTHENTICATIONFAILED]"))
+        self.assertGreaterEqual(time.time() - t0, 1.5)
+        s.sendall(b"c LOGIN bob@example.test wrong\r\n")
+        rest = b"".join(iter(f.readline, b""))
+        self.assertIn(b"c NO", rest)
+        self.assertIn(b"* BYE", rest)
+        s.close()
+
     def test_authenticate_plain_sasl_ir(self):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.inst.port("imaps"),
                               ssl_context=self.ctx())
