@@ -139,6 +139,21 @@ class ImapdTest(unittest.TestCase):
         self.assertIn("IMAP4REV2", m.capabilities)
         m.logout()
 
+    def test_starttls_drops_pipelined_plaintext(self):
+        """commands sent in the clear behind STARTTLS are never run"""
+        s = socket.create_connection(("127.0.0.1", self.inst.port("imap")),
+                                     timeout=10)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"* OK"))
+        s.sendall(b"a STARTTLS\r\nb LOGIN bob@example.test x\r\n")
+        self.assertTrue(f.readline().startswith(b"a OK"))
+        t = self.ctx().wrap_socket(s, server_hostname="localhost")
+        tf = t.makefile("rb")
+        t.sendall(b"c NOOP\r\n")
+        lines = self.read_until_tag(tf, b"c")
+        self.assertFalse([ln for ln in lines if ln.startswith(b"b ")], lines)
+        t.close()
+
     def test_wrong_password_is_refused(self):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.inst.port("imaps"),
                               ssl_context=self.ctx())
