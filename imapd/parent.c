@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -55,6 +56,7 @@ void	 imapd_prelogin_main(int, SSL_CTX *, const int *, int, const int *,
 	    int, const struct sm_config *);
 
 static struct sm_config	*pcfg;
+static int		 pforeground;
 static struct priv_user	 mail_pu;
 static struct uproc	*uprocs;
 static pid_t		 prelogin_pid;
@@ -190,6 +192,11 @@ uproc_get(struct event_base *base, const char *user)
 			close(fd);
 		}
 		closefrom(4);
+		/* the syslog socket went too: reconnect before the chroot */
+		if (!pforeground) {
+			closelog();
+			openlog("sealmail", LOG_PID | LOG_NDELAY, LOG_MAIL);
+		}
 		priv_drop(&mail_pu, d2);
 		imapd_user_main(3, user);
 		exit(0);
@@ -315,6 +322,7 @@ imapd_parent(struct sm_config *cfg, const struct daemon_opts *o)
 	struct uproc		*up;
 
 	pcfg = cfg;
+	pforeground = o->foreground;
 	if (!priv_is_root())
 		fatalx("imapd must be started as root");
 	if (cfg->imapd_listen.n + cfg->imapd_listen_tls.n == 0)
