@@ -242,6 +242,20 @@ client_add_string(struct client *c, const char *s, size_t len)
 	buf_free(&b);
 }
 
+/* A mailbox name as the session speaks it: UTF-8 once IMAP4rev2 is on. */
+void
+client_add_mailbox(struct client *c, const char *name)
+{
+	struct buf	 b;
+
+	buf_init(&b, 0);
+	if (c->rev2 && imap_mutf7_to_utf8(name, &b) == 0)
+		client_add_string(c, b.data, b.len);
+	else
+		client_add_string(c, name, strlen(name));
+	buf_free(&b);
+}
+
 void
 client_add_nstring(struct client *c, const char *s)
 {

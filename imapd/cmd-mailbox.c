@@ -26,7 +26,19 @@ imap_mailbox_arg(struct client *c, const struct imap_arg *a)
 
 	if (imap_arg_astring(a, &s) == -1)
 		return NULL;
-	n = mbox_name_norm(s);
+	if (c->rev2) {
+		/* names are kept in modified UTF-7, as IMAP4rev1 sends them */
+		struct buf b;
+
+		buf_init(&b, 0);
+		if (imap_utf8_to_mutf7(s, &b) == -1) {
+			buf_free(&b);
+			return NULL;
+		}
+		n = mbox_name_norm(buf_cstr(&b));
+		buf_free(&b);
+	} else
+		n = mbox_name_norm(s);
 	len = strlen(n);
 	if (len > 1 && n[len - 1] == '/')
 		n[len - 1] = '\0';
@@ -70,7 +82,7 @@ select_responses(struct client *c)
 	    (unsigned long long)mb->meta.highestmodseq);
 	if (c->rev2) {
 		client_printf(c, "* LIST () \"/\" ");
-		client_add_string(c, mb->name, strlen(mb->name));
+		client_add_mailbox(c, mb->name);
 		client_printf(c, "\r\n");
 	}
 }
@@ -288,7 +300,7 @@ list_one(struct client *c, const struct names *ns, const char *name,
 		buf_printf(&b, "%s\\Subscribed", b.len ? " " : "");
 	client_printf(c, "* %s (%s) \"/\" ", opts & L_LSUB ? "LSUB" : "LIST",
 	    buf_cstr(&b));
-	client_add_string(c, name, strlen(name));
+	client_add_mailbox(c, name);
 	client_write(c, "\r\n", 2);
 	buf_free(&b);
 	if (status != NULL)
@@ -325,6 +337,24 @@ list_opts(const struct imap_arg *a, int ret, int *opts,
 			return -1;
 	}
 	return 0;
+}
+
+/* The pattern in the names' own encoding (modified UTF-7). */
+static char *
+list_pattern(struct client *c, const char *pat)
+{
+	struct buf	 b;
+	char		*n;
+
+	if (!c->rev2)
+		return mbox_name_norm(pat);
+	buf_init(&b, 0);
+	if (imap_utf8_to_mutf7(pat, &b) == -1)
+		n = mbox_name_norm(pat);
+	else
+		n = mbox_name_norm(buf_cstr(&b));
+	buf_free(&b);
+	return n;
 }
 
 int
@@ -373,7 +403,7 @@ cmd_list(struct client *c, const char *tag, const struct imap_list *args,
 			if (imap_arg_astring(&pats->v[j], &pat) == -1)
 				continue;
 			full = xasprintf("%s%s", ref, pat);
-			norm = mbox_name_norm(full);
+			norm = list_pattern(c, full);
 			free(full);
 			if (match(norm, ns.v[i])) {
 				free(norm);
@@ -441,7 +471,7 @@ status_items(struct client *c, const char *name,
 		    (unsigned long long)v);
 	}
 	client_printf(c, "* STATUS ");
-	client_add_string(c, name, strlen(name));
+	client_add_mailbox(c, name);
 	client_printf(c, " (%s)\r\n", buf_cstr(&b));
 	buf_free(&b);
 	mbox_close(mb);

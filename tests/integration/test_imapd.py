@@ -297,6 +297,32 @@ class ImapdTest(unittest.TestCase):
         self.assertIn(b"MODSEQ (", data[0])
         m.logout()
 
+    def test_imap4rev2_utf8_names_and_esearch(self):
+        """after ENABLE IMAP4rev2 names are UTF-8 (kept as modified UTF-7
+        for IMAP4rev1 sessions) and SEARCH answers ESEARCH"""
+        s, f = self.raw()
+        s.sendall(b"a LOGIN bob@example.test " + PW.encode() + b"\r\n"
+                  b"b ENABLE IMAP4rev2\r\n")
+        self.read_until_tag(f, b"a")
+        out = b"".join(self.read_until_tag(f, b"b"))
+        self.assertIn(b"* ENABLED IMAP4rev2", out)
+        name = "Caf\u00e9".encode()
+        s.sendall(b"c CREATE {%d+}\r\n%s\r\n" % (len(name), name))
+        self.assertTrue(self.read_until_tag(f, b"c")[-1].startswith(b"c OK"))
+        s.sendall(b"d LIST \"\" Caf*\r\n")
+        out = b"".join(self.read_until_tag(f, b"d"))
+        self.assertIn(name, out)
+        s.sendall(b"e SELECT INBOX\r\nf SEARCH ALL\r\n")
+        out = b"".join(self.read_until_tag(f, b"e"))
+        self.assertNotIn(b"RECENT", out)
+        out = b"".join(self.read_until_tag(f, b"f"))
+        self.assertIn(b'* ESEARCH (TAG "f") ALL 1:', out)
+        s.close()
+        m = self.login()
+        typ, data = m.list('""', "Caf*")
+        self.assertIn(b'"Caf&AOk-"', b"".join(data))
+        m.logout()
+
     # -- raw protocol ---------------------------------------------------
 
     def test_raw_literals_pipelining_and_errors(self):
