@@ -27,6 +27,7 @@
 
 #define LINE_MAX_MODE	8192
 
+static const struct timeval write_tv = { IMAP_WRITE_TIMEOUT, 0 };
 static struct client	*clients;
 static int		 nclients;
 static unsigned		 client_serial;
@@ -148,20 +149,27 @@ on_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED)
 		return;		/* the TLS handshake is done */
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (!c->closing)
-			client_close(c, "Autologout; idle for too long");
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    !c->closing) {
+		client_close(c, "Autologout; idle for too long");
 		return;
 	}
+	/* a write timeout: the client stopped reading; just drop it */
 	client_schedule_free(c);
 }
 
 void
 client_set_bev(struct client *c, struct bufferevent *bev)
 {
+	struct timeval	 tv;
+
 	c->bev = bev;
 	bufferevent_setcb(bev, on_read, on_write, on_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	tv.tv_sec = c->state == CS_NOTAUTH ? IMAP_PRELOGIN_TIMEOUT :
+	    IMAP_IDLE_TIMEOUT;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(bev, &tv, &write_tv);
 }
 
 struct client *
@@ -171,7 +179,6 @@ client_new(struct event_base *base, struct bufferevent *bev,
 {
 	struct imap_parser_limits lim;
 	struct client	*c;
-	struct timeval	 tv;
 
 	c = xcalloc(1, sizeof(*c));
 	c->base = base;
@@ -192,9 +199,6 @@ client_new(struct event_base *base, struct bufferevent *bev,
 	} else
 		c->state = CS_NOTAUTH;
 	client_set_bev(c, bev);
-	tv.tv_sec = user != NULL ? IMAP_IDLE_TIMEOUT : IMAP_PRELOGIN_TIMEOUT;
-	tv.tv_usec = 0;
-	bufferevent_set_timeouts(bev, &tv, NULL);
 	c->next = clients;
 	clients = c;
 	nclients++;
@@ -204,6 +208,8 @@ client_new(struct event_base *base, struct bufferevent *bev,
 void
 client_close(struct client *c, const char *why)
 {
+	static const struct timeval close_tv = { 10, 0 };
+
 	if (c->closing)
 		return;
 	if (why != NULL)
@@ -211,6 +217,7 @@ client_close(struct client *c, const char *why)
 	c->closing = 1;
 	c->state = CS_LOGOUT;
 	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_set_timeouts(c->bev, NULL, &close_tv);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		client_schedule_free(c);
 }

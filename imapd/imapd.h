@@ -29,6 +29,7 @@
 #define IMAP_OUT_HIGH		(4 * 1024 * 1024)
 #define IMAP_IDLE_TIMEOUT	(31 * 60)
 #define IMAP_PRELOGIN_TIMEOUT	60
+#define IMAP_WRITE_TIMEOUT	300	/* a client that stops reading */
 #define IMAP_USER_LINGER	600	/* seconds a user process idles */
 
 #define IMAP_CAPS_AUTH	"IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE " \
