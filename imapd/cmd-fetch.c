@@ -53,6 +53,7 @@ struct fetch {
 	int			 need_body;	/* all the message bytes */
 	int			 need_header;	/* its header only */
 	int			 sets_seen;
+	int			 seen_changed;
 	int			 changedsince;
 	uint64_t		 since;
 };
@@ -529,6 +530,7 @@ fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
 		if (c->known[pos] < m->modseq)
 			c->known[pos] = m->modseq;
 		any = 1;
+		f->seen_changed = 1;
 	}
 	buf_printf(out, "* %zu FETCH (", pos + 1);
 	start = out->len;
@@ -648,6 +650,8 @@ cmd_fetch(struct client *c, const char *tag, const struct imap_list *args,
 	}
 	buf_free(&out);
 	free(set);
+	if (f->seen_changed)
+		client_notify(c->mb, c);
 	fetch_free(f);
 	free(f);
 	if (bad)
