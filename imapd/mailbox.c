@@ -379,8 +379,9 @@ scan_dir(struct mbox *mb, struct scan *sc, const char *sub)
 	struct dirent	*de;
 	struct stat	 st;
 	struct imsg	*m;
-	char		*path, *base, *fname, *from, *colon;
+	char		*path, *base, *fname, *from, *colon, bb[256];
 	uint32_t	 flags;
+	size_t		 bl;
 	int		 isnew = strcmp(sub, "new") == 0;
 
 	path = xasprintf("%s/%s", mb->dir, sub);
@@ -391,6 +392,20 @@ scan_dir(struct mbox *mb, struct scan *sc, const char *sub)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || strchr(de->d_name, '/') != NULL)
 			continue;
+		/* the common case, a known file under its known name, is
+		 * settled without allocating */
+		bl = strcspn(de->d_name, ":");
+		if (!isnew && bl < sizeof(bb)) {
+			memcpy(bb, de->d_name, bl);
+			bb[bl] = '\0';
+			if ((m = scan_lookup(sc, bb)) != NULL &&
+			    m->fname != NULL &&
+			    strncmp(m->fname, "cur/", 4) == 0 &&
+			    strcmp(m->fname + 4, de->d_name) == 0) {
+				m->seen_on_disk = 1;
+				continue;
+			}
+		}
 		base = xstrdup(de->d_name);
 		colon = strchr(base, ':');
 		flags = info_flags(colon);
