@@ -167,6 +167,7 @@ imsg_free(struct imsg *m)
 	free(m->envelope);
 	free(m->bodystructure);
 	free(m->body);
+	free(m->hdr);
 	free(m);
 }
 

@@ -41,6 +41,8 @@ struct imsg {
 	char		*envelope;	/* cached IMAP ENVELOPE, or NULL */
 	char		*bodystructure;	/* cached BODYSTRUCTURE, or NULL */
 	char		*body;		/* cached BODY, or NULL */
+	char		*hdr;		/* header bytes kept in memory, or NULL */
+	size_t		 hdrlen;
 	int		 recent;	/* not yet claimed by a session */
 	int		 seen_on_disk;	/* scratch for the rescan */
 };

@@ -32,6 +32,7 @@
 
 #define INDEX_FILE	"sealmail.index.db"
 #define MSG_MAX		(256UL * 1024 * 1024)
+#define HDR_CACHE_MAX	(4UL * 1024 * 1024)
 
 static char		*mbox_rootdir;
 static struct mbox	*mbox_open_list;
@@ -526,6 +527,7 @@ rescan(struct mbox *mb)
 			continue;
 		}
 		index_del(mb->ix, mb->msgs[i]->uid);
+		mb->hdr_bytes -= mb->msgs[i]->hdrlen;
 		imsg_free(mb->msgs[i]);
 		changed = 1;
 	}
@@ -629,6 +631,7 @@ mbox_expunge_msg(struct mbox *mb, uint32_t uid)
 	memmove(&mb->msgs[i], &mb->msgs[i + 1],
 	    (mb->n - i - 1) * sizeof(*mb->msgs));
 	mb->n--;
+	mb->hdr_bytes -= m->hdrlen;
 	imsg_free(m);
 	mb->meta.highestmodseq++;
 	index_put_meta(mb->ix, &mb->meta);
@@ -870,19 +873,33 @@ mbox_read(struct mbox *mb, const struct imsg *m, const struct buf **out)
 	return 0;
 }
 
-/* Only the header of m (through its empty line), CRLF, into out. */
+/*
+ * Only the header of m (through its empty line), CRLF, into out.  Headers
+ * are kept in memory up to HDR_CACHE_MAX bytes per folder, as SEARCH
+ * and header FETCHes come back to them; a Maildir file never changes.
+ */
 int
-mbox_read_header(struct mbox *mb, const struct imsg *m, struct buf *out)
+mbox_read_header(struct mbox *mb, struct imsg *m, struct buf *out)
 {
 	buf_reset(out);
 	out->max = MSG_MAX;
+	if (m->hdr != NULL)
+		return buf_add(out, m->hdr, m->hdrlen);
 	if (mb->cache_uid == m->uid && mb->cache.data != NULL) {
 		const char *e = buf_memmem(&mb->cache, 0, "\r\n\r\n", 4);
 		size_t len = e != NULL ? (size_t)(e - mb->cache.data) + 4 :
 		    mb->cache.len;
-		return buf_add(out, mb->cache.data, len);
+		if (buf_add(out, mb->cache.data, len) == -1)
+			return -1;
+	} else if (read_crlf(mb, m, out, 1) == -1)
+		return -1;
+	if (mb->hdr_bytes + out->len <= HDR_CACHE_MAX) {
+		m->hdr = xmalloc(out->len + 1);
+		memcpy(m->hdr, out->data, out->len);
+		m->hdrlen = out->len;
+		mb->hdr_bytes += out->len;
 	}
-	return read_crlf(mb, m, out, 1);
+	return 0;
 }
 
 /* Store the cached ENVELOPE/BODYSTRUCTURE just computed for m. */

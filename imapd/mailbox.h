@@ -42,6 +42,7 @@ struct mbox {
 	struct timespec		 mt_cur;
 	int			 force_scan;
 	uint32_t		 cache_uid;
+	size_t			 hdr_bytes;	/* kept in imsg.hdr */
 	struct buf		 cache;
 	struct mbox		*next;
 };
@@ -68,7 +69,7 @@ int	 mbox_append(struct mbox *, const void *, size_t, uint32_t,
 int	 mbox_copy(struct mbox *, const struct imsg *, struct mbox *,
 	    uint32_t *);
 int	 mbox_read(struct mbox *, const struct imsg *, const struct buf **);
-int	 mbox_read_header(struct mbox *, const struct imsg *, struct buf *);
+int	 mbox_read_header(struct mbox *, struct imsg *, struct buf *);
 void	 mbox_update_cache(struct mbox *, struct imsg *);
 
 int	 mbox_list(int (*)(const char *, void *), void *);
