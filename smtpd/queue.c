@@ -46,7 +46,7 @@
 #include "smtpd.h"
 #include "xmalloc.h"
 
-#define Q_INFLIGHT_MAX	8
+#define Q_INFLIGHT_MAX	(2 * Q_DELIVERY_N)
 #define Q_WRITERS	4
 
 struct qent {
@@ -55,6 +55,7 @@ struct qent {
 	time_t			 next_try;
 	int			 inflight;
 	uint32_t		 req;		/* delivery or lookup request */
+	int			 dlv;		/* which delivery process */
 	struct q_envelope	*env;		/* while in flight */
 	int			 bounce_wait;	/* sender lookup outstanding */
 };
@@ -68,7 +69,9 @@ struct qclient {
 
 static struct sm_config	*cfg;
 static struct event_base *base;
-static struct ipc_conn	*parent_ipc, *recv_ipc, *dlv_ipc;
+static struct ipc_conn	*parent_ipc, *recv_ipc;
+static struct ipc_conn	*dlv_ipc[Q_DELIVERY_N];
+static int		 dlv_busy[Q_DELIVERY_N], ndlv;
 static struct qclient	*clients;
 static struct qent	*entries;
 static struct event	*run_ev;
@@ -676,7 +679,12 @@ q_attempt(struct qent *qe)
 			ipc_add_str(m, e->rcpt[i].user);
 		}
 	ipc_msg_setfd(m, fd);
-	ipc_send(dlv_ipc, m);
+	/* the least busy delivery process */
+	for (i = 1, qe->dlv = 0; i < ndlv; i++)
+		if (dlv_busy[i] < dlv_busy[qe->dlv])
+			qe->dlv = i;
+	dlv_busy[qe->dlv]++;
+	ipc_send(dlv_ipc[qe->dlv], m);
 	ninflight++;
 }
 
@@ -713,6 +721,7 @@ dlv_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		    (qe = find_req(m->id)) == NULL)
 			fatalx("queue: bad IPC_QUEUE_DELIVERY_DONE");
 		ninflight--;
+		dlv_busy[qe->dlv]--;
 		q_finish(qe);
 		q_schedule();
 		break;
@@ -873,8 +882,8 @@ q_recover(void)
 }
 
 void
-queue_main(struct sm_config *c, int parent_fd, int recv_fd, int dlv_fd,
-    int qsock_fd, uid_t submit_uid)
+queue_main(struct sm_config *c, int parent_fd, int recv_fd,
+    const int *dlv_fds, int n_dlv, int qsock_fd, uid_t submit_uid)
 {
 	struct event	*ev, *usr1;
 	pthread_t	 tid;
@@ -896,8 +905,9 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd, int dlv_fd,
 	    peer_closed, "parent");
 	recv_ipc = ipc_conn_new(base, recv_fd, recv_dispatch, peer_closed,
 	    "receiver");
-	dlv_ipc = ipc_conn_new(base, dlv_fd, dlv_dispatch, peer_closed,
-	    "delivery");
+	for (ndlv = 0; ndlv < n_dlv && ndlv < Q_DELIVERY_N; ndlv++)
+		dlv_ipc[ndlv] = ipc_conn_new(base, dlv_fds[ndlv], dlv_dispatch,
+		    peer_closed, "delivery");
 	if (qsock_fd != -1) {
 		ev = event_new(base, qsock_fd, EV_READ | EV_PERSIST,
 		    client_accept, NULL);

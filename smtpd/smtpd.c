@@ -40,11 +40,15 @@
 #include "userdb.h"
 #include "xmalloc.h"
 
-enum { R_RECEIVER, R_QUEUE, R_DELIVERY, R_MAX };
+/* the receiver, the queue, then Q_DELIVERY_N delivery processes */
+enum { R_RECEIVER, R_QUEUE, R_DELIVERY, R_MAX = R_DELIVERY + Q_DELIVERY_N };
 
-static const char *const role_names[R_MAX] = {
-	"smtpd.receiver", "smtpd.queue", "smtpd.delivery"
-};
+static const char *
+role_name(int i)
+{
+	return i == R_RECEIVER ? "smtpd.receiver" : i == R_QUEUE ?
+	    "smtpd.queue" : "smtpd.delivery";
+}
 
 static struct sm_config	 cfg;
 static struct daemon_opts opts = { .name = "smtpd" };
@@ -144,7 +148,7 @@ child_exit(pid_t pid, int status, void *arg)
 			pids[i] = 0;
 			if (!daemon_stopping()) {
 				log_warnx("%s exited (status %d); stopping",
-				    role_names[i], status);
+				    role_name(i), status);
 				role_failed = 1;
 				daemon_stop();
 			}
@@ -206,7 +210,8 @@ main(int argc, char **argv)
 	struct event	*usr1;
 	SSL_CTX		*tls;
 	int		 lfds[CFG_LISTEN_MAX], nl = 0, qsock, i;
-	int		 rq[2], qd[2], pfd[R_MAX];
+	int		 rq[2], qd[Q_DELIVERY_N][2], qfds[Q_DELIVERY_N];
+	int		 pfd[R_MAX], d, k;
 
 	daemon_getopt(argc, argv, &opts);
 	daemon_load_config(&opts, &cfg);
@@ -227,15 +232,22 @@ main(int argc, char **argv)
 		fatal("listen %s", cfg.queue_socket);
 	tls = load_tls();
 	daemon_detach(&opts);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rq) == -1 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qd) == -1)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rq) == -1)
 		fatal("socketpair");
+	for (d = 0; d < Q_DELIVERY_N; d++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    qd[d]) == -1)
+			fatal("socketpair");
+		qfds[d] = qd[d][0];
+	}
 
-	if ((pids[R_RECEIVER] = priv_fork(role_names[R_RECEIVER],
+	if ((pids[R_RECEIVER] = priv_fork(role_name(R_RECEIVER),
 	    &pfd[R_RECEIVER])) == 0) {
 		close(rq[1]);
-		close(qd[0]);
-		close(qd[1]);
+		for (d = 0; d < Q_DELIVERY_N; d++) {
+			close(qd[d][0]);
+			close(qd[d][1]);
+		}
 		close(qsock);
 		priv_drop(&u_recv, cfg.empty_dir);
 		receiver_main(&cfg, lfds, nl, pfd[R_RECEIVER], rq[0], tls);
@@ -245,25 +257,33 @@ main(int argc, char **argv)
 	if (tls != NULL)
 		SSL_CTX_free(tls);
 	close(rq[0]);
-	if ((pids[R_QUEUE] = priv_fork(role_names[R_QUEUE],
+	if ((pids[R_QUEUE] = priv_fork(role_name(R_QUEUE),
 	    &pfd[R_QUEUE])) == 0) {
 		close(pfd[R_RECEIVER]);
-		close(qd[1]);
+		for (d = 0; d < Q_DELIVERY_N; d++)
+			close(qd[d][1]);
 		priv_drop(&u_queue, cfg.queue_dir);
-		queue_main(&cfg, pfd[R_QUEUE], rq[1], qd[0], qsock,
-		    u_recv.uid);
+		queue_main(&cfg, pfd[R_QUEUE], rq[1], qfds, Q_DELIVERY_N,
+		    qsock, u_recv.uid);
 	}
 	close(rq[1]);
-	close(qd[0]);
+	for (d = 0; d < Q_DELIVERY_N; d++)
+		close(qd[d][0]);
 	close(qsock);
-	if ((pids[R_DELIVERY] = priv_fork(role_names[R_DELIVERY],
-	    &pfd[R_DELIVERY])) == 0) {
-		close(pfd[R_RECEIVER]);
-		close(pfd[R_QUEUE]);
-		priv_drop(&u_dlv, NULL);
-		delivery_main(&cfg, qd[1]);
+	for (d = 0; d < Q_DELIVERY_N; d++) {
+		i = R_DELIVERY + d;
+		if ((pids[i] = priv_fork(role_name(i), &pfd[i])) == 0) {
+			for (k = 0; k < i; k++)
+				close(pfd[k]);
+			/* the earlier ones are closed (and their numbers
+			 * maybe reused): only the later ones are open */
+			for (k = d + 1; k < Q_DELIVERY_N; k++)
+				close(qd[k][1]);
+			priv_drop(&u_dlv, NULL);
+			delivery_main(&cfg, qd[d][1]);
+		}
+		close(qd[d][1]);
 	}
-	close(qd[1]);
 
 	if ((dbenv = db_env_open(cfg.db_dir)) == NULL ||
 	    (udb = userdb_open(dbenv)) == NULL)
@@ -274,7 +294,7 @@ main(int argc, char **argv)
 	evsignal_add(usr1, NULL);
 	for (i = 0; i < R_MAX; i++)
 		role_ipc[i] = ipc_conn_new(base, pfd[i], parent_dispatch,
-		    role_closed, (void *)role_names[i]);
+		    role_closed, (void *)role_name(i));
 	daemon_pidfile(&cfg, "smtpd");
 	log_info("started listen=%d queue_socket=%s", nl, cfg.queue_socket);
 	event_base_dispatch(base);

@@ -60,6 +60,7 @@ struct sm_config;
 #define Q_DLV_PERMFAIL	2
 
 #define Q_ID_LEN	16	/* hex digits */
+#define Q_DELIVERY_N	4	/* delivery processes (LMTP connections) */
 #define Q_MAX_RCPT	1000
 
 /* recipient states in the envelope */
@@ -115,7 +116,8 @@ int	 q_dsn_write(int, const struct sm_config *, const struct q_envelope *,
 
 /* roles */
 void	 receiver_main(struct sm_config *, int *, int, int, int, SSL_CTX *);
-void	 queue_main(struct sm_config *, int, int, int, int, uid_t);
+void	 queue_main(struct sm_config *, int, int, const int *, int, int,
+	    uid_t);
 void	 delivery_main(struct sm_config *, int);
 
 #endif

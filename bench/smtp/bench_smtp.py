@@ -141,6 +141,8 @@ def bench_sealmail(greet_delay=None):
         maildir = inst.maildir(RCPT)
         if inst.built("mda"):
             inst.start("mda")
+            # port 25 mail is unsafe: mda files it in .Unsafe
+            maildir = inst.maildir(RCPT, "Unsafe")
             how = "mda"
         else:
             MaildirLmtp(inst.path("run", "lmtp.sock"), maildir)
