@@ -6,6 +6,8 @@
  * Passwords go to the pam_userdb file through common/passwd.
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +277,32 @@ ctl_user_unlock(struct ctl *c, int argc, char **argv)
 
 /* Passwords. */
 
+/*
+ * Wait until fd is readable or one of our signals came: 0 or -1.  The
+ * signals stay blocked except inside ppoll(), so one that arrives just
+ * before the wait cannot be missed.
+ */
+static int
+wait_readable(int fd)
+{
+	struct pollfd	 pfd;
+	sigset_t	 block, old;
+	int		 r;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	do {
+		r = ctl_signal != 0 ? -1 : ppoll(&pfd, 1, NULL, &old);
+	} while (r == -1 && errno == EINTR && ctl_signal == 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r == -1 ? -1 : 0;
+}
+
 /* Read one line from fd into pw (NUL-terminated, newline removed). */
 static int
 read_line(int fd, char *pw, size_t len)
@@ -284,8 +312,10 @@ read_line(int fd, char *pw, size_t len)
 	char	 ch;
 
 	for (;;) {
+		if (wait_readable(fd) == -1)
+			return -1;
 		r = read(fd, &ch, 1);
-		if (r == -1 && errno == EINTR && ctl_signal == 0)
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r <= 0 || ch == '\n')
 			break;
@@ -307,17 +337,21 @@ prompt(const char *what, char *pw, size_t len)
 	struct termios	 old, noecho;
 	int		 r;
 
-	fprintf(stderr, "%s", what);
-	fflush(stderr);
+	/*
+	 * Echo goes off before the prompt appears, and without flushing, so
+	 * nothing typed after the prompt is echoed or lost.
+	 */
 	if (tcgetattr(STDIN_FILENO, &old) == -1)
 		return -1;
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)ECHO;
 	noecho.c_lflag |= ECHONL;
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho) == -1)
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &noecho) == -1)
 		return -1;
+	fprintf(stderr, "%s", what);
+	fflush(stderr);
 	r = read_line(STDIN_FILENO, pw, len);
-	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	return r;
 }
 

@@ -15,6 +15,7 @@ import glob
 import hashlib
 import os
 import pty
+import select
 import shutil
 import signal
 import subprocess
@@ -385,10 +386,16 @@ class SealmailctlTest(unittest.TestCase):
         if pid == 0:
             os.execv(CTL, [CTL, "-c", self.conf] + list(args))
         out = b""
+
+        def read():
+            if not select.select([fd], [], [], 20)[0]:
+                os.kill(pid, signal.SIGKILL)
+                raise TimeoutError("sealmailctl is stuck; output %r" % out)
+            return os.read(fd, 1024)
         try:
             for line in lines + ([None] if interrupt else []):
                 while not out.rstrip().endswith(b":"):
-                    chunk = os.read(fd, 1024)
+                    chunk = read()
                     if not chunk:
                         break
                     out += chunk
@@ -399,7 +406,7 @@ class SealmailctlTest(unittest.TestCase):
                     os.write(fd, line.encode() + b"\n")
             while True:
                 try:
-                    chunk = os.read(fd, 1024)
+                    chunk = read()
                 except OSError:
                     break
                 if not chunk:
