@@ -12,16 +12,20 @@
  * local part is kept as given, and userdb_lookup_rcpt() falls back to the
  * lowercased local part when the exact one is unknown.  Addresses of
  * users and aliases must pass userdb_addr_check(..., USERDB_ADDR_LOCAL):
- * RFC 5321 dot-string local part without '/', a domain name (no address
- * literal), local part <= 64, domain <= 255, address <= 254 octets.
+ * an ASCII RFC 5321 dot-string local part without '/' (it becomes a
+ * directory name), a domain name (no address literal), local part <= 64,
+ * domain <= 255, address <= 254 octets.
  *
  * Databases in the environment (btree, one file each; every value is a
  * versioned field-by-field record, see db.h):
  *	domains.db	domain -> { created }
  *	users.db	address -> user record (struct userdb_user)
  *	aliases.db	alias address -> { user address, may_send }
- *	sendlog.db	user address -> recipients sent in the last 24 hours,
- *			as (minute, count) buckets
+ *	sendlog.db	user address -> recipients sent in the last 24 hours:
+ *			(time of the last send, count) entries, sends less
+ *			than a minute apart sharing one; an entry counts
+ *			until 24 hours after its time (so never too little)
+ *			and is pruned on the next charge after that
  *
  * Results: functions that can be refused return an enum userdb_result and
  * write a one-line human explanation into err (err may be NULL).  UDB_ERROR
