@@ -179,13 +179,17 @@ ctl_user_show(struct ctl *c, int argc, char **argv)
 	unsigned int		 count;
 	time_t			 expires;
 	char			 addr[USERDB_ADDR_MAX + 1], err[256], *md;
+	char			 target[USERDB_ADDR_MAX + 1];
 	int			 r, pw;
 
 	(void)argc;
 	if (canon(c, argv[0], addr) != CTL_OK)
 		return CTL_FAIL;
-	if ((r = userdb_user_get(c->udb, addr, &u, err, sizeof(err))) != 0 ||
-	    (r = userdb_rcpt_count(c->udb, addr, time(NULL), &count,
+	r = userdb_user_get(c->udb, addr, &u, err, sizeof(err));
+	if (r == UDB_NOTFOUND && userdb_lookup_rcpt(c->udb, addr, target,
+	    sizeof(target)) == UDB_OK && strcmp(target, addr) != 0)
+		return ctl_err(c, "%s is an alias of %s", addr, target);
+	if (r != 0 || (r = userdb_rcpt_count(c->udb, addr, time(NULL), &count,
 	    &expires)) != 0)
 		return udb_fail(c, r, err);
 	pw = passwd_exists(c->cfg.passwd_db, addr);

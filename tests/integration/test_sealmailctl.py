@@ -317,6 +317,8 @@ class SealmailctlTest(unittest.TestCase):
                      "sender=maybe")
         self.refused("user", "alias", "add", "bob@example.test", "bad alias@example.test")
         self.refused("user", "add", "postmaster@example.test", want_err="alias")
+        self.refused("user", "show", "postmaster@example.test",
+                     want_err="is an alias of alice@example.test")
         self.refused("user", "alias", "del", "bob@example.test",
                      "postmaster@example.test", want_err="not an alias")
         self.ok("user", "alias", "del", "alice@example.test", "postmaster@example.test")
