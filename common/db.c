@@ -126,9 +126,8 @@ db_forget(size_t i)
 void
 db_env_close(struct db_env *e)
 {
-	int	 ret;
-
 	size_t	 i;
+	int	 ret;
 
 	if (e == NULL)
 		return;
@@ -233,9 +232,8 @@ db_env_reopen(struct db_env *e)
 void
 db_close(DB *db)
 {
-	int	 ret;
-
 	size_t	 i;
+	int	 ret;
 
 	if (db == NULL)
 		return;
