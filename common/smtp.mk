@@ -1,8 +1,8 @@
 # common/smtp.mk - TLS and the ESMTP server engine (see HACKING.md)
 libsealmail_a_SOURCES += \
 	common/tls.c common/tls.h \
-	common/smtp.c common/smtp.h \
-	common/smtp_parse.c
+	common/smtp.c common/smtp.h common/smtp_int.h \
+	common/smtp_cmd.c common/smtp_data.c common/smtp_parse.c
 
 check_PROGRAMS += tests/unit/test-tls tests/unit/test-smtp-parse \
 	tests/unit/test-smtp

@@ -30,7 +30,7 @@ dsn_headers(int fd, struct buf *out)
 	ssize_t	 n;
 	off_t	 off = 0;
 	size_t	 i;
-	int	 bol = 1, prev = 0;
+	int	 bol = 1;
 
 	while (out->len < DSN_HEADERS_MAX &&
 	    (n = pread(fd, b, sizeof(b), off)) > 0) {
@@ -44,13 +44,12 @@ dsn_headers(int fd, struct buf *out)
 				buf_addstr(out, "\r\n");
 				bol = 1;
 			} else {
-				/* a line starting with "--" could end our part */
-				if (bol && b[i] == '-' && prev != ' ')
+				/* "--" at a line start could end our part */
+				if (bol && b[i] == '-')
 					buf_addc(out, ' ');
 				buf_addc(out, b[i]);
 				bol = 0;
 			}
-			prev = b[i];
 		}
 	}
 	if (!bol)

@@ -159,7 +159,8 @@ q_env_format(const struct q_envelope *e, char **out, size_t *outlen)
 	    e->id, (long long)e->created, q_class_name(e->class), e->source,
 	    e->attempts, (long long)e->next, e->helo, e->peer, e->from);
 	for (i = 0; i < e->nrcpt; i++)
-		buf_printf(&b, "rcpt %s %s %s\n", q_state_name(e->rcpt[i].state),
+		buf_printf(&b, "rcpt %s %s %s\n",
+		    q_state_name(e->rcpt[i].state),
 		    e->rcpt[i].user[0] ? e->rcpt[i].user : "-",
 		    e->rcpt[i].addr);
 	for (i = 0; i < e->nrcpt; i++)

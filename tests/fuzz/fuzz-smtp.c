@@ -85,6 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #include <event2/event.h>
 
 #include "smtp.c"
+#include "smtp_cmd.c"
+#include "smtp_data.c"
 #include "tls.c"
 
 static int	 fz_done, fz_fd = -1;

@@ -1,0 +1,127 @@
+/*
+ * smtp_int.h - the session engine's own state, shared by its three files
+ * and by nobody else: smtp.c (session life, I/O, replies), smtp_cmd.c
+ * (the commands and the transaction) and smtp_data.c (message content).
+ * Callers use smtp.h only.
+ */
+#ifndef SM_SMTP_INT_H
+#define SM_SMTP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netdb.h>
+
+#include "smtp.h"
+
+struct bufferevent;
+struct evbuffer;
+struct event;
+
+#define SMTP_INPUT_HIWAT	(256 * 1024)
+#define SMTP_CHUNK		16384
+
+enum smtp_phase {
+	PH_INIT,		/* greeted, no HELO yet */
+	PH_HELO,		/* HELO/EHLO done, no transaction */
+	PH_MAIL,		/* sender accepted */
+	PH_RCPT			/* at least one recipient accepted */
+};
+
+enum smtp_pending {
+	PEND_NONE,
+	PEND_HELO,
+	PEND_MAIL,
+	PEND_RCPT,
+	PEND_DATAEND,
+	PEND_CMD,		/* a caller's command (AUTH) */
+	PEND_LINE		/* smtp_challenge: waiting for the client */
+};
+
+enum smtp_mode {
+	MODE_GREETING,		/* nothing may be read yet */
+	MODE_CMD,
+	MODE_DATA,
+	MODE_BDAT,
+	MODE_SKIPLINE		/* discarding the rest of a too long line */
+};
+
+/* content_feed() states */
+enum content_state {
+	CS_BOL,			/* at the start of a line (after CRLF) */
+	CS_LINE,
+	CS_CR,			/* CR seen */
+	CS_DOT,			/* "." at the start of a line */
+	CS_DOTCR		/* ".\r" at the start of a line */
+};
+
+#define CERR_SIZE	0x01
+#define CERR_BARE	0x02
+#define CERR_LINE	0x04
+#define CERR_IO		0x08
+
+struct smtp_session {
+	uint64_t		 id;
+	struct event_base	*base;
+	struct bufferevent	*bev;
+	struct event		*greet_ev;
+	struct event		*resume_ev;
+	const struct smtp_params *p;
+	const struct smtp_hooks	*h;
+	void			*arg;
+
+	char			 peer[NI_MAXHOST];
+	char			 helo[SMTP_DOMAIN_MAX + 1];
+	int			 esmtp;
+	int			 tls;
+	int			 starttls_pending;
+
+	enum smtp_phase		 phase;
+	enum smtp_pending	 pending;
+	enum smtp_mode		 mode;
+	int			 closing;
+	int			 in_process;
+	int			 freed_guard;
+	int			 dead;		/* free when unwound */
+	int			 tls_cb_set;
+	int			 linger;	/* closing, output pending */
+	int			 errors;
+	int			 ncommands;
+
+	/* the transaction */
+	int			 in_txn;
+	char			 from[SMTP_PATH_MAX + 1];
+	int			 nrcpt;
+	int			 smtputf8;
+	int			 body8bit;
+	int			 used_bdat;
+	int			 datafd;
+	size_t			 msgsize;
+	size_t			 linelen;
+	enum content_state	 cstate;
+	int			 cerr;
+	uint64_t		 chunk_left;
+	int			 chunk_last;
+	int			 chunk_refuse;	/* bytes to discard, reply */
+	const char		*chunk_refuse_text;
+	int			 chunk_refuse_code;
+
+	void			(*line_cb)(struct smtp_session *,
+				    const char *, void *);
+	struct smtp_cmd		 cmd;
+};
+
+/* smtp.c */
+void	 smtp_put_line(struct smtp_session *, const char *);
+void	 smtp_reply_fixed(struct smtp_session *, int, const char *);
+void	 smtp_set_timeout(struct smtp_session *, int);
+
+/* smtp_cmd.c */
+void	 smtp_cmd_line(struct smtp_session *, const char *, size_t);
+void	 smtp_txn_reset(struct smtp_session *);
+
+/* smtp_data.c */
+int	 smtp_data_process(struct smtp_session *, struct evbuffer *);
+int	 smtp_bdat_process(struct smtp_session *, struct evbuffer *);
+
+#endif
