@@ -640,6 +640,23 @@ q_expire(struct q_envelope *e)
 		}
 }
 
+/*
+ * THE TRANSMITTER HOOK.  Recipients in state Q_RS_REMOTE (submitted mail
+ * to other domains, bounces to remote senders) wait here for the
+ * transmitter role (smtpd.mta: sign through the keystore, MX lookup,
+ * STARTTLS/DANE), which is a later issue.  It will be a fourth kind of
+ * child beside delivery, fed IPC_MTA_DELIVER the way delivery is fed
+ * IPC_MDA_DELIVER, answering IPC_QUEUE_DELIVERED per recipient; q_finish()
+ * already turns those answers into done / retry / bounce.  Until then the
+ * recipient stays queued and expires after queue_lifetime with a DSN.
+ */
+static void
+q_transmit(struct q_envelope *e, int idx)
+{
+	log_debug("id=%s rcpt=<%s> waits for the transmitter", e->id,
+	    e->rcpt[idx].addr);
+}
+
 static void
 q_attempt(struct qent *qe)
 {
@@ -660,8 +677,11 @@ q_attempt(struct qent *qe)
 	qe->inflight = 1;
 	if (time(NULL) - e->created > cfg->queue_lifetime)
 		q_expire(e);
-	for (i = 0; i < e->nrcpt; i++)
+	for (i = 0; i < e->nrcpt; i++) {
 		n += e->rcpt[i].state == Q_RS_PENDING;
+		if (e->rcpt[i].state == Q_RS_REMOTE)
+			q_transmit(e, i);
+	}
 	snprintf(path, sizeof(path), "%s/message", qe->id);
 	if (n == 0 || (fd = openat(q_fd, path, O_RDONLY | O_CLOEXEC)) == -1) {
 		q_finish(qe);

@@ -367,6 +367,22 @@ class TestRawProtocol(SmtpdTest):
         self.assertTrue(read_reply(tf)[0].startswith("503 5.5.1"))
         t.close()
 
+    def test_openssl_s_client_pipelined_inside_starttls(self):
+        script = ("EHLO c.example.net\nMAIL FROM:<a@example.net>\n"
+                  "RCPT TO:<bob@example.test>\nRCPT TO:<x@example.org>\n"
+                  "DATA\nSubject: s_client\n\nvia openssl\n.\nQUIT\n")
+        r = subprocess.run(
+            ["openssl", "s_client", "-starttls", "smtp", "-crlf", "-quiet",
+             "-ign_eof", "-CAfile", self.inst.path("etc", "ca.pem"),
+             "-connect", "127.0.0.1:%d" % self.inst.port("smtp")],
+            input=script, capture_output=True, text=True, timeout=30)
+        self.assertRegex(r.stdout, r"554 5\.7\.1 Relay access denied")
+        self.assertRegex(r.stdout, r"250 2\.0\.0 Ok: queued as [0-9a-f]{16}")
+        self.assertIn("221 2.0.0", r.stdout)
+        data = self.mda.wait(1)[0][2]
+        self.assertIn(b"with ESMTPS", data)
+        self.assertIn(b"via openssl", data)
+
     def test_talking_before_greeting_is_refused(self):
         s = socket.create_connection(("127.0.0.1", self.inst.port("smtp")),
                                      timeout=10)
