@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <db.h>
 #include "log.h"
@@ -100,6 +101,7 @@ db_env_open(const char *dir)
 	e = xcalloc(1, sizeof(*e));
 	e->env = env;
 	e->dir = xstrdup(dir);
+	e->pid = getpid();
 	return e;
 }
 
@@ -139,9 +141,13 @@ db_env_close(struct db_env *e)
 		log_warnx("db_env_close: %s still open", db_handles[i].name);
 		db_forget(i);
 	}
-	(void)db_env_checkpoint(e);
-	if ((ret = e->env->close(e->env, 0)) != 0)
-		log_warnx("db_env_close: %s: %s", e->dir, db_strerror(ret));
+	/* Inherited across fork: the parent may still use it; leave it. */
+	if (e->pid == getpid()) {
+		(void)db_env_checkpoint(e);
+		if ((ret = e->env->close(e->env, 0)) != 0)
+			log_warnx("db_env_close: %s: %s", e->dir,
+			    db_strerror(ret));
+	}
 	free(e->dir);
 	free(e);
 }
@@ -198,29 +204,43 @@ db_open(struct db_env *e, const char *name, uint32_t flags, DB **dbp)
 }
 
 /*
- * Another process recovered the environment (it found a user that had
- * died with it open), which leaves our handles panicked: open the
- * environment again and put fresh database handles where the old ones
- * were.  Without the database the caller cannot go on: fatal.
+ * Open the environment again and put fresh database handles where the
+ * old ones were, for two reasons:
+ *
+ * - another process recovered the environment (it found a user that had
+ *   died with it open), which leaves our handles panicked: close them;
+ * - the handles were inherited across fork() (e.g. opened before
+ *   daemon(3)), so they are not registered under our pid and the next
+ *   opener would recover the environment from under us: abandon them
+ *   without closing, because closing would tear down state that a parent
+ *   which is still running shares with us.
+ *
+ * Without its database the caller cannot go on: failure is fatal.
  */
 static void
-db_env_reopen(struct db_env *e)
+db_env_reopen(struct db_env *e, int inherited)
 {
 	size_t	 i;
 
-	log_warnx("db: %s was recovered by another process; reopening",
-	    e->dir);
-	/* Closing panicked handles only repeats the panic: keep quiet. */
-	e->env->set_errcall(e->env, NULL);
+	log_warnx("db: %s %s; reopening", e->dir, inherited ?
+	    "was opened before fork by our parent" :
+	    "was recovered by another process");
+	if (!inherited) {
+		/* Closing panicked handles repeats the panic: keep quiet. */
+		e->env->set_errcall(e->env, NULL);
+		for (i = 0; i < db_nhandles; i++)
+			if (db_handles[i].e == e &&
+			    *db_handles[i].dbp != NULL)
+				(void)(*db_handles[i].dbp)->close(
+				    *db_handles[i].dbp, 0);
+		(void)e->env->close(e->env, 0);
+	}
 	for (i = 0; i < db_nhandles; i++)
-		if (db_handles[i].e == e && *db_handles[i].dbp != NULL) {
-			(void)(*db_handles[i].dbp)->close(*db_handles[i].dbp,
-			    0);
+		if (db_handles[i].e == e)
 			*db_handles[i].dbp = NULL;
-		}
-	(void)e->env->close(e->env, 0);
 	if ((e->env = db_env_create_open(e->dir)) == NULL)
 		fatalx("db: cannot reopen the environment %s", e->dir);
+	e->pid = getpid();
 	for (i = 0; i < db_nhandles; i++)
 		if (db_handles[i].e == e && db_open_handle(e,
 		    db_handles[i].name, db_handles[i].flags,
@@ -233,16 +253,18 @@ void
 db_close(DB *db)
 {
 	size_t	 i;
-	int	 ret;
+	int	 ret, inherited = 0;
 
 	if (db == NULL)
 		return;
 	for (i = 0; i < db_nhandles; i++)
 		if (*db_handles[i].dbp == db) {
+			inherited = db_handles[i].e->pid != getpid();
 			db_forget(i);
 			break;
 		}
-	if ((ret = db->close(db, 0)) != 0)
+	/* Inherited across fork: the parent may still use it; leave it. */
+	if (!inherited && (ret = db->close(db, 0)) != 0)
 		log_warnx("db_close: %s", db_strerror(ret));
 }
 
@@ -259,6 +281,13 @@ db_txn_run(struct db_env *e, const char *what,
 	DB_TXN	*txn;
 	int	 ret, try, reopened = 0;
 
+	/*
+	 * A handle that crossed fork() (e.g. opened before daemon(3)) is
+	 * not registered under our pid: recovery by the next opener would
+	 * pull it from under us.  Take it over properly first.
+	 */
+	if (e->pid != getpid())
+		db_env_reopen(e, 1);
 	for (try = 0; try < DB_TXN_RETRIES; try++) {
 		ret = e->env->txn_begin(e->env, NULL, &txn, 0);
 		if (ret == 0) {
@@ -271,7 +300,7 @@ db_txn_run(struct db_env *e, const char *what,
 				return 0;
 		}
 		if (ret == DB_RUNRECOVERY && !reopened) {
-			db_env_reopen(e);
+			db_env_reopen(e, 0);
 			reopened = 1;
 			continue;
 		}

@@ -12,8 +12,12 @@
  *
  * Who calls it: only root processes (the privileged parents of the
  * daemons, and sealmailctl) open the environment; unprivileged children
- * ask their parent over common/ipc.  A handle must not cross fork(): open
- * the environment in the process that uses it.  Handles are not shared
+ * ask their parent over common/ipc.  Open the environment in the process
+ * that uses it, after daemon(3) and the role forks.  (If a handle does
+ * cross fork(), the child's first db_txn_run() abandons it and opens its
+ * own, and db_close()/db_env_close() in a child leave the parent's
+ * handles alone; this costs a recovery when the parent has exited.)
+ * Handles are not shared
  * between threads (no DB_THREAD): every Sealmail process is single
  * threaded.  DB_REGISTER allows one open environment handle per process:
  * open it once and give the struct db_env to every module that needs it.
@@ -49,6 +53,8 @@
 #ifndef SM_DB_H
 #define SM_DB_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include_next <db.h>
@@ -58,6 +64,7 @@
 struct db_env {
 	DB_ENV	*env;
 	char	*dir;
+	pid_t	 pid;	/* the process that opened env */
 };
 
 /* Retries of a transaction that lost a deadlock before giving up. */

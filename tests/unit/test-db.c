@@ -379,6 +379,146 @@ test_reopen_after_foreign_recovery(void)
 	test_end();
 }
 
+/* daemon(3) after opening: the parent exits, the child goes on. */
+static int
+fork_daemon_scenario(void)
+{
+	struct db_env	*e, *e2;
+	DB		*db;
+	struct buf	 b;
+	pid_t		 pid;
+	int		 status;
+
+	buf_init(&b, 0);
+	if ((e = db_env_open(envdir("daemon"))) == NULL ||
+	    db_open(e, "t", 0, &db) == -1 || put_str(e, &db, "a", "1"))
+		return 20;
+	if ((pid = fork()) != 0)
+		_exit(pid == -1 ? 21 : 0);	/* the parent of daemon(3) */
+	if (put_str(e, &db, "b", "2") != 0)	/* takes the handle over */
+		return 22;
+	if ((pid = fork()) == 0) {
+		if ((e2 = db_env_open(envdir("daemon"))) == NULL)
+			_exit(2);
+		db_env_close(e2);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || status != 0)
+		return 23;
+	/*
+	 * If our parent had not quite exited when we took over, that
+	 * opener recovered the environment; either way we go on.
+	 */
+	if (put_str(e, &db, "c", "3") != 0)
+		return 24;
+	if (get_str(e, &db, "a", &b) != 0 || get_str(e, &db, "b", &b) != 0)
+		return 25;
+	db_close(db);
+	db_env_close(e);
+	buf_free(&b);
+	return 0;
+}
+
+/* A forked child uses the environment while its parent goes on too. */
+static int
+fork_child_scenario(void)
+{
+	struct db_env	*e;
+	DB		*db;
+	struct buf	 b;
+	pid_t		 pid;
+	int		 status;
+
+	buf_init(&b, 0);
+	if ((e = db_env_open(envdir("child"))) == NULL ||
+	    db_open(e, "t", 0, &db) == -1 || put_str(e, &db, "p1", "1"))
+		return 30;
+	if ((pid = fork()) == 0) {
+		if (put_str(e, &db, "c", "1") != 0)
+			_exit(1);
+		db_close(db);
+		db_env_close(e);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || status != 0)
+		return 31;
+	/* a child that only closes what it inherited harms nothing */
+	if ((pid = fork()) == 0) {
+		db_close(db);
+		db_env_close(e);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || status != 0)
+		return 34;
+	if (put_str(e, &db, "p2", "1") != 0 || get_str(e, &db, "c", &b) != 0)
+		return 32;
+	db_close(db);
+	db_env_close(e);
+	if ((e = db_env_open(envdir("child"))) == NULL ||
+	    db_open(e, "t", 0, &db) == -1 || get_str(e, &db, "p2", &b) != 0)
+		return 33;
+	db_close(db);
+	db_env_close(e);
+	buf_free(&b);
+	return 0;
+}
+
+static int
+run_in_child(int (*fn)(void))
+{
+	pid_t	 pid;
+	int	 status;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0)
+		_exit(fn());
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* The daemon scenario ends in a grandchild: its result comes by pipe. */
+static int
+run_daemon_scenario(void)
+{
+	unsigned char	 code = 255;
+	pid_t		 pid;
+	int		 fds[2], status;
+
+	fflush(stdout);
+	if (pipe(fds) == -1)
+		return -1;
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		code = (unsigned char)fork_daemon_scenario();
+		(void)!write(fds[1], &code, 1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &code, 1) != 1)
+		code = 254;
+	close(fds[0]);
+	(void)waitpid(pid, &status, 0);
+	return code;
+}
+
+static void
+test_handles_that_cross_fork(void)
+{
+	int	 r;
+
+	test_begin("env: a handle opened before fork is taken over safely");
+	r = run_in_child(fork_child_scenario);
+	if (r != 0)
+		printf("  child scenario: %d\n", r);
+	test_assert(r == 0);
+	r = run_daemon_scenario();
+	if (r != 0)
+		printf("  daemon scenario: %d\n", r);
+	test_assert(r == 0);
+	test_end();
+}
+
 static void
 test_rec_roundtrip(void)
 {
@@ -463,6 +603,7 @@ main(void)
 		test_concurrent_processes,
 		test_recovery_after_crash,
 		test_reopen_after_foreign_recovery,
+		test_handles_that_cross_fork,
 		test_rec_roundtrip,
 		test_rec_malformed,
 		NULL
