@@ -42,16 +42,24 @@ BODY = ("Subject: bench\r\n\r\n" + "x" * 72 + "\r\n") * 1
 
 
 def cpu_ticks(pids):
-    total = 0
+    """utime + stime per process name (comm), in clock ticks."""
+    out = {}
     for pid in pids:
         try:
             with open("/proc/%d/stat" % pid) as f:
                 st = f.read()
         except OSError:
             continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
         fields = st[st.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total
+        out[comm] = out.get(comm, 0) + int(fields[11]) + int(fields[12])
+        # processes that exited during the run (Postfix recycles its
+        # smtpd processes) are counted in their parent's cutime/cstime
+        reaped = int(fields[13]) + int(fields[14])
+        if reaped:
+            key = "exited children of " + comm
+            out[key] = out.get(key, 0) + reaped
+    return out
 
 
 def message(frm, to):
@@ -130,7 +138,8 @@ def run_load(args, host, port, ctx, users, rcpt_domain, pids):
     errors = sum(c.errors for c in clients)
     lat = sorted(x for c in clients for x in c.latencies)
     hz = os.sysconf("SC_CLK_TCK")
-    server_cpu = (c1 - c0) / hz
+    by_name = {k: (c1.get(k, 0) - c0.get(k, 0)) / hz for k in c1}
+    server_cpu = sum(by_name.values())
     client_cpu = (me1.user - me0.user) + (me1.system - me0.system)
     return {
         "messages": sent, "errors": errors, "seconds": elapsed,
@@ -140,6 +149,9 @@ def run_load(args, host, port, ctx, users, rcpt_domain, pids):
         "client_cpu_s": client_cpu,
         "p50_ms": 1000 * lat[len(lat) // 2] if lat else 0,
         "p99_ms": 1000 * lat[int(len(lat) * 0.99)] if lat else 0,
+        "cpu_ms_per_msg_by_process": ", ".join(
+            "%s %.3f" % (k, 1000 * v / sent) for k, v in
+            sorted(by_name.items(), key=lambda kv: -kv[1]) if v > 0 and sent),
     }
 
 
