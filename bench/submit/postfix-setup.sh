@@ -5,7 +5,7 @@
 #	sh bench/submit/postfix-setup.sh [DIR]	(default /tmp/pfbench)
 #	python3 bench/submit/bench.py --target 127.0.0.1:15870 \
 #	    --user bench0@example.test --password "bench password" \
-#	    --pids "$(cat DIR/queue/pid/master.pid),$(cat DIR/dovecot-run/master.pid)"
+#	    --pids "$(cat DIR/queue/pid/master.pid | tr -d ' '),$(pgrep -of "dovecot -c DIR")"
 #	sh bench/submit/postfix-setup.sh stop [DIR]
 #
 # Needs the postfix and dovecot-core packages (apt-get install postfix
@@ -20,7 +20,7 @@ set -e
 if [ "$1" = stop ]; then
 	B=${2:-/tmp/pfbench}
 	postfix -c "$B/etc" stop || true
-	kill "$(cat "$B/dovecot-run/master.pid")" 2>/dev/null || true
+	doveadm -c "$B/etc/dovecot.conf" stop 2>/dev/null || true
 	exit 0
 fi
 B=${1:-/tmp/pfbench}
