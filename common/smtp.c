@@ -474,6 +474,7 @@ smtp_session_new(struct event_base *base, int fd,
 		s->bev = bufferevent_socket_new(base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL) {
+		/* no session: no hook has run, none will */
 		close(fd);
 		free(s);
 		return NULL;

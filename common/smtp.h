@@ -33,6 +33,13 @@
  * message boundary than we did (SMTP smuggling).  In the command phase
  * a line must end in CRLF; a bare LF ends the line with a 500 reply.
  *
+ * Limits the caller applies before smtp_session_new(): sessions in total
+ * and per client address (common/net.h net_limit).  NULL from
+ * smtp_session_new() means either the connect hook refused (a 554 goes
+ * out, the socket closes, the close hook will run) or the socket could
+ * not be set up (fd closed, no hook has run or will: the caller cleans
+ * up; the connect hook having run or not tells the two apart).
+ *
  * Extensions such as AUTH plug in through .ehlo_keywords (add "AUTH PLAIN
  * LOGIN" to the EHLO reply) and .command (verbs the engine does not
  * know); a multi-step exchange uses smtp_challenge(), which sends a 334
@@ -157,7 +164,13 @@ struct smtp_hooks {
 		    void *);
 	/* TLS became active (after STARTTLS or implicit handshake) */
 	void	(*tls_ready)(struct smtp_session *, void *);
-	/* the session is over; the engine frees it after this */
+	/*
+	 * The session is over; the engine frees it after this.  Called once
+	 * for every session that got as far as the connect hook.  An answer
+	 * still outstanding (an IPC round trip) must then be dropped: keep
+	 * your own table of live sessions and look them up when the answer
+	 * comes, never keep the pointer past close.
+	 */
 	void	(*close)(struct smtp_session *, void *);
 };
 

@@ -142,6 +142,17 @@ r_helo(struct smtp_session *s, const char *name, int esmtp, void *arg)
 	smtp_reply(s, 250, "2.0.0 Ok");
 }
 
+static int
+r_connect(struct smtp_session *s, void *arg)
+{
+	struct rsess	*rs = arg;
+
+	rs->s = s;
+	log_debug("session=%016llx peer=%s connected",
+	    (unsigned long long)smtp_session_id(s), rs->peer);
+	return 0;
+}
+
 static void
 r_rcpt(struct smtp_session *s, const char *addr, const struct smtp_cmd *c,
     void *arg)
@@ -273,6 +284,7 @@ r_close(struct smtp_session *s, void *arg)
 }
 
 static const struct smtp_hooks hooks = {
+	.connect = r_connect,
 	.helo = r_helo,
 	.mail = r_mail,
 	.rcpt = r_rcpt,
@@ -375,6 +387,7 @@ peer_closed(struct ipc_conn *c, void *arg)
 static void
 accept_cb(int lfd, short ev, void *arg)
 {
+	struct smtp_session *s;
 	struct rsess	*rs;
 	char		 peer[64];
 	int		 fd;
@@ -401,11 +414,15 @@ accept_cb(int lfd, short ev, void *arg)
 	snprintf(rs->peer, sizeof(rs->peer), "%s", peer);
 	rs->next = sessions;
 	sessions = rs;
-	rs->s = smtp_session_new(base, fd, pass_known(peer) ? &params_known :
+	s = smtp_session_new(base, fd, pass_known(peer) ? &params_known :
 	    &params, &hooks, rs);
-	if (rs->s != NULL)
-		log_debug("session=%016llx peer=%s connected",
-		    (unsigned long long)smtp_session_id(rs->s), peer);
+	if (s == NULL && rs->s == NULL) {
+		/* never started (r_connect did not run): no close hook */
+		log_warnx("peer=%s cannot start a session", peer);
+		sessions = rs->next;
+		net_limit_leave(limit, rs->peer);
+		free(rs);
+	}
 }
 
 void
