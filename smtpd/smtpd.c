@@ -70,6 +70,17 @@ lookup_reply(struct ipc_conn *c, uint32_t id, uint32_t code,
 	ipc_send(c, r);
 }
 
+/* Does the user keep an unsafe mailbox?  On a lookup error: yes. */
+static int
+takes_unsafe(const char *user)
+{
+	struct userdb_user	 u;
+
+	if (userdb_user_get(udb, user, &u, NULL, 0) != UDB_OK)
+		return 1;
+	return u.unsafe_mailbox;
+}
+
 /* Is addr one of our users or aliases?  Answers with the SMTP verdict. */
 static void
 lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m)
@@ -103,7 +114,15 @@ lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m)
 		return;
 	}
 	r = userdb_lookup_rcpt(udb, addr, user, sizeof(user));
-	if (r == UDB_OK)
+	if (r == UDB_OK && c == role_ipc[R_RECEIVER] && !takes_unsafe(user))
+		/*
+		 * Port 25 mail is unsafe (nothing verifies it yet), and this
+		 * user opted out of the unsafe mailbox: refuse now, so the
+		 * sender's own server tells the sender (DESIGN.md).
+		 */
+		lookup_reply(c, m->id, 550, "5.7.1 Recipient accepts only "
+		    "verified mail");
+	else if (r == UDB_OK)
 		lookup_reply(c, m->id, 0, user);
 	else if (r == UDB_NOTFOUND || r == UDB_INVALID)
 		lookup_reply(c, m->id, 550, "5.1.1 Recipient address "

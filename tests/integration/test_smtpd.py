@@ -262,6 +262,16 @@ class TestDelivery(SmtpdTest):
         self.assertEqual(code, 250)
         s.quit()
 
+    def test_user_without_unsafe_mailbox_refuses_port25_mail_at_rcpt(self):
+        self.inst.ctl("user", "set", ALICE, "unsafe_mailbox=no")
+        s = self.smtp()
+        s.mail("someone@example.net")
+        code, text = s.rcpt(ALICE)
+        self.assertEqual(code, 550)
+        self.assertTrue(text.startswith(b"5.7.1"), text)
+        self.assertEqual(s.rcpt(BOB)[0], 250)
+        s.quit()
+
     def test_oversize_is_refused(self):
         s = self.smtp()
         self.assertEqual(int(s.esmtp_features["size"]), 64 * 1024)
