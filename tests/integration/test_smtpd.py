@@ -9,6 +9,7 @@ temporary and permanent failures can be ordered.
 """
 
 import os
+import pwd
 import re
 import signal
 import smtplib
@@ -271,6 +272,22 @@ class TestDelivery(SmtpdTest):
         self.assertTrue(text.startswith(b"5.7.1"), text)
         self.assertEqual(s.rcpt(BOB)[0], 250)
         s.quit()
+
+    def test_process_layout(self):
+        """receiver and queue chrooted, nobody but the parent is root"""
+        seen = {}
+        for p in descendants(self.inst.pid("smtpd")):
+            comm, uids, root = proc_info(p)
+            seen.setdefault(comm, []).append((uids, root))
+        sm = pwd.getpwnam("sealmail").pw_uid
+        q = pwd.getpwnam("sealmailq").pw_uid
+        self.assertEqual(seen["smtpd.receiver"],
+                         [([sm] * 3, self.inst.path("empty"))])
+        self.assertEqual(seen["smtpd.queue"],
+                         [([q] * 3, self.inst.path("queue"))])
+        self.assertEqual(len(seen["smtpd.delivery"]), 4)
+        for uids, _ in seen["smtpd.delivery"]:
+            self.assertEqual(uids, [q] * 3)
 
     def test_oversize_is_refused(self):
         s = self.smtp()
