@@ -539,6 +539,25 @@ class TestExpiry(SmtpdTest):
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
 
 
+class TestFlush(SmtpdTest):
+    extra_conf = {"smtpd": {"retry_min": "1h", "retry_max": "4h"}}
+
+    def test_sigusr1_flush_retries_at_once(self):
+        """what "sealmailctl queue flush" does (q_admin_flush)"""
+        self.mda.fail[BOB] = ["451 4.2.0 mailbox busy"]
+        s = self.smtp()
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        wait_for(lambda: self.mda.fail[BOB] == [], 10, "the first attempt")
+        time.sleep(1)
+        self.assertEqual(self.mda.messages, [])
+        qid = self.queue_ids()[0]
+        with open(self.inst.path("queue", "queue", qid, "envelope")) as f:
+            self.assertIn("attempts 1\n", f.read())
+        os.kill(self.inst.pid("smtpd"), signal.SIGUSR1)
+        self.assertEqual(len(self.mda.wait(1)), 1)
+
+
 class TestWithMda(SmtpdTest):
     """Against the real mda, when it is built: port 25 mail is unsafe."""
 
