@@ -4,7 +4,8 @@ submitd_submitd_SOURCES = submitd/submitd.c submitd/submitd.h \
 	submitd/parent.c submitd/session.c \
 	submitd/auth.c submitd/auth.h submitd/header.c submitd/header.h \
 	submitd/stamp.c submitd/stamp.h submitd/notify.c submitd/notify.h \
-	submitd/queue.c submitd/queue.h
+	submitd/queue.c submitd/queue.h \
+	submitd/pamworker.c submitd/pamworker.h
 submitd_submitd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/submitd
 submitd_submitd_LDADD = $(SM_LIBS) $(PAM_LIBS)
 

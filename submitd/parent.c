@@ -41,7 +41,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "notify.h"
-#include "pam.h"
+#include "pamworker.h"
 #include "queue.h"
 #include "stamp.h"
 #include "submitd.h"
@@ -226,7 +226,7 @@ delayed_send(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-auth_failed(struct psess *ps, uint32_t id, const char *user,
+auth_failed(const char *client, uint32_t id, const char *user,
     const char *reason)
 {
 	struct delayed *d;
@@ -237,17 +237,17 @@ auth_failed(struct psess *ps, uint32_t id, const char *user,
 	int	 na, nu, n, ms;
 
 	stamp_clean(user, clean, sizeof(clean));
-	na = fail_count(fail_addr, ps->client, now);
+	na = fail_count(fail_addr, client, now);
 	nu = fail_count(fail_user, clean, now);
 	log_info("auth client=%s user=%s result=fail reason=\"%s\" "
-	    "failures_client=%d failures_user=%d", ps->client, clean, reason,
+	    "failures_client=%d failures_user=%d", client, clean, reason,
 	    na, nu);
 	if (cfg->auth_fail_max > 0 && na >= cfg->auth_fail_max) {
-		fa = fail_find(fail_addr, ps->client, 1, now);
+		fa = fail_find(fail_addr, client, 1, now);
 		if (fa->barred_until <= now) {
 			fa->barred_until = now + cfg->auth_fail_window;
 			log_warnx("client=%s barred for %lds after %d failed "
-			    "logins", ps->client, cfg->auth_fail_window, na);
+			    "logins", client, cfg->auth_fail_window, na);
 		}
 	}
 	/* slow down guessing, by address and by user */
@@ -279,15 +279,13 @@ auth_answer_err(uint32_t id, uint32_t code, const char *text)
 static void
 p_auth(struct ipc_msg *m)
 {
-	struct userdb_user u;
+	struct pam_job	*j;
 	struct psess	*ps;
 	struct failrec	*fa;
 	const char	*client, *authzid, *authcid, *pw;
 	char		 user[USERDB_ADDR_MAX + 1], zid[USERDB_ADDR_MAX + 1];
 	char		 err[256];
-	struct ipc_msg	*r;
 	time_t		 now = time(NULL);
-	int		 ret;
 
 	if (ipc_get_str(m, &client) == -1 || ipc_get_str(m, &authzid) == -1 ||
 	    ipc_get_str(m, &authcid) == -1 || ipc_get_str(m, &pw) == -1 ||
@@ -309,37 +307,61 @@ p_auth(struct ipc_msg *m)
 	}
 	if (userdb_addr_canon(authcid, user, sizeof(user), err,
 	    sizeof(err)) == -1) {
-		auth_failed(ps, m->id, authcid, "malformed user name");
+		auth_failed(ps->client, m->id, authcid, "malformed user name");
 		return;
 	}
 	if (authzid[0] != '\0' && (userdb_addr_canon(authzid, zid,
 	    sizeof(zid), NULL, 0) == -1 || strcmp(zid, user) != 0)) {
-		auth_failed(ps, m->id, user, "authorization identity differs");
+		auth_failed(ps->client, m->id, user, "authorization identity differs");
 		return;
 	}
-	if (pam_check(cfg->pam_service, user, pw, err, sizeof(err)) == -1) {
-		auth_failed(ps, m->id, user, err);
-		return;
+	/* the hash is slow: off the event loop, answered in auth_pam_done */
+	j = xcalloc(1, sizeof(*j));
+	j->sid = m->id;
+	snprintf(j->client, sizeof(j->client), "%s", ps->client);
+	j->user = xstrdup(user);
+	j->password = xstrdup(pw);
+	pamw_submit(j);
+}
+
+static void
+auth_pam_done(struct pam_job *j)
+{
+	struct userdb_user u;
+	struct psess	*ps;
+	struct failrec	*fa;
+	struct ipc_msg	*r;
+	char		 err[256];
+	int		 ret;
+
+	if (!j->ok) {
+		auth_failed(j->client, j->sid, j->user, j->err);
+		goto out;
 	}
-	ret = userdb_user_get(udb, user, &u, err, sizeof(err));
+	if ((ps = psess_find(j->sid)) == NULL)
+		goto out;	/* the client left meanwhile */
+	ret = userdb_user_get(udb, j->user, &u, err, sizeof(err));
 	if (ret == UDB_NOTFOUND) {
-		auth_failed(ps, m->id, user, "not in the user database");
-		return;
+		auth_failed(j->client, j->sid, j->user,
+		    "not in the user database");
+		goto out;
 	}
 	if (ret != UDB_OK) {
-		auth_answer_err(m->id, SUBMIT_AUTH_TEMP, "Temporary "
+		auth_answer_err(j->sid, SUBMIT_AUTH_TEMP, "Temporary "
 		    "authentication failure");
-		return;
+		goto out;
 	}
-	if ((fa = fail_find(fail_user, user, 0, now)) != NULL)
+	if ((fa = fail_find(fail_user, j->user, 0, time(NULL))) != NULL)
 		fa->count = 0;
-	snprintf(ps->user, sizeof(ps->user), "%s", user);
-	log_info("auth client=%s user=%s result=ok%s", ps->client, user,
+	snprintf(ps->user, sizeof(ps->user), "%s", j->user);
+	log_info("auth client=%s user=%s result=ok%s", ps->client, j->user,
 	    u.locked ? " locked=yes" : "");
-	r = ipc_msg_new(IPC_OK, m->id);
-	ipc_add_str(r, user);
+	r = ipc_msg_new(IPC_OK, j->sid);
+	ipc_add_str(r, j->user);
 	ipc_add_u32(r, u.max_rcpt_per_msg);
 	ipc_send(child, r);
+out:
+	pamw_job_free(j);
 }
 
 /* ------------------------------------------------------------------ */
@@ -781,6 +803,7 @@ parent_init(const struct sm_config *c, struct event_base *b,
 		fatalx("cannot open the database environment %s", cfg->db_dir);
 	if ((udb = userdb_open(env)) == NULL)
 		fatalx("cannot open the user database");
+	pamw_init(base, cfg->pam_service, auth_pam_done);
 	checkpoint_ev = evtimer_new(base, checkpoint, NULL);
 	checkpoint(-1, 0, NULL);
 }

@@ -1,0 +1,39 @@
+/*
+ * pamworker.h - PAM checks off submitd's event loop.
+ *
+ * A password hash costs tens of milliseconds; run in the root parent's
+ * event loop it would hold up every other session's questions.  One
+ * worker thread in the parent runs pam_check() for queued jobs, one at
+ * a time, and the result comes back on the event loop:
+ *
+ *	pamw_init(base, service, done);
+ *	pamw_submit(job);		(job->user, job->password set)
+ *	done(job) later, on the event loop; the callee frees the job with
+ *	pamw_job_free().
+ *
+ * The thread touches nothing but the job and PAM: no logging, no user
+ * database, no libevent.
+ */
+#ifndef SM_SUBMIT_PAMWORKER_H
+#define SM_SUBMIT_PAMWORKER_H
+
+#include <stdint.h>
+
+struct event_base;
+
+struct pam_job {
+	struct pam_job	*next;
+	uint32_t	 sid;		/* the child's session number */
+	char		 client[64];	/* its client address */
+	char		*user;
+	char		*password;	/* wiped when freed */
+	int		 ok;		/* result: 1 if PAM said yes */
+	char		 err[256];	/* else why not */
+};
+
+void	 pamw_init(struct event_base *, const char *,
+	    void (*)(struct pam_job *));
+void	 pamw_submit(struct pam_job *);
+void	 pamw_job_free(struct pam_job *);
+
+#endif
