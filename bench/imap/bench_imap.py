@@ -390,7 +390,7 @@ def write_results(args, results):
         "every connection and one process per user.  The clients are "
         "Python's imaplib, which is itself the bottleneck for the cheap "
         "ops (select, flags), and the machine (2 cores) is shared, so "
-        "single runs vary by 20-40%%; look at the medians and the "
+        "single runs vary by 20-40%; look at the medians and the "
         "ratios, not the absolute numbers.  login is dominated by the "
         "crypt(3) hash and the TLS handshake.",
         "",
