@@ -8,10 +8,11 @@
  *
  * What it decides, for the session number the child names:
  *   AUTH	the password through PAM ([submitd] pam_service), the user in
- *		the user database; failures slowed down (FAIL_DELAY_STEP_MS
- *		more per recent failure) and counted per client address and
- *		per user; [submitd] auth_fail_max failures of an address
- *		within auth_fail_window bar that address for the window.
+ *		the user database; failures slowed down and counted per
+ *		client address and per user (authfail.c): [submitd]
+ *		auth_fail_max failures of an address within
+ *		auth_fail_window bar that address for the window.  The
+ *		hash runs on a worker thread (pamworker.c).
  *   MAIL	the authenticated user (remembered here, never taken from
  *		the child) may use the address, and is not locked.
  *   RCPT	a local recipient exists.
@@ -34,6 +35,7 @@
 
 #include <event2/event.h>
 
+#include "authfail.h"
 #include "buf.h"
 #include "config.h"
 #include "db.h"
@@ -48,24 +50,12 @@
 #include "userdb.h"
 #include "xmalloc.h"
 
-#define FAIL_SLOTS		1024
-#define FAIL_DELAY_STEP_MS	500
-#define FAIL_DELAY_MAX_MS	5000
-
 struct psess {
 	struct psess	*next;
 	uint32_t	 id;
 	char		 client[64];
 	char		 user[USERDB_ADDR_MAX + 1];	/* "" until AUTH */
 	int		 busy;		/* a message is with the queue */
-};
-
-struct failrec {
-	char	 key[USERDB_ADDR_MAX + 1];
-	time_t	 first;		/* start of the counting window */
-	time_t	 last;
-	int	 count;
-	time_t	 barred_until;
 };
 
 struct delayed {
@@ -92,7 +82,7 @@ static struct db_env *env;
 static struct userdb *udb;
 static struct psess *psessions;
 static int	 npsessions;
-static struct failrec fail_addr[FAIL_SLOTS], fail_user[FAIL_SLOTS];
+static struct authfail fails;
 static struct event *checkpoint_ev;
 
 /* ------------------------------------------------------------------ */
@@ -180,41 +170,6 @@ postmaster(void)
 /* ------------------------------------------------------------------ */
 /* failed logins */
 
-static struct failrec *
-fail_find(struct failrec *tab, const char *key, int create, time_t now)
-{
-	struct failrec *r, *oldest = &tab[0];
-	size_t	 i;
-
-	for (i = 0; i < FAIL_SLOTS; i++) {
-		r = &tab[i];
-		if (r->key[0] != '\0' && strcmp(r->key, key) == 0)
-			goto found;
-		if (r->last < oldest->last)
-			oldest = r;
-	}
-	if (!create)
-		return NULL;
-	r = oldest;
-	memset(r, 0, sizeof(*r));
-	snprintf(r->key, sizeof(r->key), "%s", key);
-found:
-	if (now - r->first > cfg->auth_fail_window) {
-		r->first = now;
-		r->count = 0;
-	}
-	return r;
-}
-
-static int
-fail_count(struct failrec *tab, const char *key, time_t now)
-{
-	struct failrec *r = fail_find(tab, key, 1, now);
-
-	r->last = now;
-	return ++r->count;
-}
-
 static void
 delayed_send(evutil_socket_t fd, short ev, void *arg)
 {
@@ -229,32 +184,21 @@ static void
 auth_failed(const char *client, uint32_t id, const char *user,
     const char *reason)
 {
+	struct authfail_result res;
 	struct delayed *d;
-	struct failrec *fa;
 	struct timeval tv;
-	time_t	 now = time(NULL);
 	char	 clean[USERDB_ADDR_MAX + 1];
-	int	 na, nu, n, ms;
+	int	 ms;
 
 	stamp_clean(user, clean, sizeof(clean));
-	na = fail_count(fail_addr, client, now);
-	nu = fail_count(fail_user, clean, now);
+	ms = authfail_record(&fails, client, clean, time(NULL), &res);
 	log_info("auth client=%s user=%s result=fail reason=\"%s\" "
 	    "failures_client=%d failures_user=%d", client, clean, reason,
-	    na, nu);
-	if (cfg->auth_fail_max > 0 && na >= cfg->auth_fail_max) {
-		fa = fail_find(fail_addr, client, 1, now);
-		if (fa->barred_until <= now) {
-			fa->barred_until = now + cfg->auth_fail_window;
-			log_warnx("client=%s barred for %lds after %d failed "
-			    "logins", client, cfg->auth_fail_window, na);
-		}
-	}
-	/* slow down guessing, by address and by user */
-	n = na > nu ? na : nu;
-	ms = n * FAIL_DELAY_STEP_MS;
-	if (ms > FAIL_DELAY_MAX_MS)
-		ms = FAIL_DELAY_MAX_MS;
+	    res.addr_count, res.user_count);
+	if (res.barred_now)
+		log_warnx("client=%s barred for %lds after %d failed logins",
+		    client, cfg->auth_fail_window, res.addr_count);
+	/* slow down guessing: the answer waits, the event loop does not */
 	d = xcalloc(1, sizeof(*d));
 	d->m = ipc_msg_new(IPC_ERR, id);
 	ipc_add_u32(d->m, SUBMIT_AUTH_FAIL);
@@ -281,21 +225,19 @@ p_auth(struct ipc_msg *m)
 {
 	struct pam_job	*j;
 	struct psess	*ps;
-	struct failrec	*fa;
 	const char	*client, *authzid, *authcid, *pw;
 	char		 user[USERDB_ADDR_MAX + 1], zid[USERDB_ADDR_MAX + 1];
 	char		 err[256];
-	time_t		 now = time(NULL);
+	time_t		 now = time(NULL), left;
 
 	if (ipc_get_str(m, &client) == -1 || ipc_get_str(m, &authzid) == -1 ||
 	    ipc_get_str(m, &authcid) == -1 || ipc_get_str(m, &pw) == -1 ||
 	    ipc_get_end(m) == -1 || strlen(client) >= sizeof(ps->client))
 		fatalx("bad IPC_PARENT_AUTH from the child");
 	ps = psess_get(m->id, client);
-	if ((fa = fail_find(fail_addr, ps->client, 0, now)) != NULL &&
-	    fa->barred_until > now) {
+	if (authfail_barred(&fails, ps->client, now, &left)) {
 		log_info("auth client=%s refused: barred for %llds more",
-		    ps->client, (long long)(fa->barred_until - now));
+		    ps->client, (long long)left);
 		auth_answer_err(m->id, SUBMIT_AUTH_REFUSED, "Too many failed "
 		    "authentications from your address, try again later");
 		return;
@@ -329,7 +271,6 @@ auth_pam_done(struct pam_job *j)
 {
 	struct userdb_user u;
 	struct psess	*ps;
-	struct failrec	*fa;
 	struct ipc_msg	*r;
 	char		 err[256];
 	int		 ret;
@@ -351,8 +292,7 @@ auth_pam_done(struct pam_job *j)
 		    "authentication failure");
 		goto out;
 	}
-	if ((fa = fail_find(fail_user, j->user, 0, time(NULL))) != NULL)
-		fa->count = 0;
+	authfail_success(&fails, j->user, time(NULL));
 	snprintf(ps->user, sizeof(ps->user), "%s", j->user);
 	log_info("auth client=%s user=%s result=ok%s", ps->client, j->user,
 	    u.locked ? " locked=yes" : "");
@@ -803,6 +743,7 @@ parent_init(const struct sm_config *c, struct event_base *b,
 		fatalx("cannot open the database environment %s", cfg->db_dir);
 	if ((udb = userdb_open(env)) == NULL)
 		fatalx("cannot open the user database");
+	authfail_init(&fails, cfg->auth_fail_max, cfg->auth_fail_window);
 	pamw_init(base, cfg->pam_service, auth_pam_done);
 	checkpoint_ev = evtimer_new(base, checkpoint, NULL);
 	checkpoint(-1, 0, NULL);
