@@ -36,6 +36,7 @@ import ssl
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -128,7 +129,8 @@ class Servers:
     def __init__(self, args):
         os.environ["SEALMAIL_BUILDDIR"] = args.builddir
         from harness import Instance
-        self.inst = Instance(extra_conf={
+        self.inst = Instance(prefix=tempfile.mkdtemp(prefix="sm-imapbench-",
+                                                     dir="/tmp"), extra_conf={
             "imapd": {"max_sessions": "5000", "max_sessions_per_ip": "5000"},
             "global": {"log_level": os.environ.get("BENCH_LOG", "warn")}})
         self.args = args

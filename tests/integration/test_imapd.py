@@ -12,6 +12,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -68,7 +69,9 @@ class ImapdTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.inst = Instance()
+        # a prefix of our own: other suites sweep /tmp/smt-* behind them
+        cls.inst = Instance(prefix=tempfile.mkdtemp(prefix="sm-imapd-",
+                                                    dir="/tmp"))
         cls.inst.add_user(ALICE, PW)
         cls.inst.add_user(BOB, PW)
         # user processes leave after 2 idle seconds (default 10 minutes)
