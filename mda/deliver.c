@@ -329,8 +329,13 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 	    eol, r->user, eol);
 
 	memset(&sr, 0, sizeof(sr));
-	if (class == MDA_UNSAFE && (r->strip_attachments || r->strip_html ||
-	    r->subject_tag[0] != '\0')) {
+	/*
+	 * Unsafe mail always goes through the stripper, even with both
+	 * options off: it rewrites the message in a structure Sealmail
+	 * chose, and reduces one it cannot parse to its readable text
+	 * (DESIGN.md rule 3), so no sender's MIME reaches the mailbox as is.
+	 */
+	if (class == MDA_UNSAFE) {
 		memset(&so, 0, sizeof(so));
 		so.strip_attachments = r->strip_attachments;
 		so.strip_html = r->strip_html;

@@ -158,9 +158,6 @@ server_main(struct daemon_opts *opts)
 		fatalx("the LMTP server must be started as root");
 	priv_lookup_x(cfg.mail_user, &mailu);
 	priv_lookup_x(cfg.lmtp_trusted_user, &trusted);
-	if ((env = db_env_open(cfg.db_dir)) == NULL ||
-	    (udb = userdb_open(env)) == NULL)
-		fatalx("cannot open the user database in %s", cfg.db_dir);
 	/*
 	 * Anyone may connect (the LDA of an unprivileged MTA relays
 	 * through here); only trusted peers may set the class.
@@ -169,6 +166,10 @@ server_main(struct daemon_opts *opts)
 	    (gid_t)-1)) == -1)
 		fatal("listen %s", cfg.lmtp_socket);
 	daemon_detach(opts);
+	/* After daemon(3), whose fork the environment handle must not cross. */
+	if ((env = db_env_open(cfg.db_dir)) == NULL ||
+	    (udb = userdb_open(env)) == NULL)
+		fatalx("cannot open the user database in %s", cfg.db_dir);
 
 	if ((lmtp_pid = priv_fork("mda.lmtp", &fd)) == 0) {
 		/*

@@ -166,6 +166,24 @@ class MdaTest(unittest.TestCase):
         finally:
             self.inst.ctl("user", "set", CAROL, "unsafe_mailbox=yes")
 
+    def test_unsafe_is_rewritten_even_with_stripping_off(self):
+        """DESIGN rule 3: no sender MIME reaches the mailbox unexamined."""
+        self.inst.ctl("user", "set", CAROL, "strip_attachments=no",
+                      "strip_html=no")
+        try:
+            broken = ATTACHED.replace(b'; boundary="b1"', b"")
+            c = self.lmtp()
+            replies = c.send("mallory@evil.test", [CAROL], broken, "unsafe")
+            c.close()
+            self.assertEqual(replies[0][0], 250, replies)
+            data = self.read(self.newest(CAROL, "Unsafe"))
+            self.assertIn(b"X-Sealmail-Stripped:", data)
+            self.assertNotIn(b"--b1\r\nContent-Type: application/octet-stream",
+                             data)
+        finally:
+            self.inst.ctl("user", "set", CAROL, "strip_attachments=yes",
+                          "strip_html=yes")
+
     def test_over_quota_is_552(self):
         self.inst.ctl("user", "set", CAROL, "quota_bytes=10")
         try:
