@@ -192,6 +192,11 @@ cmd_auth(struct sub_session *ss, const struct smtp_cmd *cmd)
 		    "authentication mechanism");
 		return;
 	}
+	if (!smtp_is_esmtp(s)) {
+		/* RFC 4954 4: AUTH is an ESMTP extension, after EHLO */
+		smtp_reply(s, 503, "5.5.1 Send EHLO first");
+		return;
+	}
 	if (ss->authed) {
 		smtp_reply(s, 503, "5.5.1 Already authenticated");
 		return;

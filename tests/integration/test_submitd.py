@@ -253,6 +253,17 @@ class AuthTest(SubmitdBase):
         self.assertIn(b"AUTH PLAIN LOGIN", text)
         bye(s)
 
+    def test_auth_before_ehlo_is_503(self):
+        s = smtplib.SMTP("127.0.0.1", self.inst.port("submission"),
+                         timeout=10)
+        s.ehlo("client.example.test")
+        s.starttls(context=self.ctx())
+        cred = base64.b64encode(b"\0alice@example.test\0" +
+                                PASSWORD.encode()).decode()
+        code, text = s.docmd("AUTH", "PLAIN " + cred)
+        self.assertEqual(code, 503, text)
+        bye(s)
+
     def test_mail_without_auth_is_refused_530(self):
         s = self.connect()
         code, text = s.mail("alice@" + DOMAIN)
@@ -605,29 +616,64 @@ class QuotaTest(SubmitdBase):
 
 
 class EndToEndTest(unittest.TestCase):
-    """With the real smtpd and mda: a submission arrives in the local
-    recipient's INBOX."""
+    """With the real smtpd and mda: submissions arrive in local INBOXes,
+    and the tracking ID of the 250 reply is the queue ID all along."""
 
-    def test_submission_is_delivered_to_the_local_inbox(self):
+    def setUp(self):
         for name in ("submitd", "smtpd", "mda"):
             if not os.path.exists(binary(name)):
                 self.skipTest("%s not built" % name)
-        with Instance() as inst:
-            inst.add_user("alice@" + DOMAIN, PASSWORD)
-            inst.add_user("bob@" + DOMAIN, PASSWORD)
-            inst.start("mda", "smtpd", "submitd")
-            s = smtplib.SMTP("127.0.0.1", inst.port("submission"),
-                             timeout=30)
-            s.starttls(context=inst.client_tls_context())
-            s.login("alice@" + DOMAIN, PASSWORD)
-            s.sendmail("alice@" + DOMAIN, ["bob@" + DOMAIN],
-                       message("alice@" + DOMAIN, "bob@" + DOMAIN))
-            bye(s)
-            paths = wait_for(lambda: inst.messages("bob@" + DOMAIN), 20,
-                             "delivery to bob's INBOX")
-            with open(paths[0], "rb") as f:
-                data = f.read()
-            self.assertIn(b"(authenticated user alice@example.test)", data)
+        self.inst = Instance()
+        for u in ("alice", "bob", "postmaster"):
+            self.inst.add_user("%s@%s" % (u, DOMAIN), PASSWORD)
+        self.inst.start("mda", "smtpd", "submitd")
+
+    def tearDown(self):
+        self.inst.close()
+
+    def submit(self, rcpts):
+        s = smtplib.SMTP("127.0.0.1", self.inst.port("submission"),
+                         timeout=30)
+        s.ehlo("client.example.test")
+        s.starttls(context=self.inst.client_tls_context())
+        s.ehlo("client.example.test")
+        login(s, "alice@" + DOMAIN, PASSWORD)
+        s.mail("alice@" + DOMAIN)
+        for r in rcpts:
+            s.rcpt(r)
+        reply = s.data(message("alice@" + DOMAIN, rcpts[0]).encode())
+        bye(s)
+        return reply
+
+    def test_submission_is_delivered_to_the_local_inbox(self):
+        code, text = self.submit(["bob@" + DOMAIN])
+        self.assertEqual(code, 250, text)
+        qid = text.split()[-1].decode()
+        paths = wait_for(lambda: self.inst.messages("bob@" + DOMAIN), 20,
+                         "delivery to bob's INBOX")
+        with open(paths[0], "rb") as f:
+            data = f.read()
+        self.assertIn(b"(authenticated user alice@example.test)", data)
+        self.assertIn(("with ESMTPSA id %s" % qid).encode(), data)
+        self.assertIn("id=%s" % qid, self.inst.log("smtpd"))
+
+    def test_lockout_notice_reaches_the_postmasters_inbox(self):
+        self.inst.ctl("user", "set", "alice@" + DOMAIN, "max_rcpt_per_day=2")
+        code, text = self.submit(["bob@" + DOMAIN, "postmaster@" + DOMAIN])
+        self.assertEqual(code, 250, text)
+        code, text = self.submit(["bob@" + DOMAIN])
+        self.assertEqual(code, 550, text)
+        pm = "postmaster@" + DOMAIN
+
+        def notice():
+            for p in self.inst.messages(pm):
+                with open(p, "rb") as f:
+                    d = f.read()
+                if b"Subject: Account alice@example.test locked" in d:
+                    return d
+            return None
+        data = wait_for(notice, 20, "the lockout notice")
+        self.assertIn(b"limit: 2 recipients per 24 hours", data)
 
 
 if __name__ == "__main__":
