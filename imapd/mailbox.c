@@ -237,6 +237,13 @@ mbox_open(const char *name, char *err, size_t errlen)
 		unlink(ipath);
 		mb->ix = index_open(ipath, err, errlen);
 	}
+	if (mb->ix != NULL && index_get_meta(mb->ix, &mb->meta) == -1) {
+		/* no meta record: start afresh, without stale UID records */
+		index_close(mb->ix);
+		unlink(ipath);
+		mb->ix = index_open(ipath, err, errlen);
+		memset(&mb->meta, 0, sizeof(mb->meta));
+	}
 	free(ipath);
 	if (mb->ix == NULL) {
 		free(mb->dir);
@@ -245,7 +252,7 @@ mbox_open(const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "[SERVERBUG] Cannot open the index");
 		return NULL;
 	}
-	if (index_get_meta(mb->ix, &mb->meta) == -1) {
+	if (mb->meta.uidvalidity == 0) {
 		mb->meta.uidvalidity = (uint32_t)time(NULL);
 		mb->meta.uidnext = 1;
 		mb->meta.highestmodseq = 1;

@@ -200,6 +200,36 @@ test_folders(void)
 	test_end();
 }
 
+static void
+test_lost_index_is_rebuilt(void)
+{
+	struct mbox	*mb;
+	char		 err[128], *p;
+	uint32_t	 uv;
+	FILE		*f;
+
+	test_begin("mailbox: a broken index is rebuilt with a new "
+	    "UIDVALIDITY");
+	mb = mbox_open("INBOX", err, sizeof(err));
+	test_assert(mb != NULL);
+	uv = mb->meta.uidvalidity;
+	mbox_close(mb);
+	p = xasprintf("%s/sealmail.index.db", root);
+	f = fopen(p, "w");
+	fputs("garbage, not a database", f);
+	fclose(f);
+	free(p);
+	sleep(1);
+	mb = mbox_open("INBOX", err, sizeof(err));
+	test_assert(mb != NULL);
+	if (mb != NULL) {
+		test_assert(mb->meta.uidvalidity != uv);
+		test_assert(mb->n == 1 && mb->msgs[0]->uid == 1);
+		mbox_close(mb);
+	}
+	test_end();
+}
+
 int
 main(void)
 {
@@ -209,6 +239,7 @@ main(void)
 		test_external_changes_are_noticed,
 		test_index_survives_reopen,
 		test_folders,
+		test_lost_index_is_rebuilt,
 		NULL
 	};
 	char	 cmd[300];
