@@ -403,6 +403,8 @@ struct msgdata {
 	const char		*data;
 	size_t			 len;
 	struct mime_parser	*mp;
+	struct buf		 cache[3];	/* ENVELOPE, BODY, BODYSTRUCTURE */
+	int			 have[3];
 };
 
 static int
@@ -438,65 +440,91 @@ item_section(struct client *c, const struct fetch_item *fi,
 	return 0;
 }
 
+static int
+cache_kind(enum fi_kind kind)
+{
+	return kind == FI_ENVELOPE ? IDX_CACHE_ENVELOPE : kind == FI_BODY ?
+	    IDX_CACHE_BODY : IDX_CACHE_BODYSTRUCTURE;
+}
+
+static int
+cache_slot(enum fi_kind kind)
+{
+	return kind == FI_ENVELOPE ? 0 : kind == FI_BODY ? 1 :
+	    kind == FI_BODYSTRUCTURE ? 2 : -1;
+}
+
 static void
 item_cached(struct client *c, struct imsg *m, struct msgdata *md,
     enum fi_kind kind, struct buf *out)
 {
 	struct mime_part	*root;
-	struct buf		 b;
-	char			**slot;
+	struct buf		*b = &md->cache[cache_slot(kind)];
 
-	slot = kind == FI_ENVELOPE ? &m->envelope : kind == FI_BODY ?
-	    &m->body : &m->bodystructure;
-	if (*slot == NULL && md->data != NULL &&
+	if (!md->have[cache_slot(kind)] && md->data != NULL &&
 	    (md->mp != NULL || kind == FI_ENVELOPE)) {
-		buf_init(&b, 0);
+		buf_reset(b);
 		root = md->mp != NULL ? mime_parser_root(md->mp) : NULL;
 		if (kind == FI_ENVELOPE)
 			imap_envelope(md->data, root != NULL ?
-			    (size_t)root->body_start : md->len, &b);
+			    (size_t)root->body_start : md->len, b);
 		else
 			imap_bodystructure(md->mp, md->data,
-			    kind == FI_BODYSTRUCTURE, &b);
-		*slot = buf_steal(&b);
-		mbox_update_cache(c->mb, m);
+			    kind == FI_BODYSTRUCTURE, b);
+		buf_add(b, "", 0);
+		md->have[cache_slot(kind)] = 1;
+		mbox_cache_put(c->mb, m, cache_kind(kind), buf_cstr(b));
 	}
 	buf_printf(out, "%s %s", kind == FI_ENVELOPE ? "ENVELOPE" :
 	    kind == FI_BODY ? "BODY" : "BODYSTRUCTURE",
-	    *slot != NULL ? *slot : "NIL");
+	    md->have[cache_slot(kind)] ? buf_cstr(b) : "NIL");
 }
 
-/* Every item that needs the message is answered from the index cache. */
+/*
+ * What of the message this FETCH needs: 2 all of it, 1 its header, 0
+ * nothing (ENVELOPE and BODYSTRUCTURE come from the index when cached).
+ */
 static int
-fetch_cached(const struct fetch *f, const struct imsg *m)
+fetch_needs(struct client *c, const struct fetch *f, struct imsg *m,
+    struct msgdata *md)
 {
+	int	 need = 0, slot;
 	size_t	 i;
 
 	for (i = 0; i < f->n; i++) {
-		switch (f->it[i].kind) {
-		case FI_ENVELOPE:
-			if (m->envelope == NULL)
-				return 0;
-			break;
-		case FI_BODYSTRUCTURE:
-			if (m->bodystructure == NULL)
-				return 0;
-			break;
-		case FI_BODY:
-			if (m->body == NULL)
-				return 0;
+		const struct fetch_item *fi = &f->it[i];
+
+		if ((slot = cache_slot(fi->kind)) >= 0) {
+			if (!md->have[slot])
+				md->have[slot] = mbox_cache_get(c->mb, m,
+				    cache_kind(fi->kind), &md->cache[slot]) == 0;
+			if (!md->have[slot] && fi->kind == FI_ENVELOPE)
+				need = need > 1 ? need : 1;
+			else if (!md->have[slot])
+				need = 2;
+			continue;
+		}
+		switch (fi->kind) {
+		case FI_RFC822_HEADER:
+			need = need > 1 ? need : 1;
 			break;
 		case FI_SECTION:
+			if (fi->nnums == 0 && (fi->spec == SP_HEADER ||
+			    fi->spec == SP_FIELDS || fi->spec == SP_FIELDS_NOT))
+				need = need > 1 ? need : 1;
+			else
+				need = 2;
+			break;
 		case FI_BINARY_SIZE:
 		case FI_RFC822:
-		case FI_RFC822_HEADER:
 		case FI_RFC822_TEXT:
-			return 0;
+			need = 2;
+			break;
 		default:
 			break;
 		}
 	}
-	return 1;
+	return need;
 }
 
 static int
@@ -504,23 +532,28 @@ fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
     int uid, struct buf *out)
 {
 	const struct buf	*raw;
-	struct msgdata		 md = { NULL, 0, NULL };
+	struct msgdata		 md;
 	struct fetch_item	 tmp;
 	struct buf		 fl, hdr;
 	char			 date[64];
 	size_t			 i, start;
-	int			 r = 0, any = 0;
+	int			 r = 0, any = 0, need;
 
+	memset(&md, 0, sizeof(md));
+	for (i = 0; i < 3; i++)
+		buf_init(&md.cache[i], 0);
 	buf_init(&hdr, 0);
-	if (f->need_body && !fetch_cached(f, m)) {
+	need = (f->need_body || f->need_header) ? fetch_needs(c, f, m, &md) :
+	    0;
+	if (need == 2) {
 		if (mbox_read(c->mb, m, &raw) == -1)
-			return 0;	/* gone meanwhile */
+			goto gone;
 		md.data = raw->data;
 		md.len = raw->len;
 		md.mp = imap_mime_parse(md.data, md.len);
-	} else if (f->need_header && !fetch_cached(f, m)) {
+	} else if (need == 1) {
 		if (mbox_read_header(c->mb, m, &hdr) == -1)
-			return 0;
+			goto gone;
 		md.data = hdr.data;
 		md.len = hdr.len;
 	}
@@ -602,8 +635,11 @@ fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
 	}
 #undef SEP
 	buf_addstr(out, ")\r\n");
+gone:
 	if (md.mp != NULL)
 		mime_parser_free(md.mp);
+	for (i = 0; i < 3; i++)
+		buf_free(&md.cache[i]);
 	buf_free(&hdr);
 	return r;
 }

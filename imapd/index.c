@@ -29,7 +29,7 @@
 enum {
 	T_UIDVALIDITY = 1, T_UIDNEXT, T_HIGHESTMODSEQ,
 	T_UID = 10, T_FLAGS, T_MODSEQ, T_SIZE, T_DATE, T_BASE, T_KEYWORDS,
-	T_ENVELOPE, T_BODYSTRUCTURE, T_BODY
+	T_OLD_ENVELOPE, T_OLD_BODYSTRUCTURE, T_OLD_BODY	/* ignored */
 };
 
 struct mbox_index {
@@ -164,9 +164,6 @@ imsg_free(struct imsg *m)
 	free(m->base);
 	free(m->fname);
 	free(m->keywords);
-	free(m->envelope);
-	free(m->bodystructure);
-	free(m->body);
 	free(m->hdr);
 	free(m);
 }
@@ -189,9 +186,6 @@ imsg_encode(const struct imsg *m, struct buf *b)
 	db_rec_u64(b, T_DATE, (uint64_t)m->internaldate);
 	db_rec_str(b, T_BASE, m->base);
 	rec_optstr(b, T_KEYWORDS, m->keywords);
-	rec_optstr(b, T_ENVELOPE, m->envelope);
-	rec_optstr(b, T_BODYSTRUCTURE, m->bodystructure);
-	rec_optstr(b, T_BODY, m->body);
 }
 
 static char *
@@ -224,15 +218,10 @@ imsg_decode(const void *data, size_t size, struct imsg *m)
 		case T_KEYWORDS:
 			sp = &m->keywords;
 			break;
-		case T_ENVELOPE:
-			sp = &m->envelope;
-			break;
-		case T_BODYSTRUCTURE:
-			sp = &m->bodystructure;
-			break;
-		case T_BODY:
-			sp = &m->body;
-			break;
+		case T_OLD_ENVELOPE:
+		case T_OLD_BODYSTRUCTURE:
+		case T_OLD_BODY:
+			continue;
 		default:
 			if (db_rec_int(v, len, &x) == -1)
 				continue;
@@ -274,14 +263,61 @@ index_put(struct mbox_index *ix, const struct imsg *m)
 int
 index_del(struct mbox_index *ix, uint32_t uid)
 {
-	unsigned char	 k[4];
+	static const char kinds[] = { IDX_CACHE_ENVELOPE, IDX_CACHE_BODY,
+	    IDX_CACHE_BODYSTRUCTURE };
+	unsigned char	 k[5];
 	DBT		 key;
+	size_t		 i;
+	int		 rc;
 
 	uidkey(uid, k);
 	memset(&key, 0, sizeof(key));
 	key.data = k;
+	key.size = 4;
+	rc = ix->db->del(ix->db, NULL, &key, 0) == 0 ? 0 : -1;
+	key.size = 5;
+	for (i = 0; i < sizeof(kinds); i++) {
+		k[4] = (unsigned char)kinds[i];
+		ix->db->del(ix->db, NULL, &key, 0);
+	}
+	return rc;
+}
+
+int
+index_get_cache(struct mbox_index *ix, uint32_t uid, int kind,
+    struct buf *out)
+{
+	unsigned char	 k[5];
+	DBT		 key, val;
+
+	uidkey(uid, k);
+	k[4] = (unsigned char)kind;
+	memset(&key, 0, sizeof(key));
+	memset(&val, 0, sizeof(val));
+	key.data = k;
 	key.size = sizeof(k);
-	return ix->db->del(ix->db, NULL, &key, 0) == 0 ? 0 : -1;
+	if (ix->db->get(ix->db, NULL, &key, &val, 0) != 0 || val.size == 0 ||
+	    memchr(val.data, '\0', val.size) != NULL)
+		return -1;
+	buf_reset(out);
+	return buf_add(out, val.data, val.size);
+}
+
+int
+index_put_cache(struct mbox_index *ix, uint32_t uid, int kind,
+    const char *s)
+{
+	unsigned char	 k[5];
+	struct buf	 v;
+	int		 rc;
+
+	uidkey(uid, k);
+	k[4] = (unsigned char)kind;
+	buf_init(&v, 0);
+	buf_addstr(&v, s);
+	rc = put(ix, k, sizeof(k), &v);
+	buf_free(&v);
+	return rc;
 }
 
 /*

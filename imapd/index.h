@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 /* System flags, as bits. */
 #define IMSG_SEEN	0x01
 #define IMSG_ANSWERED	0x02
@@ -38,9 +40,6 @@ struct imsg {
 	char		*base;		/* unique part of the file name */
 	char		*fname;		/* "cur/<base>:2,<flags>" or "new/.." */
 	char		*keywords;	/* space separated, or NULL */
-	char		*envelope;	/* cached IMAP ENVELOPE, or NULL */
-	char		*bodystructure;	/* cached BODYSTRUCTURE, or NULL */
-	char		*body;		/* cached BODY, or NULL */
 	char		*hdr;		/* header bytes kept in memory, or NULL */
 	size_t		 hdrlen;
 	int		 recent;	/* not yet claimed by a session */
@@ -64,6 +63,18 @@ int	 index_load(struct mbox_index *, int (*)(struct imsg *, void *),
 int	 index_put(struct mbox_index *, const struct imsg *);
 int	 index_del(struct mbox_index *, uint32_t);
 int	 index_sync(struct mbox_index *);
+
+/*
+ * Cached ENVELOPE, BODY and BODYSTRUCTURE live in records of their own
+ * (key: UID and one of these letters), read only when a FETCH asks, so a
+ * folder's messages in memory stay small.
+ */
+#define IDX_CACHE_ENVELOPE	'E'
+#define IDX_CACHE_BODY		'B'
+#define IDX_CACHE_BODYSTRUCTURE	'S'
+
+int	 index_get_cache(struct mbox_index *, uint32_t, int, struct buf *);
+int	 index_put_cache(struct mbox_index *, uint32_t, int, const char *);
 
 struct imsg *imsg_new(void);
 void	 imsg_free(struct imsg *);

@@ -767,6 +767,21 @@ mbox_append(struct mbox *mb, const void *data, size_t len, uint32_t flags,
 	return 0;
 }
 
+static void
+copy_caches(struct mbox *src, uint32_t suid, struct mbox *dst, uint32_t duid)
+{
+	static const char kinds[] = { IDX_CACHE_ENVELOPE, IDX_CACHE_BODY,
+	    IDX_CACHE_BODYSTRUCTURE };
+	struct buf	 b;
+	size_t		 i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(kinds); i++)
+		if (index_get_cache(src->ix, suid, kinds[i], &b) == 0)
+			index_put_cache(dst->ix, duid, kinds[i], buf_cstr(&b));
+	buf_free(&b);
+}
+
 int
 mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
     uint32_t *uid_r)
@@ -797,13 +812,8 @@ mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
 	m = add_new(dst, base, sm->flags, sm->size, sm->internaldate);
 	if (sm->keywords != NULL)
 		m->keywords = xstrdup(sm->keywords);
-	if (sm->envelope != NULL)
-		m->envelope = xstrdup(sm->envelope);
-	if (sm->bodystructure != NULL)
-		m->bodystructure = xstrdup(sm->bodystructure);
-	if (sm->body != NULL)
-		m->body = xstrdup(sm->body);
 	index_put(dst->ix, m);
+	copy_caches(src, sm->uid, dst, m->uid);
 	*uid_r = m->uid;
 	return 0;
 }
@@ -909,10 +919,18 @@ mbox_read_header(struct mbox *mb, struct imsg *m, struct buf *out)
 	return 0;
 }
 
-/* Store the cached ENVELOPE/BODYSTRUCTURE just computed for m. */
-void
-mbox_update_cache(struct mbox *mb, struct imsg *m)
+/* ENVELOPE, BODY or BODYSTRUCTURE of m from the index; -1 if not there. */
+int
+mbox_cache_get(struct mbox *mb, const struct imsg *m, int kind,
+    struct buf *out)
 {
-	index_put(mb->ix, m);
+	return index_get_cache(mb->ix, m->uid, kind, out);
+}
+
+void
+mbox_cache_put(struct mbox *mb, const struct imsg *m, int kind,
+    const char *s)
+{
+	index_put_cache(mb->ix, m->uid, kind, s);
 }
 

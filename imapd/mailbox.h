@@ -70,7 +70,10 @@ int	 mbox_copy(struct mbox *, const struct imsg *, struct mbox *,
 	    uint32_t *);
 int	 mbox_read(struct mbox *, const struct imsg *, const struct buf **);
 int	 mbox_read_header(struct mbox *, struct imsg *, struct buf *);
-void	 mbox_update_cache(struct mbox *, struct imsg *);
+int	 mbox_cache_get(struct mbox *, const struct imsg *, int,
+	    struct buf *);
+void	 mbox_cache_put(struct mbox *, const struct imsg *, int,
+	    const char *);
 
 int	 mbox_list(int (*)(const char *, void *), void *);
 int	 mbox_create(const char *, char *, size_t);
