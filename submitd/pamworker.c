@@ -93,7 +93,8 @@ pamw_init(struct event_base *base, const char *svc,
 	sigset_t	 all, old;
 	int		 rc;
 
-	service = svc;
+	/* a copy: the worker must not read the config a reload frees */
+	service = xstrdup(svc);
 	done_cb = done;
 	if (pipe2(wakefd, O_CLOEXEC | O_NONBLOCK) == -1)
 		fatal("pipe2");

@@ -749,6 +749,14 @@ parent_init(const struct sm_config *c, struct event_base *b,
 	checkpoint(-1, 0, NULL);
 }
 
+/* The config was reloaded (cfg points at the same, refilled struct). */
+void
+parent_reconfigure(void)
+{
+	fails.max = cfg->auth_fail_max;
+	fails.window = cfg->auth_fail_window > 0 ? cfg->auth_fail_window : 1;
+}
+
 void
 parent_shutdown(void)
 {

@@ -38,7 +38,21 @@
 #include "tls.h"
 
 static struct sm_config cfg;
+static struct daemon_opts opts = { .name = "submitd" };
 static pid_t	 smtp_pid;
+
+/*
+ * SIGHUP: the parent's settings ([global] postmaster, [submitd]
+ * auth_fail_max and auth_fail_window, [smtpd] queue_socket) change at
+ * once; what the chrooted child was started with (listeners, hostname,
+ * certificates, session limits) and the PAM service need a restart.
+ */
+static void
+parent_reload(void *arg)
+{
+	if (daemon_reload_config(&opts, &cfg) == 0)
+		parent_reconfigure();
+}
 
 static void
 child_exit(pid_t pid, int status, void *arg)
@@ -77,7 +91,6 @@ bind_all(const struct cfg_listen *l, int implicit, int *fds, int *impl,
 int
 main(int argc, char **argv)
 {
-	struct daemon_opts opts = { .name = "submitd" };
 	struct event_base *base;
 	struct ipc_conn *conn;
 	struct priv_user unpriv;
@@ -110,7 +123,7 @@ main(int argc, char **argv)
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	daemon_signals(base, NULL, child_exit, NULL);
+	daemon_signals(base, parent_reload, child_exit, NULL);
 	conn = ipc_conn_new(base, fd, parent_dispatch, child_closed, NULL);
 	parent_init(&cfg, base, conn);
 	daemon_pidfile(&cfg, "submitd");

@@ -56,6 +56,7 @@ struct ipc_msg;
 void	 parent_init(const struct sm_config *, struct event_base *,
 	    struct ipc_conn *);
 void	 parent_dispatch(struct ipc_conn *, struct ipc_msg *, void *);
+void	 parent_reconfigure(void);
 void	 parent_shutdown(void);
 
 #endif

@@ -15,6 +15,7 @@ they are built, and skips otherwise.
 import base64
 import os
 import shutil
+import signal
 import smtplib
 import socket
 import struct
@@ -258,6 +259,15 @@ class AuthTest(SubmitdBase):
                                 PASSWORD.encode()).decode()
         code, text = s.docmd("AUTH", "PLAIN " + cred)
         self.assertEqual(code, 503, text)
+        bye(s)
+
+    def test_sighup_reloads_and_keeps_serving(self):
+        os.kill(self.inst.pid("submitd"), signal.SIGHUP)
+        wait_for(lambda: "reloaded" in self.inst.log("submitd"), 10,
+                 "the reload")
+        s = self.connect(login="alice@" + DOMAIN)
+        code, _ = s.mail("alice@" + DOMAIN)
+        self.assertEqual(code, 250)
         bye(s)
 
     def test_mail_without_auth_is_refused_530(self):
