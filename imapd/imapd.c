@@ -31,7 +31,10 @@
  * One process per user means every session of a user shares the same
  * open folders (mailbox.c): flag changes and expunges by one session are
  * seen by the others at once, and the per-folder index has exactly one
- * writer, so it needs no locking.
+ * writer, so it needs no locking.  A user process with no session for
+ * IMAP_USER_LINGER seconds asks the parent whether it may leave; the
+ * parent agrees only when no connection is in flight to it, and from then
+ * on starts a new process for that user's next login (IPC_IMAP_EXIT).
  *
  * imapd -T maildir -l host:port is a test mode with none of this: one
  * unprivileged process serving PREAUTH sessions on one Maildir.  It
