@@ -42,8 +42,8 @@ imap_header_value(const char *hdr, size_t len, const char *name,
 		if (!mime_field_is(&f, name))
 			continue;
 		mime_unfold(f.value, f.valuelen, out);
-		for (s = 0; s < out->len && isspace((unsigned char)out->data[s]);
-		    s++)
+		for (s = 0; s < out->len &&
+		    isspace((unsigned char)out->data[s]); s++)
 			;
 		for (e = out->len; e > s &&
 		    isspace((unsigned char)out->data[e - 1]); e--)

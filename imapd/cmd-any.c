@@ -227,7 +227,8 @@ cmd_authenticate(struct client *c, const char *tag,
 
 	if (args->n < 1 || args->n > 2 ||
 	    imap_arg_atom(&args->v[0], &mech) == -1) {
-		client_tagged(c, tag, "BAD", "AUTHENTICATE mechanism [response]");
+		client_tagged(c, tag, "BAD",
+		    "AUTHENTICATE mechanism [response]");
 		return 0;
 	}
 	if (strcasecmp(mech, "PLAIN") != 0) {

@@ -195,7 +195,10 @@ parse_body_item(struct fetch_item *fi, const char *a)
 static int
 add_item(struct fetch *f, const char *a)
 {
-	static const struct { const char *name; enum fi_kind kind; } simple[] = {
+	static const struct {
+		const char	*name;
+		enum fi_kind	 kind;
+	} simple[] = {
 		{ "FLAGS", FI_FLAGS }, { "UID", FI_UID },
 		{ "INTERNALDATE", FI_INTERNALDATE },
 		{ "RFC822.SIZE", FI_SIZE }, { "ENVELOPE", FI_ENVELOPE },
@@ -403,7 +406,7 @@ struct msgdata {
 	const char		*data;
 	size_t			 len;
 	struct mime_parser	*mp;
-	struct buf		 cache[3];	/* ENVELOPE, BODY, BODYSTRUCTURE */
+	struct buf		 cache[3];	/* ENVELOPE BODY BODYSTRUCTURE */
 	int			 have[3];
 };
 
@@ -497,7 +500,8 @@ fetch_needs(struct client *c, const struct fetch *f, struct imsg *m,
 		if ((slot = cache_slot(fi->kind)) >= 0) {
 			if (!md->have[slot])
 				md->have[slot] = mbox_cache_get(c->mb, m,
-				    cache_kind(fi->kind), &md->cache[slot]) == 0;
+				    cache_kind(fi->kind),
+				    &md->cache[slot]) == 0;
 			if (!md->have[slot] && fi->kind == FI_ENVELOPE)
 				need = need > 1 ? need : 1;
 			else if (!md->have[slot])

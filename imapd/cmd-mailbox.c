@@ -592,7 +592,8 @@ cmd_append(struct client *c, const char *tag, const struct imap_list *args,
 		log_info("id=%s user=%s append mailbox=%s uid=%u size=%zu",
 		    c->id, c->user, name, newuid, msg->len);
 		client_notify(mb, c);
-		client_tagged(c, tag, "OK", "[APPENDUID %u %u] APPEND completed",
+		client_tagged(c, tag, "OK",
+		    "[APPENDUID %u %u] APPEND completed",
 		    mb->meta.uidvalidity, newuid);
 	}
 	mbox_close(mb);

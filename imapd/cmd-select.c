@@ -117,7 +117,8 @@ store_parse(const struct imap_list *args, struct store_req *r)
 		const struct imap_list *m = args->v[1].list;
 		const char *v;
 
-		if (m->n != 2 || !imap_arg_is_atom(&m->v[0], "UNCHANGEDSINCE") ||
+		if (m->n != 2 ||
+		    !imap_arg_is_atom(&m->v[0], "UNCHANGEDSINCE") ||
 		    imap_arg_atom(&m->v[1], &v) == -1)
 			return -1;
 		r->unchanged = 1;

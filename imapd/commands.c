@@ -11,13 +11,13 @@
 #include "imapd.h"
 
 static const struct imap_command imap_commands[] = {
-	{ "CAPABILITY",	cmd_capability,	ST_ANY,		CMD_F_PRELOGIN },
-	{ "NOOP",	cmd_noop,	ST_ANY,		CMD_F_PRELOGIN },
-	{ "LOGOUT",	cmd_logout,	ST_ANY,		CMD_F_PRELOGIN },
-	{ "ID",		cmd_id,		ST_ANY,		CMD_F_PRELOGIN },
-	{ "STARTTLS",	cmd_starttls,	ST_NOTAUTH,	CMD_F_PRELOGIN },
-	{ "LOGIN",	cmd_login,	ST_NOTAUTH,	CMD_F_PRELOGIN },
-	{ "AUTHENTICATE", cmd_authenticate, ST_NOTAUTH,	CMD_F_PRELOGIN },
+	{ "CAPABILITY",	cmd_capability,	ST_ANY,		CMD_F_PRE },
+	{ "NOOP",	cmd_noop,	ST_ANY,		CMD_F_PRE },
+	{ "LOGOUT",	cmd_logout,	ST_ANY,		CMD_F_PRE },
+	{ "ID",		cmd_id,		ST_ANY,		CMD_F_PRE },
+	{ "STARTTLS",	cmd_starttls,	ST_NOTAUTH,	CMD_F_PRE },
+	{ "LOGIN",	cmd_login,	ST_NOTAUTH,	CMD_F_PRE },
+	{ "AUTHENTICATE", cmd_authenticate, ST_NOTAUTH,	CMD_F_PRE },
 	{ "ENABLE",	cmd_enable,	ST_LOGGEDIN,	0 },
 	{ "NAMESPACE",	cmd_namespace,	ST_LOGGEDIN,	0 },
 	{ "COMPRESS",	cmd_compress,	ST_LOGGEDIN,	0 },

@@ -256,7 +256,8 @@ main(int argc, char **argv)
 {
 	struct daemon_opts	 o;
 	struct sm_config	 cfg;
-	const char		*test_dir = NULL, *test_listen = "127.0.0.1:0";
+	const char		*test_dir = NULL;
+	const char		*test_listen = "127.0.0.1:0";
 	int			 ch;
 
 	memset(&o, 0, sizeof(o));

@@ -113,7 +113,7 @@ struct imap_command {
 
 #define CMD_F_UID	0x01	/* may follow UID */
 #define CMD_F_NOEXPUNGE	0x02	/* no EXPUNGE responses after it */
-#define CMD_F_PRELOGIN	0x04	/* served by the pre-login process */
+#define CMD_F_PRE	0x04	/* served by the pre-login process */
 
 #define ST_NOTAUTH	(1 << CS_NOTAUTH)
 #define ST_AUTH		(1 << CS_AUTH)
@@ -174,7 +174,8 @@ int	 cmd_noop(struct client *, const char *, const struct imap_list *,
 	    int);
 int	 cmd_logout(struct client *, const char *, const struct imap_list *,
 	    int);
-int	 cmd_id(struct client *, const char *, const struct imap_list *, int);
+int	 cmd_id(struct client *, const char *, const struct imap_list *,
+	    int);
 int	 cmd_starttls(struct client *, const char *,
 	    const struct imap_list *, int);
 int	 cmd_login(struct client *, const char *, const struct imap_list *,

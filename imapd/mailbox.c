@@ -425,7 +425,7 @@ scan_dir(struct mbox *mb, struct scan *sc, const char *sub)
 			from = xasprintf("%s/new/%s", mb->dir, de->d_name);
 			path = xasprintf("%s/%s", mb->dir, fname);
 			if (rename(from, path) == -1) {
-				/* someone else moved it; a later scan sees it */
+				/* someone else moved it: a later scan sees */
 				free(from);
 				free(path);
 				goto next;
@@ -842,7 +842,8 @@ read_crlf(struct mbox *mb, const struct imsg *m, struct buf *out,
 		for (i = s = 0; i < n; i++) {
 			if (b[i] == '\n') {
 				if (prev != '\r') {
-					if (buf_add(out, b + s, (size_t)(i - s)) == -1 ||
+					if (buf_add(out, b + s,
+					    (size_t)(i - s)) == -1 ||
 					    buf_add(out, "\r", 1) == -1)
 						goto fail;
 					s = i;

@@ -38,7 +38,7 @@
 
 #define RELAY_HIGH	(1024 * 1024)
 #define AUTH_FAIL_MAX	3
-#define AUTH_FAIL_DELAY	1	/* seconds before a failure is answered */
+#define AUTH_FAIL_DELAY	1	/* seconds before a NO for a failure */
 
 struct pconn {
 	struct client		*c;
