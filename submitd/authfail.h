@@ -39,7 +39,7 @@ struct authfail {
 };
 
 struct authfail_result {
-	int	 addr_count;	/* failures of the address in the window */
+	int	 addr_count;	/* of the address, in the window */
 	int	 user_count;	/* of the user */
 	int	 barred_now;	/* this failure barred the address */
 };

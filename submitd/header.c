@@ -16,7 +16,7 @@
 #include "header.h"
 
 struct mbox_state {
-	char	 plain[HDR_ADDR_MAX + 1];	/* outside <>, comments gone */
+	char	 plain[HDR_ADDR_MAX + 1];	/* outside <> */
 	size_t	 plen;
 	int	 plain_long;
 	char	 angle[HDR_ADDR_MAX + 1];	/* inside <> */
@@ -219,7 +219,7 @@ field_end(const char *p, const char *end)
 		if (q + 2 < end && (q[2] == ' ' || q[2] == '\t'))
 			continue;
 		if (q + 2 == end)
-			return NULL;	/* cannot tell yet whether it folds */
+			return NULL;	/* folded or not: unknown yet */
 		return q;
 	}
 	return NULL;

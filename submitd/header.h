@@ -18,19 +18,19 @@
 
 #define HDR_ADDR_MAX	254	/* an address, without <> */
 #define HDR_FROM_MAX	8	/* mailboxes in From: */
-#define HDR_SCAN_MAX	(256 * 1024)	/* a header larger than this fails */
+#define HDR_SCAN_MAX	(256 * 1024)	/* larger headers are refused */
 #define HDR_FIELD_MAX	(64 * 1024)	/* one unfolded From:/Sender: */
 
 enum hdr_result {
 	HDR_OK = 0,
 	HDR_ERR_TOOBIG,		/* header longer than HDR_SCAN_MAX */
 	HDR_ERR_SYNTAX,		/* a header line that is not a field */
-	HDR_ERR_DUP,		/* From:, Sender:, Date: or Message-ID: twice */
-	HDR_ERR_ADDR		/* From: or Sender: without usable address */
+	HDR_ERR_DUP,		/* From/Sender/Date/Message-ID twice */
+	HDR_ERR_ADDR		/* From:/Sender: without a usable address */
 };
 
 struct hdr_info {
-	size_t	 header_len;	/* bytes up to and including the blank line */
+	size_t	 header_len;	/* up to and with the blank line */
 	int	 no_header;	/* the message starts with its body */
 	int	 has_date;
 	int	 has_msgid;

@@ -54,8 +54,8 @@ struct psess {
 	struct psess	*next;
 	uint32_t	 id;
 	char		 client[64];
-	char		 user[USERDB_ADDR_MAX + 1];	/* "" until AUTH */
-	int		 busy;		/* a message is with the queue */
+	char		 user[USERDB_ADDR_MAX + 1];	/* "": no AUTH */
+	int		 busy;		/* a message is being queued */
 };
 
 struct delayed {
@@ -226,7 +226,8 @@ p_auth(struct ipc_msg *m)
 	struct pam_job	*j;
 	struct psess	*ps;
 	const char	*client, *authzid, *authcid, *pw;
-	char		 user[USERDB_ADDR_MAX + 1], zid[USERDB_ADDR_MAX + 1];
+	char		 user[USERDB_ADDR_MAX + 1];
+	char		 zid[USERDB_ADDR_MAX + 1];
 	char		 err[256];
 	time_t		 now = time(NULL), left;
 
@@ -254,7 +255,8 @@ p_auth(struct ipc_msg *m)
 	}
 	if (authzid[0] != '\0' && (userdb_addr_canon(authzid, zid,
 	    sizeof(zid), NULL, 0) == -1 || strcmp(zid, user) != 0)) {
-		auth_failed(ps->client, m->id, user, "authorization identity differs");
+		auth_failed(ps->client, m->id, user,
+		    "authorization identity differs");
 		return;
 	}
 	/* the hash is slow: off the event loop, answered in auth_pam_done */

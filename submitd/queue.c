@@ -14,8 +14,8 @@
  *				remote), u32 flags (1: local) },
  *				fd: the complete message (CRLF lines, any
  *				offset)
- *	<- IPC_QUEUE_COMMITTED	str id	(on disk and fsync'd: the message
- *				is the queue's)
+ *	<- IPC_QUEUE_COMMITTED	str id	(on disk and fsync'd: the
+ *				message is the queue's)
  *	<- IPC_ERR		u32 SMTP code, str text	(not queued)
  *
  * The client's 250 waits for IPC_QUEUE_COMMITTED; anything else (an

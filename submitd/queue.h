@@ -21,8 +21,8 @@ struct queue_envelope {
 	const char	 *helo;
 	const char	 *peer;
 	uint32_t	  nrcpt;
-	char *const	 *rcpt;		/* addresses as the client gave them */
-	char *const	 *user;		/* local user of each, or NULL: remote */
+	char *const	 *rcpt;		/* as the client gave them */
+	char *const	 *user;		/* local user; NULL: remote */
 };
 
 int	 queue_connect(const char *);

@@ -3,9 +3,10 @@
  * points and the messages between them.
  *
  * Processes (see submitd.c):
- *   submitd		root parent: PAM, the user database (sender identity,
- *			limits, the daily quota and lockout), the Received
- *			header and the hand-off to smtpd's queue.
+ *   submitd		root parent: PAM, the user database (sender
+ *			identity, limits, the daily quota and lockout),
+ *			the Received header and the hand-off to smtpd's
+ *			queue.
  *   submitd.smtp	[global] user, chrooted to empty_dir: the SMTP
  *			dialogue (common/smtp), SASL decoding (auth.c) and
  *			the header scan (header.c).
@@ -38,7 +39,7 @@ struct sm_config;
 
 /* IPC_ERR codes of an IPC_PARENT_AUTH answer */
 #define SUBMIT_AUTH_FAIL	1	/* 535 5.7.8 */
-#define SUBMIT_AUTH_REFUSED	2	/* 421 4.7.0 and close: address barred */
+#define SUBMIT_AUTH_REFUSED	2	/* 421 4.7.0: address barred */
 #define SUBMIT_AUTH_TEMP	3	/* 454 4.7.0 */
 
 /* Recipients of one message, whatever a user's setting: keeps the
