@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Instance, descendants, proc_info, wait_for
+from harness import Instance, binary, descendants, proc_info, wait_for
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -396,6 +396,43 @@ class ImapdTest(unittest.TestCase):
         s.sendall(b"DONE\r\n")
         self.assertTrue(self.read_until_tag(f, b"c")[-1].startswith(b"c OK"))
         s.close()
+
+    def lda(self, rcpt, cls, data):
+        return subprocess.run([binary("mda"), "-d", rcpt, "-s", cls, "-c",
+                               self.inst.conf], input=data,
+                              capture_output=True, env=self.inst.env(),
+                              timeout=60)
+
+    @unittest.skipUnless(os.path.exists(binary("mda")), "mda not built")
+    def test_mda_delivery_seen_by_idle_and_unsafe_is_junk(self):
+        """mail the real mda delivers shows up in an IDLE session; unsafe
+        mail lands in the \\Junk folder Unsafe"""
+        s, f = self.raw()
+        s.sendall(b"a LOGIN bob@example.test " + PW.encode() +
+                  b"\r\nb SELECT INBOX\r\nc IDLE\r\n")
+        self.read_until_tag(f, b"a")
+        self.read_until_tag(f, b"b")
+        self.assertTrue(f.readline().startswith(b"+"))
+        r = self.lda(BOB, "safe", b"From: carol@example.org\r\n"
+                     b"Subject: via the mda\r\n\r\nhello\r\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s.settimeout(15)
+        self.assertRegex(f.readline(), rb"^\* \d+ EXISTS")
+        s.sendall(b"DONE\r\n")
+        self.read_until_tag(f, b"c")
+        s.sendall(b"d UID SEARCH SUBJECT \"via the mda\"\r\n")
+        out = b"".join(self.read_until_tag(f, b"d"))
+        self.assertRegex(out, rb"\* SEARCH \d+")
+        s.close()
+        r = self.lda(BOB, "unsafe", b"From: x@spam.example\r\n"
+                     b"Subject: unverified\r\n\r\nbuy\r\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = self.login()
+        typ, data = m.list('""', "Unsafe")
+        self.assertIn(b"\\Junk", b"".join(data))
+        typ, data = m.select("Unsafe")
+        self.assertGreaterEqual(int(data[0]), 1)
+        m.logout()
 
     def test_two_sessions_see_flag_changes(self):
         a = self.login()
