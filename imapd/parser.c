@@ -69,6 +69,9 @@ list_free(struct imap_list *l)
 	if (l == NULL)
 		return;
 	for (i = 0; i < l->n; i++) {
+		/* arguments may be passwords (LOGIN): wipe them */
+		if (l->v[i].str != NULL)
+			explicit_bzero(l->v[i].str, l->v[i].len);
 		free(l->v[i].str);
 		list_free(l->v[i].list);
 	}
