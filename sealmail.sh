@@ -20,6 +20,7 @@ DEB_PACKAGES=(
 	clang libfuzzer-14-dev
 	libpam-wrapper libpam-modules
 	python3 openssl swaks curl isync procps netcat-openbsd
+	postfix
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -42,6 +43,10 @@ cmd_deps() {
 	if [ ${#missing[@]} -gt 0 ]; then
 		log "installing: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
+		# Postfix is a test peer only: installed unconfigured, never
+		# started from /etc (the tests run private instances).
+		echo "postfix postfix/main_mailer_type select No configuration" |
+		    debconf-set-selections
 		apt-get update -qq
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	fi
