@@ -17,3 +17,7 @@ check_PROGRAMS += tests/unit/test-privsep
 tests_unit_test_privsep_SOURCES = tests/unit/test-privsep.c
 tests_unit_test_privsep_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-privsep
+check_PROGRAMS += tests/unit/test-log
+tests_unit_test_log_SOURCES = tests/unit/test-log.c
+tests_unit_test_log_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-log
