@@ -76,7 +76,10 @@ class ImapdTest(unittest.TestCase):
         cls.inst.add_user(BOB, PW)
         # user processes leave after 2 idle seconds (default 10 minutes)
         os.environ["SEALMAIL_IMAPD_LINGER"] = "2"
-        cls.inst.start("imapd")
+        try:
+            cls.inst.start("imapd")
+        finally:
+            del os.environ["SEALMAIL_IMAPD_LINGER"]
         # bob's Maildir exists before anyone logs in (as the mda makes it)
         md = cls.inst.maildir(BOB)
         vm = __import__("pwd").getpwnam("vmail")
