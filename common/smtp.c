@@ -295,6 +295,9 @@ smtp_process(struct smtp_session *s)
 		in = bufferevent_get_input(s->bev);
 		if (s->pending != PEND_NONE && s->pending != PEND_LINE)
 			break;
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
+		    SMTP_OUTPUT_HIWAT)
+			break;		/* smtp_writecb() resumes */
 		switch (s->mode) {
 		case MODE_GREETING:
 			progress = 0;
@@ -316,6 +319,10 @@ smtp_process(struct smtp_session *s)
 		s->tls_cb_set = 1;
 		bufferevent_setcb(s->bev, smtp_readcb, smtp_writecb,
 		    smtp_eventcb, s);
+		bufferevent_setwatermark(s->bev, EV_READ, 0,
+		    SMTP_INPUT_HIWAT);
+		bufferevent_setwatermark(s->bev, EV_WRITE, SMTP_OUTPUT_LOWAT,
+		    0);
 		bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	}
 	if (s->dead || (s->closing && output_drained(s)))
@@ -362,8 +369,11 @@ smtp_writecb(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session	*s = arg;
 
-	if (s->closing && output_drained(s))
-		smtp_free_later(s);
+	if (s->closing) {
+		if (output_drained(s))
+			smtp_free_later(s);
+	} else if (!s->in_process)
+		smtp_process(s);
 }
 
 static void
@@ -483,6 +493,7 @@ smtp_session_new(struct event_base *base, int fd,
 	s->greet_ev = evtimer_new(base, smtp_greetcb, s);
 	bufferevent_setcb(s->bev, smtp_readcb, smtp_writecb, smtp_eventcb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIWAT);
+	bufferevent_setwatermark(s->bev, EV_WRITE, SMTP_OUTPUT_LOWAT, 0);
 	smtp_set_timeout(s, p->timeout_cmd);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	if (h->connect != NULL && h->connect(s, arg) == -1) {

@@ -19,6 +19,9 @@ struct evbuffer;
 struct event;
 
 #define SMTP_INPUT_HIWAT	(256 * 1024)
+/* a client that does not read its replies is not read either */
+#define SMTP_OUTPUT_HIWAT	(64 * 1024)
+#define SMTP_OUTPUT_LOWAT	(16 * 1024)
 #define SMTP_CHUNK		16384
 
 enum smtp_phase {

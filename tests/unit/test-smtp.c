@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -451,6 +452,45 @@ test_rset_and_txn_reset(void)
 	test_end();
 }
 
+static void
+test_unread_replies_stop_reading(void)
+{
+	struct event_base	*base;
+	static char		 junk[1 << 18];
+	size_t			 i, sent = 0;
+	ssize_t			 n;
+	int			 sv[2], rounds;
+
+	test_begin("a client that reads no replies is not read either");
+	for (i = 0; i + 6 <= sizeof(junk); i += 6)
+		memcpy(junk + i, "NOOP\r\n", 6);
+	memset(&R, 0, sizeof(R));
+	R.fd = -1;
+	base = R.base = event_base_new();
+	test_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	params.greeting_delay_ms = 0;
+	params.max_commands = 0;
+	params.timeout_cmd = 1;		/* it ends in a read timeout */
+	smtp_session_new(base, sv[0], &params, &hooks, NULL);
+	for (rounds = 0; rounds < 500; rounds++) {
+		n = write(sv[1], junk + sent % sizeof(junk), sizeof(junk) -
+		    sent % sizeof(junk));
+		if (n > 0)
+			sent += (size_t)n;
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	/* bounded by the socket buffers and the engine's two watermarks */
+	test_assert(sent < 4 * 1024 * 1024);
+	close(sv[1]);
+	for (rounds = 0; rounds < 1000 && !R.done; rounds++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	test_assert(R.done);
+	event_base_free(base);
+	params.timeout_cmd = 5;
+	test_end();
+}
+
 int
 main(void)
 {
@@ -471,9 +511,11 @@ main(void)
 		test_talk_before_greeting,
 		test_auth_hook,
 		test_rset_and_txn_reset,
+		test_unread_replies_stop_reading,
 		NULL
 	};
 
 	log_init("test-smtp", 1, LOG_LVL_WARN);
+	signal(SIGPIPE, SIG_IGN);	/* as daemon_signals() does */
 	return test_run(tests);
 }
