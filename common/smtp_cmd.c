@@ -195,6 +195,15 @@ cmd_data(struct smtp_session *s)
 static void
 cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
 {
+	/*
+	 * A chunk that alone is over the size limit would have to be read
+	 * to the end to stay in step with the client: refuse and hang up.
+	 */
+	if (s->p->max_message_size != 0 &&
+	    c->chunk_size > s->p->max_message_size) {
+		smtp_close(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
 	s->chunk_left = c->chunk_size;
 	s->chunk_last = c->chunk_last;
 	s->chunk_refuse = 0;

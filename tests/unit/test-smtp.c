@@ -331,6 +331,19 @@ test_size_limit(void)
 }
 
 static void
+test_bdat_chunk_over_limit_hangs_up(void)
+{
+	const char	*out;
+
+	test_begin("a BDAT chunk alone over the size limit: 552 and close");
+	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
+	    "BDAT 99999999999\r\nxxxx");
+	test_assert_str(codes(out), "220 250 250 250 552");
+	test_assert(R.ntxn_reset == 1);
+	test_end();
+}
+
+static void
 test_long_lines(void)
 {
 	char		 s[12000];
@@ -502,6 +515,7 @@ main(void)
 		test_bdat,
 		test_bdat_refused_still_read,
 		test_size_limit,
+		test_bdat_chunk_over_limit_hangs_up,
 		test_long_lines,
 		test_sequence_errors,
 		test_error_limit,
