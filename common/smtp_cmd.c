@@ -160,6 +160,7 @@ content_begin(struct smtp_session *s)
 	if (s->datafd == -1)
 		return -1;
 	s->msgsize = 0;
+	s->discarded = 0;
 	s->linelen = 0;
 	s->cstate = CS_BOL;
 	s->cerr = 0;

@@ -32,8 +32,17 @@ content_write(struct smtp_session *s, const char *p, size_t n)
 {
 	ssize_t	 w;
 
-	if (n == 0 || s->cerr & (CERR_SIZE | CERR_IO))
+	if (n == 0)
 		return;
+	if (s->cerr & (CERR_SIZE | CERR_IO)) {
+		/* read and dropped, up to four times the limit */
+		s->discarded += n;
+		if (s->p->max_message_size != 0 &&
+		    s->discarded / 4 > s->p->max_message_size)
+			smtp_close(s, "552 5.3.4 Message size exceeds fixed "
+			    "limit");
+		return;
+	}
 	s->msgsize += n;
 	if (s->p->max_message_size != 0 &&
 	    s->msgsize > s->p->max_message_size) {
@@ -184,6 +193,8 @@ smtp_data_process(struct smtp_session *s, struct evbuffer *in)
 		used = content_feed(s, ib, (size_t)got, ob, &olen, 1);
 		content_write(s, ob, olen);
 		evbuffer_drain(in, used ? used : (size_t)got);
+		if (s->closing)
+			return 0;
 		if (used) {
 			content_end(s);
 			return 1;
@@ -235,6 +246,8 @@ smtp_bdat_process(struct smtp_session *s, struct evbuffer *in)
 			continue;
 		content_feed(s, ib, (size_t)got, ob, &olen, 0);
 		content_write(s, ob, olen);
+		if (s->closing)
+			return 0;
 	}
 	if (s->chunk_left > 0)
 		return 0;

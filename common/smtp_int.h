@@ -100,6 +100,7 @@ struct smtp_session {
 	int			 used_bdat;
 	int			 datafd;
 	size_t			 msgsize;
+	size_t			 discarded;	/* over the limit, dropped */
 	size_t			 linelen;
 	enum content_state	 cstate;
 	int			 cerr;

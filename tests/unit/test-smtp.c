@@ -344,6 +344,24 @@ test_bdat_chunk_over_limit_hangs_up(void)
 }
 
 static void
+test_endless_data_hangs_up(void)
+{
+	static char	 s[16000];
+	const char	*out;
+	size_t		 n;
+
+	test_begin("DATA far over the size limit: 552 and close, not read on");
+	n = (size_t)snprintf(s, sizeof(s), "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
+	    "RCPT TO:<b@mx.test>\r\nDATA\r\n");
+	while (n + 82 < sizeof(s))
+		n += (size_t)snprintf(s + n, sizeof(s) - n, "%080d\r\n", 1);
+	out = run(s, n, 0, 0);
+	test_assert_str(codes(out), "220 250 250 250 354 552");
+	test_assert(R.nmsg == 0 && R.ntxn_reset == 1);
+	test_end();
+}
+
+static void
 test_long_lines(void)
 {
 	char		 s[12000];
@@ -516,6 +534,7 @@ main(void)
 		test_bdat_refused_still_read,
 		test_size_limit,
 		test_bdat_chunk_over_limit_hangs_up,
+		test_endless_data_hangs_up,
 		test_long_lines,
 		test_sequence_errors,
 		test_error_limit,
