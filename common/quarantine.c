@@ -677,8 +677,8 @@ out:
 
 /* Purge one subdirectory of a user's quarantine; -1 on any failure. */
 static int
-purge_sub(int ufd, const char *sub, time_t cutoff, int all,
-    size_t *removed)
+purge_sub(int ufd, const char *where, const char *sub, time_t cutoff,
+    int all, size_t *removed)
 {
 	struct dirent	*de;
 	struct stat	 st;
@@ -704,13 +704,14 @@ purge_sub(int ufd, const char *sub, time_t cutoff, int all,
 			continue;
 		if (unlinkat(sfd, de->d_name, 0) == -1) {
 			if (errno != ENOENT) {
-				log_warn("quarantine purge %s/%s", sub,
-				    de->d_name);
+				log_warn("quarantine purge %s/%s/%s", where,
+				    sub, de->d_name);
 				rv = -1;
 			}
 			continue;
 		}
-		log_debug("quarantine purged %s/%s", sub, de->d_name);
+		log_debug("quarantine purged %s/%s/%s", where, sub,
+		    de->d_name);
 		(*removed)++;
 		any = 1;
 	}
@@ -722,10 +723,11 @@ purge_sub(int ufd, const char *sub, time_t cutoff, int all,
 
 /* Purge every user directory of one domain directory. */
 static int
-purge_domain(int dfd, time_t cutoff, int all, time_t tmp_cutoff,
-    size_t *removed)
+purge_domain(int dfd, const char *domain, time_t cutoff, int all,
+    time_t tmp_cutoff, size_t *removed)
 {
 	struct dirent	*de;
+	struct buf	 where;
 	DIR		*d;
 	int		 ufd, rv = 0;
 
@@ -740,10 +742,16 @@ purge_domain(int dfd, time_t cutoff, int all, time_t tmp_cutoff,
 				rv = -1;
 			continue;
 		}
-		if (purge_sub(ufd, "new", cutoff, all, removed) == -1 ||
-		    purge_sub(ufd, "cur", cutoff, all, removed) == -1 ||
-		    purge_sub(ufd, "tmp", tmp_cutoff, 0, removed) == -1)
+		buf_init(&where, 0);
+		buf_printf(&where, "%s/%s", domain, de->d_name);
+		if (purge_sub(ufd, buf_cstr(&where), "new", cutoff, all,
+		    removed) == -1 ||
+		    purge_sub(ufd, buf_cstr(&where), "cur", cutoff, all,
+		    removed) == -1 ||
+		    purge_sub(ufd, buf_cstr(&where), "tmp", tmp_cutoff, 0,
+		    removed) == -1)
 			rv = -1;
+		buf_free(&where);
 		close(ufd);
 	}
 	closedir(d);
@@ -781,8 +789,8 @@ quar_purge(const char *qdir, int days, time_t now, size_t *removed_r)
 				rv = -1;
 			continue;
 		}
-		if (purge_domain(dfd, cutoff, days <= 0, tmp_cutoff,
-		    removed_r) == -1)
+		if (purge_domain(dfd, de->d_name, cutoff, days <= 0,
+		    tmp_cutoff, removed_r) == -1)
 			rv = -1;
 		close(dfd);
 	}

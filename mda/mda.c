@@ -8,7 +8,9 @@
  *	database, binds [mda] lmtp_socket and forks mda.lmtp, which runs
  *	as [global] mail_user, parses LMTP and writes Maildirs.  The
  *	parent answers only recipient lookups over IPC; it never sees a
- *	message.
+ *	message.  At start and hourly it forks mda.purge, which drops to
+ *	mail_user and removes quarantined originals older than [mda]
+ *	quarantine_days (common/quarantine).
  *   mda -d user@domain [-s safe|unsafe] [-f sender] [-c FILE]
  *	the LDA for other MTAs (Postfix's mailbox_command): the message
  *	on stdin, a sysexits status (lda.c).
@@ -21,12 +23,15 @@
  * interface MTAs expect of an LDA); the server's foreground flag is -F.
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -39,6 +44,7 @@
 #include "mda.h"
 #include "net.h"
 #include "privsep.h"
+#include "quarantine.h"
 #include "userdb.h"
 #include "xmalloc.h"
 
@@ -46,6 +52,10 @@ static struct sm_config cfg;
 static struct db_env *env;
 static struct userdb *udb;
 static pid_t	 lmtp_pid;
+static pid_t	 purge_pid;		/* the running mda.purge, or 0 */
+static struct priv_user purge_user;
+
+#define PURGE_INTERVAL	(60 * 60)	/* the quarantine is purged hourly */
 
 /*
  * Resolve rcpt (a user or an alias) to everything delivery needs.
@@ -122,6 +132,44 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	ipc_send(c, a);
 }
 
+/*
+ * The quarantine purge (at start, then hourly): originals older than
+ * [mda] quarantine_days go.  It runs in a child as mail_user, which owns
+ * the tree that mda.lmtp wrote from network input, so root never walks
+ * it; one at a time.
+ */
+static void
+parent_purge(evutil_socket_t fd, short events, void *arg)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	size_t	 i, removed;
+	pid_t	 pid;
+	int	 r;
+
+	if (purge_pid != 0)
+		return;
+	if ((pid = fork()) == -1) {
+		log_warn("fork mda.purge");
+		return;
+	}
+	if (pid != 0) {
+		purge_pid = pid;
+		return;
+	}
+	/* The parent's libevent signal handlers are not ours. */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	log_setrole("mda.purge");
+	prctl(PR_SET_NAME, "mda.purge", 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	priv_drop(&purge_user, NULL);
+	r = quar_purge(cfg.quarantine_dir, cfg.quarantine_days, time(NULL),
+	    &removed);
+	log_info("quarantine purged dir=%s days=%d removed=%zu",
+	    cfg.quarantine_dir, cfg.quarantine_days, removed);
+	_exit(r == 0 ? 0 : 1);
+}
+
 static void
 parent_reload(void *arg)
 {
@@ -131,6 +179,15 @@ parent_reload(void *arg)
 static void
 parent_child_exit(pid_t pid, int status, void *arg)
 {
+	if (pid == purge_pid) {
+		purge_pid = 0;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			log_warnx("mda.purge failed (%s %d)",
+			    WIFEXITED(status) ? "status" : "signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) :
+			    WTERMSIG(status));
+		return;
+	}
 	if (pid == lmtp_pid && !daemon_stopping()) {
 		log_warnx("mda.lmtp exited (status %d); stopping", status);
 		daemon_stop();
@@ -149,7 +206,9 @@ usage(void)
 static int
 server_main(struct daemon_opts *opts)
 {
+	struct timeval hourly = { PURGE_INTERVAL, 0 };
 	struct event_base *base;
+	struct event *purge_ev;
 	struct priv_user mailu, trusted;
 	struct ipc_conn *child;
 	int	 lfd, fd;
@@ -186,8 +245,16 @@ server_main(struct daemon_opts *opts)
 	child = ipc_conn_new(base, fd, parent_dispatch, NULL, NULL);
 	daemon_pidfile(&cfg, "mda");
 	log_info("started lmtp=%s", cfg.lmtp_socket);
+	purge_user = mailu;
+	if ((purge_ev = event_new(base, -1, EV_PERSIST, parent_purge,
+	    NULL)) == NULL || event_add(purge_ev, &hourly) == -1)
+		fatalx("cannot set the quarantine purge timer");
+	parent_purge(-1, 0, NULL);
 	event_base_dispatch(base);
 
+	event_free(purge_ev);
+	if (purge_pid != 0)
+		kill(purge_pid, SIGTERM);
 	kill(lmtp_pid, SIGTERM);
 	waitpid(lmtp_pid, NULL, 0);
 	unlink(cfg.lmtp_socket);

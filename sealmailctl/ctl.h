@@ -62,4 +62,9 @@ int	 ctl_start(struct ctl *, int, char **);
 int	 ctl_stop(struct ctl *, int, char **);
 int	 ctl_status(struct ctl *, int, char **);
 
+/* quarantine.c */
+int	 ctl_quarantine_list(struct ctl *, int, char **);
+int	 ctl_quarantine_release(struct ctl *, int, char **);
+int	 ctl_quarantine_purge(struct ctl *, int, char **);
+
 #endif

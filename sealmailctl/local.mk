@@ -3,6 +3,7 @@ sbin_PROGRAMS += sealmailctl/sealmailctl
 sealmailctl_sealmailctl_SOURCES = \
 	sealmailctl/sealmailctl.c sealmailctl/ctl.h \
 	sealmailctl/users.c \
-	sealmailctl/service.c
+	sealmailctl/service.c \
+	sealmailctl/quarantine.c
 sealmailctl_sealmailctl_LDADD = $(SM_LIBS) -lcrypt
 EXTRA_DIST += tests/integration/test_sealmailctl.py

@@ -5,9 +5,10 @@
  *
  * FILE defaults to $SEALMAIL_CONF, else the installed sealmail.conf.
  * Each verb is one function (users.c: domains, users, aliases; service.c:
- * start, stop, status), found by matching the command words against the
- * table below; the table also holds each verb's argument counts and usage
- * line, so the usage text cannot drift from what is accepted.
+ * start, stop, status; quarantine.c: the quarantine), found by matching
+ * the command words against the table below; the table also holds each
+ * verb's argument counts and usage line, so the usage text cannot drift
+ * from what is accepted.
  *
  * Runs as root: it opens the Berkeley DB environment (only root processes
  * may) and writes the pam_userdb file.  Output is plain text, one record a
@@ -56,6 +57,10 @@ static const struct verb verbs[] = {
 	    "ADDRESS ALIAS [sender=yes|no]" },
 	{ { "user", "alias", "del" }, 2, 2, 1, ctl_alias_del, "ADDRESS ALIAS" },
 	{ { "user", "alias", "list" }, 1, 1, 1, ctl_alias_list, "ADDRESS" },
+	{ { "quarantine", "list" }, 1, 1, 1, ctl_quarantine_list, "ADDRESS" },
+	{ { "quarantine", "release" }, 2, 2, 1, ctl_quarantine_release,
+	    "ADDRESS ID" },
+	{ { "quarantine", "purge" }, 0, 0, 0, ctl_quarantine_purge, "" },
 };
 #define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
 
