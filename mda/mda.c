@@ -133,29 +133,23 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 }
 
 /*
- * The quarantine purge (at start, then hourly): originals older than
- * [mda] quarantine_days go.  It runs in a child as mail_user, which owns
- * the tree that mda.lmtp wrote from network input, so root never walks
- * it; one at a time.
+ * The quarantine purge: originals older than [mda] quarantine_days go.
+ * It runs in a child as mail_user, which owns the tree that mda.lmtp
+ * wrote from network input, so root never walks it.  Returns the
+ * child's pid, or -1.
  */
-static void
-parent_purge(evutil_socket_t fd, short events, void *arg)
+static pid_t
+purge_fork(void)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	size_t	 i, removed;
 	pid_t	 pid;
 	int	 r;
 
-	if (purge_pid != 0)
-		return;
-	if ((pid = fork()) == -1) {
+	if ((pid = fork()) == -1)
 		log_warn("fork mda.purge");
-		return;
-	}
-	if (pid != 0) {
-		purge_pid = pid;
-		return;
-	}
+	if (pid != 0)
+		return pid;
 	/* The parent's libevent signal handlers are not ours. */
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
@@ -171,6 +165,26 @@ parent_purge(evutil_socket_t fd, short events, void *arg)
 }
 
 static void
+purge_status(int status)
+{
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warnx("mda.purge failed (%s %d)",
+		    WIFEXITED(status) ? "status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) :
+		    WTERMSIG(status));
+}
+
+/* The hourly timer: one purge at a time. */
+static void
+parent_purge(evutil_socket_t fd, short events, void *arg)
+{
+	pid_t	 pid;
+
+	if (purge_pid == 0 && (pid = purge_fork()) != -1)
+		purge_pid = pid;
+}
+
+static void
 parent_reload(void *arg)
 {
 	daemon_reload_config(arg, &cfg);
@@ -181,11 +195,7 @@ parent_child_exit(pid_t pid, int status, void *arg)
 {
 	if (pid == purge_pid) {
 		purge_pid = 0;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			log_warnx("mda.purge failed (%s %d)",
-			    WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) :
-			    WTERMSIG(status));
+		purge_status(status);
 		return;
 	}
 	if (pid == lmtp_pid && !daemon_stopping()) {
@@ -211,7 +221,8 @@ server_main(struct daemon_opts *opts)
 	struct event *purge_ev;
 	struct priv_user mailu, trusted;
 	struct ipc_conn *child;
-	int	 lfd, fd;
+	pid_t	 pid;
+	int	 lfd, fd, status;
 
 	if (!priv_is_root())
 		fatalx("the LMTP server must be started as root");
@@ -225,6 +236,18 @@ server_main(struct daemon_opts *opts)
 	    (gid_t)-1)) == -1)
 		fatal("listen %s", cfg.lmtp_socket);
 	daemon_detach(opts);
+	/*
+	 * The first purge is waited for before anything else starts, so the
+	 * running daemon's only children are its roles; later ones are
+	 * hourly, from the event loop.
+	 */
+	purge_user = mailu;
+	if ((pid = purge_fork()) != -1) {
+		while (waitpid(pid, &status, 0) == -1)
+			if (errno != EINTR)
+				fatal("waitpid mda.purge");
+		purge_status(status);
+	}
 	/* After daemon(3), whose fork the environment handle must not cross. */
 	if ((env = db_env_open(cfg.db_dir)) == NULL ||
 	    (udb = userdb_open(env)) == NULL)
@@ -245,11 +268,9 @@ server_main(struct daemon_opts *opts)
 	child = ipc_conn_new(base, fd, parent_dispatch, NULL, NULL);
 	daemon_pidfile(&cfg, "mda");
 	log_info("started lmtp=%s", cfg.lmtp_socket);
-	purge_user = mailu;
 	if ((purge_ev = event_new(base, -1, EV_PERSIST, parent_purge,
 	    NULL)) == NULL || event_add(purge_ev, &hourly) == -1)
 		fatalx("cannot set the quarantine purge timer");
-	parent_purge(-1, 0, NULL);
 	event_base_dispatch(base);
 
 	event_free(purge_ev);
