@@ -162,6 +162,7 @@ fuzz_sources() {
 	smtp) echo common/smtp_parse.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	sasl) echo submitd/auth.c ;;
+	submit-header) echo submitd/header.c ;;
 	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
 	esac
 }
