@@ -10,6 +10,12 @@
  * queue directory and forces the class of port 25 mail to unsafe, so a
  * compromised receiver cannot mark mail safe).
  *
+ * Before the greeting the receiver pauses 200 ms: a client that talks
+ * first is refused (554 5.5.1).  An address that waited and then sent
+ * HELO/EHLO skips the pause for an hour.  SEALMAIL_SMTPD_GREET_DELAY_MS
+ * in smtpd's environment overrides the 200 ms (0 turns it off) until the
+ * config has a key for it.
+ *
  * Message content is written by the engine into a memfd created here;
  * at the end of DATA the memfd travels to the queue with the envelope,
  * and the 250 reply naming the queue ID goes out only when the queue
