@@ -445,7 +445,7 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	params.service = "ESMTP Sealmail";
 	params.max_message_size = cfg->max_message_size;
 	params.max_rcpt = cfg->smtpd_max_rcpt;
-	params.max_errors = 10;
+	params.max_errors = 20;		/* as Postfix's hard error limit */
 	params.max_commands = 100000;
 	/* a client that talks before the greeting is refused */
 	params.greeting_delay_ms = getenv("SEALMAIL_SMTPD_GREET_DELAY_MS") ?
