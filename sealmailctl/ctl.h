@@ -65,6 +65,12 @@ int	 ctl_status(struct ctl *, int, char **);
 /* quarantine.c */
 int	 ctl_quarantine_list(struct ctl *, int, char **);
 int	 ctl_quarantine_release(struct ctl *, int, char **);
+
+/* queue.c */
+int	 ctl_queue_list(struct ctl *, int, char **);
+int	 ctl_queue_show(struct ctl *, int, char **);
+int	 ctl_queue_flush(struct ctl *, int, char **);
+int	 ctl_queue_delete(struct ctl *, int, char **);
 int	 ctl_quarantine_purge(struct ctl *, int, char **);
 
 #endif

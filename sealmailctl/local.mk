@@ -4,6 +4,8 @@ sealmailctl_sealmailctl_SOURCES = \
 	sealmailctl/sealmailctl.c sealmailctl/ctl.h \
 	sealmailctl/users.c \
 	sealmailctl/service.c \
-	sealmailctl/quarantine.c
+	sealmailctl/quarantine.c \
+	sealmailctl/queue.c smtpd/queue_admin.c smtpd/envelope.c
+sealmailctl_sealmailctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 sealmailctl_sealmailctl_LDADD = $(SM_LIBS) -lcrypt
 EXTRA_DIST += tests/integration/test_sealmailctl.py

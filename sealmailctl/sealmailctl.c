@@ -61,6 +61,10 @@ static const struct verb verbs[] = {
 	{ { "quarantine", "release" }, 2, 2, 1, ctl_quarantine_release,
 	    "ADDRESS ID" },
 	{ { "quarantine", "purge" }, 0, 0, 0, ctl_quarantine_purge, "" },
+	{ { "queue", "list" }, 0, 0, 0, ctl_queue_list, "" },
+	{ { "queue", "show" }, 1, 1, 0, ctl_queue_show, "ID" },
+	{ { "queue", "flush" }, 0, 0, 0, ctl_queue_flush, "" },
+	{ { "queue", "delete" }, 1, 1, 0, ctl_queue_delete, "ID" },
 };
 #define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
 
