@@ -1,0 +1,41 @@
+/*
+ * queue.h - what the two files of smtpd.queue share: queue.c (scheduling,
+ * delivery, bounces, peers) and queue_store.c (commit, intake, recovery).
+ * Nothing outside smtpd.queue includes it.
+ */
+#ifndef SM_QUEUE_H
+#define SM_QUEUE_H
+
+#include <time.h>
+
+struct event_base;
+struct ipc_conn;
+struct ipc_msg;
+struct q_envelope;
+struct qent;
+
+/* a connection on queue_socket (submitd's parent) */
+struct qclient {
+	struct qclient		*next;
+	struct ipc_conn		*conn;
+	int			 njobs;		/* messages being written */
+	int			 gone;		/* closed, free at njobs 0 */
+};
+
+extern int		 q_inc_fd, q_fd;	/* incoming/, queue/ */
+extern struct ipc_conn	*q_recv_ipc;		/* the receiver */
+
+/* queue.c */
+struct qent *qent_add(const char *, time_t);
+void	 q_schedule(void);
+
+/* queue_store.c */
+int	 q_fsync_dir(int, const char *);
+void	 q_rm_entry(int, const char *);
+int	 q_store(struct q_envelope *, int, char *, size_t);
+int	 q_env_save(struct q_envelope *);
+void	 q_take(struct ipc_conn *, struct ipc_msg *, struct qclient *);
+void	 q_recover(void);
+void	 q_store_start(struct event_base *);
+
+#endif
