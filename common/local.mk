@@ -8,4 +8,5 @@ libsealmail_a_SOURCES += \
 	common/ipc.c common/ipc.h \
 	common/net.c common/net.h \
 	common/privsep.c common/privsep.h \
-	common/daemon.c common/daemon.h
+	common/daemon.c common/daemon.h \
+	common/io.c common/io.h

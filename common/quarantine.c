@@ -24,12 +24,12 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "io.h"
 #include "log.h"
 #include "quarantine.h"
 #include "userdb.h"
 #include "xmalloc.h"
 
-#define COPY_CHUNK	65536
 #define DIR_FLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 static unsigned int release_seq;
@@ -473,50 +473,6 @@ fail:
 	return -1;
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char	*c = p;
-	ssize_t		 w;
-
-	while (n > 0) {
-		if ((w = write(fd, c, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-copy_fd(int from, int to)
-{
-	char	*b;
-	off_t	 off = 0;
-	ssize_t	 n;
-	int	 rv = 0;
-
-	b = xmalloc(COPY_CHUNK);
-	while ((n = pread(from, b, COPY_CHUNK, off)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			rv = -1;
-			break;
-		}
-		if (write_all(to, b, (size_t)n) == -1) {
-			rv = -1;
-			break;
-		}
-		off += n;
-	}
-	free(b);
-	return rv;
-}
-
 /* "X-Sealmail-Released: <date> by the administrator", in fd's EOL. */
 static void
 released_header(int fd, time_t now, struct buf *out)
@@ -577,8 +533,8 @@ maildir_put(const struct quar_paths *qp, int tmpfd, int newfd,
 	if (fd == -1)
 		goto fail;
 	if ((qp->uid != (uid_t)-1 && fchown(fd, qp->uid, qp->gid) == -1) ||
-	    write_all(fd, hdr->data, hdr->len) == -1 ||
-	    copy_fd(from, fd) == -1 || fsync(fd) == -1 ||
+	    io_write_all(fd, hdr->data, hdr->len) == -1 ||
+	    io_copy_fd(from, fd) == -1 || fsync(fd) == -1 ||
 	    fstat(fd, &st) == -1) {
 		saved = errno;
 		close(fd);

@@ -28,13 +28,13 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "io.h"
 #include "config.h"
 #include "log.h"
 #include "mda.h"
 #include "strip.h"
 #include "xmalloc.h"
 
-#define COPY_CHUNK	65536
 
 static unsigned int deliver_seq;
 
@@ -155,44 +155,6 @@ maildir_usage(const char *dir)
 	return total;
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, c, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-copy_fd(int from, int to)
-{
-	char	 b[COPY_CHUNK];
-	off_t	 off = 0;
-	ssize_t	 n;
-
-	while ((n = pread(from, b, sizeof(b), off)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (write_all(to, b, (size_t)n) == -1)
-			return -1;
-		off += n;
-	}
-	return 0;
-}
-
 /* The line ending the message uses, so added headers match it. */
 static const char *
 eol_of(int fd)
@@ -229,8 +191,8 @@ maildir_store(const char *dir, const struct buf *prefix, int content,
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1)
 		return -1;
-	if (write_all(fd, prefix->data, prefix->len) == -1 ||
-	    copy_fd(content, fd) == -1 || fsync(fd) == -1 ||
+	if (io_write_all(fd, prefix->data, prefix->len) == -1 ||
+	    io_copy_fd(content, fd) == -1 || fsync(fd) == -1 ||
 	    fstat(fd, &st) == -1) {
 		close(fd);
 		unlink(tmp);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "io.h"
 #include "log.h"
 #include "stamp.h"
 
@@ -107,24 +108,6 @@ stamp_message_id(struct buf *b, const char *id, const char *hostname)
 	buf_printf(b, "Message-ID: <%s.%08x@%s>\r\n", id, r, hostname);
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, c, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 stamp_message(const struct buf *prefix, int src, int body_only)
 {
@@ -137,8 +120,8 @@ stamp_message(const struct buf *prefix, int src, int body_only)
 		log_warn("memfd_create");
 		return -1;
 	}
-	if (write_all(fd, prefix->data, prefix->len) == -1 ||
-	    (body_only && write_all(fd, "\r\n", 2) == -1))
+	if (io_write_all(fd, prefix->data, prefix->len) == -1 ||
+	    (body_only && io_write_all(fd, "\r\n", 2) == -1))
 		goto fail;
 	while (src != -1) {
 		n = pread(src, chunk, sizeof(chunk), off);
@@ -148,7 +131,7 @@ stamp_message(const struct buf *prefix, int src, int body_only)
 			goto fail;
 		if (n == 0)
 			break;
-		if (write_all(fd, chunk, (size_t)n) == -1)
+		if (io_write_all(fd, chunk, (size_t)n) == -1)
 			goto fail;
 		off += n;
 	}
