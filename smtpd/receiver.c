@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,6 +72,8 @@ static struct smtp_params params, params_known;
  * pre-greeting pause (as Postfix's postscreen caches its verdicts), so a
  * well-behaved sender that opens one connection per message pays it once.
  */
+#define MAX_HOPS	50	/* Received: lines, as Postfix */
+
 #define PASS_SLOTS	1024
 #define PASS_TTL	3600
 static struct {
@@ -234,13 +237,53 @@ r_data_begin(struct smtp_session *s, void *arg)
 	return fd;
 }
 
+/*
+ * Received: lines in the header section (ours included), to stop mail
+ * loops (RFC 5321 6.3).  Reads at most the first 256 KB of the memfd.
+ */
+static int
+count_hops(int fd)
+{
+	char	 b[8192], head[9];
+	ssize_t	 n;
+	off_t	 off = 0;
+	size_t	 i, col = 0;
+	int	 hops = 0;
+
+	while (off < 256 * 1024 && (n = pread(fd, b, sizeof(b), off)) > 0) {
+		off += n;
+		for (i = 0; i < (size_t)n; i++) {
+			if (b[i] != '\n') {
+				if (col < sizeof(head))
+					head[col] = b[i];
+				col++;
+				continue;
+			}
+			if (col == 0 || (col == 1 && head[0] == '\r'))
+				return hops;		/* the empty line */
+			if (col >= sizeof(head) &&
+			    strncasecmp(head, "received:", sizeof(head)) == 0)
+				hops++;
+			col = 0;
+		}
+	}
+	return hops;
+}
+
 static void
 r_data_end(struct smtp_session *s, size_t size, void *arg)
 {
 	struct rsess	*rs = arg;
 	struct ipc_msg	*m;
-	int		 i;
+	int		 i, hops;
 
+	if ((hops = count_hops(rs->memfd)) > MAX_HOPS) {
+		log_info("session=%016llx peer=%s id=%s refused: %d hops",
+		    (unsigned long long)smtp_session_id(s), rs->peer, rs->qid,
+		    hops);
+		smtp_reply(s, 554, "5.4.6 Too many hops, mail loop?");
+		return;
+	}
 	rs->req = next_req++;
 	m = ipc_msg_new(IPC_QUEUE_MESSAGE, rs->req);
 	ipc_add_str(m, rs->qid);

@@ -289,6 +289,22 @@ class TestDelivery(SmtpdTest):
         for uids, _ in seen["smtpd.delivery"]:
             self.assertEqual(uids, [q] * 3)
 
+    def test_mail_loop_is_refused(self):
+        hops = "".join("Received: from hop%d by hop%d; now\r\n" % (i, i + 1)
+                       for i in range(50))
+        s = self.smtp()
+        s.mail("someone@example.net")
+        s.rcpt(BOB)
+        code, text = s.data(hops + self.MSG)
+        self.assertEqual(code, 554)
+        self.assertTrue(text.startswith(b"5.4.6"), text)
+        # 49 earlier hops and ours: still fine
+        s.mail("someone@example.net")
+        s.rcpt(BOB)
+        code, _ = s.data(hops.split("\r\n", 1)[1] + self.MSG)
+        self.assertEqual(code, 250)
+        s.quit()
+
     def test_oversize_is_refused(self):
         s = self.smtp()
         self.assertEqual(int(s.esmtp_features["size"]), 64 * 1024)
