@@ -11,15 +11,23 @@
  *	smtpd.queue		[global] queue_user, chrooted to queue_dir:
  *				owns the queue (queue.c, envelope.c, dsn.c)
  *				and accepts submitd's mail on queue_socket.
- *	smtpd.delivery		[mda] trusted_user: speaks LMTP to mda over
- *				[mda] lmtp_socket (delivery.c).
+ *	smtpd.delivery		[mda] trusted_user, Q_DELIVERY_N of them:
+ *				each speaks LMTP to mda over [mda]
+ *				lmtp_socket, one message at a time
+ *				(delivery.c); the queue feeds the least busy.
+ *
+ * Any role that dies stops smtpd (the parent exits non-zero); the queue
+ * is durable and recovered at the next start.
  *
  * IPC (common/ipc), every message built field by field:
  *
  *   receiver/queue -> parent
  *	IPC_PARENT_LOOKUP_RCPT	str address
  *	  <- IPC_OK		u32 0, str user (canonical local user)
- *	  <- IPC_ERR		u32 SMTP code (550 unknown, 554 relay), str text
+ *	  <- IPC_ERR		u32 SMTP code (550 5.1.1 unknown, 554 5.7.1
+ *				relay, 550 5.7.1 no unsafe mailbox (asked by
+ *				the receiver only), 451 lookup failure),
+ *				str text (enhanced code first)
  *
  *   receiver -> queue, and submitd -> queue over queue_socket
  *	IPC_QUEUE_MESSAGE	str id ("" lets the queue choose), str from,
