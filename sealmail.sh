@@ -161,7 +161,7 @@ fuzz_sources() {
 	mime) echo common/mime.c mda/strip.c mda/html.c ;;
 	smtp) echo common/smtp_parse.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
-	sasl) echo submitd/auth.c ;;
+	sasl) echo submitd/auth.c common/mime.c ;;
 	submit-header) echo submitd/header.c ;;
 	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
 	esac

@@ -840,11 +840,12 @@ mime_parse_disposition(const char *s, size_t n, char **disp_r,
  * Codecs
  */
 
-static const char b64chars[] =
+const char mime_b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int
-b64val(int c)
+/* The value of one base64 character, or -1 (RFC 4648 alphabet). */
+int
+mime_b64_value(int c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -901,7 +902,7 @@ b64_decode(struct mime_decoder *d, const unsigned char *s, size_t n,
 				d->errors++;
 			continue;
 		}
-		if ((v = b64val(s[i])) < 0) {
+		if ((v = mime_b64_value(s[i])) < 0) {
 			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
 			    s[i] != '\n')
 				d->errors++;
@@ -1154,11 +1155,11 @@ b64_encode_quantum(struct mime_encoder *e, struct buf *out)
 		buf_add(out, "\r\n", 2);
 		e->col = 0;
 	}
-	o[0] = b64chars[h[0] >> 2];
-	o[1] = b64chars[((h[0] & 3) << 4) | (e->nhold > 1 ? h[1] >> 4 : 0)];
-	o[2] = e->nhold > 1 ? b64chars[((h[1] & 15) << 2) |
+	o[0] = mime_b64_alphabet[h[0] >> 2];
+	o[1] = mime_b64_alphabet[((h[0] & 3) << 4) | (e->nhold > 1 ? h[1] >> 4 : 0)];
+	o[2] = e->nhold > 1 ? mime_b64_alphabet[((h[1] & 15) << 2) |
 	    (e->nhold > 2 ? h[2] >> 6 : 0)] : '=';
-	o[3] = e->nhold > 2 ? b64chars[h[2] & 63] : '=';
+	o[3] = e->nhold > 2 ? mime_b64_alphabet[h[2] & 63] : '=';
 	buf_add(out, o, 4);
 	e->col += 4;
 	e->nhold = 0;

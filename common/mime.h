@@ -195,4 +195,8 @@ void	 mime_encoder_init(struct mime_encoder *, enum mime_encoding);
 void	 mime_encode(struct mime_encoder *, const void *, size_t, struct buf *);
 void	 mime_encode_finish(struct mime_encoder *, struct buf *);
 
+/* The base64 alphabet, shared with strict decoders such as SASL's. */
+extern const char mime_b64_alphabet[];
+int	 mime_b64_value(int);
+
 #endif

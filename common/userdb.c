@@ -1339,21 +1339,39 @@ tx_alias_add(DB_TXN *txn, void *arg)
 	return ret;
 }
 
+/*
+ * Set up an operation on alias of user: both addresses validated and
+ * canonicalised (the alias into canon, USERDB_ADDR_MAX + 1 bytes).
+ */
+static int
+alias_op_init(struct udb_op *op, struct userdb *u, const char *user,
+    const char *alias, char *canon, char *err, size_t errlen)
+{
+	char	 e[160];
+
+	op_init(op, u, err, errlen);
+	if (userdb_addr_canon(user, op->addr, sizeof(op->addr), e,
+	    sizeof(e)) == -1)
+		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", user, e);
+	if (userdb_addr_canon(alias, canon, USERDB_ADDR_MAX + 1, e,
+	    sizeof(e)) == -1)
+		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", alias,
+		    e);
+	op->str = canon;
+	return UDB_OK;
+}
+
 int
 userdb_alias_add(struct userdb *u, const char *user, const char *alias,
     int may_send, char *err, size_t errlen)
 {
 	struct udb_op	 op;
-	char		 canon[USERDB_ADDR_MAX + 1], e[160];
+	char		 canon[USERDB_ADDR_MAX + 1];
+	int		 r;
 
-	op_init(&op, u, err, errlen);
-	if (userdb_addr_canon(user, op.addr, sizeof(op.addr), e,
-	    sizeof(e)) == -1)
-		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", user, e);
-	if (userdb_addr_canon(alias, canon, sizeof(canon), e, sizeof(e)) == -1)
-		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", alias,
-		    e);
-	op.str = canon;
+	if ((r = alias_op_init(&op, u, user, alias, canon, err,
+	    errlen)) != UDB_OK)
+		return r;
 	op.flag = may_send;
 	return op_run(&op, "userdb_alias_add", tx_alias_add);
 }
@@ -1380,16 +1398,12 @@ userdb_alias_del(struct userdb *u, const char *user, const char *alias,
     char *err, size_t errlen)
 {
 	struct udb_op	 op;
-	char		 canon[USERDB_ADDR_MAX + 1], e[160];
+	char		 canon[USERDB_ADDR_MAX + 1];
+	int		 r;
 
-	op_init(&op, u, err, errlen);
-	if (userdb_addr_canon(user, op.addr, sizeof(op.addr), e,
-	    sizeof(e)) == -1)
-		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", user, e);
-	if (userdb_addr_canon(alias, canon, sizeof(canon), e, sizeof(e)) == -1)
-		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", alias,
-		    e);
-	op.str = canon;
+	if ((r = alias_op_init(&op, u, user, alias, canon, err,
+	    errlen)) != UDB_OK)
+		return r;
 	return op_run(&op, "userdb_alias_del", tx_alias_del);
 }
 

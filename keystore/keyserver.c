@@ -132,9 +132,8 @@ ks_command(struct ks_session *s, const char *line, size_t len)
 		ks_close_after_write(s);
 		return;
 	case KS_CMD_ERROR:
-		ks_reply(s, cmd.error[0] == 'u' ? "-ERR unknown command" :
-		    cmd.error[0] == 'N' ? "-ERR NUL in command" :
-		    "-ERR malformed address");
+		evbuffer_add_printf(bufferevent_get_output(s->bev),
+		    "-ERR %s\r\n", cmd.error);
 		return;
 	case KS_CMD_KEY:
 		if (!ks_rate_ok(s->addr)) {

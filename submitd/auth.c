@@ -14,28 +14,10 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "mime.h"
 
 /* The decoded PLAIN message: two identities, a password, two NULs. */
 #define SASL_PLAIN_MAX	(2 * SASL_ID_MAX + SASL_PASS_MAX + 2)
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 enum sasl_result
 sasl_base64_decode(const char *in, unsigned char *out, size_t outsize,
@@ -59,7 +41,7 @@ sasl_base64_decode(const char *in, unsigned char *out, size_t outsize,
 				pad++;
 				continue;
 			}
-			if ((v[k] = b64_value((unsigned char)in[i + k])) == -1)
+			if ((v[k] = mime_b64_value((unsigned char)in[i + k])) == -1)
 				return SASL_ERR_BASE64;
 		}
 		if (o + 3 - pad > outsize)
@@ -90,10 +72,10 @@ sasl_base64_encode(const void *in, size_t len, char *out, size_t outsize)
 			n |= (unsigned int)p[i + 1] << 8;
 		if (i + 2 < len)
 			n |= p[i + 2];
-		out[o++] = b64_alphabet[n >> 18 & 63];
-		out[o++] = b64_alphabet[n >> 12 & 63];
-		out[o++] = i + 1 < len ? b64_alphabet[n >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? b64_alphabet[n & 63] : '=';
+		out[o++] = mime_b64_alphabet[n >> 18 & 63];
+		out[o++] = mime_b64_alphabet[n >> 12 & 63];
+		out[o++] = i + 1 < len ? mime_b64_alphabet[n >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? mime_b64_alphabet[n & 63] : '=';
 	}
 	out[o] = '\0';
 	return 0;
