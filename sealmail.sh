@@ -163,6 +163,7 @@ fuzz_sources() {
 	keyserver) echo keystore/ks_proto.c ;;
 	sasl) echo submitd/auth.c common/mime.c ;;
 	submit-header) echo submitd/header.c ;;
+	address) echo common/userdb.c common/db.c ;;
 	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
 	esac
 }
@@ -175,7 +176,7 @@ fuzz_build() {
 	# shellcheck disable=SC2086
 	clang $FUZZ_CFLAGS "tests/fuzz/fuzz-$name.c" $FUZZ_BASE $srcs \
 	    -o "tests/fuzz/bin/fuzz-$name" \
-	    $(pkg-config --libs libevent_openssl libevent openssl)
+	    $(pkg-config --libs libevent_openssl libevent openssl) -ldb-5.3
 }
 
 # Every target over its seed corpus: a regression run, one test each.
