@@ -9,4 +9,5 @@ libsealmail_a_SOURCES += \
 	common/net.c common/net.h \
 	common/privsep.c common/privsep.h \
 	common/daemon.c common/daemon.h \
-	common/io.c common/io.h
+	common/io.c common/io.h \
+	common/respawn.c common/respawn.h

@@ -21,3 +21,7 @@ check_PROGRAMS += tests/unit/test-log
 tests_unit_test_log_SOURCES = tests/unit/test-log.c
 tests_unit_test_log_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-log
+check_PROGRAMS += tests/unit/test-respawn
+tests_unit_test_respawn_SOURCES = tests/unit/test-respawn.c
+tests_unit_test_respawn_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-respawn
