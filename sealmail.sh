@@ -19,7 +19,8 @@ DEB_PACKAGES=(
 	libunbound-dev libcrypt-dev
 	clang libfuzzer-14-dev
 	libpam-wrapper libpam-modules
-	python3 openssl swaks curl isync procps netcat-openbsd
+	python3 openssl swaks libnet-ssleay-perl libio-socket-inet6-perl
+	curl isync procps netcat-openbsd
 	postfix
 )
 
