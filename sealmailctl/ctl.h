@@ -60,6 +60,7 @@ int	 ctl_alias_list(struct ctl *, int, char **);
 /* service.c */
 int	 ctl_start(struct ctl *, int, char **);
 int	 ctl_stop(struct ctl *, int, char **);
+int	 ctl_restart(struct ctl *, int, char **);
 int	 ctl_status(struct ctl *, int, char **);
 
 /* quarantine.c */

@@ -5,7 +5,7 @@
  *
  * FILE defaults to $SEALMAIL_CONF, else the installed sealmail.conf.
  * Each verb is one function (users.c: domains, users, aliases; service.c:
- * start, stop, status; quarantine.c: the quarantine), found by matching
+ * start, stop, restart, status; quarantine.c: the quarantine), found by matching
  * the command words against the table below; the table also holds each
  * verb's argument counts and usage line, so the usage text cannot drift
  * from what is accepted.
@@ -41,6 +41,7 @@ static const struct verb verbs[] = {
 	{ { "check-config" }, 0, 1, 0, ctl_check_config, "[-v]" },
 	{ { "start" }, 0, -1, 0, ctl_start, "[DAEMON ...]" },
 	{ { "stop" }, 0, -1, 0, ctl_stop, "[DAEMON ...]" },
+	{ { "restart" }, 0, -1, 0, ctl_restart, "[DAEMON ...]" },
 	{ { "status" }, 0, -1, 0, ctl_status, "[DAEMON ...]" },
 	{ { "domain", "add" }, 1, 1, 1, ctl_domain_add, "DOMAIN" },
 	{ { "domain", "del" }, 1, 1, 1, ctl_domain_del, "DOMAIN" },

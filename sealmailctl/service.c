@@ -1,14 +1,24 @@
 /*
- * service.c - sealmailctl start, stop and status.
+ * service.c - sealmailctl start, stop, restart and status.
  *
- * start runs each daemon binary with "-c FILE" from $SEALMAIL_LIBEXECDIR,
- * else the installed libexec directory (in a build tree a daemon lives in
- * <dir>/<daemon>/<daemon>, which is tried second), and waits until the
- * daemon's pidfile <run_dir>/<daemon>.pid names a live process.  status
- * reads the pidfiles; stop sends SIGTERM and waits for the process to go.
- * A pidfile is trusted only when /proc/<pid>/exe is the daemon's binary,
- * so a stale pidfile naming a recycled pid never gets another process
- * killed.
+ * start runs each daemon binary with "-c FILE" and waits until the
+ * daemon's pidfile <run_dir>/<daemon>.pid names a live process.  The
+ * binary is looked for, in order, in $SEALMAIL_LIBEXECDIR, next to this
+ * sealmailctl when it runs from a build tree (build/sealmailctl/sealmailctl
+ * finds build/smtpd/smtpd), and in the installed libexec directory; only a
+ * regular executable file counts (a build tree's directory build/smtpd is
+ * not a daemon).  In each directory both <dir>/<daemon> and
+ * <dir>/<daemon>/<daemon> are tried.
+ *
+ * A daemon does not inherit the administrator's environment: it is started
+ * with PATH, LANG=C and the few variables of env_keep[] (the time zone,
+ * and the hooks the test harness and sanitizer builds need), so a stray
+ * variable in root's shell cannot change how a daemon behaves.
+ *
+ * status reads the pidfiles; stop sends SIGTERM and waits for the process
+ * to go; restart is stop then start.  A pidfile is trusted only when
+ * /proc/<pid>/exe is the daemon's binary, so a stale pidfile naming a
+ * recycled pid never gets another process killed.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -48,23 +58,107 @@ sleep_ms(long ms)
 		;
 }
 
+/* Variables a daemon keeps from sealmailctl's environment (prefixes). */
+static const char *env_keep[] = {
+	"TZ=",
+	"SEALMAIL_",		/* the project's own knobs */
+	"PAM_WRAPPER",		/* pam_wrapper, in tests: PAM_WRAPPER* */
+	"LD_PRELOAD=",		/* ... which is preloaded */
+	"UID_WRAPPER_DISABLE_DEEPBIND=",
+	"ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=",
+};
+#define NENV_KEEP	(sizeof(env_keep) / sizeof(env_keep[0]))
+#define DAEMON_PATH	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:" \
+			"/usr/bin:/sbin:/bin"
+
+extern char **environ;
+
+/* The environment a daemon starts with; see the comment at the top. */
+static char **
+daemon_env(void)
+{
+	char	**env, **e;
+	size_t	  n = 0, i;
+
+	for (e = environ; *e != NULL; e++)
+		n++;
+	env = xcalloc(n + 3, sizeof(*env));
+	n = 0;
+	env[n++] = (char *)DAEMON_PATH;
+	env[n++] = (char *)"LANG=C";
+	for (e = environ; *e != NULL; e++)
+		for (i = 0; i < NENV_KEEP; i++)
+			if (strncmp(*e, env_keep[i], strlen(env_keep[i])) == 0) {
+				env[n++] = *e;
+				break;
+			}
+	env[n] = NULL;
+	return env;
+}
+
+static int
+is_executable_file(const char *p)
+{
+	struct stat	 st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(p, X_OK) == 0;
+}
+
+static char *
+binary_in(const char *dir, const char *name)
+{
+	char	*p;
+
+	p = xasprintf("%s/%s", dir, name);
+	if (is_executable_file(p))
+		return p;
+	free(p);
+	p = xasprintf("%s/%s/%s", dir, name, name);
+	if (is_executable_file(p))
+		return p;
+	free(p);
+	return NULL;
+}
+
+/*
+ * The directory above this program's own when it runs from a build tree
+ * (.../build/sealmailctl/sealmailctl), else NULL.
+ */
+static char *
+build_tree_dir(void)
+{
+	char	 exe[4096], *slash;
+	ssize_t	 n;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return NULL;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL ||
+	    strcmp(slash + 1, "sealmailctl") != 0)
+		return NULL;
+	*slash = '\0';
+	return xstrdup(exe);
+}
+
 static char *
 daemon_binary(const char *name)
 {
 	const char	*dir = getenv("SEALMAIL_LIBEXECDIR");
-	char		*p;
+	char		*p = NULL, *build;
 
-	if (dir == NULL || *dir == '\0')
-		dir = SM_LIBEXECDIR;
-	p = xasprintf("%s/%s", dir, name);
-	if (access(p, X_OK) == 0)
-		return p;
-	free(p);
-	p = xasprintf("%s/%s/%s", dir, name, name);
-	if (access(p, X_OK) == 0)
-		return p;
-	free(p);
-	return NULL;
+	if (dir != NULL && *dir != '\0')
+		return binary_in(dir, name);
+	if ((build = build_tree_dir()) != NULL) {
+		p = binary_in(build, name);
+		free(build);
+	}
+	if (p == NULL)
+		p = binary_in(SM_LIBEXECDIR, name);
+	return p;
 }
 
 /* A process that exists and is not a zombie waiting for its parent. */
@@ -172,8 +266,8 @@ start_one(struct ctl *c, const char *name)
 		return CTL_OK;
 	}
 	if ((bin = daemon_binary(name)) == NULL)
-		return ctl_err(c, "%s: no executable in $SEALMAIL_LIBEXECDIR "
-		    "or %s", name, SM_LIBEXECDIR);
+		return ctl_err(c, "%s: no executable in $SEALMAIL_LIBEXECDIR, "
+		    "the build tree or %s", name, SM_LIBEXECDIR);
 	if ((child = fork()) == -1) {
 		free(bin);
 		return ctl_err(c, "fork: %s", strerror(errno));
@@ -182,7 +276,8 @@ start_one(struct ctl *c, const char *name)
 		/* stdout is ours (maybe a pipe); stderr shows early errors */
 		if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) != -1)
 			(void)dup2(fd, STDOUT_FILENO);
-		execl(bin, name, "-c", c->conf_path, (char *)NULL);
+		execle(bin, name, "-c", c->conf_path, (char *)NULL,
+		    daemon_env());
 		fprintf(stderr, "sealmailctl: exec %s: %s\n", bin,
 		    strerror(errno));
 		_exit(127);
@@ -285,4 +380,12 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		}
 	}
 	return r;
+}
+
+int
+ctl_restart(struct ctl *c, int argc, char **argv)
+{
+	if (ctl_stop(c, argc, argv) != CTL_OK)
+		return CTL_FAIL;
+	return ctl_start(c, argc, argv);
 }

@@ -45,13 +45,13 @@ int main(int argc, char **argv) {
 	FILE *f;
 	name = name ? name + 1 : argv[0];
 	if (argc != 3 || strcmp(argv[1], "-c") != 0) return 64;
-	if (getenv("FAKE_FAIL") && strstr(getenv("FAKE_FAIL"), name)) return 1;
+	if (getenv("SEALMAIL_FAKE_FAIL") && strstr(getenv("SEALMAIL_FAKE_FAIL"), name)) return 1;
 	if (fork() != 0) return 0;
 	setsid();	/* and let go of the caller's output, as daemon(3) does */
 	freopen("/dev/null", "r", stdin);
 	freopen("/dev/null", "w", stdout);
 	freopen("/dev/null", "w", stderr);
-	snprintf(path, sizeof(path), "%s/%s.pid", getenv("FAKE_RUN_DIR"), name);
+	snprintf(path, sizeof(path), "%s/%s.pid", getenv("SEALMAIL_FAKE_RUN_DIR"), name);
 	signal(SIGTERM, onterm);
 	if ((f = fopen(path, "w")) == NULL) return 1;
 	fprintf(f, "%ld\n", (long)getpid()); fclose(f);
@@ -458,7 +458,7 @@ class SealmailctlTest(unittest.TestCase):
         for d in DAEMONS:
             shutil.copy(os.path.join(libexec, "fake"), os.path.join(libexec, d))
         return {"SEALMAIL_LIBEXECDIR": libexec,
-                "FAKE_RUN_DIR": os.path.join(self.dir, "run")}
+                "SEALMAIL_FAKE_RUN_DIR": os.path.join(self.dir, "run")}
 
     def pids(self):
         out = {}
@@ -509,7 +509,7 @@ class SealmailctlTest(unittest.TestCase):
 
     def test_start_reports_a_failing_daemon(self):
         env = self.fake_daemons()
-        env["FAKE_FAIL"] = "submitd"
+        env["SEALMAIL_FAKE_FAIL"] = "submitd"
         try:
             r = self.ctl("start", env=env)
             self.assertEqual(r.returncode, 1)
