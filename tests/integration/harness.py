@@ -127,7 +127,8 @@ class Instance:
         self._mkdir("mail", 0o700, "vmail")
         self._mkdir("quarantine", 0o700, "vmail")
         self._mkdir("pam", 0o755)
-        self._mkdir("log", 0o755)
+        # Logs name users and addresses: root's only.
+        self._mkdir("log", 0o700)
 
     def _openssl(self, *args):
         subprocess.run(("openssl",) + args, check=True, cwd=self.path("etc"),
@@ -265,7 +266,9 @@ class Instance:
         """Start daemons in the foreground (-d), logging to log/NAME.log.
         detach=True puts them in their own session so they outlive us."""
         for name in names:
-            logf = open(self.path("log", name + ".log"), "ab")
+            logf = os.fdopen(os.open(self.path("log", name + ".log"),
+                                     os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                                     0o600), "ab")
             pam = name in ("submitd", "imapd")
             # mda's -d names an LDA recipient; its foreground flag is -F
             fg = "-F" if name == "mda" else "-d"
@@ -330,6 +333,19 @@ class Instance:
 
     def pid(self, name):
         return self.procs[name].pid
+
+    def exposed_binary(self, name):
+        """A copy of a program that a process of another uid can run.
+
+        The checkout may live where only root can enter (a clone in /root,
+        any 0700 directory), so a program run as vmail or as Postfix's
+        user is copied into the instance (0755 all the way down) first."""
+        dst = self.path("libexec", name)
+        if not os.path.exists(dst):
+            os.makedirs(self.path("libexec"), mode=0o755, exist_ok=True)
+            shutil.copy(binary(name), dst)
+            os.chmod(dst, 0o755)
+        return dst
 
     def built(self, name):
         return os.path.exists(binary(name))

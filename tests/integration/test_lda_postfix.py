@@ -84,9 +84,12 @@ class LdaPostfixTest(unittest.TestCase):
         # The LDA runs as the recipient: it must read the configuration.
         os.chmod(cls.inst.conf, 0o644)
         cls.port = free_port()
+        # Postfix runs the command as the recipient: it gets a copy it can
+        # reach wherever the checkout lives.
+        cls.lda = cls.inst.exposed_binary("mda")
         cls.pf = PostfixInstance(cls.port, {
             "mailbox_command": '%s -c %s -d "${USER}@%s" -f "${SENDER}"'
-                               % (binary("mda"), cls.inst.conf, DOMAIN),
+                               % (cls.lda, cls.inst.conf, DOMAIN),
         })
         home = os.path.join(cls.pf.dir, "home")
         os.makedirs(home)
@@ -163,7 +166,7 @@ class LdaPostfixTest(unittest.TestCase):
                          self.inst.users["vmail"].pw_uid)
         line = self.pf.wait_log(r"to=<%s>.*status=sent" % USER, 30)
         self.assertIn("relay=local", line)
-        self.assertIn("delivered to command: %s" % binary("mda"), line)
+        self.assertIn("delivered to command: %s" % self.lda, line)
 
     def test_unknown_sealmail_user_bounces_user_unknown(self):
         token = uuid.uuid4().hex

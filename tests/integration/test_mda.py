@@ -208,7 +208,9 @@ class MdaTest(unittest.TestCase):
 
     def lda(self, rcpt, msg, *args, uid=None):
         env = self.inst.env()
-        return subprocess.run([binary("mda"), "-c", self.inst.conf, "-d", rcpt]
+        # As another uid the program must be reachable from anywhere.
+        prog = self.inst.exposed_binary("mda") if uid else binary("mda")
+        return subprocess.run([prog, "-c", self.inst.conf, "-d", rcpt]
                               + list(args), input=msg, capture_output=True,
                               env=env, timeout=30,
                               preexec_fn=(lambda: os.setuid(uid)) if uid else None)
