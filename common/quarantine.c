@@ -473,6 +473,27 @@ fail:
 	return -1;
 }
 
+int
+quar_unsafe_make(const struct quar_paths *qp, const char *user, char *err,
+    size_t errlen)
+{
+	char	 local[USERDB_LOCAL_MAX + 1], domain[USERDB_DOMAIN_MAX + 1];
+	int	 tmpfd, newfd;
+
+	if (user_split(user, local, domain) == -1) {
+		snprintf(err, errlen, "%s: not a local address", user);
+		return QUAR_INVALID;
+	}
+	if (unsafe_open(qp, local, domain, &tmpfd, &newfd) == -1) {
+		snprintf(err, errlen, "the Unsafe folder of %s: %s", user,
+		    strerror(errno));
+		return QUAR_ERROR;
+	}
+	close(tmpfd);
+	close(newfd);
+	return QUAR_OK;
+}
+
 /* "X-Sealmail-Released: <date> by the administrator", in fd's EOL. */
 static void
 released_header(int fd, time_t now, struct buf *out)

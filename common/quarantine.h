@@ -99,6 +99,16 @@ int	 quar_release(const struct quar_paths *, const char *user,
 	    char *err, size_t errlen);
 
 /*
+ * Make the user's Unsafe folder (Maildir/.Unsafe with tmp/, new/, cur/
+ * and maildirfolder, owned by qp->uid) if it does not exist yet, walking
+ * down from mail_root without following links.  Called when a user is
+ * created and when unsafe_mailbox is switched on, so IMAP clients see the
+ * folder at setup.  QUAR_OK, QUAR_INVALID or QUAR_ERROR (err says why).
+ */
+int	 quar_unsafe_make(const struct quar_paths *, const char *user,
+	    char *err, size_t errlen);
+
+/*
  * Remove every file in new/ and cur/ of every user's quarantine whose
  * mtime is more than days days before now (days 0: every file), and
  * tmp/ files older than QUAR_TMP_AGE.  *removed_r counts the removed

@@ -66,6 +66,8 @@ int	 ctl_status(struct ctl *, int, char **);
 /* quarantine.c */
 int	 ctl_quarantine_list(struct ctl *, int, char **);
 int	 ctl_quarantine_release(struct ctl *, int, char **);
+/* Make the user's Unsafe folder (as the mail user); CTL_OK or CTL_FAIL. */
+int	 ctl_unsafe_folder(struct ctl *, const char *);
 
 /* queue.c */
 int	 ctl_queue_list(struct ctl *, int, char **);

@@ -174,6 +174,36 @@ ctl_quarantine_release(struct ctl *c, int argc, char **argv)
 }
 
 static int
+do_unsafe_make(struct ctl *c, void *arg)
+{
+	struct quar_paths qp;
+	struct priv_user u;
+	char	 err[1024];
+
+	if (priv_lookup(c->cfg.mail_user, &u) == -1)
+		return ctl_err(c, "mail_user %s: no such user",
+		    c->cfg.mail_user);
+	memset(&qp, 0, sizeof(qp));
+	qp.quarantine_dir = c->cfg.quarantine_dir;
+	qp.mail_root = c->cfg.mail_root;
+	qp.hostname = c->cfg.hostname;
+	qp.uid = u.uid;
+	qp.gid = u.gid;
+	if (quar_unsafe_make(&qp, arg, err, sizeof(err)) != QUAR_OK)
+		return ctl_err(c, "%s", err);
+	return CTL_OK;
+}
+
+int
+ctl_unsafe_folder(struct ctl *c, const char *user)
+{
+	char	 u[USERDB_ADDR_MAX + 1];
+
+	snprintf(u, sizeof(u), "%s", user);
+	return as_mail_user(c, do_unsafe_make, u);
+}
+
+static int
 do_purge(struct ctl *c, void *arg)
 {
 	size_t	 removed;

@@ -90,6 +90,30 @@ ctl_domain_list(struct ctl *c, int argc, char **argv)
 
 /* Users. */
 
+/*
+ * A user who gets unsafe mail in a folder has that folder from the start
+ * (IMAP clients subscribe to what they see at setup), not only after the
+ * first unsafe message.  The user record is already written when this
+ * runs; a failure here is reported but changes nothing else.
+ */
+static int
+unsafe_folder_if_on(struct ctl *c, const char *given)
+{
+	struct userdb_user	 u;
+	char			 addr[USERDB_ADDR_MAX + 1], err[256];
+
+	if (canon(c, given, addr) != CTL_OK)
+		return CTL_FAIL;
+	if (userdb_user_get(c->udb, addr, &u, err, sizeof(err)) != UDB_OK)
+		return ctl_err(c, "%s: %s", addr, err);
+	if (!u.unsafe_mailbox)
+		return CTL_OK;
+	if (ctl_unsafe_folder(c, addr) != CTL_OK)
+		return ctl_err(c, "%s is saved, but its Unsafe folder could "
+		    "not be made", addr);
+	return CTL_OK;
+}
+
 int
 ctl_user_add(struct ctl *c, int argc, char **argv)
 {
@@ -110,7 +134,7 @@ ctl_user_add(struct ctl *c, int argc, char **argv)
 	if (r != UDB_OK)
 		return r == UDB_INVALID ? ctl_err(c, "%s: %s", argv[0], err) :
 		    udb_fail(c, r, err);
-	return CTL_OK;
+	return unsafe_folder_if_on(c, argv[0]);
 }
 
 int
@@ -241,7 +265,7 @@ ctl_user_set(struct ctl *c, int argc, char **argv)
 	    err, sizeof(err));
 	if (r != 0)
 		return udb_fail(c, r, err);
-	return CTL_OK;
+	return unsafe_folder_if_on(c, argv[0]);
 }
 
 int

@@ -14,6 +14,7 @@ system users.
 import glob
 import hashlib
 import os
+import pwd
 import pty
 import select
 import shutil
@@ -90,6 +91,11 @@ class SealmailctlTest(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="smctl-", dir="/tmp")
+        # As installed: mail_root belongs to the mail user, who can reach it.
+        os.chmod(self.dir, 0o755)
+        vmail = pwd.getpwnam("vmail")
+        os.mkdir(os.path.join(self.dir, "mail"), 0o700)
+        os.chown(os.path.join(self.dir, "mail"), vmail.pw_uid, vmail.pw_gid)
         self.conf = os.path.join(self.dir, "sealmail.conf")
         self.write_conf()
 
@@ -442,6 +448,29 @@ class SealmailctlTest(unittest.TestCase):
                                     interrupt=True)
         self.assertEqual(code, 128 + signal.SIGINT, out)
         self.assertEqual(self.state(), before)
+
+    def test_unsafe_folder_exists_from_user_add(self):
+        self.ok("domain", "add", "example.test")
+        self.ok("user", "add", "alice@example.test")
+        unsafe = os.path.join(self.dir, "mail", "example.test", "alice",
+                              "Maildir", ".Unsafe")
+        vmail = pwd.getpwnam("vmail").pw_uid
+        for sub in ("tmp", "new", "cur", "maildirfolder"):
+            self.assertEqual(os.stat(os.path.join(unsafe, sub)).st_uid,
+                             vmail, sub)
+        # Off: nothing is made; switched back on: the folder is back.
+        shutil.rmtree(unsafe)
+        self.ok("user", "set", "alice@example.test", "unsafe_mailbox=no")
+        self.assertFalse(os.path.exists(unsafe))
+        self.ok("user", "set", "alice@example.test", "unsafe_mailbox=yes")
+        self.assertTrue(os.path.isdir(os.path.join(unsafe, "new")))
+        # Made without following a link planted in the tree.
+        shutil.rmtree(unsafe)
+        os.symlink("/tmp", unsafe)
+        r = self.ctl("user", "set", "alice@example.test", "unsafe_mailbox=yes")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("Unsafe folder", r.stderr)
+        self.assertFalse(os.path.exists("/tmp/maildirfolder"))
 
     # -- start, stop, status ------------------------------------------------
 
