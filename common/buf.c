@@ -167,3 +167,19 @@ buf_memmem(const struct buf *b, size_t from, const void *needle, size_t n)
 		return NULL;
 	return memmem(b->data + from, b->len - from, needle, n);
 }
+
+void
+buf_add_escaped(struct buf *b, const void *p, size_t n)
+{
+	const unsigned char	*s = p;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			buf_printf(b, "\\%c", s[i]);
+		else if (s[i] >= 0x20 && s[i] <= 0x7e)
+			buf_addc(b, s[i]);
+		else
+			buf_printf(b, "\\x%02x", s[i]);
+	}
+}

@@ -37,6 +37,12 @@ int	 buf_vprintf(struct buf *, const char *, va_list)
 void	 buf_consume(struct buf *, size_t);
 void	 buf_truncate(struct buf *, size_t);
 const char *buf_cstr(const struct buf *);
+/*
+ * Append p[0..n) as printable ASCII for a listing an administrator reads:
+ * '"' and '\\' get a backslash, other bytes outside 0x20-0x7e become \\xNN,
+ * so no byte from the network can move a terminal's cursor or forge a line.
+ */
+void	 buf_add_escaped(struct buf *, const void *, size_t);
 char	*buf_steal(struct buf *);
 const char *buf_memmem(const struct buf *, size_t, const void *, size_t);
 

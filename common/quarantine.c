@@ -137,24 +137,6 @@ quar_user_open(const char *qdir, const char *local, const char *domain)
 	return ufd;
 }
 
-/* Append s (n bytes) escaped to printable ASCII. */
-static void
-escape(struct buf *out, const char *s, size_t n)
-{
-	unsigned char	 c;
-	size_t		 i;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			buf_printf(out, "\\%c", c);
-		else if (c >= 0x20 && c <= 0x7e)
-			buf_addc(out, c);
-		else
-			buf_printf(out, "\\x%02x", c);
-	}
-}
-
 /*
  * The next header field of p[0..n) at *off: its name and unfolded value
  * (line breaks of folding removed).  1 for a field, 0 at the end of the
@@ -227,7 +209,7 @@ field_out(const char *s, size_t n, int address)
 	if (n > QUAR_FIELD_MAX)
 		n = QUAR_FIELD_MAX;
 	buf_init(&out, 0);
-	escape(&out, s, n);
+	buf_add_escaped(&out, s, n);
 	return buf_steal(&out);
 }
 

@@ -320,7 +320,7 @@ q_env_read(int dirfd, const char *path, struct q_envelope *e)
 	ssize_t		 n;
 	int		 fd, r;
 
-	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return -1;
 	buf_init(&b, Q_ENV_MAX);
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
