@@ -1,11 +1,16 @@
 """Privilege separation: every process of every daemon that handles
-network input runs as its unprivileged user, chrooted (DESIGN.md rule 1).
+network input runs as its unprivileged user, chrooted (DESIGN.md rule 1),
+and no unprivileged process holds the user database (DESIGN.md: the
+Berkeley DB environment is opened only by root processes).
 
-Read from /proc: the uids of each process below the daemon's parent, and
-the directory /proc/PID/root points to.
+Read from /proc: the uids of each process below the daemon's parent, the
+directory /proc/PID/root points to, and /proc/PID/fd and /proc/PID/maps of
+every process that is not root.
 """
 
+import imaplib
 import os
+import smtplib
 import unittest
 
 from harness import Instance, binary, descendants, proc_info, wait_for
@@ -55,6 +60,80 @@ class PrivsepTest(unittest.TestCase):
                              os.path.realpath(inst.path(chroot)),
                              "%s is chrooted to %s" % (role, chroot))
         inst.stop(name)
+
+    def db_holdings(self, pid):
+        """Files of db_dir (or any Berkeley DB region or .db file) that
+        pid has open or mapped."""
+        db_dir = os.path.realpath(self.inst.path("db"))
+        held = []
+
+        def bad(path):
+            path = path.replace(" (deleted)", "")
+            base = os.path.basename(path)
+            return (path.startswith(db_dir + "/") or base.startswith("__db.")
+                    or base.endswith(".db"))
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if bad(target):
+                    held.append("fd %s -> %s" % (fd, target))
+            with open("/proc/%d/maps" % pid) as f:
+                for line in f:
+                    parts = line.split(None, 5)
+                    if len(parts) == 6 and bad(parts[5].strip()):
+                        held.append("mapped %s" % parts[5].strip())
+        except FileNotFoundError:
+            pass		# it exited meanwhile
+        return held
+
+    def test_no_unprivileged_process_holds_the_user_database(self):
+        # Every daemon running and busy (a delivery made, an IMAP user
+        # logged in, a submission session open): no process that is not
+        # root has a database file open or a DB region mapped.
+        inst = self.inst
+        inst.add_user("bob@example.test", "pw")
+        names = [d for d in ("keystore", "mda", "smtpd", "submitd", "imapd")
+                 if inst.built(d)]
+        inst.start(*names)
+        with smtplib.SMTP("127.0.0.1", inst.port("smtp"), timeout=30) as c:
+            c.sendmail("alice@remote.test", ["bob@example.test"],
+                       b"Subject: privsep\r\n\r\nhi\r\n")
+        wait_for(lambda: inst.messages("bob@example.test") or
+                 inst.messages("bob@example.test", "Unsafe"), 20,
+                 "the delivery")
+        sub = smtplib.SMTP("127.0.0.1", inst.port("submission"), timeout=30)
+        sub.ehlo()
+        imap = imaplib.IMAP4("127.0.0.1", inst.port("imap"))
+        imap.starttls(ssl_context=inst.client_tls_context())
+        imap.login("bob@example.test", "pw")
+        imap.select("INBOX")
+        try:
+            checked, holding = {}, {}
+            for name in names:
+                for pid in descendants(inst.pid(name)):
+                    try:
+                        comm, uids, root = proc_info(pid)
+                    except OSError:
+                        continue
+                    if uids[1] == 0:
+                        continue
+                    checked[comm] = pid
+                    held = self.db_holdings(pid)
+                    if held:
+                        holding["%s pid %d uid %d" % (comm, pid, uids[1])] \
+                            = held
+            self.assertEqual(holding, {})
+            for role in ("keystore.server", "smtpd.receiver", "smtpd.queue",
+                         "submitd.smtp", "imapd.prelogin", "imapd.user",
+                         "mda.lmtp"):
+                if role.split(".")[0] in names:
+                    self.assertIn(role, checked, sorted(checked))
+        finally:
+            imap.logout()
+            sub.quit()
 
     def test_keystore_server_role_is_unprivileged_and_chrooted(self):
         self.check_daemon("keystore")
