@@ -4,7 +4,8 @@
 #   ./sealmail.sh deps          install what is missing (Debian 12, as root)
 #   ./sealmail.sh build         build into build/ (and build-asan/ with ASan+UBSan)
 #   ./sealmail.sh test          deps, build both, run every test; last line "N passed, N failed"
-#   ./sealmail.sh demo          build and run a self-contained instance in ./demo
+#   ./sealmail.sh demo          build and run a fresh instance in ./demo (wipes the old one)
+#   ./sealmail.sh start         restart the existing ./demo instance in place (keeps its mail)
 #   ./sealmail.sh stop          stop the demo instance
 #   ./sealmail.sh fuzz [secs]   build the libFuzzer targets with clang and run each
 set -euo pipefail
@@ -219,6 +220,14 @@ cmd_demo() {
 	    /usr/bin/python3 tests/integration/demo.py start "$top/demo"
 }
 
+# The existing demo instance, restarted in place (nothing is wiped).
+cmd_start() {
+	need_root start
+	cmd_build
+	SEALMAIL_BUILDDIR="$top/build" SEALMAIL_SRCDIR="$top" \
+	    /usr/bin/python3 tests/integration/demo.py restart "$top/demo"
+}
+
 cmd_stop() {
 	SEALMAIL_BUILDDIR="$top/build" SEALMAIL_SRCDIR="$top" \
 	    /usr/bin/python3 tests/integration/demo.py stop "$top/demo"
@@ -229,10 +238,11 @@ deps) cmd_deps ;;
 build) shift; cmd_build "$@" ;;
 test) cmd_test ;;
 demo) cmd_demo ;;
+start) cmd_start ;;
 stop) cmd_stop ;;
 fuzz) shift; cmd_fuzz "$@" ;;
 *)
-	sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
 	exit 64
 	;;
 esac

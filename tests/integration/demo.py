@@ -1,7 +1,10 @@
 """demo.py - the demo instance of README: ./sealmail.sh demo | stop.
 
-    demo.py start DIR   create a fresh instance in DIR on the demo ports,
-                        start every daemon, send alice -> bob, read it back
+    demo.py start DIR   create a fresh instance in DIR on the demo ports
+                        (an existing one is wiped, and says so), start
+                        every daemon, send alice -> bob, read it back
+    demo.py restart DIR restart the daemons of the existing instance in
+                        DIR in place: users, mail and queue are kept
     demo.py stop DIR    stop the daemons of the instance in DIR
 """
 
@@ -27,6 +30,15 @@ def say(msg):
     print("demo: " + msg, flush=True)
 
 
+def gone(pid):
+    """Exited (a zombie its parent has not reaped yet counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def stop(prefix):
     stopped = 0
     for name in DAEMONS:
@@ -38,7 +50,7 @@ def stop(prefix):
         except (OSError, ValueError):
             continue
         try:
-            wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10)
+            wait_for(lambda: gone(pid), 10)
         except TimeoutError:
             os.kill(pid, signal.SIGKILL)
         stopped += 1
@@ -82,6 +94,8 @@ def start(prefix):
     prefix = os.path.abspath(prefix)
     if os.path.isdir(prefix):
         stop(prefix)
+        say("wiping the previous demo instance in %s (users, mail, queue);"
+            " ./sealmail.sh start restarts it in place instead" % prefix)
         shutil.rmtree(prefix)
     say("creating the instance in %s" % prefix)
     inst = Instance(prefix=prefix, ports=PORTS)
@@ -116,12 +130,32 @@ Stop it with ./sealmail.sh stop
     inst.procs.clear()
 
 
+def restart(prefix):
+    prefix = os.path.abspath(prefix)
+    if not os.path.exists(os.path.join(prefix, "sealmail.conf")):
+        say("no demo instance in %s: run ./sealmail.sh demo first" % prefix)
+        return 1
+    stop(prefix)
+    inst = Instance(prefix=prefix, reuse=True)
+    running = [d for d in DAEMONS if inst.built(d)]
+    inst.start(*running, detach=True)
+    for d in running:
+        say("started %-8s pid %d" % (d, inst.pid(d)))
+    n = len(inst.messages(BOB))
+    say("kept the instance in %s: bob's INBOX holds %d message%s"
+        % (prefix, n, "" if n == 1 else "s"))
+    inst.procs.clear()
+    return 0
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "restart", "stop"):
         print(__doc__.strip(), file=sys.stderr)
         return 64
     if sys.argv[1] == "start":
         start(sys.argv[2])
+    elif sys.argv[1] == "restart":
+        return restart(sys.argv[2])
     else:
         stop(os.path.abspath(sys.argv[2]))
     return 0

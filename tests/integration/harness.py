@@ -86,7 +86,10 @@ class Instance:
 
     PORTS = ("smtp", "submission", "submissions", "imap", "imaps", "keyserver")
 
-    def __init__(self, prefix=None, ports=None, extra_conf=None):
+    def __init__(self, prefix=None, ports=None, extra_conf=None,
+                 reuse=False):
+        """reuse=True opens the existing instance in prefix (its config,
+        CA, users and mail) instead of making a new one."""
         if prefix is None:
             prefix = tempfile.mkdtemp(prefix="smt-", dir="/tmp")
         self.prefix = prefix
@@ -96,12 +99,36 @@ class Instance:
         self.procs = {}
         self.conf = os.path.join(prefix, "sealmail.conf")
         self.users = {u: pwd.getpwnam(u) for u in ("sealmail", "sealmailq", "vmail")}
+        if reuse:
+            if not os.path.exists(self.conf):
+                raise RuntimeError("no instance in %s" % prefix)
+            self.ports = ports or self._ports_of_conf()
+            return
         self._make_dirs()
         self._make_ca()
         self._write_conf(extra_conf or {})
         self._write_pam()
 
     # -- layout ---------------------------------------------------------
+
+    def _ports_of_conf(self):
+        """The ports an existing instance's sealmail.conf listens on."""
+        where = {("smtpd", "listen"): "smtp",
+                 ("submitd", "listen"): "submission",
+                 ("submitd", "listen_tls"): "submissions",
+                 ("imapd", "listen"): "imap", ("imapd", "listen_tls"): "imaps",
+                 ("keystore", "listen"): "keyserver"}
+        ports, sec = {}, None
+        with open(self.conf) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith("["):
+                    sec = line.strip("[]")
+                elif "=" in line:
+                    k, v = (x.strip() for x in line.split("=", 1))
+                    if (sec, k) in where:
+                        ports[where[(sec, k)]] = int(v.rsplit(":", 1)[1])
+        return ports
 
     def path(self, *parts):
         return os.path.join(self.prefix, *parts)

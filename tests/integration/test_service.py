@@ -93,6 +93,35 @@ class ServiceTest(unittest.TestCase):
             self.assertFalse(running(pid), d)
         self.assertEqual(self.ctl("status").returncode, 3)
 
+    def test_demo_restart_keeps_the_instance(self):
+        # ./sealmail.sh start: demo.py restart on an existing instance.
+        inst = self.inst
+        inst.start("smtpd", "mda")
+        with smtplib.SMTP("127.0.0.1", inst.port("smtp"), timeout=30) as c:
+            c.sendmail("a@remote.test", ["bob@example.test"],
+                       b"Subject: kept\r\n\r\nkept across a restart\r\n")
+        wait_for(lambda: inst.messages("bob@example.test") or
+                 inst.messages("bob@example.test", "Unsafe"), 20, "delivery")
+        before = inst.messages("bob@example.test") + \
+            inst.messages("bob@example.test", "Unsafe")
+        old = inst.pid("smtpd")
+        demo = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "demo.py")
+        r = subprocess.run(["/usr/bin/python3", demo, "restart", inst.prefix],
+                           capture_output=True, text=True, timeout=120,
+                           env=inst.env(pam=True))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("kept the instance", r.stdout)
+        self.assertFalse(running(old))
+        new = self.pids()
+        self.assertEqual(sorted(new), sorted(d for d in DAEMONS
+                                             if inst.built(d)))
+        self.assertEqual(before, inst.messages("bob@example.test") +
+                         inst.messages("bob@example.test", "Unsafe"))
+        self.assertIn("bob@example.test",
+                      inst.ctl("user", "list").stdout)
+        self.assertTrue(wait_for(self.smtp_greets, 15, "smtpd to greet"))
+
     def test_a_directory_is_not_a_daemon(self):
         env = self.inst.env()
         # SEALMAIL_LIBEXECDIR=<build>: <build>/smtpd is a directory and
