@@ -25,6 +25,7 @@ sasl_base64_decode(const char *in, unsigned char *out, size_t outsize,
 {
 	size_t	 len = strlen(in), i, o = 0, pad = 0;
 	int	 v[4], k;
+	enum sasl_result r = SASL_ERR_BASE64;
 
 	*outlen_r = 0;
 	if (len % 4 != 0)
@@ -36,16 +37,19 @@ sasl_base64_decode(const char *in, unsigned char *out, size_t outsize,
 			if (in[i + k] == '=' && i + 4 == len && k >= 2) {
 				/* "x=" may only be followed by "=" */
 				if (k == 2 && in[i + 3] != '=')
-					return SASL_ERR_BASE64;
+					goto fail;
 				v[k] = 0;
 				pad++;
 				continue;
 			}
-			if ((v[k] = mime_b64_value((unsigned char)in[i + k])) == -1)
-				return SASL_ERR_BASE64;
+			if ((v[k] = mime_b64_value((unsigned char)in[i + k])) ==
+			    -1)
+				goto fail;
 		}
-		if (o + 3 - pad > outsize)
-			return SASL_ERR_TOOLONG;
+		if (o + 3 - pad > outsize) {
+			r = SASL_ERR_TOOLONG;
+			goto fail;
+		}
 		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		if (pad < 2)
 			out[o++] = (unsigned char)((v[1] & 0xf) << 4 |
@@ -53,8 +57,14 @@ sasl_base64_decode(const char *in, unsigned char *out, size_t outsize,
 		if (pad < 1)
 			out[o++] = (unsigned char)((v[2] & 0x3) << 6 | v[3]);
 	}
+	explicit_bzero(v, sizeof(v));
 	*outlen_r = o;
 	return SASL_OK;
+fail:
+	/* what was decoded of a refused response may be a password */
+	explicit_bzero(out, o);
+	explicit_bzero(v, sizeof(v));
+	return r;
 }
 
 int

@@ -54,6 +54,32 @@ test_base64_is_strict(void)
 	test_end();
 }
 
+/* A refused response leaves no decoded byte of it behind. */
+static void
+test_base64_failure_leaves_nothing(void)
+{
+	static const char *const bad[] = {
+		"c2VjcmV0cGFzc3dvcmQ!",		/* bad last character */
+		"c2VjcmV0cGFzc3dvcmQ=Zg==",	/* padding inside */
+		"c2VjcmV0cGFzc3dvcmRzZWNyZXRwYXNzd29yZA==",	/* too long */
+	};
+	unsigned char out[16];
+	size_t	 i, j, got;
+	int	 clean;
+
+	test_begin("base64: a refused input leaves the output buffer wiped");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(out, 0, sizeof(out));
+		test_assert(sasl_base64_decode(bad[i], out, sizeof(out),
+		    &got) != SASL_OK && got == 0);
+		for (clean = 1, j = 0; j < sizeof(out); j++)
+			if (out[j] != 0)
+				clean = 0;
+		test_assert(clean);
+	}
+	test_end();
+}
+
 static void
 test_mech_parse(void)
 {
@@ -215,6 +241,7 @@ main(void)
 	static void (*const tests[])(void) = {
 		test_base64_round_trip_for_every_length,
 		test_base64_is_strict,
+		test_base64_failure_leaves_nothing,
 		test_mech_parse,
 		test_plain_cases,
 		test_plain_limits,
