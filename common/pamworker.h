@@ -28,6 +28,7 @@ struct pam_job {
 	char		 client[64];	/* its client address */
 	char		*user;
 	char		*password;	/* wiped when freed */
+	void		*arg;		/* the caller's, untouched */
 	int		 ok;		/* result: 1 if PAM said yes */
 	char		 err[256];	/* else why not */
 };
