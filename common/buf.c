@@ -43,6 +43,25 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+/*
+ * The contents in a new allocation of ncap bytes.  Not realloc: the old
+ * block is wiped before it is freed, so no byte a buffer ever held (a
+ * password in a protocol buffer, say) survives in freed memory, where a
+ * later allocation or a forked child could see it.
+ */
+static char *
+buf_move(struct buf *b, size_t ncap)
+{
+	char	*p = xmalloc(ncap);
+
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len + 1);
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
+	return p;
+}
+
 static int
 buf_reserve(struct buf *b, size_t more)
 {
@@ -58,7 +77,7 @@ buf_reserve(struct buf *b, size_t more)
 	ncap = b->cap ? b->cap : 64;
 	while (ncap < need + 1)
 		ncap = ncap > ((size_t)-1) / 2 ? need + 1 : ncap * 2;
-	b->data = xreallocarray(b->data, ncap, 1);
+	b->data = buf_move(b, ncap);
 	b->cap = ncap;
 	return 0;
 }
@@ -126,6 +145,8 @@ buf_consume(struct buf *b, size_t n)
 	if (n > b->len)
 		log_panic("buf_consume %zu > %zu", n, b->len);
 	memmove(b->data, b->data + n, b->len - n);
+	/* what moved forward leaves no copy behind it */
+	explicit_bzero(b->data + b->len - n, n);
 	b->len -= n;
 	b->data[b->len] = '\0';
 }

@@ -102,6 +102,10 @@ static const struct cfg_key cfg_keys[] = {
 	{ "imapd", "max_sessions_per_ip", CFG_INT,
 	    O(imapd_max_sessions_per_ip), "50" },
 	{ "imapd", "max_literal", CFG_SIZE, O(imapd_max_literal), "64M" },
+	{ "imapd", "max_command", CFG_SIZE, O(imapd_max_command), "64M" },
+	{ "imapd", "auth_fail_max", CFG_INT, O(imapd_auth_fail_max), "10" },
+	{ "imapd", "auth_fail_window", CFG_DURATION,
+	    O(imapd_auth_fail_window), "15m" },
 
 	{ "mda", "lmtp_socket", CFG_PATH, O(lmtp_socket),
 	    "run/sealmail/lmtp.sock" },

@@ -72,6 +72,9 @@ struct sm_config {
 	int	 imapd_max_sessions;
 	int	 imapd_max_sessions_per_ip;
 	size_t	 imapd_max_literal;
+	size_t	 imapd_max_command;	/* all literals of one command */
+	int	 imapd_auth_fail_max;	/* per address before it is refused */
+	long	 imapd_auth_fail_window;	/* seconds */
 
 	/* [mda] */
 	char	*lmtp_socket;

@@ -10,4 +10,11 @@ libsealmail_a_SOURCES += \
 	common/privsep.c common/privsep.h \
 	common/daemon.c common/daemon.h \
 	common/io.c common/io.h \
-	common/respawn.c common/respawn.h
+	common/respawn.c common/respawn.h \
+	common/authfail.c common/authfail.h \
+	common/pamworker.c common/pamworker.h
+
+check_PROGRAMS += tests/unit/test-authfail
+tests_unit_test_authfail_SOURCES = tests/unit/test-authfail.c
+tests_unit_test_authfail_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-authfail

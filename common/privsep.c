@@ -52,12 +52,11 @@ priv_is_root(void)
  * Become u, chrooted to dir (NULL: no chroot).  Called by a freshly
  * forked role before it touches any input.
  */
+static void	 drop_ids(const struct priv_user *);
+
 void
 priv_drop(const struct priv_user *u, const char *dir)
 {
-	uid_t	 ruid, euid, suid;
-	gid_t	 rgid, egid, sgid;
-
 	if (u->uid == 0)
 		fatalx("priv_drop: refusing to run %s as root", log_role());
 	if (dir != NULL) {
@@ -66,6 +65,36 @@ priv_drop(const struct priv_user *u, const char *dir)
 		if (chdir("/") == -1)
 			fatal("chdir / in %s", dir);
 	}
+	drop_ids(u);
+}
+
+/*
+ * priv_drop() chrooted to the directory open as dirfd (which is closed):
+ * for a directory inside a tree that an unprivileged user can change,
+ * opened component by component without following links, so that no
+ * path is resolved again between the check and the chroot.
+ */
+void
+priv_drop_at(const struct priv_user *u, int dirfd)
+{
+	if (u->uid == 0)
+		fatalx("priv_drop: refusing to run %s as root", log_role());
+	if (fchdir(dirfd) == -1)
+		fatal("fchdir");
+	if (chroot(".") == -1)
+		fatal("chroot to the opened directory");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	close(dirfd);
+	drop_ids(u);
+}
+
+static void
+drop_ids(const struct priv_user *u)
+{
+	uid_t	 ruid, euid, suid;
+	gid_t	 rgid, egid, sgid;
+
 	if (setgroups(1, &u->gid) == -1)
 		fatal("setgroups");
 	if (setresgid(u->gid, u->gid, u->gid) == -1)

@@ -22,6 +22,7 @@ struct priv_user {
 int	 priv_lookup(const char *, struct priv_user *);
 void	 priv_lookup_x(const char *, struct priv_user *);
 void	 priv_drop(const struct priv_user *, const char *);
+void	 priv_drop_at(const struct priv_user *, int);
 pid_t	 priv_fork(const char *, int *);
 int	 priv_is_root(void);
 

@@ -188,7 +188,14 @@ client_new(struct event_base *base, struct bufferevent *bev,
 	snprintf(c->id, sizeof(c->id), "%08x%04x", (unsigned)getpid(),
 	    ++client_serial & 0xffff);
 	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "-");
-	lim.max_line = IMAP_MAX_LINE;
+	if (user == NULL) {		/* pre-login: see imapd.h */
+		c->max_literal = IMAP_PRELOGIN_LITERAL;
+		lim.max_line = IMAP_PRELOGIN_LINE;
+		lim.max_command = IMAP_PRELOGIN_COMMAND;
+	} else {
+		lim.max_line = IMAP_MAX_LINE;
+		lim.max_command = imap_max_command;
+	}
 	lim.max_literal = c->max_literal;
 	lim.max_depth = IMAP_MAX_DEPTH;
 	lim.max_args = IMAP_MAX_ARGS;

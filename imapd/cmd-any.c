@@ -37,7 +37,8 @@ client_capabilities(struct client *c, struct buf *b)
 		buf_addstr(b, IMAP_CAPS_AUTH);
 		return;
 	}
-	buf_addstr(b, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE");
+	/* LITERAL-, not LITERAL+, before login: see imapd.h */
+	buf_addstr(b, "IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE");
 	if (client_tls(c))
 		buf_addstr(b, " AUTH=PLAIN");
 	else

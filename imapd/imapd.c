@@ -67,6 +67,7 @@
 #include "xmalloc.h"
 
 size_t	 imap_max_literal = 64 * 1024 * 1024;
+size_t	 imap_max_command = 64 * 1024 * 1024;
 
 void	 imapd_parent(struct sm_config *, const struct daemon_opts *);
 
@@ -292,6 +293,10 @@ main(int argc, char **argv)
 	daemon_load_config(&o, &cfg);
 	if (cfg.imapd_max_literal > 0)
 		imap_max_literal = cfg.imapd_max_literal;
+	if (cfg.imapd_max_command > 0)
+		imap_max_command = cfg.imapd_max_command;
+	if (imap_max_command < imap_max_literal)
+		imap_max_command = imap_max_literal;
 	imapd_parent(&cfg, &o);
 	return 0;
 }

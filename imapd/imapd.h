@@ -29,6 +29,16 @@
 #define IMAP_OUT_HIGH		(4 * 1024 * 1024)
 #define IMAP_IDLE_TIMEOUT	(31 * 60)
 #define IMAP_PRELOGIN_TIMEOUT	60
+/*
+ * Before login a command is small: LOGIN or AUTHENTICATE with a password.
+ * Only LITERAL- is offered then (non-synchronising literals of at most
+ * 4096 octets, RFC 7888), and a command's line and literals together stay
+ * within a few KB, so the one pre-login process serving every client
+ * cannot be made to hold megabytes per session.
+ */
+#define IMAP_PRELOGIN_LINE	8192
+#define IMAP_PRELOGIN_LITERAL	4096
+#define IMAP_PRELOGIN_COMMAND	8192
 #define IMAP_WRITE_TIMEOUT	300	/* a client that stops reading */
 #define IMAP_USER_LINGER	600	/* seconds a user process idles */
 
@@ -122,6 +132,7 @@ struct imap_command {
 #define ST_LOGGEDIN	(ST_AUTH | ST_SELECTED)
 
 extern size_t	 imap_max_literal;
+extern size_t	 imap_max_command;
 
 /* commands.c */
 const struct imap_command *imap_command_find(const char *);

@@ -51,6 +51,7 @@ struct imap_parser {
 	int			 nargs;
 	size_t			 linelen;
 	uint64_t		 litlen;
+	uint64_t		 littotal;	/* of this command so far */
 	int			 litdigits;
 	int			 litsync;
 	int			 litbinary;
@@ -133,6 +134,7 @@ imap_parser_reset(struct imap_parser *p)
 	p->depth = 0;
 	p->nargs = 0;
 	p->linelen = 0;
+	p->littotal = 0;
 	buf_reset(&p->tag);
 	buf_reset(&p->name);
 	buf_wipe(&p->tok);
@@ -288,6 +290,13 @@ literal_begin(struct imap_parser *p, int c)
 		p->fatal = !p->litsync;
 		return IMAP_PARSE_ERROR;
 	}
+	if (p->littotal + p->litlen > p->lim.max_command) {
+		fail(p, "Command too large", c);
+		p->toobig = 1;
+		p->fatal = !p->litsync;
+		return IMAP_PARSE_ERROR;
+	}
+	p->littotal += p->litlen;
 	buf_wipe(&p->tok);
 	p->state = PS_LITERAL;
 	return p->litsync ? IMAP_PARSE_CONTINUE : IMAP_PARSE_MORE;

@@ -63,6 +63,7 @@ struct imap_cmd {
 struct imap_parser_limits {
 	size_t	 max_line;	/* bytes of one command, literal data excluded */
 	size_t	 max_literal;	/* bytes of one literal */
+	size_t	 max_command;	/* literal bytes of one command, together */
 	int	 max_depth;	/* nested lists */
 	int	 max_args;	/* arguments in all lists together */
 };

@@ -49,6 +49,7 @@ struct pconn {
 	int			 relaying;
 	int			 closing;
 	char			*tag;
+	char			*failtext;	/* the parent's NO text */
 	char			 peer[64];
 	struct bufferevent	*a;	/* client (TLS) */
 	struct bufferevent	*b;	/* user process (plain) */
@@ -83,6 +84,7 @@ pconn_free(struct pconn *pc)
 	if (pc->b != NULL)
 		bufferevent_free(pc->b);
 	free(pc->tag);
+	free(pc->failtext);
 	free(pc);
 }
 
@@ -246,8 +248,8 @@ auth_failed_later(evutil_socket_t fd, short ev, void *arg)
 	if ((pc = pconn_find((uint32_t)(uintptr_t)arg)) == NULL ||
 	    pc->c == NULL || pc->c->closing)
 		return;
-	client_tagged(pc->c, pc->tag, "NO", "[AUTHENTICATIONFAILED] "
-	    "Authentication failed");
+	client_tagged(pc->c, pc->tag, "NO", "%s", pc->failtext != NULL ?
+	    pc->failtext : "[AUTHENTICATIONFAILED] Authentication failed");
 	if (++pc->fails >= AUTH_FAIL_MAX)
 		client_close(pc->c, "Too many authentication failures");
 	else
@@ -274,6 +276,10 @@ pre_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 	}
 	close(pc->pairfd);
 	pc->pairfd = -1;
+	free(pc->failtext);
+	/* the parent's text, as long as it is one printable line */
+	pc->failtext = text[0] == '[' && strlen(text) < 200 &&
+	    strpbrk(text, "\r\n") == NULL ? xstrdup(text) : NULL;
 	log_info("id=%s peer=%s auth failed", pc->c->id, pc->peer);
 	/* a failure is answered late, and the session stays busy meanwhile */
 	event_base_once(pbase, -1, EV_TIMEOUT, auth_failed_later,

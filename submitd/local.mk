@@ -4,14 +4,12 @@ submitd_submitd_SOURCES = submitd/submitd.c submitd/submitd.h \
 	submitd/parent.c submitd/session.c \
 	submitd/auth.c submitd/auth.h submitd/header.c submitd/header.h \
 	submitd/stamp.c submitd/stamp.h submitd/notify.c submitd/notify.h \
-	submitd/queue.c submitd/queue.h \
-	submitd/pamworker.c submitd/pamworker.h \
-	submitd/authfail.c submitd/authfail.h
+	submitd/queue.c submitd/queue.h
 submitd_submitd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/submitd
 submitd_submitd_LDADD = $(SM_LIBS) $(PAM_LIBS)
 
 check_PROGRAMS += tests/unit/test-submit-auth tests/unit/test-submit-header \
-	tests/unit/test-submit-stamp tests/unit/test-submit-authfail
+	tests/unit/test-submit-stamp
 tests_unit_test_submit_auth_SOURCES = tests/unit/test-submit-auth.c \
 	submitd/auth.c submitd/auth.h
 tests_unit_test_submit_auth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/submitd
@@ -25,11 +23,6 @@ tests_unit_test_submit_stamp_SOURCES = tests/unit/test-submit-stamp.c \
 	submitd/stamp.c submitd/stamp.h
 tests_unit_test_submit_stamp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/submitd
 tests_unit_test_submit_stamp_LDADD = $(SM_LIBS)
-tests_unit_test_submit_authfail_SOURCES = tests/unit/test-submit-authfail.c \
-	submitd/authfail.c submitd/authfail.h
-tests_unit_test_submit_authfail_CPPFLAGS = $(AM_CPPFLAGS) \
-	-I$(top_srcdir)/submitd
-tests_unit_test_submit_authfail_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-submit-auth tests/unit/test-submit-header \
-	tests/unit/test-submit-stamp tests/unit/test-submit-authfail
+	tests/unit/test-submit-stamp
 EXTRA_DIST += tests/fuzz/fuzz-sasl.c tests/integration/test_submitd.py

@@ -37,7 +37,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct imap_parser_limits lim = {
-		.max_line = 512, .max_literal = 1024, .max_depth = 8,
+		.max_line = 512, .max_literal = 1024, .max_command = 1536, .max_depth = 8,
 		.max_args = 64
 	};
 	struct imap_parser	*p;

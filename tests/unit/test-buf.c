@@ -75,6 +75,29 @@ test_buf_binary(void)
 	test_end();
 }
 
+static void
+test_buf_consume_leaves_no_copy(void)
+{
+	struct buf b;
+	size_t	 i;
+	int	 clean = 1;
+
+	test_begin("buf_consume leaves no copy of the moved or dropped bytes");
+	buf_init(&b, 0);
+	test_assert(buf_addstr(&b, "a001 LOGIN bob hunter2secret\r\n"
+	    "a002 NOOP\r\n") == 0);
+	buf_consume(&b, strlen("a001 LOGIN bob hunter2secret\r\n"));
+	test_assert_str(buf_cstr(&b), "a002 NOOP\r\n");
+	/* everything past the live bytes, up to the capacity, is zero */
+	for (i = b.len; i < b.cap; i++)
+		if (b.data[i] != '\0')
+			clean = 0;
+	test_assert(clean);
+	test_assert(memmem(b.data, b.cap, "hunter2", 7) == NULL);
+	buf_free(&b);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -83,6 +106,7 @@ main(void)
 		test_buf_refuses_past_max,
 		test_buf_printf_consume,
 		test_buf_binary,
+		test_buf_consume_leaves_no_copy,
 		NULL
 	};
 

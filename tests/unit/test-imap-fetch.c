@@ -12,6 +12,7 @@
 #include "test.h"
 
 size_t	 imap_max_literal = 1024;
+size_t	 imap_max_command = 1024;
 
 static char *
 envelope(const char *hdr)

@@ -13,7 +13,8 @@
 #include "test.h"
 
 static const struct imap_parser_limits lim = {
-	.max_line = 200, .max_literal = 64, .max_depth = 3, .max_args = 20
+	.max_line = 200, .max_literal = 64, .max_command = 100,
+	.max_depth = 3, .max_args = 20
 };
 
 static void

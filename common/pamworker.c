@@ -1,5 +1,5 @@
 /*
- * pamworker.c - PAM checks on a worker thread of submitd's root parent;
+ * pamworker.c - PAM checks on a worker thread of a root parent;
  * see pamworker.h.
  *
  * Runs as root in the parent (PAM needs it).  The parent stays single

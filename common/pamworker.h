@@ -1,5 +1,6 @@
 /*
- * pamworker.h - PAM checks off submitd's event loop.
+ * pamworker.h - PAM checks off a root parent's event loop (submitd's and
+ * imapd's).
  *
  * A password hash costs tens of milliseconds; run in the root parent's
  * event loop it would hold up every other session's questions.  One
@@ -14,8 +15,8 @@
  * The thread touches nothing but the job and PAM: no logging, no user
  * database, no libevent.
  */
-#ifndef SM_SUBMIT_PAMWORKER_H
-#define SM_SUBMIT_PAMWORKER_H
+#ifndef SM_PAMWORKER_H
+#define SM_PAMWORKER_H
 
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ struct pam_job {
 	char		 client[64];	/* its client address */
 	char		*user;
 	char		*password;	/* wiped when freed */
+	void		*arg;		/* the caller's, untouched */
 	int		 ok;		/* result: 1 if PAM said yes */
 	char		 err[256];	/* else why not */
 };

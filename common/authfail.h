@@ -1,6 +1,7 @@
 /*
- * authfail.h - failed logins of submitd, counted per client address and
- * per user within [submitd] auth_fail_window.
+ * authfail.h - failed logins, counted per client address and per user
+ * within a window ([submitd] and [imapd] auth_fail_max/auth_fail_window);
+ * the root parents of submitd and imapd each keep one table.
  *
  *	authfail_init(&af, cfg->auth_fail_max, cfg->auth_fail_window);
  *	if (authfail_barred(&af, client, now, &left)) refuse;
@@ -13,8 +14,8 @@
  * The tables are fixed-size; the least recently failed entry makes room.
  * Used by the root parent; pure bookkeeping, no I/O.
  */
-#ifndef SM_SUBMIT_AUTHFAIL_H
-#define SM_SUBMIT_AUTHFAIL_H
+#ifndef SM_AUTHFAIL_H
+#define SM_AUTHFAIL_H
 
 #include <time.h>
 

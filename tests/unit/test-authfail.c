@@ -1,5 +1,5 @@
 /*
- * test-submit-authfail.c - counting failed logins (submitd/authfail.c):
+ * test-authfail.c - counting failed logins (common/authfail.c):
  * slow-down, barring an address, windows, and users never barred.
  */
 #include <stdio.h>
