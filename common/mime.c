@@ -658,6 +658,32 @@ rfc2231_split(const char *name, int *sect, int *ext)
 	return base;
 }
 
+/*
+ * Do readers disagree on the parameters?  A name given twice, one RFC 2231
+ * section given twice, or one name in two forms (plain and extended, or
+ * plain and sectioned): RFC 2231 says which form wins, but mail readers
+ * differ, so the value a reader shows cannot be known.  1 if so.
+ */
+static int
+params_ambiguous(struct rawparam *rp, size_t nrp)
+{
+	size_t	 i, j, bi, bj;
+	int	 si, sj, ei, ej;
+
+	for (i = 0; i < nrp; i++) {
+		bi = rfc2231_split(rp[i].name, &si, &ei);
+		for (j = i + 1; j < nrp; j++) {
+			bj = rfc2231_split(rp[j].name, &sj, &ej);
+			if (bi != bj || strncmp(rp[i].name, rp[j].name, bi) != 0)
+				continue;
+			if (si >= 0 && sj >= 0 && si != sj)
+				continue;	/* continuation sections */
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Join RFC 2231 sections and decode every value to UTF-8. */
 static void
 params_assemble(struct rawparam *rp, size_t nrp, struct mime_param **pp,
@@ -776,8 +802,10 @@ mime_param_get(const struct mime_param *p, size_t n, const char *name)
 
 /*
  * Content-Type value -> lowercase type and subtype and parameters.
- * Returns 0, 1 if only parameters were malformed, -1 if the type is not
- * usable (nothing is returned then).
+ * Returns -1 if the type is not usable (nothing is returned then), else
+ * the MIME_PARAMS_* bits: MIME_PARAMS_BAD if parameters were malformed,
+ * MIME_PARAMS_DUP if a parameter was given more than once (see
+ * params_ambiguous); 0 when all is well.
  */
 int
 mime_parse_content_type(const char *s, size_t n, char **type_r,
@@ -798,7 +826,9 @@ mime_parse_content_type(const char *s, size_t n, char **type_r,
 		buf_free(&st);
 		return -1;
 	}
-	r = lex_params(&l, rp, &nrp) == -1 ? 1 : 0;
+	r = lex_params(&l, rp, &nrp) == -1 ? MIME_PARAMS_BAD : 0;
+	if (params_ambiguous(rp, nrp))
+		r |= MIME_PARAMS_DUP;
 	*type_r = xstrdup(buf_cstr(&t));
 	*subtype_r = xstrdup(buf_cstr(&st));
 	str_lower(*type_r);
@@ -827,7 +857,9 @@ mime_parse_disposition(const char *s, size_t n, char **disp_r,
 		buf_free(&d);
 		return -1;
 	}
-	r = lex_params(&l, rp, &nrp) == -1 ? 1 : 0;
+	r = lex_params(&l, rp, &nrp) == -1 ? MIME_PARAMS_BAD : 0;
+	if (params_ambiguous(rp, nrp))
+		r |= MIME_PARAMS_DUP;
 	*disp_r = xstrdup(buf_cstr(&d));
 	str_lower(*disp_r);
 	params_assemble(rp, nrp, p_r, np_r);
@@ -1392,6 +1424,16 @@ set_once(struct mime_part *q, char **dst, const struct mime_field *f)
 	*dst = unfolded_dup(f);
 }
 
+/* The MIME_PARAMS_* result of a parameter list, as flags of q. */
+static void
+param_flags(struct mime_part *q, int r)
+{
+	if (r & MIME_PARAMS_BAD)
+		q->flags |= MIME_F_BAD_PARAM | MIME_F_AMBIGUOUS;
+	if (r & MIME_PARAMS_DUP)
+		q->flags |= MIME_F_AMBIGUOUS;
+}
+
 /* One header field of q: the Content-* facts. */
 static void
 header_field(struct mime_parser *p, struct mime_part *q,
@@ -1407,31 +1449,36 @@ header_field(struct mime_parser *p, struct mime_part *q,
 		return;
 	buf_init(&u, 0);
 	mime_unfold(f->value, f->valuelen, &u);
+	/*
+	 * A second Content-Type, -Transfer-Encoding or -Disposition, or a
+	 * parameter given twice: readers pick different ones (first, last,
+	 * merged), so the part is ambiguous.  The first is what we read.
+	 */
 	if (mime_field_is(f, "content-type")) {
 		if (*seen_ct) {
-			q->flags |= MIME_F_HDR_DUP;
+			q->flags |= MIME_F_HDR_DUP | MIME_F_AMBIGUOUS;
 		} else {
 			*seen_ct = 1;
 			r = mime_parse_content_type(buf_cstr(&u), u.len,
 			    &q->type, &q->subtype, &q->params, &q->nparams);
 			if (r == -1)
 				q->flags |= MIME_F_BAD_TYPE;
-			else if (r == 1)
-				q->flags |= MIME_F_BAD_PARAM;
+			else
+				param_flags(q, r);
 		}
 	} else if (mime_field_is(f, "content-transfer-encoding")) {
 		if (q->enc_name != NULL)
-			q->flags |= MIME_F_HDR_DUP;
+			q->flags |= MIME_F_HDR_DUP | MIME_F_AMBIGUOUS;
 		else
 			q->enc = cte_parse(buf_cstr(&u), u.len, &q->enc_name);
 	} else if (mime_field_is(f, "content-disposition")) {
 		if (q->disposition != NULL)
-			q->flags |= MIME_F_HDR_DUP;
+			q->flags |= MIME_F_HDR_DUP | MIME_F_AMBIGUOUS;
 		else if ((r = mime_parse_disposition(buf_cstr(&u), u.len,
 		    &q->disposition, &q->dparams, &q->ndparams)) == -1)
-			q->flags |= MIME_F_BAD_PARAM;
-		else if (r == 1)
-			q->flags |= MIME_F_BAD_PARAM;
+			q->flags |= MIME_F_BAD_PARAM | MIME_F_AMBIGUOUS;
+		else
+			param_flags(q, r);
 	} else if (mime_field_is(f, "content-id"))
 		set_once(q, &q->id, f);
 	else if (mime_field_is(f, "content-description"))
@@ -1468,8 +1515,15 @@ part_defaults(struct mime_part *q, int seen_ct)
 		q->charset = xstrdup(v);
 		str_lower(q->charset);
 	}
+	/*
+	 * A file name wherever a reader might look for one: filename or name,
+	 * in Content-Disposition or Content-Type (RFC 2231 sections and
+	 * RFC 2047 words are decoded by now).  A part with one is a file.
+	 */
 	if ((v = mime_param_get(q->dparams, q->ndparams, "filename")) !=
 	    NULL || (v = mime_param_get(q->params, q->nparams, "name")) !=
+	    NULL || (v = mime_param_get(q->dparams, q->ndparams, "name")) !=
+	    NULL || (v = mime_param_get(q->params, q->nparams, "filename")) !=
 	    NULL)
 		q->filename = xstrdup(v);
 	if (q->enc == MIME_ENC_UNKNOWN)
@@ -1942,7 +1996,7 @@ mime_flags_str(unsigned int flags, struct buf *out)
 	    "boundary-reuse", "no-parts", "hdr-unterminated", "hdr-too-long",
 	    "hdr-8bit", "hdr-bad-line", "hdr-dup", "bad-type",
 	    "bad-encoding", "bad-param", "bare-lf", "nul", "long-line",
-	    "depth", "too-many-parts", "8bit-body" };
+	    "depth", "too-many-parts", "8bit-body", "ambiguous" };
 	size_t	 i;
 	int	 first = 1;
 

@@ -57,6 +57,15 @@ enum mime_encoding {
 #define MIME_F_DEPTH		0x08000	/* too deep: container kept as leaf */
 #define MIME_F_TOO_MANY_PARTS	0x10000	/* part limit: rest ignored */
 #define MIME_F_8BIT_BODY	0x20000	/* 8-bit bytes in a 7bit body */
+#define MIME_F_AMBIGUOUS	0x40000	/* readers may see it differently:
+					   duplicate Content-Type, -Transfer-
+					   Encoding or -Disposition, a
+					   parameter given twice, malformed
+					   parameters */
+
+/* Returns of mime_parse_content_type() and _disposition() besides -1. */
+#define MIME_PARAMS_BAD		0x1	/* malformed parameters */
+#define MIME_PARAMS_DUP		0x2	/* a parameter given twice */
 
 /* Flags after which the structure cannot be trusted as the sender meant. */
 #define MIME_F_STRUCTURE	(MIME_F_BOUNDARY_REUSE | MIME_F_HDR_TOO_LONG | \

@@ -154,19 +154,43 @@ out_buf(struct strip_ctx *c, struct buf *b)
  * Fates
  */
 
+/*
+ * The ambiguity class: q or a part above it has Content-* facts that
+ * readers may take differently (MIME_F_AMBIGUOUS: a second Content-Type,
+ * -Transfer-Encoding or -Disposition, a parameter such as boundary,
+ * charset or name given twice, malformed parameters).  What such a part
+ * is, or where it ends, depends on the reader, so nothing in it is
+ * provably readable text: it is removed, whatever our own reading says.
+ */
+static int
+is_ambiguous(const struct mime_part *q)
+{
+	for (; q != NULL; q = q->parent)
+		if (q->flags & MIME_F_AMBIGUOUS)
+			return 1;
+	return 0;
+}
+
 static int
 is_readable_text(const struct mime_part *q)
 {
 	return q->kind == MIME_KIND_LEAF && mime_part_is(q, "text", NULL) &&
 	    (strcmp(q->subtype, "plain") == 0 ||
 	    strcmp(q->subtype, "html") == 0) && q->enc != MIME_ENC_UNKNOWN &&
-	    (q->flags & MIME_F_STRUCTURE) == 0;
+	    (q->flags & MIME_F_STRUCTURE) == 0 && !is_ambiguous(q);
 }
 
+/*
+ * Shown in the text by every reader: no disposition or "inline", and no
+ * file name in any form (filename or name, in either field), because a
+ * reader that sees a name offers the part as a file whatever its
+ * disposition says.
+ */
 static int
 is_inline(const struct mime_part *q)
 {
-	return q->disposition == NULL || strcmp(q->disposition, "inline") == 0;
+	return (q->disposition == NULL ||
+	    strcmp(q->disposition, "inline") == 0) && q->filename == NULL;
 }
 
 /* Everything below q goes, nothing of it named but attachments. */
@@ -221,7 +245,9 @@ decide(struct strip_ctx *c, struct mime_part *q)
 
 	if (q->kind == MIME_KIND_LEAF) {
 		html = mime_part_is(q, "text", "html");
-		if (is_readable_text(q) && (is_inline(q) ||
+		if (is_ambiguous(q))
+			c->fate[q->index] = F_REMOVE;
+		else if (is_readable_text(q) && (is_inline(q) ||
 		    !o->strip_attachments))
 			c->fate[q->index] = html && o->strip_html ?
 			    F_CONVERT : F_KEEP;
@@ -916,10 +942,11 @@ write_notice(struct strip_ctx *c)
 			if ((unsigned char)name.data[j] < 32 ||
 			    name.data[j] == 0x7f)
 				name.data[j] = '?';
-		buf_printf(&t, "  - %s%s%s (%.64s/%.64s, %llu bytes)\n",
+		buf_printf(&t, "  - %s%s%s (%.64s/%.64s, %llu bytes%s)\n",
 		    name.len > 0 ? "\"" : "", name.len > 0 ? name.data :
 		    "unnamed part", name.len > 0 ? "\"" : "", q->type,
-		    q->subtype, (unsigned long long)q->decoded_size);
+		    q->subtype, (unsigned long long)q->decoded_size,
+		    is_ambiguous(q) ? ", ambiguous structure" : "");
 	}
 	if (listed <= STRIP_LIST_MAX)
 		buf_add(&t, c->uunames.data, c->uunames.len);
