@@ -48,6 +48,8 @@ struct pconn {
 	int			 fails;
 	int			 relaying;
 	int			 closing;
+	int			 dead_a;	/* nothing more can be */
+	int			 dead_b;	/* written to that side */
 	char			*tag;
 	char			*failtext;	/* the parent's NO text */
 	char			 peer[64];
@@ -159,11 +161,14 @@ static const struct client_hooks prelogin_hooks = {
 
 static void relay_read(struct bufferevent *, void *);
 
+/* Free a closing relay once every live side has what was queued for it. */
 static void
 relay_maybe_free(struct pconn *pc)
 {
-	if (evbuffer_get_length(bufferevent_get_output(pc->a)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(pc->b)) == 0)
+	if ((pc->dead_a ||
+	    evbuffer_get_length(bufferevent_get_output(pc->a)) == 0) &&
+	    (pc->dead_b ||
+	    evbuffer_get_length(bufferevent_get_output(pc->b)) == 0))
 		pconn_free(pc);
 }
 
@@ -200,6 +205,17 @@ relay_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED)
 		return;
+	/*
+	 * Nothing more can be written to a side that failed, or to the user
+	 * process once it closed (it died, or ended the session): what is
+	 * queued for it is not waited for, or the session would hang.
+	 */
+	if ((what & BEV_EVENT_ERROR) || bev == pc->b) {
+		if (bev == pc->a)
+			pc->dead_a = 1;
+		else
+			pc->dead_b = 1;
+	}
 	if (pc->closing) {
 		pconn_free(pc);
 		return;

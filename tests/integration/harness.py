@@ -36,6 +36,15 @@ DAEMONS = ("keystore", "mda", "smtpd", "submitd", "imapd")
 DOMAIN = "example.test"
 
 
+def sanitized():
+    """Whether BUILDDIR is the ASan/UBSan build (memory figures differ)."""
+    try:
+        with open(os.path.join(BUILDDIR, "config.status")) as f:
+            return "--enable-sanitizers" in f.read()
+    except OSError:
+        return False
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
