@@ -1,7 +1,8 @@
 # submitd/local.mk - file lists of submitd/ (see HACKING.md)
 pkglibexec_PROGRAMS += submitd/submitd
 submitd_submitd_SOURCES = submitd/submitd.c submitd/submitd.h \
-	submitd/parent.c submitd/session.c \
+	submitd/parent.c submitd/parent.h submitd/message.c \
+	submitd/session.c submitd/header_role.c \
 	submitd/auth.c submitd/auth.h submitd/header.c submitd/header.h \
 	submitd/stamp.c submitd/stamp.h submitd/notify.c submitd/notify.h \
 	submitd/queue.c submitd/queue.h
