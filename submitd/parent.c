@@ -40,11 +40,7 @@
  * from 1 again (smtp_gen tells the two apart).
  */
 #include <sys/types.h>
-#include <sys/socket.h>
 
-#include <netinet/in.h>
-
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,12 +58,11 @@
 #include "net.h"
 #include "pamworker.h"
 #include "parent.h"
+#include "peer.h"
 #include "stamp.h"
 #include "submitd.h"
 #include "userdb.h"
 #include "xmalloc.h"
-
-#define LISTEN_MAX	(CFG_LISTEN_MAX * 2)
 
 struct delayed {
 	struct event	*ev;
@@ -92,8 +87,7 @@ static int		 smtp_bad;	/* it misbehaved: being killed */
 static unsigned		 smtp_gen;	/* which one it is */
 
 /* what the client sockets must be connected to */
-static struct sockaddr_storage laddr[LISTEN_MAX];
-static int		 nladdr;
+static struct peer_listeners listeners;
 
 /* ------------------------------------------------------------------ */
 /* sessions and answers */
@@ -209,87 +203,6 @@ parent_smtp_misbehaved(const char *what)
 /* ------------------------------------------------------------------ */
 /* the client's address, from the socket */
 
-static int
-listener_match(const struct sockaddr_storage *l,
-    const struct sockaddr_storage *s)
-{
-	const struct sockaddr_in *l4, *s4;
-	const struct sockaddr_in6 *l6, *s6;
-
-	if (l->ss_family != s->ss_family)
-		return 0;
-	switch (l->ss_family) {
-	case AF_INET:
-		l4 = (const struct sockaddr_in *)l;
-		s4 = (const struct sockaddr_in *)s;
-		return l4->sin_port == s4->sin_port &&
-		    (l4->sin_addr.s_addr == htonl(INADDR_ANY) ||
-		    l4->sin_addr.s_addr == s4->sin_addr.s_addr);
-	case AF_INET6:
-		l6 = (const struct sockaddr_in6 *)l;
-		s6 = (const struct sockaddr_in6 *)s;
-		return l6->sin6_port == s6->sin6_port &&
-		    (IN6_IS_ADDR_UNSPECIFIED(&l6->sin6_addr) ||
-		    memcmp(&l6->sin6_addr, &s6->sin6_addr,
-		    sizeof(s6->sin6_addr)) == 0);
-	default:
-		return 0;
-	}
-}
-
-/*
- * The client address of a socket submitd.smtp says it accepted: 0 with
- * the address in out ("" when the client is already gone), or -1 with
- * why the socket is not one of ours.
- */
-static int
-client_of(int fd, char *out, size_t len, const char **why)
-{
-	struct sockaddr_storage local, peer;
-	socklen_t ll = sizeof(local), pl = sizeof(peer), tl;
-	int	 i, type, listening;
-
-	tl = sizeof(type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == -1 ||
-	    type != SOCK_STREAM) {
-		*why = "a client socket that is no stream socket";
-		return -1;
-	}
-	tl = sizeof(listening);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &tl) ==
-	    -1 || listening) {
-		*why = "a listening socket as a client socket";
-		return -1;
-	}
-	memset(&local, 0, sizeof(local));
-	if (getsockname(fd, (struct sockaddr *)&local, &ll) == -1) {
-		*why = "a client socket without a local address";
-		return -1;
-	}
-	for (i = 0; i < nladdr; i++)
-		if (listener_match(&laddr[i], &local))
-			break;
-	if (i == nladdr) {
-		*why = "a client socket not accepted on submitd's listeners";
-		return -1;
-	}
-	memset(&peer, 0, sizeof(peer));
-	if (getpeername(fd, (struct sockaddr *)&peer, &pl) == -1) {
-		if (errno != ENOTCONN) {
-			*why = "a client socket without a peer";
-			return -1;
-		}
-		out[0] = '\0';	/* reset before we looked: it is gone */
-		return 0;
-	}
-	if (peer.ss_family != AF_INET && peer.ss_family != AF_INET6) {
-		*why = "a client socket that is not TCP";
-		return -1;
-	}
-	net_addr_str((struct sockaddr *)&peer, out, len);
-	return 0;
-}
-
 static void
 p_session_start(struct ipc_msg *m)
 {
@@ -312,7 +225,7 @@ p_session_start(struct ipc_msg *m)
 		return;
 	}
 	fd = ipc_msg_takefd(m);
-	if (client_of(fd, client, sizeof(client), &why) == -1) {
+	if (peer_client(&listeners, fd, client, sizeof(client), &why) == -1) {
 		close(fd);
 		parent_smtp_misbehaved(why);
 		return;
@@ -359,8 +272,12 @@ delayed_send(evutil_socket_t fd, short ev, void *arg)
 	free(d);
 }
 
+/*
+ * A failed login of session id of the gen'th submitd.smtp: counted, and
+ * answered after a delay (if that child is still the current one).
+ */
 static void
-auth_failed(const char *client, uint32_t id, const char *user,
+auth_failed(const char *client, uint32_t id, unsigned gen, const char *user,
     const char *reason)
 {
 	struct authfail_result res;
@@ -379,7 +296,7 @@ auth_failed(const char *client, uint32_t id, const char *user,
 		    client, parent_cfg->auth_fail_window, res.addr_count);
 	/* slow down guessing: the answer waits, the event loop does not */
 	d = xcalloc(1, sizeof(*d));
-	d->gen = smtp_gen;
+	d->gen = gen;
 	d->m = ipc_msg_new(IPC_ERR, id);
 	ipc_add_u32(d->m, SUBMIT_AUTH_FAIL);
 	ipc_add_str(d->m, "Authentication credentials invalid");
@@ -437,12 +354,13 @@ p_auth(struct ipc_msg *m)
 	}
 	if (userdb_addr_canon(authcid, user, sizeof(user), err,
 	    sizeof(err)) == -1) {
-		auth_failed(ps->client, m->id, authcid, "malformed user name");
+		auth_failed(ps->client, m->id, smtp_gen, authcid,
+		    "malformed user name");
 		return;
 	}
 	if (authzid[0] != '\0' && (userdb_addr_canon(authzid, zid,
 	    sizeof(zid), NULL, 0) == -1 || strcmp(zid, user) != 0)) {
-		auth_failed(ps->client, m->id, user,
+		auth_failed(ps->client, m->id, smtp_gen, user,
 		    "authorization identity differs");
 		return;
 	}
@@ -463,18 +381,19 @@ auth_pam_done(struct pam_job *j)
 	struct psess	*ps;
 	struct ipc_msg	*r;
 	char		 err[256];
-	int		 ret, same = (uintptr_t)j->arg == smtp_gen;
+	unsigned	 gen = (unsigned)(uintptr_t)j->arg;
+	int		 ret;
 
 	if (!j->ok) {
 		/* counted even when the client left meanwhile */
-		auth_failed(j->client, j->sid, j->user, j->err);
+		auth_failed(j->client, j->sid, gen, j->user, j->err);
 		goto out;
 	}
-	if (!same || (ps = psess_find(j->sid)) == NULL)
+	if (gen != smtp_gen || (ps = psess_find(j->sid)) == NULL)
 		goto out;	/* the client left meanwhile */
 	ret = userdb_user_get(parent_udb, j->user, &u, err, sizeof(err));
 	if (ret == UDB_NOTFOUND) {
-		auth_failed(j->client, j->sid, j->user,
+		auth_failed(j->client, j->sid, gen, j->user,
 		    "not in the user database");
 		goto out;
 	}
@@ -757,18 +676,13 @@ void
 parent_init(const struct sm_config *c, struct event_base *b,
     const int *lfds, int n)
 {
-	socklen_t sl;
 	int	 i;
 
 	parent_cfg = c;
 	parent_base = b;
-	for (i = 0; i < n && i < LISTEN_MAX; i++) {
-		sl = sizeof(laddr[nladdr]);
-		if (getsockname(lfds[i], (struct sockaddr *)&laddr[nladdr],
-		    &sl) == -1)
+	for (i = 0; i < n; i++)
+		if (peer_listeners_add(&listeners, lfds[i]) == -1)
 			fatal("getsockname of a listener");
-		nladdr++;
-	}
 	if ((env = db_env_open(parent_cfg->db_dir)) == NULL)
 		fatalx("cannot open the database environment %s",
 		    parent_cfg->db_dir);
