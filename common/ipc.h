@@ -45,7 +45,7 @@ enum ipc_type {
 	/* asked of privileged parents by their network children */
 	IPC_PARENT_AUTH = 100,	/* str user, str password -> IPC_OK/ERR */
 	IPC_PARENT_LOOKUP_RCPT,	/* str address -> IPC_OK(str canonical) */
-	IPC_PARENT_SESSION_END,	/* str client address */
+	IPC_PARENT_SESSION_END,	/* submitd: the session ended */
 	IPC_PARENT_QUOTA,	/* str user, u32 nrcpt */
 	IPC_PARENT_SENDER_OK,	/* str user, str address */
 	IPC_PARENT_SUBMIT,	/* envelope + fd */
