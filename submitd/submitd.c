@@ -176,14 +176,14 @@ start_smtp(struct respawn *r, void *arg)
 	char	 spec[8 + LISTEN_MAX];
 	int	 fd, i;
 
-	if ((r->pid = priv_fork(role_names[ROLE_SMTP], &fd)) == 0) {
-		/* "smtp:" and one letter a listener: p STARTTLS, t TLS */
-		snprintf(spec, sizeof(spec), "smtp:");
-		for (i = 0; i < nlisten; i++)
-			spec[5 + i] = limpl[i] ? 't' : 'p';
-		spec[5 + nlisten] = '\0';
+	/* "smtp:" and one letter a listener: p STARTTLS, t TLS (made before
+	 * the fork: the child of a threaded parent only execs) */
+	snprintf(spec, sizeof(spec), "smtp:");
+	for (i = 0; i < nlisten; i++)
+		spec[5 + i] = limpl[i] ? 't' : 'p';
+	spec[5 + nlisten] = '\0';
+	if ((r->pid = priv_fork(role_names[ROLE_SMTP], &fd)) == 0)
 		role_exec(spec, fd, lfds, nlisten);
-	}
 	ready[ROLE_SMTP] = 0;
 	parent_smtp_attach(fd);
 }
