@@ -45,11 +45,12 @@ enum ipc_type {
 	/* asked of privileged parents by their network children */
 	IPC_PARENT_AUTH = 100,	/* str user, str password -> IPC_OK/ERR */
 	IPC_PARENT_LOOKUP_RCPT,	/* str address -> IPC_OK(str canonical) */
-	IPC_PARENT_SESSION_END,	/* str client address */
+	IPC_PARENT_SESSION_END,	/* submitd: the session ended */
 	IPC_PARENT_QUOTA,	/* str user, u32 nrcpt */
 	IPC_PARENT_SENDER_OK,	/* str user, str address */
 	IPC_PARENT_SUBMIT,	/* envelope + fd */
 	IPC_PARENT_LOGIN,	/* imapd: str user -> session process */
+	IPC_PARENT_SESSION_START,	/* submitd: fd of the client socket */
 
 	/* the queue */
 	IPC_QUEUE_MESSAGE = 200,	/* envelope + fd of the message */
@@ -72,6 +73,9 @@ enum ipc_type {
 	/* keystore */
 	IPC_KS_SIGN = 500,
 	IPC_KS_PUBKEY,
+
+	/* submitd's header scanner */
+	IPC_HEADER_SCAN = 600,	/* fd of a message -> IPC_OK(facts)/ERR */
 
 	IPC_TYPE_MAX
 };

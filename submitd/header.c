@@ -2,12 +2,12 @@
  * header.c - scan a submitted message's header; see header.h.
  *
  * Parses hostile input (the message content a client sent) in the
- * unprivileged, chrooted submitd.smtp role.  It reads at most
- * HDR_SCAN_MAX bytes, writes only into the caller's fixed-size struct
- * and never allocates.  It is deliberately strict where leniency could
- * let a later reader see a different author than we checked: a second
- * From:, a header line that is not a field, or a From: we cannot read
- * refuses the message instead of guessing.
+ * unprivileged, chrooted submitd.header role (and submitd.smtp).  It
+ * reads at most HDR_SCAN_MAX bytes, writes only into the caller's
+ * fixed-size struct and never allocates.  It is deliberately strict
+ * where leniency could let a later reader see a different author than we
+ * checked: a second From:, a header line that is not a field, or a From:
+ * we cannot read refuses the message instead of guessing.
  */
 #include <stddef.h>
 #include <string.h>

@@ -4,12 +4,13 @@
  * Message-ID: are there, and where the header ends.
  *
  * A pure function over the first bytes of the message (no I/O, no
- * allocation), run in the unprivileged submitd.smtp role; the addresses
- * it finds are judged by the root parent against the user database.
+ * allocation), run in the unprivileged submitd.header role, whose answer
+ * the root parent judges against the user database (header_role.c), and
+ * in submitd.smtp only to refuse a malformed header early.
  *
  *	struct hdr_info hi;
  *	if (hdr_scan(buf, len, complete, &hi) != HDR_OK) refuse;
- *	for (i = 0; i < hi.nfrom; i++) ask the parent about hi.from[i];
+ *	for (i = 0; i < hi.nfrom; i++) report hi.from[i] to the parent;
  */
 #ifndef SM_SUBMIT_HEADER_H
 #define SM_SUBMIT_HEADER_H

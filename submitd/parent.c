@@ -1,10 +1,25 @@
 /*
- * parent.c - submitd's root parent: every decision of submission.
+ * parent.c - submitd's root parent: the sessions of submitd.smtp and the
+ * decisions of AUTH, MAIL and RCPT (message.c has DATA).
  *
  * Runs as root, because PAM modules may need it and because only root
- * processes open the user database.  It reads no network input: its only
- * peer is the submitd.smtp child, whose every request is checked as if
- * hostile (a malformed one ends the daemon), and smtpd's queue socket.
+ * processes open the user database.  It reads no network input: its
+ * peers are the submitd.smtp and submitd.header roles, whose every
+ * message is checked as if hostile, and smtpd's queue socket.  A
+ * malformed or unexpected message from a role ends that role (it is
+ * killed and submitd.c starts a new one), never this process.
+ *
+ * What it knows of each session it learns itself: at the start of a
+ * session submitd.smtp passes a duplicate of the accepted socket
+ * (IPC_PARENT_SESSION_START); the parent checks that it is a TCP
+ * connection to one of submitd's own listeners, reads the client's
+ * address with getpeername(), closes it, and keeps the address under the
+ * session number.  Every later request names only the session number.
+ * The address keys the failed-login lockout, and goes into the log, the
+ * Received header and the postmaster's lockout notice.  (A subverted
+ * submitd.smtp holds the listening sockets, so it could connect to them
+ * itself and present a loopback address; it cannot present anybody
+ * else's.)
  *
  * What it decides, for the session number the child names:
  *   AUTH	the password through PAM ([submitd] pam_service), the user in
@@ -16,15 +31,15 @@
  *   MAIL	the authenticated user (remembered here, never taken from
  *		the child) may use the address, and is not locked.
  *   RCPT	a local recipient exists.
- *   DATA	again the sender, the header's From:/Sender: addresses the
- *		child found, the per-message limit, then the transactional
- *		daily quota (crossing it locks the account and notifies the
- *		postmaster); then the Received header with the tracking ID
- *		and the hand-off to the queue (queue.c).  The child hears
- *		"queued" only after the queue committed.
+ *   DATA	message.c.
+ *
+ * When submitd.smtp dies, its channel closes: every session of it is
+ * forgotten (a message being submitted for one is cancelled, see
+ * message.c), and answers still due to it (a PAM check, a delayed
+ * failure) are dropped, since the next submitd.smtp numbers its sessions
+ * from 1 again (smtp_gen tells the two apart).
  */
 #include <sys/types.h>
-#include <sys/stat.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,59 +51,48 @@
 #include <event2/event.h>
 
 #include "authfail.h"
-#include "buf.h"
 #include "config.h"
 #include "db.h"
-#include "header.h"
 #include "ipc.h"
 #include "log.h"
-#include "notify.h"
+#include "net.h"
 #include "pamworker.h"
-#include "queue.h"
+#include "parent.h"
+#include "peer.h"
 #include "stamp.h"
 #include "submitd.h"
 #include "userdb.h"
 #include "xmalloc.h"
 
-struct psess {
-	struct psess	*next;
-	uint32_t	 id;
-	char		 client[64];
-	char		 user[USERDB_ADDR_MAX + 1];	/* "": no AUTH */
-	int		 busy;		/* a message is being queued */
-};
-
 struct delayed {
 	struct event	*ev;
 	struct ipc_msg	*m;
+	unsigned	 gen;
 };
 
-struct submit_job {
-	uint32_t	 sid;
-	char		 id[STAMP_ID_LEN + 1];
-	char		 user[USERDB_ADDR_MAX + 1];
-	char		 from[USERDB_ADDR_MAX + 1];
-	char		 client[64];
-	uint32_t	 nrcpt;
-	char		**rcpt;
-	char		**ruser;
-	uint64_t	 size;
-};
+const struct sm_config	*parent_cfg;
+struct event_base	*parent_base;
+struct userdb		*parent_udb;
 
-static const struct sm_config *cfg;
-static struct event_base *base;
-static struct ipc_conn *child;
-static struct db_env *env;
-static struct userdb *udb;
-static struct psess *psessions;
-static int	 npsessions;
-static struct authfail fails;
-static struct event *checkpoint_ev;
+static struct db_env	*env;
+static struct psess	*psessions;
+static int		 npsessions;
+static struct authfail	 fails;
+static struct event	*checkpoint_ev;
+
+/* the current submitd.smtp */
+static struct ipc_conn	*smtp;		/* its channel; NULL: none */
+static int		 smtp_hello;	/* it said IPC_HELLO */
+static int		 smtp_bad;	/* it misbehaved: being killed */
+static unsigned		 smtp_gen;	/* which one it is */
+
+/* what the client sockets must be connected to */
+static struct peer_listeners listeners;
 
 /* ------------------------------------------------------------------ */
 /* sessions and answers */
 
-static struct psess *
+struct psess *
 psess_find(uint32_t id)
 {
 	struct psess *ps;
@@ -99,54 +103,67 @@ psess_find(uint32_t id)
 	return NULL;
 }
 
-static struct psess *
-psess_get(uint32_t id, const char *client)
+static void
+psess_free(struct psess *ps)
+{
+	if (ps->job != NULL)
+		msg_cancel(ps->job);
+	explicit_bzero(ps, sizeof(*ps));
+	free(ps);
+	npsessions--;
+}
+
+static void
+psess_end(struct psess *ps)
+{
+	struct psess **pp;
+
+	for (pp = &psessions; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == ps) {
+			*pp = ps->next;
+			break;
+		}
+	psess_free(ps);
+}
+
+/* The sessions of a submitd.smtp that is gone. */
+static void
+psess_drop_all(void)
 {
 	struct psess *ps;
+	int	 n = 0;
 
-	if ((ps = psess_find(id)) == NULL) {
-		/* the child has at most max_sessions sessions at a time */
-		if (++npsessions > 2 * cfg->submitd_max_sessions + 16)
-			fatalx("the child claims %d sessions", npsessions);
-		ps = xcalloc(1, sizeof(*ps));
-		ps->id = id;
-		ps->next = psessions;
-		psessions = ps;
+	while ((ps = psessions) != NULL) {
+		psessions = ps->next;
+		psess_free(ps);
+		n++;
 	}
-	snprintf(ps->client, sizeof(ps->client), "%s", client);
-	return ps;
+	if (n > 0)
+		log_warnx("submitd.smtp gone: %d sessions ended with it", n);
 }
 
 static void
-psess_end(uint32_t id)
+answer_send(struct ipc_msg *m)
 {
-	struct psess **pp, *ps;
-
-	for (pp = &psessions; (ps = *pp) != NULL; pp = &ps->next)
-		if (ps->id == id) {
-			*pp = ps->next;
-			free(ps);
-			npsessions--;
-			return;
-		}
+	if (smtp == NULL || smtp_bad) {
+		ipc_msg_free(m);
+		return;
+	}
+	ipc_send(smtp, m);
 }
 
-static void
-answer_ok(uint32_t id, const char *text)
+void
+parent_answer_ok(uint32_t id, const char *text)
 {
 	struct ipc_msg *m = ipc_msg_new(IPC_OK, id);
 
 	ipc_add_u32(m, 0);
 	ipc_add_str(m, text);
-	ipc_send(child, m);
+	answer_send(m);
 }
 
-static void
-answer_err(uint32_t id, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-answer_err(uint32_t id, int code, const char *fmt, ...)
+void
+parent_answer_err(uint32_t id, int code, const char *fmt, ...)
 {
 	struct ipc_msg *m = ipc_msg_new(IPC_ERR, id);
 	char	 text[400];
@@ -157,14 +174,86 @@ answer_err(uint32_t id, int code, const char *fmt, ...)
 	va_end(ap);
 	ipc_add_u32(m, (uint32_t)code);
 	ipc_add_str(m, text);
-	ipc_send(child, m);
+	answer_send(m);
 }
 
-static const char *
-postmaster(void)
+const char *
+parent_postmaster(void)
 {
-	return cfg->postmaster != NULL && cfg->postmaster[0] != '\0' ?
-	    cfg->postmaster : "the postmaster";
+	return parent_cfg->postmaster != NULL &&
+	    parent_cfg->postmaster[0] != '\0' ?
+	    parent_cfg->postmaster : "the postmaster";
+}
+
+/*
+ * submitd.smtp broke the protocol: it is killed (its channel then closes
+ * and smtp_closed() forgets its sessions), and nothing more it already
+ * sent is read.
+ */
+void
+parent_smtp_misbehaved(const char *what)
+{
+	if (smtp_bad)
+		return;
+	log_warnx("submitd.smtp sent %s; restarting it", what);
+	smtp_bad = 1;
+	submitd_role_lost(ROLE_SMTP);
+}
+
+/* ------------------------------------------------------------------ */
+/* the client's address, from the socket */
+
+static void
+p_session_start(struct ipc_msg *m)
+{
+	struct psess *ps;
+	const char *why;
+	char	 client[64];
+	int	 fd;
+
+	if (ipc_get_end(m) == -1 || m->fd < 0) {
+		parent_smtp_misbehaved("a malformed IPC_PARENT_SESSION_START");
+		return;
+	}
+	if (psess_find(m->id) != NULL) {
+		parent_smtp_misbehaved("a session number twice");
+		return;
+	}
+	/* the child has at most max_sessions sessions at a time */
+	if (npsessions >= 2 * parent_cfg->submitd_max_sessions + 16) {
+		parent_smtp_misbehaved("more sessions than it may have");
+		return;
+	}
+	fd = ipc_msg_takefd(m);
+	if (peer_client(&listeners, fd, client, sizeof(client), &why) == -1) {
+		close(fd);
+		parent_smtp_misbehaved(why);
+		return;
+	}
+	close(fd);
+	ps = xcalloc(1, sizeof(*ps));
+	ps->id = m->id;
+	snprintf(ps->client, sizeof(ps->client), "%s", client);
+	ps->next = psessions;
+	psessions = ps;
+	npsessions++;
+	log_debug("session=%u client=%s started", ps->id,
+	    client[0] != '\0' ? client : "gone");
+}
+
+/* The session a request names; an unknown one ends the child. */
+static struct psess *
+session_of(struct ipc_msg *m, const char *what)
+{
+	struct psess *ps;
+	char	 text[80];
+
+	if ((ps = psess_find(m->id)) == NULL) {
+		snprintf(text, sizeof(text), "%s for an unknown session",
+		    what);
+		parent_smtp_misbehaved(text);
+	}
+	return ps;
 }
 
 /* ------------------------------------------------------------------ */
@@ -175,13 +264,20 @@ delayed_send(evutil_socket_t fd, short ev, void *arg)
 {
 	struct delayed *d = arg;
 
-	ipc_send(child, d->m);
+	if (d->gen == smtp_gen)
+		answer_send(d->m);
+	else
+		ipc_msg_free(d->m);
 	event_free(d->ev);
 	free(d);
 }
 
+/*
+ * A failed login of session id of the gen'th submitd.smtp: counted, and
+ * answered after a delay (if that child is still the current one).
+ */
 static void
-auth_failed(const char *client, uint32_t id, const char *user,
+auth_failed(const char *client, uint32_t id, unsigned gen, const char *user,
     const char *reason)
 {
 	struct authfail_result res;
@@ -197,13 +293,14 @@ auth_failed(const char *client, uint32_t id, const char *user,
 	    res.addr_count, res.user_count);
 	if (res.barred_now)
 		log_warnx("client=%s barred for %lds after %d failed logins",
-		    client, cfg->auth_fail_window, res.addr_count);
+		    client, parent_cfg->auth_fail_window, res.addr_count);
 	/* slow down guessing: the answer waits, the event loop does not */
 	d = xcalloc(1, sizeof(*d));
+	d->gen = gen;
 	d->m = ipc_msg_new(IPC_ERR, id);
 	ipc_add_u32(d->m, SUBMIT_AUTH_FAIL);
 	ipc_add_str(d->m, "Authentication credentials invalid");
-	if ((d->ev = evtimer_new(base, delayed_send, d)) == NULL)
+	if ((d->ev = evtimer_new(parent_base, delayed_send, d)) == NULL)
 		fatalx("evtimer_new");
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
@@ -217,7 +314,7 @@ auth_answer_err(uint32_t id, uint32_t code, const char *text)
 
 	ipc_add_u32(m, code);
 	ipc_add_str(m, text);
-	ipc_send(child, m);
+	answer_send(m);
 }
 
 static void
@@ -225,17 +322,24 @@ p_auth(struct ipc_msg *m)
 {
 	struct pam_job	*j;
 	struct psess	*ps;
-	const char	*client, *authzid, *authcid, *pw;
+	const char	*authzid, *authcid, *pw;
 	char		 user[USERDB_ADDR_MAX + 1];
 	char		 zid[USERDB_ADDR_MAX + 1];
 	char		 err[256];
 	time_t		 now = time(NULL), left;
 
-	if (ipc_get_str(m, &client) == -1 || ipc_get_str(m, &authzid) == -1 ||
-	    ipc_get_str(m, &authcid) == -1 || ipc_get_str(m, &pw) == -1 ||
-	    ipc_get_end(m) == -1 || strlen(client) >= sizeof(ps->client))
-		fatalx("bad IPC_PARENT_AUTH from the child");
-	ps = psess_get(m->id, client);
+	if (ipc_get_str(m, &authzid) == -1 || ipc_get_str(m, &authcid) == -1 ||
+	    ipc_get_str(m, &pw) == -1 || ipc_get_end(m) == -1) {
+		parent_smtp_misbehaved("a malformed IPC_PARENT_AUTH");
+		return;
+	}
+	if ((ps = session_of(m, "AUTH")) == NULL)
+		return;
+	if (ps->client[0] == '\0') {
+		auth_answer_err(m->id, SUBMIT_AUTH_TEMP, "Temporary "
+		    "authentication failure");
+		return;
+	}
 	if (authfail_barred(&fails, ps->client, now, &left)) {
 		log_info("auth client=%s refused: barred for %llds more",
 		    ps->client, (long long)left);
@@ -250,18 +354,20 @@ p_auth(struct ipc_msg *m)
 	}
 	if (userdb_addr_canon(authcid, user, sizeof(user), err,
 	    sizeof(err)) == -1) {
-		auth_failed(ps->client, m->id, authcid, "malformed user name");
+		auth_failed(ps->client, m->id, smtp_gen, authcid,
+		    "malformed user name");
 		return;
 	}
 	if (authzid[0] != '\0' && (userdb_addr_canon(authzid, zid,
 	    sizeof(zid), NULL, 0) == -1 || strcmp(zid, user) != 0)) {
-		auth_failed(ps->client, m->id, user,
+		auth_failed(ps->client, m->id, smtp_gen, user,
 		    "authorization identity differs");
 		return;
 	}
 	/* the hash is slow: off the event loop, answered in auth_pam_done */
 	j = xcalloc(1, sizeof(*j));
 	j->sid = m->id;
+	j->arg = (void *)(uintptr_t)smtp_gen;
 	snprintf(j->client, sizeof(j->client), "%s", ps->client);
 	j->user = xstrdup(user);
 	j->password = xstrdup(pw);
@@ -275,17 +381,19 @@ auth_pam_done(struct pam_job *j)
 	struct psess	*ps;
 	struct ipc_msg	*r;
 	char		 err[256];
+	unsigned	 gen = (unsigned)(uintptr_t)j->arg;
 	int		 ret;
 
 	if (!j->ok) {
-		auth_failed(j->client, j->sid, j->user, j->err);
+		/* counted even when the client left meanwhile */
+		auth_failed(j->client, j->sid, gen, j->user, j->err);
 		goto out;
 	}
-	if ((ps = psess_find(j->sid)) == NULL)
+	if (gen != smtp_gen || (ps = psess_find(j->sid)) == NULL)
 		goto out;	/* the client left meanwhile */
-	ret = userdb_user_get(udb, j->user, &u, err, sizeof(err));
+	ret = userdb_user_get(parent_udb, j->user, &u, err, sizeof(err));
 	if (ret == UDB_NOTFOUND) {
-		auth_failed(j->client, j->sid, j->user,
+		auth_failed(j->client, j->sid, gen, j->user,
 		    "not in the user database");
 		goto out;
 	}
@@ -301,7 +409,7 @@ auth_pam_done(struct pam_job *j)
 	r = ipc_msg_new(IPC_OK, j->sid);
 	ipc_add_str(r, j->user);
 	ipc_add_u32(r, u.max_rcpt_per_msg);
-	ipc_send(child, r);
+	answer_send(r);
 out:
 	pamw_job_free(j);
 }
@@ -310,14 +418,15 @@ out:
 /* sender identity and recipients */
 
 /* 0 if user may send as addr now; else an SMTP code and text. */
-static int
-sender_check(const char *user, const char *addr, const char *what,
+int
+parent_sender_check(const char *user, const char *addr, const char *what,
     int *code_r, char *text, size_t textlen)
 {
 	struct userdb_user u;
 	int	 ret;
 
-	if ((ret = userdb_user_get(udb, user, &u, NULL, 0)) != UDB_OK) {
+	if ((ret = userdb_user_get(parent_udb, user, &u, NULL, 0)) !=
+	    UDB_OK) {
 		*code_r = ret == UDB_NOTFOUND ? 550 : 451;
 		snprintf(text, textlen, ret == UDB_NOTFOUND ?
 		    "5.7.1 No such user any more" :
@@ -328,10 +437,11 @@ sender_check(const char *user, const char *addr, const char *what,
 		*code_r = 550;
 		snprintf(text, textlen, "5.7.1 Account %s is locked (%s); "
 		    "contact %s", user, u.lock_reason[0] != '\0' ?
-		    u.lock_reason : "by the administrator", postmaster());
+		    u.lock_reason : "by the administrator",
+		    parent_postmaster());
 		return -1;
 	}
-	switch (userdb_sender_allowed(udb, user, addr)) {
+	switch (userdb_sender_allowed(parent_udb, user, addr)) {
 	case 1:
 		return 0;
 	case 0:
@@ -347,13 +457,16 @@ sender_check(const char *user, const char *addr, const char *what,
 	}
 }
 
+/* The session of a request that needs a logged-in user, or NULL. */
 static struct psess *
-authed_session(struct ipc_msg *m)
+authed_session(struct ipc_msg *m, const char *what)
 {
 	struct psess *ps;
 
-	if ((ps = psess_find(m->id)) == NULL || ps->user[0] == '\0') {
-		answer_err(m->id, 530, "5.7.0 Authentication required");
+	if ((ps = session_of(m, what)) == NULL)
+		return NULL;
+	if (ps->user[0] == '\0') {
+		parent_answer_err(m->id, 530, "5.7.0 Authentication required");
 		return NULL;
 	}
 	return ps;
@@ -367,34 +480,36 @@ p_sender_ok(struct ipc_msg *m)
 	char	 text[400];
 	int	 code;
 
-	if (ipc_get_str(m, &addr) == -1 || ipc_get_end(m) == -1)
-		fatalx("bad IPC_PARENT_SENDER_OK from the child");
-	if ((ps = authed_session(m)) == NULL)
+	if (ipc_get_str(m, &addr) == -1 || ipc_get_end(m) == -1) {
+		parent_smtp_misbehaved("a malformed IPC_PARENT_SENDER_OK");
 		return;
-	if (sender_check(ps->user, addr, "Sender", &code, text,
+	}
+	if ((ps = authed_session(m, "MAIL")) == NULL)
+		return;
+	if (parent_sender_check(ps->user, addr, "Sender", &code, text,
 	    sizeof(text)) == -1) {
 		log_info("user=%s client=%s from=<%s> refused: %s", ps->user,
 		    ps->client, addr, text);
-		answer_err(m->id, code, "%s", text);
+		parent_answer_err(m->id, code, "%s", text);
 		return;
 	}
-	answer_ok(m->id, "");
+	parent_answer_ok(m->id, "");
 }
 
 /*
  * Where does rcpt deliver: 0 with the local user in user_r (or "" for a
  * remote recipient), or -1 with an SMTP code and text.
  */
-static int
-rcpt_resolve(const char *rcpt, char *user_r, size_t len, int *code_r,
-    char *text, size_t textlen)
+int
+parent_rcpt_resolve(const char *rcpt, char *user_r, size_t len,
+    int *code_r, char *text, size_t textlen)
 {
 	const char *at;
 	char	 dom[USERDB_DOMAIN_MAX + 1];
 	int	 ret;
 
 	user_r[0] = '\0';
-	ret = userdb_lookup_rcpt(udb, rcpt, user_r, len);
+	ret = userdb_lookup_rcpt(parent_udb, rcpt, user_r, len);
 	if (ret == UDB_OK)
 		return 0;
 	if (ret == UDB_ERROR) {
@@ -406,7 +521,7 @@ rcpt_resolve(const char *rcpt, char *user_r, size_t len, int *code_r,
 	user_r[0] = '\0';
 	if ((at = strrchr(rcpt, '@')) != NULL &&
 	    userdb_domain_canon(at + 1, dom, sizeof(dom), NULL, 0) == 0 &&
-	    userdb_domain_exists(udb, dom) == 1) {
+	    userdb_domain_exists(parent_udb, dom) == 1) {
 		*code_r = 550;
 		snprintf(text, textlen, "5.1.1 <%s>: no such user here", rcpt);
 		return -1;
@@ -417,292 +532,80 @@ rcpt_resolve(const char *rcpt, char *user_r, size_t len, int *code_r,
 static void
 p_lookup_rcpt(struct ipc_msg *m)
 {
-	struct psess *ps;
 	const char *addr;
 	char	 user[USERDB_ADDR_MAX + 1], text[400];
 	int	 code;
 
-	if (ipc_get_str(m, &addr) == -1 || ipc_get_end(m) == -1)
-		fatalx("bad IPC_PARENT_LOOKUP_RCPT from the child");
-	if ((ps = authed_session(m)) == NULL)
+	if (ipc_get_str(m, &addr) == -1 || ipc_get_end(m) == -1) {
+		parent_smtp_misbehaved("a malformed IPC_PARENT_LOOKUP_RCPT");
 		return;
-	if (rcpt_resolve(addr, user, sizeof(user), &code, text,
+	}
+	if (authed_session(m, "RCPT") == NULL)
+		return;
+	if (parent_rcpt_resolve(addr, user, sizeof(user), &code, text,
 	    sizeof(text)) == -1) {
-		answer_err(m->id, code, "%s", text);
+		parent_answer_err(m->id, code, "%s", text);
 		return;
 	}
-	answer_ok(m->id, "");
-}
-
-/* ------------------------------------------------------------------ */
-/* the message */
-
-static void
-job_free(struct submit_job *j)
-{
-	uint32_t i;
-
-	for (i = 0; i < j->nrcpt; i++) {
-		free(j->rcpt[i]);
-		free(j->ruser[i]);
-	}
-	free(j->rcpt);
-	free(j->ruser);
-	free(j);
-}
-
-static void
-submit_done(void *arg, int ok, const char *text)
-{
-	struct submit_job *j = arg;
-	struct psess *ps = psess_find(j->sid);
-	uint32_t i;
-
-	if (ps != NULL)
-		ps->busy = 0;
-	if (ok) {
-		/* the one line that names the author of the message */
-		log_info("id=%s user=%s from=<%s> nrcpt=%u size=%llu "
-		    "client=%s queued", j->id, j->user, j->from, j->nrcpt,
-		    (unsigned long long)j->size, j->client);
-		for (i = 0; i < j->nrcpt; i++)
-			log_debug("id=%s rcpt=<%s> %s", j->id, j->rcpt[i],
-			    j->ruser[i] != NULL ? "local" : "remote");
-		if (ps != NULL)
-			answer_ok(j->sid, j->id);
-	} else {
-		log_warnx("id=%s user=%s not queued: %s", j->id, j->user,
-		    text);
-		if (ps != NULL)
-			answer_err(j->sid, 451, "4.3.0 The queue did not "
-			    "take the message, try again later");
-	}
-	job_free(j);
-}
-
-struct submit_req {
-	const char	*helo, *proto, *cipher, *from;
-	uint32_t	 nrcpt;
-	const char	*rcpt[SUBMIT_RCPT_HARDMAX];
-	uint32_t	 no_header, has_date, has_msgid, nfrom;
-	const char	*hfrom[HDR_FROM_MAX];
-	const char	*hsender;
-	uint64_t	 size;
-};
-
-static void
-submit_parse(struct ipc_msg *m, struct submit_req *q)
-{
-	uint32_t i;
-
-	if (ipc_get_str(m, &q->helo) == -1 ||
-	    ipc_get_str(m, &q->proto) == -1 ||
-	    ipc_get_str(m, &q->cipher) == -1 ||
-	    ipc_get_str(m, &q->from) == -1 ||
-	    ipc_get_u32(m, &q->nrcpt) == -1 ||
-	    q->nrcpt > SUBMIT_RCPT_HARDMAX)
-		fatalx("bad IPC_PARENT_SUBMIT from the child");
-	for (i = 0; i < q->nrcpt; i++)
-		if (ipc_get_str(m, &q->rcpt[i]) == -1)
-			fatalx("bad IPC_PARENT_SUBMIT from the child");
-	if (ipc_get_u32(m, &q->no_header) == -1 ||
-	    ipc_get_u32(m, &q->has_date) == -1 ||
-	    ipc_get_u32(m, &q->has_msgid) == -1 ||
-	    ipc_get_u32(m, &q->nfrom) == -1 || q->nfrom > HDR_FROM_MAX)
-		fatalx("bad IPC_PARENT_SUBMIT from the child");
-	for (i = 0; i < q->nfrom; i++)
-		if (ipc_get_str(m, &q->hfrom[i]) == -1)
-			fatalx("bad IPC_PARENT_SUBMIT from the child");
-	if (ipc_get_str(m, &q->hsender) == -1 ||
-	    ipc_get_u64(m, &q->size) == -1 || ipc_get_end(m) == -1 ||
-	    m->fd < 0)
-		fatalx("bad IPC_PARENT_SUBMIT from the child");
-}
-
-/* Everything but the quota: 0, or -1 with the answer given. */
-static int
-submit_policy(struct psess *ps, struct ipc_msg *m, struct submit_req *q,
-    struct userdb_user *u, struct submit_job *j)
-{
-	char	 text[400], user[USERDB_ADDR_MAX + 1];
-	uint32_t i, max;
-	int	 code;
-
-	if (sender_check(ps->user, q->from, "Sender", &code, text,
-	    sizeof(text)) == -1)
-		goto refuse;
-	for (i = 0; i < q->nfrom; i++)
-		if (sender_check(ps->user, q->hfrom[i], "From: address",
-		    &code, text, sizeof(text)) == -1)
-			goto refuse;
-	if (q->hsender[0] != '\0' && sender_check(ps->user, q->hsender,
-	    "Sender: address", &code, text, sizeof(text)) == -1)
-		goto refuse;
-	if (userdb_user_get(udb, ps->user, u, NULL, 0) != UDB_OK) {
-		code = 451;
-		snprintf(text, sizeof(text), "4.3.0 Temporary failure");
-		goto refuse;
-	}
-	max = u->max_rcpt_per_msg < SUBMIT_RCPT_HARDMAX ?
-	    u->max_rcpt_per_msg : SUBMIT_RCPT_HARDMAX;
-	if (q->nrcpt == 0 || q->nrcpt > max) {
-		code = 550;
-		snprintf(text, sizeof(text), "5.5.3 Too many recipients (at "
-		    "most %u)", max);
-		goto refuse;
-	}
-	j->rcpt = xcalloc(q->nrcpt, sizeof(*j->rcpt));
-	j->ruser = xcalloc(q->nrcpt, sizeof(*j->ruser));
-	for (i = 0; i < q->nrcpt; i++) {
-		if (rcpt_resolve(q->rcpt[i], user, sizeof(user), &code, text,
-		    sizeof(text)) == -1)
-			goto refuse;
-		j->rcpt[j->nrcpt] = xstrdup(q->rcpt[i]);
-		j->ruser[j->nrcpt++] = user[0] != '\0' ? xstrdup(user) : NULL;
-	}
-	return 0;
-refuse:
-	log_info("user=%s client=%s message refused: %s", ps->user,
-	    ps->client, text);
-	answer_err(m->id, code, "%s", text);
-	return -1;
-}
-
-/* The daily quota: 0, or -1 with the answer given (and maybe a lock). */
-static int
-submit_charge(struct psess *ps, struct ipc_msg *m, struct submit_job *j,
-    time_t now)
-{
-	unsigned int used = 0, lim = 0;
-	char	 err[256];
-	int	 ret;
-
-	ret = userdb_rcpt_charge(udb, ps->user, j->nrcpt, now, &used, &lim,
-	    err, sizeof(err));
-	switch (ret) {
-	case UDB_OK:
-		notify_history_add(ps->user, ps->client, j->nrcpt, now);
-		return 0;
-	case UDB_REFUSED:
-		log_warnx("user=%s client=%s locked: %u recipients in 24h "
-		    "plus %u would exceed %u", ps->user, ps->client, used,
-		    j->nrcpt, lim);
-		notify_lockout(cfg, base, udb, ps->user, ps->client, j->nrcpt,
-		    used, lim, now);
-		answer_err(m->id, 550, "5.7.1 Daily limit of %u recipients "
-		    "exceeded; account locked, contact %s", lim, postmaster());
-		return -1;
-	case UDB_LOCKED:
-		answer_err(m->id, 550, "5.7.1 Account %s is locked; contact "
-		    "%s", ps->user, postmaster());
-		return -1;
-	default:
-		answer_err(m->id, 451, "4.3.0 Temporary failure, try again "
-		    "later");
-		return -1;
-	}
+	parent_answer_ok(m->id, "");
 }
 
 static void
 p_submit(struct ipc_msg *m)
 {
-	struct submit_req q;
-	struct submit_job *j;
-	struct userdb_user u;
-	struct stamp_info si;
-	struct queue_envelope qe;
-	struct psess	*ps;
-	struct stat	 st;
-	struct buf	 prefix;
-	char		 date[64], helo[256];
-	time_t		 now = time(NULL);
-	int		 qfd, msgfd;
+	struct psess *ps;
 
-	memset(&q, 0, sizeof(q));
-	submit_parse(m, &q);
-	if ((ps = authed_session(m)) == NULL)
+	if ((ps = authed_session(m, "DATA")) == NULL)
 		return;
-	if (ps->busy)
-		fatalx("two messages at once in session %u", m->id);
-	if (fstat(m->fd, &st) == -1)
-		fatal("fstat of the child's message");
-	if (cfg->max_message_size != 0 &&
-	    (uint64_t)st.st_size > cfg->max_message_size) {
-		answer_err(m->id, 552, "5.3.4 Message size exceeds fixed "
-		    "limit");
-		return;
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->sid = m->id;
-	j->size = (uint64_t)st.st_size;
-	snprintf(j->user, sizeof(j->user), "%s", ps->user);
-	snprintf(j->from, sizeof(j->from), "%s", q.from);
-	snprintf(j->client, sizeof(j->client), "%s", ps->client);
-	if (submit_policy(ps, m, &q, &u, j) == -1) {
-		job_free(j);
-		return;
-	}
-	/* no charge for a message the queue could not take anyway */
-	if ((qfd = queue_connect(cfg->queue_socket)) == -1) {
-		answer_err(m->id, 451, "4.3.0 Queue unavailable, try again "
-		    "later");
-		job_free(j);
-		return;
-	}
-	if (submit_charge(ps, m, j, now) == -1) {
-		close(qfd);
-		job_free(j);
-		return;
-	}
+	msg_submit(ps, m);
+}
 
-	stamp_new_id(j->id);
-	memset(&si, 0, sizeof(si));
-	si.id = j->id;
-	si.hostname = cfg->hostname;
-	si.helo = q.helo;
-	si.client = ps->client;
-	si.tls_proto = q.proto;
-	si.tls_cipher = q.cipher;
-	si.user = u.privileged ? NULL : ps->user;
-	si.now = now;
-	buf_init(&prefix, 0);
-	stamp_received(&prefix, &si);
-	if (!q.has_msgid)
-		stamp_message_id(&prefix, j->id, cfg->hostname);
-	if (!q.has_date) {
-		stamp_date(date, sizeof(date), now);
-		buf_printf(&prefix, "Date: %s\r\n", date);
-	}
-	if (q.nfrom == 0)
-		buf_printf(&prefix, "From: <%s>\r\n", q.from);
-	msgfd = stamp_message(&prefix, m->fd, (int)q.no_header);
-	buf_free(&prefix);
-	if (msgfd == -1) {
-		close(qfd);
-		answer_err(m->id, 451, "4.3.0 Cannot store the message");
-		job_free(j);
+static void
+p_session_end(struct ipc_msg *m)
+{
+	struct psess *ps;
+
+	if (ipc_get_end(m) == -1) {
+		parent_smtp_misbehaved("a malformed IPC_PARENT_SESSION_END");
 		return;
 	}
-	memset(&qe, 0, sizeof(qe));
-	qe.id = j->id;
-	qe.from = j->from;
-	qe.helo = stamp_clean(q.helo, helo, sizeof(helo));
-	qe.peer = ps->client;
-	qe.nrcpt = j->nrcpt;
-	qe.rcpt = j->rcpt;
-	qe.user = j->ruser;
-	ps->busy = 1;
-	queue_handoff(base, qfd, &qe, msgfd, submit_done, j);
+	if ((ps = session_of(m, "SESSION_END")) == NULL)
+		return;
+	psess_end(ps);
+}
+
+static void
+p_hello(struct ipc_msg *m)
+{
+	const char *role;
+
+	if (ipc_get_str(m, &role) == -1 || ipc_get_end(m) == -1 ||
+	    strcmp(role, "smtp") != 0) {
+		parent_smtp_misbehaved("a malformed IPC_HELLO");
+		return;
+	}
+	smtp_hello = 1;
+	submitd_role_ready(ROLE_SMTP);
 }
 
 /* ------------------------------------------------------------------ */
 
-void
-parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+static void
+smtp_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
-	const char *client;
-
+	if (c != smtp || smtp_bad)
+		return;		/* a dead or condemned child's leftovers */
+	if (!smtp_hello) {
+		if (m->type == IPC_HELLO)
+			p_hello(m);
+		else
+			parent_smtp_misbehaved("a request before IPC_HELLO");
+		return;
+	}
 	switch (m->type) {
+	case IPC_PARENT_SESSION_START:
+		p_session_start(m);
+		break;
 	case IPC_PARENT_AUTH:
 		p_auth(m);
 		break;
@@ -716,13 +619,44 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		p_submit(m);
 		break;
 	case IPC_PARENT_SESSION_END:
-		if (ipc_get_str(m, &client) == -1 || ipc_get_end(m) == -1)
-			fatalx("bad IPC_PARENT_SESSION_END from the child");
-		psess_end(m->id);
+		p_session_end(m);
 		break;
 	default:
-		fatalx("unexpected message type %u from the child", m->type);
+		parent_smtp_misbehaved("an unexpected message type");
+		break;
 	}
+}
+
+/* A submitd.smtp is gone: its sessions with it. */
+static void
+smtp_forget(void)
+{
+	ipc_conn_free(smtp);
+	smtp = NULL;
+	psess_drop_all();
+}
+
+static void
+smtp_closed(struct ipc_conn *c, void *arg)
+{
+	if (c != smtp) {
+		ipc_conn_free(c);
+		return;
+	}
+	smtp_forget();
+	submitd_role_lost(ROLE_SMTP);
+}
+
+/* A new submitd.smtp was forked; fd is the parent's end of its channel. */
+void
+parent_smtp_attach(int fd)
+{
+	if (smtp != NULL)		/* the dead one's end, not yet closed */
+		smtp_forget();
+	smtp_gen++;
+	smtp_hello = 0;
+	smtp_bad = 0;
+	smtp = ipc_conn_new(parent_base, fd, smtp_dispatch, smtp_closed, NULL);
 }
 
 static void
@@ -734,20 +668,30 @@ checkpoint(evutil_socket_t fd, short ev, void *arg)
 	evtimer_add(checkpoint_ev, &tv);
 }
 
+/*
+ * lfds are submitd's listening sockets: a client socket must have been
+ * accepted on one of them.
+ */
 void
 parent_init(const struct sm_config *c, struct event_base *b,
-    struct ipc_conn *conn)
+    const int *lfds, int n)
 {
-	cfg = c;
-	base = b;
-	child = conn;
-	if ((env = db_env_open(cfg->db_dir)) == NULL)
-		fatalx("cannot open the database environment %s", cfg->db_dir);
-	if ((udb = userdb_open(env)) == NULL)
+	int	 i;
+
+	parent_cfg = c;
+	parent_base = b;
+	for (i = 0; i < n; i++)
+		if (peer_listeners_add(&listeners, lfds[i]) == -1)
+			fatal("getsockname of a listener");
+	if ((env = db_env_open(parent_cfg->db_dir)) == NULL)
+		fatalx("cannot open the database environment %s",
+		    parent_cfg->db_dir);
+	if ((parent_udb = userdb_open(env)) == NULL)
 		fatalx("cannot open the user database");
-	authfail_init(&fails, cfg->auth_fail_max, cfg->auth_fail_window);
-	pamw_init(base, cfg->pam_service, auth_pam_done);
-	checkpoint_ev = evtimer_new(base, checkpoint, NULL);
+	authfail_init(&fails, parent_cfg->auth_fail_max,
+	    parent_cfg->auth_fail_window);
+	pamw_init(parent_base, parent_cfg->pam_service, auth_pam_done);
+	checkpoint_ev = evtimer_new(parent_base, checkpoint, NULL);
 	checkpoint(-1, 0, NULL);
 }
 
@@ -755,8 +699,9 @@ parent_init(const struct sm_config *c, struct event_base *b,
 void
 parent_reconfigure(void)
 {
-	fails.max = cfg->auth_fail_max;
-	fails.window = cfg->auth_fail_window > 0 ? cfg->auth_fail_window : 1;
+	fails.max = parent_cfg->auth_fail_max;
+	fails.window = parent_cfg->auth_fail_window > 0 ?
+	    parent_cfg->auth_fail_window : 1;
 }
 
 void
@@ -766,10 +711,14 @@ parent_shutdown(void)
 
 	while ((ps = psessions) != NULL) {
 		psessions = ps->next;
-		free(ps);
+		psess_free(ps);
 	}
+	msg_shutdown();
+	if (smtp != NULL)
+		ipc_conn_free(smtp);
+	smtp = NULL;
 	if (checkpoint_ev != NULL)
 		event_free(checkpoint_ev);
-	userdb_close(udb);
+	userdb_close(parent_udb);
 	db_env_close(env);
 }

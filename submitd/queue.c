@@ -21,8 +21,15 @@
  * The client's 250 waits for IPC_QUEUE_COMMITTED; anything else (an
  * error, the queue closing the connection, QUEUE_TIMEOUT seconds of
  * silence) is a temporary failure for the client.
+ *
+ * queue_abandon() is for a message whose session ended meanwhile: it
+ * shuts our side of the connection.  smtpd's queue commits only for a
+ * client that is still connected, so the message is dropped unless it
+ * was already committed; either way the answer (or the end of the
+ * connection) still comes to done.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -146,7 +153,7 @@ job_timeout(evutil_socket_t fd, short ev, void *arg)
 	job_finish(arg, 0, "the queue did not answer");
 }
 
-void
+struct queue_job *
 queue_handoff(struct event_base *base, int qfd,
     const struct queue_envelope *env, int msgfd, queue_done_fn done,
     void *arg)
@@ -179,4 +186,15 @@ queue_handoff(struct event_base *base, int qfd,
 	}
 	ipc_msg_setfd(m, msgfd);
 	ipc_send(j->conn, m);
+	return j;
+}
+
+/* Nobody waits for the answer any more; see the comment at the top. */
+void
+queue_abandon(struct queue_job *j)
+{
+	if (j->finished)
+		return;
+	if (shutdown(ipc_conn_fd(j->conn), SHUT_WR) == -1)
+		log_warn("queue: shutdown");
 }

@@ -3,8 +3,9 @@
  * documents the protocol).  Used by the root parent only.
  *
  *	if ((qfd = queue_connect(cfg->queue_socket)) == -1) answer 451;
- *	queue_handoff(base, qfd, &env, msgfd, done, arg);
- *	done(arg, 1, "queue id") or done(arg, 0, "why not"), exactly once.
+ *	qj = queue_handoff(base, qfd, &env, msgfd, done, arg);
+ *	done(arg, 1, "queue id") or done(arg, 0, "why not"), exactly once;
+ *	queue_abandon(qj) before that: the client is gone (done follows).
  */
 #ifndef SM_SUBMIT_QUEUE_H
 #define SM_SUBMIT_QUEUE_H
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct queue_job;
 
 typedef void	(*queue_done_fn)(void *, int, const char *);
 
@@ -26,7 +28,8 @@ struct queue_envelope {
 };
 
 int	 queue_connect(const char *);
-void	 queue_handoff(struct event_base *, int,
+struct queue_job *queue_handoff(struct event_base *, int,
 	    const struct queue_envelope *, int, queue_done_fn, void *);
+void	 queue_abandon(struct queue_job *);
 
 #endif

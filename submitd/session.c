@@ -4,22 +4,30 @@
  * Runs as [global] user, chrooted to [global] empty_dir, and is the only
  * submitd process that reads the network: it accepts on the STARTTLS
  * (587) and implicit TLS (465) listeners, runs common/smtp with the
- * hooks below, decodes AUTH with auth.c and scans the submitted header
- * with header.c.  It decides nothing that matters to anyone else: every
- * password, sender address, recipient and message goes to the root
- * parent, which checks it against PAM and the user database and hands
- * the message to the queue itself.  A compromised child can therefore
- * send mail only as the user whose password it was given in its own
- * session, within that user's limits.
+ * hooks below and decodes AUTH with auth.c.  It decides nothing that
+ * matters to anyone else: every password, sender address, recipient and
+ * message goes to the root parent, which checks it against PAM and the
+ * user database and hands the message to the queue itself.  Nor is its
+ * word taken for facts: the parent reads the client's address from a
+ * duplicate of the accepted socket (IPC_PARENT_SESSION_START), and has
+ * the message's header read by the submitd.header role.  This role scans
+ * the header too (header.c), but only to refuse a malformed one early.
+ * A compromised child can therefore send mail only as the user whose
+ * password it was given in its own session, within that user's limits
+ * and under that user's own addresses.
  *
  * The message content is written to a memfd that is passed to the parent
- * with the envelope; nothing is stored on disk here (there is no disk:
- * the chroot is empty).
+ * with the envelope, and which the parent seals against writing; nothing
+ * is stored on disk here (there is no disk: the chroot is empty).
+ *
+ * When this process dies, its sessions end with it; the parent starts a
+ * new one on the same listening sockets.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,7 +130,6 @@ auth_ask_parent(struct sub_session *ss, struct sasl_creds *cr)
 	struct ipc_msg *m;
 
 	m = ipc_msg_new(IPC_PARENT_AUTH, ss->id);
-	ipc_add_str(m, ss->client);
 	ipc_add_str(m, cr->authzid);
 	ipc_add_str(m, cr->authcid);
 	ipc_add_str(m, cr->password);
@@ -335,7 +342,9 @@ hook_data_begin(struct smtp_session *s, void *arg)
 
 	if (ss->datafd != -1)
 		close(ss->datafd);
-	if ((ss->datafd = memfd_create("submitd-message", MFD_CLOEXEC)) == -1)
+	/* the parent seals it before it reads it */
+	if ((ss->datafd = memfd_create("submitd-message", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
 		log_warn("memfd_create");
 	return ss->datafd;
 }
@@ -371,8 +380,9 @@ hook_data_end(struct smtp_session *s, size_t size, void *arg)
 	size_t		 want = size < HDR_SCAN_MAX ? size : HDR_SCAN_MAX;
 	ssize_t		 got;
 	uint32_t	 i;
-	int		 k;
 
+	/* an early answer for a malformed header; the parent has its own
+	 * reading done by submitd.header */
 	head = xmalloc(want + 1);
 	got = read_head(ss->datafd, head, want);
 	if (got != (ssize_t)want) {
@@ -398,14 +408,6 @@ hook_data_end(struct smtp_session *s, size_t size, void *arg)
 	ipc_add_u32(m, ss->nrcpt);
 	for (i = 0; i < ss->nrcpt; i++)
 		ipc_add_str(m, ss->rcpts[i]);
-	ipc_add_u32(m, (uint32_t)hi.no_header);
-	ipc_add_u32(m, (uint32_t)hi.has_date);
-	ipc_add_u32(m, (uint32_t)hi.has_msgid);
-	ipc_add_u32(m, (uint32_t)hi.nfrom);
-	for (k = 0; k < hi.nfrom; k++)
-		ipc_add_str(m, hi.from[k]);
-	ipc_add_str(m, hi.has_sender ? hi.sender : "");
-	ipc_add_u64(m, (uint64_t)size);
 	ipc_msg_setfd(m, ss->datafd);
 	ss->datafd = -1;	/* the IPC layer closes it once sent */
 	ipc_send(parent, m);
@@ -425,7 +427,6 @@ hook_close(struct smtp_session *s, void *arg)
 	struct ipc_msg *m;
 
 	m = ipc_msg_new(IPC_PARENT_SESSION_END, ss->id);
-	ipc_add_str(m, ss->client);
 	ipc_send(parent, m);
 	for (pp = &sessions; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == ss) {
@@ -528,7 +529,9 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct smtp_params *p = arg;
 	struct sub_session *ss;
+	struct ipc_msg *m;
 	char	 addr[64];
+	int	 dupfd;
 	const char *busy = "421 4.7.0 Too many connections, try again "
 	    "later\r\n";
 
@@ -537,6 +540,13 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 		log_info("client=%s refused: session limit", addr);
 		if (write(fd, busy, strlen(busy)) == -1)
 			log_debug("client=%s: write refused", addr);
+		close(fd);
+		return;
+	}
+	/* the parent reads the client's address from the socket itself */
+	if ((dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("client=%s: dup", addr);
+		net_limit_leave(limit, addr);
 		close(fd);
 		return;
 	}
@@ -551,6 +561,9 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 	sessions = ss;
 	log_debug("session=%u client=%s connected%s", ss->id, addr,
 	    p->implicit_tls ? " tls" : "");
+	m = ipc_msg_new(IPC_PARENT_SESSION_START, ss->id);
+	ipc_msg_setfd(m, dupfd);
+	ipc_send(parent, m);
 	if (smtp_session_new(evconnlistener_get_base(l), fd, p, &hooks,
 	    ss) == NULL && ss->smtp == NULL) {
 		/* no session was made (TLS setup failed): nothing will call
@@ -559,6 +572,7 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 		    ss->id, addr);
 		sessions = ss->next;
 		net_limit_leave(limit, ss->client);
+		ipc_send(parent, ipc_msg_new(IPC_PARENT_SESSION_END, ss->id));
 		free(ss);
 	}
 }
@@ -586,6 +600,7 @@ session_main(const struct sm_config *c, void *tls_ctx, const int *fds,
     const int *implicit, int nfds, int ipcfd)
 {
 	struct event_base *base;
+	struct ipc_msg *m;
 	int	 i;
 
 	cfg = c;
@@ -594,6 +609,9 @@ session_main(const struct sm_config *c, void *tls_ctx, const int *fds,
 	daemon_child_signals(base);
 	parent = ipc_conn_new(base, ipcfd, session_parent_dispatch,
 	    session_parent_closed, NULL);
+	m = ipc_msg_new(IPC_HELLO, 0);
+	ipc_add_str(m, "smtp");
+	ipc_send(parent, m);
 	limit = net_limit_new(cfg->submitd_max_sessions,
 	    cfg->submitd_max_sessions_per_ip);
 	params_init(&params_plain, tls_ctx, 0);
