@@ -81,7 +81,7 @@ struct lmtp_session {
 	enum mda_class	 class;
 	struct mda_rcpt	*rcpt;
 	int		 nrcpt;
-	char		 pending[MDA_ADDR_MAX + 1];	/* RCPT being looked up */
+	char		 pending[MDA_ADDR_MAX + 1];	/* RCPT looked up */
 	int		 msgfd;
 	size_t		 msgsize;
 	int		 toobig;

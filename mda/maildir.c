@@ -66,7 +66,7 @@ static int
 md_component_ok(const char *s, size_t len)
 {
 	return len > 0 && len <= MDA_ADDR_MAX && s[0] != '.' &&
-	    memchr(s, '/', len) == NULL && memchr(s, '\0', len) == NULL;
+	    memchr(s, '/', len) == NULL;
 }
 
 /*

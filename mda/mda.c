@@ -73,7 +73,7 @@ static struct event_base *base;
 static struct db_env *env;
 static struct userdb *udb;
 static struct priv_user mailu, trusted;
-static int	 lfd = -1;		/* the LMTP socket, kept across restarts */
+static int	 lfd = -1;		/* the LMTP socket, kept on restarts */
 static struct respawn lmtp_role;
 static struct ipc_conn *lmtp_ipc;	/* the running mda.lmtp's channel */
 static pid_t	 purge_pid;		/* the running mda.purge, or 0 */

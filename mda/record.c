@@ -248,7 +248,7 @@ rec_store(int ufd, const char *id, const struct md_folder *f, int unsafe,
 	if (rec_write(rfd, id, tmp, unsafe, name) == -1)
 		goto fail_msg;
 	/* 3: the delivery */
-	if (rec_commit(rfd, msg, f, name) == -1) {
+	if (renameat(rfd, msg, f->new, name) == -1) {
 		saved = errno;
 		/* not delivered: back to "no record" (record first) */
 		if (unlinkat(rfd, id, 0) == 0)
@@ -256,6 +256,13 @@ rec_store(int ufd, const char *id, const struct md_folder *f, int unsafe,
 		errno = saved;
 		goto fail;
 	}
+	/*
+	 * Delivered.  If it cannot be made durable the caller answers 4xx,
+	 * and the record stays: the retry is answered from it, or, should
+	 * the rename be lost after all, completes it.
+	 */
+	if (fsync(f->new) == -1 || fsync(rfd) == -1)
+		goto fail;
 	close(rfd);
 	return 0;
 fail_msg:

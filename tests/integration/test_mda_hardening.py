@@ -434,7 +434,8 @@ class IdempotencyTest(MdaCase):
         self.deliver_ok()       # the Maildir exists
         before = set(self.inst.messages(BOB))
         name = "1700000000.M1P1Q1.mx.example.test,S=42"
-        stored = b"Return-Path: <x@y.test>\r\nSubject: interrupted\r\n\r\nhi\r\n"
+        stored = (b"Return-Path: <x@y.test>\r\nSubject: interrupted\r\n"
+                  b"\r\nhi\r\n")
         self.plant(BOB, qid + ".msg", stored)
         self.plant(BOB, qid, ("Maildir/new/%s\n" % name).encode())
         replies = self.send_id(qid)
@@ -784,7 +785,8 @@ class ParentIpcTest(MdaCase):
             except ProcessLookupError:
                 pass
         new_role_pid(self.inst, lmtp)
-        self.assertIn("mda.lmtp sent a malformed message", self.inst.log("mda"))
+        self.assertIn("mda.lmtp sent a malformed message",
+                      self.inst.log("mda"))
         self.deliver_ok()
         self.assertParentAlive()
 

@@ -106,7 +106,8 @@ static const struct {
 	  "X-Delivered-To: kept\nSubject: s\n\nb\n" },
 	{ "the body is never touched",
 	  "Subject: s\r\n\r\nReturn-Path: <in body>\r\nDelivered-To: body\r\n",
-	  "Subject: s\r\n\r\nReturn-Path: <in body>\r\nDelivered-To: body\r\n" },
+	  "Subject: s\r\n\r\nReturn-Path: <in body>\r\n"
+	  "Delivered-To: body\r\n" },
 	{ "several of each, anywhere in the header",
 	  "Delivered-To: a@example.test\r\nReceived: x\r\n"
 	  "Return-Path: <a@b>\r\nDelivered-To: b@example.test\r\n"
