@@ -111,6 +111,9 @@ static const struct cfg_key cfg_keys[] = {
 	    "run/sealmail/lmtp.sock" },
 	{ "mda", "trusted_user", CFG_USER, O(lmtp_trusted_user), "sealmailq" },
 	{ "mda", "quarantine_days", CFG_INT, O(quarantine_days), "14" },
+	{ "mda", "lmtp_max_sessions", CFG_INT, O(lmtp_max_sessions), "64" },
+	{ "mda", "delivery_record_days", CFG_INT, O(delivery_record_days),
+	    "10" },
 
 	{ "keystore", "socket", CFG_PATH, O(keystore_socket),
 	    "run/sealmail/keystore.sock" },

@@ -80,6 +80,8 @@ struct sm_config {
 	char	*lmtp_socket;
 	char	*lmtp_trusted_user;	/* may set the classification */
 	int	 quarantine_days;
+	int	 lmtp_max_sessions;	/* concurrent; more get 421 */
+	int	 delivery_record_days;	/* idempotency records kept */
 
 	/* [keystore] */
 	char	*keystore_socket;

@@ -12,6 +12,8 @@
  * UTF-8 in paths and parameter values.  Leniencies, each harmless: verbs
  * are case-insensitive, several spaces may separate words, a space is
  * tolerated after "FROM:" and "TO:", and a source route is dropped.
+ * Not lenient: an ESMTP keyword given twice on one command (case does
+ * not matter) is a syntax error, 501 5.5.4.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -194,6 +196,7 @@ static enum smtp_parse_error
 parse_params(char *p, struct smtp_cmd *cmd)
 {
 	char	*key, *v;
+	int	 i;
 
 	for (p = skip_sp(p); *p != '\0'; p = skip_sp(p)) {
 		if (cmd->nparams == SMTP_PARAM_MAX)
@@ -217,6 +220,14 @@ parse_params(char *p, struct smtp_cmd *cmd)
 			return SMTP_PARSE_BADPARAM;
 		if (*p == ' ')
 			*p++ = '\0';
+		/*
+		 * A keyword given twice is refused: which of the two counts
+		 * would be the server's guess, and a later hop may guess
+		 * differently (a smuggled second value must never win).
+		 */
+		for (i = 0; i < cmd->nparams; i++)
+			if (strcmp(cmd->params[i].key, key) == 0)
+				return SMTP_PARSE_SYNTAX;
 		cmd->params[cmd->nparams].key = key;
 		cmd->params[cmd->nparams].value = v;
 		cmd->nparams++;

@@ -10,33 +10,32 @@
  *
  * Durability: the file is written in tmp/, fsynced, renamed into new/,
  * and new/ is fsynced, before the caller is told "250".  A crash before
- * the rename leaves only a tmp/ file, which no reader sees.
+ * the rename leaves only a tmp/ file, which no reader sees.  A message
+ * that smtpd identified (XSEAL ID=) is written through a delivery record
+ * instead (record.c), so a retry after a crash never stores it twice.
+ *
+ * Every directory below mail_root and quarantine_dir is reached from the
+ * configured top without following links (maildir.c): a link planted in
+ * the tree makes the delivery fail with 451, and writes nothing
+ * elsewhere.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
-#include "io.h"
 #include "config.h"
 #include "log.h"
 #include "mda.h"
 #include "strip.h"
-#include "xmalloc.h"
 
-
-static unsigned int deliver_seq;
 
 int
 mda_class_parse(const char *s)
@@ -71,90 +70,6 @@ status_set(struct mda_status *st, int code, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* mkdir -p, each created level with mode. */
-static int
-mkdirs(const char *path, mode_t mode)
-{
-	char	*p, *s;
-
-	if (mkdir(path, mode) == 0 || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT)
-		return -1;
-	s = xstrdup(path);
-	for (p = s + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(s, mode) == -1 && errno != EEXIST) {
-			free(s);
-			return -1;
-		}
-		*p = '/';
-	}
-	free(s);
-	return mkdir(path, mode) == -1 && errno != EEXIST ? -1 : 0;
-}
-
-/* A Maildir (or Maildir++ folder) with tmp/, new/ and cur/. */
-static int
-maildir_make(const char *dir, int folder)
-{
-	static const char *subs[] = { "tmp", "new", "cur" };
-	char	 p[1100];
-	size_t	 i;
-	int	 fd;
-
-	if (mkdirs(dir, 0700) == -1)
-		return -1;
-	for (i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
-		if (mkdir(p, 0700) == -1 && errno != EEXIST)
-			return -1;
-	}
-	if (folder) {
-		snprintf(p, sizeof(p), "%s/maildirfolder", dir);
-		if ((fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
-			return -1;
-		close(fd);
-	}
-	return 0;
-}
-
-/* Bytes in the new/ and cur/ of the Maildir and every folder of it. */
-static uint64_t
-maildir_usage(const char *dir)
-{
-	static const char *subs[] = { "new", "cur" };
-	char	 p[1400];
-	struct dirent *de;
-	struct stat st;
-	uint64_t total = 0;
-	DIR	*d, *top;
-	size_t	 i;
-
-	for (i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
-		if ((d = opendir(p)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL)
-			if (de->d_name[0] != '.' &&
-			    fstatat(dirfd(d), de->d_name, &st, 0) == 0)
-				total += (uint64_t)st.st_size;
-		closedir(d);
-	}
-	if ((top = opendir(dir)) == NULL)
-		return total;
-	while ((de = readdir(top)) != NULL)
-		if (de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0) {
-			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			total += maildir_usage(p);
-		}
-	closedir(top);
-	return total;
-}
-
 /* The line ending the message uses, so added headers match it. */
 static const char *
 eol_of(int fd)
@@ -170,161 +85,178 @@ eol_of(int fd)
 	return nl > b && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
-/*
- * Write prefix + content into dir/tmp, fsync, rename into dir/new and
- * fsync new/.  The Maildir-unique name is returned in name.
- */
-static int
-maildir_store(const char *dir, const struct buf *prefix, int content,
-    const char *hostname, char *name, size_t namelen)
-{
-	struct timeval tv;
-	struct stat st;
-	char	 tmp[1400], new[1400], newdir[1100];
-	int	 fd, dfd;
-
-	gettimeofday(&tv, NULL);
-	snprintf(name, namelen, "%lld.M%06ldP%ldQ%u.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-	    ++deliver_seq, hostname);
-	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, name);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1)
-		return -1;
-	if (io_write_all(fd, prefix->data, prefix->len) == -1 ||
-	    io_copy_fd(content, fd) == -1 || fsync(fd) == -1 ||
-	    fstat(fd, &st) == -1) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	/* ",S=<size>" lets readers skip a stat (Maildir++). */
-	snprintf(name + strlen(name), namelen - strlen(name), ",S=%lld",
-	    (long long)st.st_size);
-	snprintf(new, sizeof(new), "%s/new/%s", dir, name);
-	if (rename(tmp, new) == -1) {
-		unlink(tmp);
-		return -1;
-	}
-	snprintf(newdir, sizeof(newdir), "%s/new", dir);
-	if ((dfd = open(newdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	if (fsync(dfd) == -1) {
-		close(dfd);
-		return -1;
-	}
-	close(dfd);
-	return 0;
-}
-
 /* Keep the unstripped original for `sealmailctl quarantine release`. */
 static void
 quarantine_keep(const struct sm_config *cfg, const struct mda_rcpt *r,
     const struct buf *prefix, int msg, const char *id)
 {
-	char	 name[512];
+	struct md_folder f;
+	char	 name[MD_NAME_MAX];
+	int	 qfd;
 
 	if (cfg->quarantine_days == 0)
 		return;
-	if (maildir_make(r->quarantine, 0) == -1 ||
-	    maildir_store(r->quarantine, prefix, msg, cfg->hostname, name,
-	    sizeof(name)) == -1) {
-		log_warn("id=%s user=<%s> quarantine %s", id, r->user,
-		    r->quarantine);
+	if ((qfd = md_user_open(cfg->quarantine_dir, r->user, 1)) == -1 ||
+	    md_maildir_init(qfd, 0, &f) == -1) {
+		log_warn("id=%s user=<%s> quarantine", id, r->user);
 		return;
 	}
-	log_info("id=%s user=<%s> quarantined=%s", id, r->user, name);
+	if (md_store(&f, prefix, msg, cfg->hostname, name, sizeof(name)) == -1)
+		log_warn("id=%s user=<%s> quarantine", id, r->user);
+	else
+		log_info("id=%s user=<%s> quarantined=%s", id, r->user, name);
+	md_folder_close(&f);
+}
+
+/*
+ * With a queue ID: was it delivered to this user already (or is it now,
+ * an interrupted delivery completed)?  1 with st set (250, or 451 when
+ * the record is unusable), 0 when it must be delivered.
+ */
+static int
+deliver_recorded(const struct sm_config *cfg, const struct mda_rcpt *r,
+    const char *qid, struct mda_status *st)
+{
+	int	 ufd, unsafe, res;
+
+	if ((ufd = md_user_open(cfg->mail_root, r->user, 0)) == -1) {
+		if (errno == ENOENT)
+			return 0;	/* no mail ever: no record */
+		log_warn("id=%s user=<%s> mail directory", qid, r->user);
+		status_set(st, 451, "4.3.0 mailbox not available");
+		return 1;
+	}
+	res = rec_check(ufd, qid, &unsafe);
+	close(ufd);
+	if (res == 0)
+		return 0;
+	if (res == -1) {
+		log_warn("id=%s user=<%s> delivery record", qid, r->user);
+		status_set(st, 451, "4.3.0 mailbox not available");
+		return 1;
+	}
+	log_info("id=%s user=<%s> already delivered, not stored again",
+	    qid, r->user);
+	status_set(st, 250, "2.0.0 <%s> delivered to %s", r->rcpt,
+	    unsafe ? "Unsafe" : "INBOX");
+	return 1;
+}
+
+/* Over the user's quota with size more bytes? */
+static int
+over_quota(const struct mda_rcpt *r, int ufd, off_t size)
+{
+	int	 mfd;
+	uint64_t used;
+
+	if (r->quota_bytes == 0)
+		return 0;
+	if ((mfd = md_dir_step(ufd, "Maildir", 1)) == -1)
+		return 0;	/* the delivery reports it */
+	used = md_usage(mfd);
+	close(mfd);
+	return used + (uint64_t)size > r->quota_bytes;
 }
 
 /*
  * Deliver the message in msg (read with pread, never moved) from sender
- * to r, as class.  The outcome is in st, as an LMTP reply.
+ * to r, as class.  With qid (smtpd's queue ID, from XSEAL) the delivery
+ * is recorded and a message delivered before is not stored again
+ * (record.c).  The outcome is in st, as an LMTP reply.
  */
 void
 mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
-    enum mda_class class, const char *sender, int msg, struct mda_status *st)
+    enum mda_class class, const char *sender, const char *qid, int msg,
+    struct mda_status *st)
 {
 	struct strip_opts so;
 	struct strip_result sr;
+	struct md_folder f = { -1, -1, -1 };
 	struct buf prefix;
 	struct stat sb;
-	char	 folder[1100], name[512];
-	const char *eol, *where;
-	int	 content = msg, stripped = -1;
+	char	 name[MD_NAME_MAX];
+	const char *eol, *where, *id = qid != NULL ? qid : "-";
+	int	 content = msg, stripped = -1, ufd = -1, unsafe, res;
 
-	if (class == MDA_UNSAFE && !r->unsafe_mailbox) {
+	if (qid != NULL && deliver_recorded(cfg, r, qid, st))
+		return;
+	unsafe = class == MDA_UNSAFE;
+	where = unsafe ? "Unsafe" : "INBOX";
+	if (unsafe && !r->unsafe_mailbox) {
 		status_set(st, 550, "5.7.1 <%s> accepts only verified mail",
 		    r->rcpt);
-		log_info("user=<%s> class=unsafe refused: no unsafe mailbox",
-		    r->user);
+		log_info("id=%s user=<%s> class=unsafe refused: no unsafe "
+		    "mailbox", id, r->user);
 		return;
 	}
+	buf_init(&prefix, 0);
+	memset(&sr, 0, sizeof(sr));
 	if (fstat(msg, &sb) == -1) {
 		status_set(st, 451, "4.3.0 cannot read the message");
-		return;
+		goto out;
 	}
-	if (r->quota_bytes > 0 && maildir_usage(r->maildir) +
-	    (uint64_t)sb.st_size > r->quota_bytes) {
+	if ((ufd = md_user_open(cfg->mail_root, r->user, 1)) == -1)
+		goto unavailable;
+	if (over_quota(r, ufd, sb.st_size)) {
 		status_set(st, 552, "5.2.2 <%s> mailbox full", r->rcpt);
-		log_info("user=<%s> refused: over quota %llu", r->user,
-		    (unsigned long long)r->quota_bytes);
-		return;
+		log_info("id=%s user=<%s> refused: over quota %llu", id,
+		    r->user, (unsigned long long)r->quota_bytes);
+		goto out;
 	}
-	if (class == MDA_SAFE) {
-		snprintf(folder, sizeof(folder), "%s", r->maildir);
-		where = "INBOX";
-	} else {
-		snprintf(folder, sizeof(folder), "%s/.Unsafe", r->maildir);
-		where = "Unsafe";
-	}
-	if (maildir_make(r->maildir, 0) == -1 ||
-	    (class == MDA_UNSAFE && maildir_make(folder, 1) == -1)) {
-		log_warn("user=<%s> maildir %s", r->user, folder);
-		status_set(st, 451, "4.3.0 mailbox not available");
-		return;
-	}
+	if (md_folder_open(ufd, unsafe, &f) == -1)
+		goto unavailable;
 
 	eol = eol_of(msg);
-	buf_init(&prefix, 0);
 	buf_printf(&prefix, "Return-Path: <%s>%sDelivered-To: %s%s", sender,
 	    eol, r->user, eol);
-
-	memset(&sr, 0, sizeof(sr));
 	/*
 	 * Unsafe mail always goes through the stripper, even with both
 	 * options off: it rewrites the message in a structure Sealmail
 	 * chose, and reduces one it cannot parse to its readable text
 	 * (DESIGN.md rule 3), so no sender's MIME reaches the mailbox as is.
 	 */
-	if (class == MDA_UNSAFE) {
+	if (unsafe) {
 		memset(&so, 0, sizeof(so));
 		so.strip_attachments = r->strip_attachments;
 		so.strip_html = r->strip_html;
 		so.subject_tag = r->subject_tag[0] ? r->subject_tag : NULL;
 		if ((stripped = memfd_create("stripped", MFD_CLOEXEC)) == -1 ||
 		    strip_fd(&so, msg, stripped, &sr) == -1) {
-			log_warnx("user=<%s> stripping failed", r->user);
+			log_warnx("id=%s user=<%s> stripping failed", id,
+			    r->user);
 			status_set(st, 451, "4.3.0 cannot process the message");
 			goto out;
 		}
 		content = stripped;
 	}
-	if (maildir_store(folder, &prefix, content, cfg->hostname, name,
-	    sizeof(name)) == -1) {
-		log_warn("user=<%s> store in %s", r->user, folder);
+	if (qid != NULL)
+		res = rec_store(ufd, qid, &f, unsafe, &prefix, content,
+		    cfg->hostname, name, sizeof(name));
+	else
+		res = md_store(&f, &prefix, content, cfg->hostname, name,
+		    sizeof(name));
+	if (res == -1) {
+		log_warn("id=%s user=<%s> store in %s", id, r->user, where);
 		status_set(st, errno == EDQUOT || errno == ENOSPC ? 452 : 451,
 		    "4.3.0 cannot write the mailbox");
 		goto out;
 	}
-	log_info("user=<%s> from=<%s> class=%s folder=%s file=%s "
-	    "stripped=%u converted=%u", r->user, sender,
+	log_info("id=%s user=<%s> from=<%s> class=%s folder=%s file=%s "
+	    "stripped=%u converted=%u", id, r->user, sender,
 	    mda_class_name(class), where, name, sr.nremoved, sr.nconverted);
 	if (stripped != -1 && (sr.nremoved > 0 || sr.nconverted > 0 ||
 	    sr.degraded))
 		quarantine_keep(cfg, r, &prefix, msg, name);
 	status_set(st, 250, "2.0.0 <%s> delivered to %s", r->rcpt, where);
+	goto out;
+unavailable:
+	/* a link in the way, a directory not ours, a full disk */
+	log_warn("id=%s user=<%s> mailbox %s", id, r->user, where);
+	status_set(st, 451, "4.3.0 mailbox not available");
 out:
+	md_folder_close(&f);
+	if (ufd != -1)
+		close(ufd);
 	if (stripped != -1)
 		close(stripped);
 	buf_free(&prefix);

@@ -7,9 +7,15 @@
  * As root, it resolves the user itself, then drops to [global] mail_user
  * before it reads a byte of the message, and delivers (a root caller is
  * trusted with -s).  As any other user, it cannot open the user database
- * and hands the message to the running mda over LMTP instead; mda then
- * decides from the caller's uid whether -s counts (normally it does not,
- * so the message is unsafe).
+ * and hands the message to the running mda over LMTP instead, as any
+ * local user may: without XSEAL, so the message is unsafe whatever -s
+ * says.
+ *
+ * Both addresses must be mailboxes (smtp_addr_valid; the sender may be
+ * empty) before they reach an envelope or a header.  The message's own
+ * Return-Path and Delivered-To fields (those the MTA put on top, and any
+ * the sender wrote) are left out as it is read: the delivery adds the
+ * one Return-Path and the one Delivered-To of this delivery.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -23,6 +29,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "io.h"
 #include "log.h"
 #include "mda.h"
 #include "net.h"
@@ -45,10 +52,15 @@ lda_exit_code(int code, const char *text)
 	return EX_TEMPFAIL_;
 }
 
-/* The whole of stdin into an anonymous file, bounded by the size limit. */
+/*
+ * The whole of stdin into an anonymous file, bounded by the size limit,
+ * without its Return-Path and Delivered-To fields.
+ */
 static int
 lda_read_message(const struct sm_config *cfg)
 {
+	struct mda_hdrfilter hf;
+	struct buf out;
 	char	 b[65536];
 	size_t	 total = 0;
 	ssize_t	 n;
@@ -56,8 +68,10 @@ lda_read_message(const struct sm_config *cfg)
 
 	if ((fd = memfd_create("lda-message", MFD_CLOEXEC)) == -1)
 		return -1;
-	while ((n = read(STDIN_FILENO, b, sizeof(b))) != 0) {
-		if (n == -1) {
+	mda_hdrfilter_init(&hf);
+	buf_init(&out, 0);
+	for (;;) {
+		if ((n = read(STDIN_FILENO, b, sizeof(b))) == -1) {
 			if (errno == EINTR)
 				continue;
 			goto fail;
@@ -69,11 +83,20 @@ lda_read_message(const struct sm_config *cfg)
 			errno = EFBIG;
 			goto fail;
 		}
-		if (write(fd, b, (size_t)n) != n)
+		if (n == 0)
+			mda_hdrfilter_end(&hf, &out);
+		else
+			mda_hdrfilter_feed(&hf, b, (size_t)n, &out);
+		if (io_write_all(fd, out.data, out.len) == -1)
 			goto fail;
+		buf_reset(&out);
+		if (n == 0)
+			break;
 	}
+	buf_free(&out);
 	return fd;
 fail:
+	buf_free(&out);
 	close(fd);
 	return -1;
 }
@@ -113,7 +136,7 @@ lda_direct(const struct sm_config *cfg, const char *rcpt, int class,
 		log_warn("reading the message");
 		return errno == EFBIG ? EX_NOPERM_ : EX_TEMPFAIL_;
 	}
-	mda_deliver(cfg, &r, (enum mda_class)class, sender, fd, &st);
+	mda_deliver(cfg, &r, (enum mda_class)class, sender, NULL, fd, &st);
 	close(fd);
 	if (st.code != 250)
 		fprintf(stderr, "%s\n", st.text);
@@ -133,7 +156,20 @@ lda_reply(FILE *f, char *line, size_t len)
 	}
 }
 
-/* Not root: hand the message to the running mda over LMTP. */
+/* Does s have a byte outside ASCII (then MAIL says SMTPUTF8)? */
+static int
+lda_8bit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
+
+/*
+ * Not root: hand the message to the running mda over LMTP, like any
+ * other local user (no XSEAL: unsafe).
+ */
 static int
 lda_relay(const struct sm_config *cfg, const char *rcpt, int class,
     const char *sender)
@@ -158,9 +194,12 @@ lda_relay(const struct sm_config *cfg, const char *rcpt, int class,
 	buf_init(&out, 0);
 	if (lda_reply(f, line, sizeof(line)) != 220)
 		goto fail;
-	buf_printf(&out, "LHLO localhost\r\nMAIL FROM:<%s> X-SEALMAIL-CLASS=%s"
-	    "\r\nRCPT TO:<%s>\r\nDATA\r\n", sender,
-	    mda_class_name((enum mda_class)class), rcpt);
+	if (class == MDA_SAFE)
+		log_info("to=<%s> -s safe needs root; delivering as unsafe",
+		    rcpt);
+	buf_printf(&out, "LHLO localhost\r\nMAIL FROM:<%s>%s\r\n"
+	    "RCPT TO:<%s>\r\nDATA\r\n", sender,
+	    lda_8bit(sender) || lda_8bit(rcpt) ? " SMTPUTF8" : "", rcpt);
 	if (write(sock, out.data, out.len) != (ssize_t)out.len)
 		goto fail;
 	buf_reset(&out);
@@ -218,9 +257,8 @@ lda_main(const struct sm_config *cfg, const char *rcpt, const char *cls,
 	}
 	if (sender == NULL && (sender = getenv("SENDER")) == NULL)
 		sender = "";
-	if (strlen(rcpt) > 254 || strlen(sender) > 254 ||
-	    strpbrk(rcpt, "<>\r\n ") != NULL ||
-	    strpbrk(sender, "<>\r\n ") != NULL) {
+	if (!mda_addr_ok(rcpt, 1) ||
+	    (sender[0] != '\0' && !mda_addr_ok(sender, 1))) {
 		log_err("malformed address");
 		return 64;
 	}

@@ -1,13 +1,32 @@
 /*
  * lmtp.c - the LMTP server role (RFC 2033), process mda.lmtp.
  *
- * Runs as [global] mail_user with no database and no key: it reads LMTP
- * from [mda] lmtp_socket, asks the root parent to resolve each recipient
- * (IPC_PARENT_LOOKUP_RCPT), takes the message into an anonymous memory
- * file, then delivers it to each accepted recipient (deliver.c) and gives
- * one reply per recipient, in RCPT order.  The peer's uid (SO_PEERCRED)
- * decides whether the X-SEALMAIL-CLASS parameter counts: only root and
- * [mda] trusted_user may say "safe"; everyone else gets unsafe.
+ * Runs as [global] mail_user with no database and no key (its root
+ * parent forks it without the user database open, mda.c): it reads LMTP
+ * from [mda] lmtp_socket, which any local user may connect to, asks the
+ * parent to resolve each recipient (IPC_PARENT_LOOKUP_RCPT), takes the
+ * message into an anonymous memory file, then delivers it to each
+ * accepted recipient (deliver.c) and gives one reply per recipient, in
+ * RCPT order.  Everything a peer sends is hostile: every address is
+ * checked (smtp_addr_valid, at most 254 bytes) before it is accepted,
+ * logged or sent to the parent, and at most [mda] lmtp_max_sessions
+ * sessions run at once (the next peer gets 421 4.3.2 and is closed).
+ *
+ * The hand-off from smtpd (the agreed interface):
+ *
+ *	LHLO host		250-... 250-XSEAL ...
+ *	XSEAL ID=<queue id> CLASS=SAFE|UNSAFE
+ *				250 2.0.0 from root or [mda] trusted_user
+ *				(SO_PEERCRED); 550 5.7.1 from anyone else
+ *	MAIL FROM:<sender> [BODY=7BIT|8BITMIME] [SMTPUTF8]
+ *	RCPT TO:<rcpt> ... DATA ...
+ *
+ * XSEAL comes after LHLO and before MAIL, once per transaction, and its
+ * class and ID last until the transaction ends (after DATA's replies,
+ * RSET, LHLO).  Without it a message is unsafe and is not recorded.  With
+ * it, each user receives the message at most once per queue ID, however
+ * often smtpd retries it (record.c).  Any other MAIL or RCPT parameter,
+ * and a parameter given twice, is refused.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -35,6 +54,9 @@
 #include "smtp.h"
 #include "xmalloc.h"
 
+static const char	 lmtp_busy[] = "421 4.3.2 too many LMTP sessions, "
+			    "try again later\r\n";
+
 #define LMTP_MAX_RCPT		1000
 #define LMTP_MAX_ERRORS		20
 #define LMTP_TIMEOUT		600	/* seconds, both directions */
@@ -52,11 +74,14 @@ struct lmtp_session {
 	int		 waiting;	/* a lookup is with the parent */
 	int		 closing;
 	int		 errors;
+	int		 sealed;	/* XSEAL given in this transaction */
+	char		 qid[MDA_QID_LEN + 1];
+	int		 smtputf8;
 	char		 sender[SMTP_PATH_MAX + 1];
 	enum mda_class	 class;
 	struct mda_rcpt	*rcpt;
 	int		 nrcpt;
-	char		 pending[SMTP_PATH_MAX + 1];	/* RCPT being looked up */
+	char		 pending[MDA_ADDR_MAX + 1];	/* RCPT looked up */
 	int		 msgfd;
 	size_t		 msgsize;
 	int		 toobig;
@@ -68,6 +93,7 @@ struct lmtp_session {
 static const struct sm_config *cfg;
 static struct ipc_conn *parent;
 static struct lmtp_session *sessions;
+static int	 nsessions;
 static uid_t	 trusted_uid;
 static uint32_t	 next_id = 1;
 
@@ -87,6 +113,9 @@ lmtp_txn_reset(struct lmtp_session *s)
 	s->nrcpt = 0;
 	s->sender[0] = '\0';
 	s->class = MDA_UNSAFE;
+	s->sealed = 0;
+	s->qid[0] = '\0';
+	s->smtputf8 = 0;
 	if (s->msgfd != -1)
 		close(s->msgfd);
 	s->msgfd = -1;
@@ -112,6 +141,7 @@ lmtp_free(struct lmtp_session *s)
 	buf_free(&s->out);
 	bufferevent_free(s->bev);
 	free(s);
+	nsessions--;
 }
 
 static void
@@ -133,30 +163,72 @@ lmtp_error(struct lmtp_session *s, const char *line)
 	}
 }
 
+/* XSEAL ID=<queue id> CLASS=SAFE|UNSAFE (trusted peers only) */
+static void
+lmtp_xseal(struct lmtp_session *s, const struct smtp_cmd *cmd)
+{
+	enum mda_class	 class;
+	char		 id[MDA_QID_LEN + 1];
+
+	if (s->state != LS_READY || s->sealed) {
+		lmtp_error(s, s->state == LS_GREET ? "503 5.5.1 LHLO first" :
+		    "503 5.5.1 XSEAL only once, before MAIL");
+		return;
+	}
+	if (!s->trusted) {
+		log_info("session=%u uid=%u may not use XSEAL", s->id,
+		    (unsigned)s->uid);
+		lmtp_error(s, "550 5.7.1 XSEAL not permitted");
+		return;
+	}
+	if (mda_xseal_parse(cmd->arg, id, &class) == -1) {
+		lmtp_error(s, "501 5.5.4 XSEAL wants ID=<queue id> "
+		    "CLASS=SAFE|UNSAFE");
+		return;
+	}
+	s->sealed = 1;
+	s->class = class;
+	memcpy(s->qid, id, sizeof(s->qid));
+	lmtp_reply(s, "250 2.0.0 OK");
+}
+
+/* MAIL FROM:<sender> [BODY=7BIT|8BITMIME] [SMTPUTF8] */
 static void
 lmtp_mail(struct lmtp_session *s, const struct smtp_cmd *cmd)
 {
-	const char *cls;
-	int	 c;
+	const char *body, *u8;
+	int	 i, utf8;
 
 	if (s->state != LS_READY) {
 		lmtp_error(s, s->state == LS_GREET ?
 		    "503 5.5.1 LHLO first" : "503 5.5.1 nested MAIL");
 		return;
 	}
-	snprintf(s->sender, sizeof(s->sender), "%s", cmd->path);
-	s->class = MDA_UNSAFE;
-	if ((cls = smtp_cmd_param(cmd, "X-SEALMAIL-CLASS")) != NULL) {
-		if ((c = mda_class_parse(cls)) == -1) {
-			lmtp_error(s, "501 5.5.4 bad X-SEALMAIL-CLASS");
+	for (i = 0; i < cmd->nparams; i++)
+		if (strcmp(cmd->params[i].key, "BODY") != 0 &&
+		    strcmp(cmd->params[i].key, "SMTPUTF8") != 0) {
+			lmtp_error(s, "555 5.5.4 unsupported parameter");
 			return;
 		}
-		if (s->trusted)
-			s->class = (enum mda_class)c;
-		else if (c == MDA_SAFE)
-			log_info("session=%u uid=%u may not set class=safe; "
-			    "unsafe", s->id, (unsigned)s->uid);
+	if ((body = smtp_cmd_param(cmd, "BODY")) != NULL &&
+	    strcasecmp(body, "7BIT") != 0 &&
+	    strcasecmp(body, "8BITMIME") != 0) {
+		lmtp_error(s, "501 5.5.4 BODY wants 7BIT or 8BITMIME");
+		return;
 	}
+	if ((u8 = smtp_cmd_param(cmd, "SMTPUTF8")) != NULL && *u8 != '\0') {
+		lmtp_error(s, "501 5.5.4 SMTPUTF8 takes no value");
+		return;
+	}
+	utf8 = u8 != NULL;
+	if (cmd->path[0] != '\0' && !mda_addr_ok(cmd->path, utf8)) {
+		lmtp_error(s, "501 5.1.7 bad sender address syntax");
+		return;
+	}
+	snprintf(s->sender, sizeof(s->sender), "%s", cmd->path);
+	s->smtputf8 = utf8;
+	if (!s->sealed)
+		s->class = MDA_UNSAFE;	/* unknown is unsafe */
 	s->state = LS_MAIL;
 	lmtp_reply(s, "250 2.1.0 sender ok");
 }
@@ -168,6 +240,19 @@ lmtp_rcpt(struct lmtp_session *s, const struct smtp_cmd *cmd)
 
 	if (s->state != LS_MAIL) {
 		lmtp_error(s, "503 5.5.1 MAIL first");
+		return;
+	}
+	if (cmd->nparams > 0) {
+		lmtp_error(s, "555 5.5.4 unsupported parameter");
+		return;
+	}
+	/* asked of the parent only once it is an address we would store */
+	if (strlen(cmd->path) > MDA_ADDR_MAX) {
+		lmtp_error(s, "501 5.1.3 recipient address too long");
+		return;
+	}
+	if (!mda_addr_ok(cmd->path, s->smtputf8)) {
+		lmtp_error(s, "501 5.1.3 bad recipient address syntax");
 		return;
 	}
 	if (s->nrcpt >= LMTP_MAX_RCPT) {
@@ -210,9 +295,10 @@ lmtp_command(struct lmtp_session *s, const char *line, size_t len)
 	cmd = xmalloc(sizeof(*cmd));
 	e = smtp_cmd_parse(line, len, cmd);
 	if (e != SMTP_PARSE_OK) {
+		const char *why = smtp_parse_reply(e, &code);
 		char	 r[128];
 
-		snprintf(r, sizeof(r), "%s", smtp_parse_reply(e, &code));
+		snprintf(r, sizeof(r), "%d %s", code, why);
 		lmtp_error(s, r);
 		goto out;
 	}
@@ -222,7 +308,13 @@ lmtp_command(struct lmtp_session *s, const char *line, size_t len)
 		s->state = LS_READY;
 		evbuffer_add_printf(bufferevent_get_output(s->bev),
 		    "250-%s\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
-		    "250-8BITMIME\r\n250 SMTPUTF8\r\n", cfg->hostname);
+		    "250-8BITMIME\r\n250-XSEAL\r\n250 SMTPUTF8\r\n",
+		    cfg->hostname);
+		goto out;
+	}
+	if (cmd->verb == SMTP_CMD_UNKNOWN &&
+	    strcmp(cmd->verbstr, "XSEAL") == 0) {
+		lmtp_xseal(s, cmd);
 		goto out;
 	}
 	switch (cmd->verb) {
@@ -293,8 +385,8 @@ lmtp_deliver(struct lmtp_session *s)
 			lmtp_reply(s, "552 5.3.4 message too big");
 			continue;
 		}
-		mda_deliver(cfg, &s->rcpt[i], s->class, s->sender, s->msgfd,
-		    &st);
+		mda_deliver(cfg, &s->rcpt[i], s->class, s->sender,
+		    s->sealed ? s->qid : NULL, s->msgfd, &st);
 		lmtp_reply(s, st.text);
 	}
 	lmtp_txn_reset(s);
@@ -406,6 +498,16 @@ lmtp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct timeval tv = { LMTP_TIMEOUT, 0 };
 	pid_t	 pid;
 
+	if (nsessions >= cfg->lmtp_max_sessions) {
+		/* a short line into a fresh socket: it does not block */
+		(void)send(fd, lmtp_busy, sizeof(lmtp_busy) - 1,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		log_warnx("refused a session: %d running (lmtp_max_sessions)",
+		    nsessions);
+		return;
+	}
+	nsessions++;
 	s = xcalloc(1, sizeof(*s));
 	s->id = next_id++;
 	s->msgfd = -1;
@@ -432,17 +534,18 @@ lmtp_parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
 	struct lmtp_session *s;
 	struct mda_rcpt r;
-	const char *user, *maildir, *quar, *tag, *text;
+	const char *user, *tag, *text;
 	uint32_t ua, sa, sh, code;
 	uint64_t quota;
 
-	for (s = sessions; s != NULL && s->id != m->id; s = s->next)
+	(void)c;
+	(void)arg;
+	for (s = sessions; s != NULL && (s->id != m->id || !s->waiting);
+	    s = s->next)
 		;
 	memset(&r, 0, sizeof(r));
 	if (m->type == IPC_OK) {
-		if (ipc_get_str(m, &user) == -1 ||
-		    ipc_get_str(m, &maildir) == -1 ||
-		    ipc_get_str(m, &quar) == -1 || ipc_get_u32(m, &ua) == -1 ||
+		if (ipc_get_str(m, &user) == -1 || ipc_get_u32(m, &ua) == -1 ||
 		    ipc_get_u32(m, &sa) == -1 || ipc_get_u32(m, &sh) == -1 ||
 		    ipc_get_str(m, &tag) == -1 ||
 		    ipc_get_u64(m, &quota) == -1 || ipc_get_end(m) == -1)
@@ -451,8 +554,6 @@ lmtp_parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 			return;
 		snprintf(r.rcpt, sizeof(r.rcpt), "%s", s->pending);
 		snprintf(r.user, sizeof(r.user), "%s", user);
-		snprintf(r.maildir, sizeof(r.maildir), "%s", maildir);
-		snprintf(r.quarantine, sizeof(r.quarantine), "%s", quar);
 		snprintf(r.subject_tag, sizeof(r.subject_tag), "%s", tag);
 		r.unsafe_mailbox = ua != 0;
 		r.strip_attachments = sa != 0;

@@ -9,8 +9,16 @@ tests_unit_test_strip_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mda \
 tests_unit_test_strip_LDADD = mda/libmdastrip.a $(SM_LIBS)
 TESTS += tests/unit/test-strip
 
+check_PROGRAMS += tests/unit/test-mda-envelope
+tests_unit_test_mda_envelope_SOURCES = tests/unit/test-mda-envelope.c \
+	mda/envelope.c
+tests_unit_test_mda_envelope_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mda
+tests_unit_test_mda_envelope_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-mda-envelope
+
 # The mda program: LMTP server and LDA.
 pkglibexec_PROGRAMS += mda/mda
-mda_mda_SOURCES = mda/mda.c mda/mda.h mda/lmtp.c mda/deliver.c mda/lda.c
+mda_mda_SOURCES = mda/mda.c mda/mda.h mda/lmtp.c mda/deliver.c mda/lda.c \
+	mda/maildir.c mda/record.c mda/envelope.c
 mda_mda_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mda
 mda_mda_LDADD = mda/libmdastrip.a $(SM_LIBS)

@@ -4,20 +4,39 @@
  *
  * Two modes:
  *   mda [-Fv] [-c FILE]
- *	the LMTP server for smtpd.  The root parent opens the user
- *	database, binds [mda] lmtp_socket and forks mda.lmtp, which runs
- *	as [global] mail_user, parses LMTP and writes Maildirs.  The
- *	parent answers only recipient lookups over IPC; it never sees a
- *	message.  At start and hourly it forks mda.purge, which drops to
- *	mail_user and removes quarantined originals older than [mda]
- *	quarantine_days (common/quarantine).
+ *	the LMTP server for smtpd.  Processes:
+ *	mda		root: binds [mda] lmtp_socket, owns the user
+ *			database, answers recipient lookups over IPC
+ *			(never sees a message) and supervises the others.
+ *	mda.lmtp	[global] mail_user, not chrooted (it writes every
+ *			Maildir under mail_root and the quarantine): parses
+ *			LMTP from any local user and delivers (lmtp.c).
+ *	mda.purge	mail_user, at start and hourly: removes quarantined
+ *			originals older than [mda] quarantine_days
+ *			(common/quarantine) and delivery records older than
+ *			[mda] delivery_record_days (record.c).
  *   mda -d user@domain [-s safe|unsafe] [-f sender] [-c FILE]
  *	the LDA for other MTAs (Postfix's mailbox_command): the message
  *	on stdin, a sysexits status (lda.c).
  *
- * The classification travels as the LMTP MAIL FROM parameter
- * X-SEALMAIL-CLASS; lmtp.c honours it only from root or the uid of
- * [mda] trusted_user, and anything else is unsafe.
+ * No unprivileged process ever holds the user database: the parent
+ * closes its Berkeley DB environment (regions unmapped, files closed)
+ * before every fork and opens it again after, so a child, at start or
+ * when restarted, is forked from a process without it.  A lookup that
+ * finds the database closed (it could not be reopened) opens it again,
+ * or answers 451.
+ *
+ * Self-healing: mda.lmtp is restarted when it dies (common/respawn:
+ * backoff, and the parent exits non-zero after a burst of quick deaths);
+ * the listening socket stays open in the parent, so connections made
+ * meanwhile wait in its backlog.  Whatever mda.lmtp asks is checked as
+ * hostile: an address it should not have sent gets an IPC_ERR answer,
+ * and a message that breaks the IPC protocol ends mda.lmtp (which is
+ * then restarted), never the parent.
+ *
+ * The classification travels in the LMTP command XSEAL, which lmtp.c
+ * honours only from root or the uid of [mda] trusted_user; without it a
+ * message is unsafe.
  *
  * Unlike the other daemons, -d names the LDA's recipient (the
  * interface MTAs expect of an LDA); the server's foreground flag is -F.
@@ -45,15 +64,19 @@
 #include "net.h"
 #include "privsep.h"
 #include "quarantine.h"
+#include "respawn.h"
 #include "userdb.h"
 #include "xmalloc.h"
 
 static struct sm_config cfg;
+static struct event_base *base;
 static struct db_env *env;
 static struct userdb *udb;
-static pid_t	 lmtp_pid;
+static struct priv_user mailu, trusted;
+static int	 lfd = -1;		/* the LMTP socket, kept on restarts */
+static struct respawn lmtp_role;
+static struct ipc_conn *lmtp_ipc;	/* the running mda.lmtp's channel */
 static pid_t	 purge_pid;		/* the running mda.purge, or 0 */
-static struct priv_user purge_user;
 
 #define PURGE_INTERVAL	(60 * 60)	/* the quarantine is purged hourly */
 
@@ -67,7 +90,6 @@ mda_lookup(const struct sm_config *c, struct userdb *db, const char *rcpt,
 {
 	struct userdb_user u;
 	char	*maildir, err[256];
-	const char *at;
 	int	 res;
 
 	memset(r, 0, sizeof(*r));
@@ -81,6 +103,7 @@ mda_lookup(const struct sm_config *c, struct userdb *db, const char *rcpt,
 		    "550 5.1.1 <%s> no such user here", rcpt);
 		return -1;
 	}
+	/* the canonical name must be fit to be a directory name */
 	if (res != UDB_OK ||
 	    (maildir = userdb_maildir(c->mail_root, r->user)) == NULL) {
 		st->code = 451;
@@ -88,11 +111,7 @@ mda_lookup(const struct sm_config *c, struct userdb *db, const char *rcpt,
 		    "451 4.3.0 user database unavailable");
 		return -1;
 	}
-	snprintf(r->maildir, sizeof(r->maildir), "%s", maildir);
 	free(maildir);
-	at = strrchr(r->user, '@');
-	snprintf(r->quarantine, sizeof(r->quarantine), "%s/%s/%.*s",
-	    c->quarantine_dir, at + 1, (int)(at - r->user), r->user);
 	r->unsafe_mailbox = u.unsafe_mailbox;
 	r->strip_attachments = u.strip_attachments;
 	r->strip_html = u.strip_html;
@@ -102,27 +121,86 @@ mda_lookup(const struct sm_config *c, struct userdb *db, const char *rcpt,
 	return 0;
 }
 
-/* IPC_PARENT_LOOKUP_RCPT: str rcpt -> IPC_OK (the mda_rcpt) | IPC_ERR */
+/* The user database, opened if it is not (0), or -1 (logged). */
+static int
+parent_db_open(void)
+{
+	if (udb != NULL)
+		return 0;
+	if ((env = db_env_open(cfg.db_dir)) == NULL ||
+	    (udb = userdb_open(env)) == NULL) {
+		log_warnx("cannot open the user database in %s", cfg.db_dir);
+		db_env_close(env);
+		env = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static void
-parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+parent_db_close(void)
+{
+	userdb_close(udb);
+	db_env_close(env);
+	udb = NULL;
+	env = NULL;
+}
+
+/*
+ * fork(), with the user database closed across it: the child starts
+ * without its files or regions, whatever it becomes.
+ */
+static pid_t
+parent_fork(const char *role, int *fd_r)
+{
+	pid_t	 pid;
+
+	parent_db_close();
+	if (fd_r != NULL)
+		pid = priv_fork(role, fd_r);
+	else if ((pid = fork()) == -1)
+		log_warn("fork %s", role);
+	if (pid != 0)
+		(void)parent_db_open();
+	return pid;
+}
+
+/* In a new child: the parent's libevent signal handlers are not ours. */
+static void
+child_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+}
+
+static void
+lookup_answer(struct ipc_conn *c, uint32_t id, const char *rcpt)
 {
 	struct mda_rcpt r;
 	struct mda_status st;
 	struct ipc_msg *a;
-	const char *rcpt;
+	int	 res = -1;
 
-	if (m->type != IPC_PARENT_LOOKUP_RCPT || ipc_get_str(m, &rcpt) == -1 ||
-	    ipc_get_end(m) == -1 || strlen(rcpt) > 255)
-		fatalx("parent: bad message type %u from mda.lmtp", m->type);
-	if (mda_lookup(&cfg, udb, rcpt, &r, &st) == -1) {
-		a = ipc_msg_new(IPC_ERR, m->id);
+	if (!mda_addr_ok(rcpt, 1)) {
+		st.code = 501;
+		snprintf(st.text, sizeof(st.text),
+		    "501 5.1.3 bad recipient address syntax");
+	} else if (parent_db_open() == -1) {
+		st.code = 451;
+		snprintf(st.text, sizeof(st.text),
+		    "451 4.3.0 user database unavailable");
+	} else
+		res = mda_lookup(&cfg, udb, rcpt, &r, &st);
+	if (res == -1) {
+		a = ipc_msg_new(IPC_ERR, id);
 		ipc_add_u32(a, (uint32_t)st.code);
 		ipc_add_str(a, st.text);
 	} else {
-		a = ipc_msg_new(IPC_OK, m->id);
+		a = ipc_msg_new(IPC_OK, id);
 		ipc_add_str(a, r.user);
-		ipc_add_str(a, r.maildir);
-		ipc_add_str(a, r.quarantine);
 		ipc_add_u32(a, (uint32_t)r.unsafe_mailbox);
 		ipc_add_u32(a, (uint32_t)r.strip_attachments);
 		ipc_add_u32(a, (uint32_t)r.strip_html);
@@ -132,35 +210,93 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	ipc_send(c, a);
 }
 
+/* IPC_PARENT_LOOKUP_RCPT: str rcpt -> IPC_OK (the mda_rcpt) | IPC_ERR */
+static void
+parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+{
+	const char *rcpt;
+
+	(void)arg;
+	if (c != lmtp_ipc)
+		return;		/* a dead mda.lmtp's last words */
+	if (m->type != IPC_PARENT_LOOKUP_RCPT || ipc_get_str(m, &rcpt) == -1 ||
+	    ipc_get_end(m) == -1) {
+		log_warnx("mda.lmtp sent a malformed message (type %u); "
+		    "restarting it", m->type);
+		respawn_lost(&lmtp_role);
+		return;
+	}
+	lookup_answer(c, m->id, rcpt);
+}
+
+static void
+lmtp_closed(struct ipc_conn *c, void *arg)
+{
+	(void)arg;
+	ipc_conn_free(c);
+	if (c != lmtp_ipc)
+		return;		/* a dead role's, already replaced */
+	lmtp_ipc = NULL;
+	respawn_lost(&lmtp_role);
+}
+
+/* Fork mda.lmtp (at start, and again whenever it died). */
+static void
+start_lmtp(struct respawn *r, void *arg)
+{
+	int	 fd;
+
+	(void)arg;
+	if (lmtp_ipc != NULL) {		/* the dead role's end */
+		ipc_conn_free(lmtp_ipc);
+		lmtp_ipc = NULL;
+	}
+	if ((r->pid = parent_fork("mda.lmtp", &fd)) == 0) {
+		child_signals();
+		/*
+		 * Not chrooted: the role writes every Maildir under
+		 * mail_root and the quarantine; it holds no database.
+		 */
+		priv_drop(&mailu, NULL);
+		lmtp_main(&cfg, lfd, fd, trusted.uid);
+	}
+	lmtp_ipc = ipc_conn_new(base, fd, parent_dispatch, lmtp_closed, NULL);
+}
+
 /*
- * The quarantine purge: originals older than [mda] quarantine_days go.
- * It runs in a child as mail_user, which owns the tree that mda.lmtp
- * wrote from network input, so root never walks it.  Returns the
- * child's pid, or -1.
+ * The purge: quarantined originals older than [mda] quarantine_days and
+ * delivery records older than [mda] delivery_record_days go.  It runs
+ * in a child as mail_user, which owns the trees that mda.lmtp wrote from
+ * network input, so root never walks them.  Returns the child's pid, or
+ * -1.
  */
 static pid_t
 purge_fork(void)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	size_t	 i, removed;
+	size_t	 removed, records;
 	pid_t	 pid;
 	int	 r;
 
-	if ((pid = fork()) == -1)
-		log_warn("fork mda.purge");
-	if (pid != 0)
+	if ((pid = parent_fork("mda.purge", NULL)) != 0)
 		return pid;
-	/* The parent's libevent signal handlers are not ours. */
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
+	child_signals();
 	log_setrole("mda.purge");
 	prctl(PR_SET_NAME, "mda.purge", 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	priv_drop(&purge_user, NULL);
+	/* nothing of the LMTP server */
+	close(lfd);
+	if (lmtp_ipc != NULL)
+		close(ipc_conn_fd(lmtp_ipc));
+	priv_drop(&mailu, NULL);
 	r = quar_purge(cfg.quarantine_dir, cfg.quarantine_days, time(NULL),
 	    &removed);
 	log_info("quarantine purged dir=%s days=%d removed=%zu",
 	    cfg.quarantine_dir, cfg.quarantine_days, removed);
+	if (rec_purge(cfg.mail_root, cfg.delivery_record_days, time(NULL),
+	    &records) == -1)
+		r = -1;
+	log_info("delivery records purged days=%d removed=%zu",
+	    cfg.delivery_record_days, records);
 	_exit(r == 0 ? 0 : 1);
 }
 
@@ -180,6 +316,9 @@ parent_purge(evutil_socket_t fd, short events, void *arg)
 {
 	pid_t	 pid;
 
+	(void)fd;
+	(void)events;
+	(void)arg;
 	if (purge_pid == 0 && (pid = purge_fork()) != -1)
 		purge_pid = pid;
 }
@@ -193,15 +332,13 @@ parent_reload(void *arg)
 static void
 parent_child_exit(pid_t pid, int status, void *arg)
 {
+	(void)arg;
 	if (pid == purge_pid) {
 		purge_pid = 0;
 		purge_status(status);
 		return;
 	}
-	if (pid == lmtp_pid && !daemon_stopping()) {
-		log_warnx("mda.lmtp exited (status %d); stopping", status);
-		daemon_stop();
-	}
+	(void)respawn_reap(&lmtp_role, pid, status);
 }
 
 static void __attribute__((noreturn))
@@ -217,15 +354,14 @@ static int
 server_main(struct daemon_opts *opts)
 {
 	struct timeval hourly = { PURGE_INTERVAL, 0 };
-	struct event_base *base;
 	struct event *purge_ev;
-	struct priv_user mailu, trusted;
-	struct ipc_conn *child;
 	pid_t	 pid;
-	int	 lfd, fd, status;
+	int	 status;
 
 	if (!priv_is_root())
 		fatalx("the LMTP server must be started as root");
+	if (cfg.lmtp_max_sessions < 1)
+		fatalx("[mda] lmtp_max_sessions must be at least 1");
 	priv_lookup_x(cfg.mail_user, &mailu);
 	priv_lookup_x(cfg.lmtp_trusted_user, &trusted);
 	/*
@@ -241,33 +377,24 @@ server_main(struct daemon_opts *opts)
 	 * running daemon's only children are its roles; later ones are
 	 * hourly, from the event loop.
 	 */
-	purge_user = mailu;
 	if ((pid = purge_fork()) != -1) {
 		while (waitpid(pid, &status, 0) == -1)
 			if (errno != EINTR)
 				fatal("waitpid mda.purge");
 		purge_status(status);
 	}
-	/* After daemon(3), whose fork the environment handle must not cross. */
-	if ((env = db_env_open(cfg.db_dir)) == NULL ||
-	    (udb = userdb_open(env)) == NULL)
-		fatalx("cannot open the user database in %s", cfg.db_dir);
 
-	if ((lmtp_pid = priv_fork("mda.lmtp", &fd)) == 0) {
-		/*
-		 * Not chrooted: the role writes every Maildir under
-		 * mail_root and the quarantine; it holds no database.
-		 */
-		priv_drop(&mailu, NULL);
-		lmtp_main(&cfg, lfd, fd, trusted.uid);
-	}
-	close(lfd);
-
-	base = event_base_new();
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
 	daemon_signals(base, parent_reload, parent_child_exit, opts);
-	child = ipc_conn_new(base, fd, parent_dispatch, NULL, NULL);
+	respawn_init(&lmtp_role, base, "mda.lmtp", start_lmtp, NULL);
+	respawn_run(&lmtp_role);
+	/* After daemon(3) and the first fork: the parent's alone. */
+	if (udb == NULL && parent_db_open() == -1)
+		fatalx("cannot open the user database in %s", cfg.db_dir);
 	daemon_pidfile(&cfg, "mda");
-	log_info("started lmtp=%s", cfg.lmtp_socket);
+	log_info("started lmtp=%s max_sessions=%d", cfg.lmtp_socket,
+	    cfg.lmtp_max_sessions);
 	if ((purge_ev = event_new(base, -1, EV_PERSIST, parent_purge,
 	    NULL)) == NULL || event_add(purge_ev, &hourly) == -1)
 		fatalx("cannot set the quarantine purge timer");
@@ -276,17 +403,20 @@ server_main(struct daemon_opts *opts)
 	event_free(purge_ev);
 	if (purge_pid != 0)
 		kill(purge_pid, SIGTERM);
-	kill(lmtp_pid, SIGTERM);
-	waitpid(lmtp_pid, NULL, 0);
+	respawn_stop(&lmtp_role);
+	if (lmtp_role.pid > 0)
+		waitpid(lmtp_role.pid, NULL, 0);
+	respawn_free(&lmtp_role);
+	if (lmtp_ipc != NULL)
+		ipc_conn_free(lmtp_ipc);
+	close(lfd);
 	unlink(cfg.lmtp_socket);
-	ipc_conn_free(child);
 	daemon_pidfile_remove();
-	userdb_close(udb);
-	db_env_close(env);
+	parent_db_close();
 	log_info("stopped");
 	config_free(&cfg);
 	event_base_free(base);
-	return 0;
+	return respawn_failed() ? 1 : 0;
 }
 
 int

@@ -15,7 +15,9 @@ running mda over its LMTP socket, where it cannot claim safe: mail sent
 to Postfix by SMTP lands in the Sealmail user's .Unsafe.  For the other
 account the LDA exits 67 (EX_NOUSER), which Postfix turns into a 5.1.1
 "user unknown" bounce; that bounce comes back through the LDA to the
-sender, a Sealmail user.
+sender, a Sealmail user.  The stored message carries exactly one
+Return-Path and one Delivered-To, the LDA's: those Postfix and the
+sender put in are left out.
 
 Skipped when postfix is not installed or the test is not root.
 """
@@ -167,6 +169,27 @@ class LdaPostfixTest(unittest.TestCase):
         line = self.pf.wait_log(r"to=<%s>.*status=sent" % USER, 30)
         self.assertIn("relay=local", line)
         self.assertIn("delivered to command: %s" % self.lda, line)
+
+    def test_delivered_message_has_one_return_path_and_one_delivered_to(self):
+        # Postfix puts its own Delivered-To (and may put a Return-Path) on
+        # top, and the sender wrote both: the stored message has exactly
+        # one of each, the LDA's own.
+        token = uuid.uuid4().hex
+        msg = (b"Return-Path: <forged@evil.test>\r\n"
+               b"Delivered-To: someone@elsewhere.test\r\n" +
+               message("alice@remote.test", USER, token))
+        self.send("alice@remote.test", USER, msg)
+        data = self.read(self.find("Unsafe", token))
+        header = data.replace(b"\r\n", b"\n").split(b"\n\n")[0]
+        fields = [l for l in header.split(b"\n") if not l[:1].isspace()]
+
+        def named(name):
+            return [l for l in fields
+                    if l.lower().startswith(name.lower() + b":")]
+        self.assertEqual(named(b"Return-Path"),
+                         [b"Return-Path: <alice@remote.test>"])
+        self.assertEqual(named(b"Delivered-To"),
+                         [b"Delivered-To: " + USER.encode()])
 
     def test_unknown_sealmail_user_bounces_user_unknown(self):
         token = uuid.uuid4().hex

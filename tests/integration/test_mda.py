@@ -3,7 +3,8 @@
 Safe mail lands in INBOX byte for byte plus Return-Path and Delivered-To;
 unsafe mail lands in .Unsafe with its attachments removed and the
 original quarantined; only root and [mda] trusted_user may call a message
-safe; refusals (unknown user, no unsafe mailbox, quota) store nothing.
+safe (XSEAL ... CLASS=SAFE); refusals (unknown user, no unsafe mailbox,
+quota) store nothing.
 """
 
 import glob
@@ -31,6 +32,11 @@ ATTACHED = (b"From: mallory@evil.test\r\nTo: bob@example.test\r\n"
             b"Content-Transfer-Encoding: base64\r\n\r\n"
             b"TUFSS0VSLUVWSUwtUEFZTE9BRA==\r\n--b1--\r\n")
 MARKER = b"MARKER-EVIL-PAYLOAD"
+
+
+def new_qid():
+    """A queue ID as smtpd makes them: 16 lowercase hex digits."""
+    return os.urandom(8).hex()
 
 
 def dotstuff(msg):
@@ -62,16 +68,24 @@ class LMTPClient:
         self.sock.sendall(line.encode() + b"\r\n")
         return self.reply()
 
-    def send(self, sender, rcpts, msg, cls=None):
+    def send(self, sender, rcpts, msg, cls=None, qid=None):
+        """One transaction; with cls (as smtpd does) XSEAL names the
+        class and a queue ID (qid, or a fresh one)."""
         self.cmd("LHLO test")
-        param = " X-SEALMAIL-CLASS=%s" % cls if cls else ""
-        assert self.cmd("MAIL FROM:<%s>%s" % (sender, param))[0] == 250
+        if cls:
+            code, text = self.xseal(cls, qid)
+            assert code == 250, text
+        assert self.cmd("MAIL FROM:<%s>" % sender)[0] == 250
         accepted = [r for r in rcpts if self.cmd("RCPT TO:<%s>" % r)[0] == 250]
         if not accepted:
             return []
         assert self.cmd("DATA")[0] == 354
         self.sock.sendall(dotstuff(msg))
         return [self.reply() for _ in accepted]
+
+    def xseal(self, cls, qid=None):
+        return self.cmd("XSEAL ID=%s CLASS=%s" % (qid or new_qid(),
+                                                  cls.upper()))
 
     def close(self):
         self.cmd("QUIT")
@@ -139,7 +153,8 @@ class MdaTest(unittest.TestCase):
     def test_several_recipients_get_one_reply_each(self):
         c = self.lmtp()
         c.cmd("LHLO test")
-        c.cmd("MAIL FROM:<alice@example.test> X-SEALMAIL-CLASS=safe")
+        c.xseal("safe")
+        c.cmd("MAIL FROM:<alice@example.test>")
         self.assertEqual(c.cmd("RCPT TO:<%s>" % BOB)[0], 250)
         code, text = c.cmd("RCPT TO:<nobody@example.test>")
         self.assertEqual(code, 550)
@@ -201,7 +216,8 @@ class MdaTest(unittest.TestCase):
         self.assertEqual(c.cmd("MAIL FROM:<a@b.test>")[0], 503)
         c.cmd("LHLO x")
         self.assertEqual(c.cmd("RCPT TO:<%s>" % BOB)[0], 503)
-        self.assertEqual(c.cmd("MAIL FROM:<a@b.test> X-SEALMAIL-CLASS=maybe")[0], 501)
+        self.assertEqual(c.cmd("XSEAL ID=%s CLASS=maybe" % new_qid())[0],
+                         501)
         c.cmd("MAIL FROM:<a@b.test>")
         self.assertEqual(c.cmd("DATA")[0], 554)
         c.close()

@@ -34,6 +34,8 @@ test_config_defaults_and_prefix(void)
 	test_assert(c.default_max_rcpt_per_day == 300);
 	test_assert(c.smtpd_listen.n == 1);
 	test_assert_str(c.smtpd_listen.addr[0], "0.0.0.0:25");
+	test_assert(c.lmtp_max_sessions == 64);
+	test_assert(c.delivery_record_days == 10);
 	config_free(&c);
 	test_end();
 }
@@ -143,6 +145,8 @@ test_config_sample_file_parses(void)
 	test_assert(c.max_message_size == d.max_message_size);
 	test_assert(c.retry_max == d.retry_max);
 	test_assert(c.imapd_max_literal == d.imapd_max_literal);
+	test_assert(c.lmtp_max_sessions == d.lmtp_max_sessions);
+	test_assert(c.delivery_record_days == d.delivery_record_days);
 	test_assert_str(c.submitd_listen_tls.addr[0],
 	    d.submitd_listen_tls.addr[0]);
 	config_free(&c);

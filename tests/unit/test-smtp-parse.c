@@ -33,6 +33,18 @@ static const struct {
 	    SMTP_CMD_MAIL, "a@example.org", "SMTPUTF8" },
 	{ "MAIL FROM:<a@example.org> X-SEALMAIL-CLASS=safe", SMTP_PARSE_OK,
 	    SMTP_CMD_MAIL, "a@example.org", "X-SEALMAIL-CLASS=safe" },
+	/* a keyword given twice, in any case, is a syntax error (501) */
+	{ "MAIL FROM:<a@example.org> X-SEALMAIL-CLASS=safe Z=> "
+	    "X-SEALMAIL-CLASS=unsafe", SMTP_PARSE_SYNTAX, SMTP_CMD_MAIL, NULL,
+	    NULL },
+	{ "MAIL FROM:<a@example.org> BODY=8BITMIME body=7BIT",
+	    SMTP_PARSE_SYNTAX, SMTP_CMD_MAIL, NULL, NULL },
+	{ "MAIL FROM:<a@example.org> SMTPUTF8 SIZE=10 smtputf8",
+	    SMTP_PARSE_SYNTAX, SMTP_CMD_MAIL, NULL, NULL },
+	{ "RCPT TO:<b@example.org> NOTIFY=NEVER Notify=SUCCESS",
+	    SMTP_PARSE_SYNTAX, SMTP_CMD_RCPT, NULL, NULL },
+	{ "RCPT TO:<b@example.org> NOTIFY=NEVER ORCPT=rfc822;b@example.org",
+	    SMTP_PARSE_OK, SMTP_CMD_RCPT, "b@example.org", "NOTIFY=NEVER" },
 	{ "MAIL FROM:a@example.org", SMTP_PARSE_BADPATH, SMTP_CMD_MAIL, NULL,
 	    NULL },
 	{ "MAIL FROM:<a@example.org", SMTP_PARSE_BADPATH, SMTP_CMD_MAIL, NULL,

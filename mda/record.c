@@ -1,0 +1,410 @@
+/*
+ * record.c - delivery records: each message smtpd hands over with
+ * "XSEAL ID=<queue id>" is stored at most once per user, however often
+ * smtpd retries it.
+ *
+ * Runs as [global] mail_user, in mda.lmtp (record, check, complete) and
+ * mda.purge (expire).  smtpd retries a message whose 250 it never saw
+ * (mda.lmtp or smtpd.delivery killed, a connection lost) under the same
+ * queue ID; the record lets mda answer 250 again without a second copy.
+ *
+ * Layout: <mail_root>/<domain>/<local>/delivered/, beside the user's
+ * Maildir (the same file system, so a rename moves a message between
+ * them), reached like every Maildir without following links (maildir.c):
+ *
+ *	<id>		the record: one line "Maildir/new/<name>" or
+ *			"Maildir/.Unsafe/new/<name>", where the message goes
+ *	<id>.msg	the message, complete and fsynced, while it is not
+ *			yet in the Maildir
+ *	tmp.<uniq>	being written
+ *
+ * A delivery (rec_store):
+ *	1. write the message (Return-Path, Delivered-To, content) to
+ *	   tmp.<uniq>, fsync; rename it to <id>.msg, fsync the directory;
+ *	2. write the record to tmp.<uniq>.rec, fsync; rename it to <id>,
+ *	   fsync the directory;
+ *	3. rename <id>.msg into the Maildir's new/ under the name the
+ *	   record gives, fsync new/ and the directory;
+ *	4. answer 250.
+ * The rename in 3 is the delivery: <id>.msg disappears at the instant
+ * the message appears in the Maildir.  So on a retry (rec_check):
+ *
+ *	no <id>, no <id>.msg	never got past 1: deliver afresh
+ *	<id>.msg alone		crashed in 2: the record never existed;
+ *				remove <id>.msg and deliver afresh
+ *	<id> and <id>.msg	crashed before or during 3: complete it
+ *				(rename <id>.msg as the record says), 250
+ *	<id> alone		3 happened: the message is (or was: its user
+ *				may since have read, moved or deleted it) in
+ *				the Maildir; 250, nothing written
+ *
+ * Every state a crash can leave is one of these four, so no crash makes
+ * mda answer 250 for a message that never reached the Maildir (the
+ * record exists without <id>.msg only after the rename), nor store one
+ * twice (a second copy is only written when no record exists, and then
+ * no copy was ever renamed into the Maildir).  Because the pending
+ * message lives here and not in the Maildir's tmp/, no Maildir reader's
+ * clean-up of old tmp/ files can take it away between crash and retry.
+ *
+ * The purge (rec_purge, from mda.purge) removes records older than
+ * [mda] delivery_record_days, far beyond smtpd's queue_lifetime, so no
+ * retry can still come for them: first the record, then any message
+ * still pending beside it (the other order would leave "<id> alone" for
+ * an undelivered message), and tmp files and lone <id>.msg older than a
+ * day.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "io.h"
+#include "log.h"
+#include "mda.h"
+
+#define REC_DIR		"delivered"
+#define REC_LINE_MAX	(MD_NAME_MAX + 32)
+#define REC_STALE_AGE	(24 * 60 * 60)	/* tmp files, lone messages */
+
+/* A Maildir file name we could have made: no '/', no leading dot. */
+static int
+rec_name_ok(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n > 0 && n < MD_NAME_MAX && s[0] != '.' &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.,=_-") == n;
+}
+
+/*
+ * Read and check the record id below rfd: is the message for the
+ * Unsafe folder (*unsafe_r) and its name in new/.  0, or -1.
+ */
+static int
+rec_read(int rfd, const char *id, int *unsafe_r, char *name, size_t len)
+{
+	char		 line[REC_LINE_MAX + 1];
+	const char	*p;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = openat(rfd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0 || line[n - 1] != '\n')
+		return -1;
+	line[n - 1] = '\0';
+	if (strncmp(line, "Maildir/new/", 12) == 0) {
+		*unsafe_r = 0;
+		p = line + 12;
+	} else if (strncmp(line, "Maildir/.Unsafe/new/", 20) == 0) {
+		*unsafe_r = 1;
+		p = line + 20;
+	} else
+		return -1;
+	if (!rec_name_ok(p) || strlen(p) >= len)
+		return -1;
+	snprintf(name, len, "%s", p);
+	return 0;
+}
+
+/* Move <id>.msg into the folder's new/ as name; fsync both. */
+static int
+rec_commit(int rfd, const char *msg, const struct md_folder *f,
+    const char *name)
+{
+	if (renameat(rfd, msg, f->new, name) == -1)
+		return -1;
+	if (fsync(f->new) == -1 || fsync(rfd) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Has the message id already been delivered to the user whose directory
+ * is ufd?  0: no record, deliver it (a message left by a delivery that
+ * crashed before its record was written is removed).  1: yes, or it is
+ * now, having been completed; *unsafe_r says in which folder.  -1: the
+ * record cannot be read or completed (the caller answers 4xx).
+ */
+int
+rec_check(int ufd, const char *id, int *unsafe_r)
+{
+	struct md_folder f;
+	struct stat	 st;
+	char		 msg[MDA_QID_LEN + 8], name[MD_NAME_MAX];
+	int		 rfd, rv = -1;
+
+	if ((rfd = md_dir_step(ufd, REC_DIR, 0)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	snprintf(msg, sizeof(msg), "%s.msg", id);
+	if (fstatat(rfd, id, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT)
+			goto out;
+		/* a crash in step 2: start over */
+		if (unlinkat(rfd, msg, 0) == -1 && errno != ENOENT)
+			goto out;
+		rv = 0;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) ||
+	    rec_read(rfd, id, unsafe_r, name, sizeof(name)) == -1) {
+		errno = EINVAL;
+		goto out;
+	}
+	if (fstatat(rfd, msg, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			rv = 1;		/* delivered before */
+		goto out;
+	}
+	if (md_folder_open(ufd, *unsafe_r, &f) == -1)
+		goto out;
+	if (rec_commit(rfd, msg, &f, name) == 0) {
+		log_info("id=%s completed an interrupted delivery file=%s",
+		    id, name);
+		rv = 1;
+	}
+	md_folder_close(&f);
+out:
+	close(rfd);
+	return rv;
+}
+
+/* Write the record id (where the message goes) and fsync it. */
+static int
+rec_write(int rfd, const char *id, const char *tmp, int unsafe,
+    const char *name)
+{
+	struct buf	 line;
+	int		 fd, rv = -1;
+
+	buf_init(&line, 0);
+	buf_printf(&line, "Maildir/%snew/%s\n", unsafe ? ".Unsafe/" : "",
+	    name);
+	if ((fd = openat(rfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		goto out;
+	if (io_write_all(fd, line.data, line.len) == -1 || fsync(fd) == -1) {
+		close(fd);
+		unlinkat(rfd, tmp, 0);
+		goto out;
+	}
+	close(fd);
+	if (renameat(rfd, tmp, rfd, id) == -1) {
+		unlinkat(rfd, tmp, 0);
+		goto out;
+	}
+	rv = fsync(rfd);
+out:
+	buf_free(&line);
+	return rv;
+}
+
+/*
+ * Deliver prefix + content into folder f of the user whose directory is
+ * ufd, recording it under id (steps 1 to 3 of the header comment).  The
+ * final Maildir name in name.  0, or -1 with errno set: nothing was
+ * delivered, and a retry starts over or completes.
+ */
+int
+rec_store(int ufd, const char *id, const struct md_folder *f, int unsafe,
+    const struct buf *prefix, int content, const char *hostname, char *name,
+    size_t namelen)
+{
+	char	 uniq[MD_NAME_MAX], tmp[MD_NAME_MAX + 8];
+	char	 msg[MDA_QID_LEN + 8];
+	off_t	 size;
+	int	 rfd, saved;
+
+	if ((rfd = md_dir_step(ufd, REC_DIR, 1)) == -1)
+		return -1;
+	snprintf(msg, sizeof(msg), "%s.msg", id);
+	md_uniq(uniq, sizeof(uniq), hostname);
+	snprintf(tmp, sizeof(tmp), "tmp.%s", uniq);
+	/* 1: the message, complete, as <id>.msg */
+	if (md_write(rfd, tmp, prefix, content, &size) == -1)
+		goto fail;
+	if (renameat(rfd, tmp, rfd, msg) == -1) {
+		saved = errno;
+		unlinkat(rfd, tmp, 0);
+		errno = saved;
+		goto fail;
+	}
+	if (fsync(rfd) == -1)
+		goto fail_msg;
+	/* 2: the record */
+	snprintf(name, namelen, "%s,S=%lld", uniq, (long long)size);
+	snprintf(tmp, sizeof(tmp), "tmp.%s.rec", uniq);
+	if (rec_write(rfd, id, tmp, unsafe, name) == -1)
+		goto fail_msg;
+	/* 3: the delivery */
+	if (renameat(rfd, msg, f->new, name) == -1) {
+		saved = errno;
+		/* not delivered: back to "no record" (record first) */
+		if (unlinkat(rfd, id, 0) == 0)
+			unlinkat(rfd, msg, 0);
+		errno = saved;
+		goto fail;
+	}
+	/*
+	 * Delivered.  If it cannot be made durable the caller answers 4xx,
+	 * and the record stays: the retry is answered from it, or, should
+	 * the rename be lost after all, completes it.
+	 */
+	if (fsync(f->new) == -1 || fsync(rfd) == -1)
+		goto fail;
+	close(rfd);
+	return 0;
+fail_msg:
+	saved = errno;
+	unlinkat(rfd, msg, 0);
+	errno = saved;
+fail:
+	saved = errno;
+	close(rfd);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * A crash's leftover below rfd that no record refers to: a tmp file, or
+ * an <id>.msg without its <id>.
+ */
+static int
+rec_leftover(int rfd, const char *name)
+{
+	char	 id[MDA_QID_LEN + 1];
+
+	if (strncmp(name, "tmp.", 4) == 0)
+		return 1;
+	if (strlen(name) != MDA_QID_LEN + 4 ||
+	    strcmp(name + MDA_QID_LEN, ".msg") != 0)
+		return 0;
+	snprintf(id, sizeof(id), "%.*s", MDA_QID_LEN, name);
+	return faccessat(rfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT;
+}
+
+/* Expire the records of one user's directory; -1 on any failure. */
+static int
+rec_purge_user(int ufd, time_t cutoff, time_t stale, size_t *removed)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	char		 msg[MDA_QID_LEN + 8];
+	DIR		*d;
+	int		 rfd, rv = 0;
+
+	if ((rfd = md_dir_step(ufd, REC_DIR, 0)) == -1)
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ||
+		    errno == EPERM ? 0 : -1;
+	if ((d = fdopendir(rfd)) == NULL) {
+		close(rfd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || fstatat(rfd, de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || S_ISDIR(st.st_mode))
+			continue;
+		if (mda_qid_valid(de->d_name)) {
+			if (st.st_mtime >= cutoff)
+				continue;
+			/* the record first, then what it points at */
+			if (unlinkat(rfd, de->d_name, 0) == -1) {
+				rv = -1;
+				continue;
+			}
+			snprintf(msg, sizeof(msg), "%s.msg", de->d_name);
+			unlinkat(rfd, msg, 0);
+			(*removed)++;
+		} else if (st.st_mtime < stale &&
+		    rec_leftover(rfd, de->d_name) &&
+		    unlinkat(rfd, de->d_name, 0) == -1 && errno != ENOENT)
+			rv = -1;
+	}
+	if (fsync(rfd) == -1)
+		rv = -1;
+	closedir(d);
+	return rv;
+}
+
+/* Each user directory of one domain directory. */
+static int
+rec_purge_domain(int dfd, time_t cutoff, time_t stale, size_t *removed)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd, ufd, rv = 0;
+
+	if ((fd = dup(dfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((ufd = md_dir_step(dfd, de->d_name, 0)) == -1)
+			continue;	/* a file, a link: not a user */
+		if (rec_purge_user(ufd, cutoff, stale, removed) == -1)
+			rv = -1;
+		close(ufd);
+	}
+	closedir(d);
+	return rv;
+}
+
+/*
+ * Remove the records older than days days below every user directory of
+ * mail_root, and the leftovers of crashed deliveries.  The number of
+ * records removed in *removed_r.  0, or -1 if anything failed (logged).
+ */
+int
+rec_purge(const char *mail_root, int days, time_t now, size_t *removed_r)
+{
+	struct dirent	*de;
+	DIR		*d;
+	time_t		 cutoff, stale;
+	int		 top, dfd, rv = 0;
+
+	*removed_r = 0;
+	cutoff = now - (time_t)days * 24 * 60 * 60;
+	stale = now - REC_STALE_AGE;
+	if ((top = open(mail_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("delivery record purge: %s", mail_root);
+		return -1;
+	}
+	if ((d = fdopendir(top)) == NULL) {
+		log_warn("delivery record purge: %s", mail_root);
+		close(top);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((dfd = md_dir_step(top, de->d_name, 0)) == -1)
+			continue;
+		if (rec_purge_domain(dfd, cutoff, stale, removed_r) == -1)
+			rv = -1;
+		close(dfd);
+	}
+	closedir(d);
+	if (rv == -1)
+		log_warnx("delivery record purge: %s: some records could not "
+		    "be removed", mail_root);
+	return rv;
+}

@@ -1,0 +1,883 @@
+"""mda under attack and under failure: the real daemon, driven over its
+LMTP socket as root (a trusted peer, like smtpd) and as another local
+user (anyone may connect).
+
+* The hand-off: XSEAL sets class and queue ID for trusted peers only, in
+  its place in the transaction; X-SEALMAIL-CLASS is gone; every address
+  is checked; a parameter given twice is refused.
+* Nothing a peer can send stops delivery: an overlong recipient gets an
+  LMTP error, the root parent answers odd lookups with an error and ends
+  (and restarts) a child that breaks the IPC protocol; mda.lmtp killed
+  idle or mid-delivery is restarted; a burst of deaths stops mda with a
+  non-zero status; sessions are capped ([mda] lmtp_max_sessions).
+* No process but the root parent ever holds the user database.
+* Idempotent delivery: one copy per (queue ID, user) whatever the
+  retries, and every state a crash can leave is completed or started
+  over, never doubled or lost; old records are purged.
+* Links planted in the mail tree are never followed: not by delivery,
+  not by the quota walk.
+* The LDA leaves out the message's own Return-Path and Delivered-To.
+"""
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import Instance, binary, descendants, proc_info, wait_for
+from test_mda import ATTACHED, PLAIN, LMTPClient, dotstuff, new_qid
+
+BOB = "bob@example.test"
+CAROL = "carol@example.test"
+NOBODY = 65534
+IPC_PARENT_LOOKUP_RCPT = 101
+IPC_OK, IPC_ERR = 1, 2
+
+
+def as_uid(uid, fn):
+    """fn() in a child process running as uid; its JSON-able result."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        code = 0
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            out = json.dumps(fn()).encode()
+            while out:
+                out = out[os.write(w, out):]
+        except BaseException as e:     # report, never return into unittest
+            os.write(w, json.dumps({"error": repr(e)}).encode())
+            code = 1
+        os._exit(code)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    res = json.loads(data.decode())
+    if isinstance(res, dict) and "error" in res:
+        raise AssertionError("as uid %d: %s" % (uid, res["error"]))
+    return res
+
+
+def role_pid(inst, role="mda.lmtp"):
+    for pid in descendants(inst.pid("mda")):
+        try:
+            if proc_info(pid)[0] == role:
+                return pid
+        except OSError:
+            pass
+    return None
+
+
+def new_role_pid(inst, old, timeout=10):
+    return wait_for(lambda: (lambda p: p if p and p != old else None)(
+        role_pid(inst)), timeout, "a new mda.lmtp")
+
+
+def db_holdings(inst, pid):
+    """Files of db_dir, Berkeley DB regions or .db files pid has open or
+    mapped (as test_privsep checks)."""
+    db_dir = os.path.realpath(inst.path("db"))
+    held = []
+
+    def bad(path):
+        path = path.replace(" (deleted)", "")
+        base = os.path.basename(path)
+        return (path.startswith(db_dir + "/") or base.startswith("__db.")
+                or base.endswith(".db"))
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if bad(target):
+            held.append("fd %s -> %s" % (fd, target))
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and bad(parts[5].strip()):
+                held.append("mapped %s" % parts[5].strip())
+    return held
+
+
+def chown_vmail(inst, *paths):
+    u = inst.users["vmail"]
+    for p in paths:
+        os.lchown(p, u.pw_uid, u.pw_gid)
+
+
+def vmail_dir(inst, path, mode=0o700):
+    """path, made with any missing parent, each owned by the mail user."""
+    missing = []
+    p = path
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = os.path.dirname(p)
+    for p in reversed(missing):
+        os.mkdir(p, 0o700)
+        chown_vmail(inst, p)
+    os.chmod(path, mode)
+    chown_vmail(inst, path)
+    return path
+
+
+def user_dir(inst, addr):
+    local, domain = addr.split("@")
+    return inst.path("mail", domain, local)
+
+
+class MdaCase(unittest.TestCase):
+    """An instance with users, running mda, shared by a class's tests."""
+
+    USERS = (BOB, CAROL)
+    CONF = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = Instance(extra_conf=cls.CONF)
+        for u in cls.USERS:
+            cls.inst.add_user(u, "pw")
+        cls.inst.start("mda")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.close()
+
+    def lmtp(self):
+        return LMTPClient(self.inst.path("run", "lmtp.sock"))
+
+    def read(self, path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    def count(self, addr, folder=""):
+        return len(self.inst.messages(addr, folder))
+
+    def assertParentAlive(self):
+        self.assertIsNone(self.inst.procs["mda"].poll(),
+                          "mda's root parent exited:\n%s"
+                          % self.inst.log("mda")[-3000:])
+
+    def deliver_ok(self, addr=BOB, cls="safe"):
+        """A delivery works end to end (and the parent is alive)."""
+        before = self.count(addr, "" if cls == "safe" else "Unsafe")
+        c = self.lmtp()
+        replies = c.send("alice@example.test", [addr], PLAIN, cls)
+        c.close()
+        self.assertEqual([r[0] for r in replies], [250], replies)
+        self.assertEqual(self.count(addr, "" if cls == "safe" else "Unsafe"),
+                         before + 1)
+
+
+def lmtp_lines(path, lines, data=None):
+    """Connect, then send each line and collect its reply (multi-line
+    replies joined); with data, send it (dot-stuffed) after the last
+    line and collect one more reply.  For use as another uid."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(path)
+    f = s.makefile("rb")
+
+    def reply():
+        out = []
+        while True:
+            line = f.readline().decode()
+            if not line:
+                out.append("EOF")
+                return out
+            out.append(line.rstrip("\r\n"))
+            if len(line) < 4 or line[3] != "-":
+                return out
+    replies = [reply()]
+    for line in lines:
+        s.sendall(line.encode() + b"\r\n")
+        replies.append(reply())
+    if data is not None:
+        s.sendall(dotstuff(data))
+        replies.append(reply())
+    s.close()
+    return replies
+
+
+class EnvelopeTest(MdaCase):
+    """XSEAL, parameters and addresses."""
+
+    def test_lhlo_offers_xseal_and_a_trusted_peer_sets_the_class(self):
+        c = self.lmtp()
+        c.sock.sendall(b"LHLO test\r\n")
+        lines = []
+        while True:
+            line = c.f.readline().decode().rstrip("\r\n")
+            lines.append(line)
+            if line[3] != "-":
+                break
+        self.assertIn("250-XSEAL", lines)
+        self.assertEqual(c.xseal("safe"), (250, "250 2.0.0 OK"))
+        c.cmd("MAIL FROM:<alice@example.test>")
+        c.cmd("RCPT TO:<%s>" % BOB)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.sock.sendall(dotstuff(PLAIN))
+        code, text = c.reply()
+        c.close()
+        self.assertEqual(code, 250)
+        self.assertIn("INBOX", text)
+
+    def test_untrusted_peer_may_not_xseal_and_its_mail_is_unsafe(self):
+        inbox = self.count(CAROL)
+        path = self.inst.path("run", "lmtp.sock")
+        qid = new_qid()
+        replies = as_uid(NOBODY, lambda: lmtp_lines(path, [
+            "LHLO nobody", "XSEAL ID=%s CLASS=SAFE" % qid,
+            "MAIL FROM:<alice@example.test>", "RCPT TO:<%s>" % CAROL,
+            "DATA"], PLAIN))
+        self.assertEqual(replies[2], ["550 5.7.1 XSEAL not permitted"])
+        self.assertTrue(replies[5][0].startswith("354"), replies)
+        self.assertTrue(replies[6][0].startswith("250"), replies)
+        self.assertIn("Unsafe", replies[6][0])
+        self.assertEqual(self.count(CAROL), inbox)
+        # ... and it did not make a record under that ID either
+        self.assertFalse(os.path.exists(os.path.join(
+            user_dir(self.inst, CAROL), "delivered", qid)))
+
+    def test_xseal_comes_once_after_lhlo_before_mail(self):
+        c = self.lmtp()
+        self.assertEqual(c.xseal("safe")[0], 503)          # before LHLO
+        c.cmd("LHLO test")
+        self.assertEqual(c.xseal("safe")[0], 250)
+        code, text = c.xseal("unsafe")                     # a second one
+        self.assertEqual(code, 503)
+        self.assertIn("5.5.1", text)
+        self.assertEqual(c.cmd("RSET")[0], 250)
+        self.assertEqual(c.cmd("MAIL FROM:<a@example.test>")[0], 250)
+        self.assertEqual(c.xseal("safe")[0], 503)          # after MAIL
+        c.close()
+
+    def test_xseal_arguments_are_exactly_id_and_class(self):
+        c = self.lmtp()
+        c.cmd("LHLO test")
+        qid = new_qid()
+        for bad in ("XSEAL", "XSEAL ID=%s" % qid, "XSEAL CLASS=SAFE",
+                    "XSEAL ID=%s CLASS=MAYBE" % qid,
+                    "XSEAL ID=%s CLASS=SAFE X=1" % qid,
+                    "XSEAL ID=%s ID=%s CLASS=SAFE" % (qid, qid),
+                    "XSEAL ID=%s CLASS=SAFE" % qid.upper(),
+                    "XSEAL ID=../../x CLASS=SAFE"):
+            code, text = c.cmd(bad)
+            self.assertEqual(code, 501, bad)
+            self.assertIn("5.5.4", text)
+        self.assertEqual(c.cmd("XSEAL class=safe id=%s" % qid)[0], 250)
+        c.close()
+
+    def test_class_and_id_end_with_the_transaction(self):
+        inbox, unsafe = self.count(BOB), self.count(BOB, "Unsafe")
+        c = self.lmtp()
+        self.assertEqual(c.send("a@example.test", [BOB], PLAIN, "safe")[0][0],
+                         250)
+        # the same session, no XSEAL: unsafe
+        self.assertEqual(c.send("a@example.test", [BOB], PLAIN)[0][0], 250)
+        # XSEAL, then RSET: gone
+        c.xseal("safe")
+        c.cmd("RSET")
+        self.assertEqual(c.send("a@example.test", [BOB], PLAIN)[0][0], 250)
+        c.close()
+        self.assertEqual(self.count(BOB), inbox + 1)
+        self.assertEqual(self.count(BOB, "Unsafe"), unsafe + 2)
+
+    def test_x_sealmail_class_is_an_unknown_parameter(self):
+        inbox = self.count(BOB)
+        c = self.lmtp()
+        c.cmd("LHLO test")
+        code, text = c.cmd("MAIL FROM:<a@example.test> X-SEALMAIL-CLASS=safe")
+        self.assertEqual(code, 555)
+        self.assertIn("5.5.4", text)
+        c.close()
+        self.assertEqual(self.count(BOB), inbox)
+
+    def test_a_parameter_given_twice_is_refused(self):
+        c = self.lmtp()
+        c.cmd("LHLO test")
+        for line in ("MAIL FROM:<a@example.test> BODY=8BITMIME body=7BIT",
+                     "MAIL FROM:<a@example.test> SMTPUTF8 SMTPUTF8",
+                     "MAIL FROM:<a@example.test> X-SEALMAIL-CLASS=safe Z=> "
+                     "X-SEALMAIL-CLASS=unsafe"):
+            code, text = c.cmd(line)
+            self.assertEqual(code, 501, line)
+            self.assertIn("5.5.4", text)
+        self.assertEqual(c.cmd("MAIL FROM:<a@example.test> BODY=8BITMIME "
+                               "SMTPUTF8")[0], 250)
+        c.close()
+
+    def test_addresses_are_checked(self):
+        c = self.lmtp()
+        c.cmd("LHLO test")
+        long_sender = "a" * 64 + "@" + ".".join(["b" * 60] * 3) + ".ccccccc"
+        self.assertEqual(len(long_sender), 255)
+        code, text = c.cmd("MAIL FROM:<%s>" % long_sender)
+        self.assertEqual(code, 501)
+        self.assertIn("5.1.7", text)
+        self.assertEqual(c.cmd("MAIL FROM:<>")[0], 250)
+        code, text = c.cmd("RCPT TO:<postmaster>")
+        self.assertEqual(code, 501)
+        self.assertIn("5.1.3", text)
+        code, text = c.cmd("RCPT TO:<%s> NOTIFY=NEVER" % BOB)
+        self.assertEqual(code, 555)
+        self.assertEqual(c.cmd("RCPT TO:<%s>" % BOB)[0], 250)
+        c.close()
+
+    def test_overlong_recipient_from_any_user_never_stops_delivery(self):
+        # 256 and 255 characters: inside the SMTP path limit, beyond the
+        # 254 of a mailbox.  Sent by an unprivileged local user.
+        path = self.inst.path("run", "lmtp.sock")
+        rcpts = ["a" * 64 + "@" + ".".join(["b" * 60] * 3) + "." + "c" * n
+                 for n in (8, 7)]
+        self.assertEqual([len(r) for r in rcpts], [256, 255])
+        replies = as_uid(NOBODY, lambda: lmtp_lines(path, [
+            "LHLO nobody", "MAIL FROM:<mallory@evil.test>"] +
+            ["RCPT TO:<%s>" % r for r in rcpts] +
+            ["RCPT TO:<%s>" % CAROL, "QUIT"]))
+        for r in replies[3:5]:
+            self.assertTrue(r[0].startswith("501 5.1.3"), replies)
+        self.assertTrue(replies[5][0].startswith("250"), replies)
+        time.sleep(0.3)
+        self.assertParentAlive()
+        self.deliver_ok()
+
+
+class IdempotencyTest(MdaCase):
+    """One copy per (queue ID, user): retries, and every crash state."""
+
+    def recdir(self, addr):
+        return os.path.join(user_dir(self.inst, addr), "delivered")
+
+    def send_id(self, qid, rcpts=(BOB,), msg=PLAIN, cls="safe"):
+        c = self.lmtp()
+        replies = c.send("alice@example.test", list(rcpts), msg, cls, qid)
+        c.close()
+        return replies
+
+    def plant(self, addr, name, data):
+        d = vmail_dir(self.inst, self.recdir(addr))
+        p = os.path.join(d, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        chown_vmail(self.inst, p)
+        return p
+
+    def test_the_same_id_twice_is_stored_once(self):
+        qid = new_qid()
+        before = self.count(BOB)
+        first = self.send_id(qid)
+        second = self.send_id(qid)
+        self.assertEqual(first[0][0], 250)
+        self.assertEqual(second[0][0], 250, second)
+        self.assertIn("INBOX", second[0][1])
+        self.assertEqual(self.count(BOB), before + 1)
+        # what a finished delivery leaves: the record alone
+        self.assertEqual(sorted(os.listdir(self.recdir(BOB))).count(qid), 1)
+        self.assertNotIn(qid + ".msg", os.listdir(self.recdir(BOB)))
+        # a different ID is a different message
+        self.assertEqual(self.send_id(new_qid())[0][0], 250)
+        self.assertEqual(self.count(BOB), before + 2)
+
+    def test_records_are_per_user(self):
+        qid = new_qid()
+        b, c = self.count(BOB), self.count(CAROL, "Unsafe")
+        self.assertEqual([r[0] for r in self.send_id(qid, (BOB,))], [250])
+        # the retry also goes to carol (unsafe): she gets her copy
+        replies = self.send_id(qid, (BOB, CAROL), cls="unsafe")
+        self.assertEqual([r[0] for r in replies], [250, 250])
+        self.assertIn("INBOX", replies[0][1])  # bob: as first delivered
+        self.assertEqual(self.count(BOB), b + 1)
+        self.assertEqual(self.count(CAROL, "Unsafe"), c + 1)
+        replies = self.send_id(qid, (CAROL,), cls="unsafe")
+        self.assertIn("Unsafe", replies[0][1])
+        self.assertEqual(self.count(CAROL, "Unsafe"), c + 1)
+
+    def test_a_250_that_never_arrived_is_answered_again_without_a_copy(self):
+        # smtpd.delivery killed after the message went in, before it read
+        # the 250: the retry gets 250 and no second copy.
+        qid = new_qid()
+        before = self.count(BOB)
+        c = self.lmtp()
+        c.cmd("LHLO test")
+        c.xseal("safe", qid)
+        c.cmd("MAIL FROM:<alice@example.test>")
+        c.cmd("RCPT TO:<%s>" % BOB)
+        c.cmd("DATA")
+        c.sock.sendall(dotstuff(PLAIN))
+        c.sock.close()
+        wait_for(lambda: self.count(BOB) == before + 1, 10, "the delivery")
+        self.assertEqual(self.send_id(qid)[0][0], 250)
+        self.assertEqual(self.count(BOB), before + 1)
+
+    def test_a_crash_after_the_record_is_completed_on_retry(self):
+        # The crash left the message complete beside its record, not yet
+        # renamed into the Maildir: the retry puts that very message in.
+        qid = new_qid()
+        before = set(self.inst.messages(BOB))
+        self.assertEqual(self.count(BOB), len(before))
+        self.deliver_ok()       # the Maildir exists
+        before = set(self.inst.messages(BOB))
+        name = "1700000000.M1P1Q1.mx.example.test,S=42"
+        stored = (b"Return-Path: <x@y.test>\r\nSubject: interrupted\r\n"
+                  b"\r\nhi\r\n")
+        self.plant(BOB, qid + ".msg", stored)
+        self.plant(BOB, qid, ("Maildir/new/%s\n" % name).encode())
+        replies = self.send_id(qid)
+        self.assertEqual(replies[0][0], 250, replies)
+        new = set(self.inst.messages(BOB)) - before
+        self.assertEqual([os.path.basename(p) for p in new], [name])
+        self.assertEqual(self.read(new.pop()), stored)
+        self.assertEqual(os.listdir(self.recdir(BOB)).count(qid + ".msg"), 0)
+        # and once more: nothing new
+        self.assertEqual(self.send_id(qid)[0][0], 250)
+        self.assertEqual(self.count(BOB), len(before) + 1)
+
+    def test_a_crash_before_the_record_starts_over(self):
+        qid = new_qid()
+        before = self.count(BOB)
+        self.plant(BOB, qid + ".msg", b"Subject: half-way\r\n\r\nx\r\n")
+        self.plant(BOB, "tmp.1700000000.M2P2Q2.mx.example.test", b"part")
+        replies = self.send_id(qid)
+        self.assertEqual(replies[0][0], 250)
+        self.assertEqual(self.count(BOB), before + 1)
+        newest = max(self.inst.messages(BOB), key=os.path.getmtime)
+        self.assertTrue(self.read(newest).endswith(PLAIN))
+        self.assertNotIn(qid + ".msg", os.listdir(self.recdir(BOB)))
+
+    def test_a_record_alone_means_delivered(self):
+        qid = new_qid()
+        self.deliver_ok()
+        before = self.count(BOB)
+        self.plant(BOB, qid, b"Maildir/.Unsafe/new/1700000000.M3P3Q3.mx,S=9\n")
+        replies = self.send_id(qid)
+        self.assertEqual(replies[0][0], 250)
+        self.assertIn("Unsafe", replies[0][1])
+        self.assertEqual(self.count(BOB), before)
+
+    def test_an_unreadable_record_is_a_temporary_failure(self):
+        qid = new_qid()
+        before = self.count(BOB)
+        self.plant(BOB, qid, b"../../../../etc/passwd\n")
+        replies = self.send_id(qid)
+        self.assertEqual(replies[0][0], 451, replies)
+        self.assertEqual(self.count(BOB), before)
+
+    def test_a_delivery_that_fails_half_way_leaves_nothing_behind(self):
+        qid = new_qid()
+        self.deliver_ok()
+        before = self.count(BOB)
+        new = os.path.join(self.inst.maildir(BOB), "new")
+        os.chmod(new, 0o500)        # the final rename fails
+        try:
+            replies = self.send_id(qid)
+        finally:
+            os.chmod(new, 0o700)
+        self.assertEqual(replies[0][0], 451, replies)
+        self.assertEqual(self.count(BOB), before)
+        self.assertFalse({qid, qid + ".msg"} & set(os.listdir(
+            self.recdir(BOB))))
+        self.assertEqual(self.send_id(qid)[0][0], 250)
+        self.assertEqual(self.count(BOB), before + 1)
+
+    def test_without_xseal_nothing_is_recorded(self):
+        before = self.count(BOB, "Unsafe")
+        try:
+            had = set(os.listdir(self.recdir(BOB)))
+        except FileNotFoundError:
+            had = set()
+        for _ in range(2):
+            c = self.lmtp()
+            self.assertEqual(c.send("a@example.test", [BOB], PLAIN)[0][0],
+                             250)
+            c.close()
+        self.assertEqual(self.count(BOB, "Unsafe"), before + 2)
+        try:
+            now = set(os.listdir(self.recdir(BOB)))
+        except FileNotFoundError:
+            now = set()
+        self.assertEqual(now, had)
+
+
+class RecordPurgeTest(MdaCase):
+    """mda.purge removes old records (at start, then hourly)."""
+
+    def test_old_records_and_leftovers_are_purged(self):
+        inst = self.inst
+        self.deliver_ok(CAROL)
+        rec = vmail_dir(inst, os.path.join(user_dir(inst, CAROL),
+                                           "delivered"))
+        old = time.time() - 11 * 86400
+        day_old = time.time() - 2 * 86400
+        files = {}
+        for name, age in ((new_qid(), old), (new_qid(), None),
+                          ("%s.msg", old), ("tmp.1.M1P1Q1.x", day_old),
+                          ("tmp.2.M1P1Q1.x", None)):
+            if name == "%s.msg":            # a pending message, old record
+                files["pair"] = qid = new_qid()
+                for n in (qid, qid + ".msg"):
+                    p = os.path.join(rec, n)
+                    open(p, "w").close()
+                    chown_vmail(inst, p)
+                    os.utime(p, (age, age))
+                continue
+            p = os.path.join(rec, name)
+            with open(p, "w") as f:
+                f.write("Maildir/new/x\n")
+            chown_vmail(inst, p)
+            if age:
+                os.utime(p, (age, age))
+            files[name] = age
+        lone = new_qid() + ".msg"
+        p = os.path.join(rec, lone)
+        open(p, "w").close()
+        chown_vmail(inst, p)
+        os.utime(p, (day_old, day_old))
+        inst.stop("mda")
+        inst.start("mda")         # the purge runs before mda.lmtp starts
+        left = set(os.listdir(rec))
+        for name, age in files.items():
+            if name == "pair":
+                self.assertFalse({age, age + ".msg"} & left)
+            elif age:
+                self.assertNotIn(name, left)
+            else:
+                self.assertIn(name, left)
+        self.assertNotIn(lone, left)
+        self.assertIn("delivery records purged days=10 removed=2",
+                      inst.log("mda"))
+
+
+class LinksTest(MdaCase):
+    """Links planted in the mail tree lead nowhere."""
+
+    USERS = (BOB, CAROL, "dave@example.test", "erin@example.test",
+             "frank@example.test", "grace@example.test")
+
+    def setUp(self):
+        self.outside = tempfile.mkdtemp(prefix="smt-outside-", dir="/tmp")
+        vmail_dir(self.inst, self.outside, 0o755)
+
+    def tearDown(self):
+        shutil.rmtree(self.outside, ignore_errors=True)
+
+    def everything_outside(self):
+        out = []
+        for root, dirs, names in os.walk(self.outside):
+            out += [os.path.join(root, n) for n in dirs + names]
+        return out
+
+    def refused(self, addr, cls="safe"):
+        c = self.lmtp()
+        replies = c.send("alice@example.test", [addr], PLAIN, cls)
+        c.close()
+        self.assertEqual(len(replies), 1)
+        self.assertTrue(400 <= replies[0][0] < 500, replies)
+        self.assertEqual(self.everything_outside(), [])
+        self.assertParentAlive()
+
+    def test_a_link_as_the_user_directory(self):
+        addr = "dave@example.test"
+        domain = vmail_dir(self.inst, self.inst.path("mail", "example.test"))
+        # (user add made it, with the Unsafe folder)
+        shutil.rmtree(os.path.join(domain, "dave"), ignore_errors=True)
+        os.symlink(self.outside, os.path.join(domain, "dave"))
+        chown_vmail(self.inst, os.path.join(domain, "dave"))
+        self.refused(addr)
+        # the LDA (root resolves, then delivers as the mail user) too
+        r = subprocess.run([binary("mda"), "-c", self.inst.conf, "-d", addr,
+                            "-s", "safe"], input=PLAIN, capture_output=True,
+                           env=self.inst.env(), timeout=30)
+        self.assertEqual(r.returncode, 75, r.stderr)
+        self.assertEqual(self.everything_outside(), [])
+
+    def test_a_link_as_the_maildir(self):
+        ud = vmail_dir(self.inst, user_dir(self.inst, "erin@example.test"))
+        shutil.rmtree(os.path.join(ud, "Maildir"), ignore_errors=True)
+        os.symlink(self.outside, os.path.join(ud, "Maildir"))
+        self.refused("erin@example.test")
+        self.refused("erin@example.test", "unsafe")
+
+    def test_a_link_as_new(self):
+        addr = "frank@example.test"
+        self.deliver_ok(addr)
+        new = os.path.join(self.inst.maildir(addr), "new")
+        shutil.rmtree(new)
+        os.symlink(self.outside, new)
+        self.refused(addr)
+
+    def test_the_quota_walk_neither_counts_nor_follows_links(self):
+        addr = "grace@example.test"
+        self.deliver_ok(addr)
+        big = os.path.join(self.outside, "big")
+        with open(big, "wb") as f:
+            f.truncate(50 * 1024 * 1024)
+        for sub in ("new", "cur"):
+            os.makedirs(os.path.join(self.outside, "folder", sub))
+            with open(os.path.join(self.outside, "folder", sub, "m"),
+                      "wb") as f:
+                f.truncate(50 * 1024 * 1024)
+        md = self.inst.maildir(addr)
+        os.symlink(big, os.path.join(md, "cur", "1.M1P1.x,S=52428800:2,S"))
+        os.symlink(os.path.join(self.outside, "folder"),
+                   os.path.join(md, ".Evil"))
+        os.symlink(".", os.path.join(md, ".Loop"))
+        self.inst.ctl("user", "set", addr, "quota_bytes=1000000")
+        before = self.count(addr)
+        c = self.lmtp()
+        replies = c.send("alice@example.test", [addr], PLAIN, "safe")
+        c.close()
+        self.assertEqual(replies[0][0], 250, replies)
+        self.assertEqual(self.count(addr), before + 1)
+        # the quota still counts the real messages
+        self.inst.ctl("user", "set", addr, "quota_bytes=%d"
+                      % (len(PLAIN) + 10))
+        c = self.lmtp()
+        replies = c.send("alice@example.test", [addr], PLAIN, "safe")
+        c.close()
+        self.assertEqual(replies[0][0], 552, replies)
+
+
+class SelfHealingTest(MdaCase):
+    """mda.lmtp dies; mda does not."""
+
+    def test_killed_while_idle_it_is_restarted(self):
+        old = role_pid(self.inst)
+        os.kill(old, signal.SIGKILL)
+        new_role_pid(self.inst, old)
+        self.deliver_ok()
+        self.assertParentAlive()
+
+    def test_killed_during_a_delivery_it_is_restarted(self):
+        before = self.count(BOB)
+        c = self.lmtp()
+        c.cmd("LHLO test")
+        c.xseal("safe")
+        c.cmd("MAIL FROM:<alice@example.test>")
+        c.cmd("RCPT TO:<%s>" % BOB)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.sock.sendall(PLAIN[:40])
+        time.sleep(0.2)
+        old = role_pid(self.inst)
+        os.kill(old, signal.SIGKILL)
+        self.assertEqual(c.f.readline(), b"")      # the session ended
+        c.sock.close()
+        start = time.time()
+        new_role_pid(self.inst, old)
+        self.deliver_ok()
+        self.assertLess(time.time() - start, 5)
+        self.assertEqual(self.count(BOB), before + 1)  # not the torn one
+        self.assertParentAlive()
+
+    def test_connections_made_while_it_restarts_are_served(self):
+        old = role_pid(self.inst)
+        os.kill(old, signal.SIGKILL)
+        # the socket stays open in the parent: connect at once
+        c = self.lmtp()
+        replies = c.send("alice@example.test", [BOB], PLAIN, "safe")
+        c.close()
+        self.assertEqual(replies[0][0], 250)
+
+    def test_no_child_holds_the_user_database_even_after_a_restart(self):
+        inst = self.inst
+        self.deliver_ok()
+        old = role_pid(inst)
+        self.assertEqual(db_holdings(inst, old), [])
+        os.kill(old, signal.SIGKILL)
+        new = new_role_pid(inst, old)
+        self.deliver_ok()
+        for pid in descendants(inst.pid("mda")):
+            self.assertEqual(db_holdings(inst, pid), [],
+                             "%s holds the database" % proc_info(pid)[0])
+        self.assertIn(new, descendants(inst.pid("mda")))
+        # ... while the parent still has it (it answers lookups)
+        self.assertNotEqual(db_holdings(inst, inst.pid("mda")), [])
+
+
+def ipc_frame(type_, id_, payload):
+    return struct.pack(">III", type_, id_, len(payload)) + payload
+
+
+def ipc_str(s):
+    b = s.encode()
+    return b"s" + struct.pack(">I", len(b)) + b + b"\0"
+
+
+class ParentIpcTest(MdaCase):
+    """The root parent and a misbehaving mda.lmtp: the test takes a copy
+    of mda.lmtp's end of the IPC channel (pidfd_getfd, as root) while
+    mda.lmtp is stopped, and speaks for it."""
+
+    def grab_channel(self, lmtp):
+        """mda.lmtp's IPC socket: a unix socket of it that the parent
+        does not share, created by the parent (SO_PEERCRED)."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = self.inst.pid("mda")
+
+        def inodes(pid):
+            out = {}
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                except OSError:
+                    continue
+                if t.startswith("socket:"):
+                    out[t] = int(fd)
+            return out
+        mine, theirs = inodes(lmtp), inodes(parent)
+        pidfd = os.pidfd_open(lmtp)
+        try:
+            for inode, fd in mine.items():
+                if inode in theirs:
+                    continue
+                n = libc.syscall(438, pidfd, fd, 0)     # pidfd_getfd
+                if n < 0:
+                    self.skipTest("pidfd_getfd: %s"
+                                  % os.strerror(ctypes.get_errno()))
+                s = socket.socket(fileno=n)
+                cred = s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                    struct.calcsize("3i"))
+                if struct.unpack("3i", cred)[0] == parent:
+                    return s
+                s.detach()
+                os.close(n)
+        finally:
+            os.close(pidfd)
+        self.fail("no IPC channel found in mda.lmtp")
+
+    def test_odd_lookups_get_errors_and_bad_messages_end_only_the_child(self):
+        lmtp = role_pid(self.inst)
+        os.kill(lmtp, signal.SIGSTOP)
+        try:
+            ch = self.grab_channel(lmtp)
+            ch.settimeout(10)
+            # a well-formed lookup of an address no peer may send
+            ch.sendall(ipc_frame(IPC_PARENT_LOOKUP_RCPT, 77,
+                                 ipc_str("a" * 300 + "@example.test")))
+            hdr = ch.recv(12, socket.MSG_WAITALL)
+            type_, id_, plen = struct.unpack(">III", hdr)
+            body = ch.recv(plen, socket.MSG_WAITALL)
+            self.assertEqual((type_, id_), (IPC_ERR, 77))
+            self.assertIn(b"501 5.1.3", body)
+            self.assertParentAlive()
+            # a message that breaks the protocol: the child goes
+            ch.sendall(ipc_frame(IPC_PARENT_LOOKUP_RCPT, 78,
+                                 b"u" + struct.pack(">I", 5)))
+            ch.close()
+        finally:
+            try:
+                os.kill(lmtp, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        new_role_pid(self.inst, lmtp)
+        self.assertIn("mda.lmtp sent a malformed message",
+                      self.inst.log("mda"))
+        self.deliver_ok()
+        self.assertParentAlive()
+
+
+class BurstTest(unittest.TestCase):
+    """A role that keeps dying: mda gives up, with a non-zero status."""
+
+    def test_a_burst_of_deaths_stops_mda_non_zero(self):
+        with Instance() as inst:
+            inst.start("mda")
+            proc = inst.procs["mda"]
+            for _ in range(5):
+                if proc.poll() is not None:
+                    break
+                old = wait_for(lambda: role_pid(inst), 10, "mda.lmtp")
+                os.kill(old, signal.SIGKILL)
+                wait_for(lambda: proc.poll() is not None or
+                         (role_pid(inst) not in (None, old)), 10,
+                         "a restart or the end")
+            proc.wait(15)
+            self.assertNotEqual(proc.returncode, 0)
+            self.assertIn("giving up", inst.log("mda"))
+
+
+class SessionCapTest(MdaCase):
+    CONF = {"mda": {"lmtp_max_sessions": "3"}}
+
+    def test_sessions_beyond_the_cap_get_421_and_are_closed(self):
+        path = self.inst.path("run", "lmtp.sock")
+        held = [self.lmtp() for _ in range(3)]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(path)
+        f = s.makefile("rb")
+        line = f.readline()
+        self.assertTrue(line.startswith(b"421 4.3.2"), line)
+        self.assertEqual(f.readline(), b"")
+        s.close()
+        held.pop().close()
+        time.sleep(0.3)
+        self.deliver_ok()
+        for c in held:
+            c.close()
+        self.assertParentAlive()
+
+
+class LdaHeaderTest(MdaCase):
+    """The LDA keeps one Return-Path and one Delivered-To: its own."""
+
+    MSG = (b"Return-Path: <forged@evil.test>\n"
+           b"Delivered-To: someone@elsewhere.test\n"
+           b"From: alice@example.test\nTo: bob@example.test\n"
+           b"delivered-to:\n\tbob@example.test\n"
+           b"Subject: trace fields\n\nReturn-Path: <in the body>\n")
+
+    def fields(self, data, name):
+        return [l for l in data.replace(b"\r\n", b"\n").split(b"\n\n")[0]
+                .split(b"\n") if l.lower().startswith(name.lower() + b":")]
+
+    def lda(self, *args, uid=None):
+        prog = self.inst.exposed_binary("mda") if uid else binary("mda")
+        return subprocess.run([prog, "-c", self.inst.conf, "-d", BOB] +
+                              list(args), input=self.MSG,
+                              capture_output=True, env=self.inst.env(),
+                              timeout=30,
+                              preexec_fn=(lambda: os.setuid(uid)) if uid
+                              else None)
+
+    def check(self, path, body=True):
+        data = self.read(path)
+        self.assertEqual(self.fields(data, b"Return-Path"),
+                         [b"Return-Path: <alice@example.test>"])
+        self.assertEqual(self.fields(data, b"Delivered-To"),
+                         [b"Delivered-To: bob@example.test"])
+        if body:
+            self.assertIn(b"\n\nReturn-Path: <in the body>\n",
+                          data.replace(b"\r\n", b"\n"))
+
+    def test_root_lda_drops_the_messages_own_trace_fields(self):
+        r = self.lda("-s", "safe", "-f", "alice@example.test")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.check(max(self.inst.messages(BOB), key=os.path.getmtime))
+
+    def test_relaying_lda_drops_them_too(self):
+        os.chmod(self.inst.conf, 0o644)
+        r = self.lda("-f", "alice@example.test", uid=NOBODY)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # (unsafe: the stripper wrote the body in its own structure)
+        self.check(max(self.inst.messages(BOB, "Unsafe"),
+                       key=os.path.getmtime), body=False)
+
+
+if __name__ == "__main__":
+    unittest.main()
