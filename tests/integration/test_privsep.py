@@ -15,6 +15,9 @@ import unittest
 
 from harness import Instance, binary, descendants, proc_info, wait_for
 
+# the per-folder IMAP index (imapd/mailbox.c INDEX_FILE)
+INDEX_NAME = "sealmail.index.db"
+
 # Roles that read network input: (process name, user, chroot) where the
 # chroot "empty" is [global] empty_dir.
 NETWORK_ROLES = {
@@ -61,15 +64,20 @@ class PrivsepTest(unittest.TestCase):
                              "%s is chrooted to %s" % (role, chroot))
         inst.stop(name)
 
-    def db_holdings(self, pid):
+    def db_holdings(self, pid, comm=""):
         """Files of db_dir (or any Berkeley DB region or .db file) that
-        pid has open or mapped."""
+        pid has open or mapped.  A user's IMAP process may hold its own
+        folder indexes (DESIGN: per-user indexes live in the user's
+        chroot), never anything of the shared environment."""
         db_dir = os.path.realpath(self.inst.path("db"))
         held = []
 
         def bad(path):
             path = path.replace(" (deleted)", "")
             base = os.path.basename(path)
+            if (comm == "imapd.user" and base == INDEX_NAME
+                    and not path.startswith(db_dir + "/")):
+                return False
             return (path.startswith(db_dir + "/") or base.startswith("__db.")
                     or base.endswith(".db"))
         try:
@@ -121,7 +129,7 @@ class PrivsepTest(unittest.TestCase):
                     if uids[1] == 0:
                         continue
                     checked[comm] = pid
-                    held = self.db_holdings(pid)
+                    held = self.db_holdings(pid, comm)
                     if held:
                         holding["%s pid %d uid %d" % (comm, pid, uids[1])] \
                             = held
