@@ -44,7 +44,10 @@
  * "nodefault" type does not lift it in libunbound 1.17): names under
  * .test go to the upstream like any other, which is what lets the tests
  * serve example.test from a private NSD.  localhost, invalid and the
- * other defaults stay as libunbound has them.
+ * other defaults stay as libunbound has them: among them the reverse
+ * zones of private and documentation addresses (RFC 6303: 10/8,
+ * 192.168/16, 192.0.2/24, ...), whose PTR lookups are answered NXDOMAIN
+ * without asking the upstream.
  *
  * DNSSEC: with a trust anchor file (zone-file syntax, DS or DNSKEY
  * records, e.g. /usr/share/dns/root.key, ub_ctx_add_ta_file) answers
