@@ -15,9 +15,9 @@
  * A query's one timer is first its timeout, then, once libunbound has
  * answered, the event that delivers the result.  Cancelling a query
  * that libunbound still holds uses ub_cancel(), after which libunbound
- * never calls back (the context is made with threads off, so the cancel
- * takes effect at once); the query it was running may go on in its
- * cache, harmlessly.
+ * never calls back (an event context resolves in this process, so the
+ * cancel takes effect at once); the lookup it was running may go on to
+ * fill its cache, harmlessly.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>

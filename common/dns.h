@@ -132,7 +132,7 @@ struct dns_txt {
 
 struct dns_mx {
 	uint16_t	 pref;
-	char		*host;		/* "." for a null MX (RFC 7505) */
+	char		*host;	/* "." for a null MX (RFC 7505) */
 };
 
 struct dns_addr {
@@ -147,12 +147,12 @@ struct dns_tlsa {
 	uint8_t		 usage;
 	uint8_t		 selector;
 	uint8_t		 mtype;
-	unsigned char	*data;		/* certificate association data */
+	unsigned char	*data;	/* certificate association data */
 	size_t		 len;
 };
 
 struct dns_raw {
-	unsigned char	*data;		/* rdata of a type parsed no further */
+	unsigned char	*data;	/* rdata, unparsed */
 	size_t		 len;
 };
 
@@ -178,19 +178,18 @@ struct dns_rr {
 struct dns_result {
 	enum dns_status	 status;
 	enum dns_sec	 sec;
-	int		 rcode;		/* of the packet, -1 without one */
+	int		 rcode;	/* of the packet, -1 without one */
 	uint16_t	 qtype;
-	char		*qname;		/* as asked */
-	char		*canon;		/* after the CNAME chain (= qname
-					   when there is none) */
+	char		*qname;	/* as asked */
+	char		*canon;	/* at the end of the CNAME chain */
 	size_t		 ncname;	/* CNAME links followed */
+	/* the records of qtype at canon; MX sorted by preference, ties in
+	   the order received */
 	size_t		 nrr;
-	struct dns_rr	*rr;		/* the records of qtype at canon;
-					   MX sorted by preference, ties in
-					   the order received */
-	char		*why_bogus;	/* libunbound's reason, or NULL */
-	const unsigned char *packet;	/* the answer as received, for
-					   tools; NULL without one */
+	struct dns_rr	*rr;
+	char		*why_bogus;	/* libunbound's reason or NULL */
+	/* the answer as received, for tools; NULL without one */
+	const unsigned char *packet;
 	size_t		 packet_len;
 };
 
@@ -201,7 +200,8 @@ typedef void	(*dns_cb)(const struct dns_result *, void *);
  * the top; NULL on a bad resolver setting, an unreadable resolv.conf
  * or trust anchor, or a libunbound failure (each logged).
  */
-struct dns_ctx	*dns_init(struct event_base *, const char *, const char *);
+struct dns_ctx	*dns_init(struct event_base *, const char *,
+		    const char *);
 /* Cancel every pending query (no callback runs) and free the context. */
 void		 dns_free(struct dns_ctx *);
 /* Milliseconds before a query is given up (> 0). */
@@ -240,9 +240,10 @@ int		 dns_name_eq(const char *, const char *);
  */
 int		 dns_ptr_name(const struct dns_addr *, char *, size_t);
 
-const char	*dns_status_str(enum dns_status);	/* "ok", "nxdomain" */
-const char	*dns_sec_str(enum dns_sec);	/* "secure", ... */
-const char	*dns_type_str(uint16_t);	/* "MX", or NULL if unknown */
-int		 dns_type_parse(const char *);	/* "MX" -> 15, -1 unknown */
+/* "ok", "nxdomain", ...; "secure", ...; "MX" or NULL; 15 for "MX" or -1 */
+const char	*dns_status_str(enum dns_status);
+const char	*dns_sec_str(enum dns_sec);
+const char	*dns_type_str(uint16_t);
+int		 dns_type_parse(const char *);
 
 #endif

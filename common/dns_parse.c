@@ -31,7 +31,7 @@
 #include "xmalloc.h"
 
 #define DNS_HDR_LEN	12
-#define DNS_RR_MIN	11	/* root owner + type, class, TTL, RDLENGTH */
+#define DNS_RR_MIN	11	/* root owner, type, class, TTL, RDLENGTH */
 #define DNS_WIRE_MAX	255	/* octets of a name on the wire */
 #define DNS_HOPS_MAX	127	/* pointers followed in one name */
 #define DNS_ANSWER_MAX	1000	/* answer records in one packet */
@@ -255,8 +255,8 @@ dns_rd_raw(const struct dns_pkt *pk, const struct dns_rrpos *r,
 static const struct dns_type {
 	uint16_t	 type;
 	const char	*name;
-	int		(*rdata)(const struct dns_pkt *, const struct dns_rrpos *,
-			    struct dns_rr *);
+	int		(*rdata)(const struct dns_pkt *,
+			    const struct dns_rrpos *, struct dns_rr *);
 } dns_types[] = {
 	{ DNS_T_A, "A", dns_rd_addr },
 	{ DNS_T_NS, "NS", dns_rd_name },
@@ -311,7 +311,8 @@ int
 dns_name_eq(const char *a, const char *b)
 {
 	for (; *a != '\0' && *b != '\0'; a++, b++)
-		if (dns_lower((unsigned char)*a) != dns_lower((unsigned char)*b))
+		if (dns_lower((unsigned char)*a) !=
+		    dns_lower((unsigned char)*b))
 			return 0;
 	return *a == *b;
 }

@@ -21,7 +21,8 @@ a validating resolver finds it bogus.
 Everything lives in one temporary directory: nsd.conf, zone files, keys,
 pid, log, zone list and xfrd state; no database; no chroot; no privilege
 drop (username ""), so it runs as root or as any user; NSD is started
-with -c and -d and reads nothing under /etc.  It is stopped by its
+with -c and -d and neither reads nor writes any file of its own under
+/etc (only what libc and OpenSSL read there).  It is stopped by its
 process group, which only it is in.  missing() says why it cannot run.
 """
 

@@ -185,9 +185,11 @@ static void
 test_bad_names(void)
 {
 	static const char *bad[] = {
-		"", ".", "a..b", ".a", "a b", "a\\.b", "a\x01.b", "\xc3\xa9.test",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		".test", NULL
+		"", ".", "a..b", ".a", "a b", "a\\.b", "a\x01.b",
+		"\xc3\xa9.test",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test",	/* label of 64 */
+		NULL
 	};
 	char	 longname[300];
 	struct dns_ctx *ctx;
