@@ -178,10 +178,14 @@ struct dns_rr {
 struct dns_result {
 	enum dns_status	 status;
 	enum dns_sec	 sec;
-	int		 rcode;	/* of the packet, -1 without one */
+	/* the answer's rcode; libunbound's (2) when it had no answer; -1
+	   after a timeout */
+	int		 rcode;
 	uint16_t	 qtype;
 	char		*qname;	/* as asked */
-	char		*canon;	/* at the end of the CNAME chain */
+	/* the end of the CNAME chain; NULL without a parsed answer
+	   (timeout, tempfail without a packet, bogus) */
+	char		*canon;
 	size_t		 ncname;	/* CNAME links followed */
 	/* the records of qtype at canon; MX sorted by preference, ties in
 	   the order received */
