@@ -4,8 +4,8 @@
  * compression loops, forward, self and out-of-range pointers, reserved
  * label types, names over 255 octets, too many jumps, CNAME loops and
  * over-long chains, lengths that do not add up, counts the packet
- * cannot hold.  Each must be refused whole: -1, DNS_TEMPFAIL, no
- * records.
+ * cannot hold or over DNS_ANSWER_MAX.  Each must be refused whole: -1,
+ * DNS_TEMPFAIL, no records.
  */
 #include <stdint.h>
 #include <string.h>
@@ -261,6 +261,31 @@ b_ancount_short(void)
 	pk_bytes("\0\0\0\0\0", 5);	/* room for a third, by count */
 }
 
+/* n A records: 1000 is the most a packet may carry (DNS_ANSWER_MAX) */
+static void
+pk_many(unsigned n)
+{
+	unsigned i;
+
+	pk_head(RESP, n, "example.test", DNS_T_A);
+	for (i = 0; i < n; i++) {
+		pk_rr(DNS_T_A, 4);
+		pk_u32(0xc0000200 | (i & 0xff));
+	}
+}
+
+static void
+b_answers_1000(void)
+{
+	pk_many(1000);
+}
+
+static void
+b_answers_1001(void)
+{
+	pk_many(1001);
+}
+
 static const struct pcase cases[] = {
 	{ "CNAME loop", b_cname_loop, DNS_T_A, -1, DNS_TEMPFAIL, 0, NULL },
 	{ "CNAME chain over DNS_CNAME_MAX", b_cname_long, DNS_T_A, -1,
@@ -308,6 +333,10 @@ static const struct pcase cases[] = {
 	{ "ANCOUNT the packet cannot hold", b_ancount_huge, DNS_T_A, -1,
 	    DNS_TEMPFAIL, 0, NULL },
 	{ "fewer answers than ANCOUNT", b_ancount_short, DNS_T_A, -1,
+	    DNS_TEMPFAIL, 0, NULL },
+	{ "1000 answers are read", b_answers_1000, DNS_T_A, 0, DNS_OK, 1000,
+	    NULL },
+	{ "1001 answers are refused", b_answers_1001, DNS_T_A, -1,
 	    DNS_TEMPFAIL, 0, NULL },
 };
 
