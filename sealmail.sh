@@ -23,6 +23,7 @@ DEB_PACKAGES=(
 	python3 openssl swaks libnet-ssleay-perl libio-socket-inet6-perl
 	curl isync procps netcat-openbsd
 	postfix
+	nsd ldnsutils
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -45,8 +46,9 @@ cmd_deps() {
 	if [ ${#missing[@]} -gt 0 ]; then
 		log "installing: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
-		# Postfix is a test peer only: installed unconfigured, never
-		# started from /etc (the tests run private instances).
+		# Postfix and NSD are test peers only: Postfix is installed
+		# unconfigured, and the tests run private instances of both
+		# from their own directories, never from /etc.
 		echo "postfix postfix/main_mailer_type select No configuration" |
 		    debconf-set-selections
 		apt-get update -qq
@@ -166,6 +168,7 @@ fuzz_sources() {
 	sasl) echo submitd/auth.c common/mime.c ;;
 	submit-header) echo submitd/header.c ;;
 	address) echo common/userdb.c common/db.c ;;
+	dns) echo common/dns_parse.c ;;
 	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
 	esac
 }

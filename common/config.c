@@ -5,6 +5,10 @@
  * and where the value lands in struct sm_config.  Adding a setting is one
  * line here and one field in config.h.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +37,8 @@ enum cfg_type {
 	CFG_BOOL,
 	CFG_LISTEN,	/* one or more host:port */
 	CFG_LOGLEVEL,
-	CFG_ADDR	/* a mail address or empty */
+	CFG_ADDR,	/* a mail address or empty */
+	CFG_RESOLVER	/* empty or "ADDR[@PORT] ..." (common/dns.h) */
 };
 
 struct cfg_key {
@@ -67,6 +72,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "global", "tls_ca", CFG_PATH, O(tls_ca), NULL },
 	{ "global", "postmaster", CFG_ADDR, O(postmaster), "" },
 	{ "global", "log_level", CFG_LOGLEVEL, O(log_level), "info" },
+	{ "global", "resolver", CFG_RESOLVER, O(resolver), NULL },
 
 	{ "smtpd", "listen", CFG_LISTEN, O(smtpd_listen), "0.0.0.0:25" },
 	{ "smtpd", "queue_socket", CFG_PATH, O(queue_socket),
@@ -277,6 +283,36 @@ cfg_valid_addr(const char *s)
 	return 1;
 }
 
+/*
+ * One or more "ADDR[@PORT]" separated by spaces or commas: IPv4 or IPv6
+ * literals, a port from 1 to 65535 (libunbound's forwarder syntax).
+ */
+int
+cfg_valid_resolver(const char *s)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	char	*copy, *p, *tok, *at, *end;
+	long	 port;
+	int	 n = 0, ok = 1;
+
+	copy = xstrdup(s);
+	for (p = copy; ok && (tok = strsep(&p, " \t,")) != NULL;) {
+		if (*tok == '\0')
+			continue;
+		if ((at = strchr(tok, '@')) != NULL) {
+			*at++ = '\0';
+			errno = 0;
+			port = strtol(at, &end, 10);
+			ok = *at >= '0' && *at <= '9' && *end == '\0' &&
+			    errno == 0 && port > 0 && port <= 65535;
+		}
+		ok = ok && (inet_pton(AF_INET, tok, a) == 1 ||
+		    inet_pton(AF_INET6, tok, a) == 1) && ++n <= CFG_LISTEN_MAX;
+	}
+	free(copy);
+	return ok && n > 0;
+}
+
 static void
 cfg_listen_clear(struct cfg_listen *l)
 {
@@ -387,6 +423,14 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 		return 0;
 	case CFG_LISTEN:
 		return cfg_set_listen((struct cfg_listen *)field, v, why);
+	case CFG_RESOLVER:
+		if (*v != '\0' && !cfg_valid_resolver(v)) {
+			*why = "expected ADDR[@PORT], e.g. 127.0.0.1@53";
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = *v == '\0' ? NULL : xstrdup(v);
+		return 0;
 	}
 	log_panic("cfg_set: type %d", k->type);
 }
@@ -619,6 +663,7 @@ config_free(struct sm_config *c)
 		case CFG_PATH:
 		case CFG_USER:
 		case CFG_ADDR:
+		case CFG_RESOLVER:
 			field = (char **)((char *)c + cfg_keys[i].off);
 			free(*field);
 			*field = NULL;
@@ -655,6 +700,7 @@ config_dump(const struct sm_config *c, int fd)
 		case CFG_PATH:
 		case CFG_USER:
 		case CFG_ADDR:
+		case CFG_RESOLVER:
 			buf_addstr(&b, *(char *const *)field ?
 			    *(char *const *)field : "");
 			break;

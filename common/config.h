@@ -43,6 +43,7 @@ struct sm_config {
 	char	*tls_ca;	/* trust anchors for outgoing TLS */
 	char	*postmaster;	/* administrator address for notices */
 	int	 log_level;
+	char	*resolver;	/* DNS upstream, NULL: /etc/resolv.conf */
 
 	/* [smtpd] */
 	struct cfg_listen smtpd_listen;
@@ -100,5 +101,6 @@ int	 cfg_parse_size(const char *, size_t *);
 int	 cfg_parse_duration(const char *, long *);
 int	 cfg_parse_bool(const char *, int *);
 int	 cfg_parse_listen_addr(const char *, char **, char **);
+int	 cfg_valid_resolver(const char *);
 
 #endif
