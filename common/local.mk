@@ -18,3 +18,5 @@ check_PROGRAMS += tests/unit/test-authfail
 tests_unit_test_authfail_SOURCES = tests/unit/test-authfail.c
 tests_unit_test_authfail_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-authfail
+
+include $(srcdir)/common/dkim.mk
