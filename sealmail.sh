@@ -23,6 +23,7 @@ DEB_PACKAGES=(
 	python3 openssl swaks libnet-ssleay-perl libio-socket-inet6-perl
 	curl isync procps netcat-openbsd
 	postfix
+	python3-dkim opendkim-tools
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -166,6 +167,9 @@ fuzz_sources() {
 	sasl) echo submitd/auth.c common/mime.c ;;
 	submit-header) echo submitd/header.c ;;
 	address) echo common/userdb.c common/db.c ;;
+	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
+	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
+	    common/dkim_verify.c ;;
 	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
 	esac
 }
