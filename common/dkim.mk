@@ -12,8 +12,8 @@ tests_unit_test_dkim_parse_SOURCES = tests/unit/test-dkim-parse.c
 tests_unit_test_dkim_parse_LDADD = $(SM_LIBS)
 tests_unit_test_dkim_canon_SOURCES = tests/unit/test-dkim-canon.c
 tests_unit_test_dkim_canon_LDADD = $(SM_LIBS)
-tests_unit_test_dkim_SOURCES = tests/unit/test-dkim.c tests/unit/dkim-vectors.h \
-	tests/unit/dkim-testutil.h
+tests_unit_test_dkim_SOURCES = tests/unit/test-dkim.c \
+	tests/unit/dkim-vectors.h tests/unit/dkim-testutil.h
 tests_unit_test_dkim_LDADD = $(SM_LIBS)
 tests_unit_test_dkim_sign_SOURCES = tests/unit/test-dkim-sign.c \
 	tests/unit/dkim-testutil.h

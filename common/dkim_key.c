@@ -77,7 +77,8 @@ key_h_s(const struct dkim_taglist *tl, const char **why)
 static enum dkim_perr
 key_k_t(const struct dkim_taglist *tl, struct dkim_key *k, const char **why)
 {
-	static const char *const y[] = { "y", NULL }, *const s[] = { "s", NULL };
+	static const char *const y[] = { "y", NULL };
+	static const char *const s[] = { "s", NULL };
 	const struct dkim_tag	*t;
 	int			 bad;
 

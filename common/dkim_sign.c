@@ -11,10 +11,11 @@
  * is byte for byte what goes out, folded to 78 columns (a tab counted as
  * eight) between tags, at the colons of h= and anywhere in b=; a tag the
  * grammar does not let us fold (a d= or i= near the 253-byte limit) stands
- * alone on a longer line.  l= is never written: a body length limit lets anyone append to
- * a signed message.  The header list is oversigned: each name of
- * params->headers is listed once more than it occurs, so a receiver's
- * verification fails when a field of that name is added in transit.
+ * alone on a longer line.  l= is never written: a body length limit lets
+ * anyone append to a signed message.  The header list is oversigned: each
+ * name of params->headers is listed once more than it occurs, so a
+ * receiver's verification fails when a field of that name is added in
+ * transit.
  *
  * RSA signs the digest with PKCS#1 v1.5 (the DigestInfo for SHA-256);
  * Ed25519 signs the 32-byte digest itself as the message (PureEdDSA, RFC

@@ -235,7 +235,8 @@ check_times(const struct dkim_verify *v, struct vsig *vs)
 	uint64_t		 now = (uint64_t)v->opts.now;
 
 	if (vs->sig.has_t && vs->sig.t > now + v->opts.skew)
-		return judge(r, DKIM_PERMERROR, "signature t= is in the future");
+		return judge(r, DKIM_PERMERROR,
+		    "signature t= is in the future");
 	if (vs->sig.has_x && now > vs->sig.x + v->opts.skew)
 		return judge(r, DKIM_FAIL, "signature expired (x=)");
 	return DKIM_NONE;

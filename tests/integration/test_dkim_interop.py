@@ -89,7 +89,8 @@ class DkimInteropTest(unittest.TestCase):
         der = run(["openssl", "pkey", "-in", pem, "-pubout", "-outform",
                    "DER"])
         if sel == "ed":
-            rec = "v=DKIM1; k=ed25519; p=" + base64.b64encode(der[-32:]).decode()
+            rec = "v=DKIM1; k=ed25519; p=" + \
+                base64.b64encode(der[-32:]).decode()
         else:
             rec = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
         cls.keys[sel] = (pem, rec)

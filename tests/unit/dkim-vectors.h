@@ -49,9 +49,9 @@
 #define RFC8463_RSA_NAME "test._domainkey.football.example.com"
 #define RFC8463_RSA_REC \
 	"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWR" \
-	"iGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutAC" \
-	"DfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3" \
-	"Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
+	"iGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3Fu" \
+	"tACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBf" \
+	"O2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB"
 
 #define RFC6376_HEADER \
 	"DKIM-Signature: v=1; a=rsa-sha256; s=brisbane; d=example.com;\r\n" \
@@ -79,8 +79,8 @@
 #define RFC6376_NAME	"brisbane._domainkey.example.com"
 #define RFC6376_REC \
 	"v=DKIM1; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9Z" \
-	"JW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v" \
-	"/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMm" \
-	"PSPDdQPNUYckcQ2QIDAQAB"
+	"JW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7o" \
+	"d+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcW" \
+	"ToIMmPSPDdQPNUYckcQ2QIDAQAB"
 
 #endif

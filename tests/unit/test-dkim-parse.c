@@ -410,8 +410,8 @@ test_b64(void)
 
 	test_begin("base64 as DKIM writes it: folding ignored, padding "
 	    "strict, output bounded");
-	test_assert(dkim_b64_decode(" dG\r\n\tVz dA == ", 15, out, 8, &n) == 0 &&
-	    n == 4 && memcmp(out, "test", 4) == 0);
+	test_assert(dkim_b64_decode(" dG\r\n\tVz dA == ", 15, out, 8,
+	    &n) == 0 && n == 4 && memcmp(out, "test", 4) == 0);
 	test_assert(dkim_b64_decode("dGVzdDE=", 8, out, 8, &n) == 0 && n == 5);
 	test_assert(dkim_b64_decode("", 0, out, 8, &n) == 0 && n == 0);
 	test_assert(dkim_b64_decode("dGVzdA", 6, out, 8, &n) == -1);

@@ -173,7 +173,8 @@ folded(const char *f, size_t n)
 		}
 		col += f[i] == '\t' ? 8 : 1;
 		if (col > 78) {
-			printf("  over 78 columns: %.*s\n", (int)(n - i), f + i);
+			printf("  over 78 columns: %.*s\n", (int)(n - i),
+			    f + i);
 			return 0;
 		}
 	}

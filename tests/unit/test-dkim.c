@@ -285,8 +285,9 @@ test_body_length(void)
 	    "after l= is policy, never pass; l= beyond the body fails");
 	keys_default();
 	buf_init(&s, 0);
-	(void)snprintf(tags, sizeof(tags), "v=1; a=rsa-sha256; c=simple/simple; "
-	    "d=example.test; s=rsa; l=%zu; h=From:To:Subject", strlen(body));
+	(void)snprintf(tags, sizeof(tags), "v=1; a=rsa-sha256; "
+	    "c=simple/simple; d=example.test; s=rsa; l=%zu; "
+	    "h=From:To:Subject", strlen(body));
 	hand_sign(rsa2048, tags, from_to_subject, DKIM_CANON_SIMPLE,
 	    DKIM_CANON_SIMPLE, strlen(body), plain, &s);
 	test_assert(verify_one(s.data, NULL) == DKIM_PASS);
