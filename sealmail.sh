@@ -23,7 +23,7 @@ DEB_PACKAGES=(
 	python3 openssl swaks libnet-ssleay-perl libio-socket-inet6-perl
 	curl isync procps netcat-openbsd
 	postfix
-	python3-dkim opendkim-tools
+	python3-dkim opendkim-tools iproute2
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
