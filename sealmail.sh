@@ -24,6 +24,7 @@ DEB_PACKAGES=(
 	curl isync procps netcat-openbsd
 	postfix
 	nsd ldnsutils
+	python3-dkim opendkim-tools iproute2
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -169,6 +170,9 @@ fuzz_sources() {
 	submit-header) echo submitd/header.c ;;
 	address) echo common/userdb.c common/db.c ;;
 	dns) echo common/dns_parse.c ;;
+	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
+	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
+	    common/dkim_verify.c ;;
 	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
 	esac
 }

@@ -20,3 +20,4 @@ tests_unit_test_authfail_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-authfail
 
 include $(srcdir)/common/dns.mk
+include $(srcdir)/common/dkim.mk

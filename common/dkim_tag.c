@@ -1,0 +1,429 @@
+/*
+ * dkim_tag.c - the tag=value list of RFC 6376 section 3.2, which both the
+ * DKIM-Signature field and the key record are written in, and the small
+ * decoders their values need: base64 with folding whitespace, the
+ * DKIM-quoted-printable of i=, domain names, decimal numbers.
+ *
+ * Strict on purpose: a tag-list that does not follow the grammar (an empty
+ * tag-spec, a byte outside the value alphabet, a tag given twice, a name
+ * that is not ALPHA *ALNUMPUNC) is refused whole, as section 3.2 says.
+ * Called on hostile input (message headers, DNS answers) by dkim_sig.c and
+ * dkim_key.c; no allocation, every size bounded.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dkim_int.h"
+
+int
+dkim_is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* tval-char: any printable character but ';'. */
+static int
+tval_char(int c)
+{
+	return (c >= 0x21 && c <= 0x3a) || (c >= 0x3c && c <= 0x7e);
+}
+
+static int
+alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * FWS = [*WSP CRLF] 1*WSP: a line break counts only when whitespace
+ * follows it.  A bare LF is taken for CRLF (a message read from a file).
+ */
+static size_t
+fws_skip(const char *s, size_t n, size_t p)
+{
+	for (;;) {
+		if (p < n && dkim_is_wsp((unsigned char)s[p]))
+			p++;
+		else if (p + 2 < n && s[p] == '\r' && s[p + 1] == '\n' &&
+		    dkim_is_wsp((unsigned char)s[p + 2]))
+			p += 3;
+		else if (p + 1 < n && s[p] == '\n' &&
+		    dkim_is_wsp((unsigned char)s[p + 1]))
+			p += 2;
+		else
+			return p;
+	}
+}
+
+/* tag-value: tval *( 1*(WSP / FWS) tval ), maybe empty. */
+static void
+value_scan(const char *s, size_t n, size_t *p, size_t *vend)
+{
+	size_t	 q;
+
+	*vend = *p;
+	for (;;) {
+		while (*p < n && tval_char((unsigned char)s[*p]))
+			(*p)++;
+		*vend = *p;
+		q = fws_skip(s, n, *p);
+		if (q < n && q > *p && tval_char((unsigned char)s[q])) {
+			*p = q;
+			continue;
+		}
+		*p = q;
+		return;
+	}
+}
+
+static enum dkim_perr
+tag_name(const char *s, size_t n, size_t *p, struct dkim_tag *t,
+    const char **why)
+{
+	size_t	 start = *p;
+
+	if (*p >= n || !alpha((unsigned char)s[*p])) {
+		*why = "tag-list: a tag name must start with a letter";
+		return DKIM_P_SYNTAX;
+	}
+	while (*p < n && (alpha((unsigned char)s[*p]) ||
+	    digit((unsigned char)s[*p]) || s[*p] == '_'))
+		(*p)++;
+	if (*p - start > DKIM_TAGNAME_MAX) {
+		*why = "tag-list: tag name too long";
+		return DKIM_P_TOO_LONG;
+	}
+	t->name = s + start;
+	t->nlen = *p - start;
+	return DKIM_P_OK;
+}
+
+static enum dkim_perr
+tag_spec(const char *s, size_t n, size_t *p, struct dkim_tag *t,
+    const char **why)
+{
+	enum dkim_perr	 e;
+	size_t		 vend;
+
+	if ((e = tag_name(s, n, p, t, why)) != DKIM_P_OK)
+		return e;
+	*p = fws_skip(s, n, *p);
+	if (*p >= n || s[*p] != '=') {
+		*why = "tag-list: '=' expected after a tag name";
+		return DKIM_P_SYNTAX;
+	}
+	t->raw_start = ++(*p);
+	*p = fws_skip(s, n, *p);
+	t->val = s + *p;
+	value_scan(s, n, p, &vend);
+	t->vlen = (s + vend) - t->val;
+	t->raw_end = *p;
+	if (*p < n && s[*p] != ';') {
+		*why = "tag-list: a character not allowed in a tag value";
+		return DKIM_P_SYNTAX;
+	}
+	return DKIM_P_OK;
+}
+
+static int
+tag_seen(const struct dkim_taglist *tl, const struct dkim_tag *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < tl->n; i++)
+		if (tl->tag[i].nlen == t->nlen &&
+		    memcmp(tl->tag[i].name, t->name, t->nlen) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * tag-list = tag-spec *( ";" tag-spec ) [ ";" ].  Whitespace after the
+ * final ';' is allowed (key records are often published that way); an
+ * empty tag-spec anywhere else is not.
+ */
+enum dkim_perr
+dkim_taglist_parse(const char *s, size_t n, struct dkim_taglist *tl,
+    const char **why)
+{
+	struct dkim_tag	 t;
+	enum dkim_perr	 e;
+	size_t		 p = 0;
+
+	tl->n = 0;
+	for (;;) {
+		p = fws_skip(s, n, p);
+		if (p == n && tl->n > 0)
+			return DKIM_P_OK;
+		if ((e = tag_spec(s, n, &p, &t, why)) != DKIM_P_OK)
+			return e;
+		if (tag_seen(tl, &t)) {
+			*why = "tag-list: a tag is given twice";
+			return DKIM_P_DUPLICATE;
+		}
+		if (tl->n == DKIM_TAGS_MAX) {
+			*why = "tag-list: too many tags";
+			return DKIM_P_TOO_LONG;
+		}
+		tl->tag[tl->n++] = t;
+		if (p == n)
+			return DKIM_P_OK;
+		p++;	/* the ';' */
+	}
+}
+
+const struct dkim_tag *
+dkim_tag_get(const struct dkim_taglist *tl, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < tl->n; i++)
+		if (dkim_tag_is(&tl->tag[i], name))
+			return &tl->tag[i];
+	return NULL;
+}
+
+/* Tag names and most values compare case-sensitively (section 3.2). */
+int
+dkim_tag_is(const struct dkim_tag *t, const char *s)
+{
+	return t->nlen == strlen(s) && memcmp(t->name, s, t->nlen) == 0;
+}
+
+/*
+ * A colon-separated list with FWS around the colons; no element may be
+ * empty or hold whitespace.  Returns the count, -1 on bad syntax, -2 when
+ * there are more than max elements.
+ */
+int
+dkim_list_split(const char *s, size_t n, const char **item, size_t *len,
+    size_t max)
+{
+	size_t	 p = 0, start, count = 0;
+
+	for (;;) {
+		p = fws_skip(s, n, p);
+		start = p;
+		while (p < n && s[p] != ':' && tval_char((unsigned char)s[p]))
+			p++;
+		if (p == start)
+			return -1;
+		if (count == max)
+			return -2;
+		item[count] = s + start;
+		len[count++] = p - start;
+		p = fws_skip(s, n, p);
+		if (p == n)
+			return (int)count;
+		if (s[p] != ':')
+			return -1;
+		p++;
+	}
+}
+
+static int
+b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static int
+b64_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * base64 as DKIM writes it: whitespace anywhere is ignored, padding only
+ * at the end and complete.  -1 on a bad character or length, or output
+ * over max.
+ */
+int
+dkim_b64_decode(const char *s, size_t n, uint8_t *out, size_t max,
+    size_t *outlen)
+{
+	uint32_t	 acc = 0;
+	size_t		 i, nchar = 0, npad = 0, o = 0;
+	int		 v;
+
+	for (i = 0; i < n; i++) {
+		if (b64_space((unsigned char)s[i]))
+			continue;
+		if (s[i] == '=') {
+			if (++npad > 2)
+				return -1;
+			nchar++;
+			continue;
+		}
+		if (npad > 0 || (v = b64_value((unsigned char)s[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		if (++nchar % 4 == 0) {
+			if (o + 3 > max)
+				return -1;
+			out[o++] = acc >> 16;
+			out[o++] = acc >> 8;
+			out[o++] = acc;
+			acc = 0;
+		}
+	}
+	if (nchar % 4 != 0)
+		return -1;
+	if (npad > 0) {
+		if (o + 3 - npad > max)
+			return -1;
+		acc <<= 6 * npad;
+		out[o++] = acc >> 16;
+		if (npad == 1)
+			out[o++] = acc >> 8;
+	}
+	*outlen = o;
+	return 0;
+}
+
+void
+dkim_b64_encode(const uint8_t *in, size_t n, struct buf *out)
+{
+	static const char	 tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char			 q[4];
+	uint32_t		 acc;
+	size_t			 i;
+
+	for (i = 0; i < n; i += 3) {
+		acc = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			acc |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			acc |= in[i + 2];
+		q[0] = tab[(acc >> 18) & 63];
+		q[1] = tab[(acc >> 12) & 63];
+		q[2] = i + 1 < n ? tab[(acc >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? tab[acc & 63] : '=';
+		(void)buf_add(out, q, 4);
+	}
+}
+
+static int
+hexval(int c)
+{
+	if (digit(c))
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * DKIM-quoted-printable (section 2.11): "=XX" is a byte, whitespace is
+ * ignored, any other byte must be a dkim-safe-char.  Writes at most max
+ * bytes and a NUL; -1 on bad input or overflow.
+ */
+int
+dkim_qp_decode(const char *s, size_t n, char *out, size_t max,
+    size_t *outlen)
+{
+	size_t	 i, o = 0;
+	int	 hi, lo, c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (b64_space(c))
+			continue;
+		if (c == '=') {
+			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				return -1;
+			c = hi << 4 | lo;
+			i += 2;
+		} else if (!tval_char(c))
+			return -1;
+		if (o >= max)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return 0;
+}
+
+/*
+ * A domain name as d= and s= take it: dot-separated labels of letters,
+ * digits and hyphens, 1 to 63 long, not starting or ending with a hyphen;
+ * underscore too when under is set (selectors, where DNS allows it).
+ */
+int
+dkim_domain_valid(const char *s, size_t n, int under)
+{
+	size_t	 i, lab = 0;
+	int	 c;
+
+	if (n == 0 || n > DKIM_DOMAIN_MAX)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		c = i < n ? (unsigned char)s[i] : '.';
+		if (c == '.') {
+			if (lab == 0 || lab > 63 || s[i - 1] == '-')
+				return 0;
+			lab = 0;
+			continue;
+		}
+		if (!alpha(c) && !digit(c) && c != '-' && !(under && c == '_'))
+			return 0;
+		if (lab == 0 && c == '-')
+			return 0;
+		lab++;
+	}
+	return 1;
+}
+
+/* 1 to maxdig decimal digits, saturating at UINT64_MAX. */
+int
+dkim_decimal(const char *s, size_t n, size_t maxdig, uint64_t *v)
+{
+	size_t	 i;
+
+	if (n == 0 || n > maxdig)
+		return -1;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!digit((unsigned char)s[i]))
+			return -1;
+		if (*v > (UINT64_MAX - 9) / 10)
+			*v = UINT64_MAX;
+		else
+			*v = *v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return 0;
+}
+
+/* sub is dom or a subdomain of it, ignoring case. */
+int
+dkim_domain_within(const char *sub, const char *dom)
+{
+	size_t	 ls = strlen(sub), ld = strlen(dom);
+
+	if (ls == ld)
+		return strcasecmp(sub, dom) == 0;
+	return ls > ld && sub[ls - ld - 1] == '.' &&
+	    strcasecmp(sub + ls - ld, dom) == 0;
+}
