@@ -7,7 +7,7 @@
  * it owns; it parses no network input.  Its inputs are the receiver
  * (untrusted: it may have been taken over, so its class is forced to
  * unsafe and it may queue only local recipients), submitd's privileged
- * parent on queue_socket (trusted after an SO_PEERCRED check), the
+ * parent on queue_socket (root only, by SO_PEERCRED), the
  * delivery role and the parent.
  *
  * Layout (inside the chroot):
@@ -73,7 +73,6 @@ static struct qent	*entries;
 static struct event	*run_ev;
 static int		 ninflight;
 static uint32_t		 next_req = 1;
-static uid_t		 trusted_uid;
 
 static void	q_finish(struct qent *);
 
@@ -468,10 +467,10 @@ client_accept(int lfd, short ev, void *arg)
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
 	    -1)
 		return;
-	if (net_peercred(fd, &uid, &pid) == -1 ||
-	    (uid != 0 && uid != trusted_uid)) {
-		log_warnx("queue_socket: refused peer uid %u",
-		    (unsigned)uid);
+	/* submitd's root parent is the one client (the socket is 0600) */
+	if (net_peercred(fd, &uid, &pid) == -1 || uid != 0) {
+		log_warnx("queue_socket: refused peer uid %u pid %ld",
+		    (unsigned)uid, (long)pid);
 		close(fd);
 		return;
 	}
@@ -483,12 +482,11 @@ client_accept(int lfd, short ev, void *arg)
 
 void
 queue_main(struct sm_config *c, int parent_fd, int recv_fd,
-    const int *dlv_fds, int n_dlv, int qsock_fd, uid_t submit_uid)
+    const int *dlv_fds, int n_dlv, int qsock_fd)
 {
 	struct event	*ev, *usr1;
 
 	cfg = c;
-	trusted_uid = submit_uid;
 	base = event_base_new();
 	daemon_child_signals(base);
 	if ((mkdir("/incoming", 0700) == -1 && errno != EEXIST) ||

@@ -243,7 +243,10 @@ q_env_save(struct q_envelope *e)
 
 /*
  * Read an IPC_QUEUE_MESSAGE into e.  trusted: submitd's parent over
- * queue_socket; else the receiver, whose claims are narrowed.
+ * queue_socket; else the receiver, whose claims are narrowed.  Every
+ * address must be one (q_addr_valid): smtpd.delivery writes them into
+ * MAIL and RCPT, so a sender such as "a@example.org> X-PARAM=1" from a
+ * subverted receiver is refused here, not passed on.
  */
 static int
 q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
@@ -252,15 +255,18 @@ q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
 	const char	*id, *from, *helo, *peer, *addr, *user;
 	uint32_t	 class, n, flags, i;
 
-	*code = 554;
 	q_env_init(e);
 	if (ipc_get_str(m, &id) == -1 || ipc_get_str(m, &from) == -1 ||
 	    ipc_get_u32(m, &class) == -1 || ipc_get_str(m, &helo) == -1 ||
 	    ipc_get_str(m, &peer) == -1 || ipc_get_u32(m, &n) == -1 ||
-	    n == 0 || n > Q_MAX_RCPT)
+	    n == 0 || n > Q_MAX_RCPT || !q_addr_safe(helo) ||
+	    !q_addr_safe(peer))
 		goto bad;
-	if (!q_addr_safe(from) || !q_addr_safe(helo) || !q_addr_safe(peer))
-		goto bad;
+	if (!q_addr_valid(from, Q_ADDR_FROM)) {
+		*code = 553;
+		snprintf(err, errlen, "5.1.7 Bad sender address syntax");
+		goto fail;
+	}
 	if (q_id_valid(id))
 		memcpy(e->id, id, Q_ID_LEN + 1);
 	free(e->from);
@@ -277,10 +283,15 @@ q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
 	for (i = 0; i < n; i++) {
 		if (ipc_get_str(m, &addr) == -1 ||
 		    ipc_get_str(m, &user) == -1 ||
-		    ipc_get_u32(m, &flags) == -1 || !q_addr_safe(addr) ||
-		    !q_addr_safe(user) || *addr == '\0' ||
-		    strchr(user, ' ') != NULL)
+		    ipc_get_u32(m, &flags) == -1)
 			goto bad;
+		if (!q_addr_valid(addr, Q_ADDR_RCPT) ||
+		    (*user != '\0' && !q_addr_valid(user, Q_ADDR_USER))) {
+			*code = 553;
+			snprintf(err, errlen,
+			    "5.1.3 Bad recipient address syntax");
+			goto fail;
+		}
 		if ((flags & Q_RCPT_LOCAL) && *user != '\0')
 			q_env_add_rcpt(e, addr, user, Q_RS_PENDING);
 		else if (trusted)
@@ -294,7 +305,9 @@ q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
 	e->next = e->created;
 	return 0;
 bad:
+	*code = 554;
 	snprintf(err, errlen, "5.5.0 Malformed request");
+fail:
 	q_env_free(e);
 	return -1;
 }
@@ -309,8 +322,8 @@ q_take(struct ipc_conn *c, struct ipc_msg *m, struct qclient *client)
 	int			 code, trusted = client != NULL;
 
 	if (q_msg_parse(m, trusted, &e, &code, err, sizeof(err)) == -1) {
-		log_warnx("refused malformed message from %s",
-		    trusted ? "queue_socket" : "receiver");
+		log_warnx("%s: refused message: %d %s",
+		    trusted ? "queue_socket" : "receiver", code, err);
 		r = ipc_msg_new(IPC_ERR, m->id);
 		ipc_add_u32(r, (uint32_t)code);
 		ipc_add_str(r, err);

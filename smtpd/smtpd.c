@@ -283,7 +283,7 @@ main(int argc, char **argv)
 			close(qd[d][1]);
 		priv_drop(&u_queue, cfg.queue_dir);
 		queue_main(&cfg, pfd[R_QUEUE], rq[1], qfds, Q_DELIVERY_N,
-		    qsock, u_recv.uid);
+		    qsock);
 	}
 	close(rq[1]);
 	for (d = 0; d < Q_DELIVERY_N; d++)

@@ -71,6 +71,13 @@ struct sm_config;
 #define Q_DELIVERY_N	4	/* delivery processes (LMTP connections) */
 #define Q_MAX_RCPT	1000
 
+/* what an address in the envelope is (q_addr_valid) */
+enum q_addr_kind {
+	Q_ADDR_FROM,		/* envelope sender, "" for <> */
+	Q_ADDR_RCPT,		/* recipient as the client gave it */
+	Q_ADDR_USER		/* the local user it resolved to */
+};
+
 /* recipient states in the envelope */
 enum q_rcpt_state {
 	Q_RS_PENDING = 0,	/* local, not yet delivered */
@@ -116,6 +123,7 @@ void	 q_id_new(char *);
 const char *q_class_name(int);
 const char *q_state_name(enum q_rcpt_state);
 int	 q_addr_safe(const char *);
+int	 q_addr_valid(const char *, enum q_addr_kind);
 time_t	 q_backoff(int, long, long);
 
 /* dsn.c */
@@ -124,8 +132,7 @@ int	 q_dsn_write(int, const struct sm_config *, const struct q_envelope *,
 
 /* roles */
 void	 receiver_main(struct sm_config *, int *, int, int, int, SSL_CTX *);
-void	 queue_main(struct sm_config *, int, int, const int *, int, int,
-	    uid_t);
+void	 queue_main(struct sm_config *, int, int, const int *, int, int);
 void	 delivery_main(struct sm_config *, int);
 
 #endif

@@ -34,12 +34,19 @@ ALICE = "alice@" + DOMAIN
 class FakeMda:
     """An LMTP server (RFC 2033) recording every transaction.
 
+    It offers XSEAL as mda does (the agreed hand-off: "XSEAL ID=<queue
+    id> CLASS=SAFE|UNSAFE" after LHLO, before MAIL) unless xseal=False.
+    messages holds (MAIL line, [rcpt], data, XSEAL line or None) for each
+    transaction that got a 250; commands every command line received.
+
     fail maps a user to a list of reply lines used (and consumed) for
     the per-recipient answer after DATA, e.g. ["451 4.2.0 busy"]."""
 
-    def __init__(self, path):
+    def __init__(self, path, xseal=True):
         self.path = path
-        self.messages = []      # (mail_from_line, [rcpt], data bytes)
+        self.xseal = xseal
+        self.messages = []      # (mail line, [rcpt], data, xseal line)
+        self.commands = []
         self.fail = {}
         self.down = False       # True: refuse every connection (421)
         self.lock = threading.Lock()
@@ -85,16 +92,30 @@ class FakeMda:
                 send("421 4.3.2 fake-mda is down")
                 return
             send("220 fake-mda LMTP")
-            mail, rcpts = None, []
+            xseal, mail, rcpts = None, None, []
             while True:
                 line = f.readline()
                 if not line:
                     return
                 cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
+                with self.lock:
+                    self.commands.append(cmd)
                 up = cmd.upper()
                 if up.startswith("LHLO"):
                     send("250-fake-mda")
+                    if self.xseal:
+                        send("250-XSEAL")
+                    send("250-SMTPUTF8")
                     send("250 PIPELINING")
+                elif up.startswith("XSEAL ") and self.xseal:
+                    if mail is not None or xseal is not None:
+                        send("503 5.5.1 XSEAL once, before MAIL")
+                    elif not re.fullmatch(r"XSEAL ID=[0-9a-f]{16} "
+                                          r"CLASS=(SAFE|UNSAFE)", cmd, re.I):
+                        send("501 5.5.4 bad XSEAL")
+                    else:
+                        xseal = cmd
+                        send("250 2.0.0 OK")
                 elif up.startswith("MAIL FROM:"):
                     mail, rcpts = cmd, []
                     send("250 2.1.0 ok")
@@ -102,7 +123,7 @@ class FakeMda:
                     rcpts.append(re.search(r"<(.*)>", cmd).group(1))
                     send("250 2.1.5 ok")
                 elif up == "RSET":
-                    mail, rcpts = None, []
+                    xseal, mail, rcpts = None, None, []
                     send("250 2.0.0 ok")
                 elif up == "DATA":
                     send("354 go")
@@ -120,10 +141,11 @@ class FakeMda:
                             q = self.fail.get(r)
                             answers.append(q.pop(0) if q else "250 2.0.0 ok")
                         if any(a.startswith("2") for a in answers):
-                            self.messages.append((mail, list(rcpts), data))
+                            self.messages.append((mail, list(rcpts), data,
+                                                  xseal))
                     for a in answers:
                         send(a)
-                    mail, rcpts = None, []
+                    xseal, mail, rcpts = None, None, []
                 elif up == "QUIT":
                     send("221 bye")
                     return
@@ -140,6 +162,27 @@ class FakeMda:
         return self.messages
 
 
+def mda_offers_xseal(path, timeout=10):
+    """Whether the LMTP server on path (the real mda) offers XSEAL, the
+    hand-off smtpd.delivery requires (it defers everything otherwise)."""
+    end = time.time() + timeout
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(5)
+                s.connect(path)
+                f = s.makefile("rb")
+                read_reply(f)
+                s.sendall(b"LHLO probe.example.test\r\n")
+                caps = [l[4:].split(" ")[0].upper() for l in read_reply(f)]
+                s.sendall(b"QUIT\r\n")
+                return "XSEAL" in caps
+        except (OSError, EOFError):
+            if time.time() > end:
+                raise
+            time.sleep(0.1)
+
+
 def read_reply(f):
     """One SMTP reply (all its lines) from a socket file."""
     lines = []
@@ -154,6 +197,7 @@ def read_reply(f):
 
 class SmtpdTest(unittest.TestCase):
     extra_conf = {}
+    mda_xseal = True
 
     @classmethod
     def setUpClass(cls):
@@ -168,7 +212,8 @@ class SmtpdTest(unittest.TestCase):
         self.inst = Instance(extra_conf=conf)
         self.inst.add_user(BOB)
         self.inst.add_user(ALICE)
-        self.mda = FakeMda(self.inst.path("run", "lmtp.sock"))
+        self.mda = FakeMda(self.inst.path("run", "lmtp.sock"),
+                           xseal=self.mda_xseal)
         self.start()
 
     def tearDown(self):
@@ -230,14 +275,36 @@ class TestDelivery(SmtpdTest):
         m = re.search(rb"queued as ([0-9a-f]{16})", text)
         self.assertTrue(m, text)
         qid = m.group(1).decode()
-        mail, rcpts, data = self.mda.wait(1)[0]
-        self.assertEqual(mail, "MAIL FROM:<someone@example.net> "
-                         "X-SEALMAIL-CLASS=unsafe")
+        mail, rcpts, data, xseal = self.mda.wait(1)[0]
+        self.assertEqual(xseal, "XSEAL ID=%s CLASS=UNSAFE" % qid)
+        self.assertEqual(mail, "MAIL FROM:<someone@example.net>")
         self.assertEqual(rcpts, [BOB])
         self.assertTrue(data.startswith(b"Received: from client.example.net"))
         self.assertIn(("id " + qid).encode(), data)
         self.assertIn(b"\r\n.leading dot\r\n", data)
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+    def test_class_travels_in_xseal_before_mail_never_as_a_parameter(self):
+        s = self.smtp()
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        self.mda.wait(1)
+        verbs = [c.split()[0].upper() for c in self.mda.commands]
+        self.assertEqual(verbs[:5], ["LHLO", "XSEAL", "MAIL", "RCPT",
+                                     "DATA"])
+        self.assertFalse([c for c in self.mda.commands
+                          if "X-SEALMAIL-CLASS" in c.upper()])
+
+    def test_utf8_addresses_are_handed_on_with_smtputf8(self):
+        s, f = self.raw()
+        s.sendall("EHLO c\r\nMAIL FROM:<jos\u00e9@example.net> SMTPUTF8\r\n"
+                  "RCPT TO:<bob@example.test>\r\nDATA\r\n".encode())
+        self.assertEqual([read_reply(f)[-1][:3] for _ in range(4)],
+                         ["250", "250", "250", "354"])
+        s.sendall(b"Subject: utf8\r\n\r\nx\r\n.\r\n")
+        self.assertTrue(read_reply(f)[0].startswith("250 "))
+        mail = self.mda.wait(1)[0][0]
+        self.assertEqual(mail, "MAIL FROM:<jos\u00e9@example.net> SMTPUTF8")
 
     def test_starttls_received_header_names_protocol_and_cipher(self):
         s = self.smtp()
@@ -471,8 +538,8 @@ class TestQueue(SmtpdTest):
         s.sendmail("", [BOB], self.MSG)
         s.quit()
         msgs = self.mda.wait(1)
-        mail, rcpts, data = msgs[0]
-        self.assertEqual(mail, "MAIL FROM:<> X-SEALMAIL-CLASS=safe")
+        mail, rcpts, data, xseal = msgs[0]
+        self.assertEqual(mail, "MAIL FROM:<>")
         self.assertEqual(rcpts, [ALICE])
         self.assertIn(b"report-type=delivery-status", data)
         self.assertIn(b"Final-Recipient: rfc822; " + BOB.encode(), data)
@@ -540,6 +607,29 @@ class TestQueue(SmtpdTest):
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
 
 
+class TestMdaWithoutXseal(SmtpdTest):
+    """An mda that does not offer XSEAL gets no MAIL at all: the class
+    would be lost.  The message is deferred and stays queued."""
+    mda_xseal = False
+
+    def test_delivery_is_deferred_with_a_clear_log_line(self):
+        s = self.smtp()
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        wait_for(lambda: "mda does not offer XSEAL" in
+                 self.inst.log("smtpd"), 10, "the log line")
+        time.sleep(2.5)         # retries after retry_max at the latest
+        self.assertEqual(self.mda.messages, [])
+        self.assertFalse([c for c in self.mda.commands
+                          if not c.upper().startswith(("LHLO", "QUIT"))])
+        qid = self.queue_ids()
+        self.assertEqual(len(qid), 1)
+        with open(self.inst.path("queue", "queue", qid[0], "envelope")) as f:
+            env = f.read()
+        self.assertIn("rcpt pending", env)
+        self.assertIn("451 4.3.5 mda does not offer XSEAL", env)
+
+
 class TestExpiry(SmtpdTest):
     extra_conf = {"smtpd": {"queue_lifetime": "3s"}}
 
@@ -548,7 +638,7 @@ class TestExpiry(SmtpdTest):
         s = self.smtp()
         s.sendmail(ALICE, [BOB], self.MSG)
         s.quit()
-        mail, rcpts, data = self.mda.wait(1, timeout=30)[0]
+        mail, rcpts, data, _ = self.mda.wait(1, timeout=30)[0]
         self.assertEqual(rcpts, [ALICE])
         self.assertIn(b"Action: failed\r\nStatus: 4.4.7", data)
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
@@ -581,6 +671,9 @@ class TestWithMda(SmtpdTest):
             self.skipTest("mda is not built")
         self.mda.close()
         self.inst.start("mda")
+        if not mda_offers_xseal(self.inst.path("run", "lmtp.sock")):
+            # smtpd defers every message to an mda without XSEAL
+            self.skipTest("this tree's mda does not offer XSEAL yet")
         self.inst.start("smtpd")
 
     def test_port25_mail_lands_in_the_unsafe_folder(self):
@@ -662,8 +755,9 @@ class TestQueueSocket(SmtpdTest):
         qid = fields[0]
         # committed before the ack; the remote recipient keeps it queued
         self.assertIn(qid, self.queue_ids())
-        mail, rcpts, data = self.mda.wait(1)[0]
-        self.assertEqual(mail, "MAIL FROM:<%s> X-SEALMAIL-CLASS=safe" % ALICE)
+        mail, rcpts, data, xseal = self.mda.wait(1)[0]
+        self.assertEqual(xseal, "XSEAL ID=%s CLASS=SAFE" % qid)
+        self.assertEqual(mail, "MAIL FROM:<%s>" % ALICE)
         self.assertEqual(rcpts, [BOB])
         time.sleep(1.5)
         self.assertEqual(self.queue_ids(), [qid])
@@ -684,6 +778,71 @@ class TestQueueSocket(SmtpdTest):
         mtype, _, _ = self.submit([("a\r\nb@example.test", "x", 1)])
         self.assertEqual(mtype, IPC_ERR)
         self.assertEqual(self.queue_ids(), [])
+
+    def test_an_address_that_is_not_one_is_refused_and_nothing_queued(self):
+        """the receiver and submitd are checked alike: nothing that would
+        end the address in MAIL/RCPT reaches the queue"""
+        crafted = "a@example.org> X-SEALMAIL-CLASS=safe Z="
+        mtype, mid, fields = self.submit([(BOB, BOB, 1)], sender=crafted)
+        self.assertEqual((mtype, mid), (IPC_ERR, 7))
+        self.assertEqual(fields[0], 553)
+        self.assertTrue(fields[1].startswith("5.1.7"), fields)
+        for rcpt in [("bob@example.test> X=1", BOB, 1),
+                     (BOB, "bob@example.test X-SEALMAIL-CLASS=safe", 1),
+                     ("bob", BOB, 1), ("carol@example.net Z=1", "", 0)]:
+            mtype, _, fields = self.submit([rcpt])
+            self.assertEqual(mtype, IPC_ERR, rcpt)
+            self.assertEqual(fields[0], 553, rcpt)
+        self.assertEqual(self.queue_ids(), [])
+        self.assertIn("queue_socket: refused message: 553 5.1.7",
+                      self.inst.log("smtpd"))
+        # what passes: a quoted local part, UTF-8, <Postmaster>, <>
+        for sender, rcpt in [('"john doe"@example.net', BOB),
+                             ("jos\u00e9@example.net", BOB),
+                             ("", "Postmaster")]:
+            mtype, _, _ = self.submit([(rcpt, BOB, 1)], sender=sender)
+            self.assertEqual(mtype, IPC_QUEUE_COMMITTED, sender)
+        self.mda.wait(3)
+        time.sleep(0.5)
+        self.assertEqual(len(self.mda.messages), 3)
+
+    def test_a_peer_that_is_not_root_is_refused(self):
+        """submitd's parent is root; the network user may not queue"""
+        path = self.inst.path("run", "queue.sock")
+        os.chmod(path, 0o666)   # let the sealmail user reach it at all
+        pw = pwd.getpwnam("sealmail")
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                os.setgroups([])
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+                mfd = os.memfd_create("msg")
+                os.write(mfd, b"Subject: s\r\n\r\nhi\r\n")
+                payload = ipc_str("") + ipc_str(ALICE) + ipc_u32(1) + \
+                    ipc_str("h") + ipc_str("p") + ipc_u32(1) + \
+                    ipc_str(BOB) + ipc_str(BOB) + ipc_u32(1)
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(10)
+                s.connect(path)
+                try:
+                    ipc_send(s, IPC_QUEUE_MESSAGE, 7, payload, mfd)
+                    out = str(ipc_recv(s)[0])
+                except (EOFError, OSError):
+                    out = "closed"
+                os.write(w, out.encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        with os.fdopen(r) as f:
+            out = f.read()
+        self.assertEqual(out, "closed")
+        self.assertEqual(self.queue_ids(), [])
+        self.assertIn("queue_socket: refused peer uid %d" % pw.pw_uid,
+                      self.inst.log("smtpd"))
 
     def test_queue_socket_is_root_only(self):
         st = os.stat(self.inst.path("run", "queue.sock"))

@@ -96,6 +96,97 @@ test_envelope_refusals(void)
 }
 
 static void
+test_envelope_addresses_are_addresses(void)
+{
+	static const char *const bad[] = {
+		/* what would carry a parameter into MAIL or RCPT */
+		"id 0123456789abcdef\nfrom a@example.org> X-SEALMAIL-CLASS="
+		    "safe Z=\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nfrom a@example.org\nrcpt pending "
+		    "a@b a@b> X=1\n",
+		"id 0123456789abcdef\nrcpt pending a@b> a@b\n",
+		"id 0123456789abcdef\nfrom <a@example.org>\n"
+		    "rcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nfrom nodomain\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nrcpt pending a@b nodomain\n",
+		"id 0123456789abcdef\nrcpt remote - a@b@c\n",
+		"id 0123456789abcdef\nrcpt remote - a..b@c\n",
+		"id 0123456789abcdef\nrcpt remote - a@b\tc\n",
+	};
+	static const char good[] = "id 0123456789abcdef\nfrom \n"
+	    "rcpt pending bob@example.test Postmaster\n"
+	    "rcpt pending j\xc3\xb6@example.test \"j d\"@example.test\n";
+	struct q_envelope	 e;
+	char			 err[128];
+	size_t			 i;
+	int			 ok = 1;
+
+	test_begin("an envelope with anything but addresses is refused");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (q_env_parse(bad[i], strlen(bad[i]), &e, err,
+		    sizeof(err)) != -1) {
+			printf("  accepted case %zu\n", i);
+			q_env_free(&e);
+			ok = 0;
+		}
+	test_assert(ok);
+	test_assert(q_env_parse(good, strlen(good), &e, err,
+	    sizeof(err)) == 0);
+	test_assert(e.nrcpt == 2 && e.from[0] == '\0');
+	test_assert_str(e.rcpt[1].addr, "\"j d\"@example.test");
+	q_env_free(&e);
+	test_end();
+}
+
+static void
+test_addr_valid(void)
+{
+	static const struct {
+		const char	*a;
+		int		 from, rcpt, user;
+	} cases[] = {
+		{ "a@example.org", 1, 1, 1 },
+		{ "", 1, 0, 0 },
+		{ "Postmaster", 0, 1, 0 },
+		{ "\"john doe\"@example.org", 1, 1, 0 },
+		{ "j\xc3\xb6@example.org", 1, 1, 1 },
+		{ "a@[192.0.2.1]", 1, 1, 1 },
+		{ "a@example.org> X-SEALMAIL-CLASS=safe Z=", 0, 0, 0 },
+		{ "a@example.org X=1", 0, 0, 0 },
+		{ "<a@example.org>", 0, 0, 0 },
+		{ "a@example.org\r\nRCPT TO:<b@example.org>", 0, 0, 0 },
+		{ "a", 0, 0, 0 },
+		{ "@example.org", 0, 0, 0 },
+		{ "a@", 0, 0, 0 },
+		{ "a.@example.org", 0, 0, 0 },
+		{ "\"unterminated@example.org", 0, 0, 0 },
+	};
+	char	 longa[400];
+	size_t	 i;
+	int	 ok = 1;
+
+	test_begin("q_addr_valid takes RFC 5321 paths and nothing else");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (q_addr_valid(cases[i].a, Q_ADDR_FROM) != cases[i].from ||
+		    q_addr_valid(cases[i].a, Q_ADDR_RCPT) != cases[i].rcpt ||
+		    q_addr_valid(cases[i].a, Q_ADDR_USER) != cases[i].user) {
+			printf("  case %zu: %s\n", i, cases[i].a);
+			ok = 0;
+		}
+	test_assert(ok);
+	/* every part within its own limit, the whole over SMTP_PATH_MAX */
+	memset(longa, 'a', sizeof(longa));
+	longa[64] = '@';
+	for (i = 65 + 60; i < 65 + 250; i += 61)
+		longa[i] = '.';
+	memcpy(longa + 65 + 250, ".org", 5);
+	test_assert(!q_addr_valid(longa, Q_ADDR_RCPT));
+	longa[64 + 120] = '\0';
+	test_assert(q_addr_valid(longa, Q_ADDR_RCPT));
+	test_end();
+}
+
+static void
 test_unknown_class_is_unsafe(void)
 {
 	const char		*t = "id 0123456789abcdef\nclass trusted\n"
@@ -237,6 +328,8 @@ main(void)
 	static void (*const tests[])(void) = {
 		test_envelope_roundtrip,
 		test_envelope_refusals,
+		test_envelope_addresses_are_addresses,
+		test_addr_valid,
 		test_unknown_class_is_unsafe,
 		test_backoff,
 		test_ids,
