@@ -125,7 +125,13 @@ dsn_queue(struct qent *qe, const char *user)
 	q_env_init(&d);
 	free(d.source);
 	d.source = xstrdup("dsn");
-	d.class = Q_CLASS_SAFE;
+	/*
+	 * The report quotes the original's headers and goes to the address
+	 * the original claimed: a bounce of unsafe mail is no safer than the
+	 * mail (a forged local sender would otherwise get attacker-chosen
+	 * headers in the safe mailbox).
+	 */
+	d.class = qe->env->class;
 	d.created = d.next = time(NULL);
 	q_id_new(d.id);
 	q_env_add_rcpt(&d, qe->env->from, user,
@@ -136,8 +142,8 @@ dsn_queue(struct qent *qe, const char *user)
 		r = q_store(&d, mfd, err, sizeof(err));
 	close(mfd);
 	if (r == 0) {
-		log_info("id=%s dsn=%s to=<%s> queued", qe->id, d.id,
-		    qe->env->from);
+		log_info("id=%s dsn=%s to=<%s> class=%s queued", qe->id,
+		    d.id, qe->env->from, q_class_name(d.class));
 		qent_add(d.id, d.next);
 	}
 	q_env_free(&d);

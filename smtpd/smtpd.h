@@ -127,6 +127,7 @@ int	 q_addr_valid(const char *, enum q_addr_kind);
 time_t	 q_backoff(int, long, long);
 
 /* dsn.c */
+#define DSN_HEADERS_MAX	(8 * 1024)	/* of the original, returned */
 int	 q_dsn_write(int, const struct sm_config *, const struct q_envelope *,
 	    int, const char *);
 

@@ -541,12 +541,34 @@ class TestQueue(SmtpdTest):
         mail, rcpts, data, xseal = msgs[0]
         self.assertEqual(mail, "MAIL FROM:<>")
         self.assertEqual(rcpts, [ALICE])
+        # port 25 mail is unsafe, and so is its bounce, whoever it claims
+        # to come from
+        self.assertRegex(xseal, r"^XSEAL ID=[0-9a-f]{16} CLASS=UNSAFE$")
         self.assertIn(b"report-type=delivery-status", data)
         self.assertIn(b"Final-Recipient: rfc822; " + BOB.encode(), data)
         self.assertIn(b"Status: 5.2.1", data)
         time.sleep(2)
         self.assertEqual(len(self.mda.messages), 1)
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+    def test_bounce_returns_at_most_8k_of_whole_header_fields(self):
+        self.mda.fail[BOB] = ["550 5.2.1 mailbox disabled"]
+        headers = "".join("X-Filler-%03d: %s\r\n\t%s\r\n" %
+                          (i, "a" * 60, "b" * 30) for i in range(300))
+        s = self.smtp()
+        s.sendmail(ALICE, [BOB], headers + "Subject: big\r\n\r\nthe body\r\n")
+        s.quit()
+        data = self.mda.wait(1)[0][2]
+        part = data.split(b"Content-Type: text/rfc822-headers\r\n\r\n",
+                          1)[1]
+        part = part[:part.index(b"\r\n--")]
+        self.assertLessEqual(len(part), 8192)
+        self.assertGreater(len(part), 7000)
+        self.assertTrue(part.endswith(b"\r\n\t" + b"b" * 30 + b"\r\n"),
+                        part[-100:])
+        self.assertEqual(data.count(b"Content-Type: text/rfc822-headers"), 1)
+        self.assertNotIn(b"the body", data)
+        self.assertNotIn(b"X-Filler-299", data)
 
     def test_restart_recovers_the_queue(self):
         self.mda.close()
@@ -682,6 +704,21 @@ class TestWithMda(SmtpdTest):
         s.quit()
         wait_for(lambda: self.inst.messages(BOB, "Unsafe"), 20,
                  "the message in .Unsafe")
+        self.assertEqual(self.inst.messages(BOB), [])
+
+    def test_bounce_of_unsafe_mail_lands_in_the_senders_unsafe_folder(self):
+        """a forged local sender gets no attacker's headers in INBOX"""
+        self.inst.ctl("user", "set", BOB, "quota_bytes=1")
+        s = self.smtp()
+        s.sendmail(ALICE, [BOB], self.MSG)
+        s.quit()
+        paths = wait_for(lambda: self.inst.messages(ALICE, "Unsafe"), 20,
+                         "the bounce in alice's .Unsafe")
+        with open(paths[0], "rb") as f:
+            data = f.read()
+        self.assertIn(b"report-type=delivery-status", data)
+        self.assertIn(b"Status: 5.2.2", data)
+        self.assertEqual(self.inst.messages(ALICE), [])
         self.assertEqual(self.inst.messages(BOB), [])
 
 # -- submitd's hand-over on [smtpd] queue_socket (common/ipc wire format) --
@@ -843,6 +880,15 @@ class TestQueueSocket(SmtpdTest):
         self.assertEqual(self.queue_ids(), [])
         self.assertIn("queue_socket: refused peer uid %d" % pw.pw_uid,
                       self.inst.log("smtpd"))
+
+    def test_bounce_of_submitted_mail_is_safe(self):
+        self.mda.fail[BOB] = ["550 5.2.1 mailbox disabled"]
+        mtype, _, fields = self.submit([(BOB, BOB, 1)])
+        self.assertEqual(mtype, IPC_QUEUE_COMMITTED)
+        mail, rcpts, data, xseal = self.mda.wait(1)[0]
+        self.assertEqual((mail, rcpts), ("MAIL FROM:<>", [ALICE]))
+        self.assertRegex(xseal, r"^XSEAL ID=[0-9a-f]{16} CLASS=SAFE$")
+        self.assertNotEqual(xseal, "XSEAL ID=%s CLASS=SAFE" % fields[0])
 
     def test_queue_socket_is_root_only(self):
         st = os.stat(self.inst.path("run", "queue.sock"))

@@ -269,6 +269,85 @@ test_dsn(void)
 	test_end();
 }
 
+/* The text/rfc822-headers part of a DSN in out, or NULL. */
+static const char *
+dsn_part(const char *out, size_t *len)
+{
+	const char	*p, *e;
+
+	if ((p = strstr(out, "Content-Type: text/rfc822-headers\r\n\r\n")) ==
+	    NULL)
+		return NULL;
+	p += strlen("Content-Type: text/rfc822-headers\r\n\r\n");
+	if ((e = strstr(p, "\r\n--0123456789abcdef/mx.example.test--")) ==
+	    NULL)
+		return NULL;
+	*len = (size_t)(e - p);
+	return p;
+}
+
+static void
+test_dsn_headers_are_bounded_at_a_field(void)
+{
+	struct sm_config	 cfg;
+	struct q_envelope	 e;
+	char			*orig, *out;
+	const char		*part;
+	size_t			 olen = 0, plen = 0;
+	int			 ofd, dfd, i;
+	ssize_t			 n;
+
+	test_begin("DSN returns whole header fields, at most 8 KB of them");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hostname = "mx.example.test";
+	sample(&e);
+	e.rcpt[0].state = Q_RS_FAILED;
+	orig = malloc(65536);
+	out = malloc(65536);
+	/* 30 KB of folded fields, then a body that must not come back */
+	for (i = 0; i < 200; i++)
+		olen += (size_t)snprintf(orig + olen, 65536 - olen,
+		    "X-Filler-%03d: %.*s\r\n\tcontinued %.*s\r\n", i,
+		    40 + i % 37, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 50 + i % 13,
+		    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		    "bbbb");
+	olen += (size_t)snprintf(orig + olen, 65536 - olen,
+	    "\r\nsecret body\r\n");
+	ofd = memfd_create("o", 0);
+	dfd = memfd_create("d", 0);
+	test_assert(write(ofd, orig, olen) == (ssize_t)olen);
+	test_assert(q_dsn_write(dfd, &cfg, &e, ofd, "fedcba9876543210") == 0);
+	n = pread(dfd, out, 65535, 0);
+	out[n > 0 ? n : 0] = '\0';
+	test_assert((part = dsn_part(out, &plen)) != NULL);
+	test_assert(plen <= DSN_HEADERS_MAX && plen > DSN_HEADERS_MAX - 200);
+	/* a prefix of the original that ends where a field ends */
+	test_assert(part != NULL && memcmp(part, orig, plen) == 0);
+	test_assert(strncmp(orig + plen, "X-Filler-", 9) == 0);
+	test_assert(strstr(out, "secret body") == NULL);
+	test_assert(strstr(out, "X-Filler-199") == NULL);
+
+	/* a first field larger than the bound: nothing of it */
+	memset(orig, 'x', 20000);
+	memcpy(orig, "X-Huge: ", 8);
+	memcpy(orig + 20000, "\r\nSubject: s\r\n\r\nbody\r\n", 22);
+	test_assert(ftruncate(ofd, 0) == 0 && ftruncate(dfd, 0) == 0 &&
+	    lseek(dfd, 0, SEEK_SET) == 0);
+	test_assert(pwrite(ofd, orig, 20022, 0) == 20022);
+	test_assert(q_dsn_write(dfd, &cfg, &e, ofd, "fedcba9876543210") == 0);
+	n = pread(dfd, out, 65535, 0);
+	out[n > 0 ? n : 0] = '\0';
+	test_assert((part = dsn_part(out, &plen)) != NULL && plen == 0);
+	test_assert(strstr(out, "xxxxxxxx") == NULL);
+	close(ofd);
+	close(dfd);
+	free(orig);
+	free(out);
+	q_env_free(&e);
+	test_end();
+}
+
 static void
 test_admin(void)
 {
@@ -334,6 +413,7 @@ main(void)
 		test_backoff,
 		test_ids,
 		test_dsn,
+		test_dsn_headers_are_bounded_at_a_field,
 		test_admin,
 		NULL
 	};
