@@ -27,13 +27,15 @@
  * several requests in the socket and delivery is bounded by mda anyway.
  * The message is dot-stuffed on the way out and every line ends in CRLF
  * (the queue holds it exactly as received, already free of bare CR/LF).
- * When the queue goes away this process exits; the parent starts a new
- * one with a channel to the next queue.
+ * When the queue goes away this process outlives it: it finishes the
+ * transaction at hand, drops the dead queue's requests and waits for the
+ * parent to hand over a channel to the next queue.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,29 +231,33 @@ lmtp_send_body(int fd)
 	return 0;
 }
 
-/* The queue went away: the parent starts a new one, and a new us. */
+/* The queue went away: its requests die with it; wait for the next. */
 static void
-queue_gone(void)
+queue_lost(int *qfd)
 {
-	log_info("the queue went away; exiting");
-	lmtp_drop();
-	_exit(0);
+	if (*qfd == -1)
+		return;
+	log_info("the queue went away; waiting for the next one");
+	close(*qfd);
+	*qfd = -1;
 }
 
 static void
-report(int qfd, uint32_t req, uint32_t idx, int code, const char *text)
+report(int *qfd, uint32_t req, uint32_t idx, int code, const char *text)
 {
 	struct ipc_msg	*m;
 	uint32_t	 st;
 
+	if (*qfd == -1)
+		return;
 	st = code >= 200 && code < 300 ? Q_DLV_OK : code >= 500 &&
 	    code < 600 ? Q_DLV_PERMFAIL : Q_DLV_TEMPFAIL;
 	m = ipc_msg_new(IPC_QUEUE_DELIVERED, req);
 	ipc_add_u32(m, idx);
 	ipc_add_u32(m, st);
 	ipc_add_str(m, text);
-	if (ipc_send_sync(qfd, m) == -1)
-		queue_gone();
+	if (ipc_send_sync(*qfd, m) == -1)
+		queue_lost(qfd);
 }
 
 struct drcpt {
@@ -328,7 +334,7 @@ lmtp_begin(const char *id, uint32_t class, const char *from, int utf8,
 }
 
 static void
-deliver(int qfd, struct ipc_msg *m)
+deliver(int *qfd, struct ipc_msg *m)
 {
 	const char	*id, *from, *why;
 	uint32_t	 class, n, i;
@@ -451,27 +457,70 @@ out:
 		log_debug("id=%s user=%s lmtp=%s", id, r[i].user, r[i].text);
 		report(qfd, m->id, r[i].idx, r[i].code, r[i].text);
 	}
-	done = ipc_msg_new(IPC_QUEUE_DELIVERY_DONE, m->id);
-	ipc_add_str(done, id);
-	if (ipc_send_sync(qfd, done) == -1)
-		queue_gone();
+	if (*qfd != -1) {
+		done = ipc_msg_new(IPC_QUEUE_DELIVERY_DONE, m->id);
+		ipc_add_str(done, id);
+		if (ipc_send_sync(*qfd, done) == -1)
+			queue_lost(qfd);
+	}
 	free(r);
 }
 
-void
-delivery_main(struct sm_config *c, int qfd)
+/* The parent's word: a channel to a new queue. */
+static void
+parent_msg(int pfd, int *qfd)
 {
+	struct ipc_msg	*m;
+
+	if (ipc_recv_sync(pfd, &m) == -1)
+		_exit(0);	/* the parent is gone: so are we */
+	if (m->type != IPC_MDA_QUEUE || ipc_get_end(m) == -1 || m->fd == -1)
+		fatalx("delivery: unexpected message %u from parent", m->type);
+	/* a new queue means the last one is dead */
+	if (*qfd != -1)
+		close(*qfd);
+	*qfd = ipc_msg_takefd(m);
+	ipc_msg_free(m);
+	log_debug("queue channel ready");
+}
+
+/*
+ * pfd: the channel to the parent; qfd: to the queue, or -1 until the
+ * parent hands one over (IPC_MDA_QUEUE, when a queue starts).
+ */
+void
+delivery_main(struct sm_config *c, int pfd, int qfd)
+{
+	struct pollfd	 pf[2];
 	struct ipc_msg	*m;
 
 	cfg = c;
 	signal(SIGPIPE, SIG_IGN);
 	log_info("delivery ready lmtp=%s", cfg->lmtp_socket);
 	for (;;) {
-		if (ipc_recv_sync(qfd, &m) == -1)
-			queue_gone();
+		pf[0].fd = pfd;
+		pf[0].events = POLLIN;
+		pf[1].fd = qfd;		/* -1: ignored */
+		pf[1].events = POLLIN;
+		pf[0].revents = pf[1].revents = 0;
+		if (poll(pf, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("delivery: poll");
+		}
+		if (pf[0].revents != 0) {
+			parent_msg(pfd, &qfd);
+			continue;
+		}
+		if (pf[1].revents == 0)
+			continue;
+		if (ipc_recv_sync(qfd, &m) == -1) {
+			queue_lost(&qfd);
+			continue;
+		}
 		if (m->type != IPC_MDA_DELIVER)
 			fatalx("delivery: unexpected message %u", m->type);
-		deliver(qfd, m);
+		deliver(&qfd, m);
 		ipc_msg_free(m);
 	}
 }
