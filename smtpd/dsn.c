@@ -53,8 +53,9 @@ dsn_headers(int fd, struct buf *out)
 				bol = 1;
 				continue;
 			}
+			/* a new field starts: the last one ended */
 			if (bol && b[i] != ' ' && b[i] != '\t')
-				keep = h.len;	/* a new field: the last ended */
+				keep = h.len;
 			/* "--" at a line start could end our part */
 			if (bol && b[i] == '-')
 				buf_addc(&h, ' ');

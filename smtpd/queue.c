@@ -7,8 +7,16 @@
  * it owns; it parses no network input.  Its inputs are the receiver
  * (untrusted: it may have been taken over, so its class is forced to
  * unsafe and it may queue only local recipients), submitd's privileged
- * parent on queue_socket (root only, by SO_PEERCRED), the
- * delivery role and the parent.
+ * parent on queue_socket (root only, by SO_PEERCRED), the delivery
+ * processes and the parent.  Every address is checked (q_addr_valid).
+ *
+ * The channels to the receiver and the delivery processes come from the
+ * parent, again whenever one of them restarts (IPC_QUEUE_RECEIVER,
+ * IPC_QUEUE_DELIVERY); a channel that closes ends what was pending on
+ * it: the receiver's uncommitted messages are dropped (no 250 was
+ * said), a delivery process's messages are retried.  This process may
+ * itself be killed at any point and restarted: everything it acked is
+ * on disk.
  *
  * Layout (inside the chroot):
  *	/incoming/<id>/{message,envelope}	being written; removed at start
