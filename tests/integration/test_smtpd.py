@@ -232,15 +232,15 @@ class SmtpdTest(unittest.TestCase):
         for k, v in self.extra_conf.items():
             conf.setdefault(k, {}).update(v)
         self.inst = Instance(extra_conf=conf)
+        # cleanups, not tearDown: they run when start() fails or skips too
+        # (the daemons it started would be left running otherwise)
+        self.addCleanup(self.inst.close)
         self.inst.add_user(BOB)
         self.inst.add_user(ALICE)
         self.mda = FakeMda(self.inst.path("run", "lmtp.sock"),
                            xseal=self.mda_xseal)
+        self.addCleanup(lambda: self.mda.close())
         self.start()
-
-    def tearDown(self):
-        self.mda.close()
-        self.inst.close()
 
     def start(self):
         self.inst.start("smtpd")
