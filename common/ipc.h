@@ -60,10 +60,13 @@ enum ipc_type {
 	IPC_QUEUE_LIST,
 	IPC_QUEUE_DELETE,
 	IPC_QUEUE_DELIVERY_DONE,	/* str id: every rcpt answered */
+	IPC_QUEUE_RECEIVER,	/* fd: channel to a (new) receiver */
+	IPC_QUEUE_DELIVERY,	/* u32 slot, fd: to a delivery process */
 
 	/* delivery agents */
 	IPC_MDA_DELIVER = 300,	/* envelope + fd */
 	IPC_MTA_DELIVER,
+	IPC_MDA_QUEUE,		/* fd: smtpd.delivery's channel to a queue */
 
 	/* imapd */
 	IPC_IMAP_CLIENT = 400,	/* fd of a logged-in client connection */
@@ -76,6 +79,9 @@ enum ipc_type {
 
 	/* submitd's header scanner */
 	IPC_HEADER_SCAN = 600,	/* fd of a message -> IPC_OK(facts)/ERR */
+
+	/* smtpd.receiver */
+	IPC_RECEIVER_QUEUE = 700,	/* fd: channel to a (new) queue */
 
 	IPC_TYPE_MAX
 };

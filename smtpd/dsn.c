@@ -2,11 +2,13 @@
  * dsn.c - delivery status notifications (RFC 3464 multipart/report) for
  * recipients that failed permanently or expired in the queue.  Called by
  * smtpd.queue, which decides whether a bounce is due (never to the null
- * sender, never for a bounce).
+ * sender, never for a bounce) and gives the bounce the class of the
+ * message it reports on: a bounce of unsafe mail is unsafe.
  *
- * The report quotes the original's header section only (text/rfc822-
- * headers), at most DSN_HEADERS_MAX bytes of it: the original may be
- * hostile, and returning its body would turn us into a reflector.
+ * The report quotes the original's header section only, as a text/
+ * rfc822-headers part, and at most DSN_HEADERS_MAX bytes of it, cut
+ * where a header field ends: the original may be hostile, and returning
+ * its body (or pages of its headers) would turn us into a reflector.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,40 +22,57 @@
 #include "log.h"
 #include "smtpd.h"
 
-#define DSN_HEADERS_MAX	(32 * 1024)
-
-/* The original's headers, up to the empty line; bare CR/LF made CRLF. */
+/*
+ * The original's header section, up to the empty line, bare CR dropped
+ * and every line ending in CRLF, but only the whole header fields (with
+ * their continuation lines) that fit in DSN_HEADERS_MAX bytes.
+ */
 static void
 dsn_headers(int fd, struct buf *out)
 {
-	char	 b[4096];
-	ssize_t	 n;
-	off_t	 off = 0;
-	size_t	 i;
-	int	 bol = 1;
+	struct buf	 h;
+	char		 b[4096];
+	ssize_t		 n;
+	off_t		 off = 0;
+	size_t		 i, keep = 0;
+	int		 bol = 1, done = 0;
 
-	while (out->len < DSN_HEADERS_MAX &&
+	buf_init(&h, 0);
+	while (!done && h.len <= DSN_HEADERS_MAX &&
 	    (n = pread(fd, b, sizeof(b), off)) > 0) {
 		off += n;
-		for (i = 0; i < (size_t)n; i++) {
+		for (i = 0; i < (size_t)n && h.len <= DSN_HEADERS_MAX; i++) {
 			if (b[i] == '\r')
 				continue;
 			if (b[i] == '\n') {
-				if (bol)
-					return;
-				buf_addstr(out, "\r\n");
+				if (bol) {
+					done = 1;	/* the empty line */
+					break;
+				}
+				buf_addstr(&h, "\r\n");
 				bol = 1;
-			} else {
-				/* "--" at a line start could end our part */
-				if (bol && b[i] == '-')
-					buf_addc(out, ' ');
-				buf_addc(out, b[i]);
-				bol = 0;
+				continue;
 			}
+			/* a new field starts: the last one ended */
+			if (bol && b[i] != ' ' && b[i] != '\t')
+				keep = h.len;
+			/* "--" at a line start could end our part */
+			if (bol && b[i] == '-')
+				buf_addc(&h, ' ');
+			buf_addc(&h, b[i]);
+			bol = 0;
 		}
 	}
-	if (!bol)
-		buf_addstr(out, "\r\n");
+	if (h.len <= DSN_HEADERS_MAX) {
+		/* the section ended (or the message did): all of it fits */
+		if (!bol)
+			buf_addstr(&h, "\r\n");
+		if (h.len <= DSN_HEADERS_MAX)
+			keep = h.len;
+	}
+	if (keep > 0)
+		buf_add(out, h.data, keep);
+	buf_free(&h);
 }
 
 /* "5.1.1" from a reply text like "550 5.1.1 No such user" */

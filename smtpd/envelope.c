@@ -21,9 +21,11 @@
  *	rcpt remote - carol@example.net
  *	note 0 451 4.2.0 mailbox busy		(last reply for rcpt 0)
  *
- * Addresses never contain CR, LF or NUL (the SMTP parser refuses them and
- * the queue checks submitted ones with q_addr_safe()), so a line is a
- * record.  Parsing is strict: an unknown key or a bad number is an error.
+ * Every address is checked with q_addr_valid() (RFC 5321 path syntax)
+ * when the queue takes a message in and again here when an envelope is
+ * read back, so a line is a record and an address that smtpd.delivery
+ * writes into MAIL or RCPT can never carry more than an address.  Parsing
+ * is strict: an unknown key, a bad number or a bad address is an error.
  */
 #include <sys/stat.h>
 
@@ -32,10 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
+#include "smtp.h"
 #include "smtpd.h"
 #include "xmalloc.h"
 
@@ -101,11 +105,34 @@ q_state_name(enum q_rcpt_state st)
 	    q_states[st] : "?";
 }
 
-/* No byte that could end a record, and a sane length. */
+/* No byte that could end a record, and a sane length (HELO, peer). */
 int
 q_addr_safe(const char *s)
 {
 	return strlen(s) <= 512 && strpbrk(s, "\r\n") == NULL;
+}
+
+/*
+ * An address the queue may keep: RFC 5321 path syntax (smtp_addr_valid,
+ * UTF-8 allowed: an SMTPUTF8 client may send it, and the engine refuses
+ * it without SMTPUTF8), at most SMTP_PATH_MAX bytes.  Q_ADDR_FROM may be
+ * empty (the null sender), Q_ADDR_RCPT may be <Postmaster> without a
+ * domain (RFC 5321 4.5.1), and Q_ADDR_USER, the local user a recipient
+ * resolved to, is a plain address with no space (the envelope's rcpt
+ * line separates it from the next field by one).
+ */
+int
+q_addr_valid(const char *a, enum q_addr_kind kind)
+{
+	if (strlen(a) > SMTP_PATH_MAX)
+		return 0;
+	if (kind == Q_ADDR_FROM && *a == '\0')
+		return 1;
+	if (kind == Q_ADDR_RCPT && strcasecmp(a, "postmaster") == 0)
+		return 1;
+	if (kind == Q_ADDR_USER && strchr(a, ' ') != NULL)
+		return 0;
+	return smtp_addr_valid(a, 1);
 }
 
 int
@@ -196,8 +223,9 @@ parse_rcpt(struct q_envelope *e, char *v)
 	for (st = 0; st < sizeof(q_states) / sizeof(q_states[0]); st++)
 		if (strcmp(v, q_states[st]) == 0)
 			break;
-	if (st == sizeof(q_states) / sizeof(q_states[0]) || *addr == '\0' ||
-	    e->nrcpt >= Q_MAX_RCPT)
+	if (st == sizeof(q_states) / sizeof(q_states[0]) ||
+	    !q_addr_valid(addr, Q_ADDR_RCPT) || e->nrcpt >= Q_MAX_RCPT ||
+	    (strcmp(user, "-") != 0 && !q_addr_valid(user, Q_ADDR_USER)))
 		return -1;
 	q_env_add_rcpt(e, addr, strcmp(user, "-") == 0 ? "" : user,
 	    (enum q_rcpt_state)st);
@@ -255,6 +283,8 @@ parse_line(struct q_envelope *e, char *line)
 		sp = &e->peer;
 	else if (strcmp(line, "from") == 0)
 		sp = &e->from;
+	if (sp == &e->from && !q_addr_valid(v, Q_ADDR_FROM))
+		return -1;
 	if (sp != NULL) {
 		free(*sp);
 		*sp = xstrdup(v);

@@ -7,8 +7,16 @@
  * it owns; it parses no network input.  Its inputs are the receiver
  * (untrusted: it may have been taken over, so its class is forced to
  * unsafe and it may queue only local recipients), submitd's privileged
- * parent on queue_socket (trusted after an SO_PEERCRED check), the
- * delivery role and the parent.
+ * parent on queue_socket (root only, by SO_PEERCRED), the delivery
+ * processes and the parent.  Every address is checked (q_addr_valid).
+ *
+ * The channels to the receiver and the delivery processes come from the
+ * parent, again whenever one of them restarts (IPC_QUEUE_RECEIVER,
+ * IPC_QUEUE_DELIVERY); a channel that closes ends what was pending on
+ * it: the receiver's uncommitted messages are dropped (no 250 was
+ * said), a delivery process's messages are retried.  This process may
+ * itself be killed at any point and restarted: everything it acked is
+ * on disk.
  *
  * Layout (inside the chroot):
  *	/incoming/<id>/{message,envelope}	being written; removed at start
@@ -51,13 +59,24 @@
 
 #define Q_INFLIGHT_MAX	(2 * Q_DELIVERY_N)
 
+/*
+ * A channel to a delivery process.  The parent hands over a new one for
+ * slot when a process starts (IPC_QUEUE_DELIVERY); one that closes takes
+ * the requests it held back to the queue (dch_closed).
+ */
+struct dlvch {
+	struct ipc_conn		*conn;
+	int			 slot;
+	int			 busy;		/* requests outstanding */
+};
+
 struct qent {
 	struct qent		*next;
 	char			 id[Q_ID_LEN + 1];
 	time_t			 next_try;
 	int			 inflight;
 	uint32_t		 req;		/* delivery or lookup request */
-	int			 dlv;		/* which delivery process */
+	struct dlvch		*dch;		/* at a delivery process */
 	struct q_envelope	*env;		/* while in flight */
 	int			 bounce_wait;	/* sender lookup outstanding */
 };
@@ -65,15 +84,13 @@ struct qent {
 static struct sm_config	*cfg;
 static struct event_base *base;
 static struct ipc_conn	*parent_ipc;
-struct ipc_conn		*q_recv_ipc;
-static struct ipc_conn	*dlv_ipc[Q_DELIVERY_N];
-static int		 dlv_busy[Q_DELIVERY_N], ndlv;
+static struct qclient	*receiver;	/* the receiver's channel */
+static struct dlvch	*dlv[Q_DELIVERY_N];
 static struct qclient	*clients;
 static struct qent	*entries;
 static struct event	*run_ev;
 static int		 ninflight;
 static uint32_t		 next_req = 1;
-static uid_t		 trusted_uid;
 
 static void	q_finish(struct qent *);
 
@@ -126,7 +143,13 @@ dsn_queue(struct qent *qe, const char *user)
 	q_env_init(&d);
 	free(d.source);
 	d.source = xstrdup("dsn");
-	d.class = Q_CLASS_SAFE;
+	/*
+	 * The report quotes the original's headers and goes to the address
+	 * the original claimed: a bounce of unsafe mail is no safer than the
+	 * mail (a forged local sender would otherwise get attacker-chosen
+	 * headers in the safe mailbox).
+	 */
+	d.class = qe->env->class;
 	d.created = d.next = time(NULL);
 	q_id_new(d.id);
 	q_env_add_rcpt(&d, qe->env->from, user,
@@ -137,8 +160,8 @@ dsn_queue(struct qent *qe, const char *user)
 		r = q_store(&d, mfd, err, sizeof(err));
 	close(mfd);
 	if (r == 0) {
-		log_info("id=%s dsn=%s to=<%s> queued", qe->id, d.id,
-		    qe->env->from);
+		log_info("id=%s dsn=%s to=<%s> class=%s queued", qe->id,
+		    d.id, qe->env->from, q_class_name(d.class));
 		qent_add(d.id, d.next);
 	}
 	q_env_free(&d);
@@ -282,7 +305,7 @@ q_attempt(struct qent *qe)
 	struct q_envelope	*e;
 	struct ipc_msg		*m;
 	char			 path[64];
-	int			 fd, i, n = 0;
+	int			 fd = -1, i, n = 0;
 
 	e = xcalloc(1, sizeof(*e));
 	snprintf(path, sizeof(path), "%s/envelope", qe->id);
@@ -302,7 +325,9 @@ q_attempt(struct qent *qe)
 			q_transmit(e, i);
 	}
 	snprintf(path, sizeof(path), "%s/message", qe->id);
-	if (n == 0 || (fd = openat(q_fd, path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if (n > 0 && (fd = openat(q_fd, path, O_RDONLY | O_CLOEXEC)) == -1)
+		log_warn("id=%s message", qe->id);
+	if (n == 0 || fd == -1) {
 		q_finish(qe);
 		return;
 	}
@@ -318,18 +343,33 @@ q_attempt(struct qent *qe)
 			ipc_add_str(m, e->rcpt[i].user);
 		}
 	ipc_msg_setfd(m, fd);
-	/* the least busy delivery process */
-	for (i = 1, qe->dlv = 0; i < ndlv; i++)
-		if (dlv_busy[i] < dlv_busy[qe->dlv])
-			qe->dlv = i;
-	dlv_busy[qe->dlv]++;
-	ipc_send(dlv_ipc[qe->dlv], m);
+	/* the least busy delivery process (q_run saw one at least) */
+	for (i = 0, qe->dch = NULL; i < Q_DELIVERY_N; i++)
+		if (dlv[i] != NULL && (qe->dch == NULL ||
+		    dlv[i]->busy < qe->dch->busy))
+			qe->dch = dlv[i];
+	if (qe->dch == NULL)
+		log_panic("queue: no delivery process for id=%s", qe->id);
+	qe->dch->busy++;
+	ipc_send(qe->dch->conn, m);
 	ninflight++;
+}
+
+static int
+dlv_any(void)
+{
+	int	 i;
+
+	for (i = 0; i < Q_DELIVERY_N; i++)
+		if (dlv[i] != NULL)
+			return 1;
+	return 0;
 }
 
 static void
 dlv_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
+	struct dlvch	*dch = arg;
 	struct qent	*qe;
 	const char	*text, *id;
 	uint32_t	 idx, status;
@@ -340,7 +380,7 @@ dlv_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		if (ipc_get_u32(m, &idx) == -1 ||
 		    ipc_get_u32(m, &status) == -1 ||
 		    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1 ||
-		    (qe = find_req(m->id)) == NULL ||
+		    (qe = find_req(m->id)) == NULL || qe->dch != dch ||
 		    idx >= (uint32_t)qe->env->nrcpt)
 			fatalx("queue: bad IPC_QUEUE_DELIVERED");
 		r = &qe->env->rcpt[idx];
@@ -357,16 +397,74 @@ dlv_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_QUEUE_DELIVERY_DONE:
 		if (ipc_get_str(m, &id) == -1 || ipc_get_end(m) == -1 ||
-		    (qe = find_req(m->id)) == NULL)
+		    (qe = find_req(m->id)) == NULL || qe->dch != dch)
 			fatalx("queue: bad IPC_QUEUE_DELIVERY_DONE");
 		ninflight--;
-		dlv_busy[qe->dlv]--;
+		dch->busy--;
+		qe->dch = NULL;
 		q_finish(qe);
 		q_schedule();
 		break;
 	default:
 		fatalx("queue: unexpected message %u from delivery", m->type);
 	}
+}
+
+/*
+ * A delivery process died (or was replaced): what it held goes back to
+ * the queue as a temporary failure, with what it did report kept (a
+ * recipient it said was delivered is done).  The retry backs off like
+ * any other: a message that kills its delivery process must not do so
+ * in a loop that makes the parent give up on smtpd.
+ */
+static void
+dch_closed(struct ipc_conn *c, void *arg)
+{
+	struct dlvch	*dch = arg;
+	struct qent	*qe, *next;
+	int		 i, n = 0;
+
+	for (qe = entries; qe != NULL; qe = next) {
+		next = qe->next;
+		if (qe->dch != dch)
+			continue;
+		qe->dch = NULL;
+		ninflight--;
+		n++;
+		for (i = 0; i < qe->env->nrcpt; i++)
+			if (qe->env->rcpt[i].state == Q_RS_PENDING) {
+				free(qe->env->rcpt[i].last);
+				qe->env->rcpt[i].last = xstrdup("451 4.3.0 "
+				    "delivery process lost");
+			}
+		log_info("id=%s delivery process lost; will retry", qe->id);
+		q_finish(qe);
+	}
+	log_info("delivery slot=%d channel closed, %d message(s) back in "
+	    "the queue", dch->slot, n);
+	if (dlv[dch->slot] == dch)
+		dlv[dch->slot] = NULL;
+	ipc_conn_free(c);
+	free(dch);
+	q_schedule();
+}
+
+static void
+dch_new(uint32_t slot, int fd)
+{
+	struct dlvch	*dch;
+
+	/*
+	 * A process in this slot before is dead (the parent starts one only
+	 * after reaping the last): its channel stays open until its last
+	 * words are read and it closes, then dch_closed requeues the rest.
+	 */
+	dch = xcalloc(1, sizeof(*dch));
+	dch->slot = (int)slot;
+	dch->conn = ipc_conn_new(base, fd, dlv_dispatch, dch_closed, dch);
+	dlv[slot] = dch;
+	log_debug("delivery slot=%u channel ready", slot);
+	q_schedule();
 }
 
 static void
@@ -376,8 +474,8 @@ q_run(int fd, short ev, void *arg)
 	time_t		 now = time(NULL);
 	struct timeval	 tv = { 1, 0 };
 
-	for (qe = entries; qe != NULL && ninflight < Q_INFLIGHT_MAX;
-	    qe = next) {
+	for (qe = entries; qe != NULL && ninflight < Q_INFLIGHT_MAX &&
+	    dlv_any(); qe = next) {
 		next = qe->next;
 		if (!qe->inflight && qe->next_try <= now)
 			q_attempt(qe);
@@ -411,38 +509,81 @@ recv_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
 	if (m->type != IPC_QUEUE_MESSAGE)
 		fatalx("queue: unexpected message %u from receiver", m->type);
-	q_take(c, m, NULL);
+	q_take(c, m, arg);
 }
 
+/* A client's channel closed: its messages not yet committed are dropped. */
 static void
-parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+client_gone(struct qclient *qc)
 {
-	if (m->type != IPC_OK && m->type != IPC_ERR)
-		fatalx("queue: unexpected message %u from parent", m->type);
-	bounce_answer(m);
-}
-
-static void
-peer_closed(struct ipc_conn *c, void *arg)
-{
-	fatalx("queue: %s went away", (const char *)arg);
-}
-
-static void
-client_closed(struct ipc_conn *c, void *arg)
-{
-	struct qclient	*qc = arg, **pp;
+	struct qclient	**pp;
 
 	for (pp = &clients; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == qc) {
 			*pp = qc->next;
 			break;
 		}
+	if (qc == receiver)
+		receiver = NULL;
 	ipc_conn_free(qc->conn);
 	qc->conn = NULL;
 	qc->gone = 1;
 	if (qc->njobs == 0)
 		free(qc);
+}
+
+static void
+client_closed(struct ipc_conn *c, void *arg)
+{
+	struct qclient	*qc = arg;
+
+	if (qc == receiver)
+		log_info("receiver channel closed");
+	client_gone(qc);
+}
+
+static void
+receiver_new(int fd)
+{
+	/* the last receiver is dead: nobody can see a 250 from it now */
+	if (receiver != NULL)
+		client_gone(receiver);
+	receiver = xcalloc(1, sizeof(*receiver));
+	receiver->conn = ipc_conn_new(base, fd, recv_dispatch, client_closed,
+	    receiver);
+	log_debug("receiver channel ready");
+}
+
+static void
+parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+{
+	uint32_t	 slot;
+
+	switch (m->type) {
+	case IPC_OK:
+	case IPC_ERR:
+		bounce_answer(m);
+		break;
+	case IPC_QUEUE_RECEIVER:
+		if (ipc_get_end(m) == -1 || m->fd == -1)
+			fatalx("queue: bad IPC_QUEUE_RECEIVER");
+		receiver_new(ipc_msg_takefd(m));
+		break;
+	case IPC_QUEUE_DELIVERY:
+		if (ipc_get_u32(m, &slot) == -1 || ipc_get_end(m) == -1 ||
+		    slot >= Q_DELIVERY_N || m->fd == -1)
+			fatalx("queue: bad IPC_QUEUE_DELIVERY");
+		dch_new(slot, ipc_msg_takefd(m));
+		break;
+	default:
+		fatalx("queue: unexpected message %u from parent", m->type);
+	}
+}
+
+static void
+peer_closed(struct ipc_conn *c, void *arg)
+{
+	fatalx("queue: %s went away", (const char *)arg);
 }
 
 static void
@@ -468,27 +609,26 @@ client_accept(int lfd, short ev, void *arg)
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
 	    -1)
 		return;
-	if (net_peercred(fd, &uid, &pid) == -1 ||
-	    (uid != 0 && uid != trusted_uid)) {
-		log_warnx("queue_socket: refused peer uid %u",
-		    (unsigned)uid);
+	/* submitd's root parent is the one client (the socket is 0600) */
+	if (net_peercred(fd, &uid, &pid) == -1 || uid != 0) {
+		log_warnx("queue_socket: refused peer uid %u pid %ld",
+		    (unsigned)uid, (long)pid);
 		close(fd);
 		return;
 	}
 	qc = xcalloc(1, sizeof(*qc));
+	qc->trusted = 1;
 	qc->conn = ipc_conn_new(base, fd, client_dispatch, client_closed, qc);
 	qc->next = clients;
 	clients = qc;
 }
 
 void
-queue_main(struct sm_config *c, int parent_fd, int recv_fd,
-    const int *dlv_fds, int n_dlv, int qsock_fd, uid_t submit_uid)
+queue_main(struct sm_config *c, int parent_fd, int recv_fd, int qsock_fd)
 {
 	struct event	*ev, *usr1;
 
 	cfg = c;
-	trusted_uid = submit_uid;
 	base = event_base_new();
 	daemon_child_signals(base);
 	if ((mkdir("/incoming", 0700) == -1 && errno != EEXIST) ||
@@ -501,11 +641,9 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd,
 	q_recover();
 	parent_ipc = ipc_conn_new(base, parent_fd, parent_dispatch,
 	    peer_closed, "parent");
-	q_recv_ipc = ipc_conn_new(base, recv_fd, recv_dispatch, peer_closed,
-	    "receiver");
-	for (ndlv = 0; ndlv < n_dlv && ndlv < Q_DELIVERY_N; ndlv++)
-		dlv_ipc[ndlv] = ipc_conn_new(base, dlv_fds[ndlv], dlv_dispatch,
-		    peer_closed, "delivery");
+	/* the delivery processes' channels come from the parent */
+	if (recv_fd != -1)
+		receiver_new(recv_fd);
 	if (qsock_fd != -1) {
 		ev = event_new(base, qsock_fd, EV_READ | EV_PERSIST,
 		    client_accept, NULL);

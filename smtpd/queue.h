@@ -14,16 +14,16 @@ struct ipc_msg;
 struct q_envelope;
 struct qent;
 
-/* a connection on queue_socket (submitd's parent) */
+/* who sends IPC_QUEUE_MESSAGE: the receiver, or submitd's parent */
 struct qclient {
 	struct qclient		*next;
 	struct ipc_conn		*conn;
+	int			 trusted;	/* queue_socket (root) */
 	int			 njobs;		/* messages being written */
 	int			 gone;		/* closed, free at njobs 0 */
 };
 
 extern int		 q_inc_fd, q_fd;	/* incoming/, queue/ */
-extern struct ipc_conn	*q_recv_ipc;		/* the receiver */
 
 /* queue.c */
 struct qent *qent_add(const char *, time_t);

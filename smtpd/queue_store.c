@@ -46,11 +46,16 @@ q_fsync_dir(int dirfd, const char *path)
 	return r;
 }
 
+/*
+ * Remove a message.  The envelope goes first: an entry without one is
+ * no longer a message (recovery finishes the removal), whereas an
+ * envelope without its message would be retried for nothing.
+ */
 void
 q_rm_entry(int dirfd, const char *id)
 {
 	static const char *const files[] = {
-		"message", "envelope", "envelope.tmp"
+		"envelope", "envelope.tmp", "message"
 	};
 	char	 path[64];
 	size_t	 i;
@@ -172,7 +177,7 @@ struct qjob {
 	int			 msgfd;
 	int			 failed;
 	char			 err[256];
-	struct qclient		*client;	/* NULL: the receiver */
+	struct qclient		*client;
 	uint32_t		 req;
 };
 
@@ -243,7 +248,10 @@ q_env_save(struct q_envelope *e)
 
 /*
  * Read an IPC_QUEUE_MESSAGE into e.  trusted: submitd's parent over
- * queue_socket; else the receiver, whose claims are narrowed.
+ * queue_socket; else the receiver, whose claims are narrowed.  Every
+ * address must be one (q_addr_valid): smtpd.delivery writes them into
+ * MAIL and RCPT, so a sender such as "a@example.org> X-PARAM=1" from a
+ * subverted receiver is refused here, not passed on.
  */
 static int
 q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
@@ -252,15 +260,18 @@ q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
 	const char	*id, *from, *helo, *peer, *addr, *user;
 	uint32_t	 class, n, flags, i;
 
-	*code = 554;
 	q_env_init(e);
 	if (ipc_get_str(m, &id) == -1 || ipc_get_str(m, &from) == -1 ||
 	    ipc_get_u32(m, &class) == -1 || ipc_get_str(m, &helo) == -1 ||
 	    ipc_get_str(m, &peer) == -1 || ipc_get_u32(m, &n) == -1 ||
-	    n == 0 || n > Q_MAX_RCPT)
+	    n == 0 || n > Q_MAX_RCPT || !q_addr_safe(helo) ||
+	    !q_addr_safe(peer))
 		goto bad;
-	if (!q_addr_safe(from) || !q_addr_safe(helo) || !q_addr_safe(peer))
-		goto bad;
+	if (!q_addr_valid(from, Q_ADDR_FROM)) {
+		*code = 553;
+		snprintf(err, errlen, "5.1.7 Bad sender address syntax");
+		goto fail;
+	}
 	if (q_id_valid(id))
 		memcpy(e->id, id, Q_ID_LEN + 1);
 	free(e->from);
@@ -277,10 +288,15 @@ q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
 	for (i = 0; i < n; i++) {
 		if (ipc_get_str(m, &addr) == -1 ||
 		    ipc_get_str(m, &user) == -1 ||
-		    ipc_get_u32(m, &flags) == -1 || !q_addr_safe(addr) ||
-		    !q_addr_safe(user) || *addr == '\0' ||
-		    strchr(user, ' ') != NULL)
+		    ipc_get_u32(m, &flags) == -1)
 			goto bad;
+		if (!q_addr_valid(addr, Q_ADDR_RCPT) ||
+		    (*user != '\0' && !q_addr_valid(user, Q_ADDR_USER))) {
+			*code = 553;
+			snprintf(err, errlen,
+			    "5.1.3 Bad recipient address syntax");
+			goto fail;
+		}
 		if ((flags & Q_RCPT_LOCAL) && *user != '\0')
 			q_env_add_rcpt(e, addr, user, Q_RS_PENDING);
 		else if (trusted)
@@ -294,7 +310,9 @@ q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
 	e->next = e->created;
 	return 0;
 bad:
+	*code = 554;
 	snprintf(err, errlen, "5.5.0 Malformed request");
+fail:
 	q_env_free(e);
 	return -1;
 }
@@ -306,11 +324,11 @@ q_take(struct ipc_conn *c, struct ipc_msg *m, struct qclient *client)
 	struct ipc_msg		*r;
 	struct qjob		*j;
 	char			 err[256];
-	int			 code, trusted = client != NULL;
+	int			 code, trusted = client->trusted;
 
 	if (q_msg_parse(m, trusted, &e, &code, err, sizeof(err)) == -1) {
-		log_warnx("refused malformed message from %s",
-		    trusted ? "queue_socket" : "receiver");
+		log_warnx("%s: refused message: %d %s",
+		    trusted ? "queue_socket" : "receiver", code, err);
 		r = ipc_msg_new(IPC_ERR, m->id);
 		ipc_add_u32(r, (uint32_t)code);
 		ipc_add_str(r, err);
@@ -322,8 +340,7 @@ q_take(struct ipc_conn *c, struct ipc_msg *m, struct qclient *client)
 	j->msgfd = ipc_msg_takefd(m);
 	j->client = client;
 	j->req = m->id;
-	if (client != NULL)
-		client->njobs++;
+	client->njobs++;
 	q_job_submit(j);
 }
 
@@ -335,7 +352,7 @@ q_job_reply(struct qjob *j)
 	struct ipc_conn		*c;
 	int			 i;
 
-	c = j->client != NULL ? j->client->conn : q_recv_ipc;
+	c = j->client->gone ? NULL : j->client->conn;
 	if (j->failed) {
 		log_warnx("id=%s not queued: %s", e->id, j->err);
 		if (c == NULL)
@@ -351,9 +368,11 @@ q_job_reply(struct qjob *j)
 		    "source=%s queued", e->id, e->from, e->rcpt[i].addr,
 		    e->rcpt[i].user[0] ? e->rcpt[i].user : "-",
 		    q_class_name(e->class), e->source);
-	r = ipc_msg_new(IPC_QUEUE_COMMITTED, j->req);
-	ipc_add_str(r, e->id);
-	ipc_send(c, r);
+	if (c != NULL) {
+		r = ipc_msg_new(IPC_QUEUE_COMMITTED, j->req);
+		ipc_add_str(r, e->id);
+		ipc_send(c, r);
+	}
 	qent_add(e->id, e->next);
 }
 
@@ -377,8 +396,11 @@ q_jobs_done(int fd, short ev, void *arg)
 	for (j = list; j != NULL; j = j->next) {
 		if (j->failed)
 			continue;
-		if (j->client != NULL && j->client->gone) {
-			/* nobody to acknowledge: not ours to keep */
+		if (j->client->gone) {
+			/*
+			 * Nobody to acknowledge (the receiver died, submitd
+			 * hung up): no client saw a 250, so not ours to keep.
+			 */
 			q_rm_entry(q_inc_fd, j->env.id);
 			j->failed = 1;
 			snprintf(j->err, sizeof(j->err), "client went away");
@@ -396,8 +418,7 @@ q_jobs_done(int fd, short ev, void *arg)
 	for (j = list; j != NULL; j = next) {
 		next = j->next;
 		q_job_reply(j);
-		if (j->client != NULL && --j->client->njobs == 0 &&
-		    j->client->gone)
+		if (--j->client->njobs == 0 && j->client->gone)
 			free(j->client);
 		q_env_free(&j->env);
 		free(j);
@@ -431,6 +452,13 @@ q_recover(void)
 		if (!q_id_valid(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/envelope", de->d_name);
+		if (faccessat(q_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+		    errno == ENOENT) {
+			/* its removal was cut short (q_rm_entry) */
+			log_info("id=%s half removed, removed", de->d_name);
+			q_rm_entry(q_fd, de->d_name);
+			continue;
+		}
 		if (q_env_read(q_fd, path, &e) == -1) {
 			log_warnx("id=%s unreadable envelope, left alone",
 			    de->d_name);

@@ -19,7 +19,10 @@
  * Message content is written by the engine into a memfd created here;
  * at the end of DATA the memfd travels to the queue with the envelope,
  * and the 250 reply naming the queue ID goes out only when the queue
- * says the message is on disk.
+ * says the message is on disk.  If the queue dies first, every message
+ * waiting for it gets 451 (it may or may not be on disk; the client
+ * tries again), and so does every DATA until the parent hands over a
+ * channel to the next queue (IPC_RECEIVER_QUEUE).
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -54,6 +57,7 @@ struct rsess {
 	struct smtp_session	*s;
 	char			 peer[64];
 	uint32_t		 req;		/* outstanding IPC request */
+	int			 atqueue;	/* req is the queue's */
 	char			*pending_rcpt;
 	int			 memfd;
 	char			 qid[Q_ID_LEN + 1];
@@ -284,7 +288,14 @@ r_data_end(struct smtp_session *s, size_t size, void *arg)
 		smtp_reply(s, 554, "5.4.6 Too many hops, mail loop?");
 		return;
 	}
+	if (queue_ipc == NULL) {
+		log_info("session=%016llx peer=%s id=%s deferred: no queue",
+		    (unsigned long long)smtp_session_id(s), rs->peer, rs->qid);
+		smtp_reply(s, 451, "4.3.0 Queue unavailable, try again later");
+		return;
+	}
 	rs->req = next_req++;
+	rs->atqueue = 1;
 	m = ipc_msg_new(IPC_QUEUE_MESSAGE, rs->req);
 	ipc_add_str(m, rs->qid);
 	ipc_add_str(m, smtp_mail_from(s));
@@ -313,6 +324,7 @@ r_txn_reset(struct smtp_session *s, void *arg)
 		close(rs->memfd);
 	rs->memfd = -1;
 	rs->req = 0;
+	rs->atqueue = 0;
 	rcpts_free(rs);
 }
 
@@ -377,6 +389,9 @@ lookup_answer(struct ipc_msg *m)
 	smtp_reply(rs->s, (int)code, "%s", text);
 }
 
+static void	queue_dispatch(struct ipc_conn *, struct ipc_msg *, void *);
+static void	queue_closed(struct ipc_conn *, void *);
+
 static void
 parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
@@ -384,6 +399,16 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	case IPC_OK:
 	case IPC_ERR:
 		lookup_answer(m);
+		break;
+	case IPC_RECEIVER_QUEUE:
+		/* a new queue: the old one is dead or about to be seen so */
+		if (ipc_get_end(m) == -1 || m->fd == -1)
+			fatalx("receiver: bad IPC_RECEIVER_QUEUE");
+		if (queue_ipc != NULL)
+			queue_closed(queue_ipc, NULL);
+		queue_ipc = ipc_conn_new(base, ipc_msg_takefd(m),
+		    queue_dispatch, queue_closed, NULL);
+		log_info("queue channel ready");
 		break;
 	default:
 		fatalx("receiver: unexpected message %u from parent", m->type);
@@ -404,6 +429,7 @@ queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		if ((rs = find_req(m->id)) == NULL)
 			return;
 		rs->req = 0;
+		rs->atqueue = 0;
 		log_info("session=%016llx peer=%s id=%s queued",
 		    (unsigned long long)smtp_session_id(rs->s), rs->peer, id);
 		smtp_reply(rs->s, 250, "2.0.0 Ok: queued as %s", id);
@@ -415,12 +441,39 @@ queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		if ((rs = find_req(m->id)) == NULL)
 			return;
 		rs->req = 0;
+		rs->atqueue = 0;
 		if (code < 400 || code > 599)
 			code = 451;
 		smtp_reply(rs->s, (int)code, "%s", text);
 		break;
 	default:
 		fatalx("receiver: unexpected message %u from queue", m->type);
+	}
+}
+
+/*
+ * The queue died: no message it had not acknowledged may get a 250, so
+ * each gets 451 (the client tries again; one the queue had committed is
+ * then delivered twice rather than lost).
+ */
+static void
+queue_closed(struct ipc_conn *c, void *arg)
+{
+	struct rsess	*rs, *next;
+
+	ipc_conn_free(c);
+	if (c != queue_ipc)
+		return;
+	queue_ipc = NULL;
+	log_warnx("the queue went away; deferring mail until it is back");
+	for (rs = sessions; rs != NULL; rs = next) {
+		next = rs->next;
+		if (rs->req == 0 || !rs->atqueue)
+			continue;
+		rs->req = 0;
+		rs->atqueue = 0;
+		smtp_reply(rs->s, 451, "4.3.0 Queue unavailable, try again "
+		    "later");
 	}
 }
 
@@ -503,8 +556,9 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	    cfg->smtpd_max_sessions_per_ip);
 	parent_ipc = ipc_conn_new(base, parent_fd, parent_dispatch,
 	    peer_closed, "parent");
-	queue_ipc = ipc_conn_new(base, queue_fd, queue_dispatch, peer_closed,
-	    "queue");
+	if (queue_fd != -1)
+		queue_ipc = ipc_conn_new(base, queue_fd, queue_dispatch,
+		    queue_closed, NULL);
 	for (i = 0; i < nl; i++) {
 		ev = event_new(base, lfds[i], EV_READ | EV_PERSIST, accept_cb,
 		    NULL);

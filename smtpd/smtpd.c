@@ -2,28 +2,59 @@
  * smtpd.c - the smtpd entry point and its root parent.
  *
  * The parent starts as root, reads the config, binds [smtpd] listen and
- * queue_socket, builds the TLS context from the key, makes queue_dir
- * belong to queue_user, and forks the roles (see smtpd.h): receiver,
- * queue and delivery, each dropping to its own user at once.  Only then
- * does it open the user database (Berkeley DB handles must not cross a
- * fork) and serve the one question the children may ask it: is this
- * recipient ours?  It never reads a byte from the network.
+ * queue_socket, makes queue_dir belong to queue_user, and starts the
+ * roles (see smtpd.h): queue, receiver and Q_DELIVERY_N delivery
+ * processes, each dropping to its own user at once.  Then it opens the
+ * user database and serves the one question the children may ask it: is
+ * this recipient ours?  It never reads a byte from the network.
  *
- * If a role dies the parent stops the others and exits non-zero: the
- * queue is durable and recovered at the next start, and a supervisor
- * (systemd, sealmailctl start) restarts smtpd.  SIGUSR1 is forwarded to
- * the queue ("sealmailctl queue flush").
+ * Self-healing.  A role that dies is started again (common/respawn: the
+ * first restart at once, then with a doubling backoff; after a burst of
+ * deaths the parent gives up and exits non-zero, for systemd or the
+ * administrator).  The parent keeps the listening sockets and
+ * queue_socket open for the next instance of a role, and it makes the
+ * channels between roles: a new socketpair for every start, one end
+ * inherited by the new process (or, for a new queue's delivery
+ * channels, passed to it) and the other passed to the running peer over
+ * that peer's channel to the parent (IPC_QUEUE_RECEIVER,
+ * IPC_QUEUE_DELIVERY, IPC_RECEIVER_QUEUE, IPC_MDA_QUEUE: see smtpd.h):
+ *
+ *	receiver dies	its SMTP sessions end; the queue drops what it was
+ *			committing for it (no client saw a 250 for that)
+ *			and gets the new receiver's channel.
+ *	delivery dies	the queue retries what the dead process held, like
+ *			a temporary failure (with the queue's backoff, so a
+ *			message that kills its delivery process is not
+ *			retried in a loop that would make smtpd give up),
+ *			and gets the new process's channel.
+ *	queue dies	the receiver answers 451 to every message it was
+ *			waiting on, and to new ones, until it has a channel
+ *			to the new queue; the delivery processes finish
+ *			what they were doing and wait for theirs
+ *			(IPC_MDA_QUEUE).  The new queue recovers from disk
+ *			(the disk is the truth: what was in flight is
+ *			retried).
+ *
+ * Nothing the parent holds crosses into a role: each is forked with
+ * every descriptor but its own closed (child_fds), and with the user
+ * database closed around the fork (its shared regions must not be mapped
+ * in a child).  A role that sends the parent anything but a well-formed
+ * question it may ask is killed and restarted: the parent never exits on
+ * a child's word.  SIGUSR1 is forwarded to the queue ("sealmailctl queue
+ * flush").
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -35,13 +66,14 @@
 #include "log.h"
 #include "net.h"
 #include "privsep.h"
+#include "respawn.h"
 #include "smtpd.h"
 #include "tls.h"
 #include "userdb.h"
 #include "xmalloc.h"
 
-/* the receiver, the queue, then Q_DELIVERY_N delivery processes */
-enum { R_RECEIVER, R_QUEUE, R_DELIVERY, R_MAX = R_DELIVERY + Q_DELIVERY_N };
+/* the queue, the receiver, then Q_DELIVERY_N delivery processes */
+enum { R_QUEUE, R_RECEIVER, R_DELIVERY, R_MAX = R_DELIVERY + Q_DELIVERY_N };
 
 static const char *
 role_name(int i)
@@ -52,11 +84,13 @@ role_name(int i)
 
 static struct sm_config	 cfg;
 static struct daemon_opts opts = { .name = "smtpd" };
-static pid_t		 pids[R_MAX];
+static struct event_base *base;
+static struct respawn	 roles[R_MAX];
 static struct ipc_conn	*role_ipc[R_MAX];
+static struct priv_user	 u_recv, u_queue, u_dlv;
+static int		 lfds[CFG_LISTEN_MAX], nl, qsock = -1;
 static struct db_env	*dbenv;
 static struct userdb	*udb;
-static int		 role_failed;
 
 static void
 lookup_reply(struct ipc_conn *c, uint32_t id, uint32_t code,
@@ -81,40 +115,44 @@ takes_unsafe(const char *user)
 	return u.unsafe_mailbox;
 }
 
-/* Is addr one of our users or aliases?  Answers with the SMTP verdict. */
-static void
-lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m)
+/*
+ * Is addr one of our users or aliases?  Answers with the SMTP verdict;
+ * -1 for a malformed question.  receiver: asked by the receiver (port 25
+ * policy applies).
+ */
+static int
+lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m, int receiver)
 {
 	const char	*addr, *at;
 	char		 user[USERDB_ADDR_MAX + 1];
 	int		 r;
 
 	if (ipc_get_str(m, &addr) == -1 || ipc_get_end(m) == -1)
-		fatalx("parent: bad IPC_PARENT_LOOKUP_RCPT");
+		return -1;
 	if (strlen(addr) > USERDB_ADDR_MAX) {
 		lookup_reply(c, m->id, 550, "5.1.1 Recipient address "
 		    "rejected: User unknown");
-		return;
+		return 0;
 	}
 	if (strchr(addr, '@') == NULL && strcasecmp(addr, "postmaster") == 0 &&
 	    cfg.postmaster != NULL && cfg.postmaster[0] != '\0')
 		addr = cfg.postmaster;
 	if ((at = strrchr(addr, '@')) == NULL || at[1] == '[') {
 		lookup_reply(c, m->id, 554, "5.7.1 Relay access denied");
-		return;
+		return 0;
 	}
 	switch (userdb_domain_exists(udb, at + 1)) {
 	case 0:
 		lookup_reply(c, m->id, 554, "5.7.1 Relay access denied");
-		return;
+		return 0;
 	case 1:
 		break;
 	default:
 		lookup_reply(c, m->id, 451, "4.3.0 Temporary lookup failure");
-		return;
+		return 0;
 	}
 	r = userdb_lookup_rcpt(udb, addr, user, sizeof(user));
-	if (r == UDB_OK && c == role_ipc[R_RECEIVER] && !takes_unsafe(user))
+	if (r == UDB_OK && receiver && !takes_unsafe(user))
 		/*
 		 * Port 25 mail is unsafe (nothing verifies it yet), and this
 		 * user opted out of the unsafe mailbox: refuse now, so the
@@ -129,31 +167,244 @@ lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m)
 		    "rejected: User unknown");
 	else
 		lookup_reply(c, m->id, 451, "4.3.0 Temporary lookup failure");
+	return 0;
+}
+
+static int
+role_of(const struct respawn *r)
+{
+	return (int)(r - roles);
+}
+
+/* Is role i running with a channel to the parent? */
+static int
+role_up(int i)
+{
+	return roles[i].pid > 0 && role_ipc[i] != NULL;
 }
 
 static void
 parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
-	switch (m->type) {
-	case IPC_PARENT_LOOKUP_RCPT:
-		lookup_rcpt(c, m);
-		break;
-	default:
-		/* a child that asks anything else is not ours any more */
-		log_warnx("%s sent unexpected message %u; stopping",
-		    (const char *)arg, m->type);
-		daemon_stop();
-	}
+	struct respawn	*r = arg;
+	int		 i = role_of(r);
+
+	if (c != role_ipc[i])
+		return;		/* a dead instance's last words */
+	if (m->type == IPC_PARENT_LOOKUP_RCPT && i <= R_RECEIVER &&
+	    lookup_rcpt(c, m, i == R_RECEIVER) == 0)
+		return;
+	/* a child that asks anything else is not ours any more */
+	log_warnx("role=%s pid=%ld sent a message it may not (type %u); "
+	    "restarting it", r->name, (long)r->pid, m->type);
+	respawn_lost(r);
 }
 
+/* The parent's channel to a role: closed when the role died. */
 static void
 role_closed(struct ipc_conn *c, void *arg)
 {
-	if (!daemon_stopping()) {
-		log_warnx("%s closed its channel; stopping",
-		    (const char *)arg);
-		role_failed = 1;
-		daemon_stop();
+	struct respawn	*r = arg;
+	int		 i = role_of(r);
+
+	ipc_conn_free(c);
+	if (c != role_ipc[i])
+		return;
+	role_ipc[i] = NULL;
+	respawn_lost(r);	/* its restart follows from the reaping */
+}
+
+static void
+drop_role_ipc(int i)
+{
+	ipc_conn_free(role_ipc[i]);
+	role_ipc[i] = NULL;
+}
+
+/* Hand role i one end of a new channel to a peer (fd passing). */
+static void
+pass_channel(int i, uint32_t type, int slot, int fd)
+{
+	struct ipc_msg	*m;
+
+	if (!role_up(i)) {
+		close(fd);
+		return;
+	}
+	m = ipc_msg_new(type, 0);
+	if (slot >= 0)
+		ipc_add_u32(m, (uint32_t)slot);
+	ipc_msg_setfd(m, fd);
+	ipc_send(role_ipc[i], m);
+}
+
+static void
+channel_pair(int sp[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		fatal("socketpair");
+}
+
+static void
+db_up(void)
+{
+	if (dbenv != NULL)
+		return;
+	if ((dbenv = db_env_open(cfg.db_dir)) == NULL ||
+	    (udb = userdb_open(dbenv)) == NULL)
+		fatalx("cannot open the user database in %s", cfg.db_dir);
+}
+
+/* Close the user database (before a fork); was it open? */
+static int
+db_down(void)
+{
+	if (dbenv == NULL)
+		return 0;
+	userdb_close(udb);
+	udb = NULL;
+	db_env_close(dbenv);
+	dbenv = NULL;
+	return 1;
+}
+
+/*
+ * In a role just forked: nothing of the parent's survives but stdio, the
+ * role's channel to the parent (renumbered to 3) and keep[0..n-1]
+ * (renumbered to 4, 5, ...; -1 stays -1).  The parent's signal handlers
+ * would write to its event loop: defaults until the role sets its own.
+ */
+static void
+child_fds(int *pfd, int *keep, int n)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	int		 hi[1 + CFG_LISTEN_MAX + 1];
+	size_t		 k;
+	int		 i;
+
+	if (n > CFG_LISTEN_MAX + 1)
+		fatalx("child_fds: %d descriptors", n);
+	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+		signal(sigs[k], SIG_DFL);
+	signal(SIGUSR1, SIG_IGN);
+	/* the syslog socket goes too: reconnect before any chroot */
+	if (!opts.foreground)
+		closelog();
+	/* copies above every target first, so no move clobbers a source */
+	if ((hi[0] = fcntl(*pfd, F_DUPFD_CLOEXEC, 4 + n)) == -1)
+		fatal("child_fds");
+	for (i = 0; i < n; i++)
+		if (keep[i] != -1 &&
+		    (hi[1 + i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 4 + n)) == -1)
+			fatal("child_fds");
+	if (dup3(hi[0], 3, O_CLOEXEC) == -1)
+		fatal("child_fds");
+	*pfd = 3;
+	for (i = 0; i < n; i++)
+		if (keep[i] != -1) {
+			if (dup3(hi[1 + i], 4 + i, O_CLOEXEC) == -1)
+				fatal("child_fds");
+			keep[i] = 4 + i;
+		}
+	closefrom(4 + n);
+	if (!opts.foreground)
+		openlog("sealmail", LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/* Fork role i; in the child only its channel and keep[] remain. */
+static pid_t
+role_fork(int i, int *pfd, int *keep, int n)
+{
+	pid_t	 pid;
+	int	 had_db = db_down();
+
+	if ((pid = priv_fork(role_name(i), pfd)) == 0) {
+		child_fds(pfd, keep, n);
+		return 0;
+	}
+	if (had_db)
+		db_up();
+	role_ipc[i] = ipc_conn_new(base, *pfd, parent_dispatch, role_closed,
+	    &roles[i]);
+	return pid;
+}
+
+static SSL_CTX	*load_tls(void);
+
+/* The queue, with a channel to the receiver if one runs. */
+static void
+start_queue(struct respawn *r, void *arg)
+{
+	int	 pfd, rq[2] = { -1, -1 }, qd[2], keep[2], d;
+
+	drop_role_ipc(R_QUEUE);
+	if (role_up(R_RECEIVER))
+		channel_pair(rq);
+	keep[0] = qsock;
+	keep[1] = rq[1];
+	if ((r->pid = role_fork(R_QUEUE, &pfd, keep, 2)) == 0) {
+		priv_drop(&u_queue, cfg.queue_dir);
+		queue_main(&cfg, pfd, keep[1], keep[0]);
+	}
+	if (rq[1] != -1) {
+		close(rq[1]);
+		pass_channel(R_RECEIVER, IPC_RECEIVER_QUEUE, -1, rq[0]);
+	}
+	/* the delivery processes outlive a queue: each gets a new channel */
+	for (d = 0; d < Q_DELIVERY_N; d++)
+		if (role_up(R_DELIVERY + d)) {
+			channel_pair(qd);
+			pass_channel(R_QUEUE, IPC_QUEUE_DELIVERY, d, qd[0]);
+			pass_channel(R_DELIVERY + d, IPC_MDA_QUEUE, -1, qd[1]);
+		}
+}
+
+/*
+ * The receiver, on the listening sockets the parent keeps, with a TLS
+ * context made for it (the parent frees its copy at once) and a channel
+ * to the queue if one runs.
+ */
+static void
+start_receiver(struct respawn *r, void *arg)
+{
+	SSL_CTX	*tls;
+	int	 pfd, rq[2] = { -1, -1 }, keep[1 + CFG_LISTEN_MAX], i;
+
+	drop_role_ipc(R_RECEIVER);
+	if (role_up(R_QUEUE))
+		channel_pair(rq);
+	tls = load_tls();
+	keep[0] = rq[0];
+	for (i = 0; i < nl; i++)
+		keep[1 + i] = lfds[i];
+	if ((r->pid = role_fork(R_RECEIVER, &pfd, keep, 1 + nl)) == 0) {
+		priv_drop(&u_recv, cfg.empty_dir);
+		receiver_main(&cfg, keep + 1, nl, pfd, keep[0], tls);
+	}
+	if (tls != NULL)
+		SSL_CTX_free(tls);
+	if (rq[0] != -1) {
+		close(rq[0]);
+		pass_channel(R_QUEUE, IPC_QUEUE_RECEIVER, -1, rq[1]);
+	}
+}
+
+/* Delivery process d, with a channel to the queue if one runs. */
+static void
+start_delivery(struct respawn *r, void *arg)
+{
+	int	 i = role_of(r), d = i - R_DELIVERY, pfd, qd[2] = { -1, -1 };
+
+	drop_role_ipc(i);
+	if (role_up(R_QUEUE))
+		channel_pair(qd);
+	if ((r->pid = role_fork(i, &pfd, &qd[1], 1)) == 0) {
+		priv_drop(&u_dlv, NULL);
+		delivery_main(&cfg, pfd, qd[1]);
+	}
+	if (qd[1] != -1) {
+		close(qd[1]);
+		pass_channel(R_QUEUE, IPC_QUEUE_DELIVERY, d, qd[0]);
 	}
 }
 
@@ -163,15 +414,8 @@ child_exit(pid_t pid, int status, void *arg)
 	int	 i;
 
 	for (i = 0; i < R_MAX; i++)
-		if (pids[i] == pid) {
-			pids[i] = 0;
-			if (!daemon_stopping()) {
-				log_warnx("%s exited (status %d); stopping",
-				    role_name(i), status);
-				role_failed = 1;
-				daemon_stop();
-			}
-		}
+		if (respawn_reap(&roles[i], pid, status))
+			return;
 }
 
 static void
@@ -183,8 +427,8 @@ reload(void *arg)
 static void
 flush_cb(int sig, short ev, void *arg)
 {
-	if (pids[R_QUEUE] > 0)
-		kill(pids[R_QUEUE], SIGUSR1);
+	if (roles[R_QUEUE].pid > 0)
+		kill(roles[R_QUEUE].pid, SIGUSR1);
 }
 
 static void
@@ -224,13 +468,9 @@ load_tls(void)
 int
 main(int argc, char **argv)
 {
-	struct priv_user u_recv, u_queue, u_dlv;
-	struct event_base *base;
 	struct event	*usr1;
 	SSL_CTX		*tls;
-	int		 lfds[CFG_LISTEN_MAX], nl = 0, qsock, i;
-	int		 rq[2], qd[Q_DELIVERY_N][2], qfds[Q_DELIVERY_N];
-	int		 pfd[R_MAX], d, k;
+	int		 i;
 
 	daemon_getopt(argc, argv, &opts);
 	daemon_load_config(&opts, &cfg);
@@ -249,90 +489,46 @@ main(int argc, char **argv)
 			fatal("listen %s", cfg.smtpd_listen.addr[i]);
 	if ((qsock = net_unix_listen(cfg.queue_socket, 0600, 0, 0)) == -1)
 		fatal("listen %s", cfg.queue_socket);
-	tls = load_tls();
-	daemon_detach(&opts);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rq) == -1)
-		fatal("socketpair");
-	for (d = 0; d < Q_DELIVERY_N; d++) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-		    qd[d]) == -1)
-			fatal("socketpair");
-		qfds[d] = qd[d][0];
-	}
-
-	if ((pids[R_RECEIVER] = priv_fork(role_name(R_RECEIVER),
-	    &pfd[R_RECEIVER])) == 0) {
-		close(rq[1]);
-		for (d = 0; d < Q_DELIVERY_N; d++) {
-			close(qd[d][0]);
-			close(qd[d][1]);
-		}
-		close(qsock);
-		priv_drop(&u_recv, cfg.empty_dir);
-		receiver_main(&cfg, lfds, nl, pfd[R_RECEIVER], rq[0], tls);
-	}
-	for (i = 0; i < nl; i++)
-		close(lfds[i]);
-	if (tls != NULL)
+	/* a bad key is refused at start, not at the receiver's restart */
+	if ((tls = load_tls()) != NULL)
 		SSL_CTX_free(tls);
-	close(rq[0]);
-	if ((pids[R_QUEUE] = priv_fork(role_name(R_QUEUE),
-	    &pfd[R_QUEUE])) == 0) {
-		close(pfd[R_RECEIVER]);
-		for (d = 0; d < Q_DELIVERY_N; d++)
-			close(qd[d][1]);
-		priv_drop(&u_queue, cfg.queue_dir);
-		queue_main(&cfg, pfd[R_QUEUE], rq[1], qfds, Q_DELIVERY_N,
-		    qsock, u_recv.uid);
-	}
-	close(rq[1]);
-	for (d = 0; d < Q_DELIVERY_N; d++)
-		close(qd[d][0]);
-	close(qsock);
-	for (d = 0; d < Q_DELIVERY_N; d++) {
-		i = R_DELIVERY + d;
-		if ((pids[i] = priv_fork(role_name(i), &pfd[i])) == 0) {
-			for (k = 0; k < i; k++)
-				close(pfd[k]);
-			/* the earlier ones are closed (and their numbers
-			 * maybe reused): only the later ones are open */
-			for (k = d + 1; k < Q_DELIVERY_N; k++)
-				close(qd[k][1]);
-			priv_drop(&u_dlv, NULL);
-			delivery_main(&cfg, qd[d][1]);
-		}
-		close(qd[d][1]);
-	}
+	daemon_detach(&opts);
 
-	if ((dbenv = db_env_open(cfg.db_dir)) == NULL ||
-	    (udb = userdb_open(dbenv)) == NULL)
-		fatalx("cannot open the user database in %s", cfg.db_dir);
 	base = event_base_new();
 	daemon_signals(base, reload, child_exit, &opts);
 	usr1 = evsignal_new(base, SIGUSR1, flush_cb, NULL);
 	evsignal_add(usr1, NULL);
 	for (i = 0; i < R_MAX; i++)
-		role_ipc[i] = ipc_conn_new(base, pfd[i], parent_dispatch,
-		    role_closed, (void *)role_name(i));
+		respawn_init(&roles[i], base, role_name(i), i == R_QUEUE ?
+		    start_queue : i == R_RECEIVER ? start_receiver :
+		    start_delivery, NULL);
+	/* in enum order: the queue first, for the others to connect to */
+	for (i = 0; i < R_MAX; i++)
+		respawn_run(&roles[i]);
+	/* only now: Berkeley DB handles must not cross a fork */
+	db_up();
 	daemon_pidfile(&cfg, "smtpd");
 	log_info("started listen=%d queue_socket=%s", nl, cfg.queue_socket);
 	event_base_dispatch(base);
 
 	for (i = 0; i < R_MAX; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
+		respawn_stop(&roles[i]);
 	for (i = 0; i < R_MAX; i++)
-		if (pids[i] > 0)
-			waitpid(pids[i], NULL, 0);
-	for (i = 0; i < R_MAX; i++)
-		ipc_conn_free(role_ipc[i]);
+		if (roles[i].pid > 0)
+			waitpid(roles[i].pid, NULL, 0);
+	for (i = 0; i < R_MAX; i++) {
+		respawn_free(&roles[i]);
+		drop_role_ipc(i);
+	}
 	event_free(usr1);
-	userdb_close(udb);
-	db_env_close(dbenv);
+	db_down();
+	for (i = 0; i < nl; i++)
+		close(lfds[i]);
+	close(qsock);
 	unlink(cfg.queue_socket);
 	daemon_pidfile_remove();
 	log_info("stopped");
 	config_free(&cfg);
 	event_base_free(base);
-	return role_failed ? 1 : 0;
+	return respawn_failed() ? 1 : 0;
 }

@@ -3,9 +3,10 @@
  *
  * Processes (all forked by the root parent in smtpd.c):
  *
- *	smtpd (root)		binds [smtpd] listen and queue_socket, loads
- *				the TLS key, opens the user database and
- *				answers recipient lookups.
+ *	smtpd (root)		binds [smtpd] listen and queue_socket and
+ *				keeps them for every instance of a role,
+ *				opens the user database, answers recipient
+ *				lookups, restarts roles and wires them up.
  *	smtpd.receiver		[global] user, chrooted to empty_dir: the
  *				only process that parses SMTP (receiver.c).
  *	smtpd.queue		[global] queue_user, chrooted to queue_dir:
@@ -16,8 +17,15 @@
  *				lmtp_socket, one message at a time
  *				(delivery.c); the queue feeds the least busy.
  *
- * Any role that dies stops smtpd (the parent exits non-zero); the queue
- * is durable and recovered at the next start.
+ * A role that dies is restarted by the parent (common/respawn, with
+ * backoff; after a burst of deaths smtpd gives up and exits non-zero).
+ * The channels between roles are socketpairs the parent makes at each
+ * start and hands over with the messages at the end of the list below:
+ * a new receiver or delivery process is wired to the running queue, a
+ * new queue to the running receiver and delivery processes.  The queue
+ * on disk is the truth and is recovered by every new queue; what a dead
+ * delivery process held is retried; a message the receiver had handed
+ * to a queue that died gets 451, never 250.  See smtpd.c.
  *
  * IPC (common/ipc), every message built field by field:
  *
@@ -29,14 +37,15 @@
  *				the receiver only), 451 lookup failure),
  *				str text (enhanced code first)
  *
- *   receiver -> queue, and submitd -> queue over queue_socket
+ *   receiver -> queue, and submitd -> queue over queue_socket (root only)
  *	IPC_QUEUE_MESSAGE	str id ("" lets the queue choose), str from,
  *				u32 class (Q_CLASS_*), str helo, str peer,
  *				u32 nrcpt, nrcpt x { str address, str user
  *				("" if remote), u32 flags (Q_RCPT_LOCAL) },
- *				fd: the complete message (any offset)
+ *				fd: the complete message (any offset); every
+ *				address must pass q_addr_valid()
  *	  <- IPC_QUEUE_COMMITTED str id: on disk, fsynced; now say 250
- *	  <- IPC_ERR		u32 SMTP code (451/452/554), str text
+ *	  <- IPC_ERR		u32 SMTP code (451/452/553/554), str text
  *
  *   queue -> delivery
  *	IPC_MDA_DELIVER		str id, str from, u32 class, u32 n,
@@ -44,6 +53,15 @@
  *	  <- IPC_QUEUE_DELIVERED u32 index, u32 status (Q_DLV_*), str text
  *				(one per recipient, message id = request id)
  *	  <- IPC_QUEUE_DELIVERY_DONE str id
+ *
+ *   parent -> roles: a channel to a peer that (re)started (message id 0)
+ *	IPC_QUEUE_RECEIVER	fd: to the receiver (the last one is dead)
+ *	IPC_QUEUE_DELIVERY	u32 slot (0..Q_DELIVERY_N-1), fd: to that
+ *				delivery process (any earlier one in the
+ *				slot is dead: what it held is retried once
+ *				its channel closes)
+ *	IPC_RECEIVER_QUEUE	fd: to a new queue
+ *	IPC_MDA_QUEUE		fd: a delivery process's, to a new queue
  */
 #ifndef SM_SMTPD_H
 #define SM_SMTPD_H
@@ -70,6 +88,13 @@ struct sm_config;
 #define Q_ID_LEN	16	/* hex digits */
 #define Q_DELIVERY_N	4	/* delivery processes (LMTP connections) */
 #define Q_MAX_RCPT	1000
+
+/* what an address in the envelope is (q_addr_valid) */
+enum q_addr_kind {
+	Q_ADDR_FROM,		/* envelope sender, "" for <> */
+	Q_ADDR_RCPT,		/* recipient as the client gave it */
+	Q_ADDR_USER		/* the local user it resolved to */
+};
 
 /* recipient states in the envelope */
 enum q_rcpt_state {
@@ -116,16 +141,17 @@ void	 q_id_new(char *);
 const char *q_class_name(int);
 const char *q_state_name(enum q_rcpt_state);
 int	 q_addr_safe(const char *);
+int	 q_addr_valid(const char *, enum q_addr_kind);
 time_t	 q_backoff(int, long, long);
 
 /* dsn.c */
+#define DSN_HEADERS_MAX	(8 * 1024)	/* of the original, returned */
 int	 q_dsn_write(int, const struct sm_config *, const struct q_envelope *,
 	    int, const char *);
 
 /* roles */
 void	 receiver_main(struct sm_config *, int *, int, int, int, SSL_CTX *);
-void	 queue_main(struct sm_config *, int, int, const int *, int, int,
-	    uid_t);
-void	 delivery_main(struct sm_config *, int);
+void	 queue_main(struct sm_config *, int, int, int);
+void	 delivery_main(struct sm_config *, int, int);
 
 #endif

@@ -1,6 +1,6 @@
 """test_smtpd.py - smtpd with real clients: smtplib (with and without
 STARTTLS), swaks, raw sockets for pipelining, malformed input and SMTP
-smuggling, kill -9 of each role and restart recovery.
+smuggling, restart recovery.  kill -9 of each role: test_smtpd_heal.py.
 
 smtpd delivers over LMTP; these tests put a small LMTP server of their own
 on [mda] lmtp_socket (FakeMda below), so that what smtpd hands over
@@ -34,14 +34,28 @@ ALICE = "alice@" + DOMAIN
 class FakeMda:
     """An LMTP server (RFC 2033) recording every transaction.
 
-    fail maps a user to a list of reply lines used (and consumed) for
-    the per-recipient answer after DATA, e.g. ["451 4.2.0 busy"]."""
+    It offers XSEAL as mda does (the agreed hand-off: "XSEAL ID=<queue
+    id> CLASS=SAFE|UNSAFE" after LHLO, before MAIL) unless xseal=False.
+    messages holds (MAIL line, [rcpt], data, XSEAL line or None) for each
+    transaction that got a 250; commands every command line received.
 
-    def __init__(self, path):
+    fail maps a user to a list of reply lines used (and consumed) for
+    the per-recipient answer after DATA, e.g. ["451 4.2.0 busy"].  With
+    hold set, a transaction that has its data waits for release before
+    it answers (and is recorded); held lists the pids of the clients
+    (SO_PEERCRED) waiting so.  A client that goes away during DATA or
+    while held delivered nothing."""
+
+    def __init__(self, path, xseal=True):
         self.path = path
-        self.messages = []      # (mail_from_line, [rcpt], data bytes)
+        self.xseal = xseal
+        self.messages = []      # (mail line, [rcpt], data, xseal line)
+        self.commands = []
         self.fail = {}
         self.down = False       # True: refuse every connection (421)
+        self.hold = False
+        self.release = threading.Event()
+        self.held = []
         self.lock = threading.Lock()
         try:
             os.unlink(path)
@@ -77,6 +91,8 @@ class FakeMda:
 
     def _serve(self, c):
         f = c.makefile("rb")
+        pid = struct.unpack("3i", c.getsockopt(
+            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
 
         def send(s):
             c.sendall(s.encode() + b"\r\n")
@@ -85,16 +101,30 @@ class FakeMda:
                 send("421 4.3.2 fake-mda is down")
                 return
             send("220 fake-mda LMTP")
-            mail, rcpts = None, []
+            xseal, mail, rcpts = None, None, []
             while True:
                 line = f.readline()
                 if not line:
                     return
                 cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
+                with self.lock:
+                    self.commands.append(cmd)
                 up = cmd.upper()
                 if up.startswith("LHLO"):
                     send("250-fake-mda")
+                    if self.xseal:
+                        send("250-XSEAL")
+                    send("250-SMTPUTF8")
                     send("250 PIPELINING")
+                elif up.startswith("XSEAL ") and self.xseal:
+                    if mail is not None or xseal is not None:
+                        send("503 5.5.1 XSEAL once, before MAIL")
+                    elif not re.fullmatch(r"XSEAL ID=[0-9a-f]{16} "
+                                          r"CLASS=(SAFE|UNSAFE)", cmd, re.I):
+                        send("501 5.5.4 bad XSEAL")
+                    else:
+                        xseal = cmd
+                        send("250 2.0.0 OK")
                 elif up.startswith("MAIL FROM:"):
                     mail, rcpts = cmd, []
                     send("250 2.1.0 ok")
@@ -102,28 +132,42 @@ class FakeMda:
                     rcpts.append(re.search(r"<(.*)>", cmd).group(1))
                     send("250 2.1.5 ok")
                 elif up == "RSET":
-                    mail, rcpts = None, []
+                    xseal, mail, rcpts = None, None, []
                     send("250 2.0.0 ok")
                 elif up == "DATA":
                     send("354 go")
                     data = b""
                     while True:
                         l = f.readline()
-                        if l in (b".\r\n", b""):
+                        if not l:
+                            return      # the client went away
+                        if l == b".\r\n":
                             break
                         if l.startswith(b".."):
                             l = l[1:]
                         data += l
+                    if self.hold:
+                        with self.lock:
+                            self.held.append(pid)
+                        self.release.wait(60)
+                        c.setblocking(False)
+                        try:
+                            if c.recv(1, socket.MSG_PEEK) == b"":
+                                return  # gone while held
+                        except BlockingIOError:
+                            pass
+                        c.setblocking(True)
                     answers = []
                     with self.lock:
                         for r in rcpts:
                             q = self.fail.get(r)
                             answers.append(q.pop(0) if q else "250 2.0.0 ok")
                         if any(a.startswith("2") for a in answers):
-                            self.messages.append((mail, list(rcpts), data))
+                            self.messages.append((mail, list(rcpts), data,
+                                                  xseal))
                     for a in answers:
                         send(a)
-                    mail, rcpts = None, []
+                    xseal, mail, rcpts = None, None, []
                 elif up == "QUIT":
                     send("221 bye")
                     return
@@ -140,6 +184,27 @@ class FakeMda:
         return self.messages
 
 
+def mda_offers_xseal(path, timeout=10):
+    """Whether the LMTP server on path (the real mda) offers XSEAL, the
+    hand-off smtpd.delivery requires (it defers everything otherwise)."""
+    end = time.time() + timeout
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(5)
+                s.connect(path)
+                f = s.makefile("rb")
+                read_reply(f)
+                s.sendall(b"LHLO probe.example.test\r\n")
+                caps = [l[4:].split(" ")[0].upper() for l in read_reply(f)]
+                s.sendall(b"QUIT\r\n")
+                return "XSEAL" in caps
+        except (OSError, EOFError):
+            if time.time() > end:
+                raise
+            time.sleep(0.1)
+
+
 def read_reply(f):
     """One SMTP reply (all its lines) from a socket file."""
     lines = []
@@ -154,6 +219,7 @@ def read_reply(f):
 
 class SmtpdTest(unittest.TestCase):
     extra_conf = {}
+    mda_xseal = True
 
     @classmethod
     def setUpClass(cls):
@@ -166,14 +232,15 @@ class SmtpdTest(unittest.TestCase):
         for k, v in self.extra_conf.items():
             conf.setdefault(k, {}).update(v)
         self.inst = Instance(extra_conf=conf)
+        # cleanups, not tearDown: they run when start() fails or skips too
+        # (the daemons it started would be left running otherwise)
+        self.addCleanup(self.inst.close)
         self.inst.add_user(BOB)
         self.inst.add_user(ALICE)
-        self.mda = FakeMda(self.inst.path("run", "lmtp.sock"))
+        self.mda = FakeMda(self.inst.path("run", "lmtp.sock"),
+                           xseal=self.mda_xseal)
+        self.addCleanup(lambda: self.mda.close())
         self.start()
-
-    def tearDown(self):
-        self.mda.close()
-        self.inst.close()
 
     def start(self):
         self.inst.start("smtpd")
@@ -206,14 +273,6 @@ class SmtpdTest(unittest.TestCase):
         except FileNotFoundError:
             return []
 
-    def restart_after_kill(self):
-        proc = self.inst.procs["smtpd"]
-        proc.wait(15)
-        self.inst.procs.pop("smtpd")
-        os.unlink(self.inst.pidfile("smtpd")) if os.path.exists(
-            self.inst.pidfile("smtpd")) else None
-        self.start()
-
     MSG = ("From: someone@example.net\r\nTo: bob@example.test\r\n"
            "Subject: hello\r\n\r\nHello Bob.\r\n.leading dot\r\n")
 
@@ -230,14 +289,36 @@ class TestDelivery(SmtpdTest):
         m = re.search(rb"queued as ([0-9a-f]{16})", text)
         self.assertTrue(m, text)
         qid = m.group(1).decode()
-        mail, rcpts, data = self.mda.wait(1)[0]
-        self.assertEqual(mail, "MAIL FROM:<someone@example.net> "
-                         "X-SEALMAIL-CLASS=unsafe")
+        mail, rcpts, data, xseal = self.mda.wait(1)[0]
+        self.assertEqual(xseal, "XSEAL ID=%s CLASS=UNSAFE" % qid)
+        self.assertEqual(mail, "MAIL FROM:<someone@example.net>")
         self.assertEqual(rcpts, [BOB])
         self.assertTrue(data.startswith(b"Received: from client.example.net"))
         self.assertIn(("id " + qid).encode(), data)
         self.assertIn(b"\r\n.leading dot\r\n", data)
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+    def test_class_travels_in_xseal_before_mail_never_as_a_parameter(self):
+        s = self.smtp()
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        self.mda.wait(1)
+        verbs = [c.split()[0].upper() for c in self.mda.commands]
+        self.assertEqual(verbs[:5], ["LHLO", "XSEAL", "MAIL", "RCPT",
+                                     "DATA"])
+        self.assertFalse([c for c in self.mda.commands
+                          if "X-SEALMAIL-CLASS" in c.upper()])
+
+    def test_utf8_addresses_are_handed_on_with_smtputf8(self):
+        s, f = self.raw()
+        s.sendall("EHLO c\r\nMAIL FROM:<jos\u00e9@example.net> SMTPUTF8\r\n"
+                  "RCPT TO:<bob@example.test>\r\nDATA\r\n".encode())
+        self.assertEqual([read_reply(f)[-1][:3] for _ in range(4)],
+                         ["250", "250", "250", "354"])
+        s.sendall(b"Subject: utf8\r\n\r\nx\r\n.\r\n")
+        self.assertTrue(read_reply(f)[0].startswith("250 "))
+        mail = self.mda.wait(1)[0][0]
+        self.assertEqual(mail, "MAIL FROM:<jos\u00e9@example.net> SMTPUTF8")
 
     def test_starttls_received_header_names_protocol_and_cipher(self):
         s = self.smtp()
@@ -471,15 +552,37 @@ class TestQueue(SmtpdTest):
         s.sendmail("", [BOB], self.MSG)
         s.quit()
         msgs = self.mda.wait(1)
-        mail, rcpts, data = msgs[0]
-        self.assertEqual(mail, "MAIL FROM:<> X-SEALMAIL-CLASS=safe")
+        mail, rcpts, data, xseal = msgs[0]
+        self.assertEqual(mail, "MAIL FROM:<>")
         self.assertEqual(rcpts, [ALICE])
+        # port 25 mail is unsafe, and so is its bounce, whoever it claims
+        # to come from
+        self.assertRegex(xseal, r"^XSEAL ID=[0-9a-f]{16} CLASS=UNSAFE$")
         self.assertIn(b"report-type=delivery-status", data)
         self.assertIn(b"Final-Recipient: rfc822; " + BOB.encode(), data)
         self.assertIn(b"Status: 5.2.1", data)
         time.sleep(2)
         self.assertEqual(len(self.mda.messages), 1)
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+
+    def test_bounce_returns_at_most_8k_of_whole_header_fields(self):
+        self.mda.fail[BOB] = ["550 5.2.1 mailbox disabled"]
+        headers = "".join("X-Filler-%03d: %s\r\n\t%s\r\n" %
+                          (i, "a" * 60, "b" * 30) for i in range(300))
+        s = self.smtp()
+        s.sendmail(ALICE, [BOB], headers + "Subject: big\r\n\r\nthe body\r\n")
+        s.quit()
+        data = self.mda.wait(1)[0][2]
+        part = data.split(b"Content-Type: text/rfc822-headers\r\n\r\n",
+                          1)[1]
+        part = part[:part.index(b"\r\n--")]
+        self.assertLessEqual(len(part), 8192)
+        self.assertGreater(len(part), 7000)
+        self.assertTrue(part.endswith(b"\r\n\t" + b"b" * 30 + b"\r\n"),
+                        part[-100:])
+        self.assertEqual(data.count(b"Content-Type: text/rfc822-headers"), 1)
+        self.assertNotIn(b"the body", data)
+        self.assertNotIn(b"X-Filler-299", data)
 
     def test_restart_recovers_the_queue(self):
         self.mda.close()
@@ -495,49 +598,28 @@ class TestQueue(SmtpdTest):
         time.sleep(1.5)
         self.assertEqual(len(self.mda.messages), 1)
 
-    def _kill_mid_data(self, role):
-        s, f = self.raw()
-        s.sendall(b"EHLO c\r\nMAIL FROM:<a@example.net>\r\n"
-                  b"RCPT TO:<bob@example.test>\r\nDATA\r\n")
-        for _ in range(4):
-            read_reply(f)
-        s.sendall(b"Subject: half\r\n\r\nhalf a message\r\n")
-        time.sleep(0.3)
-        os.kill(self.role_pid(role), signal.SIGKILL)
-        try:
-            s.sendall(b".\r\n")
-            r = read_reply(f)[0]
-        except (EOFError, OSError):
-            r = ""
-        self.assertFalse(r.startswith("250"), r)
-        self.restart_after_kill()
-        time.sleep(1.5)
+
+class TestMdaWithoutXseal(SmtpdTest):
+    """An mda that does not offer XSEAL gets no MAIL at all: the class
+    would be lost.  The message is deferred and stays queued."""
+    mda_xseal = False
+
+    def test_delivery_is_deferred_with_a_clear_log_line(self):
+        s = self.smtp()
+        s.sendmail("someone@example.net", [BOB], self.MSG)
+        s.quit()
+        wait_for(lambda: "mda does not offer XSEAL" in
+                 self.inst.log("smtpd"), 10, "the log line")
+        time.sleep(2.5)         # retries after retry_max at the latest
         self.assertEqual(self.mda.messages, [])
-        self.assertEqual(self.queue_ids(), [])
-
-    def test_kill9_receiver_mid_transaction_delivers_nothing(self):
-        self._kill_mid_data("smtpd.receiver")
-
-    def test_kill9_queue_mid_transaction_delivers_nothing(self):
-        self._kill_mid_data("smtpd.queue")
-
-    def test_kill9_after_250_loses_nothing_and_delivers_once(self):
-        self.mda.down = True       # nothing can be delivered yet
-        for role in ("smtpd.delivery", "smtpd.queue", "smtpd.receiver"):
-            s = self.smtp()
-            s.sendmail("someone@example.net", [BOB], self.MSG + role)
-            s.quit()
-            os.kill(self.role_pid(role), signal.SIGKILL)
-            self.restart_after_kill()
-        self.mda.down = False
-        # the queue retries after at most retry_max
-        self.mda.wait(3, timeout=30)
-        time.sleep(2.5)
-        bodies = sorted(m[2].split(b"\r\n\r\n", 1)[1] for m in
-                        self.mda.messages)
-        self.assertEqual(len(bodies), 3, bodies)
-        self.assertEqual(len(set(bodies)), 3)
-        wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
+        self.assertFalse([c for c in self.mda.commands
+                          if not c.upper().startswith(("LHLO", "QUIT"))])
+        qid = self.queue_ids()
+        self.assertEqual(len(qid), 1)
+        with open(self.inst.path("queue", "queue", qid[0], "envelope")) as f:
+            env = f.read()
+        self.assertIn("rcpt pending", env)
+        self.assertIn("451 4.3.5 mda does not offer XSEAL", env)
 
 
 class TestExpiry(SmtpdTest):
@@ -548,7 +630,7 @@ class TestExpiry(SmtpdTest):
         s = self.smtp()
         s.sendmail(ALICE, [BOB], self.MSG)
         s.quit()
-        mail, rcpts, data = self.mda.wait(1, timeout=30)[0]
+        mail, rcpts, data, _ = self.mda.wait(1, timeout=30)[0]
         self.assertEqual(rcpts, [ALICE])
         self.assertIn(b"Action: failed\r\nStatus: 4.4.7", data)
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
@@ -581,6 +663,9 @@ class TestWithMda(SmtpdTest):
             self.skipTest("mda is not built")
         self.mda.close()
         self.inst.start("mda")
+        if not mda_offers_xseal(self.inst.path("run", "lmtp.sock")):
+            # smtpd defers every message to an mda without XSEAL
+            self.skipTest("this tree's mda does not offer XSEAL yet")
         self.inst.start("smtpd")
 
     def test_port25_mail_lands_in_the_unsafe_folder(self):
@@ -589,6 +674,23 @@ class TestWithMda(SmtpdTest):
         s.quit()
         wait_for(lambda: self.inst.messages(BOB, "Unsafe"), 20,
                  "the message in .Unsafe")
+        self.assertEqual(self.inst.messages(BOB), [])
+
+    def test_bounce_of_unsafe_mail_lands_in_the_senders_unsafe_folder(self):
+        """a forged local sender gets no attacker's headers in INBOX"""
+        self.inst.ctl("user", "set", BOB, "quota_bytes=1")
+        s = self.smtp()
+        s.sendmail(ALICE, [BOB], self.MSG)
+        s.quit()
+        paths = wait_for(lambda: self.inst.messages(ALICE, "Unsafe"), 20,
+                         "the bounce in alice's .Unsafe")
+        with open(paths[0], "rb") as f:
+            data = f.read()
+        self.assertIn(b"Subject: Undelivered Mail Returned to Sender", data)
+        self.assertIn(b"5.2.2 <bob@example.test> mailbox full", data)
+        # as unsafe mail, stripped: the quoted headers are gone
+        self.assertNotIn(b"Subject: hello", data)
+        self.assertEqual(self.inst.messages(ALICE), [])
         self.assertEqual(self.inst.messages(BOB), [])
 
 # -- submitd's hand-over on [smtpd] queue_socket (common/ipc wire format) --
@@ -662,8 +764,9 @@ class TestQueueSocket(SmtpdTest):
         qid = fields[0]
         # committed before the ack; the remote recipient keeps it queued
         self.assertIn(qid, self.queue_ids())
-        mail, rcpts, data = self.mda.wait(1)[0]
-        self.assertEqual(mail, "MAIL FROM:<%s> X-SEALMAIL-CLASS=safe" % ALICE)
+        mail, rcpts, data, xseal = self.mda.wait(1)[0]
+        self.assertEqual(xseal, "XSEAL ID=%s CLASS=SAFE" % qid)
+        self.assertEqual(mail, "MAIL FROM:<%s>" % ALICE)
         self.assertEqual(rcpts, [BOB])
         time.sleep(1.5)
         self.assertEqual(self.queue_ids(), [qid])
@@ -684,6 +787,80 @@ class TestQueueSocket(SmtpdTest):
         mtype, _, _ = self.submit([("a\r\nb@example.test", "x", 1)])
         self.assertEqual(mtype, IPC_ERR)
         self.assertEqual(self.queue_ids(), [])
+
+    def test_an_address_that_is_not_one_is_refused_and_nothing_queued(self):
+        """the receiver and submitd are checked alike: nothing that would
+        end the address in MAIL/RCPT reaches the queue"""
+        crafted = "a@example.org> X-SEALMAIL-CLASS=safe Z="
+        mtype, mid, fields = self.submit([(BOB, BOB, 1)], sender=crafted)
+        self.assertEqual((mtype, mid), (IPC_ERR, 7))
+        self.assertEqual(fields[0], 553)
+        self.assertTrue(fields[1].startswith("5.1.7"), fields)
+        for rcpt in [("bob@example.test> X=1", BOB, 1),
+                     (BOB, "bob@example.test X-SEALMAIL-CLASS=safe", 1),
+                     ("bob", BOB, 1), ("carol@example.net Z=1", "", 0)]:
+            mtype, _, fields = self.submit([rcpt])
+            self.assertEqual(mtype, IPC_ERR, rcpt)
+            self.assertEqual(fields[0], 553, rcpt)
+        self.assertEqual(self.queue_ids(), [])
+        self.assertIn("queue_socket: refused message: 553 5.1.7",
+                      self.inst.log("smtpd"))
+        # what passes: a quoted local part, UTF-8, <Postmaster>, <>
+        for sender, rcpt in [('"john doe"@example.net', BOB),
+                             ("jos\u00e9@example.net", BOB),
+                             ("", "Postmaster")]:
+            mtype, _, _ = self.submit([(rcpt, BOB, 1)], sender=sender)
+            self.assertEqual(mtype, IPC_QUEUE_COMMITTED, sender)
+        self.mda.wait(3)
+        time.sleep(0.5)
+        self.assertEqual(len(self.mda.messages), 3)
+
+    def test_a_peer_that_is_not_root_is_refused(self):
+        """submitd's parent is root; the network user may not queue"""
+        path = self.inst.path("run", "queue.sock")
+        os.chmod(path, 0o666)   # let the sealmail user reach it at all
+        pw = pwd.getpwnam("sealmail")
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                os.setgroups([])
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+                mfd = os.memfd_create("msg")
+                os.write(mfd, b"Subject: s\r\n\r\nhi\r\n")
+                payload = ipc_str("") + ipc_str(ALICE) + ipc_u32(1) + \
+                    ipc_str("h") + ipc_str("p") + ipc_u32(1) + \
+                    ipc_str(BOB) + ipc_str(BOB) + ipc_u32(1)
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(10)
+                s.connect(path)
+                try:
+                    ipc_send(s, IPC_QUEUE_MESSAGE, 7, payload, mfd)
+                    out = str(ipc_recv(s)[0])
+                except (EOFError, OSError):
+                    out = "closed"
+                os.write(w, out.encode())
+            finally:
+                os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        with os.fdopen(r) as f:
+            out = f.read()
+        self.assertEqual(out, "closed")
+        self.assertEqual(self.queue_ids(), [])
+        self.assertIn("queue_socket: refused peer uid %d" % pw.pw_uid,
+                      self.inst.log("smtpd"))
+
+    def test_bounce_of_submitted_mail_is_safe(self):
+        self.mda.fail[BOB] = ["550 5.2.1 mailbox disabled"]
+        mtype, _, fields = self.submit([(BOB, BOB, 1)])
+        self.assertEqual(mtype, IPC_QUEUE_COMMITTED)
+        mail, rcpts, data, xseal = self.mda.wait(1)[0]
+        self.assertEqual((mail, rcpts), ("MAIL FROM:<>", [ALICE]))
+        self.assertRegex(xseal, r"^XSEAL ID=[0-9a-f]{16} CLASS=SAFE$")
+        self.assertNotEqual(xseal, "XSEAL ID=%s CLASS=SAFE" % fields[0])
 
     def test_queue_socket_is_root_only(self):
         st = os.stat(self.inst.path("run", "queue.sock"))

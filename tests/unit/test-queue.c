@@ -96,6 +96,97 @@ test_envelope_refusals(void)
 }
 
 static void
+test_envelope_addresses_are_addresses(void)
+{
+	static const char *const bad[] = {
+		/* what would carry a parameter into MAIL or RCPT */
+		"id 0123456789abcdef\nfrom a@example.org> X-SEALMAIL-CLASS="
+		    "safe Z=\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nfrom a@example.org\nrcpt pending "
+		    "a@b a@b> X=1\n",
+		"id 0123456789abcdef\nrcpt pending a@b> a@b\n",
+		"id 0123456789abcdef\nfrom <a@example.org>\n"
+		    "rcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nfrom nodomain\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nrcpt pending a@b nodomain\n",
+		"id 0123456789abcdef\nrcpt remote - a@b@c\n",
+		"id 0123456789abcdef\nrcpt remote - a..b@c\n",
+		"id 0123456789abcdef\nrcpt remote - a@b\tc\n",
+	};
+	static const char good[] = "id 0123456789abcdef\nfrom \n"
+	    "rcpt pending bob@example.test Postmaster\n"
+	    "rcpt pending j\xc3\xb6@example.test \"j d\"@example.test\n";
+	struct q_envelope	 e;
+	char			 err[128];
+	size_t			 i;
+	int			 ok = 1;
+
+	test_begin("an envelope with anything but addresses is refused");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (q_env_parse(bad[i], strlen(bad[i]), &e, err,
+		    sizeof(err)) != -1) {
+			printf("  accepted case %zu\n", i);
+			q_env_free(&e);
+			ok = 0;
+		}
+	test_assert(ok);
+	test_assert(q_env_parse(good, strlen(good), &e, err,
+	    sizeof(err)) == 0);
+	test_assert(e.nrcpt == 2 && e.from[0] == '\0');
+	test_assert_str(e.rcpt[1].addr, "\"j d\"@example.test");
+	q_env_free(&e);
+	test_end();
+}
+
+static void
+test_addr_valid(void)
+{
+	static const struct {
+		const char	*a;
+		int		 from, rcpt, user;
+	} cases[] = {
+		{ "a@example.org", 1, 1, 1 },
+		{ "", 1, 0, 0 },
+		{ "Postmaster", 0, 1, 0 },
+		{ "\"john doe\"@example.org", 1, 1, 0 },
+		{ "j\xc3\xb6@example.org", 1, 1, 1 },
+		{ "a@[192.0.2.1]", 1, 1, 1 },
+		{ "a@example.org> X-SEALMAIL-CLASS=safe Z=", 0, 0, 0 },
+		{ "a@example.org X=1", 0, 0, 0 },
+		{ "<a@example.org>", 0, 0, 0 },
+		{ "a@example.org\r\nRCPT TO:<b@example.org>", 0, 0, 0 },
+		{ "a", 0, 0, 0 },
+		{ "@example.org", 0, 0, 0 },
+		{ "a@", 0, 0, 0 },
+		{ "a.@example.org", 0, 0, 0 },
+		{ "\"unterminated@example.org", 0, 0, 0 },
+	};
+	char	 longa[400];
+	size_t	 i;
+	int	 ok = 1;
+
+	test_begin("q_addr_valid takes RFC 5321 paths and nothing else");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (q_addr_valid(cases[i].a, Q_ADDR_FROM) != cases[i].from ||
+		    q_addr_valid(cases[i].a, Q_ADDR_RCPT) != cases[i].rcpt ||
+		    q_addr_valid(cases[i].a, Q_ADDR_USER) != cases[i].user) {
+			printf("  case %zu: %s\n", i, cases[i].a);
+			ok = 0;
+		}
+	test_assert(ok);
+	/* every part within its own limit, the whole over SMTP_PATH_MAX */
+	memset(longa, 'a', sizeof(longa));
+	longa[64] = '@';
+	for (i = 65 + 60; i < 65 + 250; i += 61)
+		longa[i] = '.';
+	memcpy(longa + 65 + 250, ".org", 5);
+	test_assert(!q_addr_valid(longa, Q_ADDR_RCPT));
+	longa[64 + 120] = '\0';
+	test_assert(q_addr_valid(longa, Q_ADDR_RCPT));
+	test_end();
+}
+
+static void
 test_unknown_class_is_unsafe(void)
 {
 	const char		*t = "id 0123456789abcdef\nclass trusted\n"
@@ -178,6 +269,85 @@ test_dsn(void)
 	test_end();
 }
 
+/* The text/rfc822-headers part of a DSN in out, or NULL. */
+static const char *
+dsn_part(const char *out, size_t *len)
+{
+	const char	*p, *e;
+
+	if ((p = strstr(out, "Content-Type: text/rfc822-headers\r\n\r\n")) ==
+	    NULL)
+		return NULL;
+	p += strlen("Content-Type: text/rfc822-headers\r\n\r\n");
+	if ((e = strstr(p, "\r\n--0123456789abcdef/mx.example.test--")) ==
+	    NULL)
+		return NULL;
+	*len = (size_t)(e - p);
+	return p;
+}
+
+static void
+test_dsn_headers_are_bounded_at_a_field(void)
+{
+	struct sm_config	 cfg;
+	struct q_envelope	 e;
+	char			*orig, *out;
+	const char		*part;
+	size_t			 olen = 0, plen = 0;
+	int			 ofd, dfd, i;
+	ssize_t			 n;
+
+	test_begin("DSN returns whole header fields, at most 8 KB of them");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hostname = "mx.example.test";
+	sample(&e);
+	e.rcpt[0].state = Q_RS_FAILED;
+	orig = malloc(65536);
+	out = malloc(65536);
+	/* 30 KB of folded fields, then a body that must not come back */
+	for (i = 0; i < 200; i++)
+		olen += (size_t)snprintf(orig + olen, 65536 - olen,
+		    "X-Filler-%03d: %.*s\r\n\tcontinued %.*s\r\n", i,
+		    40 + i % 37, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 50 + i % 13,
+		    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		    "bbbb");
+	olen += (size_t)snprintf(orig + olen, 65536 - olen,
+	    "\r\nsecret body\r\n");
+	ofd = memfd_create("o", 0);
+	dfd = memfd_create("d", 0);
+	test_assert(write(ofd, orig, olen) == (ssize_t)olen);
+	test_assert(q_dsn_write(dfd, &cfg, &e, ofd, "fedcba9876543210") == 0);
+	n = pread(dfd, out, 65535, 0);
+	out[n > 0 ? n : 0] = '\0';
+	test_assert((part = dsn_part(out, &plen)) != NULL);
+	test_assert(plen <= DSN_HEADERS_MAX && plen > DSN_HEADERS_MAX - 200);
+	/* a prefix of the original that ends where a field ends */
+	test_assert(part != NULL && memcmp(part, orig, plen) == 0);
+	test_assert(strncmp(orig + plen, "X-Filler-", 9) == 0);
+	test_assert(strstr(out, "secret body") == NULL);
+	test_assert(strstr(out, "X-Filler-199") == NULL);
+
+	/* a first field larger than the bound: nothing of it */
+	memset(orig, 'x', 20000);
+	memcpy(orig, "X-Huge: ", 8);
+	memcpy(orig + 20000, "\r\nSubject: s\r\n\r\nbody\r\n", 22);
+	test_assert(ftruncate(ofd, 0) == 0 && ftruncate(dfd, 0) == 0 &&
+	    lseek(dfd, 0, SEEK_SET) == 0);
+	test_assert(pwrite(ofd, orig, 20022, 0) == 20022);
+	test_assert(q_dsn_write(dfd, &cfg, &e, ofd, "fedcba9876543210") == 0);
+	n = pread(dfd, out, 65535, 0);
+	out[n > 0 ? n : 0] = '\0';
+	test_assert((part = dsn_part(out, &plen)) != NULL && plen == 0);
+	test_assert(strstr(out, "xxxxxxxx") == NULL);
+	close(ofd);
+	close(dfd);
+	free(orig);
+	free(out);
+	q_env_free(&e);
+	test_end();
+}
+
 static void
 test_admin(void)
 {
@@ -237,10 +407,13 @@ main(void)
 	static void (*const tests[])(void) = {
 		test_envelope_roundtrip,
 		test_envelope_refusals,
+		test_envelope_addresses_are_addresses,
+		test_addr_valid,
 		test_unknown_class_is_unsafe,
 		test_backoff,
 		test_ids,
 		test_dsn,
+		test_dsn_headers_are_bounded_at_a_field,
 		test_admin,
 		NULL
 	};
