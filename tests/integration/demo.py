@@ -17,7 +17,7 @@ import sys
 import time
 from email.message import EmailMessage
 
-from harness import DAEMONS, Instance, wait_for
+from harness import DAEMONS, Instance, descendants, proc_info, wait_for
 
 PORTS = {"smtp": 2525, "submission": 5870, "submissions": 4650,
          "imap": 1430, "imaps": 9930, "keyserver": 4025}
@@ -90,6 +90,49 @@ def send_and_read(inst):
         print("    | " + line)
 
 
+def role_pid(parent, role):
+    for pid in descendants(parent):
+        try:
+            if proc_info(pid)[0] == role:
+                return pid
+        except OSError:
+            pass
+    return None
+
+
+# (daemon, role) killed by the demo to show the root parent replacing it.
+HEAL_ROLES = (("keystore", "keystore.server"), ("smtpd", "smtpd.receiver"),
+              ("submitd", "submitd.smtp"), ("submitd", "submitd.header"),
+              ("imapd", "imapd.prelogin"),
+              ("mda", "mda.lmtp"))
+
+
+def show_healing(inst, running):
+    """Kill one role of each daemon with SIGKILL; its parent restarts it."""
+    for daemon, role in HEAL_ROLES:
+        if daemon not in running:
+            continue
+        parent = inst.pid(daemon)
+        old = role_pid(parent, role)
+        if old is None:
+            continue
+        t0 = time.time()
+        os.kill(old, signal.SIGKILL)
+        def replaced():
+            if gone(parent):
+                raise RuntimeError(daemon + " stopped")
+            p = role_pid(parent, role)
+            return p if p and p != old else None
+        try:
+            new = wait_for(replaced, 10, role)
+            say("killed %-15s pid %-6d -> restarted as pid %d in %d ms"
+                % (role, old, new, (time.time() - t0) * 1000))
+        except TimeoutError:
+            say("killed %-15s pid %-6d -> not restarted" % (role, old))
+        except RuntimeError:
+            say("killed %-15s pid %-6d -> %s stopped" % (role, old, daemon))
+
+
 def start(prefix):
     prefix = os.path.abspath(prefix)
     if os.path.isdir(prefix):
@@ -107,6 +150,8 @@ def start(prefix):
     inst.start(*running, detach=True)
     for d in running:
         say("started %-8s pid %d" % (d, inst.pid(d)))
+    say("self-healing: each root parent replaces a role that dies")
+    show_healing(inst, running)
     if all(inst.built(d) for d in ("submitd", "smtpd", "mda", "imapd")):
         send_and_read(inst)
     else:

@@ -5,9 +5,9 @@ role comes back within seconds with no command, and every message that
 got a 250 is delivered.  A role that keeps dying makes smtpd give up with
 a non-zero exit, for systemd's Restart= to take over.
 
-Each scenario runs against the real mda (delivering into the Maildir)
-when this tree's mda offers XSEAL, and against the recording LMTP server
-of test_smtpd (FakeMda) in any case.  A few scenarios need the recording
+Each scenario runs against the real mda (delivering into the Maildir,
+where every message must land exactly once) and against the recording
+LMTP server of test_smtpd (FakeMda).  A few scenarios need the recording
 server's control over timing (holding a transaction while its delivery
 process is killed) and run against it only.
 """
@@ -59,8 +59,7 @@ class HealTest(test_smtpd.SmtpdTest):
             self.inst.start("mda")
             if not test_smtpd.mda_offers_xseal(
                     self.inst.path("run", "lmtp.sock")):
-                # smtpd defers every message to an mda without XSEAL
-                self.skipTest("this tree's mda does not offer XSEAL yet")
+                self.fail("mda does not offer XSEAL")
         self.inst.start("smtpd")
 
     # -- looking at smtpd -----------------------------------------------
@@ -146,11 +145,10 @@ class HealTest(test_smtpd.SmtpdTest):
         return {k.decode(): v for k, v in counts.items()}
 
     def assert_delivered(self, tokens, timeout=20):
-        # TODO(exactly once): mda's XSEAL idempotency record (one per
-        # queue ID and user, lmtp-xseal.md) makes a retried message land
-        # once; when it is merged, assert == 1 here instead of >= 1.
-        # Until then a delivery process or queue killed after mda stored
-        # a message but before smtpd saw the 250 means a second copy.
+        # The real mda keeps a delivery record per queue ID and user
+        # (XSEAL ID=), so a message retried after a kill lands exactly
+        # once; the recording server keeps whatever it is sent, so there
+        # a retry after a kill may show twice.
         def missing():
             got = self.delivered()
             return [t for t in tokens if got.get(t, 0) < 1]
@@ -160,6 +158,10 @@ class HealTest(test_smtpd.SmtpdTest):
             self.fail("not delivered: %s\n%s" % (
                 missing(), self.inst.log("smtpd")[-4000:]))
         wait_for(lambda: self.queue_ids() == [], timeout, "queue to empty")
+        if self.real_mda:
+            got = self.delivered()
+            self.assertEqual({t: got[t] for t in tokens if got[t] != 1}, {},
+                             "delivered more than once")
 
 
 class Scenarios:
