@@ -211,10 +211,17 @@ class LMTP:
         self.s.sendall(line.encode() + b"\r\n")
         return self.expect(code)
 
-    def send(self, mail_from, rcpt, payload):
-        # pipelined envelope (both servers announce PIPELINING), then data
-        self.s.sendall(("MAIL FROM:<%s>%s\r\nRCPT TO:<%s>\r\nDATA\r\n"
-                        % (SENDER, mail_from, rcpt)).encode())
+    def send(self, xseal, rcpt, payload):
+        # pipelined envelope (both servers announce PIPELINING), then data;
+        # Sealmail's class and queue ID travel in an XSEAL line first
+        pre = ""
+        if xseal:
+            pre = "XSEAL ID=%s CLASS=%s\r\n" % (os.urandom(8).hex(),
+                                                 xseal.upper())
+        self.s.sendall(("%sMAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
+                        % (pre, SENDER, rcpt)).encode())
+        if xseal:
+            self.expect(250)
         self.expect(250)
         self.expect(250)
         self.expect(354)
@@ -315,9 +322,9 @@ class Bench:
                 else os.path.join(self.dp, "run", "lmtp")
             lmtp = LMTP(sock)
             if server == "sealmail":
-                mail_from, rcpt = " X-SEALMAIL-CLASS=%s" % cls, RCPT
+                xseal, rcpt = cls, RCPT
             else:
-                mail_from = ""
+                xseal = ""
                 rcpt = "bob+Unsafe@example.test" if cls == "unsafe" else RCPT
         else:
             if server == "sealmail":
@@ -335,7 +342,7 @@ class Bench:
         while done < n and time.monotonic() < deadline:
             p, payload, sz = pool[done % len(pool)]
             if lmtp is not None:
-                lmtp.send(mail_from, rcpt, payload)
+                lmtp.send(xseal, rcpt, payload)
             else:
                 with open(p, "rb") as f:
                     r = subprocess.run(argv, stdin=f, stdout=subprocess.PIPE,
