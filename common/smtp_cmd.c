@@ -190,7 +190,6 @@ cmd_data(struct smtp_session *s)
 	}
 	smtp_put_line(s, "354 End data with <CR><LF>.<CR><LF>");
 	s->mode = MODE_DATA;
-	smtp_set_timeout(s, s->p->timeout_data);
 }
 
 static void

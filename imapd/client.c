@@ -609,6 +609,8 @@ client_input(struct client *c)
 			continue;
 		case IMAP_PARSE_DONE:
 			client_command(c, imap_parser_cmd(c->parser));
+			if (c->hooks != NULL && c->hooks->command_done != NULL)
+				c->hooks->command_done(c);
 			break;
 		case IMAP_PARSE_ERROR:
 			client_parse_error(c);

@@ -72,6 +72,7 @@ struct client_hooks {
 		    const char *);
 	int	(*is_tls)(struct client *);
 	void	(*closed)(struct client *);
+	void	(*command_done)(struct client *);	/* one was run */
 };
 
 struct client {
