@@ -524,11 +524,9 @@ static struct net_slot *
 slot_victim(struct net_limit *l)
 {
 	struct net_slot	*sl, *v = NULL;
-	uint64_t	 now = net_now_ms();
 
 	for (sl = l->slots; sl != NULL; sl = sl->next) {
-		if (sl->busy || sl->evict == NULL ||
-		    now - sl->since < NET_EVICT_IDLE_MS)
+		if (sl->busy || sl->evict == NULL)
 			continue;
 		if (v == NULL || sl->level < v->level ||
 		    (sl->level == v->level && sl->since < v->since))
@@ -568,8 +566,8 @@ net_slot_enter(struct net_limit *l, const char *addr)
 	if (l->total >= l->max_total) {
 		if ((v = slot_victim(l)) == NULL)
 			return NULL;
-		log_info("sessions=%d full: evicting one of %s idle=%llums "
-		    "commands=%s for %s", l->total, v->key,
+		log_debug("sessions=%d full: evict addr=%s idle=%llums "
+		    "commands=%s for=%s", l->total, v->key,
 		    (unsigned long long)(net_now_ms() - v->since),
 		    v->level ? "yes" : "none", key);
 		v->evicted = 1;

@@ -23,10 +23,12 @@
  * table is stressed until it drops 10 points below, and servers shorten
  * their deadlines (Postfix's stress mode).  When every slot is taken,
  * net_slot_enter() evicts the session that has done the least: one that
- * never completed a command before one that did, the longest idle first,
- * never one that waits for the server or that has been idle less than
- * NET_EVICT_IDLE_MS (a client that just connected is not dropped before
- * it could speak).  The evict callback must end its session (it may
+ * never completed a command before one that did, the longest idle first
+ * (so a client that just connected goes last of those that did nothing:
+ * a whole table of newer connections must come before it can speak to
+ * evict it), never one that waits for the server.  A new client is
+ * refused only when no session may be evicted.  The evict callback must
+ * end its session (it may
  * finish on a later pass of the event loop: the slot is released at
  * once, net_slot_leave() then only frees it).  Per-address limits are
  * never met by eviction: that address is refused.
@@ -51,7 +53,6 @@ int	 net_peer_str(int, char *, size_t);
 int	 net_local_port(int);
 
 #define NET_ADDR_KEY_MAX	64	/* "2001:db8:1:2::/64" and more */
-#define NET_EVICT_IDLE_MS	1000
 #define NET_FD_RESERVE		64	/* listeners, IPC, logs, files */
 
 int	 net_addr_key(const char *, char *, size_t);

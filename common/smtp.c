@@ -615,16 +615,15 @@ smtp_peer_init(struct smtp_session *s, int fd)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
-	char			 host[NI_MAXHOST];
 
 	snprintf(s->peer, sizeof(s->peer), "local");
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
 	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
 		return;
-	if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
-	    NULL, 0, NI_NUMERICHOST) == 0)
-		snprintf(s->peer, sizeof(s->peer), "%s", host);
+	if (getnameinfo((struct sockaddr *)&ss, len, s->peer,
+	    sizeof(s->peer), NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(s->peer, sizeof(s->peer), "unknown");
 }
 
 /*
@@ -700,7 +699,10 @@ smtp_free(struct smtp_session *s)
 	event_free(s->greet_ev);
 	event_free(s->deadline_ev);
 	bufferevent_free(s->bev);
-	explicit_bzero(&s->cmd, sizeof(s->cmd));
+	if (s->cmd != NULL) {
+		explicit_bzero(s->cmd, sizeof(*s->cmd));
+		free(s->cmd);
+	}
 	free(s);
 }
 

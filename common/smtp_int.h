@@ -25,6 +25,7 @@ struct event;
 #define SMTP_CHUNK		16384
 #define SMTP_WRITE_TIMEOUT	300	/* seconds, when timeout_cmd is 0 */
 #define SMTP_CLOSE_LINGER	10	/* seconds for the last reply */
+#define SMTP_PEER_MAX		64	/* a numeric address and zone */
 
 enum smtp_phase {
 	PH_INIT,		/* greeted, no HELO yet */
@@ -85,7 +86,7 @@ struct smtp_session {
 	const struct smtp_hooks	*h;
 	void			*arg;
 
-	char			 peer[NI_MAXHOST];
+	char			 peer[SMTP_PEER_MAX];	/* numeric */
 	char			 helo[SMTP_DOMAIN_MAX + 1];
 	int			 esmtp;
 	int			 tls;
@@ -131,7 +132,7 @@ struct smtp_session {
 
 	void			(*line_cb)(struct smtp_session *,
 				    const char *, void *);
-	struct smtp_cmd		 cmd;
+	struct smtp_cmd		*cmd;	/* from the first command on */
 };
 
 /* smtp.c */

@@ -192,9 +192,9 @@ static void
 test_net_slot_eviction(void)
 {
 	struct net_limit *l;
-	struct net_slot	*a, *b, *c, *d, *e, *f;
+	struct net_slot	*a, *b, *c, *d, *e, *f, *g, *h;
 
-	test_begin("full table evicts the least active idle session");
+	test_begin("full table evicts the session that did the least");
 	memset(evicted, 0, sizeof(evicted));
 	net_set_clock(fake_clock);
 	fake_now = 100000;
@@ -209,37 +209,47 @@ test_net_slot_eviction(void)
 	fake_now += 100;
 	net_slot_progress(b);		/* b completed a command */
 	net_slot_busy(c, 1);		/* c waits for the server */
-	/* nobody idle long enough: refused */
+	/* a never completed a command: it goes */
 	fake_now += 400;
-	test_assert(net_slot_enter(l, "192.0.2.4") == NULL);
-	/* a never completed a command: it goes first */
-	fake_now += 1500;
 	d = net_slot_enter(l, "192.0.2.4");
-	test_assert(d != NULL && evicted[1] == 1 && evicted[2] == 0);
-	net_slot_set_evict(d, evict_cb, (void *)4);
+	test_assert(d != NULL && evicted[1] == 1);
+	test_assert(evicted[2] == 0 && evicted[3] == 0);
 	test_assert(net_limit_count(l) == 3);
 	net_slot_leave(a);		/* its session ends later */
 	test_assert(net_limit_count(l) == 3);
-	/* d is too fresh, c is busy: b, though it did something */
+	/* one that did nothing goes before one that did, however fresh */
+	net_slot_set_evict(d, evict_cb, (void *)4);
 	fake_now += 100;
 	e = net_slot_enter(l, "192.0.2.5");
-	test_assert(e != NULL && evicted[2] == 1 && evicted[3] == 0);
-	net_slot_set_evict(e, evict_cb, (void *)5);
-	net_slot_leave(b);
-	/* of two that did nothing, the one idle longest */
-	fake_now += 5000;
-	f = net_slot_enter(l, "192.0.2.6");
-	test_assert(f != NULL && evicted[4] == 1 && evicted[5] == 0);
+	test_assert(e != NULL && evicted[4] == 1 && evicted[2] == 0);
 	net_slot_leave(d);
-	/* a slot without an evict callback stays */
-	net_slot_set_evict(e, NULL, NULL);
-	net_slot_busy(c, 0);
-	fake_now += 5000;
+	net_slot_set_evict(e, evict_cb, (void *)5);
+	fake_now += 100;
+	f = net_slot_enter(l, "192.0.2.6");
+	test_assert(f != NULL && evicted[5] == 1 && evicted[2] == 0);
+	net_slot_leave(e);
+	/* of two that did something, the one idle longest */
+	net_slot_set_evict(f, evict_cb, (void *)6);
+	fake_now += 100;
+	net_slot_progress(f);
+	fake_now += 100;
+	g = net_slot_enter(l, "192.0.2.7");
+	test_assert(g != NULL && evicted[2] == 1 && evicted[6] == 0);
+	net_slot_leave(b);
+	/* nobody evictable (busy, or no callback): refused */
 	net_slot_set_evict(f, NULL, NULL);
-	test_assert(net_slot_enter(l, "192.0.2.7") != NULL);
-	test_assert(evicted[3] == 1 && evicted[5] == 0);
+	test_assert(net_slot_enter(l, "192.0.2.8") == NULL);
+	test_assert(evicted[3] == 0 && evicted[6] == 0);
+	/* the server answered c: it may go now */
+	net_slot_busy(c, 0);
+	h = net_slot_enter(l, "192.0.2.8");
+	test_assert(h != NULL && evicted[3] == 1);
 	net_slot_leave(c);
 	test_assert(net_limit_count(l) == 3);
+	net_slot_leave(f);
+	net_slot_leave(g);
+	net_slot_leave(h);
+	test_assert(net_limit_count(l) == 0);
 	net_limit_free(l);
 	net_set_clock(NULL);
 	test_end();
@@ -350,7 +360,7 @@ main(void)
 		test_net_slot_eviction,
 		test_net_slot_per_address_not_evicted,
 		test_net_slot_stress,
-		test_net_session_budget,	/* lowers the hard limit: last */
+		test_net_session_budget,	/* lowers the hard limit */
 		NULL
 	};
 
