@@ -447,6 +447,8 @@ output_drained(struct smtp_session *s)
 
 	if (s->linger > 500)
 		return 1;	/* 10 s: a TLS layer that never lets go */
+	if (!s->tls && (s->p->implicit_tls || s->starttls_pending))
+		return 1;	/* mid-handshake: no reply can leave */
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
 		return 0;
 	u = bufferevent_get_underlying(s->bev);

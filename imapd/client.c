@@ -229,6 +229,16 @@ client_close(struct client *c, const char *why)
 		client_schedule_free(c);
 }
 
+/*
+ * End a session at once, whatever it still has to send: for a client
+ * whose BYE cannot leave (a TLS handshake that never ended holds it).
+ */
+void
+client_abort(struct client *c)
+{
+	client_schedule_free(c);
+}
+
 void
 client_printf(struct client *c, const char *fmt, ...)
 {

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdint.h>
@@ -48,6 +49,7 @@
 #define RELAY_HIGH	(1024 * 1024)
 #define AUTH_FAIL_MAX	3
 #define AUTH_FAIL_DELAY	1	/* seconds before a NO for a failure */
+#define CLOSE_LINGER	10	/* seconds a BYE may take to leave */
 
 struct pconn {
 	struct client		*c;
@@ -188,6 +190,27 @@ static const struct client_hooks prelogin_hooks = {
 /* ------------------------------------------------------------------ */
 /* the pre-login deadline and eviction */
 
+/*
+ * BYE and close, within CLOSE_LINGER seconds: a TLS connection whose
+ * handshake never ended would keep the BYE, and the session, forever.
+ */
+static void
+pconn_close(struct pconn *pc, const char *why)
+{
+	struct timeval	 tv = { CLOSE_LINGER, 0 };
+	SSL		*ssl;
+
+	if (pc->tls && (ssl = bufferevent_openssl_get_ssl(pc->c->bev)) !=
+	    NULL && !SSL_is_init_finished(ssl)) {
+		/* mid-handshake: no BYE can leave */
+		client_abort(pc->c);
+		return;
+	}
+	client_close(pc->c, why);
+	if (!pc->c->free_scheduled)
+		evtimer_add(pc->deadline_ev, &tv);
+}
+
 static void
 deadline_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -197,8 +220,13 @@ deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	long		 limit = login_timeout;
 	int		 stressed = net_slot_stressed(pc->slot);
 
-	if (pc->relaying || pc->c == NULL || pc->c->closing)
+	if (pc->relaying || pc->c == NULL)
 		return;
+	if (pc->c->closing) {
+		/* its BYE did not leave in CLOSE_LINGER seconds */
+		client_abort(pc->c);
+		return;
+	}
 	if (stressed && stress_timeout > 0 &&
 	    (limit == 0 || stress_timeout < limit))
 		limit = stress_timeout;
@@ -206,7 +234,7 @@ deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	if (now >= due) {
 		log_info("id=%s peer=%s timeout before login stress=%s",
 		    pc->c->id, pc->peer, stressed ? "yes" : "no");
-		client_close(pc->c, "Autologout; login took too long");
+		pconn_close(pc, "Autologout; login took too long");
 		return;
 	}
 	if (due == UINT64_MAX && (stressed || stress_timeout == 0))
@@ -230,7 +258,7 @@ pconn_evict(void *arg)
 		return;
 	log_info("id=%s peer=%s evicted: every session slot taken",
 	    pc->c->id, pc->peer);
-	client_close(pc->c, "[UNAVAILABLE] Too many connections, try again "
+	pconn_close(pc, "[UNAVAILABLE] Too many connections, try again "
 	    "later");
 }
 

@@ -409,5 +409,63 @@ class HoldTest(unittest.TestCase):
                   b"* OK ")
 
 
+class DeadlineTest(unittest.TestCase):
+    """Deadlines are totals: a byte now and then buys nothing, and a TLS
+    handshake that never ends is dropped at the deadline too."""
+
+    DEADLINE = 2
+
+    def setUp(self):
+        d = "%ds" % self.DEADLINE
+        self.inst = Instance(extra_conf={
+            "smtpd": {"greeting_timeout": d},
+            "submitd": {"greeting_timeout": d},
+            "imapd": {"login_timeout": d}})
+
+    def tearDown(self):
+        self.inst.close()
+
+    def time_to_close(self, port, drip=None, limit=15):
+        """Seconds from connect until the server closes; what it sent."""
+        s = socket.create_connection(("127.0.0.1", port), timeout=0.5)
+        t0 = time.monotonic()
+        got = b""
+        try:
+            while time.monotonic() - t0 < limit:
+                try:
+                    data = s.recv(4096)
+                    if not data:
+                        return time.monotonic() - t0, got
+                    got += data
+                except socket.timeout:
+                    pass
+                except OSError:
+                    return time.monotonic() - t0, got
+                if drip is not None and got:
+                    try:
+                        s.send(drip)
+                    except OSError:
+                        return time.monotonic() - t0, got
+        finally:
+            s.close()
+        return None, got
+
+    def test_a_dribbled_first_command_misses_its_deadline(self):
+        self.inst.start("smtpd", "submitd", "imapd")
+        for port, bye in (("smtp", b"421 4.4.2"), ("submission", b"421 4.4.2"),
+                          ("imap", b"* BYE")):
+            took, got = self.time_to_close(self.inst.port(port), b"x")
+            self.assertIsNotNone(took, "%s still open: %r" % (port, got))
+            self.assertLess(took, self.DEADLINE + 3, port)
+            self.assertIn(bye, got, port)
+
+    def test_a_tls_handshake_that_never_ends_is_dropped_at_the_deadline(self):
+        self.inst.start("submitd", "imapd")
+        for port in ("submissions", "imaps"):
+            took, _ = self.time_to_close(self.inst.port(port))
+            self.assertIsNotNone(took, "%s still open" % port)
+            self.assertLess(took, self.DEADLINE + 3, port)
+
+
 if __name__ == "__main__":
     unittest.main()
