@@ -20,18 +20,20 @@
  *	net_slot_leave(slot);		(the session is gone)
  *
  * Stress: above the high-water mark (a percentage of max_sessions) the
- * table is stressed until it drops 10 points below, and servers shorten
- * their deadlines (Postfix's stress mode).  When every slot is taken,
- * net_slot_enter() evicts the session that has done the least: one that
- * never completed a command before one that did, the longest idle first
- * (so a client that just connected goes last of those that did nothing:
- * a whole table of newer connections must come before it can speak to
- * evict it), never one that waits for the server.  A new client is
- * refused only when no session may be evicted.  The evict callback must
- * end its session (it may
- * finish on a later pass of the event loop: the slot is released at
- * once, net_slot_leave() then only frees it).  Per-address limits are
- * never met by eviction: that address is refused.
+ * table is stressed until it drops 10 points below (below half the mark
+ * for a mark under 20), and servers shorten their deadlines (Postfix's
+ * stress mode).
+ *
+ * Eviction: when every slot is taken, net_slot_enter() evicts the session
+ * that has done the least: one that never completed a command before one
+ * that did, the longest idle first (so a client that just connected goes
+ * last of those that did nothing: a whole table of newer connections must
+ * come before it can speak to evict it), never one that waits for the
+ * server.  A new client is refused only when no session may be evicted.
+ * The evict callback must end its session (it may finish on a later pass
+ * of the event loop: the slot is released at once, net_slot_leave() then
+ * only frees it).  A per-address limit is never met by eviction: that
+ * address is refused.
  */
 #ifndef SM_NET_H
 #define SM_NET_H

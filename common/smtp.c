@@ -6,7 +6,7 @@
  * parses raw network input, so every read is bounded: command lines by
  * SMTP_CMD_LINE_MAX, buffered input by a read high-water mark, message
  * content by max_message_size (content is streamed to the caller's fd,
- * never held in memory), sessions by errors, commands and timeouts.  The
+ * never held in memory), sessions by errors, commands and deadlines.  The
  * command parser is apart, in smtp_parse.c; the commands are in
  * smtp_cmd.c and message content in smtp_data.c (state: smtp_int.h).
  *
