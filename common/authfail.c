@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "authfail.h"
+#include "net.h"
 
 void
 authfail_init(struct authfail *af, int max, long window)
@@ -48,8 +49,10 @@ authfail_barred(struct authfail *af, const char *client, time_t now,
     time_t *left_r)
 {
 	struct authfail_rec *r;
+	char	 key[NET_ADDR_KEY_MAX];
 
-	if ((r = rec_find(af, af->addr, client, 0, now)) == NULL ||
+	net_addr_key(client, key, sizeof(key));
+	if ((r = rec_find(af, af->addr, key, 0, now)) == NULL ||
 	    r->barred_until <= now)
 		return 0;
 	if (left_r != NULL)
@@ -63,10 +66,12 @@ authfail_record(struct authfail *af, const char *client, const char *user,
     time_t now, struct authfail_result *res)
 {
 	struct authfail_rec *ra, *ru;
+	char	 key[NET_ADDR_KEY_MAX];
 	int	 n, ms;
 
 	memset(res, 0, sizeof(*res));
-	ra = rec_find(af, af->addr, client, 1, now);
+	net_addr_key(client, key, sizeof(key));
+	ra = rec_find(af, af->addr, key, 1, now);
 	ra->last = now;
 	res->addr_count = ++ra->count;
 	ru = rec_find(af, af->user, user, 1, now);

@@ -8,6 +8,8 @@
  *	delay_ms = authfail_record(&af, client, user, now, &r);
  *	authfail_success(&af, user, now);
  *
+ * Addresses are counted as net_addr_key() groups them: an IPv6 client by
+ * its /64, so walking through the addresses of one LAN gains nothing.
  * An address with max failures inside one window is barred for a window
  * from the failure that reached max.  Users are counted (for the log and
  * the delay) but never barred: that would let anybody lock anybody out.

@@ -32,6 +32,7 @@ enum cfg_type {
 	CFG_PATH,	/* resolved against prefix */
 	CFG_USER,	/* a user name */
 	CFG_INT,
+	CFG_PERCENT,	/* an integer 0 to 100 */
 	CFG_SIZE,	/* bytes, with k/M/G */
 	CFG_DURATION,	/* seconds, with s/m/h/d */
 	CFG_BOOL,
@@ -50,6 +51,25 @@ struct cfg_key {
 };
 
 #define O(f)	offsetof(struct sm_config, f)
+
+/*
+ * Session deadlines as Postfix sets smtpd_timeout (300s, 10s under
+ * stress); the first command comes at once from any MTA or MUA; content
+ * at 16 KB/s is 25 MB in under half an hour.
+ */
+#define SESSION_LIMITS(sec, f)						\
+	{ sec, "greeting_timeout", CFG_DURATION,			\
+	    O(f.greeting_timeout), "1m" },				\
+	{ sec, "command_timeout", CFG_DURATION,				\
+	    O(f.command_timeout), "5m" },				\
+	{ sec, "data_timeout", CFG_DURATION, O(f.data_timeout), "5m" },	\
+	{ sec, "data_min_rate", CFG_SIZE, O(f.data_min_rate), "16k" },	\
+	{ sec, "session_timeout", CFG_DURATION,				\
+	    O(f.session_timeout), "1h" },				\
+	{ sec, "stress_threshold", CFG_PERCENT,				\
+	    O(f.stress_threshold), "80" },				\
+	{ sec, "stress_timeout", CFG_DURATION, O(f.stress_timeout),	\
+	    "10s" }
 
 static const struct cfg_key cfg_keys[] = {
 	{ "global", "prefix", CFG_STR, O(prefix), "/" },
@@ -78,9 +98,10 @@ static const struct cfg_key cfg_keys[] = {
 	{ "smtpd", "queue_socket", CFG_PATH, O(queue_socket),
 	    "run/sealmail/queue.sock" },
 	{ "smtpd", "max_message_size", CFG_SIZE, O(max_message_size), "25M" },
-	{ "smtpd", "max_sessions", CFG_INT, O(smtpd_max_sessions), "200" },
+	{ "smtpd", "max_sessions", CFG_INT, O(smtpd_max_sessions), "2000" },
 	{ "smtpd", "max_sessions_per_ip", CFG_INT,
 	    O(smtpd_max_sessions_per_ip), "20" },
+	SESSION_LIMITS("smtpd", smtpd_limits),
 	{ "smtpd", "max_rcpt", CFG_INT, O(smtpd_max_rcpt), "100" },
 	{ "smtpd", "queue_lifetime", CFG_DURATION, O(queue_lifetime), "5d" },
 	{ "smtpd", "retry_min", CFG_DURATION, O(retry_min), "5m" },
@@ -90,9 +111,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ "submitd", "listen_tls", CFG_LISTEN, O(submitd_listen_tls),
 	    "0.0.0.0:465" },
 	{ "submitd", "pam_service", CFG_STR, O(pam_service), "sealmail" },
-	{ "submitd", "max_sessions", CFG_INT, O(submitd_max_sessions), "100" },
+	{ "submitd", "max_sessions", CFG_INT, O(submitd_max_sessions),
+	    "2000" },
 	{ "submitd", "max_sessions_per_ip", CFG_INT,
 	    O(submitd_max_sessions_per_ip), "10" },
+	SESSION_LIMITS("submitd", submitd_limits),
 	{ "submitd", "auth_fail_max", CFG_INT, O(auth_fail_max), "10" },
 	{ "submitd", "auth_fail_window", CFG_DURATION, O(auth_fail_window),
 	    "15m" },
@@ -107,6 +130,12 @@ static const struct cfg_key cfg_keys[] = {
 	{ "imapd", "max_sessions", CFG_INT, O(imapd_max_sessions), "2000" },
 	{ "imapd", "max_sessions_per_ip", CFG_INT,
 	    O(imapd_max_sessions_per_ip), "50" },
+	{ "imapd", "login_timeout", CFG_DURATION, O(imapd_login_timeout),
+	    "1m" },
+	{ "imapd", "stress_threshold", CFG_PERCENT,
+	    O(imapd_limits.stress_threshold), "80" },
+	{ "imapd", "stress_timeout", CFG_DURATION,
+	    O(imapd_limits.stress_timeout), "10s" },
 	{ "imapd", "max_literal", CFG_SIZE, O(imapd_max_literal), "64M" },
 	{ "imapd", "max_command", CFG_SIZE, O(imapd_max_command), "64M" },
 	{ "imapd", "auth_fail_max", CFG_INT, O(imapd_auth_fail_max), "10" },
@@ -128,6 +157,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "keystore", "clients", CFG_STR, O(keystore_clients), "sealmailq" },
 };
 
+#undef SESSION_LIMITS
 #undef O
 
 #define CFG_NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -393,6 +423,16 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 		if (*v == '\0' || *end != '\0' || errno != 0 || n < 0 ||
 		    n > INT_MAX) {
 			*why = "expected a non-negative integer";
+			return -1;
+		}
+		*(int *)field = (int)n;
+		return 0;
+	case CFG_PERCENT:
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || errno != 0 || n < 0 ||
+		    n > 100) {
+			*why = "expected a percentage from 0 to 100";
 			return -1;
 		}
 		*(int *)field = (int)n;
@@ -705,6 +745,7 @@ config_dump(const struct sm_config *c, int fd)
 			    *(char *const *)field : "");
 			break;
 		case CFG_INT:
+		case CFG_PERCENT:
 		case CFG_BOOL:
 		case CFG_LOGLEVEL:
 			buf_printf(&b, "%d", *(const int *)field);

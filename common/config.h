@@ -22,6 +22,21 @@ struct cfg_listen {
 	int	 n;
 };
 
+/*
+ * How long a network session may take, and stress mode ([smtpd] and
+ * [submitd]; [imapd] uses the stress fields): see common/smtp.h
+ * "Deadlines" and common/net.h "Stress".  Seconds; 0: no bound.
+ */
+struct cfg_session_limits {
+	long	 greeting_timeout;	/* connect to the first command */
+	long	 command_timeout;	/* each command line */
+	long	 data_timeout;		/* message content ... */
+	size_t	 data_min_rate;		/* ... plus size / rate (bytes/s) */
+	long	 session_timeout;	/* the whole session */
+	int	 stress_threshold;	/* percent of max_sessions; 0: off */
+	long	 stress_timeout;	/* every deadline under stress */
+};
+
 struct sm_config {
 	char	*path;
 
@@ -51,6 +66,7 @@ struct sm_config {
 	size_t	 max_message_size;
 	int	 smtpd_max_sessions;
 	int	 smtpd_max_sessions_per_ip;
+	struct cfg_session_limits smtpd_limits;
 	int	 smtpd_max_rcpt;
 	long	 queue_lifetime;	/* seconds */
 	long	 retry_min;		/* seconds, first retry delay */
@@ -62,6 +78,7 @@ struct sm_config {
 	char	*pam_service;
 	int	 submitd_max_sessions;
 	int	 submitd_max_sessions_per_ip;
+	struct cfg_session_limits submitd_limits;
 	int	 auth_fail_max;		/* per address before it is refused */
 	long	 auth_fail_window;	/* seconds */
 	int	 default_max_rcpt_per_msg;
@@ -72,6 +89,8 @@ struct sm_config {
 	struct cfg_listen imapd_listen_tls;	/* implicit TLS, 993 */
 	int	 imapd_max_sessions;
 	int	 imapd_max_sessions_per_ip;
+	long	 imapd_login_timeout;	/* connect to login, in total */
+	struct cfg_session_limits imapd_limits;	/* stress_* only */
 	size_t	 imapd_max_literal;
 	size_t	 imapd_max_command;	/* all literals of one command */
 	int	 imapd_auth_fail_max;	/* per address before it is refused */

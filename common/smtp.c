@@ -6,7 +6,7 @@
  * parses raw network input, so every read is bounded: command lines by
  * SMTP_CMD_LINE_MAX, buffered input by a read high-water mark, message
  * content by max_message_size (content is streamed to the caller's fd,
- * never held in memory), sessions by errors, commands and timeouts.  The
+ * never held in memory), sessions by errors, commands and deadlines.  The
  * command parser is apart, in smtp_parse.c; the commands are in
  * smtp_cmd.c and message content in smtp_data.c (state: smtp_int.h).
  *
@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,7 +35,9 @@
 #include <event2/util.h>
 
 #include "buf.h"
+#include "config.h"
 #include "log.h"
+#include "net.h"
 #include "smtp.h"
 #include "smtp_int.h"
 #include "tls.h"
@@ -48,13 +51,168 @@ static uint64_t	 smtp_next_id;
 
 /* ------------------------------------------------------------------ */
 
-/* Read and write timeouts: RFC 5321 4.5.3.2 (commands, data blocks). */
+/*
+ * The write timeout: a client that reads none of its replies.  What the
+ * client sends is bounded by the deadlines below instead of an idle
+ * timer that every byte would restart.
+ */
 void
 smtp_set_timeout(struct smtp_session *s, int secs)
 {
-	struct timeval	 tv = { secs, 0 };
+	struct timeval	 tv = { secs > 0 ? secs : SMTP_WRITE_TIMEOUT, 0 };
 
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
+}
+
+/* ------------------------------------------------------------------ */
+/* deadlines: see smtp.h */
+
+static const char *const wait_names[] = {
+	"greeting", "command", "data", "server"
+};
+
+static void
+deadline_expired(struct smtp_session *s, const char *what, int stressed)
+{
+	log_info("smtp %016llx peer=%s timeout wait=%s stress=%s",
+	    (unsigned long long)s->id, s->peer, what, stressed ? "yes" : "no");
+	smtp_close(s, "421 4.4.2 Error: timeout exceeded");
+}
+
+/* Close the session if its deadline has passed, else look again later. */
+static void
+deadline_check(struct smtp_session *s)
+{
+	const struct smtp_params *p = s->p;
+	const char	*what = wait_names[s->wait];
+	uint64_t	 now = net_now_ms(), due = UINT64_MAX, next;
+	struct timeval	 tv;
+	int		 base, stressed;
+
+	evtimer_del(s->deadline_ev);
+	if (s->closing || s->wait == WAIT_SERVER)
+		return;
+	stressed = s->slot != NULL && net_slot_stressed(s->slot);
+	base = s->wait == WAIT_GREETING ? p->timeout_greeting :
+	    s->wait == WAIT_CMD ? p->timeout_cmd : p->timeout_data;
+	if (stressed && p->timeout_stress > 0 &&
+	    (base == 0 || p->timeout_stress < base))
+		base = p->timeout_stress;
+	if (base > 0) {
+		due = s->wait_ms + (uint64_t)base * 1000;
+		if (s->wait == WAIT_DATA && p->data_min_rate > 0)
+			due += s->wait_bytes * 1000 / p->data_min_rate;
+	}
+	if (p->timeout_session > 0 &&
+	    s->start_ms + (uint64_t)p->timeout_session * 1000 < due) {
+		due = s->start_ms + (uint64_t)p->timeout_session * 1000;
+		what = "session";
+	}
+	if (now >= due) {
+		deadline_expired(s, what, stressed);
+		return;
+	}
+	/* stress may begin meanwhile and shorten this wait: look again */
+	if (due == UINT64_MAX && (stressed || p->timeout_stress == 0))
+		return;			/* no deadline at all */
+	next = due == UINT64_MAX ? UINT64_MAX : due - now;
+	if (!stressed && p->timeout_stress > 0 &&
+	    next > (uint64_t)p->timeout_stress * 1000)
+		next = (uint64_t)p->timeout_stress * 1000;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	evtimer_add(s->deadline_ev, &tv);
+}
+
+static void
+smtp_deadlinecb(int fd, short ev, void *arg)
+{
+	deadline_check(arg);
+}
+
+static void
+wait_start(struct smtp_session *s, enum smtp_wait w)
+{
+	s->wait = w;
+	s->wait_ms = net_now_ms();
+	s->wait_bytes = 0;
+	if (s->slot != NULL)
+		net_slot_busy(s->slot, w == WAIT_SERVER);
+	deadline_check(s);
+}
+
+/*
+ * A command line or a message was taken, or a hook answered: from now
+ * on the session waits either for the server (a hook's answer is
+ * outstanding) or for the client's next command or content.
+ */
+void
+smtp_wait_next(struct smtp_session *s)
+{
+	if (s->closing)
+		return;
+	if (s->pending != PEND_NONE && s->pending != PEND_LINE) {
+		wait_start(s, WAIT_SERVER);
+		return;
+	}
+	if (s->slot != NULL)
+		net_slot_progress(s->slot);
+	wait_start(s, s->mode == MODE_DATA || s->mode == MODE_BDAT ?
+	    WAIT_DATA : WAIT_CMD);
+}
+
+/* Content bytes read: they extend the data deadline at the minimum rate. */
+void
+smtp_content_bytes(struct smtp_session *s, size_t n)
+{
+	s->wait_bytes += n;
+	s->touch_bytes += n;
+	if (s->touch_bytes >= SMTP_CHUNK && s->slot != NULL) {
+		net_slot_touch(s->slot);
+		s->touch_bytes = 0;
+	}
+}
+
+/* The session's slot needs its place for a new client. */
+static void
+smtp_evict(void *arg)
+{
+	struct smtp_session	*s = arg;
+
+	log_info("smtp %016llx peer=%s evicted: every session slot taken",
+	    (unsigned long long)s->id, s->peer);
+	s->slot = NULL;		/* released already */
+	smtp_close(s, "421 4.7.0 Error: too many connections, try again "
+	    "later");
+}
+
+static int
+secs(long v)
+{
+	return v > INT_MAX ? INT_MAX : (int)v;
+}
+
+/* The deadlines of a [smtpd] or [submitd] section. */
+void
+smtp_params_limits(struct smtp_params *p,
+    const struct cfg_session_limits *l)
+{
+	p->timeout_greeting = secs(l->greeting_timeout);
+	p->timeout_cmd = secs(l->command_timeout);
+	p->timeout_data = secs(l->data_timeout);
+	p->data_min_rate = l->data_min_rate;
+	p->timeout_session = secs(l->session_timeout);
+	p->timeout_stress = secs(l->stress_timeout);
+}
+
+void
+smtp_set_slot(struct smtp_session *s, struct net_slot *slot)
+{
+	s->slot = slot;
+	if (slot != NULL) {
+		net_slot_set_evict(slot, smtp_evict, s);
+		net_slot_busy(slot, s->wait == WAIT_SERVER);
+	}
 }
 
 void
@@ -80,13 +238,19 @@ schedule(struct smtp_session *s)
 void
 smtp_close(struct smtp_session *s, const char *line)
 {
+	struct timeval	 tv = { SMTP_CLOSE_LINGER, 0 };
+
 	if (s->closing)
 		return;
 	if (line != NULL)
 		smtp_put_line(s, line);
 	s->closing = 1;
 	s->pending = PEND_NONE;
+	evtimer_del(s->deadline_ev);
+	evtimer_del(s->greet_ev);
 	bufferevent_disable(s->bev, EV_READ);
+	/* the last reply gets a short while to leave, no more */
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
 	schedule(s);
 }
 
@@ -194,6 +358,7 @@ smtp_reply(struct smtp_session *s, int code, const char *fmt, ...)
 		if (code == 421)
 			smtp_close(s, NULL);
 	}
+	smtp_wait_next(s);
 	schedule(s);
 }
 
@@ -212,6 +377,7 @@ smtp_challenge(struct smtp_session *s, const char *text,
 	smtp_put_line(s, line);
 	s->line_cb = cb;
 	s->pending = PEND_LINE;
+	smtp_wait_next(s);
 	schedule(s);
 }
 
@@ -251,6 +417,7 @@ process_line(struct smtp_session *s, struct evbuffer *in)
 		smtp_reply_fixed(s, 500,
 		    "5.5.2 Error: bare LF in command, CRLF "
 		    "required (RFC 5321 2.3.8)");
+		smtp_wait_next(s);
 		return 1;
 	}
 	len--;
@@ -265,6 +432,7 @@ process_line(struct smtp_session *s, struct evbuffer *in)
 	} else
 		smtp_cmd_line(s, line, len);
 	explicit_bzero(line, sizeof(line));
+	smtp_wait_next(s);
 	return 1;
 }
 
@@ -277,6 +445,10 @@ output_drained(struct smtp_session *s)
 {
 	struct bufferevent	*u;
 
+	if (s->linger > 500)
+		return 1;	/* 10 s: a TLS layer that never lets go */
+	if (!s->tls && (s->p->implicit_tls || s->starttls_pending))
+		return 1;	/* mid-handshake: no reply can leave */
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
 		return 0;
 	u = bufferevent_get_underlying(s->bev);
@@ -445,16 +617,15 @@ smtp_peer_init(struct smtp_session *s, int fd)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
-	char			 host[NI_MAXHOST];
 
 	snprintf(s->peer, sizeof(s->peer), "local");
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return;
 	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
 		return;
-	if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host),
-	    NULL, 0, NI_NUMERICHOST) == 0)
-		snprintf(s->peer, sizeof(s->peer), "%s", host);
+	if (getnameinfo((struct sockaddr *)&ss, len, s->peer,
+	    sizeof(s->peer), NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(s->peer, sizeof(s->peer), "unknown");
 }
 
 /*
@@ -491,6 +662,9 @@ smtp_session_new(struct event_base *base, int fd,
 	}
 	s->resume_ev = event_new(base, -1, 0, smtp_resumecb, s);
 	s->greet_ev = evtimer_new(base, smtp_greetcb, s);
+	s->deadline_ev = evtimer_new(base, smtp_deadlinecb, s);
+	s->start_ms = net_now_ms();
+	wait_start(s, WAIT_GREETING);
 	bufferevent_setcb(s->bev, smtp_readcb, smtp_writecb, smtp_eventcb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_HIWAT);
 	bufferevent_setwatermark(s->bev, EV_WRITE, SMTP_OUTPUT_LOWAT, 0);
@@ -525,8 +699,12 @@ smtp_free(struct smtp_session *s)
 		s->h->close(s, s->arg);
 	event_free(s->resume_ev);
 	event_free(s->greet_ev);
+	event_free(s->deadline_ev);
 	bufferevent_free(s->bev);
-	explicit_bzero(&s->cmd, sizeof(s->cmd));
+	if (s->cmd != NULL) {
+		explicit_bzero(s->cmd, sizeof(*s->cmd));
+		free(s->cmd);
+	}
 	free(s);
 }
 

@@ -33,8 +33,27 @@
  * message boundary than we did (SMTP smuggling).  In the command phase
  * a line must end in CRLF; a bare LF ends the line with a 500 reply.
  *
+ * Deadlines (RFC 5321 4.5.3.2 asks for at least 5 minutes per command;
+ * a slow client is not an idle one): each is a total from the moment the
+ * engine waits for the client, never restarted by a byte.  The first
+ * command line must be complete timeout_greeting after the connection
+ * (TLS handshake and greeting pause included); each later one
+ * timeout_cmd after the engine became ready for it (its reply queued,
+ * so pipelined commands are not charged for each other).  Message
+ * content, DATA or one BDAT chunk, must be complete timeout_data after
+ * it started, plus one second for every data_min_rate bytes received:
+ * a sender that keeps the rate is never cut, one that dribbles is.  The
+ * session ends timeout_session after it began.  No deadline runs while
+ * a hook's answer is outstanding.  When the session's slot is stressed
+ * (common/net.h), the greeting, command and content deadlines are at
+ * most timeout_stress, also for sessions that were already waiting.  A
+ * missed deadline is 421 4.4.2 and the end of the session.
+ *
  * Limits the caller applies before smtp_session_new(): sessions in total
- * and per client address (common/net.h net_limit).  NULL from
+ * and per client address (common/net.h net_slot_enter()); the caller
+ * then gives the slot to smtp_set_slot(), and the engine reports the
+ * session's progress to it, follows its stress and ends the session
+ * (421 4.7.0) when it is evicted.  NULL from
  * smtp_session_new() means either the connect hook refused (a 554 goes
  * out, the socket closes, the close hook will run) or the socket could
  * not be set up (fd closed, no hook has run or will: the caller cleans
@@ -132,8 +151,13 @@ struct smtp_params {
 	int		 max_errors;		/* then 421 and close */
 	int		 max_commands;		/* per session; 0: none */
 	int		 greeting_delay_ms;	/* pre-greeting talk check */
-	int		 timeout_cmd;		/* seconds, 4.5.3.2.7 */
-	int		 timeout_data;		/* seconds, between blocks */
+	/* deadlines in seconds, 0: none (see "Deadlines" above) */
+	int		 timeout_greeting;	/* connect to first command */
+	int		 timeout_cmd;		/* each command line */
+	int		 timeout_data;		/* content, plus size/rate */
+	size_t		 data_min_rate;		/* bytes/s; 0: no extension */
+	int		 timeout_session;	/* the whole session */
+	int		 timeout_stress;	/* caps the first three */
 	size_t		 text_line_max;		/* content line, with CRLF */
 	SSL_CTX		*tls_ctx;		/* NULL: no STARTTLS */
 	int		 implicit_tls;		/* 465 */
@@ -181,6 +205,11 @@ void	 smtp_reply(struct smtp_session *, int, const char *, ...)
 void	 smtp_challenge(struct smtp_session *, const char *,
 	    void (*)(struct smtp_session *, const char *, void *));
 void	 smtp_close(struct smtp_session *, const char *);
+struct net_slot;
+void	 smtp_set_slot(struct smtp_session *, struct net_slot *);
+struct cfg_session_limits;
+void	 smtp_params_limits(struct smtp_params *,
+	    const struct cfg_session_limits *);
 
 /* facts about the session, for hooks and headers */
 const char *smtp_peer(const struct smtp_session *);

@@ -23,6 +23,7 @@
 #include "smtp.h"
 #include "smtp_int.h"
 #include "tls.h"
+#include "xmalloc.h"
 
 /* ------------------------------------------------------------------ */
 /* the transaction */
@@ -190,7 +191,6 @@ cmd_data(struct smtp_session *s)
 	}
 	smtp_put_line(s, "354 End data with <CR><LF>.<CR><LF>");
 	s->mode = MODE_DATA;
-	smtp_set_timeout(s, s->p->timeout_data);
 }
 
 static void
@@ -279,10 +279,15 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c, int esmtp)
 void
 smtp_cmd_line(struct smtp_session *s, const char *line, size_t len)
 {
-	struct smtp_cmd		*c = &s->cmd;
+	struct smtp_cmd		*c;
 	enum smtp_parse_error	 e;
 	const char		*text;
 	int			 code;
+
+	/* a session that never sends a command does not pay for one */
+	if (s->cmd == NULL)
+		s->cmd = xcalloc(1, sizeof(*s->cmd));
+	c = s->cmd;
 
 	e = smtp_cmd_parse(line, len, c);
 	log_debug("smtp %016llx <<< %.*s", (unsigned long long)s->id,

@@ -159,7 +159,6 @@ static void
 content_end(struct smtp_session *s)
 {
 	s->mode = MODE_CMD;
-	smtp_set_timeout(s, s->p->timeout_cmd);
 	if (s->cstate == CS_CR)
 		s->cerr |= CERR_BARE;
 	if (s->cerr) {
@@ -193,10 +192,12 @@ smtp_data_process(struct smtp_session *s, struct evbuffer *in)
 		used = content_feed(s, ib, (size_t)got, ob, &olen, 1);
 		content_write(s, ob, olen);
 		evbuffer_drain(in, used ? used : (size_t)got);
+		smtp_content_bytes(s, used ? used : (size_t)got);
 		if (s->closing)
 			return 0;
 		if (used) {
 			content_end(s);
+			smtp_wait_next(s);
 			return 1;
 		}
 	}
@@ -242,6 +243,7 @@ smtp_bdat_process(struct smtp_session *s, struct evbuffer *in)
 		if ((got = evbuffer_remove(in, ib, n)) <= 0)
 			return 0;
 		s->chunk_left -= (uint64_t)got;
+		smtp_content_bytes(s, (size_t)got);
 		if (s->chunk_refuse)
 			continue;
 		content_feed(s, ib, (size_t)got, ob, &olen, 0);
@@ -252,6 +254,7 @@ smtp_bdat_process(struct smtp_session *s, struct evbuffer *in)
 	if (s->chunk_left > 0)
 		return 0;
 	chunk_done(s);
+	smtp_wait_next(s);
 	return 1;
 }
 

@@ -23,6 +23,9 @@ struct event;
 #define SMTP_OUTPUT_HIWAT	(64 * 1024)
 #define SMTP_OUTPUT_LOWAT	(16 * 1024)
 #define SMTP_CHUNK		16384
+#define SMTP_WRITE_TIMEOUT	300	/* seconds, when timeout_cmd is 0 */
+#define SMTP_CLOSE_LINGER	10	/* seconds for the last reply */
+#define SMTP_PEER_MAX		64	/* a numeric address and zone */
 
 enum smtp_phase {
 	PH_INIT,		/* greeted, no HELO yet */
@@ -49,6 +52,14 @@ enum smtp_mode {
 	MODE_SKIPLINE		/* discarding the rest of a too long line */
 };
 
+/* what the session waits for, and so which deadline runs */
+enum smtp_wait {
+	WAIT_GREETING,		/* the first command, from connect */
+	WAIT_CMD,		/* a command line */
+	WAIT_DATA,		/* message content */
+	WAIT_SERVER		/* a hook's answer: no deadline */
+};
+
 /* content_feed() states */
 enum content_state {
 	CS_BOL,			/* at the start of a line (after CRLF) */
@@ -69,11 +80,13 @@ struct smtp_session {
 	struct bufferevent	*bev;
 	struct event		*greet_ev;
 	struct event		*resume_ev;
+	struct event		*deadline_ev;
+	struct net_slot		*slot;		/* the caller's, or NULL */
 	const struct smtp_params *p;
 	const struct smtp_hooks	*h;
 	void			*arg;
 
-	char			 peer[NI_MAXHOST];
+	char			 peer[SMTP_PEER_MAX];	/* numeric */
 	char			 helo[SMTP_DOMAIN_MAX + 1];
 	int			 esmtp;
 	int			 tls;
@@ -90,6 +103,13 @@ struct smtp_session {
 	int			 linger;	/* closing, output pending */
 	int			 errors;
 	int			 ncommands;
+
+	/* deadlines: smtp_wait_next() */
+	enum smtp_wait		 wait;
+	uint64_t		 start_ms;	/* the session began */
+	uint64_t		 wait_ms;	/* the current wait began */
+	uint64_t		 wait_bytes;	/* content bytes in this wait */
+	uint64_t		 touch_bytes;	/* not yet reported to slot */
 
 	/* the transaction */
 	int			 in_txn;
@@ -112,13 +132,15 @@ struct smtp_session {
 
 	void			(*line_cb)(struct smtp_session *,
 				    const char *, void *);
-	struct smtp_cmd		 cmd;
+	struct smtp_cmd		*cmd;	/* from the first command on */
 };
 
 /* smtp.c */
 void	 smtp_put_line(struct smtp_session *, const char *);
 void	 smtp_reply_fixed(struct smtp_session *, int, const char *);
 void	 smtp_set_timeout(struct smtp_session *, int);
+void	 smtp_wait_next(struct smtp_session *);
+void	 smtp_content_bytes(struct smtp_session *, size_t);
 
 /* smtp_cmd.c */
 void	 smtp_cmd_line(struct smtp_session *, const char *, size_t);

@@ -229,6 +229,16 @@ client_close(struct client *c, const char *why)
 		client_schedule_free(c);
 }
 
+/*
+ * End a session at once, whatever it still has to send: for a client
+ * whose BYE cannot leave (a TLS handshake that never ended holds it).
+ */
+void
+client_abort(struct client *c)
+{
+	client_schedule_free(c);
+}
+
 void
 client_printf(struct client *c, const char *fmt, ...)
 {
@@ -609,6 +619,8 @@ client_input(struct client *c)
 			continue;
 		case IMAP_PARSE_DONE:
 			client_command(c, imap_parser_cmd(c->parser));
+			if (c->hooks != NULL && c->hooks->command_done != NULL)
+				c->hooks->command_done(c);
 			break;
 		case IMAP_PARSE_ERROR:
 			client_parse_error(c);

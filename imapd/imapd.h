@@ -72,6 +72,7 @@ struct client_hooks {
 		    const char *);
 	int	(*is_tls)(struct client *);
 	void	(*closed)(struct client *);
+	void	(*command_done)(struct client *);	/* one was run */
 };
 
 struct client {
@@ -143,6 +144,7 @@ struct client *client_new(struct event_base *, struct bufferevent *,
 void	 client_notify(struct mbox *, struct client *);
 void	 client_free(struct client *);
 void	 client_close(struct client *, const char *);
+void	 client_abort(struct client *);
 void	 client_printf(struct client *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 client_write(struct client *, const void *, size_t);

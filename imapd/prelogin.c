@@ -10,6 +10,15 @@
  * PAM and gives the other end to the user's process.  From then on this
  * process only relays bytes between the client's TLS stream and the
  * socketpair: it never sees a mailbox.  See imapd.c for why.
+ *
+ * Every connection holds a slot of one session table (common/net.h):
+ * max_sessions in total, max_sessions_per_ip per client address.  Before
+ * login a connection has [imapd] login_timeout in total, from accept to
+ * the parent's answer (TLS handshake, commands and authentication; not
+ * an idle timer a byte restarts), and stress_timeout while the table is
+ * stressed.  When every slot is taken, the pre-login session that has
+ * done the least is closed to admit the new client; a logged-in relay
+ * is never evicted and has no deadline here (its user process has).
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -20,6 +29,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdint.h>
@@ -39,6 +49,7 @@
 #define RELAY_HIGH	(1024 * 1024)
 #define AUTH_FAIL_MAX	3
 #define AUTH_FAIL_DELAY	1	/* seconds before a NO for a failure */
+#define CLOSE_LINGER	10	/* seconds a BYE may take to leave */
 
 struct pconn {
 	struct client		*c;
@@ -53,6 +64,9 @@ struct pconn {
 	char			*tag;
 	char			*failtext;	/* the parent's NO text */
 	char			 peer[64];
+	struct net_slot		*slot;
+	struct event		*deadline_ev;
+	uint64_t		 start_ms;
 	struct bufferevent	*a;	/* client (TLS) */
 	struct bufferevent	*b;	/* user process (plain) */
 	struct pconn		*next;
@@ -67,6 +81,7 @@ static struct ipc_conn		*parent;
 static struct net_limit		*limits;
 static struct pconn		*pconns;
 static uint32_t			 next_sid;
+static long			 login_timeout, stress_timeout;
 
 static void
 pconn_free(struct pconn *pc)
@@ -78,7 +93,9 @@ pconn_free(struct pconn *pc)
 			*pp = pc->next;
 			break;
 		}
-	net_limit_leave(limits, pc->peer);
+	net_slot_leave(pc->slot);
+	if (pc->deadline_ev != NULL)
+		event_free(pc->deadline_ev);
 	if (pc->pairfd != -1)
 		close(pc->pairfd);
 	if (pc->a != NULL)
@@ -134,6 +151,8 @@ hook_login(struct client *c, const char *tag, const char *user,
 		return;
 	}
 	pc->pairfd = sp[0];
+	/* the parent has it: not evicted while it answers */
+	net_slot_busy(pc->slot, 1);
 	free(pc->tag);
 	pc->tag = xstrdup(tag);
 	m = ipc_msg_new(IPC_PARENT_AUTH, pc->sid);
@@ -155,9 +174,93 @@ hook_closed(struct client *c)
 		pconn_free(pc);
 }
 
+static void
+hook_command_done(struct client *c)
+{
+	struct pconn	*pc = c->hook_arg;
+
+	net_slot_progress(pc->slot);
+}
+
 static const struct client_hooks prelogin_hooks = {
-	hook_starttls, hook_login, hook_is_tls, hook_closed
+	hook_starttls, hook_login, hook_is_tls, hook_closed,
+	hook_command_done
 };
+
+/* ------------------------------------------------------------------ */
+/* the pre-login deadline and eviction */
+
+/*
+ * BYE and close, within CLOSE_LINGER seconds: a TLS connection whose
+ * handshake never ended would keep the BYE, and the session, forever.
+ */
+static void
+pconn_close(struct pconn *pc, const char *why)
+{
+	struct timeval	 tv = { CLOSE_LINGER, 0 };
+	SSL		*ssl;
+
+	if (pc->tls && (ssl = bufferevent_openssl_get_ssl(pc->c->bev)) !=
+	    NULL && !SSL_is_init_finished(ssl)) {
+		/* mid-handshake: no BYE can leave */
+		client_abort(pc->c);
+		return;
+	}
+	client_close(pc->c, why);
+	if (!pc->c->free_scheduled)
+		evtimer_add(pc->deadline_ev, &tv);
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pconn	*pc = arg;
+	struct timeval	 tv;
+	uint64_t	 now = net_now_ms(), due, next;
+	long		 limit = login_timeout;
+	int		 stressed = net_slot_stressed(pc->slot);
+
+	if (pc->relaying || pc->c == NULL)
+		return;
+	if (pc->c->closing) {
+		/* its BYE did not leave in CLOSE_LINGER seconds */
+		client_abort(pc->c);
+		return;
+	}
+	if (stressed && stress_timeout > 0 &&
+	    (limit == 0 || stress_timeout < limit))
+		limit = stress_timeout;
+	due = limit > 0 ? pc->start_ms + (uint64_t)limit * 1000 : UINT64_MAX;
+	if (now >= due) {
+		log_info("id=%s peer=%s timeout before login stress=%s",
+		    pc->c->id, pc->peer, stressed ? "yes" : "no");
+		pconn_close(pc, "Autologout; login took too long");
+		return;
+	}
+	if (due == UINT64_MAX && (stressed || stress_timeout == 0))
+		return;
+	next = due == UINT64_MAX ? UINT64_MAX : due - now;
+	/* stress may begin meanwhile and shorten the wait: look again */
+	if (!stressed && stress_timeout > 0 &&
+	    next > (uint64_t)stress_timeout * 1000)
+		next = (uint64_t)stress_timeout * 1000;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	evtimer_add(pc->deadline_ev, &tv);
+}
+
+static void
+pconn_evict(void *arg)
+{
+	struct pconn	*pc = arg;
+
+	if (pc->c == NULL || pc->c->closing)
+		return;
+	log_info("id=%s peer=%s evicted: every session slot taken",
+	    pc->c->id, pc->peer);
+	pconn_close(pc, "[UNAVAILABLE] Too many connections, try again "
+	    "later");
+}
 
 static void relay_read(struct bufferevent *, void *);
 
@@ -234,6 +337,10 @@ start_relay(struct pconn *pc)
 	struct client	*c = pc->c;
 
 	pc->relaying = 1;
+	/* logged in: never evicted, no pre-login deadline */
+	net_slot_set_evict(pc->slot, NULL, NULL);
+	net_slot_busy(pc->slot, 1);
+	evtimer_del(pc->deadline_ev);
 	pc->a = c->bev;
 	c->bev = NULL;
 	client_free(c);
@@ -266,6 +373,7 @@ auth_failed_later(evutil_socket_t fd, short ev, void *arg)
 		return;
 	client_tagged(pc->c, pc->tag, "NO", "%s", pc->failtext != NULL ?
 	    pc->failtext : "[AUTHENTICATIONFAILED] Authentication failed");
+	net_slot_busy(pc->slot, 0);
 	if (++pc->fails >= AUTH_FAIL_MAX)
 		client_close(pc->c, "Too many authentication failures");
 	else
@@ -316,8 +424,11 @@ on_accept(evutil_socket_t lfd, short ev, void *arg)
 	struct pconn		*pc;
 	struct buf		 caps;
 	struct client		*c;
+	struct net_slot		*slot;
 	int			 fd, tls = arg != NULL, one = 1;
 	char			 peer[64];
+	static const char	 busy[] = "* BYE [UNAVAILABLE] Too many "
+	    "connections, try again later\r\n";
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC))
 	    == -1)
@@ -325,15 +436,17 @@ on_accept(evutil_socket_t lfd, short ev, void *arg)
 	/* responses are written in pieces: do not let Nagle hold them */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	net_peer_str(fd, peer, sizeof(peer));
-	if (net_limit_enter(limits, peer) == -1) {
+	if ((slot = net_slot_enter(limits, peer)) == NULL) {
 		log_info("peer=%s refused: too many sessions", peer);
+		if (!tls && write(fd, busy, sizeof(busy) - 1) < 0)
+			log_debug("peer=%s: write refused", peer);
 		close(fd);
 		return;
 	}
 	bev = tls ? tls_accept(pbase, pctx, fd) :
 	    bufferevent_socket_new(pbase, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
-		net_limit_leave(limits, peer);
+		net_slot_leave(slot);
 		close(fd);
 		return;
 	}
@@ -341,11 +454,16 @@ on_accept(evutil_socket_t lfd, short ev, void *arg)
 	pc->sid = ++next_sid;
 	pc->tls = tls;
 	pc->pairfd = -1;
+	pc->slot = slot;
+	pc->start_ms = net_now_ms();
 	snprintf(pc->peer, sizeof(pc->peer), "%s", peer);
 	pc->next = pconns;
 	pconns = pc;
 	c = client_new(pbase, bev, NULL, peer, &prelogin_hooks, pc);
 	pc->c = c;
+	net_slot_set_evict(slot, pconn_evict, pc);
+	pc->deadline_ev = evtimer_new(pbase, deadline_cb, pc);
+	deadline_cb(-1, 0, pc);
 	buf_init(&caps, 0);
 	client_capabilities(c, &caps);
 	client_printf(c, "* OK [CAPABILITY %s] Sealmail IMAP ready\r\n",
@@ -365,8 +483,12 @@ imapd_prelogin_main(int fd, SSL_CTX *ctx, const int *plain, int nplain,
 	pctx = ctx;
 	if ((pbase = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	limits = net_limit_new(cfg->imapd_max_sessions,
+	/* the client's socket and, once logged in, the user process's */
+	limits = net_limit_new(net_session_budget(cfg->imapd_max_sessions, 2),
 	    cfg->imapd_max_sessions_per_ip);
+	net_limit_set_stress(limits, cfg->imapd_limits.stress_threshold);
+	login_timeout = cfg->imapd_login_timeout;
+	stress_timeout = cfg->imapd_limits.stress_timeout;
 	parent = ipc_conn_new(pbase, fd, pre_dispatch, pre_closed, NULL);
 	for (i = 0; i < nplain + ntls; i++) {
 		int lfd = i < nplain ? plain[i] : tls[i - nplain];

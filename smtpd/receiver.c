@@ -55,6 +55,7 @@ struct rrcpt {
 struct rsess {
 	struct rsess		*next;
 	struct smtp_session	*s;
+	struct net_slot		*slot;
 	char			 peer[64];
 	uint32_t		 req;		/* outstanding IPC request */
 	int			 atqueue;	/* req is the queue's */
@@ -161,6 +162,7 @@ r_connect(struct smtp_session *s, void *arg)
 	struct rsess	*rs = arg;
 
 	rs->s = s;
+	smtp_set_slot(s, rs->slot);
 	log_debug("session=%016llx peer=%s connected",
 	    (unsigned long long)smtp_session_id(s), rs->peer);
 	return 0;
@@ -339,7 +341,7 @@ r_close(struct smtp_session *s, void *arg)
 			break;
 		}
 	r_txn_reset(s, rs);
-	net_limit_leave(limit, rs->peer);
+	net_slot_leave(rs->slot);
 	free(rs->pending_rcpt);
 	free(rs);
 }
@@ -490,6 +492,7 @@ static void
 accept_cb(int lfd, short ev, void *arg)
 {
 	struct smtp_session *s;
+	struct net_slot	*slot;
 	struct rsess	*rs;
 	char		 peer[64];
 	int		 fd;
@@ -501,7 +504,7 @@ accept_cb(int lfd, short ev, void *arg)
 		return;
 	}
 	net_peer_str(fd, peer, sizeof(peer));
-	if (net_limit_enter(limit, peer) == -1) {
+	if ((slot = net_slot_enter(limit, peer)) == NULL) {
 		static const char busy[] =
 		    "421 4.7.0 Too many connections, try again later\r\n";
 
@@ -513,6 +516,7 @@ accept_cb(int lfd, short ev, void *arg)
 	}
 	rs = xcalloc(1, sizeof(*rs));
 	rs->memfd = -1;
+	rs->slot = slot;
 	snprintf(rs->peer, sizeof(rs->peer), "%s", peer);
 	rs->next = sessions;
 	sessions = rs;
@@ -522,7 +526,7 @@ accept_cb(int lfd, short ev, void *arg)
 		/* never started (r_connect did not run): no close hook */
 		log_warnx("peer=%s cannot start a session", peer);
 		sessions = rs->next;
-		net_limit_leave(limit, rs->peer);
+		net_slot_leave(rs->slot);
 		free(rs);
 	}
 }
@@ -546,14 +550,15 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	/* a client that talks before the greeting is refused */
 	params.greeting_delay_ms = getenv("SEALMAIL_SMTPD_GREET_DELAY_MS") ?
 	    atoi(getenv("SEALMAIL_SMTPD_GREET_DELAY_MS")) : 200;
-	params.timeout_cmd = 300;
-	params.timeout_data = 300;
+	smtp_params_limits(&params, &cfg->smtpd_limits);
 	params.text_line_max = SMTP_TEXT_LINE_MAX;
 	params.tls_ctx = tls;
 	params_known = params;
 	params_known.greeting_delay_ms = 0;
-	limit = net_limit_new(cfg->smtpd_max_sessions,
+	/* a socket each, and a memfd while a message comes in */
+	limit = net_limit_new(net_session_budget(cfg->smtpd_max_sessions, 2),
 	    cfg->smtpd_max_sessions_per_ip);
+	net_limit_set_stress(limit, cfg->smtpd_limits.stress_threshold);
 	parent_ipc = ipc_conn_new(base, parent_fd, parent_dispatch,
 	    peer_closed, "parent");
 	if (queue_fd != -1)

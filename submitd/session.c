@@ -59,7 +59,7 @@ struct sub_session {
 	uint32_t	 id;
 	struct smtp_session *smtp;
 	char		 client[64];
-	int		 counted;	/* in the net_limit table */
+	struct net_slot	*slot;		/* in the session table */
 
 	/* authentication */
 	int		 authed;
@@ -273,6 +273,7 @@ hook_connect(struct smtp_session *s, void *arg)
 	struct sub_session *ss = arg;
 
 	ss->smtp = s;
+	smtp_set_slot(s, ss->slot);
 	return 0;
 }
 
@@ -433,8 +434,7 @@ hook_close(struct smtp_session *s, void *arg)
 			*pp = ss->next;
 			break;
 		}
-	if (ss->counted)
-		net_limit_leave(limit, ss->client);
+	net_slot_leave(ss->slot);
 	txn_clear(ss);
 	explicit_bzero(ss, sizeof(*ss));
 	free(ss);
@@ -530,13 +530,14 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct smtp_params *p = arg;
 	struct sub_session *ss;
 	struct ipc_msg *m;
+	struct net_slot *slot;
 	char	 addr[64];
 	int	 dupfd;
 	const char *busy = "421 4.7.0 Too many connections, try again "
 	    "later\r\n";
 
 	net_addr_str(sa, addr, sizeof(addr));
-	if (net_limit_enter(limit, addr) == -1) {
+	if ((slot = net_slot_enter(limit, addr)) == NULL) {
 		log_info("client=%s refused: session limit", addr);
 		if (write(fd, busy, strlen(busy)) == -1)
 			log_debug("client=%s: write refused", addr);
@@ -546,7 +547,7 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 	/* the parent reads the client's address from the socket itself */
 	if ((dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 		log_warn("client=%s: dup", addr);
-		net_limit_leave(limit, addr);
+		net_slot_leave(slot);
 		close(fd);
 		return;
 	}
@@ -554,7 +555,7 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 	ss->id = next_id++;
 	if (next_id == 0)
 		next_id = 1;
-	ss->counted = 1;
+	ss->slot = slot;
 	ss->datafd = -1;
 	snprintf(ss->client, sizeof(ss->client), "%s", addr);
 	ss->next = sessions;
@@ -571,7 +572,7 @@ session_accept(struct evconnlistener *l, evutil_socket_t fd,
 		log_warnx("session=%u client=%s: cannot start a session",
 		    ss->id, addr);
 		sessions = ss->next;
-		net_limit_leave(limit, ss->client);
+		net_slot_leave(ss->slot);
 		ipc_send(parent, ipc_msg_new(IPC_PARENT_SESSION_END, ss->id));
 		free(ss);
 	}
@@ -588,8 +589,7 @@ params_init(struct smtp_params *p, void *tls_ctx, int implicit)
 	p->max_errors = 10;
 	p->max_commands = 10000;
 	p->greeting_delay_ms = 0;
-	p->timeout_cmd = 300;
-	p->timeout_data = 300;
+	smtp_params_limits(p, &cfg->submitd_limits);
 	p->text_line_max = SMTP_TEXT_LINE_MAX;
 	p->tls_ctx = tls_ctx;
 	p->implicit_tls = implicit;
@@ -612,8 +612,10 @@ session_main(const struct sm_config *c, void *tls_ctx, const int *fds,
 	m = ipc_msg_new(IPC_HELLO, 0);
 	ipc_add_str(m, "smtp");
 	ipc_send(parent, m);
-	limit = net_limit_new(cfg->submitd_max_sessions,
-	    cfg->submitd_max_sessions_per_ip);
+	/* a socket each, and a memfd while a message comes in */
+	limit = net_limit_new(net_session_budget(cfg->submitd_max_sessions,
+	    2), cfg->submitd_max_sessions_per_ip);
+	net_limit_set_stress(limit, cfg->submitd_limits.stress_threshold);
 	params_init(&params_plain, tls_ctx, 0);
 	params_init(&params_tls, tls_ctx, 1);
 	for (i = 0; i < nfds; i++)

@@ -70,8 +70,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
  * engine and TLS code:
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *	    -DFUZZ_SMTP_SESSION -Icommon tests/fuzz/fuzz-smtp.c \
- *	    common/smtp_parse.c common/log.c common/xmalloc.c common/buf.c \
+ *	    -DFUZZ_SMTP_SESSION -DSM_SYSCONFDIR=\"/etc\" -Icommon \
+ *	    tests/fuzz/fuzz-smtp.c common/smtp_parse.c common/log.c \
+ *	    common/xmalloc.c common/buf.c common/net.c common/config.c \
  *	    -o fuzz-smtp-session $(pkg-config --libs libevent_openssl \
  *	    libevent openssl)
  *	./fuzz-smtp-session -max_len=8192 tests/fuzz/corpus/smtp/session

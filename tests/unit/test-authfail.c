@@ -1,6 +1,7 @@
 /*
  * test-authfail.c - counting failed logins (common/authfail.c):
- * slow-down, barring an address, windows, and users never barred.
+ * slow-down, barring an address (an IPv6 /64), windows, and users never
+ * barred.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,28 @@ test_table_full_reuses_the_oldest(void)
 	test_end();
 }
 
+static void
+test_ipv6_counted_by_64(void)
+{
+	struct authfail_result r;
+
+	test_begin("IPv6 failures count per /64, IPv4 per address");
+	authfail_init(&af, 3, 60);
+	authfail_record(&af, "2001:db8:5:6::1", "a@x", 100, &r);
+	authfail_record(&af, "2001:db8:5:6::2", "a@x", 101, &r);
+	authfail_record(&af, "2001:db8:5:6:ffff:1:2:3", "a@x", 102, &r);
+	test_assert(r.addr_count == 3 && r.barred_now);
+	test_assert(authfail_barred(&af, "2001:db8:5:6::99", 103, NULL));
+	test_assert(authfail_barred(&af, "2001:db8:5:6::1", 103, NULL));
+	test_assert(!authfail_barred(&af, "2001:db8:5:7::1", 103, NULL));
+	authfail_record(&af, "192.0.2.1", "b@x", 104, &r);
+	authfail_record(&af, "192.0.2.2", "b@x", 104, &r);
+	authfail_record(&af, "192.0.2.3", "b@x", 104, &r);
+	test_assert(r.addr_count == 1 && !r.barred_now);
+	test_assert(!authfail_barred(&af, "192.0.2.1", 105, NULL));
+	test_end();
+}
+
 int
 main(void)
 {
@@ -124,6 +147,7 @@ main(void)
 		test_failures_outside_the_window_do_not_add_up,
 		test_users_are_counted_never_barred,
 		test_table_full_reuses_the_oldest,
+		test_ipv6_counted_by_64,
 		NULL
 	};
 

@@ -61,6 +61,48 @@ test_config_values(void)
 	test_end();
 }
 
+static void
+test_config_session_limits(void)
+{
+	struct sm_config c;
+	char	 err[256];
+
+	test_begin("config: session deadlines and stress, defaults and "
+	    "values");
+	test_assert(parse("[global]\n", &c, err, sizeof(err)) == 0);
+	test_assert(c.smtpd_max_sessions == 2000);
+	test_assert(c.submitd_max_sessions == 2000);
+	test_assert(c.imapd_max_sessions == 2000);
+	test_assert(c.smtpd_limits.greeting_timeout == 60);
+	test_assert(c.smtpd_limits.command_timeout == 300);
+	test_assert(c.smtpd_limits.data_timeout == 300);
+	test_assert(c.smtpd_limits.data_min_rate == 16 * 1024);
+	test_assert(c.smtpd_limits.session_timeout == 3600);
+	test_assert(c.smtpd_limits.stress_threshold == 80);
+	test_assert(c.smtpd_limits.stress_timeout == 10);
+	test_assert(c.submitd_limits.command_timeout == 300);
+	test_assert(c.submitd_limits.stress_timeout == 10);
+	test_assert(c.imapd_login_timeout == 60);
+	test_assert(c.imapd_limits.stress_threshold == 80);
+	test_assert(c.imapd_limits.stress_timeout == 10);
+	config_free(&c);
+	test_assert(parse("[smtpd]\ncommand_timeout = 2m\n"
+	    "stress_threshold = 0\ndata_min_rate = 1M\n[submitd]\n"
+	    "session_timeout = 2h\nstress_timeout = 5s\n[imapd]\n"
+	    "login_timeout = 30s\nstress_threshold = 100\n", &c, err,
+	    sizeof(err)) == 0);
+	test_assert(c.smtpd_limits.command_timeout == 120);
+	test_assert(c.smtpd_limits.stress_threshold == 0);
+	test_assert(c.smtpd_limits.data_min_rate == 1024 * 1024);
+	test_assert(c.submitd_limits.session_timeout == 7200);
+	test_assert(c.submitd_limits.stress_timeout == 5);
+	test_assert(c.submitd_limits.command_timeout == 300);
+	test_assert(c.imapd_login_timeout == 30);
+	test_assert(c.imapd_limits.stress_threshold == 100);
+	config_free(&c);
+	test_end();
+}
+
 static const struct {
 	const char	*text;
 	const char	*err;
@@ -85,6 +127,16 @@ static const struct {
 	{ "[global]\nprefix =\n", "t.conf:2: prefix: empty value" },
 	{ "[smtpd]\nmax_message_size = 99999999999999999999G\n",
 	    "t.conf:2: max_message_size: expected a size" },
+	{ "[smtpd]\nstress_threshold = 101\n",
+	    "t.conf:2: stress_threshold: expected a percentage" },
+	{ "[imapd]\nstress_threshold = -5\n",
+	    "t.conf:2: stress_threshold: expected a percentage" },
+	{ "[submitd]\ncommand_timeout = soon\n",
+	    "t.conf:2: command_timeout: expected a duration" },
+	{ "[smtpd]\ndata_min_rate = fast\n",
+	    "t.conf:2: data_min_rate: expected a size" },
+	{ "[imapd]\ncommand_timeout = 5m\n",
+	    "t.conf:2: command_timeout: unknown key" },
 };
 
 static void
@@ -147,6 +199,15 @@ test_config_sample_file_parses(void)
 	test_assert(c.imapd_max_literal == d.imapd_max_literal);
 	test_assert(c.lmtp_max_sessions == d.lmtp_max_sessions);
 	test_assert(c.delivery_record_days == d.delivery_record_days);
+	test_assert(c.smtpd_max_sessions == d.smtpd_max_sessions);
+	test_assert(c.submitd_max_sessions == d.submitd_max_sessions);
+	test_assert(memcmp(&c.smtpd_limits, &d.smtpd_limits,
+	    sizeof(c.smtpd_limits)) == 0);
+	test_assert(memcmp(&c.submitd_limits, &d.submitd_limits,
+	    sizeof(c.submitd_limits)) == 0);
+	test_assert(c.imapd_login_timeout == d.imapd_login_timeout);
+	test_assert(c.imapd_limits.stress_threshold ==
+	    d.imapd_limits.stress_threshold);
 	test_assert_str(c.submitd_listen_tls.addr[0],
 	    d.submitd_listen_tls.addr[0]);
 	config_free(&c);
@@ -160,6 +221,7 @@ main(void)
 	static void (*const tests[])(void) = {
 		test_config_defaults_and_prefix,
 		test_config_values,
+		test_config_session_limits,
 		test_config_errors_name_file_line_key,
 		test_config_load_missing_file,
 		test_config_sample_file_parses,
