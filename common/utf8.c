@@ -68,35 +68,46 @@ utf8_decode(const void *p, size_t n, uint32_t *cp_r)
 	return len;
 }
 
-/* Append cp; a surrogate or a value above U+10FFFF becomes U+FFFD. */
-int
-utf8_encode(struct buf *out, uint32_t cp)
+/*
+ * The bytes of cp into s, which has room for four; returns how many.  A
+ * surrogate or a value above U+10FFFF becomes U+FFFD.
+ */
+size_t
+utf8_put(uint32_t cp, void *p)
 {
-	unsigned char	 s[4];
-	size_t		 n;
+	unsigned char	*s = p;
 
 	if ((cp >= 0xd800 && cp <= 0xdfff) || cp > UTF8_CP_MAX)
 		cp = UTF8_REPLACEMENT;
 	if (cp < 0x80) {
 		s[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
+		return 1;
+	}
+	if (cp < 0x800) {
 		s[0] = 0xc0 | (cp >> 6);
 		s[1] = 0x80 | (cp & 0x3f);
-		n = 2;
-	} else if (cp < 0x10000) {
+		return 2;
+	}
+	if (cp < 0x10000) {
 		s[0] = 0xe0 | (cp >> 12);
 		s[1] = 0x80 | ((cp >> 6) & 0x3f);
 		s[2] = 0x80 | (cp & 0x3f);
-		n = 3;
-	} else {
-		s[0] = 0xf0 | (cp >> 18);
-		s[1] = 0x80 | ((cp >> 12) & 0x3f);
-		s[2] = 0x80 | ((cp >> 6) & 0x3f);
-		s[3] = 0x80 | (cp & 0x3f);
-		n = 4;
+		return 3;
 	}
-	return buf_add(out, s, n);
+	s[0] = 0xf0 | (cp >> 18);
+	s[1] = 0x80 | ((cp >> 12) & 0x3f);
+	s[2] = 0x80 | ((cp >> 6) & 0x3f);
+	s[3] = 0x80 | (cp & 0x3f);
+	return 4;
+}
+
+/* Append cp as utf8_put() writes it. */
+int
+utf8_encode(struct buf *out, uint32_t cp)
+{
+	unsigned char	 s[4];
+
+	return buf_add(out, s, utf8_put(cp, s));
 }
 
 static int

@@ -33,6 +33,7 @@
 #define UTF8_REFUSE	0x04	/* -1 instead of U+FFFD; unknown charset too */
 
 size_t	 utf8_decode(const void *, size_t, uint32_t *);
+size_t	 utf8_put(uint32_t, void *);
 int	 utf8_encode(struct buf *, uint32_t);
 int	 utf8_valid(const void *, size_t, size_t, int);
 int	 utf8_sanitize(const void *, size_t, struct buf *);
