@@ -337,6 +337,15 @@ done:
 	buf_free(&fb);
 }
 
+/* A delimiter line: "--boundary", or "--boundary--" to close. */
+static void
+write_delim(struct strip_ctx *c, const char *b, int close)
+{
+	strip_out_str(c, "--");
+	strip_out_str(c, b);
+	strip_out_str(c, close ? "--\r\n" : "\r\n");
+}
+
 static void write_entity(struct strip_ctx *, struct mime_part *);
 
 static int
@@ -381,15 +390,11 @@ write_multipart(struct strip_ctx *c, struct mime_part *q)
 	for (k = q->children; k != NULL; k = k->next) {
 		if (!written(c, k))
 			continue;
-		strip_out_str(c, "--");
-		strip_out_str(c, b);
-		strip_out_str(c, "\r\n");
+		write_delim(c, b, 0);
 		write_entity(c, k);
 		strip_out_str(c, "\r\n");
 	}
-	strip_out_str(c, "--");
-	strip_out_str(c, b);
-	strip_out_str(c, "--\r\n");
+	write_delim(c, b, 1);
 }
 
 /* Content-* fields, empty line and body of q, as Sealmail writes them. */
@@ -510,9 +515,7 @@ strip_write_message(struct strip_ctx *c)
 		    k = flat ? k->next : NULL) {
 			if (!written(c, k))
 				continue;
-			strip_out_str(c, "--");
-			strip_out_str(c, b);
-			strip_out_str(c, "\r\n");
+			write_delim(c, b, 0);
 			write_entity(c, k);
 			strip_out_str(c, "\r\n");
 		}
@@ -521,18 +524,13 @@ strip_write_message(struct strip_ctx *c)
 			q = mime_parser_part(c->mp, i);
 			if (!written(c, q))
 				continue;
-			strip_out_str(c, "--");
-			strip_out_str(c, b);
-			strip_out_str(c, "\r\n");
+			write_delim(c, b, 0);
 			strip_write_text_leaf(c, q, c->fate[i] == F_CONVERT);
 			strip_out_str(c, "\r\n");
 		}
 	}
-	strip_out_str(c, "--");
-	strip_out_str(c, b);
-	strip_out_str(c, "\r\n");
+	write_delim(c, b, 0);
 	write_notice(c);
-	strip_out_str(c, "\r\n--");
-	strip_out_str(c, b);
-	strip_out_str(c, "--\r\n");
+	strip_out_str(c, "\r\n");
+	write_delim(c, b, 1);
 }
