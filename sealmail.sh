@@ -163,16 +163,21 @@ fuzz_sources() {
 	config) echo common/config.c ;;
 	ipc) echo common/ipc.c common/net.c common/config.c ;;
 	imap) echo imapd/parser.c ;;
-	mime) echo common/mime.c mda/strip.c mda/html.c ;;
+	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
+	    common/mime_codec.c common/utf8.c common/base64.c common/io.c \
+	    mda/strip.c mda/strip_policy.c mda/strip_uu.c mda/strip_write.c \
+	    mda/html.c ;;
+	utf8) echo common/utf8.c ;;
+	base64) echo common/base64.c ;;
 	smtp) echo common/smtp_parse.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
-	sasl) echo submitd/auth.c common/mime.c ;;
+	sasl) echo submitd/auth.c common/base64.c ;;
 	submit-header) echo submitd/header.c ;;
-	address) echo common/userdb.c common/db.c ;;
+	address) echo common/userdb.c common/db.c common/utf8.c ;;
 	dns) echo common/dns_parse.c ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
 	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
-	    common/dkim_verify.c ;;
+	    common/dkim_verify.c common/base64.c ;;
 	*) echo "sealmail.sh: no source list for fuzz target $1" >&2; return 1 ;;
 	esac
 }

@@ -1,7 +1,7 @@
 /*
  * dkim_int.h - what the dkim_*.c files share and no caller needs: the
- * generic tag-list parser (RFC 6376 section 3.2), the base64 and
- * DKIM-quoted-printable decoders, name syntax checks, and the header
+ * generic tag-list parser (RFC 6376 section 3.2), the DKIM-quoted-printable
+ * decoder, name syntax checks, and the header
  * hashing that signing and verification must do identically.
  */
 #ifndef SM_DKIM_INT_H
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base64.h"
 #include "dkim.h"
 
 #include <sys/types.h>
@@ -41,8 +42,6 @@ int	 dkim_tag_is(const struct dkim_tag *, const char *);
 int	 dkim_list_split(const char *, size_t, const char **, size_t *,
 	    size_t);
 
-int	 dkim_b64_decode(const char *, size_t, uint8_t *, size_t, size_t *);
-void	 dkim_b64_encode(const uint8_t *, size_t, struct buf *);
 int	 dkim_qp_decode(const char *, size_t, char *, size_t, size_t *);
 int	 dkim_domain_valid(const char *, size_t, int);
 int	 dkim_is_wsp(int);

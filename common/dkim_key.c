@@ -165,7 +165,8 @@ key_p(const struct dkim_taglist *tl, struct dkim_key *k, const char **why)
 		k->revoked = 1;
 		return DKIM_P_OK;
 	}
-	if (dkim_b64_decode(t->val, t->vlen, der, sizeof(der), &n) == -1) {
+	if (base64_decode(t->val, t->vlen, der, sizeof(der), &n,
+	    BASE64_WSP) != BASE64_OK) {
 		*why = "key p= is not base64 or is too long";
 		return DKIM_P_VALUE;
 	}

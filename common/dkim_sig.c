@@ -52,8 +52,8 @@ sig_b(const struct dkim_tag *t, struct dkim_sig *sig, const char **why)
 {
 	size_t	 i, o;
 
-	if (dkim_b64_decode(t->val, t->vlen, sig->b, sizeof(sig->b),
-	    &sig->blen) == -1 || sig->blen == 0) {
+	if (base64_decode(t->val, t->vlen, sig->b, sizeof(sig->b),
+	    &sig->blen, BASE64_WSP) != BASE64_OK || sig->blen == 0) {
 		*why = "b= is not base64 or is too long";
 		return DKIM_P_VALUE;
 	}
@@ -73,8 +73,8 @@ sig_bh(const struct dkim_tag *t, struct dkim_sig *sig, const char **why)
 	uint8_t	 tmp[DKIM_DIGEST_LEN + 3];
 	size_t	 n;
 
-	if (dkim_b64_decode(t->val, t->vlen, tmp, sizeof(tmp), &n) == -1 ||
-	    n != DKIM_DIGEST_LEN) {
+	if (base64_decode(t->val, t->vlen, tmp, sizeof(tmp), &n,
+	    BASE64_WSP) != BASE64_OK || n != DKIM_DIGEST_LEN) {
 		*why = "bh= is not a base64 SHA-256 hash";
 		return DKIM_P_VALUE;
 	}

@@ -235,7 +235,7 @@ write_field(struct dkim_signer *s, const struct dkim_sign_params *p,
 	}
 	buf_init(&b64, 0);
 	(void)buf_addstr(&b64, "bh=");
-	dkim_b64_encode(bh, DKIM_DIGEST_LEN, &b64);
+	(void)base64_encode(bh, DKIM_DIGEST_LEN, &b64);
 	(void)buf_addc(&b64, ';');
 	fold_add(s, b64.data, b64.len, 1);
 	buf_free(&b64);
@@ -289,7 +289,7 @@ dkim_sign_finish(struct dkim_signer *s, const uint8_t *sig, size_t siglen,
 	if (siglen == 0 || siglen > DKIM_SIGBYTES_MAX)
 		return -1;
 	buf_init(&b64, 0);
-	dkim_b64_encode(sig, siglen, &b64);
+	(void)base64_encode(sig, siglen, &b64);
 	for (off = 0; off < b64.len; off += room) {
 		if (s->col + 8 > FOLD_COLS) {
 			(void)buf_add(&s->field, "\r\n\t", 3);
@@ -397,14 +397,14 @@ dkim_pkey_record(EVP_PKEY *pk, struct buf *out)
 		if ((len = i2d_PUBKEY(pk, &der)) <= 0)
 			return -1;
 		(void)buf_addstr(out, "v=DKIM1; k=rsa; p=");
-		dkim_b64_encode(der, (size_t)len, out);
+		(void)base64_encode(der, (size_t)len, out);
 		OPENSSL_free(der);
 		return 0;
 	case DKIM_ALG_ED25519_SHA256:
 		if (EVP_PKEY_get_raw_public_key(pk, raw, &n) != 1)
 			return -1;
 		(void)buf_addstr(out, "v=DKIM1; k=ed25519; p=");
-		dkim_b64_encode(raw, n, out);
+		(void)base64_encode(raw, n, out);
 		return 0;
 	default:
 		return -1;

@@ -1,8 +1,8 @@
 /*
  * dkim_tag.c - the tag=value list of RFC 6376 section 3.2, which both the
  * DKIM-Signature field and the key record are written in, and the small
- * decoders their values need: base64 with folding whitespace, the
- * DKIM-quoted-printable of i=, domain names, decimal numbers.
+ * decoders their values need: the DKIM-quoted-printable of i=, domain
+ * names, decimal numbers (base64 is common/base64 with BASE64_WSP).
  *
  * Strict on purpose: a tag-list that does not follow the grammar (an empty
  * tag-spec, a byte outside the value alphabet, a tag given twice, a name
@@ -229,96 +229,9 @@ dkim_list_split(const char *s, size_t n, const char **item, size_t *len,
 }
 
 static int
-b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int
-b64_space(int c)
+fws_char(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/*
- * base64 as DKIM writes it: whitespace anywhere is ignored, padding only
- * at the end and complete.  -1 on a bad character or length, or output
- * over max.
- */
-int
-dkim_b64_decode(const char *s, size_t n, uint8_t *out, size_t max,
-    size_t *outlen)
-{
-	uint32_t	 acc = 0;
-	size_t		 i, nchar = 0, npad = 0, o = 0;
-	int		 v;
-
-	for (i = 0; i < n; i++) {
-		if (b64_space((unsigned char)s[i]))
-			continue;
-		if (s[i] == '=') {
-			if (++npad > 2)
-				return -1;
-			nchar++;
-			continue;
-		}
-		if (npad > 0 || (v = b64_value((unsigned char)s[i])) < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		if (++nchar % 4 == 0) {
-			if (o + 3 > max)
-				return -1;
-			out[o++] = acc >> 16;
-			out[o++] = acc >> 8;
-			out[o++] = acc;
-			acc = 0;
-		}
-	}
-	if (nchar % 4 != 0)
-		return -1;
-	if (npad > 0) {
-		if (o + 3 - npad > max)
-			return -1;
-		acc <<= 6 * npad;
-		out[o++] = acc >> 16;
-		if (npad == 1)
-			out[o++] = acc >> 8;
-	}
-	*outlen = o;
-	return 0;
-}
-
-void
-dkim_b64_encode(const uint8_t *in, size_t n, struct buf *out)
-{
-	static const char	 tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	char			 q[4];
-	uint32_t		 acc;
-	size_t			 i;
-
-	for (i = 0; i < n; i += 3) {
-		acc = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			acc |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			acc |= in[i + 2];
-		q[0] = tab[(acc >> 18) & 63];
-		q[1] = tab[(acc >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(acc >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[acc & 63] : '=';
-		(void)buf_add(out, q, 4);
-	}
 }
 
 static int
@@ -347,7 +260,7 @@ dkim_qp_decode(const char *s, size_t n, char *out, size_t max,
 
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
-		if (b64_space(c))
+		if (fws_char(c))
 			continue;
 		if (c == '=') {
 			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||

@@ -1,7 +1,9 @@
 /*
  * mime.h - streaming MIME parser (RFC 2045-2049), header decoding
  * (RFC 2047 encoded words, RFC 2231 parameters) and the base64 and
- * quoted-printable codecs.
+ * quoted-printable codecs.  The parser is mime.c, header fields
+ * mime_header.c, Content-* parameters mime_param.c, the codecs
+ * mime_codec.c; UTF-8 and charsets are common/utf8, base64 common/base64.
  *
  * The parser never reads by itself: the caller feeds it chunks of any size
  * with mime_parser_feed() and ends with mime_parser_finish().  Bodies stream
@@ -27,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base64.h"
 #include "buf.h"
 
 enum mime_encoding {
@@ -169,7 +172,6 @@ int	 mime_header_next(const char *, size_t, size_t *, struct mime_field *);
 int	 mime_field_is(const struct mime_field *, const char *);
 void	 mime_unfold(const char *, size_t, struct buf *);
 void	 mime_header_decode(const char *, size_t, struct buf *);
-void	 mime_to_utf8(const char *, const char *, size_t, struct buf *);
 int	 mime_parse_content_type(const char *, size_t, char **, char **,
 	    struct mime_param **, size_t *);
 int	 mime_parse_disposition(const char *, size_t, char **,
@@ -179,12 +181,11 @@ void	 mime_params_free(struct mime_param *, size_t);
 /* Streaming codecs: feed any chunking, output is appended to a buf. */
 struct mime_decoder {
 	enum mime_encoding enc;
-	int		 state;
-	unsigned char	 hold[4];
-	size_t		 nhold;
+	int		 state;		/* quoted-printable */
+	unsigned char	 hold[2];
 	unsigned char	 ws[64];
 	size_t		 nws;
-	int		 ended;
+	struct base64_dec b64;		/* base64, BASE64_LENIENT */
 	unsigned long	 errors;
 };
 
@@ -203,9 +204,5 @@ void	 mime_decode_finish(struct mime_decoder *, struct buf *);
 void	 mime_encoder_init(struct mime_encoder *, enum mime_encoding);
 void	 mime_encode(struct mime_encoder *, const void *, size_t, struct buf *);
 void	 mime_encode_finish(struct mime_encoder *, struct buf *);
-
-/* The base64 alphabet, shared with strict decoders such as SASL's. */
-extern const char mime_b64_alphabet[];
-int	 mime_b64_value(int);
 
 #endif

@@ -23,6 +23,7 @@
 #include <db.h>
 #include "log.h"
 #include "userdb.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 struct userdb {
@@ -113,35 +114,6 @@ userdb_strerror(int r)
 /* Address syntax (RFC 5321 4.1.2, 4.5.3.1; RFC 6531 for UTF-8). */
 
 static int
-utf8_seq(const unsigned char *p)
-{
-	int	 n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 3 && p[0] == 0xe0 && p[1] < 0xa0)
-		return 0;
-	if (n == 3 && p[0] == 0xed && p[1] >= 0xa0)
-		return 0;
-	if (n == 4 && p[0] == 0xf0 && p[1] < 0x90)
-		return 0;
-	if (n == 4 && p[0] == 0xf4 && p[1] >= 0x90)
-		return 0;
-	return n;
-}
-
-static int
 is_atext(int c)
 {
 	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
@@ -168,7 +140,7 @@ check_dotstring(const char *s, size_t len, int flags, char *err,
 			if (!(flags & USERDB_ADDR_UTF8))
 				return udb_seterr(err, errlen, -1,
 				    "local part has a non-ASCII character");
-			if ((n = utf8_seq(p + i)) == 0 || i + n > len)
+			if ((n = (int)utf8_decode(p + i, len - i, NULL)) == 0)
 				return udb_seterr(err, errlen, -1,
 				    "local part is not valid UTF-8");
 		} else if (p[i] == '/' && (flags & USERDB_ADDR_LOCAL))
@@ -205,7 +177,8 @@ check_quoted(const char *s, size_t len, int flags, char *err, size_t errlen)
 			    "unescaped '\"' in quoted local part");
 		else if (p[i] >= 0x80) {
 			if (!(flags & USERDB_ADDR_UTF8) ||
-			    (n = utf8_seq(p + i)) == 0 || i + n > len - 1)
+			    (n = (int)utf8_decode(p + i, len - 1 - i,
+			    NULL)) == 0)
 				return udb_seterr(err, errlen, -1,
 				    "quoted local part has a bad character");
 		} else if (p[i] < 32 || p[i] > 126)

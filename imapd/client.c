@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "imapd.h"
 #include "log.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define LINE_MAX_MODE	8192
@@ -273,8 +274,8 @@ client_add_mailbox(struct client *c, const char *name)
 	struct buf	 b;
 
 	buf_init(&b, 0);
-	if (c->rev2 && imap_mutf7_to_utf8(name, &b) == 0)
-		client_add_string(c, b.data, b.len);
+	if (c->rev2 && utf8_from_mutf7(name, &b) == 0)
+		client_add_string(c, buf_cstr(&b), b.len);
 	else
 		client_add_string(c, name, strlen(name));
 	buf_free(&b);

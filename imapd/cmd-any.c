@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "imapd.h"
 #include "log.h"
@@ -142,44 +143,22 @@ cmd_login(struct client *c, const char *tag, const struct imap_list *args,
 	return 0;
 }
 
-static int
-b64val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict base64 (padding optional at the end); -1 on anything else. */
+/*
+ * A SASL response: base64 whose final padding may be left out (clients
+ * differ).  -1 if it is not base64 or out cannot take it.
+ */
 static int
 b64_decode(const char *s, size_t len, struct buf *out)
 {
-	unsigned	 acc = 0;
-	int		 bits = 0, v;
-	size_t		 i;
+	unsigned char	 raw[4096];
+	size_t		 n;
+	int		 r = -1;
 
-	while (len > 0 && s[len - 1] == '=')
-		len--;
-	for (i = 0; i < len; i++) {
-		if ((v = b64val((unsigned char)s[i])) == -1)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (buf_addc(out, (int)((acc >> bits) & 0xff)) == -1)
-				return -1;
-		}
-	}
-	return 0;
+	if (base64_decode(s, len, raw, sizeof(raw), &n,
+	    BASE64_PAD_OPTIONAL) == BASE64_OK)
+		r = buf_add(out, raw, n);
+	explicit_bzero(raw, sizeof(raw));
+	return r;
 }
 
 /* SASL PLAIN: [authzid] NUL authcid NUL password. */

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "imapd.h"
 #include "log.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 char *
@@ -31,7 +32,7 @@ imap_mailbox_arg(struct client *c, const struct imap_arg *a)
 		struct buf b;
 
 		buf_init(&b, 0);
-		if (imap_utf8_to_mutf7(s, &b) == -1) {
+		if (utf8_to_mutf7(s, &b) == -1) {
 			buf_free(&b);
 			return NULL;
 		}
@@ -349,7 +350,7 @@ list_pattern(struct client *c, const char *pat)
 	if (!c->rev2)
 		return mbox_name_norm(pat);
 	buf_init(&b, 0);
-	if (imap_utf8_to_mutf7(pat, &b) == -1)
+	if (utf8_to_mutf7(pat, &b) == -1)
 		n = mbox_name_norm(pat);
 	else
 		n = mbox_name_norm(buf_cstr(&b));

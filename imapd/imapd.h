@@ -163,8 +163,6 @@ void	 client_set_bev(struct client *, struct bufferevent *);
 struct client *client_list(void);
 int	 client_count(void);
 void	 buf_add_string(struct buf *, const char *, size_t);
-int	 imap_utf8_to_mutf7(const char *, struct buf *);
-int	 imap_mutf7_to_utf8(const char *, struct buf *);
 void	 client_add_mailbox(struct client *, const char *);
 void	 buf_add_nstring(struct buf *, const char *);
 

@@ -8,12 +8,14 @@
  * attribute, a link target and its label; what does not fit is cut.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "buf.h"
 #include "html.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define HTML_NAME_MAX	16
@@ -216,19 +218,8 @@ put_cp(struct html_conv *h, unsigned long cp, struct buf *out)
 		s[n++] = (char)cp;
 	} else if (h->mode != HTML_OUT_UTF8) {
 		s[n++] = '?';
-	} else if (cp < 0x800) {
-		s[n++] = (char)(0xc0 | (cp >> 6));
-		s[n++] = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		s[n++] = (char)(0xe0 | (cp >> 12));
-		s[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[n++] = (char)(0x80 | (cp & 0x3f));
-	} else {
-		s[n++] = (char)(0xf0 | (cp >> 18));
-		s[n++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		s[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[n++] = (char)(0x80 | (cp & 0x3f));
-	}
+	} else
+		n = utf8_put((uint32_t)cp, s);
 	put_bytes(h, s, n, out);
 }
 

@@ -8,7 +8,7 @@
  * memory does not grow with the document.  Text bytes pass through in the
  * part's charset; decoded entities are written in the mode given at
  * creation (UTF-8, Latin-1 or ASCII, "?" for what the mode cannot hold).
- * Called by mda/strip.c on hostile input; needs no privileges.
+ * Called by mda/strip_write.c on hostile input; needs no privileges.
  */
 #ifndef SM_HTML_H
 #define SM_HTML_H

@@ -1,6 +1,7 @@
 # mda/local.mk - file lists of mda/ (see HACKING.md)
 noinst_LIBRARIES += mda/libmdastrip.a
-mda_libmdastrip_a_SOURCES = mda/strip.c mda/strip.h mda/html.c mda/html.h
+mda_libmdastrip_a_SOURCES = mda/strip.c mda/strip.h mda/strip_int.h \
+	mda/strip_policy.c mda/strip_uu.c mda/strip_write.c mda/html.c mda/html.h
 
 check_PROGRAMS += tests/unit/test-strip
 tests_unit_test_strip_SOURCES = tests/unit/test-strip.c

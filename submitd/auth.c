@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "auth.h"
-#include "mime.h"
+#include "base64.h"
 
 /* The decoded PLAIN message: two identities, a password, two NULs. */
 #define SASL_PLAIN_MAX	(2 * SASL_ID_MAX + SASL_PASS_MAX + 2)
@@ -23,71 +23,30 @@ enum sasl_result
 sasl_base64_decode(const char *in, unsigned char *out, size_t outsize,
     size_t *outlen_r)
 {
-	size_t	 len = strlen(in), i, o = 0, pad = 0;
-	int	 v[4], k;
-	enum sasl_result r = SASL_ERR_BASE64;
+	size_t	 len = strlen(in);
 
 	*outlen_r = 0;
 	if (len % 4 != 0)
 		return SASL_ERR_BASE64;
 	if (len / 4 * 3 > outsize + 2)
 		return SASL_ERR_TOOLONG;
-	for (i = 0; i < len; i += 4) {
-		for (k = 0; k < 4; k++) {
-			if (in[i + k] == '=' && i + 4 == len && k >= 2) {
-				/* "x=" may only be followed by "=" */
-				if (k == 2 && in[i + 3] != '=')
-					goto fail;
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if ((v[k] = mime_b64_value((unsigned char)in[i + k])) ==
-			    -1)
-				goto fail;
-		}
-		if (o + 3 - pad > outsize) {
-			r = SASL_ERR_TOOLONG;
-			goto fail;
-		}
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (pad < 2)
-			out[o++] = (unsigned char)((v[1] & 0xf) << 4 |
-			    v[2] >> 2);
-		if (pad < 1)
-			out[o++] = (unsigned char)((v[2] & 0x3) << 6 | v[3]);
+	switch (base64_decode(in, len, out, outsize, outlen_r, 0)) {
+	case BASE64_OK:
+		return SASL_OK;
+	case BASE64_ERR_LONG:
+		return SASL_ERR_TOOLONG;
+	default:
+		return SASL_ERR_BASE64;
 	}
-	explicit_bzero(v, sizeof(v));
-	*outlen_r = o;
-	return SASL_OK;
-fail:
-	/* what was decoded of a refused response may be a password */
-	explicit_bzero(out, o);
-	explicit_bzero(v, sizeof(v));
-	return r;
 }
 
 int
 sasl_base64_encode(const void *in, size_t len, char *out, size_t outsize)
 {
-	const unsigned char *p = in;
-	size_t	 i, o = 0;
-	unsigned int n;
-
-	if ((len + 2) / 3 * 4 + 1 > outsize)
+	if (BASE64_ENCODED_LEN(len) + 1 > outsize)
 		return -1;
-	for (i = 0; i < len; i += 3) {
-		n = (unsigned int)p[i] << 16;
-		if (i + 1 < len)
-			n |= (unsigned int)p[i + 1] << 8;
-		if (i + 2 < len)
-			n |= p[i + 2];
-		out[o++] = mime_b64_alphabet[n >> 18 & 63];
-		out[o++] = mime_b64_alphabet[n >> 12 & 63];
-		out[o++] = i + 1 < len ? mime_b64_alphabet[n >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? mime_b64_alphabet[n & 63] : '=';
-	}
-	out[o] = '\0';
+	base64_encode_raw(in, len, out);
+	out[BASE64_ENCODED_LEN(len)] = '\0';
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * fuzz-mime.c - libFuzzer target for the MIME parser (common/mime.c) and
- * the stripping of unsafe mail (mda/strip.c, mda/html.c).
+ * the stripping of unsafe mail (mda/strip*.c, mda/html.c).
  *
  * The first input byte chooses the chunk size the message is fed in and
  * the strip options; the rest is the message.  Besides not crashing:

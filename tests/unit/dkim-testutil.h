@@ -105,7 +105,7 @@ key_record(EVP_PKEY *pk, char *out, size_t len)
 	if (dkim_pkey_record(pk, &b) == -1) {
 		n = i2d_PUBKEY(pk, &der);
 		(void)buf_addstr(&b, "v=DKIM1; k=rsa; p=");
-		dkim_b64_encode(der, (size_t)n, &b);
+		(void)base64_encode(der, (size_t)n, &b);
 		OPENSSL_free(der);
 	}
 	(void)snprintf(out, len, "%s", b.data);
@@ -180,7 +180,7 @@ hand_sign(EVP_PKEY *pk, const char *tags, const char *const *names,
 	dkim_body_final(b, bh);
 	buf_init(&f, 0);
 	(void)buf_printf(&f, "DKIM-Signature: %s; bh=", tags);
-	dkim_b64_encode(bh, 32, &f);
+	(void)base64_encode(bh, 32, &f);
 	(void)buf_addstr(&f, ";\r\n b=");
 	for (nn = 0; names[nn] != NULL; nn++)
 		;
@@ -192,7 +192,7 @@ hand_sign(EVP_PKEY *pk, const char *tags, const char *const *names,
 	hh.siglen = hh.b_start = hh.b_end = f.len;
 	(void)dkim_header_hash(sp.hdrs, &hh, dg);
 	raw_sign(pk, dg, sig, &siglen);
-	dkim_b64_encode(sig, siglen, &f);
+	(void)base64_encode(sig, siglen, &f);
 	(void)buf_add(out, f.data, f.len);
 	(void)buf_addstr(out, "\r\n");
 	(void)buf_addstr(out, msg);

@@ -142,42 +142,6 @@ test_strings_quote_or_literal(void)
 	test_end();
 }
 
-static const struct {
-	const char	*utf8;
-	const char	*mutf7;
-} names[] = {
-	{ "INBOX", "INBOX" },
-	{ "Caf\xc3\xa9", "Caf&AOk-" },
-	{ "A&B", "A&-B" },
-	{ "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "&ZeVnLIqe-" },
-	{ "\xf0\x9f\x93\xa7 mail", "&2D3c5w- mail" },
-	{ "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
-	  "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },
-};
-
-static void
-test_mailbox_names_mutf7(void)
-{
-	struct buf	 b;
-	size_t		 i;
-
-	test_begin("strings: mailbox names UTF-8 <-> modified UTF-7");
-	buf_init(&b, 0);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		test_assert(imap_utf8_to_mutf7(names[i].utf8, &b) == 0);
-		test_assert_str(buf_cstr(&b), names[i].mutf7);
-		test_assert(imap_mutf7_to_utf8(names[i].mutf7, &b) == 0);
-		test_assert_str(buf_cstr(&b), names[i].utf8);
-	}
-	test_assert(imap_utf8_to_mutf7("bad\xc3", &b) == -1);
-	test_assert(imap_utf8_to_mutf7("\xed\xa0\x80", &b) == -1);
-	test_assert(imap_mutf7_to_utf8("&AOk", &b) == -1);
-	test_assert(imap_mutf7_to_utf8("&2D3-", &b) == -1);
-	test_assert(imap_mutf7_to_utf8("&!-", &b) == -1);
-	buf_free(&b);
-	test_end();
-}
-
 int
 main(void)
 {
@@ -185,7 +149,6 @@ main(void)
 		test_envelope_table,
 		test_bodystructure_multipart,
 		test_strings_quote_or_literal,
-		test_mailbox_names_mutf7,
 		NULL
 	};
 

@@ -390,6 +390,9 @@ static const struct { const char *in, *out; } rfc2047[] = {
 	{ "folded\r\n\tline", "folded\tline" },
 	{ "=?utf-8?q?=ZZ?=", "=ZZ" },
 	{ "=?iso-8859-2?q?=B1?=", "\xc4\x85" },
+	/* charsets outside the list are read as UTF-8, never via iconv */
+	{ "=?ibm037?q?=C1?=", "\xef\xbf\xbd" },
+	{ "=?utf-7?q?+AGE-?=", "+AGE-" },
 };
 
 static void
