@@ -1,6 +1,8 @@
 /*
- * io.h - whole writes and copies between file descriptors, for the
- * places that store mail (mda, the quarantine, submitd's stamping).
+ * io.h - whole writes and copies between file descriptors: every
+ * blocking write of a whole buffer in Sealmail goes through
+ * io_write_all (Maildirs, the queue's envelopes and messages, bounces,
+ * the LDA's LMTP client, pid files).
  */
 #ifndef SM_IO_H
 #define SM_IO_H

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,15 +41,6 @@ static const char original[] =
     "Content-Transfer-Encoding: base64\r\n\r\n"
     "TUFSS0VSLUVWSUwtUEFZTE9BRA==\r\n--b1--\r\n";
 
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static void
 setup(void)
 {
@@ -68,7 +58,7 @@ setup(void)
 static void
 teardown(void)
 {
-	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(top);
 }
 
 static void
