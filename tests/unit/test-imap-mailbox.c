@@ -1,6 +1,7 @@
 /*
  * test-imap-mailbox.c - Maildir++ access and the per-folder index
- * (imapd/mailbox.c, imapd/index.c) on a throwaway Maildir.
+ * (imapd/mailbox.c, imapd/message.c, imapd/index.c) on a throwaway
+ * Maildir.
  */
 #include <sys/stat.h>
 
