@@ -1,8 +1,8 @@
 /*
- * io.h - whole writes and copies between file descriptors: every
- * blocking write of a whole buffer in Sealmail goes through
- * io_write_all (Maildirs, the queue's envelopes and messages, bounces,
- * the LDA's LMTP client, pid files).
+ * io.h - whole writes and copies between blocking file descriptors,
+ * retrying short writes and EINTR: the one such loop, for Maildirs
+ * (common/maildir), the queue's envelopes and messages, bounces, the
+ * LDA's LMTP client, pid files and the configuration dump.
  */
 #ifndef SM_IO_H
 #define SM_IO_H
