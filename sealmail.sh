@@ -175,6 +175,7 @@ fuzz_sources() {
 	submit-header) echo submitd/header.c ;;
 	address) echo common/userdb.c common/db.c common/utf8.c ;;
 	dns) echo common/dns_parse.c ;;
+	maildir) echo common/maildir.c common/io.c ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
 	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
 	    common/dkim_verify.c common/base64.c ;;

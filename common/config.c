@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "io.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -765,7 +766,7 @@ config_dump(const struct sm_config *c, int fd)
 		}
 		buf_addc(&b, '\n');
 	}
-	if (write(fd, b.data, b.len) == -1)
+	if (io_write_all(fd, b.data, b.len) == -1)
 		log_warn("config_dump");
 	buf_free(&b);
 }

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "config.h"
 #include "daemon.h"
+#include "io.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -139,7 +140,7 @@ daemon_pidfile(const struct sm_config *c, const char *name)
 	buf_printf(&b, "%ld\n", (long)getpid());
 	fd = open(pidfile_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0644);
-	if (fd == -1 || write(fd, b.data, b.len) != (ssize_t)b.len)
+	if (fd == -1 || io_write_all(fd, b.data, b.len) == -1)
 		fatal("pidfile %s", pidfile_path);
 	close(fd);
 	buf_free(&b);

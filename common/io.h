@@ -1,6 +1,8 @@
 /*
- * io.h - whole writes and copies between file descriptors, for the
- * places that store mail (mda, the quarantine, submitd's stamping).
+ * io.h - whole writes and copies between blocking file descriptors,
+ * retrying short writes and EINTR: the one such loop, for Maildirs
+ * (common/maildir), the queue's envelopes and messages, bounces, the
+ * LDA's LMTP client, pid files and the configuration dump.
  */
 #ifndef SM_IO_H
 #define SM_IO_H

@@ -7,11 +7,11 @@
  * which parses network input, so nothing in it is trusted: directories
  * are walked with openat(O_NOFOLLOW) from the configured roots, files
  * must be regular, headers are read to a bound, and what is printed of
- * them is escaped to printable ASCII.
+ * them is escaped to printable ASCII.  A release is written into the
+ * Unsafe folder by common/maildir, as every delivery is.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,15 +24,11 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "io.h"
 #include "log.h"
+#include "maildir.h"
 #include "quarantine.h"
 #include "userdb.h"
 #include "xmalloc.h"
-
-#define DIR_FLAGS	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-
-static unsigned int release_seq;
 
 int
 quar_id_valid(const char *id)
@@ -90,31 +86,11 @@ user_split(const char *user, char *local, char *domain)
 	return 0;
 }
 
-/* Open a directory below at (or at the top when at is AT_FDCWD). */
+/* A configured top directory: the one path that is followed. */
 static int
-dir_open(int at, const char *name, int follow)
+top_open(const char *path)
 {
-	return openat(at, name, follow ? (DIR_FLAGS & ~O_NOFOLLOW) :
-	    DIR_FLAGS);
-}
-
-/* Open a directory below at, creating it (mode 0700, owned) if missing. */
-static int
-dir_make_open(int at, const char *name, uid_t uid, gid_t gid)
-{
-	int	 fd;
-
-	if ((fd = dir_open(at, name, 0)) != -1 || errno != ENOENT)
-		return fd;
-	if (mkdirat(at, name, 0700) == -1 && errno != EEXIST)
-		return -1;
-	if ((fd = dir_open(at, name, 0)) == -1)
-		return -1;
-	if (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 /*
@@ -126,13 +102,13 @@ quar_user_open(const char *qdir, const char *local, const char *domain)
 {
 	int	 top, dfd, ufd;
 
-	if ((top = dir_open(AT_FDCWD, qdir, 1)) == -1)
+	if ((top = top_open(qdir)) == -1)
 		return -1;
-	dfd = dir_open(top, domain, 0);
+	dfd = md_dir_open(top, domain);
 	close(top);
 	if (dfd == -1)
 		return -1;
-	ufd = dir_open(dfd, local, 0);
+	ufd = md_dir_open(dfd, local);
 	close(dfd);
 	return ufd;
 }
@@ -272,7 +248,7 @@ list_sub(int ufd, const char *sub, struct quar_entry **l, size_t *n)
 	size_t		 len;
 	int		 sfd, fd;
 
-	if ((sfd = dir_open(ufd, sub, 0)) == -1)
+	if ((sfd = md_dir_open(ufd, sub)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if ((d = fdopendir(sfd)) == NULL) {
 		close(sfd);
@@ -374,7 +350,7 @@ quar_find(int ufd, const char *id, int *sfd_r, char *name, size_t namelen,
 	int		 sfd, fd;
 
 	for (i = 0; i < 2; i++) {
-		if ((sfd = dir_open(ufd, subs[i], 0)) == -1) {
+		if ((sfd = md_dir_open(ufd, subs[i])) == -1) {
 			if (errno == ENOENT)
 				continue;
 			return QUAR_ERROR;
@@ -409,50 +385,38 @@ quar_find(int ufd, const char *id, int *sfd_r, char *name, size_t namelen,
 }
 
 /*
- * <mail_root>/<domain>/<local>/Maildir/.Unsafe, made a Maildir++ folder
- * if it is not one yet; its tmp/ and new/ descriptors.  0 or -1.
+ * What release creates must belong to the mail user: it runs as that
+ * user (sealmailctl's worker dropped to it), so whatever it makes is
+ * theirs.  0, or -1 with errno EPERM.
  */
 static int
-unsafe_open(const struct quar_paths *qp, const char *local,
-    const char *domain, int *tmp_r, int *new_r)
+quar_as_owner(const struct quar_paths *qp)
 {
-	const char *path[] = { domain, local, "Maildir", ".Unsafe" };
-	size_t	 i;
-	int	 fd, next, cur, mf;
-
-	*tmp_r = *new_r = -1;
-	if ((fd = dir_open(AT_FDCWD, qp->mail_root, 1)) == -1)
+	if ((qp->uid != (uid_t)-1 && qp->uid != geteuid()) ||
+	    (qp->gid != (gid_t)-1 && qp->gid != getegid())) {
+		errno = EPERM;
 		return -1;
-	for (i = 0; i < 4; i++) {
-		next = dir_make_open(fd, path[i], qp->uid, qp->gid);
-		close(fd);
-		if ((fd = next) == -1)
-			return -1;
 	}
-	if ((*tmp_r = dir_make_open(fd, "tmp", qp->uid, qp->gid)) == -1 ||
-	    (*new_r = dir_make_open(fd, "new", qp->uid, qp->gid)) == -1 ||
-	    (cur = dir_make_open(fd, "cur", qp->uid, qp->gid)) == -1)
-		goto fail;
-	close(cur);
-	mf = openat(fd, "maildirfolder", O_WRONLY | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (mf == -1 ||
-	    (qp->uid != (uid_t)-1 && fchown(mf, qp->uid, qp->gid) == -1)) {
-		if (mf != -1)
-			close(mf);
-		goto fail;
-	}
-	close(mf);
-	close(fd);
 	return 0;
-fail:
-	if (*tmp_r != -1)
-		close(*tmp_r);
-	if (*new_r != -1)
-		close(*new_r);
-	*tmp_r = *new_r = -1;
-	close(fd);
-	return -1;
+}
+
+/*
+ * <mail_root>/<domain>/<local>/Maildir/.Unsafe, made a Maildir++ folder
+ * if it is not one yet, open into f.  0 or -1.
+ */
+static int
+unsafe_open(const struct quar_paths *qp, const char *user,
+    struct md_folder *f)
+{
+	int	 ufd, rv;
+
+	f->dir = f->tmp = f->new = f->cur = -1;
+	if (quar_as_owner(qp) == -1 ||
+	    (ufd = md_user_open(qp->mail_root, user, 1)) == -1)
+		return -1;
+	rv = md_mailbox_open(ufd, MD_UNSAFE, f);
+	md_close(ufd);
+	return rv;
 }
 
 int
@@ -460,19 +424,18 @@ quar_unsafe_make(const struct quar_paths *qp, const char *user, char *err,
     size_t errlen)
 {
 	char	 local[USERDB_LOCAL_MAX + 1], domain[USERDB_DOMAIN_MAX + 1];
-	int	 tmpfd, newfd;
+	struct md_folder f;
 
 	if (user_split(user, local, domain) == -1) {
 		snprintf(err, errlen, "%s: not a local address", user);
 		return QUAR_INVALID;
 	}
-	if (unsafe_open(qp, local, domain, &tmpfd, &newfd) == -1) {
+	if (unsafe_open(qp, user, &f) == -1) {
 		snprintf(err, errlen, "the Unsafe folder of %s: %s", user,
 		    strerror(errno));
 		return QUAR_ERROR;
 	}
-	close(tmpfd);
-	close(newfd);
+	md_folder_close(&f);
 	return QUAR_OK;
 }
 
@@ -497,82 +460,16 @@ released_header(int fd, time_t now, struct buf *out)
 	    date, eol);
 }
 
-/* The hostname part of a Maildir name: '/' and ':' would break it. */
-static void
-host_part(const char *host, struct buf *out)
-{
-	for (; *host != '\0'; host++) {
-		if (*host == '/')
-			buf_addstr(out, "\\057");
-		else if (*host == ':')
-			buf_addstr(out, "\\072");
-		else
-			buf_addc(out, *host);
-	}
-}
-
-/*
- * Write hdr + the content of fd into tmpfd, fsync, rename into newfd,
- * fsync newfd.  The final name goes to name_r.  0 or -1.
- */
-static int
-maildir_put(const struct quar_paths *qp, int tmpfd, int newfd,
-    const struct buf *hdr, int from, char *name_r, size_t namelen)
-{
-	struct timeval	 tv;
-	struct stat	 st;
-	struct buf	 name;
-	char		*tmpname;
-	int		 fd, saved;
-
-	gettimeofday(&tv, NULL);
-	buf_init(&name, 0);
-	buf_printf(&name, "%lld.M%06ldP%ldQ%u.", (long long)tv.tv_sec,
-	    (long)tv.tv_usec, (long)getpid(), ++release_seq);
-	host_part(qp->hostname != NULL ? qp->hostname : "localhost", &name);
-	tmpname = xstrdup(buf_cstr(&name));
-	fd = openat(tmpfd, tmpname, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1)
-		goto fail;
-	if ((qp->uid != (uid_t)-1 && fchown(fd, qp->uid, qp->gid) == -1) ||
-	    io_write_all(fd, hdr->data, hdr->len) == -1 ||
-	    io_copy_fd(from, fd) == -1 || fsync(fd) == -1 ||
-	    fstat(fd, &st) == -1) {
-		saved = errno;
-		close(fd);
-		unlinkat(tmpfd, tmpname, 0);
-		errno = saved;
-		goto fail;
-	}
-	close(fd);
-	buf_printf(&name, ",S=%lld", (long long)st.st_size);
-	if (renameat(tmpfd, tmpname, newfd, buf_cstr(&name)) == -1) {
-		saved = errno;
-		unlinkat(tmpfd, tmpname, 0);
-		errno = saved;
-		goto fail;
-	}
-	if (fsync(newfd) == -1)
-		goto fail;
-	snprintf(name_r, namelen, "%s", buf_cstr(&name));
-	free(tmpname);
-	buf_free(&name);
-	return 0;
-fail:
-	free(tmpname);
-	buf_free(&name);
-	return -1;
-}
-
 int
 quar_release(const struct quar_paths *qp, const char *user, const char *id,
     time_t now, char *name_r, size_t namelen, char *err, size_t errlen)
 {
 	char	 local[USERDB_LOCAL_MAX + 1], domain[USERDB_DOMAIN_MAX + 1];
 	char	 qname[NAME_MAX + 1];
+	struct md_folder f = MD_FOLDER_INIT;
+	struct md_src src = { NULL, NULL, 0, -1, 0 };
 	struct buf hdr;
-	int	 ufd, sfd = -1, fd = -1, tmpfd = -1, newfd = -1;
+	int	 ufd, sfd = -1, fd = -1;
 	int	 r, rv = QUAR_ERROR;
 
 	if (!quar_id_valid(id)) {
@@ -606,12 +503,14 @@ quar_release(const struct quar_paths *qp, const char *user, const char *id,
 	}
 	buf_init(&hdr, 0);
 	released_header(fd, now, &hdr);
-	if (unsafe_open(qp, local, domain, &tmpfd, &newfd) == -1) {
+	if (unsafe_open(qp, user, &f) == -1) {
 		snprintf(err, errlen, "the Unsafe folder of %s: %s", user,
 		    strerror(errno));
 		goto out;
 	}
-	if (maildir_put(qp, tmpfd, newfd, &hdr, fd, name_r, namelen) == -1) {
+	src.prefix = &hdr;
+	src.fd = fd;
+	if (md_store(&f, &src, qp->hostname, name_r, namelen) == -1) {
 		snprintf(err, errlen, "writing into the Unsafe folder of "
 		    "%s: %s", user, strerror(errno));
 		goto out;
@@ -625,10 +524,7 @@ quar_release(const struct quar_paths *qp, const char *user, const char *id,
 	rv = QUAR_OK;
 out:
 	buf_free(&hdr);
-	if (tmpfd != -1)
-		close(tmpfd);
-	if (newfd != -1)
-		close(newfd);
+	md_folder_close(&f);
 	close(fd);
 	close(sfd);
 	return rv;
@@ -644,7 +540,7 @@ purge_sub(int ufd, const char *where, const char *sub, time_t cutoff,
 	DIR		*d;
 	int		 sfd, rv = 0, any = 0;
 
-	if ((sfd = dir_open(ufd, sub, 0)) == -1)
+	if ((sfd = md_dir_open(ufd, sub)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if ((d = fdopendir(sfd)) == NULL) {
 		close(sfd);
@@ -695,7 +591,7 @@ purge_domain(int dfd, const char *domain, time_t cutoff, int all,
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if ((ufd = dir_open(dfd, de->d_name, 0)) == -1) {
+		if ((ufd = md_dir_open(dfd, de->d_name)) == -1) {
 			if (errno != ENOTDIR && errno != ELOOP &&
 			    errno != ENOENT)
 				rv = -1;
@@ -728,7 +624,7 @@ quar_purge(const char *qdir, int days, time_t now, size_t *removed_r)
 	*removed_r = 0;
 	cutoff = now - (time_t)(days > 0 ? days : 0) * 24 * 60 * 60;
 	tmp_cutoff = now - QUAR_TMP_AGE;
-	if ((top = dir_open(AT_FDCWD, qdir, 1)) == -1) {
+	if ((top = top_open(qdir)) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		log_warn("quarantine purge: %s", qdir);
@@ -742,7 +638,7 @@ quar_purge(const char *qdir, int days, time_t now, size_t *removed_r)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if ((dfd = dir_open(top, de->d_name, 0)) == -1) {
+		if ((dfd = md_dir_open(top, de->d_name)) == -1) {
 			if (errno != ENOTDIR && errno != ELOOP &&
 			    errno != ENOENT)
 				rv = -1;

@@ -60,12 +60,16 @@ struct quar_entry {
 	char		*subject;
 };
 
-/* Where things are and who owns what release creates. */
+/*
+ * Where things are, and the mail user release runs as: what it creates
+ * is that user's because the process is that user (a release refuses to
+ * run as anyone else).  (uid_t)-1 and (gid_t)-1: whoever we are.
+ */
 struct quar_paths {
 	const char	*quarantine_dir;
 	const char	*mail_root;
 	const char	*hostname;	/* for the Maildir unique name */
-	uid_t		 uid;		/* (uid_t)-1: leave as created */
+	uid_t		 uid;
 	gid_t		 gid;
 };
 
@@ -101,7 +105,7 @@ int	 quar_release(const struct quar_paths *, const char *user,
 /*
  * Make the user's Unsafe folder (Maildir/.Unsafe with tmp/, new/, cur/
  * and maildirfolder, owned by qp->uid) if it does not exist yet, walking
- * down from mail_root without following links.  Called when a user is
+ * down from mail_root without following links (common/maildir).  Called when a user is
  * created and when unsafe_mailbox is switched on, so IMAP clients see the
  * folder at setup.  QUAR_OK, QUAR_INVALID or QUAR_ERROR (err says why).
  */

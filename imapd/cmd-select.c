@@ -4,9 +4,10 @@
  * (with CONDSTORE's UNCHANGEDSINCE), COPY and MOVE (with UIDPLUS
  * COPYUID), and the UID prefix.
  *
- * Runs in the per-user process.  Changes go through mailbox.c, which the
- * user's other sessions share; they learn about them from client_sync()
- * (at once when they are IDLE, through client_notify()).
+ * Runs in the per-user process.  Changes go through message.c, to open
+ * folders that the user's other sessions share (mailbox.c); they learn
+ * about them from client_sync() (at once when they are IDLE, through
+ * client_notify()).
  */
 #include <stdio.h>
 #include <stdlib.h>

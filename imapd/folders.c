@@ -8,6 +8,9 @@
  * directory).  Names come from the client: mbox_name_valid() refuses
  * anything that could leave the Maildir ('.' is the on-disk separator
  * and never allowed, so ".." cannot occur) before a name becomes a path.
+ * Everything is reached from the Maildir's descriptor without following
+ * links (common/maildir): a link planted as a folder or inside one is
+ * neither listed, nor entered, nor followed when a folder is removed.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -22,10 +25,12 @@
 
 #include "buf.h"
 #include "log.h"
+#include "maildir.h"
 #include "mailbox.h"
 #include "xmalloc.h"
 
 #define SUBS_FILE	"subscriptions"
+#define SUBS_TMP	"subscriptions.tmp"
 #define NAME_MAX_LEN	200
 
 /* "inbox" in any case is INBOX; so is any "InBoX/..." prefix. */
@@ -54,18 +59,25 @@ mbox_name_valid(const char *name)
 	return 1;
 }
 
+/* Is there a folder name: a directory (not a link) with cur/ in it? */
 int
 mbox_exists(const char *name)
 {
 	struct stat	 st;
-	char		*p, *cur;
-	int		 r;
+	char		*dir;
+	int		 rfd, fd, r = 0;
 
-	p = mbox_path(name);
-	cur = xasprintf("%s/cur", p);
-	r = stat(cur, &st) == 0 && S_ISDIR(st.st_mode);
-	free(cur);
-	free(p);
+	if ((rfd = mbox_root_fd()) == -1)
+		return 0;
+	if ((dir = mbox_dirname(name)) == NULL)
+		return fstatat(rfd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode);
+	if ((fd = md_dir_open(rfd, dir)) != -1) {
+		r = fstatat(fd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode);
+		close(fd);
+	}
+	free(dir);
 	return r;
 }
 
@@ -101,8 +113,8 @@ mbox_list(int (*fn)(const char *, void *), void *arg)
 	size_t		 n = 0, cap = 0, i;
 	int		 r = 0;
 
-	mbox_make_maildir(mbox_root(), 0);
-	if ((d = opendir(mbox_root())) == NULL)
+	mbox_make_maildir("INBOX");
+	if (mbox_root_fd() == -1 || (d = md_opendir(mbox_root_fd())) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
@@ -138,7 +150,7 @@ mbox_list(int (*fn)(const char *, void *), void *arg)
 int
 mbox_create(const char *name, char *err, size_t errlen)
 {
-	char	*dir, *parent, *slash;
+	char	*parent, *slash;
 
 	if (strcmp(name, "INBOX") == 0 || mbox_exists(name)) {
 		snprintf(err, errlen, "[ALREADYEXISTS] Mailbox exists");
@@ -149,51 +161,61 @@ mbox_create(const char *name, char *err, size_t errlen)
 	for (slash = strchr(parent, '/'); slash != NULL;
 	    slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		if (!mbox_exists(parent) && strcmp(parent, "INBOX") != 0) {
-			dir = mbox_path(parent);
-			mbox_make_maildir(dir, 1);
-			free(dir);
-		}
+		if (!mbox_exists(parent) && strcmp(parent, "INBOX") != 0)
+			mbox_make_maildir(parent);
 		*slash = '/';
 	}
 	free(parent);
-	dir = mbox_path(name);
-	if (mbox_make_maildir(dir, 1) == -1) {
+	if (mbox_make_maildir(name) == -1) {
 		snprintf(err, errlen, "[SERVERBUG] Cannot create: %s",
 		    strerror(errno));
-		free(dir);
 		return -1;
 	}
-	free(dir);
 	return 0;
 }
 
+/* Remove the files (and links: never followed) in the directory fd. */
 static void
-rm_files(const char *dir)
+rm_files(int fd)
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		*p;
 
-	if ((d = opendir(dir)) == NULL)
+	if ((d = md_opendir(fd)) == NULL)
 		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", dir, de->d_name);
-		unlink(p);
-		free(p);
-	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			unlinkat(fd, de->d_name, 0);
 	closedir(d);
+}
+
+/* Empty the folder directory dir below the root, tmp/ new/ cur/ too. */
+static void
+rm_folder(int rfd, const char *dir)
+{
+	static const char *sub[] = { "cur", "new", "tmp" };
+	size_t	 i;
+	int	 fd, sfd;
+
+	if ((fd = md_dir_open(rfd, dir)) == -1)
+		return;
+	for (i = 0; i < 3; i++) {
+		if ((sfd = md_dir_open(fd, sub[i])) != -1) {
+			rm_files(sfd);
+			close(sfd);
+		}
+		unlinkat(fd, sub[i], AT_REMOVEDIR);
+	}
+	rm_files(fd);
+	close(fd);
 }
 
 int
 mbox_delete(const char *name, char *err, size_t errlen)
 {
-	static const char *sub[] = { "cur", "new", "tmp" };
-	char		*dir, *p;
-	size_t		 i;
+	char		*dir;
+	int		 rfd;
 
 	if (strcmp(name, "INBOX") == 0) {
 		snprintf(err, errlen, "[CANNOT] INBOX cannot be deleted");
@@ -207,15 +229,10 @@ mbox_delete(const char *name, char *err, size_t errlen)
 		snprintf(err, errlen, "[INUSE] Mailbox is selected");
 		return -1;
 	}
-	dir = mbox_path(name);
-	for (i = 0; i < 3; i++) {
-		p = xasprintf("%s/%s", dir, sub[i]);
-		rm_files(p);
-		rmdir(p);
-		free(p);
-	}
-	rm_files(dir);
-	if (rmdir(dir) == -1) {
+	rfd = mbox_root_fd();
+	dir = mbox_dirname(name);
+	rm_folder(rfd, dir);
+	if (unlinkat(rfd, dir, AT_REMOVEDIR) == -1) {
 		snprintf(err, errlen, "[SERVERBUG] Cannot delete: %s",
 		    strerror(errno));
 		free(dir);
@@ -233,6 +250,7 @@ mbox_rename(const char *from, const char *to, char *err, size_t errlen)
 	struct dirent	*de;
 	char		*fp, *tp, *prefix, *dst;
 	size_t		 plen;
+	int		 rfd;
 
 	if (strcmp(from, "INBOX") == 0 || strcmp(to, "INBOX") == 0) {
 		snprintf(err, errlen, "[CANNOT] Renaming INBOX is not "
@@ -251,9 +269,10 @@ mbox_rename(const char *from, const char *to, char *err, size_t errlen)
 		snprintf(err, errlen, "[INUSE] Mailbox is selected");
 		return -1;
 	}
-	fp = mbox_path(from);
-	tp = mbox_path(to);
-	if (rename(fp, tp) == -1) {
+	rfd = mbox_root_fd();
+	fp = mbox_dirname(from);
+	tp = mbox_dirname(to);
+	if (renameat(rfd, fp, rfd, tp) == -1) {
 		snprintf(err, errlen, "[SERVERBUG] Cannot rename: %s",
 		    strerror(errno));
 		free(fp);
@@ -261,17 +280,15 @@ mbox_rename(const char *from, const char *to, char *err, size_t errlen)
 		return -1;
 	}
 	/* children: ".From.x" -> ".To.x" */
-	prefix = xasprintf("%s.", strrchr(fp, '/') + 1);
+	prefix = xasprintf("%s.", fp);
 	plen = strlen(prefix);
-	if ((d = opendir(mbox_root())) != NULL) {
+	if ((d = md_opendir(rfd)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			if (strncmp(de->d_name, prefix, plen) != 0)
 				continue;
-			free(fp);
-			fp = xasprintf("%s/%s", mbox_root(), de->d_name);
 			dst = xasprintf("%s.%s", tp, de->d_name + plen);
-			if (rename(fp, dst) == -1)
-				log_warn("rename %s", fp);
+			if (renameat(rfd, de->d_name, rfd, dst) == -1)
+				log_warn("rename %s", de->d_name);
 			free(dst);
 		}
 		closedir(d);
@@ -293,25 +310,37 @@ mbox_ensure_defaults(void)
 	char	 err[128];
 	size_t	 i;
 
-	mbox_make_maildir(mbox_root(), 0);
+	mbox_make_maildir("INBOX");
 	for (i = 0; i < 3; i++)
 		if (!mbox_exists(def[i]) &&
 		    mbox_create(def[i], err, sizeof(err)) == 0)
 			mbox_subscribe(def[i], 1);
 }
 
+/* The file name in the Maildir as a stdio stream (a link is refused). */
+static FILE *
+subs_open(const char *name, int flags, const char *mode)
+{
+	FILE	*f;
+	int	 fd;
+
+	if (mbox_root_fd() == -1 || (fd = openat(mbox_root_fd(), name,
+	    flags | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return NULL;
+	if ((f = fdopen(fd, mode)) == NULL)
+		close(fd);
+	return f;
+}
+
 static char **
 subs_load(size_t *n_r)
 {
 	FILE	*f;
-	char	*path, *line = NULL, **v = NULL;
+	char	*line = NULL, **v = NULL;
 	size_t	 n = 0, lcap = 0;
 	ssize_t	 len;
 
-	path = xasprintf("%s/%s", mbox_root(), SUBS_FILE);
-	f = fopen(path, "r");
-	free(path);
-	if (f != NULL) {
+	if ((f = subs_open(SUBS_FILE, O_RDONLY, "r")) != NULL) {
 		while ((len = getline(&line, &lcap, f)) > 0 && n < 10000) {
 			while (len > 0 && (line[len - 1] == '\n' ||
 			    line[len - 1] == '\r'))
@@ -349,14 +378,13 @@ int
 mbox_subscribe(const char *name, int on)
 {
 	FILE	*f;
-	char	**v, *path, *tmp;
+	char	**v;
 	size_t	 n, i;
 	int	 r = 0, have = 0;
 
 	v = subs_load(&n);
-	path = xasprintf("%s/%s", mbox_root(), SUBS_FILE);
-	tmp = xasprintf("%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL)
+	if ((f = subs_open(SUBS_TMP, O_WRONLY | O_CREAT | O_TRUNC,
+	    "w")) == NULL)
 		r = -1;
 	for (i = 0; i < n; i++) {
 		if (strcmp(v[i], name) == 0) {
@@ -369,12 +397,11 @@ mbox_subscribe(const char *name, int on)
 	}
 	if (on && !have && f != NULL)
 		fprintf(f, "%s\n", name);
-	if (f != NULL && (fclose(f) != 0 || rename(tmp, path) == -1))
+	if (f != NULL && (fclose(f) != 0 || renameat(mbox_root_fd(), SUBS_TMP,
+	    mbox_root_fd(), SUBS_FILE) == -1))
 		r = -1;
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
-	free(path);
-	free(tmp);
 	return r;
 }

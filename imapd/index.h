@@ -21,15 +21,16 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "maildir.h"
 
-/* System flags, as bits. */
-#define IMSG_SEEN	0x01
-#define IMSG_ANSWERED	0x02
-#define IMSG_FLAGGED	0x04
-#define IMSG_DELETED	0x08
-#define IMSG_DRAFT	0x10
-#define IMSG_PASSED	0x20	/* Maildir "P", shown as $Forwarded */
-#define IMSG_SYSFLAGS	0x3f
+/* System flags, as bits: those of the Maildir info (common/maildir). */
+#define IMSG_SEEN	MD_FLAG_SEEN
+#define IMSG_ANSWERED	MD_FLAG_ANSWERED
+#define IMSG_FLAGGED	MD_FLAG_FLAGGED
+#define IMSG_DELETED	MD_FLAG_DELETED
+#define IMSG_DRAFT	MD_FLAG_DRAFT
+#define IMSG_PASSED	MD_FLAG_PASSED	/* Maildir "P", shown as $Forwarded */
+#define IMSG_SYSFLAGS	MD_FLAGS_ALL
 
 struct imsg {
 	uint32_t	 uid;

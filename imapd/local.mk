@@ -10,7 +10,8 @@ TESTS += tests/unit/test-imap-parser
 
 check_PROGRAMS += tests/unit/test-imap-mailbox
 tests_unit_test_imap_mailbox_SOURCES = tests/unit/test-imap-mailbox.c \
-	imapd/mailbox.c imapd/mailbox.h imapd/folders.c imapd/index.c imapd/index.h
+	imapd/mailbox.c imapd/mailbox.h imapd/message.c imapd/folders.c \
+	imapd/index.c imapd/index.h
 tests_unit_test_imap_mailbox_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-mailbox
 
@@ -20,7 +21,8 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/cmd-mailbox.c imapd/cmd-select.c imapd/cmd-fetch.c \
 	imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
 	imapd/strings.c \
-	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h imapd/folders.c \
+	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
+	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
 # -lcrypt: PAM modules (pam_userdb) call crypt_r; loading libcrypt at
 # startup lets the sanitizer runtime find the real crypt_r it intercepts.

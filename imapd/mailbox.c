@@ -1,5 +1,7 @@
 /*
- * mailbox.c - Maildir++ access for imapd; see mailbox.h.
+ * mailbox.c - Maildir++ folders for imapd: the root, opening and closing
+ * folders, and the rescan that reconciles a folder with its index; see
+ * mailbox.h.  What is done to the messages themselves is in message.c.
  *
  * Concurrency: the mda and other Maildir tools write new files with the
  * tmp/ -> new/ rename, and may rename or remove files in cur/.  This code
@@ -11,6 +13,10 @@
  *
  * Runs in the per-user imapd process (vmail, chrooted to the user's mail
  * directory); every name from a client passes mbox_name_valid() first.
+ * Only the root ("/Maildir") is opened by path; each folder and its
+ * tmp/, new/ and cur/ are reached from its descriptor without following
+ * links and must be ours (common/maildir), and are held open while the
+ * folder is.  The index, a Berkeley DB file, is opened by its path.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -27,118 +33,107 @@
 #include "buf.h"
 #include "index.h"
 #include "log.h"
+#include "maildir.h"
 #include "mailbox.h"
 #include "xmalloc.h"
 
 #define INDEX_FILE	"sealmail.index.db"
-#define MSG_MAX		(256UL * 1024 * 1024)
-#define HDR_CACHE_MAX	(4UL * 1024 * 1024)
 
 static char		*mbox_rootdir;
+static int		 mbox_rootfd = -1;
 static struct mbox	*mbox_open_list;
-static unsigned		 mbox_counter;
 
 void
 mbox_set_root(const char *root)
 {
 	free(mbox_rootdir);
 	mbox_rootdir = xstrdup(root);
+	if (mbox_rootfd != -1)
+		close(mbox_rootfd);
+	mbox_rootfd = -1;
 }
 
-const char *
-mbox_root(void)
+/*
+ * The descriptor of the user's Maildir, made if missing: the one path
+ * opened (its last component never followed); it must be ours.  -1 with
+ * errno set when it cannot be had.
+ */
+int
+mbox_root_fd(void)
 {
-	return mbox_rootdir;
+	if (mbox_rootfd == -1)
+		mbox_rootfd = md_dir_step(AT_FDCWD, mbox_rootdir, 1);
+	return mbox_rootfd;
 }
 
+/* The directory of folder name below the root (".A.B"); NULL: INBOX. */
 char *
-mbox_path(const char *name)
+mbox_dirname(const char *name)
 {
 	char	*p, *q;
 
 	if (strcmp(name, "INBOX") == 0)
-		return xstrdup(mbox_rootdir);
-	p = xasprintf("%s/.%s", mbox_rootdir, name);
-	for (q = p + strlen(mbox_rootdir) + 2; *q != '\0'; q++)
+		return NULL;
+	p = xasprintf(".%s", name);
+	for (q = p + 1; *q != '\0'; q++)
 		if (*q == '/')
 			*q = '.';
 	return p;
 }
 
+/* Make folder name (INBOX: the Maildir) a Maildir, if it is not yet. */
 int
-mbox_make_maildir(const char *dir, int folder)
+mbox_make_maildir(const char *name)
 {
-	static const char *sub[] = { "cur", "new", "tmp" };
-	char	*p;
-	size_t	 i;
-	int	 fd;
+	struct md_folder f;
+	char	*dir;
+	int	 rv;
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+	if (mbox_root_fd() == -1)
 		return -1;
-	for (i = 0; i < 3; i++) {
-		p = xasprintf("%s/%s", dir, sub[i]);
-		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		free(p);
-	}
-	if (folder) {
-		p = xasprintf("%s/maildirfolder", dir);
-		if ((fd = open(p, O_WRONLY | O_CREAT, 0600)) != -1)
-			close(fd);
-		free(p);
-	}
-	return 0;
+	dir = mbox_dirname(name);
+	rv = md_folder_open(mbox_rootfd, dir, 1, &f);
+	free(dir);
+	if (rv == 0)
+		md_folder_close(&f);
+	return rv;
 }
 
-/* Maildir info flags, in the ASCII order the spec requires. */
-static const struct {
-	char		 c;
-	uint32_t	 bit;
-} flagchars[] = {
-	{ 'D', IMSG_DRAFT }, { 'F', IMSG_FLAGGED }, { 'P', IMSG_PASSED },
-	{ 'R', IMSG_ANSWERED }, { 'S', IMSG_SEEN }, { 'T', IMSG_DELETED },
-};
-
-static uint32_t
-info_flags(const char *info)
+/* The name in cur/ of a message with base name base and flags. */
+char *
+mbox_cur_name(const char *base, uint32_t flags)
 {
-	uint32_t	 f = 0;
-	size_t		 i;
+	char	 info[MD_INFO_MAX];
 
-	if (info == NULL || strncmp(info, ":2,", 3) != 0)
-		return 0;
-	for (info += 3; *info != '\0'; info++)
-		for (i = 0; i < sizeof(flagchars) / sizeof(flagchars[0]); i++)
-			if (*info == flagchars[i].c)
-				f |= flagchars[i].bit;
-	return f;
+	md_info_format(flags, info, sizeof(info));
+	return xasprintf("cur/%s%s", base, info);
 }
 
-static char *
-cur_name(const char *base, uint32_t flags)
+/* m's file name in cur/ (its fname is always "cur/<name>"). */
+const char *
+mbox_msg_file(const struct imsg *m)
 {
-	char	 fl[8];
-	size_t	 i, n = 0;
+	return m->fname + 4;
+}
 
-	for (i = 0; i < sizeof(flagchars) / sizeof(flagchars[0]); i++)
-		if (flags & flagchars[i].bit)
-			fl[n++] = flagchars[i].c;
-	fl[n] = '\0';
-	return xasprintf("cur/%s:2,%s", base, fl);
+/* m's file, opened for reading without following a link; or -1. */
+int
+mbox_msg_open(struct mbox *mb, const struct imsg *m)
+{
+	return openat(mb->md.cur, mbox_msg_file(m), O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC);
 }
 
 /* Bytes the message has once every bare LF is sent as CRLF. */
 static int
-file_size_crlf(const char *path, uint64_t *size_r)
+file_size_crlf(int dfd, const char *name, uint64_t *size_r)
 {
 	char	 b[16384];
 	ssize_t	 n, i;
 	uint64_t size = 0;
 	int	 fd, prev = 0;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW)) == -1)
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return -1;
 	while ((n = read(fd, b, sizeof(b))) > 0) {
 		for (i = 0; i < n; i++) {
@@ -155,8 +150,8 @@ file_size_crlf(const char *path, uint64_t *size_r)
 	return 0;
 }
 
-static void
-msgs_append(struct mbox *mb, struct imsg *m)
+void
+mbox_msgs_append(struct mbox *mb, struct imsg *m)
 {
 	if (mb->n == mb->cap) {
 		mb->cap = mb->cap ? mb->cap * 2 : 64;
@@ -174,7 +169,7 @@ load_cb(struct imsg *m, void *arg)
 		imsg_free(m);
 		return 0;
 	}
-	msgs_append(mb, m);
+	mbox_msgs_append(mb, m);
 	return 0;
 }
 
@@ -201,18 +196,46 @@ mbox_find_uid(const struct mbox *mb, uint32_t uid)
 	return i < mb->n && mb->msgs[i]->uid == uid ? mb->msgs[i] : NULL;
 }
 
-static void
-meta_save(struct mbox *mb)
+void
+mbox_meta_save(struct mbox *mb)
 {
 	index_put_meta(mb->ix, &mb->meta);
 	index_sync(mb->ix);
+}
+
+/*
+ * The index of the open folder mb, rebuilt (it is only a cache) when it
+ * is unreadable or has lost its meta record.  0, or -1 with err.
+ */
+static int
+index_attach(struct mbox *mb, const char *dir, char *err, size_t errlen)
+{
+	char	*ipath;
+
+	ipath = dir != NULL ? xasprintf("%s/%s/%s", mbox_rootdir, dir,
+	    INDEX_FILE) : xasprintf("%s/%s", mbox_rootdir, INDEX_FILE);
+	mb->ix = index_open(ipath, err, errlen);
+	if (mb->ix == NULL) {
+		log_warnx("index %s unusable (%s), rebuilding", ipath, err);
+		unlinkat(mb->md.dir, INDEX_FILE, 0);
+		mb->ix = index_open(ipath, err, errlen);
+	}
+	if (mb->ix != NULL && index_get_meta(mb->ix, &mb->meta) == -1) {
+		/* no meta record: start afresh, without stale UID records */
+		index_close(mb->ix);
+		unlinkat(mb->md.dir, INDEX_FILE, 0);
+		mb->ix = index_open(ipath, err, errlen);
+		memset(&mb->meta, 0, sizeof(mb->meta));
+	}
+	free(ipath);
+	return mb->ix != NULL ? 0 : -1;
 }
 
 struct mbox *
 mbox_open(const char *name, char *err, size_t errlen)
 {
 	struct mbox	*mb;
-	char		*ipath;
+	char		*dir;
 
 	for (mb = mbox_open_list; mb != NULL; mb = mb->next)
 		if (strcmp(mb->name, name) == 0) {
@@ -221,42 +244,34 @@ mbox_open(const char *name, char *err, size_t errlen)
 			return mb;
 		}
 	if (strcmp(name, "INBOX") == 0)
-		mbox_make_maildir(mbox_rootdir, 0);
+		mbox_make_maildir(name);
 	if (!mbox_exists(name)) {
 		snprintf(err, errlen, "[NONEXISTENT] No such mailbox");
 		return NULL;
 	}
 	mb = xcalloc(1, sizeof(*mb));
-	mb->name = xstrdup(name);
-	mb->dir = mbox_path(name);
-	ipath = xasprintf("%s/%s", mb->dir, INDEX_FILE);
-	mb->ix = index_open(ipath, err, errlen);
-	if (mb->ix == NULL) {
-		/* an unreadable index is rebuilt: it is only a cache */
-		log_warnx("index %s unusable (%s), rebuilding", ipath, err);
-		unlink(ipath);
-		mb->ix = index_open(ipath, err, errlen);
+	dir = mbox_dirname(name);
+	if (md_folder_open(mbox_root_fd(), dir, 1, &mb->md) == -1) {
+		log_warn("mailbox %s", name);
+		snprintf(err, errlen, "[SERVERBUG] Cannot open the mailbox");
+		free(dir);
+		free(mb);
+		return NULL;
 	}
-	if (mb->ix != NULL && index_get_meta(mb->ix, &mb->meta) == -1) {
-		/* no meta record: start afresh, without stale UID records */
-		index_close(mb->ix);
-		unlink(ipath);
-		mb->ix = index_open(ipath, err, errlen);
-		memset(&mb->meta, 0, sizeof(mb->meta));
-	}
-	free(ipath);
-	if (mb->ix == NULL) {
-		free(mb->dir);
-		free(mb->name);
+	if (index_attach(mb, dir, err, errlen) == -1) {
+		md_folder_close(&mb->md);
+		free(dir);
 		free(mb);
 		snprintf(err, errlen, "[SERVERBUG] Cannot open the index");
 		return NULL;
 	}
+	free(dir);
+	mb->name = xstrdup(name);
 	if (mb->meta.uidvalidity == 0) {
 		mb->meta.uidvalidity = (uint32_t)time(NULL);
 		mb->meta.uidnext = 1;
 		mb->meta.highestmodseq = 1;
-		meta_save(mb);
+		mbox_meta_save(mb);
 	} else
 		index_load(mb->ix, load_cb, mb);
 	buf_init(&mb->cache, 0);
@@ -300,7 +315,7 @@ mbox_close(struct mbox *mb)
 	free(mb->msgs);
 	index_close(mb->ix);
 	buf_free(&mb->cache);
-	free(mb->dir);
+	md_folder_close(&mb->md);
 	free(mb->name);
 	free(mb);
 }
@@ -380,68 +395,72 @@ scan_found(struct scan *sc, const char *base, const char *fname,
 	f->recent = recent;
 }
 
+/* The settled case: a known file under its known name in cur/. */
+static int
+scan_unchanged(struct scan *sc, const char *name)
+{
+	struct imsg	*m;
+	char		 bb[256];
+	size_t		 bl = md_base_len(name);
+
+	if (bl >= sizeof(bb))
+		return 0;
+	memcpy(bb, name, bl);
+	bb[bl] = '\0';
+	if ((m = scan_lookup(sc, bb)) == NULL || m->fname == NULL ||
+	    strncmp(m->fname, "cur/", 4) != 0 ||
+	    strcmp(m->fname + 4, name) != 0)
+		return 0;
+	m->seen_on_disk = 1;
+	return 1;
+}
+
+/*
+ * One entry of new/ (moved into cur/ with its flags, as every Maildir
+ * reader does) or of cur/: a known message's name and flags are taken
+ * over, a new one is remembered for add_found.
+ */
 static void
-scan_dir(struct mbox *mb, struct scan *sc, const char *sub)
+scan_entry(struct mbox *mb, struct scan *sc, const char *name, int isnew)
+{
+	struct stat	 st;
+	struct imsg	*m;
+	char		*base, *fname;
+	uint32_t	 flags;
+
+	base = xstrndup(name, md_base_len(name));
+	flags = md_info_parse(name);
+	fname = isnew ? mbox_cur_name(base, flags) :
+	    xasprintf("cur/%s", name);
+	/* someone else moved it: a later scan sees */
+	if (isnew && renameat(mb->md.new, name, mb->md.cur, fname + 4) == -1)
+		goto out;
+	/* a known file needs no stat: only new ones are measured */
+	if ((m = scan_lookup(sc, base)) != NULL)
+		scan_known(mb, m, fname, flags);
+	else if (fstatat(mb->md.cur, fname + 4, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		scan_found(sc, base, fname, flags, &st, isnew);
+out:
+	free(fname);
+	free(base);
+}
+
+static void
+scan_dir(struct mbox *mb, struct scan *sc, int isnew)
 {
 	DIR		*d;
 	struct dirent	*de;
-	struct stat	 st;
-	struct imsg	*m;
-	char		*path, *base, *fname, *from, *colon, bb[256];
-	uint32_t	 flags;
-	size_t		 bl;
-	int		 isnew = strcmp(sub, "new") == 0;
 
-	path = xasprintf("%s/%s", mb->dir, sub);
-	d = opendir(path);
-	free(path);
-	if (d == NULL)
+	if ((d = md_opendir(isnew ? mb->md.new : mb->md.cur)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || strchr(de->d_name, '/') != NULL)
 			continue;
-		/* the common case, a known file under its known name, is
-		 * settled without allocating */
-		bl = strcspn(de->d_name, ":");
-		if (!isnew && bl < sizeof(bb)) {
-			memcpy(bb, de->d_name, bl);
-			bb[bl] = '\0';
-			if ((m = scan_lookup(sc, bb)) != NULL &&
-			    m->fname != NULL &&
-			    strncmp(m->fname, "cur/", 4) == 0 &&
-			    strcmp(m->fname + 4, de->d_name) == 0) {
-				m->seen_on_disk = 1;
-				continue;
-			}
-		}
-		base = xstrdup(de->d_name);
-		colon = strchr(base, ':');
-		flags = info_flags(colon);
-		if (colon != NULL)
-			*colon = '\0';
-		fname = isnew ? cur_name(base, flags) :
-		    xasprintf("cur/%s", de->d_name);
-		if (isnew) {
-			from = xasprintf("%s/new/%s", mb->dir, de->d_name);
-			path = xasprintf("%s/%s", mb->dir, fname);
-			if (rename(from, path) == -1) {
-				/* someone else moved it: a later scan sees */
-				free(from);
-				free(path);
-				goto next;
-			}
-			free(from);
-		} else
-			path = xasprintf("%s/%s", mb->dir, fname);
-		/* a known file needs no stat: only new ones are measured */
-		if ((m = scan_lookup(sc, base)) != NULL)
-			scan_known(mb, m, fname, flags);
-		else if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			scan_found(sc, base, fname, flags, &st, isnew);
-		free(path);
-next:
-		free(fname);
-		free(base);
+		/* the common case is settled without allocating */
+		if (!isnew && scan_unchanged(sc, de->d_name))
+			continue;
+		scan_entry(mb, sc, de->d_name, isnew);
 	}
 	closedir(d);
 }
@@ -462,16 +481,12 @@ static void
 add_found(struct mbox *mb, struct found *f)
 {
 	struct imsg	*m;
-	char		*path;
 
 	m = imsg_new();
-	path = xasprintf("%s/%s", mb->dir, f->fname);
-	if (file_size_crlf(path, &m->size) == -1) {
-		free(path);
+	if (file_size_crlf(mb->md.cur, f->fname + 4, &m->size) == -1) {
 		imsg_free(m);
 		return;
 	}
-	free(path);
 	m->uid = mb->meta.uidnext++;
 	m->base = f->base;
 	m->fname = f->fname;
@@ -481,20 +496,16 @@ add_found(struct mbox *mb, struct found *f)
 	m->modseq = ++mb->meta.highestmodseq;
 	m->recent = f->recent;
 	index_put(mb->ix, m);
-	msgs_append(mb, m);
+	mbox_msgs_append(mb, m);
 }
 
+/* The modification time of the directory open as fd. */
 static int
-dir_mtime(const char *dir, const char *sub, struct timespec *ts)
+dir_mtime(int fd, struct timespec *ts)
 {
 	struct stat	 st;
-	char		*p;
-	int		 r;
 
-	p = xasprintf("%s/%s", dir, sub);
-	r = stat(p, &st);
-	free(p);
-	if (r == -1)
+	if (fstat(fd, &st) == -1)
 		return -1;
 	*ts = st.st_mtim;
 	return 0;
@@ -523,8 +534,8 @@ rescan(struct mbox *mb)
 	sc.nbase = mb->n;
 	if (sc.nbase > 1)
 		qsort(sc.bybase, sc.nbase, sizeof(*sc.bybase), cmp_base);
-	scan_dir(mb, &sc, "cur");
-	scan_dir(mb, &sc, "new");
+	scan_dir(mb, &sc, 0);
+	scan_dir(mb, &sc, 1);
 	free(sc.bybase);
 
 	/* files that vanished were expunged by another Maildir user */
@@ -554,7 +565,7 @@ rescan(struct mbox *mb)
 	free(sc.found);
 	/* UIDs were handed out or taken back: that must survive a crash */
 	if (changed)
-		meta_save(mb);
+		mbox_meta_save(mb);
 	else if (mb->meta.highestmodseq != before)
 		index_put_meta(mb->ix, &mb->meta);
 }
@@ -565,373 +576,17 @@ mbox_sync(struct mbox *mb)
 	struct timespec	 tn, tc;
 	time_t		 now = time(NULL);
 
-	if (dir_mtime(mb->dir, "new", &tn) == -1 ||
-	    dir_mtime(mb->dir, "cur", &tc) == -1)
+	if (dir_mtime(mb->md.new, &tn) == -1 ||
+	    dir_mtime(mb->md.cur, &tc) == -1)
 		return -1;
 	if (!mb->force_scan && ts_eq(&tn, &mb->mt_new) &&
 	    ts_eq(&tc, &mb->mt_cur))
 		return 0;
 	rescan(mb);
 	/* our own renames changed the mtimes: take them after the scan */
-	dir_mtime(mb->dir, "new", &mb->mt_new);
-	dir_mtime(mb->dir, "cur", &mb->mt_cur);
+	dir_mtime(mb->md.new, &mb->mt_new);
+	dir_mtime(mb->md.cur, &mb->mt_cur);
 	mb->force_scan = mb->mt_new.tv_sec >= now - 1 ||
 	    mb->mt_cur.tv_sec >= now - 1;
 	return 0;
 }
-
-/* Set the flags of m (system flags go to the file name). */
-int
-mbox_store(struct mbox *mb, struct imsg *m, uint32_t flags,
-    const char *keywords)
-{
-	char	*nf, *from, *to;
-	int	 kwchanged;
-
-	flags &= IMSG_SYSFLAGS;
-	kwchanged = (keywords == NULL) != (m->keywords == NULL) ||
-	    (keywords != NULL && strcmp(keywords, m->keywords) != 0);
-	if (flags != m->flags) {
-		nf = cur_name(m->base, flags);
-		from = xasprintf("%s/%s", mb->dir, m->fname);
-		to = xasprintf("%s/%s", mb->dir, nf);
-		if (rename(from, to) == -1) {
-			free(from);
-			free(to);
-			free(nf);
-			mb->force_scan = 1;
-			return -1;
-		}
-		free(from);
-		free(to);
-		free(m->fname);
-		m->fname = nf;
-		m->flags = flags;
-	} else if (!kwchanged)
-		return 0;
-	if (kwchanged) {
-		free(m->keywords);
-		m->keywords = keywords != NULL && *keywords != '\0' ?
-		    xstrdup(keywords) : NULL;
-	}
-	m->modseq = ++mb->meta.highestmodseq;
-	index_put(mb->ix, m);
-	index_put_meta(mb->ix, &mb->meta);
-	return 0;
-}
-
-int
-mbox_expunge_msg(struct mbox *mb, uint32_t uid)
-{
-	size_t		 i = mbox_uid_pos(mb, uid);
-	struct imsg	*m;
-	char		*path;
-
-	if (i >= mb->n || mb->msgs[i]->uid != uid)
-		return -1;
-	m = mb->msgs[i];
-	path = xasprintf("%s/%s", mb->dir, m->fname);
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_warn("unlink %s", path);
-	free(path);
-	index_del(mb->ix, uid);
-	memmove(&mb->msgs[i], &mb->msgs[i + 1],
-	    (mb->n - i - 1) * sizeof(*mb->msgs));
-	mb->n--;
-	mb->hdr_bytes -= m->hdrlen;
-	imsg_free(m);
-	mb->meta.highestmodseq++;
-	index_put_meta(mb->ix, &mb->meta);
-	return 0;
-}
-
-static char *
-unique_base(void)
-{
-	struct timespec	 ts;
-	char		 host[64];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	/* '/' and ':' may not appear in a Maildir name */
-	for (char *p = host; *p != '\0'; p++)
-		if (*p == '/' || *p == ':')
-			*p = '_';
-	return xasprintf("%lld.M%ldP%dQ%u.%s", (long long)ts.tv_sec,
-	    ts.tv_nsec / 1000, (int)getpid(), ++mbox_counter, host);
-}
-
-/* Register a file just placed in cur/ as the next UID. */
-static struct imsg *
-add_new(struct mbox *mb, char *base, uint32_t flags, uint64_t size,
-    int64_t date)
-{
-	struct imsg	*m = imsg_new();
-
-	m->uid = mb->meta.uidnext++;
-	m->base = base;
-	m->fname = cur_name(base, flags);
-	m->flags = flags;
-	m->size = size;
-	m->internaldate = date;
-	m->modseq = ++mb->meta.highestmodseq;
-	index_put(mb->ix, m);
-	msgs_append(mb, m);
-	meta_save(mb);
-	return m;
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char	*s = p;
-	ssize_t		 w;
-
-	while (n > 0) {
-		if ((w = write(fd, s, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Write data to tmp/, fsync, rename into cur/ with flags. */
-static int
-deliver(struct mbox *mb, const void *data, size_t len, uint32_t flags,
-    int64_t date, char **base_r)
-{
-	struct timespec	 tv[2];
-	char		*base, *tmp, *fname, *dst;
-	int		 fd, r = -1;
-
-	base = unique_base();
-	tmp = xasprintf("%s/tmp/%s", mb->dir, base);
-	fname = cur_name(base, flags);
-	dst = xasprintf("%s/%s", mb->dir, fname);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-	if (fd == -1)
-		goto out;
-	tv[0].tv_sec = tv[1].tv_sec = (time_t)date;
-	tv[0].tv_nsec = tv[1].tv_nsec = 0;
-	if (write_all(fd, data, len) == -1 || fsync(fd) == -1 ||
-	    futimens(fd, tv) == -1) {
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, dst) == -1) {
-		unlink(tmp);
-		goto out;
-	}
-	*base_r = base;
-	base = NULL;
-	r = 0;
-out:
-	free(base);
-	free(tmp);
-	free(fname);
-	free(dst);
-	return r;
-}
-
-int
-mbox_append(struct mbox *mb, const void *data, size_t len, uint32_t flags,
-    const char *keywords, int64_t date, uint32_t *uid_r)
-{
-	const char	*s = data;
-	struct imsg	*m;
-	char		*base;
-	uint64_t	 size = len;
-	size_t		 i;
-
-	mbox_sync(mb);
-	for (i = 0; i < len; i++)
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
-			size++;
-	flags &= IMSG_SYSFLAGS;
-	if (deliver(mb, data, len, flags, date, &base) == -1)
-		return -1;
-	m = add_new(mb, base, flags, size, date);
-	if (keywords != NULL && *keywords != '\0') {
-		m->keywords = xstrdup(keywords);
-		index_put(mb->ix, m);
-	}
-	*uid_r = m->uid;
-	return 0;
-}
-
-static void
-copy_caches(struct mbox *src, uint32_t suid, struct mbox *dst, uint32_t duid)
-{
-	static const char kinds[] = { IDX_CACHE_ENVELOPE, IDX_CACHE_BODY,
-	    IDX_CACHE_BODYSTRUCTURE };
-	struct buf	 b;
-	size_t		 i;
-
-	buf_init(&b, 0);
-	for (i = 0; i < sizeof(kinds); i++)
-		if (index_get_cache(src->ix, suid, kinds[i], &b) == 0)
-			index_put_cache(dst->ix, duid, kinds[i], buf_cstr(&b));
-	buf_free(&b);
-}
-
-int
-mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
-    uint32_t *uid_r)
-{
-	const struct buf *data;
-	struct imsg	*m;
-	char		*from, *to, *base, *fname;
-
-	/* a hard link costs nothing; fall back to copying the bytes */
-	base = unique_base();
-	fname = cur_name(base, sm->flags);
-	from = xasprintf("%s/%s", src->dir, sm->fname);
-	to = xasprintf("%s/%s", dst->dir, fname);
-	free(fname);
-	if (link(from, to) == -1) {
-		free(base);
-		base = NULL;
-		if (mbox_read(src, sm, &data) == -1 ||
-		    deliver(dst, data->data, data->len, sm->flags,
-		    sm->internaldate, &base) == -1) {
-			free(from);
-			free(to);
-			return -1;
-		}
-	}
-	free(from);
-	free(to);
-	m = add_new(dst, base, sm->flags, sm->size, sm->internaldate);
-	if (sm->keywords != NULL)
-		m->keywords = xstrdup(sm->keywords);
-	index_put(dst->ix, m);
-	copy_caches(src, sm->uid, dst, m->uid);
-	*uid_r = m->uid;
-	return 0;
-}
-
-/*
- * Read the file of m into out with every bare LF made CRLF.  With
- * header_only, stop after the empty line that ends the header.
- */
-static int
-read_crlf(struct mbox *mb, const struct imsg *m, struct buf *out,
-    int header_only)
-{
-	char	 b[16384];
-	char	*path;
-	ssize_t	 n, i, s;
-	int	 fd, prev = 0, eol = 1, done = 0;
-
-	path = xasprintf("%s/%s", mb->dir, m->fname);
-	fd = open(path, O_RDONLY | O_NOFOLLOW);
-	free(path);
-	if (fd == -1) {
-		mb->force_scan = 1;
-		return -1;
-	}
-	while (!done && (n = read(fd, b, sizeof(b))) > 0) {
-		for (i = s = 0; i < n; i++) {
-			if (b[i] == '\n') {
-				if (prev != '\r') {
-					if (buf_add(out, b + s,
-					    (size_t)(i - s)) == -1 ||
-					    buf_add(out, "\r", 1) == -1)
-						goto fail;
-					s = i;
-				}
-				if (header_only && eol) {
-					i++;
-					done = 1;
-					break;
-				}
-				eol = 1;
-			} else if (b[i] != '\r')
-				eol = 0;
-			prev = (unsigned char)b[i];
-		}
-		if (buf_add(out, b + s, (size_t)(i - s)) == -1)
-			goto fail;
-	}
-	if (!done && n == -1)
-		goto fail;
-	close(fd);
-	if (out->data == NULL)
-		buf_add(out, "", 0);
-	return 0;
-fail:
-	close(fd);
-	buf_reset(out);
-	return -1;
-}
-
-/* The message with every line ending CRLF, cached for the next call. */
-int
-mbox_read(struct mbox *mb, const struct imsg *m, const struct buf **out)
-{
-	if (mb->cache_uid == m->uid && mb->cache.data != NULL) {
-		*out = &mb->cache;
-		return 0;
-	}
-	mb->cache_uid = 0;
-	buf_reset(&mb->cache);
-	mb->cache.max = MSG_MAX;
-	if (read_crlf(mb, m, &mb->cache, 0) == -1)
-		return -1;
-	mb->cache_uid = m->uid;
-	*out = &mb->cache;
-	return 0;
-}
-
-/*
- * Only the header of m (through its empty line), CRLF, into out.  Headers
- * are kept in memory up to HDR_CACHE_MAX bytes per folder, as SEARCH
- * and header FETCHes come back to them; a Maildir file never changes.
- */
-int
-mbox_read_header(struct mbox *mb, struct imsg *m, struct buf *out)
-{
-	buf_reset(out);
-	out->max = MSG_MAX;
-	if (m->hdr != NULL)
-		return buf_add(out, m->hdr, m->hdrlen);
-	if (mb->cache_uid == m->uid && mb->cache.data != NULL) {
-		const char *e = buf_memmem(&mb->cache, 0, "\r\n\r\n", 4);
-		size_t len = e != NULL ? (size_t)(e - mb->cache.data) + 4 :
-		    mb->cache.len;
-		if (buf_add(out, mb->cache.data, len) == -1)
-			return -1;
-	} else if (read_crlf(mb, m, out, 1) == -1)
-		return -1;
-	if (mb->hdr_bytes + out->len <= HDR_CACHE_MAX) {
-		m->hdr = xmalloc(out->len + 1);
-		memcpy(m->hdr, out->data, out->len);
-		m->hdrlen = out->len;
-		mb->hdr_bytes += out->len;
-	}
-	return 0;
-}
-
-/* ENVELOPE, BODY or BODYSTRUCTURE of m from the index; -1 if not there. */
-int
-mbox_cache_get(struct mbox *mb, const struct imsg *m, int kind,
-    struct buf *out)
-{
-	return index_get_cache(mb->ix, m->uid, kind, out);
-}
-
-void
-mbox_cache_put(struct mbox *mb, const struct imsg *m, int kind,
-    const char *s)
-{
-	index_put_cache(mb->ix, m->uid, kind, s);
-}
-

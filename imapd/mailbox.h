@@ -17,7 +17,15 @@
  *
  * Runs in the per-user imapd process as vmail inside the user's mail
  * directory; names come from the client and are checked by
- * mbox_name_valid() before they become paths.
+ * mbox_name_valid() before they become paths.  Every folder is reached
+ * from the Maildir's descriptor without following links, and written the
+ * Maildir way, through common/maildir.
+ *
+ *	mailbox.c	the root, opening folders, noticing changes (rescan)
+ *	message.c	what is done to messages: flags, expunge, APPEND,
+ *			COPY, reading them
+ *	folders.c	folders as a whole: LIST, CREATE, DELETE, RENAME,
+ *			subscriptions
  */
 #ifndef SM_IMAP_MAILBOX_H
 #define SM_IMAP_MAILBOX_H
@@ -28,10 +36,11 @@
 
 #include "buf.h"
 #include "index.h"
+#include "maildir.h"
 
 struct mbox {
 	char			*name;
-	char			*dir;
+	struct md_folder	 md;		/* the folder, tmp/ new/ cur/ */
 	int			 refs;
 	struct mbox_index	*ix;
 	struct index_meta	 meta;
@@ -48,9 +57,9 @@ struct mbox {
 };
 
 void	 mbox_set_root(const char *);
-const char *mbox_root(void);
-char	*mbox_path(const char *);
-int	 mbox_make_maildir(const char *, int);
+int	 mbox_root_fd(void);
+char	*mbox_dirname(const char *);
+int	 mbox_make_maildir(const char *);
 int	 mbox_is_open(const char *, int);
 int	 mbox_name_valid(const char *);
 char	*mbox_name_norm(const char *);
@@ -83,5 +92,13 @@ void	 mbox_ensure_defaults(void);
 
 int	 mbox_subscribed(const char *);
 int	 mbox_subscribe(const char *, int);
+
+/* Between mailbox.c and message.c. */
+#define MBOX_MSG_MAX	(256UL * 1024 * 1024)
+void	 mbox_msgs_append(struct mbox *, struct imsg *);
+void	 mbox_meta_save(struct mbox *);
+char	*mbox_cur_name(const char *, uint32_t);
+const char *mbox_msg_file(const struct imsg *);
+int	 mbox_msg_open(struct mbox *, const struct imsg *);
 
 #endif

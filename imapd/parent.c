@@ -57,6 +57,7 @@
 #include "imapd.h"
 #include "ipc.h"
 #include "log.h"
+#include "maildir.h"
 #include "net.h"
 #include "pamworker.h"
 #include "privsep.h"
@@ -86,8 +87,6 @@ struct pending {
 	char		 peer[64];
 	unsigned	 gen;		/* pre-login generation that sent it */
 };
-
-#define DIR_NOFOLLOW	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 static struct sm_config	*pcfg;
 static int		 pforeground;
@@ -130,33 +129,13 @@ addr_ok(char *a)
 
 /*
  * The directory name below at, made (mode 0700, owned by the mail user)
- * if missing, opened without following a link.  An existing directory
- * must belong to the mail user.  A descriptor, or -1 with errno set.
+ * if missing, opened without following a link; it must belong to the
+ * mail user (common/maildir).  A descriptor, or -1 with errno set.
  */
 static int
 dir_step(int at, const char *name)
 {
-	struct stat	 st;
-	int		 fd, made = 0;
-
-	if (mkdirat(at, name, 0700) == 0)
-		made = 1;
-	else if (errno != EEXIST)
-		return -1;
-	if ((fd = openat(at, name, DIR_NOFOLLOW)) == -1)
-		return -1;
-	if (made && fchown(fd, mail_pu.uid, mail_pu.gid) == -1)
-		goto fail;
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (st.st_uid != mail_pu.uid) {
-		errno = EPERM;
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return -1;
+	return md_dir_step_as(at, name, 1, mail_pu.uid, mail_pu.gid);
 }
 
 /*

@@ -15,9 +15,9 @@
  * instead (record.c), so a retry after a crash never stores it twice.
  *
  * Every directory below mail_root and quarantine_dir is reached from the
- * configured top without following links (maildir.c): a link planted in
- * the tree makes the delivery fail with 451, and writes nothing
- * elsewhere.
+ * configured top without following links (common/maildir): a link
+ * planted in the tree makes the delivery fail with 451, and writes
+ * nothing elsewhere.
  */
 #include <sys/types.h>
 #include <sys/mman.h>
@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "maildir.h"
 #include "mda.h"
 #include "strip.h"
 
@@ -91,17 +92,20 @@ quarantine_keep(const struct sm_config *cfg, const struct mda_rcpt *r,
     const struct buf *prefix, int msg, const char *id)
 {
 	struct md_folder f;
+	struct md_src src = { prefix, NULL, 0, msg, 0 };
 	char	 name[MD_NAME_MAX];
-	int	 qfd;
+	int	 qfd, rv;
 
 	if (cfg->quarantine_days == 0)
 		return;
-	if ((qfd = md_user_open(cfg->quarantine_dir, r->user, 1)) == -1 ||
-	    md_maildir_init(qfd, 0, &f) == -1) {
+	if ((qfd = md_user_open(cfg->quarantine_dir, r->user, 1)) == -1) {
 		log_warn("id=%s user=<%s> quarantine", id, r->user);
 		return;
 	}
-	if (md_store(&f, prefix, msg, cfg->hostname, name, sizeof(name)) == -1)
+	rv = md_folder_open(qfd, NULL, 1, &f);
+	close(qfd);
+	if (rv == -1 ||
+	    md_store(&f, &src, cfg->hostname, name, sizeof(name)) == -1)
 		log_warn("id=%s user=<%s> quarantine", id, r->user);
 	else
 		log_info("id=%s user=<%s> quarantined=%s", id, r->user, name);
@@ -171,7 +175,8 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 {
 	struct strip_opts so;
 	struct strip_result sr;
-	struct md_folder f = { -1, -1, -1 };
+	struct md_folder f = MD_FOLDER_INIT;
+	struct md_src src = { NULL, NULL, 0, -1, 0 };
 	struct buf prefix;
 	struct stat sb;
 	char	 name[MD_NAME_MAX];
@@ -203,7 +208,7 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 		    r->user, (unsigned long long)r->quota_bytes);
 		goto out;
 	}
-	if (md_folder_open(ufd, unsafe, &f) == -1)
+	if (md_mailbox_open(ufd, unsafe ? MD_UNSAFE : NULL, &f) == -1)
 		goto unavailable;
 
 	eol = eol_of(msg);
@@ -232,9 +237,11 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 	if (qid != NULL)
 		res = rec_store(ufd, qid, &f, unsafe, &prefix, content,
 		    cfg->hostname, name, sizeof(name));
-	else
-		res = md_store(&f, &prefix, content, cfg->hostname, name,
-		    sizeof(name));
+	else {
+		src.prefix = &prefix;
+		src.fd = content;
+		res = md_store(&f, &src, cfg->hostname, name, sizeof(name));
+	}
 	if (res == -1) {
 		log_warn("id=%s user=<%s> store in %s", id, r->user, where);
 		status_set(st, errno == EDQUOT || errno == ENOSPC ? 452 : 451,

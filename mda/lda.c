@@ -200,7 +200,7 @@ lda_relay(const struct sm_config *cfg, const char *rcpt, int class,
 	buf_printf(&out, "LHLO localhost\r\nMAIL FROM:<%s>%s\r\n"
 	    "RCPT TO:<%s>\r\nDATA\r\n", sender,
 	    lda_8bit(sender) || lda_8bit(rcpt) ? " SMTPUTF8" : "", rcpt);
-	if (write(sock, out.data, out.len) != (ssize_t)out.len)
+	if (io_write_all(sock, out.data, out.len) == -1)
 		goto fail;
 	buf_reset(&out);
 	if (lda_reply(f, line, sizeof(line)) != 250 ||
@@ -220,12 +220,12 @@ lda_relay(const struct sm_config *cfg, const char *rcpt, int class,
 			prev = b[i];
 		}
 		off += n;
-		if (write(sock, out.data, out.len) != (ssize_t)out.len)
+		if (io_write_all(sock, out.data, out.len) == -1)
 			goto fail;
 		buf_reset(&out);
 	}
 	buf_addstr(&out, bol ? ".\r\nQUIT\r\n" : "\r\n.\r\nQUIT\r\n");
-	if (write(sock, out.data, out.len) != (ssize_t)out.len)
+	if (io_write_all(sock, out.data, out.len) == -1)
 		goto fail;
 	code = lda_reply(f, line, sizeof(line));
 done:

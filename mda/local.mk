@@ -20,6 +20,6 @@ TESTS += tests/unit/test-mda-envelope
 # The mda program: LMTP server and LDA.
 pkglibexec_PROGRAMS += mda/mda
 mda_mda_SOURCES = mda/mda.c mda/mda.h mda/lmtp.c mda/deliver.c mda/lda.c \
-	mda/maildir.c mda/record.c mda/envelope.c
+	mda/record.c mda/envelope.c
 mda_mda_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mda
 mda_mda_LDADD = mda/libmdastrip.a $(SM_LIBS)

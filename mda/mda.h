@@ -6,12 +6,12 @@
  *			restarts mda.lmtp
  *	lmtp.c		the LMTP server role (mda.lmtp, runs as mail_user)
  *	deliver.c	Maildir++ delivery, stripping and quarantine
- *	maildir.c	reaching and writing Maildirs without following
- *			links, the quota walk
  *	record.c	delivery records: one copy per queue ID and user
  *	envelope.c	what mda accepts of an envelope: addresses, XSEAL,
  *			and the LDA's header filter
  *	lda.c		the command-line LDA for other MTAs
+ *
+ * Maildirs are reached and written through common/maildir.
  */
 #ifndef SM_MDA_H
 #define SM_MDA_H
@@ -23,12 +23,12 @@
 
 #include "buf.h"
 
+struct md_folder;
 struct sm_config;
 struct userdb;
 
 #define MDA_ADDR_MAX	254	/* RFC 5321 4.5.3.1.3: 256 with the <> */
 #define MDA_QID_LEN	16	/* smtpd's queue IDs: lowercase hex */
-#define MD_NAME_MAX	256	/* a Maildir file name we make */
 
 enum mda_class {
 	MDA_UNSAFE = 0,		/* unknown is unsafe */
@@ -52,13 +52,6 @@ struct mda_status {
 	char		 text[512];	/* "250 2.0.0 <rcpt> delivered..." */
 };
 
-/* A Maildir (or folder) being written: itself, tmp/ and new/. */
-struct md_folder {
-	int		 dir;
-	int		 tmp;
-	int		 new;
-};
-
 /* mda.c */
 int	 mda_lookup(const struct sm_config *, struct userdb *, const char *,
 	    struct mda_rcpt *, struct mda_status *);
@@ -69,18 +62,6 @@ void	 mda_deliver(const struct sm_config *, const struct mda_rcpt *,
 	    struct mda_status *);
 int	 mda_class_parse(const char *);
 const char *mda_class_name(enum mda_class);
-
-/* maildir.c */
-int	 md_dir_step(int, const char *, int);
-int	 md_user_open(const char *, const char *, int);
-int	 md_maildir_init(int, int, struct md_folder *);
-int	 md_folder_open(int, int, struct md_folder *);
-void	 md_folder_close(struct md_folder *);
-void	 md_uniq(char *, size_t, const char *);
-int	 md_write(int, const char *, const struct buf *, int, off_t *);
-int	 md_store(const struct md_folder *, const struct buf *, int,
-	    const char *, char *, size_t);
-uint64_t md_usage(int);
 
 /* record.c */
 int	 rec_check(int, const char *, int *);

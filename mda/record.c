@@ -10,7 +10,8 @@
  *
  * Layout: <mail_root>/<domain>/<local>/delivered/, beside the user's
  * Maildir (the same file system, so a rename moves a message between
- * them), reached like every Maildir without following links (maildir.c):
+ * them), reached like every Maildir without following links
+ * (common/maildir):
  *
  *	<id>		the record: one line "Maildir/new/<name>" or
  *			"Maildir/.Unsafe/new/<name>", where the message goes
@@ -66,15 +67,18 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "io.h"
 #include "log.h"
+#include "maildir.h"
 #include "mda.h"
 
 #define REC_DIR		"delivered"
 #define REC_LINE_MAX	(MD_NAME_MAX + 32)
 #define REC_STALE_AGE	(24 * 60 * 60)	/* tmp files, lone messages */
 
-/* A Maildir file name we could have made: no '/', no leading dot. */
+/*
+ * A Maildir file name we could have made: no '/', no leading dot (the
+ * backslash is md_uniq's escape of a '/' or ':' in the host name).
+ */
 static int
 rec_name_ok(const char *s)
 {
@@ -82,7 +86,7 @@ rec_name_ok(const char *s)
 
 	return n > 0 && n < MD_NAME_MAX && s[0] != '.' &&
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.,=_-") == n;
+	    "0123456789.,=_-\\") == n;
 }
 
 /*
@@ -167,7 +171,7 @@ rec_check(int ufd, const char *id, int *unsafe_r)
 			rv = 1;		/* delivered before */
 		goto out;
 	}
-	if (md_folder_open(ufd, *unsafe_r, &f) == -1)
+	if (md_mailbox_open(ufd, *unsafe_r ? MD_UNSAFE : NULL, &f) == -1)
 		goto out;
 	if (rec_commit(rfd, msg, &f, name) == 0) {
 		log_info("id=%s completed an interrupted delivery file=%s",
@@ -186,20 +190,15 @@ rec_write(int rfd, const char *id, const char *tmp, int unsafe,
     const char *name)
 {
 	struct buf	 line;
-	int		 fd, rv = -1;
+	struct md_src	 src = { &line, NULL, 0, -1, 0 };
+	off_t		 size;
+	int		 rv = -1;
 
 	buf_init(&line, 0);
-	buf_printf(&line, "Maildir/%snew/%s\n", unsafe ? ".Unsafe/" : "",
+	buf_printf(&line, "Maildir/%snew/%s\n", unsafe ? MD_UNSAFE "/" : "",
 	    name);
-	if ((fd = openat(rfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1)
+	if (md_write(rfd, tmp, &src, &size) == -1)
 		goto out;
-	if (io_write_all(fd, line.data, line.len) == -1 || fsync(fd) == -1) {
-		close(fd);
-		unlinkat(rfd, tmp, 0);
-		goto out;
-	}
-	close(fd);
 	if (renameat(rfd, tmp, rfd, id) == -1) {
 		unlinkat(rfd, tmp, 0);
 		goto out;
@@ -221,6 +220,7 @@ rec_store(int ufd, const char *id, const struct md_folder *f, int unsafe,
     const struct buf *prefix, int content, const char *hostname, char *name,
     size_t namelen)
 {
+	struct md_src src = { prefix, NULL, 0, content, 0 };
 	char	 uniq[MD_NAME_MAX], tmp[MD_NAME_MAX + 8];
 	char	 msg[MDA_QID_LEN + 8];
 	off_t	 size;
@@ -232,7 +232,7 @@ rec_store(int ufd, const char *id, const struct md_folder *f, int unsafe,
 	md_uniq(uniq, sizeof(uniq), hostname);
 	snprintf(tmp, sizeof(tmp), "tmp.%s", uniq);
 	/* 1: the message, complete, as <id>.msg */
-	if (md_write(rfd, tmp, prefix, content, &size) == -1)
+	if (md_write(rfd, tmp, &src, &size) == -1)
 		goto fail;
 	if (renameat(rfd, tmp, rfd, msg) == -1) {
 		saved = errno;

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "io.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -109,8 +110,6 @@ q_dsn_write(int fd, const struct sm_config *cfg, const struct q_envelope *e,
 	struct tm	 tm;
 	const char	*last;
 	int		 i, expired, r = 0;
-	size_t		 off;
-	ssize_t		 w;
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -163,15 +162,8 @@ q_dsn_write(int fd, const struct sm_config *cfg, const struct q_envelope *e,
 	    cfg->hostname);
 	dsn_headers(orig, &b);
 	buf_printf(&b, "\r\n--%s/%s--\r\n", e->id, cfg->hostname);
-	for (off = 0; off < b.len; off += (size_t)w)
-		if ((w = write(fd, b.data + off, b.len - off)) == -1) {
-			if (errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			r = -1;
-			break;
-		}
+	if (io_write_all(fd, b.data, b.len) == -1)
+		r = -1;
 	buf_free(&b);
 	return r;
 }

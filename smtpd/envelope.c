@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "io.h"
 #include "log.h"
 #include "smtp.h"
 #include "smtpd.h"
@@ -370,23 +371,6 @@ q_env_read(int dirfd, const char *path, struct q_envelope *e)
 	return r;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Replace path (relative to dirfd) atomically: write "path.tmp", fsync,
  * rename.  The caller fsyncs the directory when the rename must be
@@ -404,7 +388,7 @@ q_env_write(int dirfd, const char *path, const struct q_envelope *e)
 	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1)
 		goto out;
-	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (io_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		close(fd);
 		unlinkat(dirfd, tmp, 0);
 		goto out;

@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "io.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
@@ -69,33 +70,6 @@ q_rm_entry(int dirfd, const char *id)
 		log_warn("rmdir %s", id);
 }
 
-static int
-copy_fd(int from, int to)
-{
-	char	 b[65536];
-	ssize_t	 n, w;
-	off_t	 off = 0;
-	char	*p;
-
-	while ((n = pread(from, b, sizeof(b), off)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += n;
-		for (p = b; n > 0; p += w, n -= w)
-			if ((w = write(to, p, (size_t)n)) == -1) {
-				if (errno == EINTR) {
-					w = 0;
-					continue;
-				}
-				return -1;
-			}
-	}
-	return 0;
-}
-
 /*
  * Write message and envelope under incoming/ and make them durable; the
  * commit (rename into queue/, fsync of queue/) is the caller's.  e->id is
@@ -126,7 +100,7 @@ q_stage(struct q_envelope *e, int msgfd, char *err, size_t errlen)
 		snprintf(err, errlen, "open message: %s", strerror(errno));
 		goto fail;
 	}
-	if (copy_fd(msgfd, fd) == -1 || fsync(fd) == -1) {
+	if (io_copy_fd(msgfd, fd) == -1 || fsync(fd) == -1) {
 		snprintf(err, errlen, "write message: %s", strerror(errno));
 		close(fd);
 		goto fail;

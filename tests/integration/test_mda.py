@@ -287,5 +287,31 @@ class MdaTest(unittest.TestCase):
         self.assertEqual(roles["mda.lmtp"], [vmail] * 3)
 
 
+class HostNameInFileNamesTest(unittest.TestCase):
+    """The host part of a Maildir name is [global] hostname with '/' and
+    ':' written as \\057 and \\072, as the Maildir spec says: either would
+    otherwise make a path or an info of the name."""
+
+    def test_slash_and_colon_in_the_hostname_are_escaped(self):
+        with Instance(extra_conf={"global": {"hostname": "mx/a:b"}}) as inst:
+            inst.add_user(BOB, "pw")
+            inst.start("mda")
+            qid = new_qid()
+            # the second time is answered from the delivery record
+            for _ in range(2):
+                c = LMTPClient(inst.path("run", "lmtp.sock"))
+                replies = c.send("alice@example.test", [BOB], PLAIN, "safe",
+                                 qid)
+                c.close()
+                self.assertEqual(replies[0][0], 250, replies)
+            msgs = inst.messages(BOB)
+            self.assertEqual(len(msgs), 1)
+            name = os.path.basename(msgs[0])
+            size = len(b"Return-Path: <alice@example.test>\r\n"
+                       b"Delivered-To: bob@example.test\r\n" + PLAIN)
+            self.assertRegex(name, r"^\d+\.M\d{6}P\d+Q\d+\.mx\\057a\\072b,"
+                             r"S=%d$" % size)
+
+
 if __name__ == "__main__":
     unittest.main()

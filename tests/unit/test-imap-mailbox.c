@@ -1,6 +1,7 @@
 /*
  * test-imap-mailbox.c - Maildir++ access and the per-folder index
- * (imapd/mailbox.c, imapd/index.c) on a throwaway Maildir.
+ * (imapd/mailbox.c, imapd/message.c, imapd/index.c) on a throwaway
+ * Maildir.
  */
 #include <sys/stat.h>
 
@@ -230,6 +231,71 @@ test_lost_index_is_rebuilt(void)
 	test_end();
 }
 
+static int
+list_has(const char *name, void *arg)
+{
+	if (strcmp(name, arg) == 0)
+		*(char *)arg = '\0';
+	return 0;
+}
+
+static void
+test_links_in_the_maildir_are_not_followed(void)
+{
+	struct mbox	*mb;
+	char		 err[128], want[16], *out, *p, *l;
+	size_t		 n;
+
+	test_begin("mailbox: a link planted as a folder, a folder's cur/ or a "
+	    "message is not listed, entered or read");
+	out = xasprintf("%s-outside", root);
+	p = xasprintf("%s/cur", out);
+	mkdir(out, 0700);
+	mkdir(p, 0700);
+	free(p);
+	p = xasprintf("%s/cur/1.M1P1Q1.x:2,S", out);
+	fclose(fopen(p, "w"));
+	free(p);
+	/* a folder */
+	p = xasprintf("%s/.Evil", root);
+	test_assert(symlink(out, p) == 0);
+	free(p);
+	test_assert(!mbox_exists("Evil"));
+	snprintf(want, sizeof(want), "Evil");
+	mbox_list(list_has, want);
+	test_assert(want[0] != '\0');
+	test_assert(mbox_open("Evil", err, sizeof(err)) == NULL);
+	test_assert(mbox_delete("Evil", err, sizeof(err)) == -1);
+	test_assert(mbox_rename("Evil", "Good", err, sizeof(err)) == -1);
+	/* a folder's cur/ */
+	p = xasprintf("%s/.Trash/cur", root);
+	test_rmtree(p);
+	test_assert(symlink(out, p) == 0);
+	free(p);
+	test_assert(mbox_open("Trash", err, sizeof(err)) == NULL);
+	/* a message in cur/ */
+	mb = mbox_open("INBOX", err, sizeof(err));
+	test_assert(mb != NULL);
+	if (mb != NULL) {
+		n = mb->n;
+		p = xasprintf("%s/cur/1.M1P1Q1.x:2,S", out);
+		l = xasprintf("%s/cur/2.M2P2Q2.link:2,S", root);
+		test_assert(symlink(p, l) == 0);
+		free(l);
+		free(p);
+		mb->force_scan = 1;
+		mbox_sync(mb);
+		test_assert(mb->n == n);
+		mbox_close(mb);
+	}
+	p = xasprintf("%s/cur/1.M1P1Q1.x:2,S", out);
+	test_assert(access(p, F_OK) == 0);
+	free(p);
+	test_rmtree(out);
+	free(out);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -240,6 +306,7 @@ main(void)
 		test_index_survives_reopen,
 		test_folders,
 		test_lost_index_is_rebuilt,
+		test_links_in_the_maildir_are_not_followed,
 		NULL
 	};
 	char	 cmd[300];

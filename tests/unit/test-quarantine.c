@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,15 +41,6 @@ static const char original[] =
     "Content-Transfer-Encoding: base64\r\n\r\n"
     "TUFSS0VSLUVWSUwtUEFZTE9BRA==\r\n--b1--\r\n";
 
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static void
 setup(void)
 {
@@ -68,7 +58,7 @@ setup(void)
 static void
 teardown(void)
 {
-	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(top);
 }
 
 static void
@@ -322,6 +312,30 @@ test_release_refusals_change_nothing(void)
 }
 
 static void
+test_release_runs_only_as_the_mail_user(void)
+{
+	struct quar_paths qp = { qdir, mroot, "mx", geteuid() + 1,
+	    (gid_t)-1 };
+	char	 err[256], name[512], p[1400];
+
+	setup();
+	test_begin("release: run as anyone but the mail user it is given, it "
+	    "is refused and creates nothing");
+	put("example.test", "bob", "new", "1.M1P1Q1.mx,S=10", original, 0);
+	test_assert(quar_release(&qp, "bob@example.test", "1.M1P1Q1.mx",
+	    time(NULL), name, sizeof(name), err, sizeof(err)) == QUAR_ERROR);
+	test_assert(strstr(err, "Unsafe folder") != NULL);
+	test_assert(quar_unsafe_make(&qp, "bob@example.test", err,
+	    sizeof(err)) == QUAR_ERROR);
+	test_assert(exists("example.test", "bob", "new",
+	    "1.M1P1Q1.mx,S=10"));
+	snprintf(p, sizeof(p), "%s/example.test", mroot);
+	test_assert(access(p, F_OK) == -1 && errno == ENOENT);
+	test_end();
+	teardown();
+}
+
+static void
 test_release_keeps_bare_lf(void)
 {
 	struct quar_paths qp = { qdir, mroot, "mx", (uid_t)-1, (gid_t)-1 };
@@ -437,6 +451,7 @@ main(void)
 		test_list_reads_id_date_size_from_subject,
 		test_release_delivers_original_into_unsafe,
 		test_release_refusals_change_nothing,
+		test_release_runs_only_as_the_mail_user,
 		test_release_keeps_bare_lf,
 		test_purge_removes_old_keeps_young,
 		test_purge_zero_days_removes_all,

@@ -19,6 +19,7 @@
 #ifndef SM_TEST_H
 #define SM_TEST_H
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,22 @@ test_end(void)
 		test_npassed++;
 	}
 	fflush(stdout);
+}
+
+static TEST_UNUSED int
+test_rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+/* Remove path and everything below it; links are removed, not followed. */
+static TEST_UNUSED void
+test_rmtree(const char *path)
+{
+	nftw(path, test_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static TEST_UNUSED int

@@ -1,0 +1,303 @@
+/*
+ * message.c - what imapd does to the messages of an open folder: flags
+ * (a STORE renames the file), EXPUNGE, APPEND, COPY (MOVE is a COPY and
+ * an EXPUNGE), and reading a message with CRLF line ends; see mailbox.h.
+ *
+ * Files are written the Maildir way by common/maildir: into tmp/,
+ * fsynced, renamed into cur/ with their flags, cur/ fsynced.  They are
+ * reached from the folder's descriptors without following links.  A file
+ * that went away (another Maildir user expunged or renamed it) makes the
+ * call fail and forces a rescan (mailbox.c).
+ *
+ * Runs in the per-user imapd process (vmail, chrooted to the user's mail
+ * directory).
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "index.h"
+#include "log.h"
+#include "maildir.h"
+#include "mailbox.h"
+#include "xmalloc.h"
+
+#define HDR_CACHE_MAX	(4UL * 1024 * 1024)
+
+/* Set the flags of m (system flags go to the file name). */
+int
+mbox_store(struct mbox *mb, struct imsg *m, uint32_t flags,
+    const char *keywords)
+{
+	char	*nf;
+	int	 kwchanged;
+
+	flags &= IMSG_SYSFLAGS;
+	kwchanged = (keywords == NULL) != (m->keywords == NULL) ||
+	    (keywords != NULL && strcmp(keywords, m->keywords) != 0);
+	if (flags != m->flags) {
+		nf = mbox_cur_name(m->base, flags);
+		if (renameat(mb->md.cur, mbox_msg_file(m), mb->md.cur,
+		    nf + 4) == -1) {
+			free(nf);
+			mb->force_scan = 1;
+			return -1;
+		}
+		free(m->fname);
+		m->fname = nf;
+		m->flags = flags;
+	} else if (!kwchanged)
+		return 0;
+	if (kwchanged) {
+		free(m->keywords);
+		m->keywords = keywords != NULL && *keywords != '\0' ?
+		    xstrdup(keywords) : NULL;
+	}
+	m->modseq = ++mb->meta.highestmodseq;
+	index_put(mb->ix, m);
+	index_put_meta(mb->ix, &mb->meta);
+	return 0;
+}
+
+int
+mbox_expunge_msg(struct mbox *mb, uint32_t uid)
+{
+	size_t		 i = mbox_uid_pos(mb, uid);
+	struct imsg	*m;
+
+	if (i >= mb->n || mb->msgs[i]->uid != uid)
+		return -1;
+	m = mb->msgs[i];
+	if (unlinkat(mb->md.cur, mbox_msg_file(m), 0) == -1 &&
+	    errno != ENOENT)
+		log_warn("unlink %s/%s", mb->name, m->fname);
+	index_del(mb->ix, uid);
+	memmove(&mb->msgs[i], &mb->msgs[i + 1],
+	    (mb->n - i - 1) * sizeof(*mb->msgs));
+	mb->n--;
+	mb->hdr_bytes -= m->hdrlen;
+	imsg_free(m);
+	mb->meta.highestmodseq++;
+	index_put_meta(mb->ix, &mb->meta);
+	return 0;
+}
+
+/* Register a file just placed in cur/ (its name there) as the next UID. */
+static struct imsg *
+add_new(struct mbox *mb, const char *name, uint32_t flags, uint64_t size,
+    int64_t date)
+{
+	struct imsg	*m = imsg_new();
+
+	m->uid = mb->meta.uidnext++;
+	m->base = xstrndup(name, md_base_len(name));
+	m->fname = mbox_cur_name(m->base, flags);
+	m->flags = flags;
+	m->size = size;
+	m->internaldate = date;
+	m->modseq = ++mb->meta.highestmodseq;
+	index_put(mb->ix, m);
+	mbox_msgs_append(mb, m);
+	mbox_meta_save(mb);
+	return m;
+}
+
+/*
+ * Write data into cur/ with flags, dated date (INTERNALDATE), the
+ * Maildir way; its name in name.
+ */
+static int
+deliver(struct mbox *mb, const void *data, size_t len, uint32_t flags,
+    int64_t date, char *name, size_t namelen)
+{
+	struct md_src	 src = { NULL, data, len, -1, (time_t)date };
+
+	return md_store_cur(&mb->md, &src, flags, NULL, name, namelen);
+}
+
+int
+mbox_append(struct mbox *mb, const void *data, size_t len, uint32_t flags,
+    const char *keywords, int64_t date, uint32_t *uid_r)
+{
+	const char	*s = data;
+	struct imsg	*m;
+	char		 name[MD_NAME_MAX];
+	uint64_t	 size = len;
+	size_t		 i;
+
+	mbox_sync(mb);
+	for (i = 0; i < len; i++)
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			size++;
+	flags &= IMSG_SYSFLAGS;
+	if (deliver(mb, data, len, flags, date, name, sizeof(name)) == -1)
+		return -1;
+	m = add_new(mb, name, flags, size, date);
+	if (keywords != NULL && *keywords != '\0') {
+		m->keywords = xstrdup(keywords);
+		index_put(mb->ix, m);
+	}
+	*uid_r = m->uid;
+	return 0;
+}
+
+static void
+copy_caches(struct mbox *src, uint32_t suid, struct mbox *dst, uint32_t duid)
+{
+	static const char kinds[] = { IDX_CACHE_ENVELOPE, IDX_CACHE_BODY,
+	    IDX_CACHE_BODYSTRUCTURE };
+	struct buf	 b;
+	size_t		 i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(kinds); i++)
+		if (index_get_cache(src->ix, suid, kinds[i], &b) == 0)
+			index_put_cache(dst->ix, duid, kinds[i], buf_cstr(&b));
+	buf_free(&b);
+}
+
+int
+mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
+    uint32_t *uid_r)
+{
+	const struct buf *data;
+	struct imsg	*m;
+	char		 name[MD_NAME_MAX];
+
+	/* a hard link costs nothing; fall back to copying the bytes */
+	if (md_link_cur(&src->md, mbox_msg_file(sm), &dst->md, sm->flags,
+	    NULL, name, sizeof(name)) == -1 &&
+	    (mbox_read(src, sm, &data) == -1 ||
+	    deliver(dst, data->data, data->len, sm->flags, sm->internaldate,
+	    name, sizeof(name)) == -1))
+		return -1;
+	m = add_new(dst, name, sm->flags, sm->size, sm->internaldate);
+	if (sm->keywords != NULL)
+		m->keywords = xstrdup(sm->keywords);
+	index_put(dst->ix, m);
+	copy_caches(src, sm->uid, dst, m->uid);
+	*uid_r = m->uid;
+	return 0;
+}
+
+/*
+ * Read the file of m into out with every bare LF made CRLF.  With
+ * header_only, stop after the empty line that ends the header.
+ */
+static int
+read_crlf(struct mbox *mb, const struct imsg *m, struct buf *out,
+    int header_only)
+{
+	char	 b[16384];
+	ssize_t	 n, i, s;
+	int	 fd, prev = 0, eol = 1, done = 0;
+
+	if ((fd = mbox_msg_open(mb, m)) == -1) {
+		mb->force_scan = 1;
+		return -1;
+	}
+	while (!done && (n = read(fd, b, sizeof(b))) > 0) {
+		for (i = s = 0; i < n; i++) {
+			if (b[i] == '\n') {
+				if (prev != '\r') {
+					if (buf_add(out, b + s,
+					    (size_t)(i - s)) == -1 ||
+					    buf_add(out, "\r", 1) == -1)
+						goto fail;
+					s = i;
+				}
+				if (header_only && eol) {
+					i++;
+					done = 1;
+					break;
+				}
+				eol = 1;
+			} else if (b[i] != '\r')
+				eol = 0;
+			prev = (unsigned char)b[i];
+		}
+		if (buf_add(out, b + s, (size_t)(i - s)) == -1)
+			goto fail;
+	}
+	if (!done && n == -1)
+		goto fail;
+	close(fd);
+	if (out->data == NULL)
+		buf_add(out, "", 0);
+	return 0;
+fail:
+	close(fd);
+	buf_reset(out);
+	return -1;
+}
+
+/* The message with every line ending CRLF, cached for the next call. */
+int
+mbox_read(struct mbox *mb, const struct imsg *m, const struct buf **out)
+{
+	if (mb->cache_uid == m->uid && mb->cache.data != NULL) {
+		*out = &mb->cache;
+		return 0;
+	}
+	mb->cache_uid = 0;
+	buf_reset(&mb->cache);
+	mb->cache.max = MBOX_MSG_MAX;
+	if (read_crlf(mb, m, &mb->cache, 0) == -1)
+		return -1;
+	mb->cache_uid = m->uid;
+	*out = &mb->cache;
+	return 0;
+}
+
+/*
+ * Only the header of m (through its empty line), CRLF, into out.  Headers
+ * are kept in memory up to HDR_CACHE_MAX bytes per folder, as SEARCH
+ * and header FETCHes come back to them; a Maildir file never changes.
+ */
+int
+mbox_read_header(struct mbox *mb, struct imsg *m, struct buf *out)
+{
+	buf_reset(out);
+	out->max = MBOX_MSG_MAX;
+	if (m->hdr != NULL)
+		return buf_add(out, m->hdr, m->hdrlen);
+	if (mb->cache_uid == m->uid && mb->cache.data != NULL) {
+		const char *e = buf_memmem(&mb->cache, 0, "\r\n\r\n", 4);
+		size_t len = e != NULL ? (size_t)(e - mb->cache.data) + 4 :
+		    mb->cache.len;
+		if (buf_add(out, mb->cache.data, len) == -1)
+			return -1;
+	} else if (read_crlf(mb, m, out, 1) == -1)
+		return -1;
+	if (mb->hdr_bytes + out->len <= HDR_CACHE_MAX) {
+		m->hdr = xmalloc(out->len + 1);
+		memcpy(m->hdr, out->data, out->len);
+		m->hdrlen = out->len;
+		mb->hdr_bytes += out->len;
+	}
+	return 0;
+}
+
+/* ENVELOPE, BODY or BODYSTRUCTURE of m from the index; -1 if not there. */
+int
+mbox_cache_get(struct mbox *mb, const struct imsg *m, int kind,
+    struct buf *out)
+{
+	return index_get_cache(mb->ix, m->uid, kind, out);
+}
+
+void
+mbox_cache_put(struct mbox *mb, const struct imsg *m, int kind,
+    const char *s)
+{
+	index_put_cache(mb->ix, m->uid, kind, s);
+}
+
