@@ -162,6 +162,8 @@ fuzz_sources() {
 	case "$1" in
 	config) echo common/config.c ;;
 	ipc) echo common/ipc.c common/net.c common/config.c ;;
+	qhandoff) echo common/qhandoff.c common/ipc.c common/net.c \
+	    common/config.c common/smtp_parse.c ;;
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c mda/strip.c mda/html.c ;;
 	smtp) echo common/smtp_parse.c ;;

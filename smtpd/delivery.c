@@ -346,14 +346,14 @@ deliver(int *qfd, struct ipc_msg *m)
 	if (ipc_get_str(m, &id) == -1 || ipc_get_str(m, &from) == -1 ||
 	    ipc_get_u32(m, &class) == -1 || ipc_get_u32(m, &n) == -1 ||
 	    n == 0 || n > Q_MAX_RCPT || m->fd == -1 || !q_id_valid(id))
-		fatalx("delivery: bad IPC_MDA_DELIVER");
+		fatalx("delivery: bad IPC_DELIVERY_MESSAGE");
 	r = xcalloc(n, sizeof(*r));
 	for (i = 0; i < n; i++)
 		if (ipc_get_u32(m, &r[i].idx) == -1 ||
 		    ipc_get_str(m, &r[i].user) == -1)
-			fatalx("delivery: bad IPC_MDA_DELIVER");
+			fatalx("delivery: bad IPC_DELIVERY_MESSAGE");
 	if (ipc_get_end(m) == -1)
-		fatalx("delivery: bad IPC_MDA_DELIVER");
+		fatalx("delivery: bad IPC_DELIVERY_MESSAGE");
 	answer_all(r, n, 0, 451, "451 4.4.1 mda not reachable");
 
 	/*
@@ -474,7 +474,8 @@ parent_msg(int pfd, int *qfd)
 
 	if (ipc_recv_sync(pfd, &m) == -1)
 		_exit(0);	/* the parent is gone: so are we */
-	if (m->type != IPC_MDA_QUEUE || ipc_get_end(m) == -1 || m->fd == -1)
+	if (m->type != IPC_DELIVERY_QUEUE || ipc_get_end(m) == -1 ||
+	    m->fd == -1)
 		fatalx("delivery: unexpected message %u from parent", m->type);
 	/* a new queue means the last one is dead */
 	if (*qfd != -1)
@@ -486,7 +487,7 @@ parent_msg(int pfd, int *qfd)
 
 /*
  * pfd: the channel to the parent; qfd: to the queue, or -1 until the
- * parent hands one over (IPC_MDA_QUEUE, when a queue starts).
+ * parent hands one over (IPC_DELIVERY_QUEUE, when a queue starts).
  */
 void
 delivery_main(struct sm_config *c, int pfd, int qfd)
@@ -518,7 +519,7 @@ delivery_main(struct sm_config *c, int pfd, int qfd)
 			queue_lost(&qfd);
 			continue;
 		}
-		if (m->type != IPC_MDA_DELIVER)
+		if (m->type != IPC_DELIVERY_MESSAGE)
 			fatalx("delivery: unexpected message %u", m->type);
 		deliver(&qfd, m);
 		ipc_msg_free(m);

@@ -694,7 +694,7 @@ class TestWithMda(SmtpdTest):
 
 # -- submitd's hand-over on [smtpd] queue_socket (common/ipc wire format) --
 
-IPC_ERR, IPC_QUEUE_MESSAGE, IPC_QUEUE_COMMITTED = 2, 200, 201
+IPC_OK, IPC_ERR, IPC_QUEUE_MESSAGE = 1, 2, 200
 
 
 def ipc_str(s):
@@ -759,7 +759,7 @@ class TestQueueSocket(SmtpdTest):
     def test_submitted_mail_is_committed_then_acked_and_safe(self):
         mtype, mid, fields = self.submit([(BOB, BOB, 1),
                                           ("carol@example.net", "", 0)])
-        self.assertEqual((mtype, mid), (IPC_QUEUE_COMMITTED, 7))
+        self.assertEqual((mtype, mid), (IPC_OK, 7))
         qid = fields[0]
         # committed before the ack; the remote recipient keeps it queued
         self.assertIn(qid, self.queue_ids())
@@ -809,7 +809,7 @@ class TestQueueSocket(SmtpdTest):
                              ("jos\u00e9@example.net", BOB),
                              ("", "Postmaster")]:
             mtype, _, _ = self.submit([(rcpt, BOB, 1)], sender=sender)
-            self.assertEqual(mtype, IPC_QUEUE_COMMITTED, sender)
+            self.assertEqual(mtype, IPC_OK, sender)
         self.mda.wait(3)
         time.sleep(0.5)
         self.assertEqual(len(self.mda.messages), 3)
@@ -855,7 +855,7 @@ class TestQueueSocket(SmtpdTest):
     def test_bounce_of_submitted_mail_is_safe(self):
         self.mda.fail[BOB] = ["550 5.2.1 mailbox disabled"]
         mtype, _, fields = self.submit([(BOB, BOB, 1)])
-        self.assertEqual(mtype, IPC_QUEUE_COMMITTED)
+        self.assertEqual(mtype, IPC_OK)
         mail, rcpts, data, xseal = self.mda.wait(1)[0]
         self.assertEqual((mail, rcpts), ("MAIL FROM:<>", [ALICE]))
         self.assertRegex(xseal, r"^XSEAL ID=[0-9a-f]{16} CLASS=SAFE$")
