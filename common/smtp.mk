@@ -5,12 +5,17 @@ libsealmail_a_SOURCES += \
 	common/smtp_cmd.c common/smtp_data.c common/smtp_parse.c
 
 check_PROGRAMS += tests/unit/test-tls tests/unit/test-smtp-parse \
-	tests/unit/test-smtp
+	tests/unit/test-smtp tests/unit/test-lmtp
 tests_unit_test_tls_SOURCES = tests/unit/test-tls.c
 tests_unit_test_tls_LDADD = $(SM_LIBS)
 tests_unit_test_smtp_parse_SOURCES = tests/unit/test-smtp-parse.c
 tests_unit_test_smtp_parse_LDADD = $(SM_LIBS)
-tests_unit_test_smtp_SOURCES = tests/unit/test-smtp.c
+tests_unit_test_smtp_SOURCES = tests/unit/test-smtp.c \
+	tests/unit/smtp-testutil.h
 tests_unit_test_smtp_LDADD = $(SM_LIBS)
-TESTS += tests/unit/test-tls tests/unit/test-smtp-parse tests/unit/test-smtp
+tests_unit_test_lmtp_SOURCES = tests/unit/test-lmtp.c \
+	tests/unit/smtp-testutil.h
+tests_unit_test_lmtp_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-tls tests/unit/test-smtp-parse tests/unit/test-smtp \
+	tests/unit/test-lmtp
 EXTRA_DIST += tests/fuzz/fuzz-smtp.c

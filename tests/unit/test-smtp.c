@@ -21,6 +21,7 @@
 #include "net.h"
 #include "smtp.h"
 #include "test.h"
+#include "smtp-testutil.h"
 
 struct run {
 	struct event_base	*base;
@@ -159,58 +160,20 @@ static struct smtp_params params = {
 static char *
 run(const char *script, size_t len, int delay_ms, int async_rcpt)
 {
-	static char	 out[65536];
-	size_t		 olen = 0;
-	ssize_t		 n;
-	int		 sv[2], i;
+	char	*out;
 
 	memset(&R, 0, sizeof(R));
 	R.fd = -1;
 	R.async_rcpt = async_rcpt;
 	R.base = event_base_new();
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
-		fatal("socketpair");
 	params.greeting_delay_ms = delay_ms;
-	if (delay_ms == 0 || script[0] != '\0')
-		if (write(sv[1], script, len) != (ssize_t)len)
-			fatal("write");
-	smtp_session_new(R.base, sv[0], &params, &hooks, NULL);
-	for (i = 0; i < 2000 && !R.done; i++)
-		event_base_loop(R.base, EVLOOP_ONCE);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	while ((n = read(sv[1], out + olen, sizeof(out) - 1 - olen)) > 0)
-		olen += (size_t)n;
-	out[olen] = '\0';
-	close(sv[1]);
+	out = st_session(R.base, &params, &hooks, NULL, script, len,
+	    delay_ms == 0 || script[0] != '\0', &R.done);
 	event_base_free(R.base);
 	return out;
 }
 
 #define RUN(s)	run((s), sizeof(s) - 1, 0, 0)
-
-/* The reply codes, one per line, as "220 250 250 ..." */
-static const char *
-codes(const char *out)
-{
-	static char	 c[1024];
-	size_t		 o = 0;
-	const char	*p;
-
-	for (p = out; *p != '\0' && o + 5 < sizeof(c);) {
-		if (p[3] == ' ') {
-			memcpy(c + o, p, 3);
-			o += 3;
-			c[o++] = ' ';
-		}
-		if ((p = strstr(p, "\r\n")) == NULL)
-			break;
-		p += 2;
-	}
-	if (o > 0)
-		o--;
-	c[o] = '\0';
-	return c;
-}
 
 static void
 test_pipelined_transaction(void)
@@ -221,7 +184,7 @@ test_pipelined_transaction(void)
 	out = RUN("EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n"
 	    "RCPT TO:<b@mx.test>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\n"
 	    ".\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 354 250 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 250 221");
 	test_assert(strstr(out, "250-PIPELINING\r\n") != NULL);
 	test_assert(strstr(out, "250-AUTH PLAIN\r\n") != NULL);
 	test_assert(strstr(out, "250 CHUNKING\r\n") != NULL);
@@ -240,7 +203,7 @@ test_async_rcpt_order(void)
 
 	test_begin("asynchronous RCPT answers keep pipelined order");
 	out = run(s, sizeof(s) - 1, 0, 1);
-	test_assert_str(codes(out), "220 250 250 550 250 354 250 221");
+	test_assert_str(st_codes(out), "220 250 250 550 250 354 250 221");
 	test_assert(R.nmsg == 1);
 	test_end();
 }
@@ -253,7 +216,7 @@ test_bare_lf_refused(void)
 	test_begin("bare LF in DATA: message refused, boundary only CRLF.CRLF");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
 	    "DATA\r\nline\n.\nMAIL FROM:<evil@c.test>\r\n.\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 354 550 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 550 221");
 	test_assert(strstr(out, "550 5.6.0") != NULL);
 	test_assert(R.nmsg == 0);
 	test_end();
@@ -280,9 +243,9 @@ test_smuggling_patterns(void)
 		    "RCPT TO:<b@mx.test>\r\nDATA\r\n%s.\r\nQUIT\r\n",
 		    bodies[i]);
 		out = run(s, strlen(s), 0, 0);
-		if (strcmp(codes(out), "220 250 250 250 354 550 221") != 0 ||
+		if (strcmp(st_codes(out), "220 250 250 250 354 550 221") != 0 ||
 		    R.nmsg != 0) {
-			printf("  variant %zu: %s\n", i, codes(out));
+			printf("  variant %zu: %s\n", i, st_codes(out));
 			ok = 0;
 		}
 	}
@@ -298,7 +261,7 @@ test_bdat(void)
 	test_begin("BDAT chunks are stored as sent");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
 	    "BDAT 9\r\nA: b\r\n\r\n.BDAT 5 LAST\r\nx\r\n\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 250 250 221");
+	test_assert_str(st_codes(out), "220 250 250 250 250 250 221");
 	test_assert_str(R.msg, "A: b\r\n\r\n.x\r\n\r\n");
 	test_end();
 }
@@ -310,7 +273,7 @@ test_bdat_refused_still_read(void)
 
 	test_begin("refused BDAT chunk is read and discarded");
 	out = RUN("EHLO c\r\nBDAT 10 LAST\r\nQUIT\r\nQUITNOOP\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 503 250 221");
+	test_assert_str(st_codes(out), "220 250 503 250 221");
 	test_end();
 }
 
@@ -324,14 +287,14 @@ test_size_limit(void)
 
 	test_begin("SIZE parameter and content over the limit: 552 5.3.4");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test> SIZE=999999\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 552 221");
+	test_assert_str(st_codes(out), "220 250 552 221");
 	n = (size_t)snprintf(s, sizeof(s), "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
 	    "RCPT TO:<b@mx.test>\r\nDATA\r\n");
 	for (i = 0; i < 40; i++)
 		n += (size_t)snprintf(s + n, sizeof(s) - n, "%080d\r\n", i);
 	n += (size_t)snprintf(s + n, sizeof(s) - n, ".\r\nQUIT\r\n");
 	out = run(s, n, 0, 0);
-	test_assert_str(codes(out), "220 250 250 250 354 552 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 552 221");
 	test_assert(R.nmsg == 0);
 	test_end();
 }
@@ -344,7 +307,7 @@ test_bdat_chunk_over_limit_hangs_up(void)
 	test_begin("a BDAT chunk alone over the size limit: 552 and close");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
 	    "BDAT 99999999999\r\nxxxx");
-	test_assert_str(codes(out), "220 250 250 250 552");
+	test_assert_str(st_codes(out), "220 250 250 250 552");
 	test_assert(R.ntxn_reset == 1);
 	test_end();
 }
@@ -362,7 +325,7 @@ test_endless_data_hangs_up(void)
 	while (n + 82 < sizeof(s))
 		n += (size_t)snprintf(s + n, sizeof(s) - n, "%080d\r\n", 1);
 	out = run(s, n, 0, 0);
-	test_assert_str(codes(out), "220 250 250 250 354 552");
+	test_assert_str(st_codes(out), "220 250 250 250 354 552");
 	test_assert(R.nmsg == 0 && R.ntxn_reset == 1);
 	test_end();
 }
@@ -380,7 +343,7 @@ test_long_lines(void)
 	n += 5000;
 	n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\nNOOP\r\nQUIT\r\n");
 	out = run(s, n, 0, 0);
-	test_assert_str(codes(out), "220 500 250 221");
+	test_assert_str(st_codes(out), "220 500 250 221");
 	test_assert(strstr(out, "500 5.5.6") != NULL);
 	n = (size_t)snprintf(s, sizeof(s), "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
 	    "RCPT TO:<b@mx.test>\r\nDATA\r\n");
@@ -388,7 +351,7 @@ test_long_lines(void)
 	n += 1200;
 	n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\n.\r\nQUIT\r\n");
 	out = run(s, n, 0, 0);
-	test_assert_str(codes(out), "220 250 250 250 354 550 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 550 221");
 	test_end();
 }
 
@@ -401,7 +364,7 @@ test_sequence_errors(void)
 	out = RUN("MAIL FROM:<a@c.test>\r\nEHLO c\r\nRCPT TO:<b@mx.test>\r\n"
 	    "MAIL FROM:<a@c.test>\r\nMAIL FROM:<a@c.test>\r\n"
 	    "DATA\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 503 250 503 250 503 554 221");
+	test_assert_str(st_codes(out), "220 503 250 503 250 503 554 221");
 	test_end();
 }
 
@@ -412,7 +375,7 @@ test_error_limit(void)
 
 	test_begin("too many errors end the session with 421");
 	out = RUN("FOO\r\nBAR\r\nBAZ\r\nQUX\r\nQUUX\r\nNOOP\r\nNOOP\r\n");
-	test_assert_str(codes(out), "220 500 500 500 500 500 421");
+	test_assert_str(st_codes(out), "220 500 500 500 500 500 421");
 	test_end();
 }
 
@@ -423,7 +386,7 @@ test_bare_lf_command(void)
 
 	test_begin("a command ended by a bare LF is refused");
 	out = RUN("NOOP\nQUIT\r\n");
-	test_assert_str(codes(out), "220 500 221");
+	test_assert_str(st_codes(out), "220 500 221");
 	test_end();
 }
 
@@ -435,7 +398,7 @@ test_utf8_needs_smtputf8(void)
 	test_begin("non-ASCII address needs SMTPUTF8 (553 5.6.7)");
 	out = RUN("EHLO c\r\nMAIL FROM:<j\xc3\xb6@c.test>\r\n"
 	    "MAIL FROM:<j\xc3\xb6@c.test> SMTPUTF8\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 553 250 221");
+	test_assert_str(st_codes(out), "220 250 553 250 221");
 	test_end();
 }
 
@@ -448,7 +411,7 @@ test_too_many_rcpt(void)
 	out = RUN("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@m.test>\r\n"
 	    "RCPT TO:<b@m.test>\r\nRCPT TO:<c@m.test>\r\n"
 	    "RCPT TO:<d@m.test>\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 250 250 452 221");
+	test_assert_str(st_codes(out), "220 250 250 250 250 250 452 221");
 	test_end();
 }
 
@@ -472,7 +435,7 @@ test_auth_hook(void)
 	test_begin("AUTH through the command hook and a 334 challenge");
 	out = RUN("EHLO c\r\nAUTH PLAIN\r\nc2VjcmV0\r\nAUTH PLAIN\r\nx\r\n"
 	    "QUIT\r\n");
-	test_assert_str(codes(out), "220 250 334 235 334 535 221");
+	test_assert_str(st_codes(out), "220 250 334 235 334 535 221");
 	test_end();
 }
 
@@ -484,7 +447,7 @@ test_rset_and_txn_reset(void)
 	test_begin("RSET ends the transaction and calls txn_reset");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRSET\r\n"
 	    "RCPT TO:<b@mx.test>\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 503 221");
+	test_assert_str(st_codes(out), "220 250 250 250 503 221");
 	test_assert(R.ntxn_reset == 1);
 	test_end();
 }
@@ -639,7 +602,7 @@ test_command_deadline_not_restarted_by_bytes(void)
 	/* a command that comes in time is answered */
 	took = run_drip(&p, NULL, "EHLO c\r\n", "NOOP\r\nQUIT\r\n", 6, 300,
 	    4000, out, sizeof(out));
-	test_assert_str(codes(out), "220 250 250 221");
+	test_assert_str(st_codes(out), "220 250 250 221");
 	test_end();
 }
 
@@ -656,7 +619,7 @@ test_greeting_deadline(void)
 	took = run_drip(&p, NULL, "", "EHLO slowly.example\r\n", 1, 100,
 	    4000, out, sizeof(out));
 	test_assert(took >= 900 && took < 2000);
-	test_assert_str(codes(out), "220 421");
+	test_assert_str(st_codes(out), "220 421");
 	test_end();
 }
 
@@ -697,14 +660,14 @@ test_data_deadline_follows_the_rate(void)
 	took = run_drip(&p, NULL, "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
 	    "RCPT TO:<b@mx.test>\r\nDATA\r\n", body, 500, 100, 6000, out,
 	    sizeof(out));
-	test_assert_str(codes(out), "220 250 250 250 354 250 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 250 221");
 	test_assert(took >= 2000);
 	/* one byte per 100 ms: 10 B/s buys nothing past the base */
 	took = run_drip(&p, NULL, "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
 	    "RCPT TO:<b@mx.test>\r\nDATA\r\n", body, 1, 100, 4000, out,
 	    sizeof(out));
 	test_assert(took >= 900 && took < 2000);
-	test_assert_str(codes(out), "220 250 250 250 354 421");
+	test_assert_str(st_codes(out), "220 250 250 250 354 421");
 	test_assert(R.nmsg == 0);
 	test_end();
 }
@@ -750,7 +713,7 @@ test_stress_shortens_waiting_sessions(void)
 	took = run_drip(&p, mine, "EHLO c\r\n", "", 1, 100, 4000, out,
 	    sizeof(out));
 	test_assert(took >= 900 && took < 2000);
-	test_assert_str(codes(out), "220 250 421");
+	test_assert_str(st_codes(out), "220 250 421");
 	net_slot_leave(mine);
 	/* without stress the same session waits on */
 	net_slot_leave(other);
@@ -803,7 +766,7 @@ test_eviction_closes_the_session(void)
 	net_slot_leave(mine);
 	n = read(sv[1], out, sizeof(out) - 1);
 	out[n > 0 ? n : 0] = '\0';
-	test_assert_str(codes(out), "220 421");
+	test_assert_str(st_codes(out), "220 421");
 	test_assert(strstr(out, "421 4.7.0") != NULL);
 	test_assert(net_limit_count(l) == 1);
 	net_slot_leave(next);
