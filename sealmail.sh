@@ -167,6 +167,9 @@ fuzz_sources() {
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c mda/strip.c mda/html.c ;;
 	smtp) echo common/smtp_parse.c ;;
+	session) echo common/smtp_parse.c common/net.c common/config.c ;;
+	smtp-client) echo common/smtp_client.c common/io.c common/net.c \
+	    common/config.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	sasl) echo submitd/auth.c common/mime.c ;;
 	submit-header) echo submitd/header.c ;;

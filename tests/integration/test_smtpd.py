@@ -44,7 +44,9 @@ class FakeMda:
     hold set, a transaction that has its data waits for release before
     it answers (and is recorded); held lists the pids of the clients
     (SO_PEERCRED) waiting so.  A client that goes away during DATA or
-    while held delivered nothing."""
+    while held delivered nothing.  With bye set, a session ends after
+    each transaction with an unasked 421 (as mda's engine ends an idle
+    one), and the socket closes a second later."""
 
     def __init__(self, path, xseal=True):
         self.path = path
@@ -53,6 +55,7 @@ class FakeMda:
         self.commands = []
         self.fail = {}
         self.down = False       # True: refuse every connection (421)
+        self.bye = False
         self.hold = False
         self.release = threading.Event()
         self.held = []
@@ -168,6 +171,10 @@ class FakeMda:
                     for a in answers:
                         send(a)
                     xseal, mail, rcpts = None, None, []
+                    if self.bye:
+                        send("421 4.4.2 fake-mda idle timeout")
+                        time.sleep(1)   # said, not yet closed
+                        return
                 elif up == "QUIT":
                     send("221 bye")
                     return
@@ -414,6 +421,24 @@ class TestDelivery(SmtpdTest):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertRegex(r.stdout, r"<[-~] +250 2\.0\.0 Ok: queued as")
         self.mda.wait(2)
+
+
+class TestKeptConnection(SmtpdTest):
+    def test_a_connection_mda_ended_is_not_taken_for_an_answer(self):
+        """mda ends an idle LMTP session with an unasked 421; delivery
+        sees that before its next message and connects anew, rather
+        than read the 421 as the answer to XSEAL and defer the mail"""
+        self.mda.bye = True
+        for i in range(2):
+            s = self.smtp()
+            s.sendmail("someone@example.net", [BOB], self.MSG)
+            s.quit()
+            self.mda.wait(i + 1)
+            time.sleep(0.3)     # the 421 is there before the next one
+        log = self.inst.log("smtpd")
+        self.assertNotIn("refused XSEAL", log)
+        self.assertNotIn("status=deferred", log)
+        self.assertEqual(len(self.mda.messages), 2)
 
 
 class TestRawProtocol(SmtpdTest):
