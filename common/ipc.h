@@ -30,8 +30,9 @@
  * Types are named after the role that receives them, IPC_<ROLE>_<VERB>,
  * and grouped by it in the one enum below; IPC_OK and IPC_ERR are the
  * answers to whoever asked (same id as the request).  Each process reads
- * everything it is sent in one dispatch function, a switch on the type.
- * What its default does depends on who the peer is:
+ * what it is sent in one dispatch function, a switch on the type (a root
+ * parent: one for each kind of child, which it restarts on its own).
+ * What the default does depends on who the peer is:
  *
  *	a trusted internal peer		fatal: this process is broken or
  *	(the parent, a sibling role)	lied to, and is restarted
