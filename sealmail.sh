@@ -162,6 +162,8 @@ fuzz_sources() {
 	case "$1" in
 	config) echo common/config.c ;;
 	ipc) echo common/ipc.c common/net.c common/config.c ;;
+	qhandoff) echo common/qhandoff.c common/ipc.c common/net.c \
+	    common/config.c common/smtp_parse.c ;;
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
 	    common/mime_codec.c common/utf8.c common/base64.c common/io.c \
@@ -170,6 +172,9 @@ fuzz_sources() {
 	utf8) echo common/utf8.c ;;
 	base64) echo common/base64.c ;;
 	smtp) echo common/smtp_parse.c ;;
+	session) echo common/smtp_parse.c common/net.c common/config.c ;;
+	smtp-client) echo common/smtp_client.c common/io.c common/net.c \
+	    common/config.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
 	submit-header) echo submitd/header.c ;;

@@ -8,19 +8,43 @@
  * reader that expects a string where the writer put a number gets an
  * error, not garbage.  Never send raw structs.
  *
- *	m = ipc_msg_new(IPC_LOOKUP_RCPT, sessionid);
+ *	m = ipc_msg_new(IPC_PARENT_LOOKUP_RCPT, req);
  *	ipc_add_str(m, rcpt);
  *	ipc_send(conn, m);		(takes ownership of m)
  *
- *	dispatch(conn, m):
- *	if (ipc_get_str(m, &rcpt) == -1 || ipc_get_end(m) == -1)
- *		fatalx("bad IPC_LOOKUP_RCPT");	(trusted peer: fatal)
+ *	static void
+ *	receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+ *	{
+ *		switch (m->type) {
+ *		case IPC_OK:
+ *			if (ipc_get_str(m, &user) == -1 ||
+ *			    ipc_get_end(m) == -1)
+ *				fatalx("receiver: bad IPC_OK");
+ *			...
+ *			break;
+ *		default:
+ *			fatalx("receiver: unexpected message %u", m->type);
+ *		}
+ *	}
+ *
+ * Types are named after the role that receives them, IPC_<ROLE>_<VERB>,
+ * and grouped by it in the one enum below; IPC_OK and IPC_ERR are the
+ * answers to whoever asked (same id as the request).  Each process reads
+ * what it is sent in one dispatch function, a switch on the type (a root
+ * parent: one for each kind of child, which it restarts on its own).
+ * What the default does depends on who the peer is:
+ *
+ *	a trusted internal peer		fatal: this process is broken or
+ *	(the parent, a sibling role)	lied to, and is restarted
+ *	an unprivileged child, read	that child is ended and restarted
+ *	by its root parent		(respawn), never the parent
+ *	another program (a socket	that connection is ended
+ *	client, e.g. on queue_socket)
  *
  * The side that holds privileges treats every message as hostile: it
  * checks every field and ends the peer on the first bad one.  The
  * decoder (ipc_decode) is a parser of outside input and has a fuzz
- * target.  Message types are grouped by the role that receives them,
- * IPC_<ROLE>_<VERB>, in the one enum below.
+ * target.
  */
 #ifndef SM_IPC_H
 #define SM_IPC_H
@@ -37,50 +61,42 @@
 enum ipc_type {
 	IPC_NONE = 0,
 
-	/* generic */
-	IPC_OK = 1,		/* u32 status, str text */
-	IPC_ERR,		/* u32 code, str text */
-	IPC_HELLO,		/* str role */
+	/* answers, to whoever asked (the id of the request) */
+	IPC_OK = 1,		/* fields as the request defines */
+	IPC_ERR,		/* u32 code, str text (as a rule) */
 
-	/* asked of privileged parents by their network children */
-	IPC_PARENT_AUTH = 100,	/* str user, str password -> IPC_OK/ERR */
-	IPC_PARENT_LOOKUP_RCPT,	/* str address -> IPC_OK(str canonical) */
-	IPC_PARENT_SESSION_END,	/* submitd: the session ended */
-	IPC_PARENT_QUOTA,	/* str user, u32 nrcpt */
-	IPC_PARENT_SENDER_OK,	/* str user, str address */
-	IPC_PARENT_SUBMIT,	/* envelope + fd */
-	IPC_PARENT_LOGIN,	/* imapd: str user -> session process */
+	/* to a root parent, from one of its unprivileged children */
+	IPC_PARENT_AUTH = 100,	/* submitd, imapd: str user, str password */
+	IPC_PARENT_LOOKUP_RCPT,	/* smtpd, submitd, mda: str address */
+	IPC_PARENT_HELLO,	/* submitd roles: str role, first, once */
+	IPC_PARENT_SENDER_OK,	/* submitd: str address (MAIL FROM) */
+	IPC_PARENT_SUBMIT,	/* submitd: envelope + fd of the message */
 	IPC_PARENT_SESSION_START,	/* submitd: fd of the client socket */
+	IPC_PARENT_SESSION_END,	/* submitd: the session ended */
+	IPC_PARENT_USER_EXIT,	/* imapd.user idle: u32 sessions received */
 
-	/* the queue */
-	IPC_QUEUE_MESSAGE = 200,	/* envelope + fd of the message */
-	IPC_QUEUE_COMMITTED,	/* str queue id */
-	IPC_QUEUE_DELIVERED,	/* str id, u32 rcpt index, u32 status, str */
-	IPC_QUEUE_FLUSH,
-	IPC_QUEUE_LIST,
-	IPC_QUEUE_DELETE,
+	/* to smtpd.queue */
+	IPC_QUEUE_MESSAGE = 200,	/* common/qhandoff.h; fd: the message */
+	IPC_QUEUE_DELIVERED,	/* u32 rcpt index, u32 status, str text */
 	IPC_QUEUE_DELIVERY_DONE,	/* str id: every rcpt answered */
 	IPC_QUEUE_RECEIVER,	/* fd: channel to a (new) receiver */
 	IPC_QUEUE_DELIVERY,	/* u32 slot, fd: to a delivery process */
 
-	/* delivery agents */
-	IPC_MDA_DELIVER = 300,	/* envelope + fd */
-	IPC_MTA_DELIVER,
-	IPC_MDA_QUEUE,		/* fd: smtpd.delivery's channel to a queue */
+	/* to smtpd.delivery */
+	IPC_DELIVERY_MESSAGE = 300,	/* envelope + fd (smtpd.h) */
+	IPC_DELIVERY_QUEUE,	/* fd: channel to a (new) queue */
 
-	/* imapd */
-	IPC_IMAP_CLIENT = 400,	/* fd of a logged-in client connection */
-	IPC_IMAP_MAILDIR,
-	IPC_IMAP_EXIT,		/* user process idle: u32 sessions received */
+	/* to imapd.user */
+	IPC_USER_CLIENT = 400,	/* fd of a logged-in client connection */
 
 	/* keystore */
 	IPC_KS_SIGN = 500,
 	IPC_KS_PUBKEY,
 
-	/* submitd's header scanner */
+	/* to submitd.header */
 	IPC_HEADER_SCAN = 600,	/* fd of a message -> IPC_OK(facts)/ERR */
 
-	/* smtpd.receiver */
+	/* to smtpd.receiver */
 	IPC_RECEIVER_QUEUE = 700,	/* fd: channel to a (new) queue */
 
 	IPC_TYPE_MAX

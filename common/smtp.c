@@ -264,15 +264,35 @@ count_error(struct smtp_session *s)
 	}
 }
 
-void
-smtp_reply_fixed(struct smtp_session *s, int code, const char *text)
+static void
+put_reply(struct smtp_session *s, int code, const char *text)
 {
 	char	 line[600];
 
 	snprintf(line, sizeof(line), "%d %s", code, text);
 	smtp_put_line(s, line);
+}
+
+void
+smtp_reply_fixed(struct smtp_session *s, int code, const char *text)
+{
+	put_reply(s, code, text);
 	if (code >= 400)
 		count_error(s);
+}
+
+/*
+ * The engine's own answer to a message's content: once, or in LMTP mode
+ * once per accepted recipient (RFC 2033 4.2), counted as one error.
+ */
+void
+smtp_reply_content(struct smtp_session *s, int code, const char *text)
+{
+	int	 n;
+
+	for (n = s->p->lmtp ? s->nrcpt : 1; n > 1; n--)
+		put_reply(s, code, text);
+	smtp_reply_fixed(s, code, text);
 }
 
 static void
@@ -304,12 +324,45 @@ send_ehlo(struct smtp_session *s)
 	smtp_put_line(s, line);
 	smtp_put_line(s, "250-8BITMIME");
 	smtp_put_line(s, "250-ENHANCEDSTATUSCODES");
-	if (s->p->tls_ctx != NULL && !s->tls)
+	if (s->p->tls_ctx != NULL && !s->tls && !s->p->lmtp)
 		smtp_put_line(s, "250-STARTTLS");
 	smtp_put_line(s, "250-SMTPUTF8");
 	if (s->h->ehlo_keywords != NULL)
 		s->h->ehlo_keywords(s, add_ehlo_line, s->arg);
 	smtp_put_line(s, "250 CHUNKING");
+}
+
+/* After a 2xx, the state its command moves the session to. */
+static void
+reply_accepts(struct smtp_session *s, enum smtp_pending pend)
+{
+	if (pend == PEND_HELO) {
+		s->phase = SMTP_PHASE_HELO;
+		send_ehlo(s);
+	} else if (pend == PEND_MAIL) {
+		s->phase = SMTP_PHASE_MAIL;
+		s->in_txn = 1;
+	} else if (pend == PEND_RCPT) {
+		s->phase = SMTP_PHASE_RCPT;
+		s->nrcpt++;
+	}
+}
+
+/*
+ * One of the replies after an LMTP message: not an error of the client's
+ * whatever its code.  0 while more are due (the engine still waits).
+ */
+static int
+reply_lmtp_rcpt(struct smtp_session *s, int code, const char *text)
+{
+	put_reply(s, code, text);
+	if (code == 421)
+		smtp_close(s, NULL);
+	if (--s->replies_due > 0 && !s->closing) {
+		s->pending = PEND_DATAEND;
+		return 0;
+	}
+	return 1;
 }
 
 /*
@@ -337,27 +390,22 @@ smtp_reply(struct smtp_session *s, int code, const char *fmt, ...)
 	text[strcspn(text, "\r\n")] = '\0';
 	s->pending = PEND_NONE;
 
-	if (pend == PEND_HELO && code / 100 == 2) {
-		s->phase = PH_HELO;
-		send_ehlo(s);
-	} else {
+	if (pend == PEND_DATAEND && s->p->lmtp) {
+		if (!reply_lmtp_rcpt(s, code, text))
+			return;
+	} else if (pend == PEND_HELO && code / 100 == 2)
+		reply_accepts(s, pend);
+	else {
 		smtp_reply_fixed(s, code, text);
-		if (code / 100 == 2) {
-			if (pend == PEND_MAIL) {
-				s->phase = PH_MAIL;
-				s->in_txn = 1;
-			} else if (pend == PEND_RCPT) {
-				s->phase = PH_RCPT;
-				s->nrcpt++;
-			}
-		}
-		if (pend == PEND_MAIL && code / 100 != 2)
+		if (code / 100 == 2)
+			reply_accepts(s, pend);
+		else if (pend == PEND_MAIL)
 			s->from[0] = '\0';
-		if (pend == PEND_DATAEND)
-			smtp_txn_reset(s);
 		if (code == 421)
 			smtp_close(s, NULL);
 	}
+	if (pend == PEND_DATAEND)
+		smtp_txn_reset(s);
 	smtp_wait_next(s);
 	schedule(s);
 }
@@ -706,76 +754,4 @@ smtp_free(struct smtp_session *s)
 		free(s->cmd);
 	}
 	free(s);
-}
-
-/* ------------------------------------------------------------------ */
-/* facts */
-
-const char *
-smtp_peer(const struct smtp_session *s)
-{
-	return s->peer;
-}
-
-void
-smtp_set_peer(struct smtp_session *s, const char *peer)
-{
-	snprintf(s->peer, sizeof(s->peer), "%s", peer);
-}
-
-const char *
-smtp_helo_name(const struct smtp_session *s)
-{
-	return s->helo;
-}
-
-const char *
-smtp_mail_from(const struct smtp_session *s)
-{
-	return s->from;
-}
-
-int
-smtp_is_esmtp(const struct smtp_session *s)
-{
-	return s->esmtp;
-}
-
-int
-smtp_is_tls(const struct smtp_session *s)
-{
-	return s->tls;
-}
-
-int
-smtp_tls_info(const struct smtp_session *s, char *proto, size_t plen,
-    char *cipher, size_t clen)
-{
-	if (!s->tls)
-		return -1;
-	return tls_info(s->bev, proto, plen, cipher, clen);
-}
-
-int
-smtp_rcpt_count(const struct smtp_session *s)
-{
-	return s->nrcpt;
-}
-
-int
-smtp_is_8bit(const struct smtp_session *s)
-{
-	return s->body8bit;
-}
-
-int
-smtp_is_smtputf8(const struct smtp_session *s)
-{
-	return s->smtputf8;
-}
-
-uint64_t
-smtp_session_id(const struct smtp_session *s)
-{
-	return s->id;
 }

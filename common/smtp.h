@@ -1,6 +1,7 @@
 /*
- * smtp.h - the ESMTP server engine shared by smtpd (port 25) and submitd
- * (587/465), and its command parser.
+ * smtp.h - the ESMTP server engine shared by smtpd (port 25), submitd
+ * (587/465) and, in its LMTP mode, mda's LMTP server; and its command
+ * parser.
  *
  * The engine runs one session per accepted socket on a libevent base, in
  * an unprivileged chrooted process.  It owns the protocol (RFC 5321 state
@@ -63,7 +64,18 @@
  * LOGIN" to the EHLO reply) and .command (verbs the engine does not
  * know); a multi-step exchange uses smtp_challenge(), which sends a 334
  * line and routes the client's next line to a callback instead of the
- * command parser.
+ * command parser.  An extension command that sets state of the
+ * transaction (mda's XSEAL) calls smtp_txn_open(): the txn_reset hook
+ * then says when that transaction is over, whether or not MAIL came.
+ *
+ * LMTP mode (RFC 2033; params.lmtp): LHLO instead of HELO/EHLO (which
+ * get 500), no STARTTLS and no AUTH, and after the content (DATA, or
+ * BDAT ... LAST) one reply per accepted recipient, in RCPT order: the
+ * data_end hook calls smtp_reply() smtp_rcpt_count() times, and the
+ * engine reads the next command after the last of them.  A message the
+ * engine refuses itself (bare CR or LF, size) gets the refusal once per
+ * recipient.  Everything else (the content state machine, limits,
+ * pipelining, deadlines) is the same as in SMTP.
  */
 #ifndef SM_SMTP_H
 #define SM_SMTP_H
@@ -98,7 +110,8 @@ enum smtp_verb {
 	SMTP_CMD_EXPN,
 	SMTP_CMD_HELP,
 	SMTP_CMD_STARTTLS,
-	SMTP_CMD_AUTH
+	SMTP_CMD_AUTH,
+	SMTP_CMD_LHLO		/* RFC 2033, in LMTP mode only */
 };
 
 enum smtp_parse_error {
@@ -158,9 +171,18 @@ struct smtp_params {
 	size_t		 data_min_rate;		/* bytes/s; 0: no extension */
 	int		 timeout_session;	/* the whole session */
 	int		 timeout_stress;	/* caps the first three */
-	size_t		 text_line_max;		/* content line, with CRLF */
+	size_t		 text_line_max;		/* with CRLF; 0: no limit */
 	SSL_CTX		*tls_ctx;		/* NULL: no STARTTLS */
 	int		 implicit_tls;		/* 465 */
+	int		 lmtp;			/* LMTP mode (see above) */
+};
+
+/* where the session is (smtp_phase) */
+enum smtp_phase {
+	SMTP_PHASE_INIT,	/* greeted, no HELO/EHLO/LHLO yet */
+	SMTP_PHASE_HELO,	/* hello done, no sender */
+	SMTP_PHASE_MAIL,	/* sender accepted */
+	SMTP_PHASE_RCPT		/* at least one recipient accepted */
 };
 
 struct smtp_hooks {
@@ -179,7 +201,10 @@ struct smtp_hooks {
 		    const struct smtp_cmd *, void *);
 	/* content starts: return an fd the engine writes to, or -1 */
 	int	(*data_begin)(struct smtp_session *, void *);
-	/* content ended well (size in bytes), the fd is complete: reply */
+	/*
+	 * content ended well (size in bytes), the fd is complete: reply
+	 * (in LMTP mode once per accepted recipient, in RCPT order)
+	 */
 	void	(*data_end)(struct smtp_session *, size_t, void *);
 	/* the transaction is gone (RSET, refused content, EHLO, close) */
 	void	(*txn_reset)(struct smtp_session *, void *);
@@ -205,6 +230,7 @@ void	 smtp_reply(struct smtp_session *, int, const char *, ...)
 void	 smtp_challenge(struct smtp_session *, const char *,
 	    void (*)(struct smtp_session *, const char *, void *));
 void	 smtp_close(struct smtp_session *, const char *);
+void	 smtp_txn_open(struct smtp_session *);
 struct net_slot;
 void	 smtp_set_slot(struct smtp_session *, struct net_slot *);
 struct cfg_session_limits;
@@ -220,6 +246,7 @@ int	 smtp_is_tls(const struct smtp_session *);
 int	 smtp_tls_info(const struct smtp_session *, char *, size_t, char *,
 	    size_t);
 int	 smtp_rcpt_count(const struct smtp_session *);
+enum smtp_phase smtp_phase(const struct smtp_session *);
 int	 smtp_is_8bit(const struct smtp_session *);
 int	 smtp_is_smtputf8(const struct smtp_session *);
 uint64_t smtp_session_id(const struct smtp_session *);

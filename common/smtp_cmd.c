@@ -1,12 +1,14 @@
 /*
- * smtp_cmd.c - the session engine's commands: HELO/EHLO, MAIL, RCPT,
- * DATA, BDAT, RSET, NOOP, QUIT, VRFY, HELP, STARTTLS, and the caller's
- * verbs through the command hook; the transaction state they build.
+ * smtp_cmd.c - the session engine's commands: HELO/EHLO (LHLO in LMTP
+ * mode), MAIL, RCPT, DATA, BDAT, RSET, NOOP, QUIT, VRFY, HELP, STARTTLS,
+ * and the caller's verbs through the command hook; the transaction state
+ * they build, and the facts about session and transaction that hooks
+ * read.
  *
- * Runs where smtp.c runs (unprivileged, chrooted receivers) on lines the
- * parser (smtp_parse.c) has already checked; what is enforced here is
- * the order of commands (RFC 5321 4.1.4), the MAIL parameters announced
- * by EHLO and the per-transaction limits.
+ * Runs where smtp.c runs (unprivileged, chrooted receivers, mda.lmtp) on
+ * lines the parser (smtp_parse.c) has already checked; what is enforced
+ * here is the order of commands (RFC 5321 4.1.4), the MAIL parameters
+ * announced by EHLO and the per-transaction limits.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,10 +44,17 @@ smtp_txn_reset(struct smtp_session *s)
 	s->datafd = -1;
 	s->msgsize = 0;
 	s->cerr = 0;
-	if (s->phase > PH_HELO)
-		s->phase = PH_HELO;
+	if (s->phase > SMTP_PHASE_HELO)
+		s->phase = SMTP_PHASE_HELO;
 	if (had && s->h->txn_reset != NULL)
 		s->h->txn_reset(s, s->arg);
+}
+
+/* A hook's command began the transaction: txn_reset will say its end. */
+void
+smtp_txn_open(struct smtp_session *s)
+{
+	s->in_txn = 1;
 }
 
 /* Check MAIL parameters against what EHLO announced. */
@@ -88,7 +97,7 @@ mail_params(struct smtp_session *s, const struct smtp_cmd *c)
 		    pr->value == NULL)
 			s->smtputf8 = 1;
 		else if (strcmp(pr->key, "AUTH") == 0 && pr->value != NULL &&
-		    (strcmp(pr->value, "<>") == 0 ||
+		    !s->p->lmtp && (strcmp(pr->value, "<>") == 0 ||
 		    smtp_xtext_valid(pr->value)))
 			;	/* RFC 4954 5: the hook may look at it */
 		else {
@@ -107,11 +116,11 @@ mail_params(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	if (s->phase == PH_INIT) {
+	if (s->phase == SMTP_PHASE_INIT) {
 		smtp_reply_fixed(s, 503, "5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
-	if (s->phase != PH_HELO) {
+	if (s->phase != SMTP_PHASE_HELO) {
 		smtp_reply_fixed(s, 503, "5.5.1 Error: nested MAIL command");
 		return;
 	}
@@ -129,7 +138,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 static void
 cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 {
-	if (s->phase < PH_MAIL) {
+	if (s->phase < SMTP_PHASE_MAIL) {
 		smtp_reply_fixed(s, 503, "5.5.1 Error: need MAIL command");
 		return;
 	}
@@ -171,11 +180,11 @@ content_begin(struct smtp_session *s)
 static void
 cmd_data(struct smtp_session *s)
 {
-	if (s->phase < PH_MAIL) {
+	if (s->phase < SMTP_PHASE_MAIL) {
 		smtp_reply_fixed(s, 503, "5.5.1 Error: need MAIL command");
 		return;
 	}
-	if (s->phase < PH_RCPT) {
+	if (s->phase < SMTP_PHASE_RCPT) {
 		smtp_reply_fixed(s, 554, "5.5.1 Error: no valid recipients");
 		return;
 	}
@@ -210,10 +219,10 @@ cmd_bdat(struct smtp_session *s, const struct smtp_cmd *c)
 	s->chunk_refuse = 0;
 	s->mode = MODE_BDAT;
 	/* refused or not, the chunk's bytes must be read (RFC 3030 2) */
-	if (s->phase < PH_RCPT) {
+	if (s->phase < SMTP_PHASE_RCPT) {
 		s->chunk_refuse = 1;
-		s->chunk_refuse_code = s->phase < PH_MAIL ? 503 : 554;
-		s->chunk_refuse_text = s->phase < PH_MAIL ?
+		s->chunk_refuse_code = s->phase < SMTP_PHASE_MAIL ? 503 : 554;
+		s->chunk_refuse_text = s->phase < SMTP_PHASE_MAIL ?
 		    "5.5.1 Error: need MAIL command" :
 		    "5.5.1 Error: no valid recipients";
 	} else if (!s->used_bdat) {
@@ -233,7 +242,7 @@ cmd_starttls(struct smtp_session *s)
 {
 	struct bufferevent	*tbev;
 
-	if (s->p->tls_ctx == NULL) {
+	if (s->p->tls_ctx == NULL || s->p->lmtp) {
 		smtp_reply_fixed(s, 502,
 		    "5.5.1 Error: command not implemented");
 		return;
@@ -242,7 +251,7 @@ cmd_starttls(struct smtp_session *s)
 		smtp_reply_fixed(s, 503, "5.5.1 Error: TLS already active");
 		return;
 	}
-	if (s->phase > PH_HELO) {
+	if (s->phase > SMTP_PHASE_HELO) {
 		smtp_reply_fixed(s, 503,
 		    "5.5.1 Error: transaction in progress");
 		return;
@@ -257,7 +266,7 @@ cmd_starttls(struct smtp_session *s)
 	s->starttls_pending = 1;
 	/* RFC 3207 4.2: forget everything learnt before TLS */
 	smtp_txn_reset(s);
-	s->phase = PH_INIT;
+	s->phase = SMTP_PHASE_INIT;
 	s->esmtp = 0;
 	s->helo[0] = '\0';
 }
@@ -274,6 +283,38 @@ cmd_helo(struct smtp_session *s, const struct smtp_cmd *c, int esmtp)
 		s->h->helo(s, s->helo, esmtp, s->arg);
 	else
 		smtp_reply(s, 250, "2.0.0 Ok");
+}
+
+/* HELO, EHLO or LHLO: the one the mode wants. */
+static void
+cmd_hello(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	if (s->p->lmtp && c->verb != SMTP_CMD_LHLO)
+		smtp_reply_fixed(s, 500, "5.5.1 Error: this is LMTP, say LHLO");
+	else if (!s->p->lmtp && c->verb == SMTP_CMD_LHLO)
+		smtp_reply_fixed(s, 500, "5.5.2 Error: command not "
+		    "recognized");
+	else
+		cmd_helo(s, c, c->verb != SMTP_CMD_HELO);
+}
+
+/* A verb for the command hook (AUTH, XSEAL), or one nobody knows. */
+static void
+cmd_other(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	/* LMTP has no AUTH: the peer is a local process */
+	if (!(s->p->lmtp && c->verb == SMTP_CMD_AUTH)) {
+		s->pending = PEND_CMD;
+		if (s->h->command != NULL && s->h->command(s, c, s->arg) == 0)
+			return;
+		s->pending = PEND_NONE;
+	}
+	if (c->verb == SMTP_CMD_UNKNOWN)
+		smtp_reply_fixed(s, 500, "5.5.2 Error: command not "
+		    "recognized");
+	else
+		smtp_reply_fixed(s, 502, "5.5.1 Error: command not "
+		    "implemented");
 }
 
 void
@@ -304,7 +345,8 @@ smtp_cmd_line(struct smtp_session *s, const char *line, size_t len)
 	switch (c->verb) {
 	case SMTP_CMD_HELO:
 	case SMTP_CMD_EHLO:
-		cmd_helo(s, c, c->verb == SMTP_CMD_EHLO);
+	case SMTP_CMD_LHLO:
+		cmd_hello(s, c);
 		break;
 	case SMTP_CMD_MAIL:
 		cmd_mail(s, c);
@@ -342,17 +384,86 @@ smtp_cmd_line(struct smtp_session *s, const char *line, size_t len)
 	case SMTP_CMD_EXPN:
 	case SMTP_CMD_AUTH:
 	case SMTP_CMD_UNKNOWN:
-		s->pending = PEND_CMD;
-		if (s->h->command != NULL && s->h->command(s, c, s->arg) == 0)
-			break;
-		s->pending = PEND_NONE;
-		if (c->verb == SMTP_CMD_UNKNOWN)
-			smtp_reply_fixed(s, 500, "5.5.2 Error: command not "
-			    "recognized");
-		else
-			smtp_reply_fixed(s, 502, "5.5.1 Error: command not "
-			    "implemented");
+		cmd_other(s, c);
 		break;
 	}
 	explicit_bzero(c->line, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* facts */
+
+const char *
+smtp_peer(const struct smtp_session *s)
+{
+	return s->peer;
+}
+
+void
+smtp_set_peer(struct smtp_session *s, const char *peer)
+{
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+}
+
+const char *
+smtp_helo_name(const struct smtp_session *s)
+{
+	return s->helo;
+}
+
+const char *
+smtp_mail_from(const struct smtp_session *s)
+{
+	return s->from;
+}
+
+int
+smtp_is_esmtp(const struct smtp_session *s)
+{
+	return s->esmtp;
+}
+
+int
+smtp_is_tls(const struct smtp_session *s)
+{
+	return s->tls;
+}
+
+int
+smtp_tls_info(const struct smtp_session *s, char *proto, size_t plen,
+    char *cipher, size_t clen)
+{
+	if (!s->tls)
+		return -1;
+	return tls_info(s->bev, proto, plen, cipher, clen);
+}
+
+int
+smtp_rcpt_count(const struct smtp_session *s)
+{
+	return s->nrcpt;
+}
+
+enum smtp_phase
+smtp_phase(const struct smtp_session *s)
+{
+	return s->phase;
+}
+
+int
+smtp_is_8bit(const struct smtp_session *s)
+{
+	return s->body8bit;
+}
+
+int
+smtp_is_smtputf8(const struct smtp_session *s)
+{
+	return s->smtputf8;
+}
+
+uint64_t
+smtp_session_id(const struct smtp_session *s)
+{
+	return s->id;
 }

@@ -3,7 +3,7 @@
  * CRLF "." CRLF) and BDAT chunks (taken as sent), streamed to the fd the
  * caller's data_begin hook gave, with the size and line limits and the
  * bare CR / bare LF check.  One byte-level state machine, content_feed(),
- * serves both.
+ * serves both, in SMTP and in LMTP mode.
  *
  * Runs where smtp.c runs, on raw network input.  The input is peeked and
  * only what belongs to the message is consumed, so commands pipelined
@@ -78,8 +78,8 @@ content_feed(struct smtp_session *s, const char *in, size_t n, char *out,
 
 	for (i = 0; i < n; i++) {
 		c = in[i];
-		if (c != '\r' && c != '\n' && ++s->linelen + 2 >
-		    s->p->text_line_max)
+		if (c != '\r' && c != '\n' && s->p->text_line_max != 0 &&
+		    ++s->linelen + 2 > s->p->text_line_max)
 			s->cerr |= CERR_LINE;
 again:
 		switch (s->cstate) {
@@ -137,20 +137,22 @@ again:
 	return 0;
 }
 
+/* The refusal of content: once, or once per recipient for LMTP's end. */
 static void
-content_error_reply(struct smtp_session *s)
+content_error_reply(struct smtp_session *s, int per_rcpt)
 {
+	void	(*reply)(struct smtp_session *, int, const char *);
+
+	reply = per_rcpt ? smtp_reply_content : smtp_reply_fixed;
 	if (s->cerr & CERR_IO)
-		smtp_reply_fixed(s, 451,
-		    "4.3.0 Error: cannot store the message");
+		reply(s, 451, "4.3.0 Error: cannot store the message");
 	else if (s->cerr & CERR_SIZE)
-		smtp_reply_fixed(s, 552,
-		    "5.3.4 Message size exceeds fixed limit");
+		reply(s, 552, "5.3.4 Message size exceeds fixed limit");
 	else if (s->cerr & CERR_BARE)
-		smtp_reply_fixed(s, 550, "5.6.0 Message contains bare CR or LF "
+		reply(s, 550, "5.6.0 Message contains bare CR or LF "
 		    "(RFC 5321 2.3.8)");
 	else
-		smtp_reply_fixed(s, 550, "5.6.0 Message line too long "
+		reply(s, 550, "5.6.0 Message line too long "
 		    "(RFC 5321 4.5.3.1.6)");
 }
 
@@ -158,6 +160,8 @@ content_error_reply(struct smtp_session *s)
 static void
 content_end(struct smtp_session *s)
 {
+	int	 n;
+
 	s->mode = MODE_CMD;
 	if (s->cstate == CS_CR)
 		s->cerr |= CERR_BARE;
@@ -165,15 +169,17 @@ content_end(struct smtp_session *s)
 		log_info("smtp %016llx peer=%s message refused size=%zu "
 		    "err=%#x", (unsigned long long)s->id, s->peer,
 		    s->msgsize, s->cerr);
-		content_error_reply(s);
+		content_error_reply(s, 1);
 		smtp_txn_reset(s);
 		return;
 	}
 	s->pending = PEND_DATAEND;
+	s->replies_due = s->p->lmtp ? s->nrcpt : 1;
 	if (s->h->data_end != NULL)
 		s->h->data_end(s, s->msgsize, s->arg);
 	else
-		smtp_reply(s, 451, "4.3.0 Error: no queue");
+		for (n = s->replies_due; n > 0; n--)
+			smtp_reply(s, 451, "4.3.0 Error: no queue");
 }
 
 /* DATA: returns 0 when it needs more input. */
@@ -220,7 +226,7 @@ chunk_done(struct smtp_session *s)
 	}
 	if (s->cerr & ~CERR_LINE) {
 		/* no point reading more of a message that is refused */
-		content_error_reply(s);
+		content_error_reply(s, 0);
 		smtp_txn_reset(s);
 		return;
 	}

@@ -1,8 +1,8 @@
 /*
  * smtp_int.h - the session engine's own state, shared by its three files
  * and by nobody else: smtp.c (session life, I/O, replies), smtp_cmd.c
- * (the commands and the transaction) and smtp_data.c (message content).
- * Callers use smtp.h only.
+ * (the commands, the transaction and the facts about them) and
+ * smtp_data.c (message content).  Callers use smtp.h only.
  */
 #ifndef SM_SMTP_INT_H
 #define SM_SMTP_INT_H
@@ -26,13 +26,6 @@ struct event;
 #define SMTP_WRITE_TIMEOUT	300	/* seconds, when timeout_cmd is 0 */
 #define SMTP_CLOSE_LINGER	10	/* seconds for the last reply */
 #define SMTP_PEER_MAX		64	/* a numeric address and zone */
-
-enum smtp_phase {
-	PH_INIT,		/* greeted, no HELO yet */
-	PH_HELO,		/* HELO/EHLO done, no transaction */
-	PH_MAIL,		/* sender accepted */
-	PH_RCPT			/* at least one recipient accepted */
-};
 
 enum smtp_pending {
 	PEND_NONE,
@@ -112,9 +105,10 @@ struct smtp_session {
 	uint64_t		 touch_bytes;	/* not yet reported to slot */
 
 	/* the transaction */
-	int			 in_txn;
+	int			 in_txn;	/* txn_reset hook due */
 	char			 from[SMTP_PATH_MAX + 1];
 	int			 nrcpt;
+	int			 replies_due;	/* LMTP: after the content */
 	int			 smtputf8;
 	int			 body8bit;
 	int			 used_bdat;
@@ -138,6 +132,7 @@ struct smtp_session {
 /* smtp.c */
 void	 smtp_put_line(struct smtp_session *, const char *);
 void	 smtp_reply_fixed(struct smtp_session *, int, const char *);
+void	 smtp_reply_content(struct smtp_session *, int, const char *);
 void	 smtp_set_timeout(struct smtp_session *, int);
 void	 smtp_wait_next(struct smtp_session *);
 void	 smtp_content_bytes(struct smtp_session *, size_t);

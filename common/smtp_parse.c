@@ -42,6 +42,7 @@ static const struct {
 	{ "HELP", SMTP_CMD_HELP, 1 },
 	{ "STARTTLS", SMTP_CMD_STARTTLS, 0 },
 	{ "AUTH", SMTP_CMD_AUTH, 2 },
+	{ "LHLO", SMTP_CMD_LHLO, 2 },
 };
 
 static const struct {
@@ -313,6 +314,7 @@ parse_args(struct smtp_cmd *cmd, char *arg)
 	switch (cmd->verb) {
 	case SMTP_CMD_HELO:
 	case SMTP_CMD_EHLO:
+	case SMTP_CMD_LHLO:
 		/* trailing words are tolerated, the name must be sane */
 		n = strcspn(arg, " ");
 		arg[n] = '\0';

@@ -34,7 +34,8 @@
  * writer, so it needs no locking.  A user process with no session for
  * IMAP_USER_LINGER seconds asks the parent whether it may leave; the
  * parent agrees only when no connection is in flight to it, and from then
- * on starts a new process for that user's next login (IPC_IMAP_EXIT).
+ * on starts a new process for that user's next login
+ * (IPC_PARENT_USER_EXIT).
  *
  * imapd -T maildir -l host:port is a test mode with none of this: one
  * unprivileged process serving PREAUTH sessions on one Maildir.  It
@@ -127,7 +128,7 @@ linger_tick(evutil_socket_t fd, short ev, void *arg)
 	}
 	if (now - idle_since < linger)
 		return;
-	m = ipc_msg_new(IPC_IMAP_EXIT, 0);
+	m = ipc_msg_new(IPC_PARENT_USER_EXIT, 0);
 	ipc_add_u32(m, sessions_received);
 	ipc_send(conn, m);
 	exit_asked = 1;
@@ -152,16 +153,16 @@ user_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 		}
 		return;
 	}
-	if (m->type != IPC_IMAP_CLIENT)
+	if (m->type != IPC_USER_CLIENT)
 		fatalx("user: unexpected IPC message %u", m->type);
 	sessions_received++;
 	if (ipc_get_str(m, &user) == -1 || ipc_get_str(m, &tag) == -1 ||
 	    ipc_get_str(m, &peer) == -1 || ipc_get_end(m) == -1)
-		fatalx("user: bad IPC_IMAP_CLIENT");
+		fatalx("user: bad IPC_USER_CLIENT");
 	if (strcmp(user, user_name) != 0)
 		fatalx("user: session for %s sent to %s", user, user_name);
 	if ((fd = ipc_msg_takefd(m)) == -1)
-		fatalx("user: IPC_IMAP_CLIENT without fd");
+		fatalx("user: IPC_USER_CLIENT without fd");
 	user_session(base, fd, user, tag, peer);
 }
 

@@ -186,7 +186,7 @@ uproc_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 	struct ipc_msg	*r;
 	uint32_t	 n;
 
-	if (m->type != IPC_IMAP_EXIT || ipc_get_u32(m, &n) == -1 ||
+	if (m->type != IPC_PARENT_USER_EXIT || ipc_get_u32(m, &n) == -1 ||
 	    ipc_get_end(m) == -1) {
 		log_warnx("user=%s pid=%ld sent an unexpected message %u; "
 		    "ending it", up->user, (long)up->pid, m->type);
@@ -404,7 +404,7 @@ auth_done(struct pam_job *j)
 		goto out;
 	}
 	log_info("auth user=%s peer=%s result=ok", j->user, p->peer);
-	fw = ipc_msg_new(IPC_IMAP_CLIENT, j->sid);
+	fw = ipc_msg_new(IPC_USER_CLIENT, j->sid);
 	ipc_add_str(fw, j->user);
 	ipc_add_str(fw, p->tag);
 	ipc_add_str(fw, p->peer);

@@ -86,10 +86,13 @@ eol_of(int fd)
 	return nl > b && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
-/* Keep the unstripped original for `sealmailctl quarantine release`. */
+/*
+ * Keep the unstripped original for `sealmailctl quarantine release`; id
+ * is the queue ID (or "-"), file the stripped copy's Maildir name.
+ */
 static void
 quarantine_keep(const struct sm_config *cfg, const struct mda_rcpt *r,
-    const struct buf *prefix, int msg, const char *id)
+    const struct buf *prefix, int msg, const char *id, const char *file)
 {
 	struct md_folder f;
 	struct md_src src = { prefix, NULL, 0, msg, 0 };
@@ -108,7 +111,8 @@ quarantine_keep(const struct sm_config *cfg, const struct mda_rcpt *r,
 	    md_store(&f, &src, cfg->hostname, name, sizeof(name)) == -1)
 		log_warn("id=%s user=<%s> quarantine", id, r->user);
 	else
-		log_info("id=%s user=<%s> quarantined=%s", id, r->user, name);
+		log_info("id=%s user=<%s> file=%s quarantined=%s", id,
+		    r->user, file, name);
 	md_folder_close(&f);
 }
 
@@ -253,7 +257,7 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 	    mda_class_name(class), where, name, sr.nremoved, sr.nconverted);
 	if (stripped != -1 && (sr.nremoved > 0 || sr.nconverted > 0 ||
 	    sr.degraded))
-		quarantine_keep(cfg, r, &prefix, msg, name);
+		quarantine_keep(cfg, r, &prefix, msg, id, name);
 	status_set(st, 250, "2.0.0 <%s> delivered to %s", r->rcpt, where);
 	goto out;
 unavailable:

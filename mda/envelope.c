@@ -15,20 +15,8 @@
 
 #include "buf.h"
 #include "mda.h"
+#include "qhandoff.h"
 #include "smtp.h"
-
-/* A queue ID as smtpd makes them: 16 lowercase hex digits. */
-int
-mda_qid_valid(const char *id)
-{
-	size_t	 i;
-
-	for (i = 0; i < MDA_QID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return id[MDA_QID_LEN] == '\0';
-}
 
 /*
  * A mailbox mda may write into an envelope, a header or a request to
@@ -69,7 +57,7 @@ mda_xseal_parse(const char *arg, char *id, enum mda_class *class_r)
 		if ((eq = strchr(tok, '=')) == NULL)
 			return -1;
 		if ((size_t)(eq - tok) == 2 && strncasecmp(tok, "ID", 2) == 0) {
-			if (have_id++ || !mda_qid_valid(eq + 1))
+			if (have_id++ || !q_id_valid(eq + 1))
 				return -1;
 			memcpy(id, eq + 1, MDA_QID_LEN + 1);
 		} else if ((size_t)(eq - tok) == 5 &&

@@ -34,6 +34,7 @@
 #include "mda.h"
 #include "net.h"
 #include "privsep.h"
+#include "smtp_client.h"
 #include "userdb.h"
 #include "xmalloc.h"
 
@@ -41,6 +42,8 @@
 #define EX_NOUSER_	67
 #define EX_TEMPFAIL_	75
 #define EX_NOPERM_	77
+
+#define LDA_TIMEOUT	300	/* seconds for each reply of mda's */
 
 static int
 lda_exit_code(int code, const char *text)
@@ -143,19 +146,6 @@ lda_direct(const struct sm_config *cfg, const char *rcpt, int class,
 	return lda_exit_code(st.code, st.text);
 }
 
-/* Read one LMTP reply (multi-line aware); its code, or -1. */
-static int
-lda_reply(FILE *f, char *line, size_t len)
-{
-	for (;;) {
-		if (fgets(line, (int)len, f) == NULL)
-			return -1;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (strlen(line) < 4 || line[3] != '-')
-			return atoi(line);
-	}
-}
-
 /* Does s have a byte outside ASCII (then MAIL says SMTPUTF8)? */
 static int
 lda_8bit(const char *s)
@@ -167,6 +157,37 @@ lda_8bit(const char *s)
 }
 
 /*
+ * The LMTP transaction with the running mda (common/smtp_client): the
+ * last reply's code (the recipient's, after the message), or -1 when
+ * the conversation broke.
+ */
+static int
+lda_lmtp(struct smtp_client *c, const char *rcpt, const char *sender,
+    int fd, char *line, size_t len)
+{
+	int	 code;
+
+	if (smtp_client_hello(c, "LHLO", "localhost", line, len) != 250)
+		return -1;
+	smtp_client_cmd(c, "MAIL FROM:<%s>%s", sender,
+	    lda_8bit(sender) || lda_8bit(rcpt) ? " SMTPUTF8" : "");
+	smtp_client_cmd(c, "RCPT TO:<%s>", rcpt);
+	smtp_client_cmd(c, "DATA");
+	/* pipelined: the three replies in order */
+	if ((code = smtp_client_reply(c, line, len)) != 250 ||
+	    (code = smtp_client_reply(c, line, len)) != 250 ||
+	    (code = smtp_client_reply(c, line, len)) != 354)
+		return code;
+	/* LMTP wants CRLF; the MTA may give bare LF: the client converts */
+	if (smtp_client_body(c, fd) == -1)
+		return -1;
+	code = smtp_client_reply(c, line, len);
+	smtp_client_cmd(c, "QUIT");
+	(void)smtp_client_reply(c, NULL, 0);
+	return code;
+}
+
+/*
  * Not root: hand the message to the running mda over LMTP, like any
  * other local user (no XSEAL: unsafe).
  */
@@ -174,75 +195,31 @@ static int
 lda_relay(const struct sm_config *cfg, const char *rcpt, int class,
     const char *sender)
 {
-	struct buf out;
-	char	 line[1024], b[65536];
-	FILE	*f;
-	off_t	 off = 0;
-	ssize_t	 n, i;
-	int	 sock, fd, code = -1, bol = 1, prev = 0;
+	struct smtp_client c;
+	char	 line[1024];
+	int	 fd, code;
 
 	if ((fd = lda_read_message(cfg)) == -1) {
 		log_warn("reading the message");
 		return errno == EFBIG ? EX_NOPERM_ : EX_TEMPFAIL_;
 	}
-	if ((sock = net_unix_connect(cfg->lmtp_socket)) == -1) {
-		log_warn("connect %s (is mda running?)", cfg->lmtp_socket);
-		return EX_TEMPFAIL_;
-	}
-	if ((f = fdopen(sock, "r")) == NULL)
-		fatal("fdopen");
-	buf_init(&out, 0);
-	if (lda_reply(f, line, sizeof(line)) != 220)
-		goto fail;
 	if (class == MDA_SAFE)
 		log_info("to=<%s> -s safe needs root; delivering as unsafe",
 		    rcpt);
-	buf_printf(&out, "LHLO localhost\r\nMAIL FROM:<%s>%s\r\n"
-	    "RCPT TO:<%s>\r\nDATA\r\n", sender,
-	    lda_8bit(sender) || lda_8bit(rcpt) ? " SMTPUTF8" : "", rcpt);
-	if (io_write_all(sock, out.data, out.len) == -1)
-		goto fail;
-	buf_reset(&out);
-	if (lda_reply(f, line, sizeof(line)) != 250 ||
-	    lda_reply(f, line, sizeof(line)) != 250 ||
-	    (code = lda_reply(f, line, sizeof(line))) != 250 ||
-	    (code = lda_reply(f, line, sizeof(line))) != 354)
-		goto done;
-	while ((n = pread(fd, b, sizeof(b), off)) > 0) {
-		for (i = 0; i < n; i++) {
-			if (bol && b[i] == '.')
-				buf_addc(&out, '.');
-			/* LMTP wants CRLF; the MTA may give bare LF */
-			if (b[i] == '\n' && prev != '\r')
-				buf_addc(&out, '\r');
-			buf_addc(&out, b[i]);
-			bol = b[i] == '\n';
-			prev = b[i];
-		}
-		off += n;
-		if (io_write_all(sock, out.data, out.len) == -1)
-			goto fail;
-		buf_reset(&out);
-	}
-	buf_addstr(&out, bol ? ".\r\nQUIT\r\n" : "\r\n.\r\nQUIT\r\n");
-	if (io_write_all(sock, out.data, out.len) == -1)
-		goto fail;
-	code = lda_reply(f, line, sizeof(line));
-done:
-	fclose(f);
+	if ((code = smtp_client_unix(&c, cfg->lmtp_socket, LDA_TIMEOUT, line,
+	    sizeof(line))) == -1)
+		log_warn("connect %s (is mda running?)", cfg->lmtp_socket);
+	else if (code == 220)
+		code = lda_lmtp(&c, rcpt, sender, fd, line, sizeof(line));
+	smtp_client_close(&c);
 	close(fd);
-	buf_free(&out);
-	if (code == -1)
+	if (code == -1) {
+		log_warnx("LMTP conversation with mda failed");
 		return EX_TEMPFAIL_;
+	}
 	if (code != 250)
 		fprintf(stderr, "%s\n", line);
 	return lda_exit_code(code, line);
-fail:
-	log_warnx("LMTP conversation with mda failed");
-	fclose(f);
-	close(fd);
-	buf_free(&out);
-	return EX_TEMPFAIL_;
 }
 
 int

@@ -22,13 +22,14 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "qhandoff.h"
 
 struct md_folder;
 struct sm_config;
 struct userdb;
 
 #define MDA_ADDR_MAX	254	/* RFC 5321 4.5.3.1.3: 256 with the <> */
-#define MDA_QID_LEN	16	/* smtpd's queue IDs: lowercase hex */
+#define MDA_QID_LEN	Q_ID_LEN	/* smtpd's queue IDs (q_id_valid) */
 
 enum mda_class {
 	MDA_UNSAFE = 0,		/* unknown is unsafe */
@@ -70,7 +71,6 @@ int	 rec_store(int, const char *, const struct md_folder *, int,
 int	 rec_purge(const char *, int, time_t, size_t *);
 
 /* envelope.c */
-int	 mda_qid_valid(const char *);
 int	 mda_addr_ok(const char *, int);
 int	 mda_xseal_parse(const char *, char *, enum mda_class *);
 

@@ -316,7 +316,7 @@ rec_purge_user(int ufd, time_t cutoff, time_t stale, size_t *removed)
 		if (de->d_name[0] == '.' || fstatat(rfd, de->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1 || S_ISDIR(st.st_mode))
 			continue;
-		if (mda_qid_valid(de->d_name)) {
+		if (q_id_valid(de->d_name)) {
 			if (st.st_mtime >= cutoff)
 				continue;
 			/* the record first, then what it points at */

@@ -5,7 +5,6 @@ sealmailctl_sealmailctl_SOURCES = \
 	sealmailctl/users.c \
 	sealmailctl/service.c \
 	sealmailctl/quarantine.c \
-	sealmailctl/queue.c smtpd/queue_admin.c smtpd/envelope.c
-sealmailctl_sealmailctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+	sealmailctl/queue.c
 sealmailctl_sealmailctl_LDADD = $(SM_LIBS) -lcrypt
 EXTRA_DIST += tests/integration/test_sealmailctl.py

@@ -1,13 +1,13 @@
 /*
  * queue.c - sealmailctl queue list|show|flush|delete: smtpd's queue as
- * the administrator sees it, through smtpd/queue_admin.c (which reads
- * the queue directory and signals the running queue process).
+ * the administrator sees it, through common/qadmin.c (which reads the
+ * queue directory and signals the running queue process).
  */
 #include <stdio.h>
 
 #include "config.h"
 #include "ctl.h"
-#include "queue_admin.h"
+#include "qadmin.h"
 
 int
 ctl_queue_list(struct ctl *c, int argc, char **argv)

@@ -6,33 +6,38 @@
  * lets give a message's class.  It is not chrooted because it connects
  * to the LMTP socket by path, but it holds no key, opens no file (the
  * queue passes each message as an open descriptor) and reads only mda's
- * replies and the queue's requests.
+ * replies (common/smtp_client.c bounds and checks them) and the queue's
+ * requests.
  *
- * Each transaction (the agreed hand-off, see mda/lmtp.c):
+ * Each transaction (the agreed hand-off, see mda/lmtp.c) is a state
+ * machine, one step a state (steps[] below), each saying which comes
+ * next:
  *
- *	LHLO <hostname>			mda must offer XSEAL
- *	XSEAL ID=<queue id> CLASS=SAFE|UNSAFE
- *	MAIL FROM:<sender> [SMTPUTF8]
- *	RCPT TO:<user> ...
- *	DATA ...
+ *	CHECK	every address again, where they are written
+ *	OPEN	the kept connection, or LHLO <hostname> on a new one; mda
+ *		must offer XSEAL
+ *	XSEAL	XSEAL ID=<queue id> CLASS=SAFE|UNSAFE
+ *	MAIL	MAIL FROM:<sender> [SMTPUTF8]
+ *	RCPT	RCPT TO:<user>, for each recipient
+ *	DATA	DATA, then the message (dot-stuffed, CRLF lines)
+ *	REPLIES	one reply per accepted recipient, in RCPT order
+ *	RSET	after a refusal, on a connection still in step
  *
  * The class travels in a command of its own, never as a MAIL parameter,
  * so no address can spell it; and every address is checked again with
  * q_addr_valid() before it is written.  The queue ID is the same on
  * every retry, so mda can tell a retry of a message it already stored.
  * An mda that does not offer XSEAL gets nothing: the message is deferred
- * (4xx) and stays queued.
+ * (4xx) and stays queued.  A recipient that gets no answer (the
+ * connection lost) is deferred too: a reply is either mda's or 4xx.
  *
  * One message at a time, blocking I/O with timeouts: the queue keeps
  * several requests in the socket and delivery is bounded by mda anyway.
- * The message is dot-stuffed on the way out and every line ends in CRLF
- * (the queue holds it exactly as received, already free of bare CR/LF).
  * When the queue goes away this process outlives it: it finishes the
  * transaction at hand, drops the dead queue's requests and waits for the
  * parent to hand over a channel to the next queue.
  */
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -41,195 +46,271 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
-#include "net.h"
+#include "smtp_client.h"
 #include "smtpd.h"
 #include "xmalloc.h"
 
 #define LMTP_TIMEOUT	300
 #define LMTP_LINE_MAX	2048
 
-struct lmtp {
-	int		 fd;
-	struct buf	 in;
-	struct buf	 out;
-	int		 caps;		/* LMTP_CAP_* mda offered */
+struct drcpt {
+	uint32_t	 idx;
+	const char	*user;
+	int		 code;
+	char		 text[LMTP_LINE_MAX];
 };
 
-#define LMTP_CAP_XSEAL		0x01
-#define LMTP_CAP_SMTPUTF8	0x02
+/* one message's transaction */
+struct dtxn {
+	const char	*id;
+	const char	*from;
+	uint32_t	 class;
+	int		 utf8;		/* an address needs SMTPUTF8 */
+	int		 msgfd;
+	struct drcpt	*r;
+	uint32_t	 n;
+	uint32_t	 accepted;
+	int		 reused;	/* on the connection kept from before */
+	int		 lost;		/* the connection is out of step */
+	char		 line[LMTP_LINE_MAX];
+};
+
+enum dstep {
+	D_CHECK, D_OPEN, D_XSEAL, D_MAIL, D_RCPT, D_DATA, D_REPLIES, D_RSET,
+	D_DONE
+};
 
 static struct sm_config	*cfg;
-static struct lmtp	 L = { .fd = -1 };
+static struct smtp_client L = { .fd = -1 };
+
+/* Every recipient (or every one mda accepted) gets code and text. */
+static void
+answer(struct dtxn *t, int only250, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
-lmtp_drop(void)
+answer(struct dtxn *t, int only250, int code, const char *fmt, ...)
 {
-	if (L.fd != -1)
-		close(L.fd);
-	L.fd = -1;
-	buf_free(&L.in);
-	buf_free(&L.out);
-}
+	struct drcpt	*r;
+	va_list		 ap;
+	char		 text[LMTP_LINE_MAX];
+	uint32_t	 i;
 
-static int
-lmtp_flush(void)
-{
-	size_t	 off = 0;
-	ssize_t	 n;
-
-	while (off < L.out.len) {
-		n = write(L.fd, L.out.data + off, L.out.len - off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < t->n; i++) {
+		r = &t->r[i];
+		if (!only250 || r->code == 250) {
+			r->code = code;
+			snprintf(r->text, sizeof(r->text), "%s", text);
 		}
-		off += (size_t)n;
 	}
-	buf_reset(&L.out);
-	return 0;
 }
 
-/* The capability a reply line names ("250-XSEAL", "250 SMTPUTF8"). */
-static int
-lmtp_cap(const char *line)
+/* The connection broke mid-transaction: whatever mda did not answer. */
+static enum dstep
+lost(struct dtxn *t, int only250)
 {
-	static const struct {
-		const char	*kw;
-		int		 cap;
-	} caps[] = {
-		{ "XSEAL", LMTP_CAP_XSEAL },
-		{ "SMTPUTF8", LMTP_CAP_SMTPUTF8 },
-	};
-	const char	*kw = line + 4;
-	size_t		 i, n;
+	t->lost = 1;
+	answer(t, only250, 451, "451 4.4.2 connection to mda lost");
+	return D_DONE;
+}
 
-	if (strncmp(line, "250", 3) != 0)
-		return 0;
-	n = strcspn(kw, " ");
-	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-		if (n == strlen(caps[i].kw) &&
-		    strncasecmp(kw, caps[i].kw, n) == 0)
-			return caps[i].cap;
+static int
+has_8bit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
 	return 0;
 }
 
 /*
- * One reply (last line of a multi-line one) into line; its code or -1.
- * With caps, the capabilities its lines name are added to *caps.
+ * The queue checked every address; checked again here, where they are
+ * written, because an address that is not one could carry something
+ * else into the command line.
  */
-static int
-lmtp_reply_caps(char *line, size_t len, int *caps)
+static enum dstep
+step_check(struct dtxn *t)
 {
-	char	*nl, b[4096];
-	ssize_t	 n;
-	size_t	 l;
+	uint32_t	 i;
+
+	t->utf8 = has_8bit(t->from);
+	if (!q_addr_valid(t->from, Q_ADDR_FROM)) {
+		log_warnx("id=%s from=<%s> is not an address; not delivered",
+		    t->id, t->from);
+		answer(t, 0, 553, "553 5.1.7 bad sender address");
+		return D_DONE;
+	}
+	for (i = 0; i < t->n; i++) {
+		t->utf8 |= has_8bit(t->r[i].user);
+		if (!q_addr_valid(t->r[i].user, Q_ADDR_USER)) {
+			log_warnx("id=%s user=<%s> is not an address; not "
+			    "delivered", t->id, t->r[i].user);
+			answer(t, 0, 553, "553 5.1.3 bad recipient address");
+			return D_DONE;
+		}
+	}
+	return D_OPEN;
+}
+
+/* The kept connection if mda has not closed it meanwhile, else anew. */
+static enum dstep
+step_open(struct dtxn *t)
+{
+	t->reused = !smtp_client_stale(&L);
+	if (!t->reused) {
+		smtp_client_close(&L);
+		if (smtp_client_unix(&L, cfg->lmtp_socket, LMTP_TIMEOUT,
+		    t->line, sizeof(t->line)) != 220 ||
+		    smtp_client_hello(&L, "LHLO", cfg->hostname, t->line,
+		    sizeof(t->line)) != 250) {
+			log_warnx("id=%s lmtp=%s no greeting from mda", t->id,
+			    cfg->lmtp_socket);
+			t->lost = 1;
+			answer(t, 0, 451, "451 4.4.1 mda not reachable");
+			return D_DONE;
+		}
+	}
+	if (!(L.caps & SMTP_CAP_XSEAL)) {
+		/* never the old MAIL parameter: the class would be lost */
+		log_warnx("id=%s lmtp=%s mda does not offer XSEAL; deferred",
+		    t->id, cfg->lmtp_socket);
+		t->lost = 1;
+		answer(t, 0, 451, "451 4.3.5 mda does not offer XSEAL");
+		return D_DONE;
+	}
+	return D_XSEAL;
+}
+
+static enum dstep
+step_xseal(struct dtxn *t)
+{
 	int	 code;
 
-	for (;;) {
-		if (lmtp_flush() == -1)
-			return -1;
-		while ((nl = memchr(L.in.data ? L.in.data : "", '\n',
-		    L.in.len)) == NULL) {
-			if ((n = read(L.fd, b, sizeof(b))) <= 0) {
-				if (n == -1 && errno == EINTR)
-					continue;
-				return -1;
-			}
-			if (buf_add(&L.in, b, (size_t)n) == -1)
-				return -1;
-		}
-		l = (size_t)(nl - L.in.data);
-		if (l > 0 && L.in.data[l - 1] == '\r')
-			l--;
-		snprintf(line, len, "%.*s", (int)l, L.in.data);
-		buf_consume(&L.in, (size_t)(nl - L.in.data) + 1);
-		if (strlen(line) < 3 || line[0] < '2' || line[0] > '5')
-			return -1;
-		code = atoi(line);
-		if (caps != NULL && strlen(line) > 4)
-			*caps |= lmtp_cap(line);
-		if (line[3] != '-')
-			return code;
+	smtp_client_cmd(&L, "XSEAL ID=%s CLASS=%s", t->id,
+	    t->class == Q_CLASS_SAFE ? "SAFE" : "UNSAFE");
+	code = smtp_client_reply(&L, t->line, sizeof(t->line));
+	if ((code == -1 || code == 421) && t->reused) {
+		/* mda closed the kept connection: once more, anew */
+		smtp_client_close(&L);
+		return D_OPEN;
 	}
-}
-
-static int
-lmtp_reply(char *line, size_t len)
-{
-	return lmtp_reply_caps(line, len, NULL);
-}
-
-static int
-lmtp_connect(void)
-{
-	struct timeval	 tv = { LMTP_TIMEOUT, 0 };
-	char		 line[LMTP_LINE_MAX];
-
-	if (L.fd != -1)
-		return 0;
-	buf_init(&L.in, 64 * 1024);
-	buf_init(&L.out, 0);
-	if ((L.fd = net_unix_connect(cfg->lmtp_socket)) == -1) {
-		log_warn("connect %s", cfg->lmtp_socket);
-		return -1;
+	if (code == -1)
+		return lost(t, 0);
+	if (code != 250) {
+		/* our uid is not trusted by mda: a setup error */
+		log_warnx("id=%s mda refused XSEAL: %s", t->id, t->line);
+		answer(t, 0, 451, "451 4.3.5 mda refused XSEAL: %s", t->line);
+		return D_RSET;
 	}
-	setsockopt(L.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(L.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (lmtp_reply(line, sizeof(line)) != 220)
-		goto fail;
-	buf_printf(&L.out, "LHLO %s\r\n", cfg->hostname);
-	L.caps = 0;
-	if (lmtp_reply_caps(line, sizeof(line), &L.caps) != 250)
-		goto fail;
-	return 0;
-fail:
-	log_warnx("lmtp: no greeting from mda");
-	lmtp_drop();
-	return -1;
+	return D_MAIL;
 }
 
-/* The message, dot-stuffed, every line ending in CRLF. */
-static int
-lmtp_send_body(int fd)
+static enum dstep
+step_mail(struct dtxn *t)
 {
-	char	 b[16384];
-	ssize_t	 n;
-	off_t	 off = 0;
-	size_t	 i;
-	int	 bol = 1, cr = 0;
+	int	 code;
 
-	while ((n = pread(fd, b, sizeof(b), off)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += n;
-		for (i = 0; i < (size_t)n; i++) {
-			if (bol && b[i] == '.')
-				buf_addc(&L.out, '.');
-			if (b[i] == '\n' && !cr)
-				buf_addc(&L.out, '\r');
-			buf_addc(&L.out, b[i]);
-			cr = b[i] == '\r';
-			bol = b[i] == '\n';
-		}
-		if (L.out.len > 65536 && lmtp_flush() == -1)
-			return -1;
+	if (t->utf8 && !(L.caps & SMTP_CAP_SMTPUTF8)) {
+		answer(t, 0, 553, "553 5.6.7 mda does not offer SMTPUTF8");
+		return D_RSET;
 	}
-	if (!bol)
-		buf_addstr(&L.out, cr ? "\n" : "\r\n");
-	buf_addstr(&L.out, ".\r\n");
-	return 0;
+	smtp_client_cmd(&L, "MAIL FROM:<%s>%s", t->from,
+	    t->utf8 ? " SMTPUTF8" : "");
+	if ((code = smtp_client_reply(&L, t->line, sizeof(t->line))) == -1)
+		return lost(t, 0);
+	if (code != 250) {
+		answer(t, 0, code, "%s", t->line);
+		return D_RSET;
+	}
+	return D_RCPT;
 }
+
+static enum dstep
+step_rcpt(struct dtxn *t)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < t->n; i++) {
+		smtp_client_cmd(&L, "RCPT TO:<%s>", t->r[i].user);
+		t->r[i].code = smtp_client_reply(&L, t->r[i].text,
+		    sizeof(t->r[i].text));
+		if (t->r[i].code == -1)
+			return lost(t, 0);
+		if (t->r[i].code == 250)
+			t->accepted++;
+	}
+	return t->accepted > 0 ? D_DATA : D_RSET;
+}
+
+static enum dstep
+step_data(struct dtxn *t)
+{
+	int	 code;
+
+	smtp_client_cmd(&L, "DATA");
+	if ((code = smtp_client_reply(&L, t->line, sizeof(t->line))) == -1)
+		return lost(t, 1);
+	if (code != 354) {
+		answer(t, 1, code, "%s", t->line);
+		return D_RSET;
+	}
+	if (smtp_client_body(&L, t->msgfd) == -1)
+		return lost(t, 1);
+	return D_REPLIES;
+}
+
+/* RFC 2033 4.2: one reply per accepted recipient, in order */
+static enum dstep
+step_replies(struct dtxn *t)
+{
+	struct drcpt	*r;
+	uint32_t	 i;
+
+	for (i = 0; i < t->n; i++) {
+		r = &t->r[i];
+		if (r->code != 250)
+			continue;
+		if ((r->code = smtp_client_reply(&L, r->text,
+		    sizeof(r->text))) == -1) {
+			t->lost = 1;
+			r->code = 451;
+			snprintf(r->text, sizeof(r->text),
+			    "451 4.4.2 connection to mda lost");
+		}
+	}
+	return D_DONE;
+}
+
+static enum dstep
+step_rset(struct dtxn *t)
+{
+	smtp_client_cmd(&L, "RSET");
+	if (smtp_client_reply(&L, t->line, sizeof(t->line)) != 250)
+		t->lost = 1;
+	return D_DONE;
+}
+
+static enum dstep (*const steps[])(struct dtxn *) = {
+	[D_CHECK] = step_check,
+	[D_OPEN] = step_open,
+	[D_XSEAL] = step_xseal,
+	[D_MAIL] = step_mail,
+	[D_RCPT] = step_rcpt,
+	[D_DATA] = step_data,
+	[D_REPLIES] = step_replies,
+	[D_RSET] = step_rset,
+};
+
+/* ------------------------------------------------------------------ */
+/* the queue */
 
 /* The queue went away: its requests die with it; wait for the next. */
 static void
@@ -243,250 +324,101 @@ queue_lost(int *qfd)
 }
 
 static void
-report(int *qfd, uint32_t req, uint32_t idx, int code, const char *text)
+queue_send(int *qfd, struct ipc_msg *m)
 {
-	struct ipc_msg	*m;
-	uint32_t	 st;
-
 	if (*qfd == -1)
-		return;
-	st = code >= 200 && code < 300 ? Q_DLV_OK : code >= 500 &&
-	    code < 600 ? Q_DLV_PERMFAIL : Q_DLV_TEMPFAIL;
-	m = ipc_msg_new(IPC_QUEUE_DELIVERED, req);
-	ipc_add_u32(m, idx);
-	ipc_add_u32(m, st);
-	ipc_add_str(m, text);
-	if (ipc_send_sync(*qfd, m) == -1)
+		ipc_msg_free(m);
+	else if (ipc_send_sync(*qfd, m) == -1)
 		queue_lost(qfd);
 }
 
-struct drcpt {
-	uint32_t	 idx;
-	const char	*user;
-	int		 code;
-	char		 text[LMTP_LINE_MAX];
-};
-
-/* Every recipient not yet answered gets code and text. */
+/* Each recipient's outcome, then the end of the request. */
 static void
-answer_all(struct drcpt *r, uint32_t n, int only250, int code,
-    const char *fmt, ...)
+report(int *qfd, uint32_t req, const struct dtxn *t)
 {
-	va_list	 ap;
-	char	 text[LMTP_LINE_MAX];
-	uint32_t i;
+	struct ipc_msg	*m;
+	uint32_t	 i, st;
+	int		 code;
 
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	for (i = 0; i < n; i++)
-		if (!only250 || r[i].code == 250) {
-			r[i].code = code;
-			snprintf(r[i].text, sizeof(r[i].text), "%s", text);
-		}
-}
-
-static int
-has_8bit(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 1;
-	return 0;
-}
-
-/*
- * Open the transaction: XSEAL (on a fresh connection if the kept one was
- * closed by mda), then MAIL.  250, another reply code (line holds the
- * reply) or -1 when the connection failed; *why says what was refused.
- */
-static int
-lmtp_begin(const char *id, uint32_t class, const char *from, int utf8,
-    char *line, size_t len, const char **why)
-{
-	int	 i, code = -1;
-
-	/* a kept connection may have been closed by mda: one reconnect */
-	for (i = 0; i < 2 && code == -1; i++) {
-		*why = "connect";
-		if (lmtp_connect() == -1)
-			return -1;
-		if (!(L.caps & LMTP_CAP_XSEAL)) {
-			*why = "xseal-missing";
-			return -1;
-		}
-		*why = "XSEAL";
-		buf_printf(&L.out, "XSEAL ID=%s CLASS=%s\r\n", id,
-		    class == Q_CLASS_SAFE ? "SAFE" : "UNSAFE");
-		if ((code = lmtp_reply(line, len)) == -1)
-			lmtp_drop();
+	for (i = 0; i < t->n; i++) {
+		code = t->r[i].code;
+		st = code >= 200 && code < 300 ? Q_DLV_OK : code >= 500 &&
+		    code < 600 ? Q_DLV_PERMFAIL : Q_DLV_TEMPFAIL;
+		log_debug("id=%s user=%s lmtp=%s", t->id, t->r[i].user,
+		    t->r[i].text);
+		m = ipc_msg_new(IPC_QUEUE_DELIVERED, req);
+		ipc_add_u32(m, t->r[i].idx);
+		ipc_add_u32(m, st);
+		ipc_add_str(m, t->r[i].text);
+		queue_send(qfd, m);
 	}
-	if (code != 250)
-		return code;
-	*why = "MAIL";
-	if (utf8 && !(L.caps & LMTP_CAP_SMTPUTF8)) {
-		snprintf(line, len, "553 5.6.7 mda does not offer SMTPUTF8");
-		return 553;
-	}
-	buf_printf(&L.out, "MAIL FROM:<%s>%s\r\n", from,
-	    utf8 ? " SMTPUTF8" : "");
-	return lmtp_reply(line, len);
+	m = ipc_msg_new(IPC_QUEUE_DELIVERY_DONE, req);
+	ipc_add_str(m, t->id);
+	queue_send(qfd, m);
 }
 
+/* IPC_DELIVERY_MESSAGE: one transaction with mda, then the report. */
 static void
 deliver(int *qfd, struct ipc_msg *m)
 {
-	const char	*id, *from, *why;
-	uint32_t	 class, n, i;
-	struct drcpt	*r;
-	char		 line[LMTP_LINE_MAX];
-	int		 code, accepted = 0, lost = 0, utf8;
-	struct ipc_msg	*done;
+	struct dtxn	 t;
+	enum dstep	 step;
+	uint32_t	 i;
 
-	if (ipc_get_str(m, &id) == -1 || ipc_get_str(m, &from) == -1 ||
-	    ipc_get_u32(m, &class) == -1 || ipc_get_u32(m, &n) == -1 ||
-	    n == 0 || n > Q_MAX_RCPT || m->fd == -1 || !q_id_valid(id))
-		fatalx("delivery: bad IPC_MDA_DELIVER");
-	r = xcalloc(n, sizeof(*r));
-	for (i = 0; i < n; i++)
-		if (ipc_get_u32(m, &r[i].idx) == -1 ||
-		    ipc_get_str(m, &r[i].user) == -1)
-			fatalx("delivery: bad IPC_MDA_DELIVER");
+	memset(&t, 0, sizeof(t));
+	if (ipc_get_str(m, &t.id) == -1 || ipc_get_str(m, &t.from) == -1 ||
+	    ipc_get_u32(m, &t.class) == -1 || ipc_get_u32(m, &t.n) == -1 ||
+	    t.n == 0 || t.n > Q_MAX_RCPT || m->fd == -1 || !q_id_valid(t.id))
+		fatalx("delivery: bad IPC_DELIVERY_MESSAGE");
+	t.r = xcalloc(t.n, sizeof(*t.r));
+	for (i = 0; i < t.n; i++)
+		if (ipc_get_u32(m, &t.r[i].idx) == -1 ||
+		    ipc_get_str(m, &t.r[i].user) == -1)
+			fatalx("delivery: bad IPC_DELIVERY_MESSAGE");
 	if (ipc_get_end(m) == -1)
-		fatalx("delivery: bad IPC_MDA_DELIVER");
-	answer_all(r, n, 0, 451, "451 4.4.1 mda not reachable");
-
-	/*
-	 * The queue checked every address; checked again here, where they
-	 * are written, because an address that is not one could carry
-	 * something else into the command line.
-	 */
-	utf8 = has_8bit(from);
-	if (!q_addr_valid(from, Q_ADDR_FROM)) {
-		log_warnx("id=%s from=<%s> is not an address; not delivered",
-		    id, from);
-		answer_all(r, n, 0, 553, "553 5.1.7 bad sender address");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		utf8 |= has_8bit(r[i].user);
-		if (!q_addr_valid(r[i].user, Q_ADDR_USER)) {
-			log_warnx("id=%s user=<%s> is not an address; not "
-			    "delivered", id, r[i].user);
-			answer_all(r, n, 0, 553,
-			    "553 5.1.3 bad recipient address");
-			goto out;
-		}
-	}
-
-	code = lmtp_begin(id, class, from, utf8, line, sizeof(line), &why);
-	if (code == -1 && strcmp(why, "xseal-missing") == 0) {
-		/* never the old MAIL parameter: the class would be lost */
-		log_warnx("id=%s lmtp=%s mda does not offer XSEAL; deferred",
-		    id, cfg->lmtp_socket);
-		answer_all(r, n, 0, 451, "451 4.3.5 mda does not offer XSEAL");
-		lost = 1;
-		goto out;
-	}
-	if (code == -1 && strcmp(why, "connect") == 0)
-		goto out;
-	if (code != 250) {
-		lost = code == -1;
-		if (code == -1)
-			answer_all(r, n, 0, 451, "451 4.4.2 connection to mda "
-			    "lost");
-		else if (strcmp(why, "XSEAL") == 0) {
-			/* our uid is not trusted by mda: a setup error */
-			log_warnx("id=%s mda refused XSEAL: %s", id, line);
-			answer_all(r, n, 0, 451, "451 4.3.5 mda refused "
-			    "XSEAL: %s", line);
-		} else
-			answer_all(r, n, 0, code, "%s", line);
-		goto reset;
-	}
-	for (i = 0; i < n; i++) {
-		buf_printf(&L.out, "RCPT TO:<%s>\r\n", r[i].user);
-		if ((code = lmtp_reply(r[i].text, sizeof(r[i].text))) == -1) {
-			lost = 1;
-			answer_all(r, n, 0, 451, "451 4.4.2 connection to mda "
-			    "lost");
-			goto out;
-		}
-		r[i].code = code;
-		if (code == 250)
-			accepted++;
-	}
-	if (accepted == 0)
-		goto reset;
-	buf_addstr(&L.out, "DATA\r\n");
-	if ((code = lmtp_reply(line, sizeof(line))) != 354) {
-		lost = code == -1;
-		answer_all(r, n, 1, code == -1 ? 451 : code, "%s", code == -1 ?
-		    "451 4.4.2 connection to mda lost" : line);
-		goto reset;
-	}
-	if (lmtp_send_body(m->fd) == -1) {
-		lost = 1;
-		answer_all(r, n, 1, 451, "451 4.4.2 connection to mda lost");
-		goto out;
-	}
-	/* RFC 2033 4.2: one reply per accepted recipient, in order */
-	for (i = 0; i < n; i++) {
-		if (r[i].code != 250)
-			continue;
-		if ((code = lmtp_reply(r[i].text, sizeof(r[i].text))) == -1) {
-			lost = 1;
-			r[i].code = 451;
-			snprintf(r[i].text, sizeof(r[i].text),
-			    "451 4.4.2 connection to mda lost");
-			continue;
-		}
-		r[i].code = code;
-	}
-	goto out;
-reset:
-	if (!lost) {
-		buf_addstr(&L.out, "RSET\r\n");
-		if (lmtp_reply(line, sizeof(line)) == -1)
-			lost = 1;
-	}
-out:
-	if (lost)
-		lmtp_drop();
-	for (i = 0; i < n; i++) {
-		log_debug("id=%s user=%s lmtp=%s", id, r[i].user, r[i].text);
-		report(qfd, m->id, r[i].idx, r[i].code, r[i].text);
-	}
-	if (*qfd != -1) {
-		done = ipc_msg_new(IPC_QUEUE_DELIVERY_DONE, m->id);
-		ipc_add_str(done, id);
-		if (ipc_send_sync(*qfd, done) == -1)
-			queue_lost(qfd);
-	}
-	free(r);
+		fatalx("delivery: bad IPC_DELIVERY_MESSAGE");
+	t.msgfd = m->fd;
+	answer(&t, 0, 451, "451 4.4.1 mda not reachable");
+	for (step = D_CHECK; step != D_DONE; step = steps[step](&t))
+		;
+	if (t.lost)
+		smtp_client_close(&L);
+	report(qfd, m->id, &t);
+	free(t.r);
 }
 
-/* The parent's word: a channel to a new queue. */
+/*
+ * Everything smtpd.delivery is sent, from its two trusted peers: the
+ * parent (a channel to a new queue, IPC_DELIVERY_QUEUE) and the queue
+ * (messages).  Anything else is fatal.
+ */
 static void
-parent_msg(int pfd, int *qfd)
+delivery_dispatch(int from_parent, struct ipc_msg *m, int *qfd)
 {
-	struct ipc_msg	*m;
-
-	if (ipc_recv_sync(pfd, &m) == -1)
-		_exit(0);	/* the parent is gone: so are we */
-	if (m->type != IPC_MDA_QUEUE || ipc_get_end(m) == -1 || m->fd == -1)
-		fatalx("delivery: unexpected message %u from parent", m->type);
-	/* a new queue means the last one is dead */
-	if (*qfd != -1)
-		close(*qfd);
-	*qfd = ipc_msg_takefd(m);
-	ipc_msg_free(m);
-	log_debug("queue channel ready");
+	switch (m->type) {
+	case IPC_DELIVERY_QUEUE:
+		if (!from_parent || ipc_get_end(m) == -1 || m->fd == -1)
+			fatalx("delivery: bad IPC_DELIVERY_QUEUE");
+		/* a new queue means the last one is dead */
+		if (*qfd != -1)
+			close(*qfd);
+		*qfd = ipc_msg_takefd(m);
+		log_debug("queue channel ready");
+		break;
+	case IPC_DELIVERY_MESSAGE:
+		if (from_parent)
+			fatalx("delivery: a message from the parent");
+		deliver(qfd, m);
+		break;
+	default:
+		fatalx("delivery: unexpected message %u from the %s", m->type,
+		    from_parent ? "parent" : "queue");
+	}
 }
 
 /*
  * pfd: the channel to the parent; qfd: to the queue, or -1 until the
- * parent hands one over (IPC_MDA_QUEUE, when a queue starts).
+ * parent hands one over (IPC_DELIVERY_QUEUE, when a queue starts).
  */
 void
 delivery_main(struct sm_config *c, int pfd, int qfd)
@@ -509,18 +441,18 @@ delivery_main(struct sm_config *c, int pfd, int qfd)
 			fatal("delivery: poll");
 		}
 		if (pf[0].revents != 0) {
-			parent_msg(pfd, &qfd);
+			/* the parent is gone: so are we */
+			if (ipc_recv_sync(pfd, &m) == -1)
+				_exit(0);
+			delivery_dispatch(1, m, &qfd);
+		} else if (pf[1].revents != 0) {
+			if (ipc_recv_sync(qfd, &m) == -1) {
+				queue_lost(&qfd);
+				continue;
+			}
+			delivery_dispatch(0, m, &qfd);
+		} else
 			continue;
-		}
-		if (pf[1].revents == 0)
-			continue;
-		if (ipc_recv_sync(qfd, &m) == -1) {
-			queue_lost(&qfd);
-			continue;
-		}
-		if (m->type != IPC_MDA_DELIVER)
-			fatalx("delivery: unexpected message %u", m->type);
-		deliver(&qfd, m);
 		ipc_msg_free(m);
 	}
 }

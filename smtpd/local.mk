@@ -1,14 +1,13 @@
 # smtpd/local.mk - the MTA: receiver, queue, delivery (see smtpd/smtpd.h)
 pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
-	smtpd/queue.c smtpd/queue.h smtpd/queue_store.c smtpd/envelope.c \
-	smtpd/dsn.c smtpd/delivery.c smtpd/queue_admin.c smtpd/queue_admin.h
+	smtpd/queue.c smtpd/queue.h smtpd/queue_store.c \
+	smtpd/dsn.c smtpd/delivery.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 smtpd_smtpd_LDADD = $(SM_LIBS)
 
 check_PROGRAMS += tests/unit/test-queue
-tests_unit_test_queue_SOURCES = tests/unit/test-queue.c smtpd/envelope.c \
-	smtpd/dsn.c smtpd/queue_admin.c
+tests_unit_test_queue_SOURCES = tests/unit/test-queue.c smtpd/dsn.c
 tests_unit_test_queue_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_queue_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-queue

@@ -65,6 +65,7 @@
  * the requests it held back to the queue (dch_closed).
  */
 struct dlvch {
+	enum q_peer		 kind;		/* QP_DELIVERY, first */
 	struct ipc_conn		*conn;
 	int			 slot;
 	int			 busy;		/* requests outstanding */
@@ -93,6 +94,7 @@ static int		 ninflight;
 static uint32_t		 next_req = 1;
 
 static void	q_finish(struct qent *);
+static void	queue_dispatch(struct ipc_conn *, struct ipc_msg *, void *);
 
 struct qent *
 qent_add(const char *id, time_t when)
@@ -287,10 +289,11 @@ q_expire(struct q_envelope *e)
  * to other domains, bounces to remote senders) wait here for the
  * transmitter role (smtpd.mta: sign through the keystore, MX lookup,
  * STARTTLS/DANE), which is a later issue.  It will be a fourth kind of
- * child beside delivery, fed IPC_MTA_DELIVER the way delivery is fed
- * IPC_MDA_DELIVER, answering IPC_QUEUE_DELIVERED per recipient; q_finish()
- * already turns those answers into done / retry / bounce.  Until then the
- * recipient stays queued and expires after queue_lifetime with a DSN.
+ * child beside delivery, fed an IPC_MTA_MESSAGE the way delivery is fed
+ * IPC_DELIVERY_MESSAGE, answering IPC_QUEUE_DELIVERED per recipient;
+ * q_finish() already turns those answers into done / retry / bounce.
+ * Until then the recipient stays queued and expires after
+ * queue_lifetime with a DSN.
  */
 static void
 q_transmit(struct q_envelope *e, int idx)
@@ -332,7 +335,7 @@ q_attempt(struct qent *qe)
 		return;
 	}
 	qe->req = next_req++;
-	m = ipc_msg_new(IPC_MDA_DELIVER, qe->req);
+	m = ipc_msg_new(IPC_DELIVERY_MESSAGE, qe->req);
 	ipc_add_str(m, e->id);
 	ipc_add_str(m, e->from);
 	ipc_add_u32(m, (uint32_t)e->class);
@@ -366,48 +369,48 @@ dlv_any(void)
 	return 0;
 }
 
+/* IPC_QUEUE_DELIVERED: one recipient's outcome. */
 static void
-dlv_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+dlv_delivered(struct dlvch *dch, struct ipc_msg *m)
 {
-	struct dlvch	*dch = arg;
 	struct qent	*qe;
-	const char	*text, *id;
+	const char	*text;
 	uint32_t	 idx, status;
 	struct q_rcpt	*r;
 
-	switch (m->type) {
-	case IPC_QUEUE_DELIVERED:
-		if (ipc_get_u32(m, &idx) == -1 ||
-		    ipc_get_u32(m, &status) == -1 ||
-		    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1 ||
-		    (qe = find_req(m->id)) == NULL || qe->dch != dch ||
-		    idx >= (uint32_t)qe->env->nrcpt)
-			fatalx("queue: bad IPC_QUEUE_DELIVERED");
-		r = &qe->env->rcpt[idx];
-		free(r->last);
-		r->last = xstrdup(text);
-		if (status == Q_DLV_OK)
-			r->state = Q_RS_DONE;
-		else if (status == Q_DLV_PERMFAIL)
-			r->state = Q_RS_FAILED;
-		log_info("id=%s rcpt=<%s> user=%s class=%s status=%s %s",
-		    qe->id, r->addr, r->user, q_class_name(qe->env->class),
-		    status == Q_DLV_OK ? "sent" : status == Q_DLV_PERMFAIL ?
-		    "bounced" : "deferred", text);
-		break;
-	case IPC_QUEUE_DELIVERY_DONE:
-		if (ipc_get_str(m, &id) == -1 || ipc_get_end(m) == -1 ||
-		    (qe = find_req(m->id)) == NULL || qe->dch != dch)
-			fatalx("queue: bad IPC_QUEUE_DELIVERY_DONE");
-		ninflight--;
-		dch->busy--;
-		qe->dch = NULL;
-		q_finish(qe);
-		q_schedule();
-		break;
-	default:
-		fatalx("queue: unexpected message %u from delivery", m->type);
-	}
+	if (ipc_get_u32(m, &idx) == -1 || ipc_get_u32(m, &status) == -1 ||
+	    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1 ||
+	    (qe = find_req(m->id)) == NULL || qe->dch != dch ||
+	    idx >= (uint32_t)qe->env->nrcpt)
+		fatalx("queue: bad IPC_QUEUE_DELIVERED");
+	r = &qe->env->rcpt[idx];
+	free(r->last);
+	r->last = xstrdup(text);
+	if (status == Q_DLV_OK)
+		r->state = Q_RS_DONE;
+	else if (status == Q_DLV_PERMFAIL)
+		r->state = Q_RS_FAILED;
+	log_info("id=%s rcpt=<%s> user=%s class=%s status=%s %s",
+	    qe->id, r->addr, r->user, q_class_name(qe->env->class),
+	    status == Q_DLV_OK ? "sent" : status == Q_DLV_PERMFAIL ?
+	    "bounced" : "deferred", text);
+}
+
+/* IPC_QUEUE_DELIVERY_DONE: every recipient of the request answered. */
+static void
+dlv_done(struct dlvch *dch, struct ipc_msg *m)
+{
+	struct qent	*qe;
+	const char	*id;
+
+	if (ipc_get_str(m, &id) == -1 || ipc_get_end(m) == -1 ||
+	    (qe = find_req(m->id)) == NULL || qe->dch != dch)
+		fatalx("queue: bad IPC_QUEUE_DELIVERY_DONE");
+	ninflight--;
+	dch->busy--;
+	qe->dch = NULL;
+	q_finish(qe);
+	q_schedule();
 }
 
 /*
@@ -461,7 +464,8 @@ dch_new(uint32_t slot, int fd)
 	 */
 	dch = xcalloc(1, sizeof(*dch));
 	dch->slot = (int)slot;
-	dch->conn = ipc_conn_new(base, fd, dlv_dispatch, dch_closed, dch);
+	dch->kind = QP_DELIVERY;
+	dch->conn = ipc_conn_new(base, fd, queue_dispatch, dch_closed, dch);
 	dlv[slot] = dch;
 	log_debug("delivery slot=%u channel ready", slot);
 	q_schedule();
@@ -504,14 +508,6 @@ q_flush(int sig, short ev, void *arg)
 /* ------------------------------------------------------------------ */
 /* peers */
 
-static void
-recv_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
-{
-	if (m->type != IPC_QUEUE_MESSAGE)
-		fatalx("queue: unexpected message %u from receiver", m->type);
-	q_take(c, m, arg);
-}
-
 /* A client's channel closed: its messages not yet committed are dropped. */
 static void
 client_gone(struct qclient *qc)
@@ -549,35 +545,10 @@ receiver_new(int fd)
 	if (receiver != NULL)
 		client_gone(receiver);
 	receiver = xcalloc(1, sizeof(*receiver));
-	receiver->conn = ipc_conn_new(base, fd, recv_dispatch, client_closed,
+	receiver->kind = QP_RECEIVER;
+	receiver->conn = ipc_conn_new(base, fd, queue_dispatch, client_closed,
 	    receiver);
 	log_debug("receiver channel ready");
-}
-
-static void
-parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
-{
-	uint32_t	 slot;
-
-	switch (m->type) {
-	case IPC_OK:
-	case IPC_ERR:
-		bounce_answer(m);
-		break;
-	case IPC_QUEUE_RECEIVER:
-		if (ipc_get_end(m) == -1 || m->fd == -1)
-			fatalx("queue: bad IPC_QUEUE_RECEIVER");
-		receiver_new(ipc_msg_takefd(m));
-		break;
-	case IPC_QUEUE_DELIVERY:
-		if (ipc_get_u32(m, &slot) == -1 || ipc_get_end(m) == -1 ||
-		    slot >= Q_DELIVERY_N || m->fd == -1)
-			fatalx("queue: bad IPC_QUEUE_DELIVERY");
-		dch_new(slot, ipc_msg_takefd(m));
-		break;
-	default:
-		fatalx("queue: unexpected message %u from parent", m->type);
-	}
 }
 
 static void
@@ -586,16 +557,74 @@ peer_closed(struct ipc_conn *c, void *arg)
 	fatalx("queue: %s went away", (const char *)arg);
 }
 
+static const char *const q_peer_names[] = {
+	"parent", "receiver", "queue_socket", "delivery"
+};
+
+/* The parent's channels to a receiver or delivery process that started. */
 static void
-client_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+parent_channel(struct ipc_msg *m)
 {
-	if (m->type != IPC_QUEUE_MESSAGE) {
-		log_warnx("queue_socket: unexpected message %u", m->type);
-		/* not freed here, inside its own dispatch: EOF will come */
-		shutdown(ipc_conn_fd(c), SHUT_RDWR);
+	uint32_t	 slot;
+
+	if (m->type == IPC_QUEUE_RECEIVER) {
+		if (ipc_get_end(m) == -1 || m->fd == -1)
+			fatalx("queue: bad IPC_QUEUE_RECEIVER");
+		receiver_new(ipc_msg_takefd(m));
 		return;
 	}
-	q_take(c, m, arg);
+	if (ipc_get_u32(m, &slot) == -1 || ipc_get_end(m) == -1 ||
+	    slot >= Q_DELIVERY_N || m->fd == -1)
+		fatalx("queue: bad IPC_QUEUE_DELIVERY");
+	dch_new(slot, ipc_msg_takefd(m));
+}
+
+/*
+ * Everything the queue is sent, by each peer only what it may send.
+ * The parent, the receiver and the delivery processes are the queue's
+ * own (a message out of place is fatal: something is broken); a client
+ * on queue_socket is another program, and only its connection ends.
+ */
+static void
+queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+{
+	enum q_peer	 peer = c == parent_ipc ? QP_PARENT :
+			    *(enum q_peer *)arg;
+
+	switch (m->type) {
+	case IPC_QUEUE_MESSAGE:
+		if (peer != QP_RECEIVER && peer != QP_CLIENT)
+			break;
+		q_take(c, m, arg);
+		return;
+	case IPC_QUEUE_DELIVERED:
+	case IPC_QUEUE_DELIVERY_DONE:
+		if (peer != QP_DELIVERY)
+			break;
+		if (m->type == IPC_QUEUE_DELIVERED)
+			dlv_delivered(arg, m);
+		else
+			dlv_done(arg, m);
+		return;
+	case IPC_OK:
+	case IPC_ERR:
+		if (peer != QP_PARENT)
+			break;
+		bounce_answer(m);
+		return;
+	case IPC_QUEUE_RECEIVER:
+	case IPC_QUEUE_DELIVERY:
+		if (peer != QP_PARENT)
+			break;
+		parent_channel(m);
+		return;
+	}
+	if (peer != QP_CLIENT)
+		fatalx("queue: unexpected message %u from the %s", m->type,
+		    q_peer_names[peer]);
+	log_warnx("queue_socket: unexpected message %u", m->type);
+	/* not freed here, inside its own dispatch: EOF will come */
+	shutdown(ipc_conn_fd(c), SHUT_RDWR);
 }
 
 static void
@@ -617,8 +646,9 @@ client_accept(int lfd, short ev, void *arg)
 		return;
 	}
 	qc = xcalloc(1, sizeof(*qc));
+	qc->kind = QP_CLIENT;
 	qc->trusted = 1;
-	qc->conn = ipc_conn_new(base, fd, client_dispatch, client_closed, qc);
+	qc->conn = ipc_conn_new(base, fd, queue_dispatch, client_closed, qc);
 	qc->next = clients;
 	clients = qc;
 }
@@ -639,7 +669,7 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd, int qsock_fd)
 	    O_DIRECTORY | O_CLOEXEC)) == -1)
 		fatal("open queue directories");
 	q_recover();
-	parent_ipc = ipc_conn_new(base, parent_fd, parent_dispatch,
+	parent_ipc = ipc_conn_new(base, parent_fd, queue_dispatch,
 	    peer_closed, "parent");
 	/* the delivery processes' channels come from the parent */
 	if (recv_fd != -1)

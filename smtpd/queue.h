@@ -14,8 +14,17 @@ struct ipc_msg;
 struct q_envelope;
 struct qent;
 
+/* who talks to the queue (the first member of each peer's conn arg) */
+enum q_peer {
+	QP_PARENT,		/* smtpd's root parent */
+	QP_RECEIVER,		/* smtpd.receiver: a struct qclient */
+	QP_CLIENT,		/* queue_socket (submitd): a struct qclient */
+	QP_DELIVERY		/* smtpd.delivery: a struct dlvch */
+};
+
 /* who sends IPC_QUEUE_MESSAGE: the receiver, or submitd's parent */
 struct qclient {
+	enum q_peer		 kind;		/* first */
 	struct qclient		*next;
 	struct ipc_conn		*conn;
 	int			 trusted;	/* queue_socket (root) */

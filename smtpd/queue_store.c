@@ -1,7 +1,8 @@
 /*
  * queue_store.c - the queue's disk: committing messages (writer threads,
  * one fsync of queue/ per batch, the acknowledgement only after it),
- * taking IPC_QUEUE_MESSAGE requests in, and recovery at start.  Part of
+ * taking messages in (the hand-off, common/qhandoff.c, and the queue's
+ * policy on what each client may claim), and recovery at start.  Part of
  * smtpd.queue (queue_user, chrooted to queue_dir); see queue.c for the
  * layout of the directory and the rest of the role.
  */
@@ -221,93 +222,63 @@ q_env_save(struct q_envelope *e)
 /* taking messages in */
 
 /*
- * Read an IPC_QUEUE_MESSAGE into e.  trusted: submitd's parent over
- * queue_socket; else the receiver, whose claims are narrowed.  Every
- * address must be one (q_addr_valid): smtpd.delivery writes them into
- * MAIL and RCPT, so a sender such as "a@example.org> X-PARAM=1" from a
- * subverted receiver is refused here, not passed on.
+ * The envelope of a message the hand-off brought (q_handoff_read checked
+ * every field and address).  trusted: submitd's parent over
+ * queue_socket; else the receiver, whose claims are narrowed: its mail
+ * is unsafe (until the verifier exists) and goes to local users only.
  */
 static int
-q_msg_parse(struct ipc_msg *m, int trusted, struct q_envelope *e,
-    int *code, char *err, size_t errlen)
+q_envelope_of(const struct q_handoff *h, int trusted, struct q_envelope *e)
 {
-	const char	*id, *from, *helo, *peer, *addr, *user;
-	uint32_t	 class, n, flags, i;
+	const struct q_handoff_rcpt	*r;
+	uint32_t			 i;
 
 	q_env_init(e);
-	if (ipc_get_str(m, &id) == -1 || ipc_get_str(m, &from) == -1 ||
-	    ipc_get_u32(m, &class) == -1 || ipc_get_str(m, &helo) == -1 ||
-	    ipc_get_str(m, &peer) == -1 || ipc_get_u32(m, &n) == -1 ||
-	    n == 0 || n > Q_MAX_RCPT || !q_addr_safe(helo) ||
-	    !q_addr_safe(peer))
-		goto bad;
-	if (!q_addr_valid(from, Q_ADDR_FROM)) {
-		*code = 553;
-		snprintf(err, errlen, "5.1.7 Bad sender address syntax");
-		goto fail;
-	}
-	if (q_id_valid(id))
-		memcpy(e->id, id, Q_ID_LEN + 1);
+	if (*h->id != '\0')
+		memcpy(e->id, h->id, Q_ID_LEN + 1);
 	free(e->from);
-	e->from = xstrdup(from);
+	e->from = xstrdup(h->from);
 	free(e->helo);
-	e->helo = xstrdup(helo);
+	e->helo = xstrdup(h->helo);
 	free(e->peer);
-	e->peer = xstrdup(peer);
+	e->peer = xstrdup(h->peer);
 	free(e->source);
 	e->source = xstrdup(trusted ? "submit" : "smtp");
-	/* port 25 mail is unsafe until the verifier exists */
-	e->class = trusted && class == Q_CLASS_SAFE ? Q_CLASS_SAFE :
+	e->class = trusted && h->class == Q_CLASS_SAFE ? Q_CLASS_SAFE :
 	    Q_CLASS_UNSAFE;
-	for (i = 0; i < n; i++) {
-		if (ipc_get_str(m, &addr) == -1 ||
-		    ipc_get_str(m, &user) == -1 ||
-		    ipc_get_u32(m, &flags) == -1)
-			goto bad;
-		if (!q_addr_valid(addr, Q_ADDR_RCPT) ||
-		    (*user != '\0' && !q_addr_valid(user, Q_ADDR_USER))) {
-			*code = 553;
-			snprintf(err, errlen,
-			    "5.1.3 Bad recipient address syntax");
-			goto fail;
-		}
-		if ((flags & Q_RCPT_LOCAL) && *user != '\0')
-			q_env_add_rcpt(e, addr, user, Q_RS_PENDING);
+	for (i = 0; i < h->nrcpt; i++) {
+		r = &h->rcpt[i];
+		if (r->flags & Q_RCPT_LOCAL)
+			q_env_add_rcpt(e, r->addr, r->user, Q_RS_PENDING);
 		else if (trusted)
-			q_env_add_rcpt(e, addr, "", Q_RS_REMOTE);
-		else
-			goto bad;	/* the receiver never relays */
+			q_env_add_rcpt(e, r->addr, "", Q_RS_REMOTE);
+		else {
+			q_env_free(e);
+			return -1;	/* the receiver never relays */
+		}
 	}
-	if (ipc_get_end(m) == -1 || m->fd == -1)
-		goto bad;
 	e->created = time(NULL);
 	e->next = e->created;
 	return 0;
-bad:
-	*code = 554;
-	snprintf(err, errlen, "5.5.0 Malformed request");
-fail:
-	q_env_free(e);
-	return -1;
 }
 
 void
 q_take(struct ipc_conn *c, struct ipc_msg *m, struct qclient *client)
 {
+	struct q_handoff	 h;
 	struct q_envelope	 e;
-	struct ipc_msg		*r;
 	struct qjob		*j;
 	char			 err[256];
-	int			 code, trusted = client->trusted;
+	int			 code, trusted = client->trusted, r;
 
-	if (q_msg_parse(m, trusted, &e, &code, err, sizeof(err)) == -1) {
-		log_warnx("%s: refused message: %d %s",
-		    trusted ? "queue_socket" : "receiver", code, err);
-		r = ipc_msg_new(IPC_ERR, m->id);
-		ipc_add_u32(r, (uint32_t)code);
-		ipc_add_str(r, err);
-		ipc_send(c, r);
-		return;
+	if (q_handoff_read(m, &h, &code, err, sizeof(err)) == -1)
+		goto refuse;
+	r = q_envelope_of(&h, trusted, &e);
+	q_handoff_free(&h);
+	if (r == -1) {
+		code = 554;
+		snprintf(err, sizeof(err), "5.5.0 Malformed request");
+		goto refuse;
 	}
 	j = xcalloc(1, sizeof(*j));
 	j->env = e;
@@ -316,25 +287,26 @@ q_take(struct ipc_conn *c, struct ipc_msg *m, struct qclient *client)
 	j->req = m->id;
 	client->njobs++;
 	q_job_submit(j);
+	return;
+refuse:
+	log_warnx("%s: refused message: %d %s",
+	    trusted ? "queue_socket" : "receiver", code, err);
+	ipc_send(c, q_handoff_err(m->id, code, err));
 }
 
 static void
 q_job_reply(struct qjob *j)
 {
 	struct q_envelope	*e = &j->env;
-	struct ipc_msg		*r;
 	struct ipc_conn		*c;
 	int			 i;
 
 	c = j->client->gone ? NULL : j->client->conn;
 	if (j->failed) {
 		log_warnx("id=%s not queued: %s", e->id, j->err);
-		if (c == NULL)
-			return;
-		r = ipc_msg_new(IPC_ERR, j->req);
-		ipc_add_u32(r, 451);
-		ipc_add_str(r, "4.3.0 Error: queue write failed");
-		ipc_send(c, r);
+		if (c != NULL)
+			ipc_send(c, q_handoff_err(j->req, 451,
+			    "4.3.0 Error: queue write failed"));
 		return;
 	}
 	for (i = 0; i < e->nrcpt; i++)
@@ -342,11 +314,8 @@ q_job_reply(struct qjob *j)
 		    "source=%s queued", e->id, e->from, e->rcpt[i].addr,
 		    e->rcpt[i].user[0] ? e->rcpt[i].user : "-",
 		    q_class_name(e->class), e->source);
-	if (c != NULL) {
-		r = ipc_msg_new(IPC_QUEUE_COMMITTED, j->req);
-		ipc_add_str(r, e->id);
-		ipc_send(c, r);
-	}
+	if (c != NULL)
+		ipc_send(c, q_handoff_ok(j->req, e->id));
 	qent_add(e->id, e->next);
 }
 

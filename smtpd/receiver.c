@@ -276,12 +276,35 @@ count_hops(int fd)
 	return hops;
 }
 
+/* The message goes to the queue (common/qhandoff): unsafe, local only. */
+static void
+handoff_send(struct rsess *rs)
+{
+	struct q_handoff	 h;
+	int			 i;
+
+	memset(&h, 0, sizeof(h));
+	h.id = rs->qid;
+	h.from = smtp_mail_from(rs->s);
+	h.class = Q_CLASS_UNSAFE;
+	h.helo = smtp_helo_name(rs->s);
+	h.peer = rs->peer;
+	h.nrcpt = (uint32_t)rs->nrcpt;
+	h.rcpt = xcalloc((size_t)rs->nrcpt, sizeof(*h.rcpt));
+	for (i = 0; i < rs->nrcpt; i++) {
+		h.rcpt[i].addr = rs->rcpt[i].addr;
+		h.rcpt[i].user = rs->rcpt[i].user;
+		h.rcpt[i].flags = Q_RCPT_LOCAL;
+	}
+	ipc_send(queue_ipc, q_handoff_msg(&h, rs->req, rs->memfd));
+	free(h.rcpt);
+}
+
 static void
 r_data_end(struct smtp_session *s, size_t size, void *arg)
 {
 	struct rsess	*rs = arg;
-	struct ipc_msg	*m;
-	int		 i, hops;
+	int		 hops;
 
 	if ((hops = count_hops(rs->memfd)) > MAX_HOPS) {
 		log_info("session=%016llx peer=%s id=%s refused: %d hops",
@@ -298,21 +321,8 @@ r_data_end(struct smtp_session *s, size_t size, void *arg)
 	}
 	rs->req = next_req++;
 	rs->atqueue = 1;
-	m = ipc_msg_new(IPC_QUEUE_MESSAGE, rs->req);
-	ipc_add_str(m, rs->qid);
-	ipc_add_str(m, smtp_mail_from(s));
-	ipc_add_u32(m, Q_CLASS_UNSAFE);
-	ipc_add_str(m, smtp_helo_name(s));
-	ipc_add_str(m, rs->peer);
-	ipc_add_u32(m, (uint32_t)rs->nrcpt);
-	for (i = 0; i < rs->nrcpt; i++) {
-		ipc_add_str(m, rs->rcpt[i].addr);
-		ipc_add_str(m, rs->rcpt[i].user);
-		ipc_add_u32(m, Q_RCPT_LOCAL);
-	}
-	ipc_msg_setfd(m, rs->memfd);
+	handoff_send(rs);
 	rs->memfd = -1;
-	ipc_send(queue_ipc, m);
 	log_debug("session=%016llx id=%s size=%zu sent to queue",
 	    (unsigned long long)smtp_session_id(s), rs->qid, size);
 }
@@ -391,65 +401,72 @@ lookup_answer(struct ipc_msg *m)
 	smtp_reply(rs->s, (int)code, "%s", text);
 }
 
-static void	queue_dispatch(struct ipc_conn *, struct ipc_msg *, void *);
+static void	receiver_dispatch(struct ipc_conn *, struct ipc_msg *,
+		    void *);
 static void	queue_closed(struct ipc_conn *, void *);
 
+/* The queue's answer to a message: committed (250) or not. */
 static void
-parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
-{
-	switch (m->type) {
-	case IPC_OK:
-	case IPC_ERR:
-		lookup_answer(m);
-		break;
-	case IPC_RECEIVER_QUEUE:
-		/* a new queue: the old one is dead or about to be seen so */
-		if (ipc_get_end(m) == -1 || m->fd == -1)
-			fatalx("receiver: bad IPC_RECEIVER_QUEUE");
-		if (queue_ipc != NULL)
-			queue_closed(queue_ipc, NULL);
-		queue_ipc = ipc_conn_new(base, ipc_msg_takefd(m),
-		    queue_dispatch, queue_closed, NULL);
-		log_info("queue channel ready");
-		break;
-	default:
-		fatalx("receiver: unexpected message %u from parent", m->type);
-	}
-}
-
-static void
-queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+queue_answer(struct ipc_msg *m)
 {
 	struct rsess	*rs;
 	const char	*id, *text;
-	uint32_t	 code;
+	int		 code, r;
+
+	if ((r = q_handoff_answer(m, &id, &code, &text)) == -1)
+		fatalx("receiver: bad answer from the queue");
+	if ((rs = find_req(m->id)) == NULL || !rs->atqueue)
+		return;		/* the client has gone */
+	rs->req = 0;
+	rs->atqueue = 0;
+	if (r == 0) {
+		smtp_reply(rs->s, code, "%s", text);
+		return;
+	}
+	log_info("session=%016llx peer=%s id=%s queued",
+	    (unsigned long long)smtp_session_id(rs->s), rs->peer, id);
+	smtp_reply(rs->s, 250, "2.0.0 Ok: queued as %s", id);
+}
+
+/* A new queue: the old one is dead or about to be seen so. */
+static void
+queue_attach(struct ipc_msg *m)
+{
+	if (ipc_get_end(m) == -1 || m->fd == -1)
+		fatalx("receiver: bad IPC_RECEIVER_QUEUE");
+	if (queue_ipc != NULL)
+		queue_closed(queue_ipc, NULL);
+	queue_ipc = ipc_conn_new(base, ipc_msg_takefd(m), receiver_dispatch,
+	    queue_closed, NULL);
+	log_info("queue channel ready");
+}
+
+/*
+ * Everything the receiver is sent, from its two trusted peers: the
+ * parent (recipient lookups, a new queue's channel) and the queue
+ * (answers to messages).  Anything else is fatal: they do not lie.
+ */
+static void
+receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+{
+	int	 parent = c == parent_ipc;
 
 	switch (m->type) {
-	case IPC_QUEUE_COMMITTED:
-		if (ipc_get_str(m, &id) == -1 || ipc_get_end(m) == -1)
-			fatalx("receiver: bad IPC_QUEUE_COMMITTED");
-		if ((rs = find_req(m->id)) == NULL)
-			return;
-		rs->req = 0;
-		rs->atqueue = 0;
-		log_info("session=%016llx peer=%s id=%s queued",
-		    (unsigned long long)smtp_session_id(rs->s), rs->peer, id);
-		smtp_reply(rs->s, 250, "2.0.0 Ok: queued as %s", id);
-		break;
+	case IPC_OK:
 	case IPC_ERR:
-		if (ipc_get_u32(m, &code) == -1 ||
-		    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1)
-			fatalx("receiver: bad IPC_ERR from queue");
-		if ((rs = find_req(m->id)) == NULL)
-			return;
-		rs->req = 0;
-		rs->atqueue = 0;
-		if (code < 400 || code > 599)
-			code = 451;
-		smtp_reply(rs->s, (int)code, "%s", text);
+		if (parent)
+			lookup_answer(m);
+		else
+			queue_answer(m);
+		break;
+	case IPC_RECEIVER_QUEUE:
+		if (!parent)
+			fatalx("receiver: IPC_RECEIVER_QUEUE from the queue");
+		queue_attach(m);
 		break;
 	default:
-		fatalx("receiver: unexpected message %u from queue", m->type);
+		fatalx("receiver: unexpected message %u from the %s", m->type,
+		    parent ? "parent" : "queue");
 	}
 }
 
@@ -559,10 +576,10 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	limit = net_limit_new(net_session_budget(cfg->smtpd_max_sessions, 2),
 	    cfg->smtpd_max_sessions_per_ip);
 	net_limit_set_stress(limit, cfg->smtpd_limits.stress_threshold);
-	parent_ipc = ipc_conn_new(base, parent_fd, parent_dispatch,
+	parent_ipc = ipc_conn_new(base, parent_fd, receiver_dispatch,
 	    peer_closed, "parent");
 	if (queue_fd != -1)
-		queue_ipc = ipc_conn_new(base, queue_fd, queue_dispatch,
+		queue_ipc = ipc_conn_new(base, queue_fd, receiver_dispatch,
 		    queue_closed, NULL);
 	for (i = 0; i < nl; i++) {
 		ev = event_new(base, lfds[i], EV_READ | EV_PERSIST, accept_cb,

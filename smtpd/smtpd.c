@@ -17,7 +17,8 @@
  * inherited by the new process (or, for a new queue's delivery
  * channels, passed to it) and the other passed to the running peer over
  * that peer's channel to the parent (IPC_QUEUE_RECEIVER,
- * IPC_QUEUE_DELIVERY, IPC_RECEIVER_QUEUE, IPC_MDA_QUEUE: see smtpd.h):
+ * IPC_QUEUE_DELIVERY, IPC_RECEIVER_QUEUE, IPC_DELIVERY_QUEUE: see
+ * smtpd.h):
  *
  *	receiver dies	its SMTP sessions end; the queue drops what it was
  *			committing for it (no client saw a 250 for that)
@@ -31,8 +32,8 @@
  *			waiting on, and to new ones, until it has a channel
  *			to the new queue; the delivery processes finish
  *			what they were doing and wait for theirs
- *			(IPC_MDA_QUEUE).  The new queue recovers from disk
- *			(the disk is the truth: what was in flight is
+ *			(IPC_DELIVERY_QUEUE).  The new queue recovers from
+ *			disk (the disk is the truth: what was in flight is
  *			retried).
  *
  * Nothing the parent holds crosses into a role: each is forked with
@@ -355,7 +356,8 @@ start_queue(struct respawn *r, void *arg)
 		if (role_up(R_DELIVERY + d)) {
 			channel_pair(qd);
 			pass_channel(R_QUEUE, IPC_QUEUE_DELIVERY, d, qd[0]);
-			pass_channel(R_DELIVERY + d, IPC_MDA_QUEUE, -1, qd[1]);
+			pass_channel(R_DELIVERY + d, IPC_DELIVERY_QUEUE, -1,
+			    qd[1]);
 		}
 }
 

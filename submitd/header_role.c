@@ -143,7 +143,7 @@ header_main(const struct sm_config *cfg, int ipcfd)
 	daemon_child_signals(base);
 	parent = ipc_conn_new(base, ipcfd, header_dispatch,
 	    header_parent_closed, NULL);
-	m = ipc_msg_new(IPC_HELLO, 0);
+	m = ipc_msg_new(IPC_PARENT_HELLO, 0);
 	ipc_add_str(m, "header");
 	ipc_send(parent, m);
 	log_info("ready");

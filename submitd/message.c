@@ -101,7 +101,7 @@ struct msg_job {
 	char		**ruser;	/* local user of each, or NULL */
 
 	/* decided */
-	char		 id[STAMP_ID_LEN + 1];
+	char		 id[Q_ID_LEN + 1];
 	char		 user[USERDB_ADDR_MAX + 1];
 	char		 client[64];
 	struct queue_job *q;
@@ -395,7 +395,7 @@ submit_queue(struct msg_job *j, const struct hdr_facts *f,
 	char		 date[64], helo[256];
 	int		 msgfd;
 
-	stamp_new_id(j->id);
+	q_id_new(j->id);
 	memset(&si, 0, sizeof(si));
 	si.id = j->id;
 	si.hostname = parent_cfg->hostname;
@@ -580,9 +580,10 @@ hdr_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	if (c != hdr || hdr_bad)
 		return;
 	if (!hdr_hello) {
-		if (m->type != IPC_HELLO || ipc_get_str(m, &role) == -1 ||
+		if (m->type != IPC_PARENT_HELLO ||
+		    ipc_get_str(m, &role) == -1 ||
 		    ipc_get_end(m) == -1 || strcmp(role, "header") != 0) {
-			hdr_misbehaved("no IPC_HELLO");
+			hdr_misbehaved("no IPC_PARENT_HELLO");
 			return;
 		}
 		hdr_hello = 1;

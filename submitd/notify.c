@@ -44,7 +44,7 @@ struct uhist {
 };
 
 struct notice {
-	char	 id[STAMP_ID_LEN + 1];
+	char	 id[Q_ID_LEN + 1];
 	char	*rcpt[1];
 	char	*ruser[1];
 	char	 user[USERDB_ADDR_MAX + 1];
@@ -170,7 +170,7 @@ notify_lockout(const struct sm_config *cfg, struct event_base *base,
 		return;
 	}
 	nt = xcalloc(1, sizeof(*nt));
-	stamp_new_id(nt->id);
+	q_id_new(nt->id);
 	snprintf(nt->user, sizeof(nt->user), "%s", user);
 	nt->rcpt[0] = xstrdup(cfg->postmaster);
 	if (userdb_lookup_rcpt(udb, cfg->postmaster, pmuser,

@@ -82,7 +82,7 @@ static struct event	*checkpoint_ev;
 
 /* the current submitd.smtp */
 static struct ipc_conn	*smtp;		/* its channel; NULL: none */
-static int		 smtp_hello;	/* it said IPC_HELLO */
+static int		 smtp_hello;	/* it said IPC_PARENT_HELLO */
 static int		 smtp_bad;	/* it misbehaved: being killed */
 static unsigned		 smtp_gen;	/* which one it is */
 
@@ -581,7 +581,7 @@ p_hello(struct ipc_msg *m)
 
 	if (ipc_get_str(m, &role) == -1 || ipc_get_end(m) == -1 ||
 	    strcmp(role, "smtp") != 0) {
-		parent_smtp_misbehaved("a malformed IPC_HELLO");
+		parent_smtp_misbehaved("a malformed IPC_PARENT_HELLO");
 		return;
 	}
 	smtp_hello = 1;
@@ -596,10 +596,11 @@ smtp_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	if (c != smtp || smtp_bad)
 		return;		/* a dead or condemned child's leftovers */
 	if (!smtp_hello) {
-		if (m->type == IPC_HELLO)
+		if (m->type == IPC_PARENT_HELLO)
 			p_hello(m);
 		else
-			parent_smtp_misbehaved("a request before IPC_HELLO");
+			parent_smtp_misbehaved("a request before "
+			    "IPC_PARENT_HELLO");
 		return;
 	}
 	switch (m->type) {

@@ -3,22 +3,13 @@
  *
  * Runs in the root parent (the child is chrooted and cannot reach the
  * socket).  One connection per message to [smtpd] queue_socket, one
- * request, one answer, in the format smtpd/smtpd.h defines:
+ * request, one answer, in the queue hand-off's format
+ * (common/qhandoff.h): the message is safe (the author authenticated),
+ * its ID is the tracking ID submitd chose and wrote into the Received
+ * header, and each recipient is local (with the user it delivers to) or
+ * remote.
  *
- *	-> IPC_QUEUE_MESSAGE	str id (the tracking ID submitd chose and
- *				wrote into the Received header: 16 lowercase
- *				hex digits), str from ("" for <>),
- *				u32 class (1: safe), str helo, str peer,
- *				u32 nrcpt, nrcpt x { str address, str user
- *				(the local user it delivers to, "" if
- *				remote), u32 flags (1: local) },
- *				fd: the complete message (CRLF lines, any
- *				offset)
- *	<- IPC_QUEUE_COMMITTED	str id	(on disk and fsync'd: the
- *				message is the queue's)
- *	<- IPC_ERR		u32 SMTP code, str text	(not queued)
- *
- * The client's 250 waits for IPC_QUEUE_COMMITTED; anything else (an
+ * The client's 250 waits for the queue's IPC_OK; anything else (an
  * error, the queue closing the connection, QUEUE_TIMEOUT seconds of
  * silence) is a temporary failure for the client.
  *
@@ -42,14 +33,11 @@
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
+#include "qhandoff.h"
 #include "queue.h"
 #include "xmalloc.h"
 
 #define QUEUE_TIMEOUT	120	/* seconds for the queue to commit */
-
-/* smtpd.h: Q_CLASS_SAFE and Q_RCPT_LOCAL */
-#define QUEUE_CLASS_SAFE	1
-#define QUEUE_RCPT_LOCAL	0x01
 
 struct queue_job {
 	struct ipc_conn	*conn;
@@ -96,47 +84,25 @@ job_finish(struct queue_job *j, int ok, const char *text)
 	event_active(j->reaper, EV_TIMEOUT, 1);
 }
 
-static int
-queue_id_ok(const char *id)
-{
-	size_t	 n = strlen(id);
-
-	if (n == 0 || n > 64)
-		return 0;
-	for (; *id != '\0'; id++)
-		if (!((*id >= '0' && *id <= '9') || (*id >= 'a' &&
-		    *id <= 'z') || (*id >= 'A' && *id <= 'Z') || *id == '.' ||
-		    *id == '-' || *id == '_'))
-			return 0;
-	return 1;
-}
-
 static void
 job_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
 	struct queue_job *j = arg;
 	const char *id, *text;
-	uint32_t code;
+	int	 code;
 
-	switch (m->type) {
-	case IPC_QUEUE_COMMITTED:
-		if (ipc_get_str(m, &id) == -1 || ipc_get_end(m) == -1 ||
-		    !queue_id_ok(id)) {
-			log_warnx("queue: malformed IPC_QUEUE_COMMITTED");
-			job_finish(j, 0, "malformed answer from the queue");
-			return;
-		}
+	switch (q_handoff_answer(m, &id, &code, &text)) {
+	case 1:
 		job_finish(j, 1, id);
-		return;
-	case IPC_ERR:
-		if (ipc_get_u32(m, &code) == -1 || ipc_get_str(m, &text) == -1)
-			text = "malformed error from the queue";
-		log_warnx("queue: refused: %s", text);
+		break;
+	case 0:
+		log_warnx("queue: refused: %d %s", code, text);
 		job_finish(j, 0, text);
-		return;
+		break;
 	default:
-		log_warnx("queue: unexpected message type %u", m->type);
-		job_finish(j, 0, "unexpected answer from the queue");
+		/* another program: its connection ends, not submitd */
+		log_warnx("queue: malformed answer (type %u)", m->type);
+		job_finish(j, 0, "malformed answer from the queue");
 	}
 }
 
@@ -160,7 +126,7 @@ queue_handoff(struct event_base *base, int qfd,
 {
 	struct queue_job *j = xcalloc(1, sizeof(*j));
 	struct timeval tv = { QUEUE_TIMEOUT, 0 };
-	struct ipc_msg *m;
+	struct q_handoff h;
 	uint32_t i;
 
 	j->done = done;
@@ -172,20 +138,21 @@ queue_handoff(struct event_base *base, int qfd,
 		fatalx("queue_handoff: event_new");
 	evtimer_add(j->timer, &tv);
 
-	m = ipc_msg_new(IPC_QUEUE_MESSAGE, 0);
-	ipc_add_str(m, env->id);
-	ipc_add_str(m, env->from);
-	ipc_add_u32(m, QUEUE_CLASS_SAFE);
-	ipc_add_str(m, env->helo);
-	ipc_add_str(m, env->peer);
-	ipc_add_u32(m, env->nrcpt);
+	memset(&h, 0, sizeof(h));
+	h.id = env->id;
+	h.from = env->from;
+	h.class = Q_CLASS_SAFE;
+	h.helo = env->helo;
+	h.peer = env->peer;
+	h.nrcpt = env->nrcpt;
+	h.rcpt = xcalloc(env->nrcpt, sizeof(*h.rcpt));
 	for (i = 0; i < env->nrcpt; i++) {
-		ipc_add_str(m, env->rcpt[i]);
-		ipc_add_str(m, env->user[i] != NULL ? env->user[i] : "");
-		ipc_add_u32(m, env->user[i] != NULL ? QUEUE_RCPT_LOCAL : 0);
+		h.rcpt[i].addr = env->rcpt[i];
+		h.rcpt[i].user = env->user[i] != NULL ? env->user[i] : "";
+		h.rcpt[i].flags = env->user[i] != NULL ? Q_RCPT_LOCAL : 0;
 	}
-	ipc_msg_setfd(m, msgfd);
-	ipc_send(j->conn, m);
+	ipc_send(j->conn, q_handoff_msg(&h, 0, msgfd));
+	free(h.rcpt);
 	return j;
 }
 

@@ -1,6 +1,6 @@
 /*
- * queue.h - submitd's hand-off of a message to smtpd's queue (queue.c
- * documents the protocol).  Used by the root parent only.
+ * queue.h - submitd's hand-off of a message to smtpd's queue (the
+ * format: common/qhandoff.h).  Used by the root parent only.
  *
  *	if ((qfd = queue_connect(cfg->queue_socket)) == -1) answer 451;
  *	qj = queue_handoff(base, qfd, &env, msgfd, done, arg);
@@ -12,13 +12,15 @@
 
 #include <stdint.h>
 
+#include "qhandoff.h"		/* Q_ID_LEN, q_id_new() */
+
 struct event_base;
 struct queue_job;
 
 typedef void	(*queue_done_fn)(void *, int, const char *);
 
 struct queue_envelope {
-	const char	 *id;		/* 16 lowercase hex digits */
+	const char	 *id;		/* a queue ID (q_id_new) */
 	const char	 *from;		/* "" for <> */
 	const char	 *helo;
 	const char	 *peer;

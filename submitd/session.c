@@ -609,7 +609,7 @@ session_main(const struct sm_config *c, void *tls_ctx, const int *fds,
 	daemon_child_signals(base);
 	parent = ipc_conn_new(base, ipcfd, session_parent_dispatch,
 	    session_parent_closed, NULL);
-	m = ipc_msg_new(IPC_HELLO, 0);
+	m = ipc_msg_new(IPC_PARENT_HELLO, 0);
 	ipc_add_str(m, "smtp");
 	ipc_send(parent, m);
 	/* a socket each, and a memfd while a message comes in */

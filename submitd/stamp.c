@@ -21,21 +21,6 @@
 #include "log.h"
 #include "stamp.h"
 
-void
-stamp_new_id(char *id)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char	 r[STAMP_ID_LEN / 2];
-	size_t		 i;
-
-	arc4random_buf(r, sizeof(r));
-	for (i = 0; i < sizeof(r); i++) {
-		id[2 * i] = hex[r[i] >> 4];
-		id[2 * i + 1] = hex[r[i] & 15];
-	}
-	id[STAMP_ID_LEN] = '\0';
-}
-
 /*
  * Keep letters, digits and ".-_:[]@+"; anything else becomes "?".  An
  * empty result is "unknown".

@@ -16,10 +16,8 @@
 
 struct buf;
 
-#define STAMP_ID_LEN	16	/* lowercase hex, as smtpd's queue IDs */
-
 struct stamp_info {
-	const char	*id;		/* tracking ID = queue ID */
+	const char	*id;		/* tracking ID = queue ID (q_id_new) */
 	const char	*hostname;	/* ours */
 	const char	*helo;		/* the client's, untrusted */
 	const char	*client;	/* numeric address */
@@ -29,7 +27,6 @@ struct stamp_info {
 	time_t		 now;
 };
 
-void	 stamp_new_id(char *);		/* STAMP_ID_LEN + 1 bytes */
 const char *stamp_clean(const char *, char *, size_t);
 void	 stamp_date(char *, size_t, time_t);
 void	 stamp_received(struct buf *, const struct stamp_info *);

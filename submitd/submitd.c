@@ -31,8 +31,8 @@
  * memory (the database cache, other sessions, passwords in flight), no
  * database region mapped, no descriptor but its own.  As root it reads
  * the config and, for submitd.smtp, builds the TLS context from the key
- * files; then it drops to [global] user in the chroot and says IPC_HELLO.
- * "-X" is for submitd's own use only.
+ * files; then it drops to [global] user in the chroot and says
+ * IPC_PARENT_HELLO.  "-X" is for submitd's own use only.
  *
  * Self-healing: the parent keeps the listening sockets and restarts a
  * role that dies (common/respawn: at once after a single death, then
@@ -44,7 +44,7 @@
  * message on its way is in message.c.  A restarted role reads the config
  * file as it is then (hostname, session limits, certificates), on the
  * sockets bound at start.  The pidfile is written once both roles first
- * said IPC_HELLO.
+ * said IPC_PARENT_HELLO.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>

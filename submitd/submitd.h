@@ -16,7 +16,8 @@
  * session number and every answer carries it back.  The client's address
  * is never among them: the parent reads it from the socket itself.
  *
- *   IPC_HELLO		str "smtp" (first, once the privileges are dropped)
+ *   IPC_PARENT_HELLO	str "smtp" (first, once the privileges are
+ *			dropped)
  *   IPC_PARENT_SESSION_START  no fields; fd: a duplicate of the accepted
  *			client socket (the parent calls getpeername() on
  *			it and closes it).  No answer.  Sent before any
@@ -39,7 +40,7 @@
  * Messages between the parent and submitd.header; the IPC id is the
  * parent's number for the message:
  *
- *   IPC_HELLO		str "header" (first, once the privileges are
+ *   IPC_PARENT_HELLO	str "header" (first, once the privileges are
  *			dropped)
  *   IPC_HEADER_SCAN	no fields; fd: the sealed message
  *			-> IPC_OK (u32 enum hdr_result, u32 no_header,

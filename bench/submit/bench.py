@@ -9,7 +9,7 @@ time submitd spends per message.
 A throwaway instance (tests/integration/harness.py) runs submitd; the
 queue behind it is smtpd's when built (--queue smtpd) or the integration
 tests' FakeQueue (a Python stand-in that reads the message fd and
-answers IPC_QUEUE_COMMITTED).  --clients threads submit for --seconds:
+answers IPC_OK with the queue ID).  --clients threads submit for --seconds:
 
     session      one TLS session and AUTH per client, then messages
                  back to back (a bulk submitter)

@@ -13,15 +13,15 @@
  *   pread()		"zzzzz@" in what it reads reads as "alice@" (a
  *			child reporting the header's author wrongly).
  *   sendmsg()		a message to the parent holding the text
- *			"garble-smtp-type" gets IPC type IPC_PARENT_QUOTA
+ *			"garble-smtp-type" gets IPC type IPC_QUEUE_MESSAGE
  *			(one submitd does not handle), "garble-smtp-fields"
  *			the type IPC_PARENT_SENDER_OK (whose fields then do
  *			not fit), "garble-smtp-frame" a type beyond the
  *			enum (a frame that cannot be decoded).
  * In submitd.header:
  *   sendmsg()		an answer holding "garble-header-type" gets type
- *			IPC_HELLO, one holding "garble-header-fields" the
- *			type IPC_ERR (whose fields then do not fit).
+ *			IPC_PARENT_HELLO, one holding "garble-header-fields"
+ *			the type IPC_ERR (whose fields then do not fit).
  *
  * Each lie is told on standard error ("submitd_liar: ..."), which is the
  * daemon's log in the foreground, so a test can see the liar was at work.
@@ -44,10 +44,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* common/ipc.h */
 #define IPC_ERR			2
-#define IPC_HELLO		3
-#define IPC_PARENT_QUOTA	103
-#define IPC_PARENT_SENDER_OK	104
+#define IPC_PARENT_HELLO	102
+#define IPC_PARENT_SENDER_OK	103
+#define IPC_QUEUE_MESSAGE	200
 #define IPC_BEYOND		0xffff
 
 static void
@@ -138,10 +139,10 @@ garbled_type(const void *data, size_t len)
 		const char	*role, *marker;
 		uint32_t	 type;
 	} rules[] = {
-		{ "submitd.smtp", "garble-smtp-type", IPC_PARENT_QUOTA },
+		{ "submitd.smtp", "garble-smtp-type", IPC_QUEUE_MESSAGE },
 		{ "submitd.smtp", "garble-smtp-fields", IPC_PARENT_SENDER_OK },
 		{ "submitd.smtp", "garble-smtp-frame", IPC_BEYOND },
-		{ "submitd.header", "garble-header-type", IPC_HELLO },
+		{ "submitd.header", "garble-header-type", IPC_PARENT_HELLO },
 		{ "submitd.header", "garble-header-fields", IPC_ERR },
 	};
 	size_t	 i;

@@ -222,6 +222,38 @@ class MdaTest(unittest.TestCase):
         self.assertEqual(c.cmd("DATA")[0], 554)
         c.close()
 
+    def test_a_bare_lf_is_no_line_end_and_the_message_is_refused(self):
+        """mda reads content with the engine smtpd and submitd use: only
+        CRLF "." CRLF ends it, and a bare LF refuses the whole message,
+        once per recipient, so no hidden second message gets in"""
+        before = (len(self.inst.messages(BOB)), len(self.inst.messages(CAROL)))
+        c = self.lmtp()
+        c.cmd("LHLO test")
+        c.xseal("safe")
+        c.cmd("MAIL FROM:<alice@example.test>")
+        self.assertEqual(c.cmd("RCPT TO:<%s>" % BOB)[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<%s>" % CAROL)[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.sock.sendall(b"Subject: one\r\n\r\nfirst\n.\nMAIL FROM:<x@y.test>"
+                       b"\r\nRCPT TO:<%s>\r\nDATA\r\nSubject: smuggled\r\n"
+                       b"\r\n.\r\n" % BOB.encode())
+        replies = [c.reply() for _ in range(2)]
+        self.assertEqual([r[0] for r in replies], [550, 550], replies)
+        self.assertIn("5.6.0", replies[0][1])
+        # the session goes on, in step: the next reply is NOOP's
+        self.assertEqual(c.cmd("NOOP")[0], 250)
+        c.close()
+        self.assertEqual((len(self.inst.messages(BOB)),
+                          len(self.inst.messages(CAROL))), before)
+
+    def test_dot_stuffing_is_undone(self):
+        c = self.lmtp()
+        msg = b"Subject: dots\r\n\r\n..two\r\n.one\r\n...\r\n"
+        replies = c.send("alice@example.test", [BOB], msg, "safe")
+        c.close()
+        self.assertEqual(replies[0][0], 250, replies)
+        self.assertTrue(self.read(self.newest(BOB)).endswith(msg))
+
     def lda(self, rcpt, msg, *args, uid=None):
         env = self.inst.env()
         # As another uid the program must be reachable from anywhere.

@@ -3,7 +3,7 @@ STARTTLS), swaks, raw sockets for pipelining, malformed input and SMTP
 smuggling, restart recovery.  kill -9 of each role: test_smtpd_heal.py.
 
 smtpd delivers over LMTP; these tests put a small LMTP server of their own
-on [mda] lmtp_socket (FakeMda below), so that what smtpd hands over
+on [mda] lmtp_socket (FakeMda, fakemda.py), so that what smtpd hands over
 (envelope, class parameter, bytes) can be checked exactly, and so that
 temporary and permanent failures can be ordered.
 """
@@ -19,202 +19,16 @@ import shutil
 import stat
 import struct
 import subprocess
-import threading
 import time
 import unittest
 
 import harness
+from fakemda import FakeMda, mda_offers_xseal, read_reply  # noqa: F401
 from harness import Instance, wait_for, descendants, proc_info
 
 DOMAIN = harness.DOMAIN
 BOB = "bob@" + DOMAIN
 ALICE = "alice@" + DOMAIN
-
-
-class FakeMda:
-    """An LMTP server (RFC 2033) recording every transaction.
-
-    It offers XSEAL as mda does (the agreed hand-off: "XSEAL ID=<queue
-    id> CLASS=SAFE|UNSAFE" after LHLO, before MAIL) unless xseal=False.
-    messages holds (MAIL line, [rcpt], data, XSEAL line or None) for each
-    transaction that got a 250; commands every command line received.
-
-    fail maps a user to a list of reply lines used (and consumed) for
-    the per-recipient answer after DATA, e.g. ["451 4.2.0 busy"].  With
-    hold set, a transaction that has its data waits for release before
-    it answers (and is recorded); held lists the pids of the clients
-    (SO_PEERCRED) waiting so.  A client that goes away during DATA or
-    while held delivered nothing."""
-
-    def __init__(self, path, xseal=True):
-        self.path = path
-        self.xseal = xseal
-        self.messages = []      # (mail line, [rcpt], data, xseal line)
-        self.commands = []
-        self.fail = {}
-        self.down = False       # True: refuse every connection (421)
-        self.hold = False
-        self.release = threading.Event()
-        self.held = []
-        self.lock = threading.Lock()
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        os.chmod(path, 0o777)
-        self.sock.listen(16)
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.running = False
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
-    def _accept(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        f = c.makefile("rb")
-        pid = struct.unpack("3i", c.getsockopt(
-            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
-
-        def send(s):
-            c.sendall(s.encode() + b"\r\n")
-        try:
-            if self.down:
-                send("421 4.3.2 fake-mda is down")
-                return
-            send("220 fake-mda LMTP")
-            xseal, mail, rcpts = None, None, []
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
-                with self.lock:
-                    self.commands.append(cmd)
-                up = cmd.upper()
-                if up.startswith("LHLO"):
-                    send("250-fake-mda")
-                    if self.xseal:
-                        send("250-XSEAL")
-                    send("250-SMTPUTF8")
-                    send("250 PIPELINING")
-                elif up.startswith("XSEAL ") and self.xseal:
-                    if mail is not None or xseal is not None:
-                        send("503 5.5.1 XSEAL once, before MAIL")
-                    elif not re.fullmatch(r"XSEAL ID=[0-9a-f]{16} "
-                                          r"CLASS=(SAFE|UNSAFE)", cmd, re.I):
-                        send("501 5.5.4 bad XSEAL")
-                    else:
-                        xseal = cmd
-                        send("250 2.0.0 OK")
-                elif up.startswith("MAIL FROM:"):
-                    mail, rcpts = cmd, []
-                    send("250 2.1.0 ok")
-                elif up.startswith("RCPT TO:"):
-                    rcpts.append(re.search(r"<(.*)>", cmd).group(1))
-                    send("250 2.1.5 ok")
-                elif up == "RSET":
-                    xseal, mail, rcpts = None, None, []
-                    send("250 2.0.0 ok")
-                elif up == "DATA":
-                    send("354 go")
-                    data = b""
-                    while True:
-                        l = f.readline()
-                        if not l:
-                            return      # the client went away
-                        if l == b".\r\n":
-                            break
-                        if l.startswith(b".."):
-                            l = l[1:]
-                        data += l
-                    if self.hold:
-                        with self.lock:
-                            self.held.append(pid)
-                        self.release.wait(60)
-                        c.setblocking(False)
-                        try:
-                            if c.recv(1, socket.MSG_PEEK) == b"":
-                                return  # gone while held
-                        except BlockingIOError:
-                            pass
-                        c.setblocking(True)
-                    answers = []
-                    with self.lock:
-                        for r in rcpts:
-                            q = self.fail.get(r)
-                            answers.append(q.pop(0) if q else "250 2.0.0 ok")
-                        if any(a.startswith("2") for a in answers):
-                            self.messages.append((mail, list(rcpts), data,
-                                                  xseal))
-                    for a in answers:
-                        send(a)
-                    xseal, mail, rcpts = None, None, []
-                elif up == "QUIT":
-                    send("221 bye")
-                    return
-                else:
-                    send("500 5.5.2 what")
-        except OSError:
-            return
-        finally:
-            c.close()
-
-    def wait(self, n, timeout=15):
-        wait_for(lambda: len(self.messages) >= n, timeout,
-                 "%d message(s) at the fake mda" % n)
-        return self.messages
-
-
-def mda_offers_xseal(path, timeout=10):
-    """Whether the LMTP server on path (the real mda) offers XSEAL, the
-    hand-off smtpd.delivery requires (it defers everything otherwise)."""
-    end = time.time() + timeout
-    while True:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(5)
-                s.connect(path)
-                f = s.makefile("rb")
-                read_reply(f)
-                s.sendall(b"LHLO probe.example.test\r\n")
-                caps = [l[4:].split(" ")[0].upper() for l in read_reply(f)]
-                s.sendall(b"QUIT\r\n")
-                return "XSEAL" in caps
-        except (OSError, EOFError):
-            if time.time() > end:
-                raise
-            time.sleep(0.1)
-
-
-def read_reply(f):
-    """One SMTP reply (all its lines) from a socket file."""
-    lines = []
-    while True:
-        l = f.readline()
-        if not l:
-            raise EOFError("connection closed")
-        lines.append(l.decode("utf-8", "replace").rstrip("\r\n"))
-        if len(l) < 4 or l[3:4] != b"-":
-            return lines
 
 
 class SmtpdTest(unittest.TestCase):
@@ -414,6 +228,24 @@ class TestDelivery(SmtpdTest):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertRegex(r.stdout, r"<[-~] +250 2\.0\.0 Ok: queued as")
         self.mda.wait(2)
+
+
+class TestKeptConnection(SmtpdTest):
+    def test_a_connection_mda_ended_is_not_taken_for_an_answer(self):
+        """mda ends an idle LMTP session with an unasked 421; delivery
+        sees that before its next message and connects anew, rather
+        than read the 421 as the answer to XSEAL and defer the mail"""
+        self.mda.bye = True
+        for i in range(2):
+            s = self.smtp()
+            s.sendmail("someone@example.net", [BOB], self.MSG)
+            s.quit()
+            self.mda.wait(i + 1)
+            time.sleep(0.3)     # the 421 is there before the next one
+        log = self.inst.log("smtpd")
+        self.assertNotIn("refused XSEAL", log)
+        self.assertNotIn("status=deferred", log)
+        self.assertEqual(len(self.mda.messages), 2)
 
 
 class TestRawProtocol(SmtpdTest):
@@ -694,7 +526,7 @@ class TestWithMda(SmtpdTest):
 
 # -- submitd's hand-over on [smtpd] queue_socket (common/ipc wire format) --
 
-IPC_ERR, IPC_QUEUE_MESSAGE, IPC_QUEUE_COMMITTED = 2, 200, 201
+IPC_OK, IPC_ERR, IPC_QUEUE_MESSAGE = 1, 2, 200
 
 
 def ipc_str(s):
@@ -759,7 +591,7 @@ class TestQueueSocket(SmtpdTest):
     def test_submitted_mail_is_committed_then_acked_and_safe(self):
         mtype, mid, fields = self.submit([(BOB, BOB, 1),
                                           ("carol@example.net", "", 0)])
-        self.assertEqual((mtype, mid), (IPC_QUEUE_COMMITTED, 7))
+        self.assertEqual((mtype, mid), (IPC_OK, 7))
         qid = fields[0]
         # committed before the ack; the remote recipient keeps it queued
         self.assertIn(qid, self.queue_ids())
@@ -809,7 +641,7 @@ class TestQueueSocket(SmtpdTest):
                              ("jos\u00e9@example.net", BOB),
                              ("", "Postmaster")]:
             mtype, _, _ = self.submit([(rcpt, BOB, 1)], sender=sender)
-            self.assertEqual(mtype, IPC_QUEUE_COMMITTED, sender)
+            self.assertEqual(mtype, IPC_OK, sender)
         self.mda.wait(3)
         time.sleep(0.5)
         self.assertEqual(len(self.mda.messages), 3)
@@ -855,7 +687,7 @@ class TestQueueSocket(SmtpdTest):
     def test_bounce_of_submitted_mail_is_safe(self):
         self.mda.fail[BOB] = ["550 5.2.1 mailbox disabled"]
         mtype, _, fields = self.submit([(BOB, BOB, 1)])
-        self.assertEqual(mtype, IPC_QUEUE_COMMITTED)
+        self.assertEqual(mtype, IPC_OK)
         mail, rcpts, data, xseal = self.mda.wait(1)[0]
         self.assertEqual((mail, rcpts), ("MAIL FROM:<>", [ALICE]))
         self.assertRegex(xseal, r"^XSEAL ID=[0-9a-f]{16} CLASS=SAFE$")

@@ -7,7 +7,7 @@ a non-zero exit, for systemd's Restart= to take over.
 
 Each scenario runs against the real mda (delivering into the Maildir,
 where every message must land exactly once) and against the recording
-LMTP server of test_smtpd (FakeMda).  A few scenarios need the recording
+LMTP server (fakemda.FakeMda).  A few scenarios need the recording
 server's control over timing (holding a transaction while its delivery
 process is killed) and run against it only.
 """

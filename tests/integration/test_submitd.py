@@ -26,9 +26,8 @@ import unittest
 
 from harness import DOMAIN, Instance, binary, wait_for
 
-IPC_ERR = 2
+IPC_OK, IPC_ERR = 1, 2     # the queue's answers (common/qhandoff.h)
 IPC_QUEUE_MESSAGE = 200
-IPC_QUEUE_COMMITTED = 201
 IPC_FLAG_FD = 0x80000000
 
 PASSWORD = "correct horse battery"
@@ -70,7 +69,7 @@ def ipc_encode(mtype, mid, fields):
 
 class FakeQueue:
     """smtpd's queue as submitd sees it: IPC_QUEUE_MESSAGE in, then
-    IPC_QUEUE_COMMITTED (or IPC_ERR when refuse is set)."""
+    IPC_OK with the queue ID (or IPC_ERR when refuse is set)."""
 
     def __init__(self, path, delay=0.0):
         self.path = path
@@ -151,7 +150,7 @@ class FakeQueue:
                 return
             with self.lock:
                 self.messages.append(msg)
-            conn.sendall(ipc_encode(IPC_QUEUE_COMMITTED, mid, [msg["id"]]))
+            conn.sendall(ipc_encode(IPC_OK, mid, [msg["id"]]))
 
     def wait(self, n, timeout=10):
         wait_for(lambda: len(self.messages) >= n, timeout,

@@ -31,7 +31,7 @@ import unittest
 
 from harness import (DOMAIN, Instance, binary, descendants, proc_info,
                      wait_for)
-from test_submitd import (IPC_FLAG_FD, IPC_QUEUE_COMMITTED, PASSWORD,
+from test_submitd import (IPC_FLAG_FD, IPC_OK, PASSWORD,
                           FakeQueue, ipc_encode, ipc_fields, login, message)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,7 +87,7 @@ def alive(inst):
 class HoldingQueue:
     """smtpd's queue as a hand-off that never commits by itself: it takes
     IPC_QUEUE_MESSAGE and waits.  eof is set when submitd shuts its side;
-    commit_after_eof then answers IPC_QUEUE_COMMITTED all the same (the
+    commit_after_eof then answers IPC_OK all the same (the
     queue had committed before it saw the end)."""
 
     def __init__(self, path, commit_after_eof=False):
@@ -137,7 +137,7 @@ class HoldingQueue:
             if rest == b"":
                 self.eof.set()
                 if self.commit_after_eof:
-                    conn.sendall(ipc_encode(IPC_QUEUE_COMMITTED, mid,
+                    conn.sendall(ipc_encode(IPC_OK, mid,
                                             [self.ids[-1]]))
 
 

@@ -86,8 +86,8 @@ test_addr(void)
 	a[254] = 'c';
 	a[255] = '\0';
 	test_assert(!mda_addr_ok(a, 0));
-	test_assert(mda_qid_valid(QID));
-	test_assert(!mda_qid_valid("0123456789abcdeg"));
+	test_assert(q_id_valid(QID));
+	test_assert(!q_id_valid("0123456789abcdeg"));
 	test_end();
 }
 

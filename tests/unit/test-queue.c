@@ -1,7 +1,8 @@
 /*
  * test-queue.c - smtpd's queue files: envelope format round trip and
- * refusals, retry backoff, queue IDs, the DSN report and the
- * administration functions sealmailctl links.
+ * refusals (common/qenv.c), retry backoff, the DSN report and the
+ * administration functions sealmailctl links (common/qadmin.c).  Queue
+ * IDs and addresses: test-qhandoff.c.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,7 +15,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "queue_admin.h"
+#include "qadmin.h"
 #include "smtpd.h"
 #include "test.h"
 
@@ -139,54 +140,6 @@ test_envelope_addresses_are_addresses(void)
 }
 
 static void
-test_addr_valid(void)
-{
-	static const struct {
-		const char	*a;
-		int		 from, rcpt, user;
-	} cases[] = {
-		{ "a@example.org", 1, 1, 1 },
-		{ "", 1, 0, 0 },
-		{ "Postmaster", 0, 1, 0 },
-		{ "\"john doe\"@example.org", 1, 1, 0 },
-		{ "j\xc3\xb6@example.org", 1, 1, 1 },
-		{ "a@[192.0.2.1]", 1, 1, 1 },
-		{ "a@example.org> X-SEALMAIL-CLASS=safe Z=", 0, 0, 0 },
-		{ "a@example.org X=1", 0, 0, 0 },
-		{ "<a@example.org>", 0, 0, 0 },
-		{ "a@example.org\r\nRCPT TO:<b@example.org>", 0, 0, 0 },
-		{ "a", 0, 0, 0 },
-		{ "@example.org", 0, 0, 0 },
-		{ "a@", 0, 0, 0 },
-		{ "a.@example.org", 0, 0, 0 },
-		{ "\"unterminated@example.org", 0, 0, 0 },
-	};
-	char	 longa[400];
-	size_t	 i;
-	int	 ok = 1;
-
-	test_begin("q_addr_valid takes RFC 5321 paths and nothing else");
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (q_addr_valid(cases[i].a, Q_ADDR_FROM) != cases[i].from ||
-		    q_addr_valid(cases[i].a, Q_ADDR_RCPT) != cases[i].rcpt ||
-		    q_addr_valid(cases[i].a, Q_ADDR_USER) != cases[i].user) {
-			printf("  case %zu: %s\n", i, cases[i].a);
-			ok = 0;
-		}
-	test_assert(ok);
-	/* every part within its own limit, the whole over SMTP_PATH_MAX */
-	memset(longa, 'a', sizeof(longa));
-	longa[64] = '@';
-	for (i = 65 + 60; i < 65 + 250; i += 61)
-		longa[i] = '.';
-	memcpy(longa + 65 + 250, ".org", 5);
-	test_assert(!q_addr_valid(longa, Q_ADDR_RCPT));
-	longa[64 + 120] = '\0';
-	test_assert(q_addr_valid(longa, Q_ADDR_RCPT));
-	test_end();
-}
-
-static void
 test_unknown_class_is_unsafe(void)
 {
 	const char		*t = "id 0123456789abcdef\nclass trusted\n"
@@ -210,22 +163,6 @@ test_backoff(void)
 	test_assert(q_backoff(4, 300, 14400) == 2400);
 	test_assert(q_backoff(10, 300, 14400) == 14400);
 	test_assert(q_backoff(100000, 300, 14400) == 14400);
-	test_end();
-}
-
-static void
-test_ids(void)
-{
-	char	 a[Q_ID_LEN + 1], b[Q_ID_LEN + 1];
-
-	test_begin("queue IDs are 16 lowercase hex digits and differ");
-	q_id_new(a);
-	q_id_new(b);
-	test_assert(q_id_valid(a) && q_id_valid(b));
-	test_assert(strcmp(a, b) != 0);
-	test_assert(!q_id_valid("../../etc/passwd"));
-	test_assert(!q_id_valid("0123456789ABCDEF"));
-	test_assert(!q_id_valid("0123456789abcdef0"));
 	test_end();
 }
 
@@ -408,10 +345,8 @@ main(void)
 		test_envelope_roundtrip,
 		test_envelope_refusals,
 		test_envelope_addresses_are_addresses,
-		test_addr_valid,
 		test_unknown_class_is_unsafe,
 		test_backoff,
-		test_ids,
 		test_dsn,
 		test_dsn_headers_are_bounded_at_a_field,
 		test_admin,

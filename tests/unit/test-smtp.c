@@ -1,8 +1,8 @@
 /*
  * test-smtp.c - the ESMTP session engine (common/smtp.c) driven over a
  * socketpair: a client script goes in whole (pipelined), the replies and
- * the stored message come out and are compared.  The deadline cases
- * drip a script in slowly on a timer and time when the session ends.
+ * the stored message come out and are compared.  The deadlines:
+ * test-smtp-deadline.c; LMTP mode: test-lmtp.c.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -21,6 +21,7 @@
 #include "net.h"
 #include "smtp.h"
 #include "test.h"
+#include "smtp-testutil.h"
 
 struct run {
 	struct event_base	*base;
@@ -159,58 +160,20 @@ static struct smtp_params params = {
 static char *
 run(const char *script, size_t len, int delay_ms, int async_rcpt)
 {
-	static char	 out[65536];
-	size_t		 olen = 0;
-	ssize_t		 n;
-	int		 sv[2], i;
+	char	*out;
 
 	memset(&R, 0, sizeof(R));
 	R.fd = -1;
 	R.async_rcpt = async_rcpt;
 	R.base = event_base_new();
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
-		fatal("socketpair");
 	params.greeting_delay_ms = delay_ms;
-	if (delay_ms == 0 || script[0] != '\0')
-		if (write(sv[1], script, len) != (ssize_t)len)
-			fatal("write");
-	smtp_session_new(R.base, sv[0], &params, &hooks, NULL);
-	for (i = 0; i < 2000 && !R.done; i++)
-		event_base_loop(R.base, EVLOOP_ONCE);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	while ((n = read(sv[1], out + olen, sizeof(out) - 1 - olen)) > 0)
-		olen += (size_t)n;
-	out[olen] = '\0';
-	close(sv[1]);
+	out = st_session(R.base, &params, &hooks, NULL, script, len,
+	    delay_ms == 0 || script[0] != '\0', &R.done);
 	event_base_free(R.base);
 	return out;
 }
 
 #define RUN(s)	run((s), sizeof(s) - 1, 0, 0)
-
-/* The reply codes, one per line, as "220 250 250 ..." */
-static const char *
-codes(const char *out)
-{
-	static char	 c[1024];
-	size_t		 o = 0;
-	const char	*p;
-
-	for (p = out; *p != '\0' && o + 5 < sizeof(c);) {
-		if (p[3] == ' ') {
-			memcpy(c + o, p, 3);
-			o += 3;
-			c[o++] = ' ';
-		}
-		if ((p = strstr(p, "\r\n")) == NULL)
-			break;
-		p += 2;
-	}
-	if (o > 0)
-		o--;
-	c[o] = '\0';
-	return c;
-}
 
 static void
 test_pipelined_transaction(void)
@@ -221,7 +184,7 @@ test_pipelined_transaction(void)
 	out = RUN("EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n"
 	    "RCPT TO:<b@mx.test>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\n"
 	    ".\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 354 250 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 250 221");
 	test_assert(strstr(out, "250-PIPELINING\r\n") != NULL);
 	test_assert(strstr(out, "250-AUTH PLAIN\r\n") != NULL);
 	test_assert(strstr(out, "250 CHUNKING\r\n") != NULL);
@@ -240,7 +203,7 @@ test_async_rcpt_order(void)
 
 	test_begin("asynchronous RCPT answers keep pipelined order");
 	out = run(s, sizeof(s) - 1, 0, 1);
-	test_assert_str(codes(out), "220 250 250 550 250 354 250 221");
+	test_assert_str(st_codes(out), "220 250 250 550 250 354 250 221");
 	test_assert(R.nmsg == 1);
 	test_end();
 }
@@ -253,7 +216,7 @@ test_bare_lf_refused(void)
 	test_begin("bare LF in DATA: message refused, boundary only CRLF.CRLF");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
 	    "DATA\r\nline\n.\nMAIL FROM:<evil@c.test>\r\n.\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 354 550 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 550 221");
 	test_assert(strstr(out, "550 5.6.0") != NULL);
 	test_assert(R.nmsg == 0);
 	test_end();
@@ -280,9 +243,9 @@ test_smuggling_patterns(void)
 		    "RCPT TO:<b@mx.test>\r\nDATA\r\n%s.\r\nQUIT\r\n",
 		    bodies[i]);
 		out = run(s, strlen(s), 0, 0);
-		if (strcmp(codes(out), "220 250 250 250 354 550 221") != 0 ||
+		if (strcmp(st_codes(out), "220 250 250 250 354 550 221") != 0 ||
 		    R.nmsg != 0) {
-			printf("  variant %zu: %s\n", i, codes(out));
+			printf("  variant %zu: %s\n", i, st_codes(out));
 			ok = 0;
 		}
 	}
@@ -298,7 +261,7 @@ test_bdat(void)
 	test_begin("BDAT chunks are stored as sent");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
 	    "BDAT 9\r\nA: b\r\n\r\n.BDAT 5 LAST\r\nx\r\n\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 250 250 221");
+	test_assert_str(st_codes(out), "220 250 250 250 250 250 221");
 	test_assert_str(R.msg, "A: b\r\n\r\n.x\r\n\r\n");
 	test_end();
 }
@@ -310,7 +273,7 @@ test_bdat_refused_still_read(void)
 
 	test_begin("refused BDAT chunk is read and discarded");
 	out = RUN("EHLO c\r\nBDAT 10 LAST\r\nQUIT\r\nQUITNOOP\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 503 250 221");
+	test_assert_str(st_codes(out), "220 250 503 250 221");
 	test_end();
 }
 
@@ -324,14 +287,14 @@ test_size_limit(void)
 
 	test_begin("SIZE parameter and content over the limit: 552 5.3.4");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test> SIZE=999999\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 552 221");
+	test_assert_str(st_codes(out), "220 250 552 221");
 	n = (size_t)snprintf(s, sizeof(s), "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
 	    "RCPT TO:<b@mx.test>\r\nDATA\r\n");
 	for (i = 0; i < 40; i++)
 		n += (size_t)snprintf(s + n, sizeof(s) - n, "%080d\r\n", i);
 	n += (size_t)snprintf(s + n, sizeof(s) - n, ".\r\nQUIT\r\n");
 	out = run(s, n, 0, 0);
-	test_assert_str(codes(out), "220 250 250 250 354 552 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 552 221");
 	test_assert(R.nmsg == 0);
 	test_end();
 }
@@ -344,7 +307,7 @@ test_bdat_chunk_over_limit_hangs_up(void)
 	test_begin("a BDAT chunk alone over the size limit: 552 and close");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@mx.test>\r\n"
 	    "BDAT 99999999999\r\nxxxx");
-	test_assert_str(codes(out), "220 250 250 250 552");
+	test_assert_str(st_codes(out), "220 250 250 250 552");
 	test_assert(R.ntxn_reset == 1);
 	test_end();
 }
@@ -362,7 +325,7 @@ test_endless_data_hangs_up(void)
 	while (n + 82 < sizeof(s))
 		n += (size_t)snprintf(s + n, sizeof(s) - n, "%080d\r\n", 1);
 	out = run(s, n, 0, 0);
-	test_assert_str(codes(out), "220 250 250 250 354 552");
+	test_assert_str(st_codes(out), "220 250 250 250 354 552");
 	test_assert(R.nmsg == 0 && R.ntxn_reset == 1);
 	test_end();
 }
@@ -380,7 +343,7 @@ test_long_lines(void)
 	n += 5000;
 	n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\nNOOP\r\nQUIT\r\n");
 	out = run(s, n, 0, 0);
-	test_assert_str(codes(out), "220 500 250 221");
+	test_assert_str(st_codes(out), "220 500 250 221");
 	test_assert(strstr(out, "500 5.5.6") != NULL);
 	n = (size_t)snprintf(s, sizeof(s), "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
 	    "RCPT TO:<b@mx.test>\r\nDATA\r\n");
@@ -388,7 +351,7 @@ test_long_lines(void)
 	n += 1200;
 	n += (size_t)snprintf(s + n, sizeof(s) - n, "\r\n.\r\nQUIT\r\n");
 	out = run(s, n, 0, 0);
-	test_assert_str(codes(out), "220 250 250 250 354 550 221");
+	test_assert_str(st_codes(out), "220 250 250 250 354 550 221");
 	test_end();
 }
 
@@ -401,7 +364,7 @@ test_sequence_errors(void)
 	out = RUN("MAIL FROM:<a@c.test>\r\nEHLO c\r\nRCPT TO:<b@mx.test>\r\n"
 	    "MAIL FROM:<a@c.test>\r\nMAIL FROM:<a@c.test>\r\n"
 	    "DATA\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 503 250 503 250 503 554 221");
+	test_assert_str(st_codes(out), "220 503 250 503 250 503 554 221");
 	test_end();
 }
 
@@ -412,7 +375,7 @@ test_error_limit(void)
 
 	test_begin("too many errors end the session with 421");
 	out = RUN("FOO\r\nBAR\r\nBAZ\r\nQUX\r\nQUUX\r\nNOOP\r\nNOOP\r\n");
-	test_assert_str(codes(out), "220 500 500 500 500 500 421");
+	test_assert_str(st_codes(out), "220 500 500 500 500 500 421");
 	test_end();
 }
 
@@ -423,7 +386,7 @@ test_bare_lf_command(void)
 
 	test_begin("a command ended by a bare LF is refused");
 	out = RUN("NOOP\nQUIT\r\n");
-	test_assert_str(codes(out), "220 500 221");
+	test_assert_str(st_codes(out), "220 500 221");
 	test_end();
 }
 
@@ -435,7 +398,7 @@ test_utf8_needs_smtputf8(void)
 	test_begin("non-ASCII address needs SMTPUTF8 (553 5.6.7)");
 	out = RUN("EHLO c\r\nMAIL FROM:<j\xc3\xb6@c.test>\r\n"
 	    "MAIL FROM:<j\xc3\xb6@c.test> SMTPUTF8\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 553 250 221");
+	test_assert_str(st_codes(out), "220 250 553 250 221");
 	test_end();
 }
 
@@ -448,7 +411,7 @@ test_too_many_rcpt(void)
 	out = RUN("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@m.test>\r\n"
 	    "RCPT TO:<b@m.test>\r\nRCPT TO:<c@m.test>\r\n"
 	    "RCPT TO:<d@m.test>\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 250 250 452 221");
+	test_assert_str(st_codes(out), "220 250 250 250 250 250 452 221");
 	test_end();
 }
 
@@ -472,7 +435,7 @@ test_auth_hook(void)
 	test_begin("AUTH through the command hook and a 334 challenge");
 	out = RUN("EHLO c\r\nAUTH PLAIN\r\nc2VjcmV0\r\nAUTH PLAIN\r\nx\r\n"
 	    "QUIT\r\n");
-	test_assert_str(codes(out), "220 250 334 235 334 535 221");
+	test_assert_str(st_codes(out), "220 250 334 235 334 535 221");
 	test_end();
 }
 
@@ -484,7 +447,7 @@ test_rset_and_txn_reset(void)
 	test_begin("RSET ends the transaction and calls txn_reset");
 	out = RUN("EHLO c\r\nMAIL FROM:<a@c.test>\r\nRSET\r\n"
 	    "RCPT TO:<b@mx.test>\r\nQUIT\r\n");
-	test_assert_str(codes(out), "220 250 250 250 503 221");
+	test_assert_str(st_codes(out), "220 250 250 250 503 221");
 	test_assert(R.ntxn_reset == 1);
 	test_end();
 }
@@ -528,292 +491,6 @@ test_unread_replies_stop_reading(void)
 	test_end();
 }
 
-/* ------------------------------------------------------------------ */
-/* deadlines */
-
-struct drip {
-	int		 fd;
-	const char	*p;
-	size_t		 len, off, step;
-	struct timeval	 every;
-	struct event	*ev;
-};
-
-static void
-drip_cb(int fd, short ev, void *arg)
-{
-	struct drip	*d = arg;
-	size_t		 n = d->len - d->off < d->step ? d->len - d->off :
-			    d->step;
-
-	if (R.done || n == 0 || write(d->fd, d->p + d->off, n) != (ssize_t)n)
-		return;
-	d->off += n;
-	evtimer_add(d->ev, &d->every);
-}
-
-/*
- * Write head at once, then drip step bytes of drip every every_ms; run
- * until the session ends or max_ms.  Returns the session's length in ms
- * (-1: still open at max_ms) and every reply in out.
- */
-static long
-run_drip(const struct smtp_params *p, struct net_slot *slot,
-    const char *head, const char *dripped, size_t step, int every_ms,
-    int max_ms, char *out, size_t outlen)
-{
-	struct smtp_session	*s;
-	struct drip		 d;
-	uint64_t		 t0;
-	size_t			 olen = 0;
-	ssize_t			 n;
-	int			 sv[2];
-	long			 took;
-
-	memset(&R, 0, sizeof(R));
-	R.fd = -1;
-	R.base = event_base_new();
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
-		fatal("socketpair");
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
-	if (write(sv[1], head, strlen(head)) != (ssize_t)strlen(head))
-		fatal("write");
-	memset(&d, 0, sizeof(d));
-	d.fd = sv[1];
-	d.p = dripped;
-	d.len = strlen(dripped);
-	d.step = step;
-	d.every.tv_sec = every_ms / 1000;
-	d.every.tv_usec = (every_ms % 1000) * 1000;
-	d.ev = evtimer_new(R.base, drip_cb, &d);
-	evtimer_add(d.ev, &d.every);
-	t0 = net_now_ms();
-	s = smtp_session_new(R.base, sv[0], p, &hooks, NULL);
-	if (slot != NULL)
-		smtp_set_slot(s, slot);
-	while (!R.done && net_now_ms() - t0 < (uint64_t)max_ms) {
-		event_base_loop(R.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-		usleep(2000);
-		while ((n = read(sv[1], out + olen, outlen - 1 - olen)) > 0)
-			olen += (size_t)n;
-	}
-	took = R.done ? (long)(R.closed_ms - t0) : -1;
-	while ((n = read(sv[1], out + olen, outlen - 1 - olen)) > 0)
-		olen += (size_t)n;
-	out[olen] = '\0';
-	if (!R.done) {
-		close(sv[1]);
-		sv[1] = -1;
-		for (n = 0; n < 1000 && !R.done; n++)
-			event_base_loop(R.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	}
-	if (sv[1] != -1)
-		close(sv[1]);
-	event_free(d.ev);
-	event_base_free(R.base);
-	return took;
-}
-
-static struct smtp_params dparams = {
-	.hostname = "mx.test",
-	.max_message_size = 100000,
-	.max_rcpt = 3,
-	.max_errors = 5,
-	.text_line_max = 1000,
-};
-
-static void
-test_command_deadline_not_restarted_by_bytes(void)
-{
-	static char	 out[8192];
-	struct smtp_params p = dparams;
-	long		 took;
-
-	test_begin("a command line dripped a byte at a time misses its "
-	    "deadline");
-	p.timeout_cmd = 1;
-	took = run_drip(&p, NULL, "EHLO c\r\n", "NOOP NOOP NOOP NOOP NOOP",
-	    1, 100, 4000, out, sizeof(out));
-	test_assert(took >= 900 && took < 2000);
-	test_assert(strstr(out, "421 4.4.2") != NULL);
-	/* a command that comes in time is answered */
-	took = run_drip(&p, NULL, "EHLO c\r\n", "NOOP\r\nQUIT\r\n", 6, 300,
-	    4000, out, sizeof(out));
-	test_assert_str(codes(out), "220 250 250 221");
-	test_end();
-}
-
-static void
-test_greeting_deadline(void)
-{
-	static char	 out[8192];
-	struct smtp_params p = dparams;
-	long		 took;
-
-	test_begin("the first command has greeting_timeout from connect");
-	p.timeout_greeting = 1;
-	p.timeout_cmd = 30;
-	took = run_drip(&p, NULL, "", "EHLO slowly.example\r\n", 1, 100,
-	    4000, out, sizeof(out));
-	test_assert(took >= 900 && took < 2000);
-	test_assert_str(codes(out), "220 421");
-	test_end();
-}
-
-static void
-test_session_deadline(void)
-{
-	static char	 out[16384];
-	struct smtp_params p = dparams;
-	long		 took;
-
-	test_begin("a session of busy NOOPs ends at session_timeout");
-	p.timeout_cmd = 30;
-	p.timeout_session = 1;
-	took = run_drip(&p, NULL, "EHLO c\r\n", "NOOP\r\nNOOP\r\nNOOP\r\n"
-	    "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n", 6,
-	    200, 4000, out, sizeof(out));
-	test_assert(took >= 900 && took < 2000);
-	test_assert(strstr(out, "421 4.4.2") != NULL);
-	test_end();
-}
-
-static void
-test_data_deadline_follows_the_rate(void)
-{
-	static char	 out[8192], body[12000];
-	struct smtp_params p = dparams;
-	size_t		 i;
-	long		 took;
-
-	test_begin("content keeping data_min_rate is taken, a dribble is cut");
-	p.timeout_cmd = 30;
-	p.timeout_data = 1;
-	p.data_min_rate = 1000;
-	/* 11 KB in 2.2 s: over the 1 s base, within 1 s + size / rate */
-	for (i = 0; i + 81 < sizeof(body) - 200; i += 82)
-		snprintf(body + i, sizeof(body) - i, "%080zu\r\n", i);
-	snprintf(body + i, sizeof(body) - i, ".\r\nQUIT\r\n");
-	took = run_drip(&p, NULL, "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
-	    "RCPT TO:<b@mx.test>\r\nDATA\r\n", body, 500, 100, 6000, out,
-	    sizeof(out));
-	test_assert_str(codes(out), "220 250 250 250 354 250 221");
-	test_assert(took >= 2000);
-	/* one byte per 100 ms: 10 B/s buys nothing past the base */
-	took = run_drip(&p, NULL, "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
-	    "RCPT TO:<b@mx.test>\r\nDATA\r\n", body, 1, 100, 4000, out,
-	    sizeof(out));
-	test_assert(took >= 900 && took < 2000);
-	test_assert_str(codes(out), "220 250 250 250 354 421");
-	test_assert(R.nmsg == 0);
-	test_end();
-}
-
-static void
-test_bdat_deadline(void)
-{
-	static char	 out[8192];
-	struct smtp_params p = dparams;
-	long		 took;
-
-	test_begin("a BDAT chunk dripped a byte at a time misses its deadline");
-	p.timeout_cmd = 30;
-	p.timeout_data = 1;
-	p.data_min_rate = 1000;
-	took = run_drip(&p, NULL, "EHLO c\r\nMAIL FROM:<a@c.test>\r\n"
-	    "RCPT TO:<b@mx.test>\r\nBDAT 100 LAST\r\n",
-	    "Subject: slow\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 1,
-	    100, 4000, out, sizeof(out));
-	test_assert(took >= 900 && took < 2000);
-	test_assert(strstr(out, "421 4.4.2") != NULL);
-	test_end();
-}
-
-static void
-test_stress_shortens_waiting_sessions(void)
-{
-	static char	 out[8192];
-	struct smtp_params p = dparams;
-	struct net_limit *l;
-	struct net_slot	*mine, *other;
-	long		 took;
-
-	test_begin("stress cuts a session already waiting to stress_timeout");
-	p.timeout_greeting = 30;
-	p.timeout_cmd = 30;
-	p.timeout_stress = 1;
-	l = net_limit_new(2, 2);
-	net_limit_set_stress(l, 50);
-	mine = net_slot_enter(l, "192.0.2.1");
-	other = net_slot_enter(l, "192.0.2.2");		/* 2 of 2: stress */
-	test_assert(net_limit_stressed(l));
-	took = run_drip(&p, mine, "EHLO c\r\n", "", 1, 100, 4000, out,
-	    sizeof(out));
-	test_assert(took >= 900 && took < 2000);
-	test_assert_str(codes(out), "220 250 421");
-	net_slot_leave(mine);
-	/* without stress the same session waits on */
-	net_slot_leave(other);
-	mine = net_slot_enter(l, "192.0.2.1");
-	test_assert(!net_limit_stressed(l));
-	took = run_drip(&p, mine, "EHLO c\r\n", "", 1, 100, 2500, out,
-	    sizeof(out));
-	test_assert(took == -1);
-	net_slot_leave(mine);
-	net_limit_free(l);
-	test_end();
-}
-
-static uint64_t	 fake_now;
-
-static uint64_t
-fake_clock(void)
-{
-	return fake_now;
-}
-
-static void
-test_eviction_closes_the_session(void)
-{
-	struct net_limit *l;
-	struct net_slot	*mine, *next;
-	char		 out[1024];
-	ssize_t		 n;
-	int		 sv[2], i;
-
-	test_begin("an evicted session gets 421 4.7.0 and ends");
-	memset(&R, 0, sizeof(R));
-	R.fd = -1;
-	R.base = event_base_new();
-	test_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	l = net_limit_new(1, 1);
-	net_set_clock(fake_clock);
-	fake_now = 1000000;
-	mine = net_slot_enter(l, "192.0.2.1");
-	smtp_set_slot(smtp_session_new(R.base, sv[0], &dparams, &hooks,
-	    NULL), mine);
-	for (i = 0; i < 20; i++)
-		event_base_loop(R.base, EVLOOP_NONBLOCK);
-	fake_now += 5000;
-	next = net_slot_enter(l, "192.0.2.2");
-	test_assert(next != NULL);
-	for (i = 0; i < 200 && !R.done; i++)
-		event_base_loop(R.base, EVLOOP_ONCE);
-	test_assert(R.done);
-	net_slot_leave(mine);
-	n = read(sv[1], out, sizeof(out) - 1);
-	out[n > 0 ? n : 0] = '\0';
-	test_assert_str(codes(out), "220 421");
-	test_assert(strstr(out, "421 4.7.0") != NULL);
-	test_assert(net_limit_count(l) == 1);
-	net_slot_leave(next);
-	net_limit_free(l);
-	net_set_clock(NULL);
-	close(sv[1]);
-	event_base_free(R.base);
-	test_end();
-}
-
 int
 main(void)
 {
@@ -837,13 +514,6 @@ main(void)
 		test_auth_hook,
 		test_rset_and_txn_reset,
 		test_unread_replies_stop_reading,
-		test_command_deadline_not_restarted_by_bytes,
-		test_greeting_deadline,
-		test_session_deadline,
-		test_data_deadline_follows_the_rate,
-		test_bdat_deadline,
-		test_stress_shortens_waiting_sessions,
-		test_eviction_closes_the_session,
 		NULL
 	};
 

@@ -13,22 +13,6 @@
 #include "test.h"
 
 static void
-test_ids_are_16_lowercase_hex_and_differ(void)
-{
-	char	 a[STAMP_ID_LEN + 1], b[STAMP_ID_LEN + 1];
-	size_t	 i;
-
-	test_begin("tracking IDs: 16 lowercase hex digits, fresh each time");
-	stamp_new_id(a);
-	stamp_new_id(b);
-	test_assert(strlen(a) == 16 && strcmp(a, b) != 0);
-	for (i = 0; i < 16; i++)
-		test_assert((a[i] >= '0' && a[i] <= '9') ||
-		    (a[i] >= 'a' && a[i] <= 'f'));
-	test_end();
-}
-
-static void
 test_clean_removes_header_breakers(void)
 {
 	char	 out[32];
@@ -127,7 +111,6 @@ int
 main(void)
 {
 	static void (*const tests[])(void) = {
-		test_ids_are_16_lowercase_hex_and_differ,
 		test_clean_removes_header_breakers,
 		test_date_is_rfc5322,
 		test_received_names_user_unless_privileged,

@@ -1,6 +1,6 @@
 /*
- * queue_admin.c - "sealmailctl queue list|show|delete|flush": reads and
- * edits smtpd's queue directory directly; see queue_admin.h.
+ * qadmin.c - "sealmailctl queue list|show|delete|flush": reads and edits
+ * smtpd's queue directory directly; see qadmin.h.
  *
  * Runs inside sealmailctl, as root, on a directory that smtpd.queue owns.
  * A listing reads each envelope once (a message being committed is not in
@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "smtpd.h"
-#include "queue_admin.h"
+#include "qadmin.h"
+#include "qenv.h"
 
 #define SHOW_HEADER_MAX	(256 * 1024)	/* of the header section shown */
 #define NOFOLLOW_DIR	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)

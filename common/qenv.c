@@ -1,8 +1,8 @@
 /*
- * envelope.c - the queue's envelope file: what to deliver to whom, and
- * how far delivery got.  Used by smtpd.queue (queue_dir owner) and by
- * the queue administration functions that sealmailctl links
- * (queue_admin.c).
+ * qenv.c - the queue's envelope file: what to deliver to whom, and how
+ * far delivery got; see qenv.h.  Used by smtpd.queue (queue_dir owner,
+ * chrooted) and by the administrator's view of the queue (qadmin.c, in
+ * sealmailctl as root), which trusts nothing it reads here either.
  *
  * The format is deliberately trivial, one "key value" line each, the value
  * running to the end of the line:
@@ -21,11 +21,12 @@
  *	rcpt remote - carol@example.net
  *	note 0 451 4.2.0 mailbox busy		(last reply for rcpt 0)
  *
- * Every address is checked with q_addr_valid() (RFC 5321 path syntax)
- * when the queue takes a message in and again here when an envelope is
- * read back, so a line is a record and an address that smtpd.delivery
- * writes into MAIL or RCPT can never carry more than an address.  Parsing
- * is strict: an unknown key, a bad number or a bad address is an error.
+ * Every address is checked with q_addr_valid() (RFC 5321 path syntax,
+ * qhandoff.c) when the queue takes a message in and again here when an
+ * envelope is read back, so a line is a record and an address that
+ * smtpd.delivery writes into MAIL or RCPT can never carry more than an
+ * address.  Parsing is strict: an unknown key, a bad number or a bad
+ * address is an error.
  */
 #include <sys/stat.h>
 
@@ -34,14 +35,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "io.h"
 #include "log.h"
-#include "smtp.h"
-#include "smtpd.h"
+#include "qenv.h"
 #include "xmalloc.h"
 
 #define Q_ENV_MAX	(1024 * 1024)
@@ -94,73 +93,10 @@ q_env_add_rcpt(struct q_envelope *e, const char *addr, const char *user,
 }
 
 const char *
-q_class_name(int class)
-{
-	return class == Q_CLASS_SAFE ? "safe" : "unsafe";
-}
-
-const char *
 q_state_name(enum q_rcpt_state st)
 {
 	return (unsigned)st < sizeof(q_states) / sizeof(q_states[0]) ?
 	    q_states[st] : "?";
-}
-
-/* No byte that could end a record, and a sane length (HELO, peer). */
-int
-q_addr_safe(const char *s)
-{
-	return strlen(s) <= 512 && strpbrk(s, "\r\n") == NULL;
-}
-
-/*
- * An address the queue may keep: RFC 5321 path syntax (smtp_addr_valid,
- * UTF-8 allowed: an SMTPUTF8 client may send it, and the engine refuses
- * it without SMTPUTF8), at most SMTP_PATH_MAX bytes.  Q_ADDR_FROM may be
- * empty (the null sender), Q_ADDR_RCPT may be <Postmaster> without a
- * domain (RFC 5321 4.5.1), and Q_ADDR_USER, the local user a recipient
- * resolved to, is a plain address with no space (the envelope's rcpt
- * line separates it from the next field by one).
- */
-int
-q_addr_valid(const char *a, enum q_addr_kind kind)
-{
-	if (strlen(a) > SMTP_PATH_MAX)
-		return 0;
-	if (kind == Q_ADDR_FROM && *a == '\0')
-		return 1;
-	if (kind == Q_ADDR_RCPT && strcasecmp(a, "postmaster") == 0)
-		return 1;
-	if (kind == Q_ADDR_USER && strchr(a, ' ') != NULL)
-		return 0;
-	return smtp_addr_valid(a, 1);
-}
-
-int
-q_id_valid(const char *id)
-{
-	size_t	 i;
-
-	for (i = 0; i < Q_ID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	return id[Q_ID_LEN] == '\0';
-}
-
-void
-q_id_new(char *id)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char	 r[Q_ID_LEN / 2];
-	size_t		 i;
-
-	arc4random_buf(r, sizeof(r));
-	for (i = 0; i < sizeof(r); i++) {
-		id[2 * i] = hex[r[i] >> 4];
-		id[2 * i + 1] = hex[r[i] & 15];
-	}
-	id[Q_ID_LEN] = '\0';
 }
 
 /* Delay before attempt n+1 after n failed ones: min doubling to max. */

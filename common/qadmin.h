@@ -1,7 +1,8 @@
 /*
- * queue_admin.h - the administrator's view of smtpd's queue, for
- * sealmailctl (which runs as root and links smtpd/queue_admin.c and
- * smtpd/envelope.c).  Output is one record a line, key=value.
+ * qadmin.h - the administrator's view of smtpd's queue, for sealmailctl
+ * (which runs as root): it reads the queue directory itself through the
+ * envelope format (qenv.h) and signals the running smtpd.  Output is one
+ * record a line, key=value.
  *
  *	q_admin_list(cfg->queue_dir, stdout, err, sizeof(err))
  *	q_admin_show(cfg->queue_dir, id, stdout, err, sizeof(err))
@@ -11,8 +12,8 @@
  * Each returns 0, or -1 with a one-line reason in err (a refused command
  * changes nothing).
  */
-#ifndef SM_QUEUE_ADMIN_H
-#define SM_QUEUE_ADMIN_H
+#ifndef SM_QADMIN_H
+#define SM_QADMIN_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,0 +1,63 @@
+/*
+ * smtp_client.h - the client side of SMTP and LMTP, blocking, for the
+ * two programs that hand a message to mda's LMTP server: smtpd.delivery
+ * and mda's LDA when it relays for an unprivileged MTA.
+ *
+ *	struct smtp_client c;
+ *	if (smtp_client_unix(&c, path, timeout, line, sizeof(line)) != 220)
+ *		fail;				(connected, greeted)
+ *	code = smtp_client_hello(&c, "LHLO", host, line, sizeof(line));
+ *	if (c.caps & SMTP_CAP_XSEAL) ...
+ *	smtp_client_cmd(&c, "MAIL FROM:<%s>", from);
+ *	code = smtp_client_reply(&c, line, sizeof(line));
+ *	smtp_client_body(&c, msgfd);		(after 354)
+ *	smtp_client_close(&c);
+ *
+ * A reply code is 200 to 599; -1 means the connection is no use any
+ * more (closed, timed out, or a reply that is not one).  The line given
+ * back is the reply's last line, without CRLF, truncated to fit.
+ * Commands are queued and go out when the next reply is read.
+ *
+ * The message goes out dot-stuffed, with every line ending in CRLF: a
+ * bare LF or bare CR in it becomes CRLF, which is what the server's
+ * engine would otherwise refuse it for (common/smtp_data.c), and then
+ * both sides read the same line and message boundaries.
+ */
+#ifndef SM_SMTP_CLIENT_H
+#define SM_SMTP_CLIENT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* extensions a server's EHLO/LHLO reply offered (smtp_client.caps) */
+#define SMTP_CAP_XSEAL		0x01	/* mda's class and queue ID */
+#define SMTP_CAP_SMTPUTF8	0x02
+#define SMTP_CAP_PIPELINING	0x04
+#define SMTP_CAP_8BITMIME	0x08
+
+#define SMTP_CLIENT_IN_MAX	(64 * 1024)	/* one reply, buffered */
+
+struct smtp_client {
+	int		 fd;		/* -1: not connected */
+	int		 caps;		/* SMTP_CAP_*, from the last hello */
+	struct buf	 in;
+	struct buf	 out;
+};
+
+int	 smtp_client_unix(struct smtp_client *, const char *, int, char *,
+	    size_t);
+int	 smtp_client_hello(struct smtp_client *, const char *, const char *,
+	    char *, size_t);
+void	 smtp_client_cmd(struct smtp_client *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 smtp_client_reply(struct smtp_client *, char *, size_t);
+int	 smtp_client_body(struct smtp_client *, int);
+int	 smtp_client_stale(const struct smtp_client *);
+void	 smtp_client_close(struct smtp_client *);
+
+/* the encoder behind smtp_client_body, in pieces; *state starts at 0 */
+void	 smtp_client_encode(struct buf *, const char *, size_t, int *);
+void	 smtp_client_encode_end(struct buf *, int *);
+
+#endif
