@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "smtp.h"
+#include "io.h"
 #include "smtp_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -30,8 +31,6 @@
 static void
 content_write(struct smtp_session *s, const char *p, size_t n)
 {
-	ssize_t	 w;
-
 	if (n == 0)
 		return;
 	if (s->cerr & (CERR_SIZE | CERR_IO)) {
@@ -49,17 +48,10 @@ content_write(struct smtp_session *s, const char *p, size_t n)
 		s->cerr |= CERR_SIZE;
 		return;
 	}
-	while (n > 0) {
-		if ((w = write(s->datafd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("smtp %016llx: message write",
-			    (unsigned long long)s->id);
-			s->cerr |= CERR_IO;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
+	if (io_write_all(s->datafd, p, n) == -1) {
+		log_warn("smtp %016llx: message write",
+		    (unsigned long long)s->id);
+		s->cerr |= CERR_IO;
 	}
 }
 
