@@ -157,7 +157,7 @@ FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -
 
 # The sources each fuzz target links: the parser under test and what it
 # stands on.  A new target adds its line here.
-FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c"
+FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c common/io.c"
 fuzz_sources() {
 	case "$1" in
 	config) echo common/config.c ;;
@@ -166,21 +166,21 @@ fuzz_sources() {
 	    common/config.c common/smtp_parse.c ;;
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
-	    common/mime_codec.c common/utf8.c common/base64.c common/io.c \
+	    common/mime_codec.c common/utf8.c common/base64.c \
 	    mda/strip.c mda/strip_policy.c mda/strip_uu.c mda/strip_write.c \
 	    mda/html.c ;;
 	utf8) echo common/utf8.c ;;
 	base64) echo common/base64.c ;;
 	smtp) echo common/smtp_parse.c ;;
 	session) echo common/smtp_parse.c common/net.c common/config.c ;;
-	smtp-client) echo common/smtp_client.c common/io.c common/net.c \
+	smtp-client) echo common/smtp_client.c common/net.c \
 	    common/config.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
 	submit-header) echo submitd/header.c ;;
 	address) echo common/userdb.c common/db.c common/utf8.c ;;
 	dns) echo common/dns_parse.c ;;
-	maildir) echo common/maildir.c common/io.c ;;
+	maildir) echo common/maildir.c ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
 	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
 	    common/dkim_verify.c common/base64.c ;;
@@ -206,9 +206,9 @@ fuzz_regress() {
 		[ -f "$f" ] || continue
 		name=$(basename "$f" .c)
 		name=${name#fuzz-}
-		if fuzz_build "$name" >/tmp/sealmail-fuzz-build.log &&
+		if fuzz_build "$name" >/tmp/sealmail-fuzz-$name.log 2>&1 &&
 		    "tests/fuzz/bin/fuzz-$name" -runs=0 "tests/fuzz/corpus/$name" \
-		    >/tmp/sealmail-fuzz-$name.log 2>&1; then
+		    >>/tmp/sealmail-fuzz-$name.log 2>&1; then
 			echo "ok fuzz: $name seed corpus replays clean"
 		else
 			echo "FAIL fuzz: $name seed corpus (see /tmp/sealmail-fuzz-$name.log)"
