@@ -1,0 +1,94 @@
+/*
+ * ks_key.h - the keystore's cryptography: key pairs, selectors, the
+ * passphrase file, and the sealing of private keys at rest.
+ *
+ * Used by the keystore's root parent and by sealmailctl (both root);
+ * never linked into a process that parses network input.  Nothing here
+ * touches the database: ks_db.c stores what these functions make.
+ *
+ * At rest a private key is protected twice: the database is encrypted by
+ * Berkeley DB (DB_ENCRYPT, AES) under the passphrase, and the key itself
+ * (PKCS#8 DER) is sealed with AES-256-GCM under a key derived from the
+ * same passphrase (PBKDF2-HMAC-SHA256 with the salt and iteration count
+ * of <db_dir>/keystore.kdf).  The second layer is needed because Berkeley
+ * DB keeps its page cache in the clear in the region files (__db.*) of
+ * the environment directory.  The GCM additional data binds a sealed key
+ * to its selector, owner and algorithm, so a sealed blob moved to another
+ * record does not open.
+ */
+#ifndef SM_KS_KEY_H
+#define SM_KS_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "dkim.h"
+
+#define KS_SELECTOR_LEN		13	/* "s" and 12 base32 characters */
+#define KS_SELECTOR_MAX		63	/* one DNS label */
+#define KS_OWNER_MAX		254	/* an address, or a domain */
+#define KS_SEALKEY_LEN		32	/* AES-256 */
+#define KS_PASSPHRASE_MIN	16
+#define KS_PASSPHRASE_MAX	1024
+#define KS_KDF_ITERATIONS	100000
+#define KS_KDF_FILE		"keystore.kdf"
+#define KS_RSA_BITS		2048
+#define KS_PUB_MAX		1100	/* p= bytes: RSA SPKI up to 8192 */
+
+/* Algorithm names as DKIM writes them (a=), and back. */
+const char *ks_alg_name(enum dkim_alg);
+int	 ks_alg_parse(const char *, enum dkim_alg *);
+
+/* A new random selector, "s" + 12 base32 (60 bits); and the syntax check
+ * of one a client names (a DNS label of lowercase letters and digits). */
+void	 ks_selector_new(char [KS_SELECTOR_LEN + 1]);
+int	 ks_selector_valid(const char *);
+
+/*
+ * An owner is a local address (local@domain) or a domain; the canonical
+ * form lowercases the domain (common/userdb's rules).  0 or -1 with err.
+ * ks_owner_domain() is the d= of an owner's signatures.
+ */
+int	 ks_owner_canon(const char *, char *, size_t, char *, size_t);
+const char *ks_owner_domain(const char *);
+
+/* A new key pair of the algorithm (RSA: KS_RSA_BITS). NULL on failure. */
+EVP_PKEY *ks_key_generate(enum dkim_alg);
+/* The p= bytes of a key's record: RSA SubjectPublicKeyInfo DER, Ed25519
+ * the raw 32 bytes (RFC 8463).  0 or -1. */
+int	 ks_key_public(EVP_PKEY *, struct buf *);
+/* PKCS#8 DER of the private key, into a buffer the caller wipes. */
+int	 ks_key_pkcs8(EVP_PKEY *, struct buf *);
+EVP_PKEY *ks_key_from_pkcs8(const void *, size_t);
+
+/* Seal or open a private key for (selector, owner, alg).  0 or -1. */
+int	 ks_seal(const uint8_t [KS_SEALKEY_LEN], const char *, const char *,
+	    enum dkim_alg, const void *, size_t, struct buf *);
+int	 ks_unseal(const uint8_t [KS_SEALKEY_LEN], const char *, const char *,
+	    enum dkim_alg, const void *, size_t, struct buf *);
+
+/*
+ * The passphrase: the first line of path, which must be a regular file of
+ * our uid that no other user may read or write (mode 0600 or stricter).
+ * When it does not exist and create is set, a random one is written
+ * (mode 0600, its directory made 0755 if missing) and *created_r set.
+ * Returns a string for freezero_str(), or NULL with err.
+ */
+char	*ks_passphrase_read(const char *, int, int *, char *, size_t);
+
+/*
+ * The sealing key for passphrase from <dir>/keystore.kdf, which holds the
+ * salt, the iteration count and a check value; with create set, a missing
+ * file is made.  A passphrase that does not match the check is refused
+ * here, before Berkeley DB ever sees it.  0 or -1 with err.
+ */
+int	 ks_kdf_key(const char *, const char *, int, uint8_t [KS_SEALKEY_LEN],
+	    char *, size_t);
+
+/* Base64 (RFC 4648, padded) of n bytes, appended. */
+void	 ks_b64(const void *, size_t, struct buf *);
+
+#endif
