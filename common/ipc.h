@@ -70,9 +70,14 @@ enum ipc_type {
 	IPC_IMAP_MAILDIR,
 	IPC_IMAP_EXIT,		/* user process idle: u32 sessions received */
 
-	/* keystore */
-	IPC_KS_SIGN = 500,
-	IPC_KS_PUBKEY,
+	/* keystore (the signing protocol: common/ks_client.h) */
+	IPC_KS_SIGN = 500,	/* str owner, str alg, str selector, data
+				 * digest -> IPC_KS_SIGNATURE / IPC_ERR */
+	IPC_KS_PUBKEY,		/* str address -> IPC_KS_PUBKEYS / IPC_ERR */
+	IPC_KS_GETKEYS,		/* str owner -> IPC_KS_KEYS / IPC_ERR */
+	IPC_KS_KEYS,		/* str domain, u32 n, n x (str alg, str sel) */
+	IPC_KS_SIGNATURE,	/* str domain, str selector, data signature */
+	IPC_KS_PUBKEYS,		/* u32 n, n x (str sel, str alg, str key) */
 
 	/* submitd's header scanner */
 	IPC_HEADER_SCAN = 600,	/* fd of a message -> IPC_OK(facts)/ERR */

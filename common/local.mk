@@ -21,3 +21,4 @@ TESTS += tests/unit/test-authfail
 
 include $(srcdir)/common/dns.mk
 include $(srcdir)/common/dkim.mk
+include $(srcdir)/common/ks_client.mk

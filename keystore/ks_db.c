@@ -644,6 +644,22 @@ ks_make(struct ks_db *k, const char *owner, const int *want, uint64_t now,
 }
 
 int
+ks_keys_complete(const struct ks_keyrec *l, size_t n)
+{
+	size_t	 i, j;
+	int	 found;
+
+	for (i = 0; i < KS_NALGS; i++) {
+		for (j = 0, found = 0; j < n && !found; j++)
+			found = l[j].alg == ks_algs[i] &&
+			    l[j].state == KS_ACTIVE;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+int
 ks_db_ensure(struct ks_db *k, const char *owner, uint64_t now, int *made_r)
 {
 	struct ks_change c;

@@ -89,6 +89,8 @@ int		 ks_db_keys(struct ks_db *, const char *, struct ks_keyrec **,
 /* Every owner with keys, sorted (userdb_list_free).  0 or -1. */
 int		 ks_db_owners(struct ks_db *, char ***, size_t *);
 
+/* Whether the keys have one active key of each algorithm we sign with. */
+int		 ks_keys_complete(const struct ks_keyrec *, size_t);
 /* Make what is missing of one active key per algorithm; *made_r counts
  * the new keys.  0 or -1. */
 int		 ks_db_ensure(struct ks_db *, const char *, uint64_t, int *);

@@ -31,24 +31,6 @@
 #define KS_SALT_LEN	16
 #define KS_KDF_MAGIC	"sealmail-keystore-kdf"
 
-const char *
-ks_alg_name(enum dkim_alg a)
-{
-	return dkim_alg_name(a);
-}
-
-int
-ks_alg_parse(const char *s, enum dkim_alg *a)
-{
-	if (strcmp(s, "rsa-sha256") == 0)
-		*a = DKIM_ALG_RSA_SHA256;
-	else if (strcmp(s, "ed25519-sha256") == 0)
-		*a = DKIM_ALG_ED25519_SHA256;
-	else
-		return -1;
-	return 0;
-}
-
 void
 ks_selector_new(char out[KS_SELECTOR_LEN + 1])
 {
@@ -65,37 +47,6 @@ ks_selector_new(char out[KS_SELECTOR_LEN + 1])
 	for (i = 1; i < KS_SELECTOR_LEN; i++, v >>= 5)
 		out[i] = b32[v & 31];
 	out[KS_SELECTOR_LEN] = '\0';
-}
-
-int
-ks_selector_valid(const char *s)
-{
-	size_t	 i, n = strlen(s);
-
-	if (n == 0 || n > KS_SELECTOR_MAX || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-int
-ks_owner_canon(const char *in, char *out, size_t outlen, char *err,
-    size_t errlen)
-{
-	if (strchr(in, '@') != NULL)
-		return userdb_addr_canon(in, out, outlen, err, errlen);
-	return userdb_domain_canon(in, out, outlen, err, errlen);
-}
-
-const char *
-ks_owner_domain(const char *owner)
-{
-	const char *at = strrchr(owner, '@');
-
-	return at != NULL ? at + 1 : owner;
 }
 
 EVP_PKEY *

@@ -26,10 +26,8 @@
 
 #include "buf.h"
 #include "dkim.h"
+#include "ks_req.h"
 
-#define KS_SELECTOR_LEN		13	/* "s" and 12 base32 characters */
-#define KS_SELECTOR_MAX		63	/* one DNS label */
-#define KS_OWNER_MAX		254	/* an address, or a domain */
 #define KS_SEALKEY_LEN		32	/* AES-256 */
 #define KS_PASSPHRASE_MIN	16
 #define KS_PASSPHRASE_MAX	1024
@@ -38,22 +36,8 @@
 #define KS_RSA_BITS		2048
 #define KS_PUB_MAX		1100	/* p= bytes: RSA SPKI up to 8192 */
 
-/* Algorithm names as DKIM writes them (a=), and back. */
-const char *ks_alg_name(enum dkim_alg);
-int	 ks_alg_parse(const char *, enum dkim_alg *);
-
-/* A new random selector, "s" + 12 base32 (60 bits); and the syntax check
- * of one a client names (a DNS label of lowercase letters and digits). */
+/* A new random selector, "s" + 12 base32 (60 bits). */
 void	 ks_selector_new(char [KS_SELECTOR_LEN + 1]);
-int	 ks_selector_valid(const char *);
-
-/*
- * An owner is a local address (local@domain) or a domain; the canonical
- * form lowercases the domain (common/userdb's rules).  0 or -1 with err.
- * ks_owner_domain() is the d= of an owner's signatures.
- */
-int	 ks_owner_canon(const char *, char *, size_t, char *, size_t);
-const char *ks_owner_domain(const char *);
 
 /* A new key pair of the algorithm (RSA: KS_RSA_BITS). NULL on failure. */
 EVP_PKEY *ks_key_generate(enum dkim_alg);

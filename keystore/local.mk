@@ -1,10 +1,11 @@
 # keystore/local.mk - the keystore daemon, its key database (also built
 # into sealmailctl, see sealmailctl/local.mk) and their unit tests.
 KS_DB_SOURCES = keystore/ks_key.c keystore/ks_key.h \
-	keystore/ks_db.c keystore/ks_db.h
+	keystore/ks_db.c keystore/ks_db.h keystore/ks_req.c keystore/ks_req.h
 
 pkglibexec_PROGRAMS += keystore/keystore
 keystore_keystore_SOURCES = keystore/keystore.c keystore/keystore.h \
+	keystore/parent.c keystore/server.c keystore/signer.c \
 	keystore/keyserver.c keystore/ks_proto.c keystore/ks_proto.h \
 	$(KS_DB_SOURCES)
 keystore_keystore_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keystore
