@@ -224,15 +224,38 @@ ks_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	ks_answer(ks, p, m);
 }
 
+/*
+ * A keystore that refuses us says so in one message and closes; our
+ * request, written meanwhile, may fail first (EPIPE) and close the
+ * connection before that message was read: read it now.
+ */
+static void
+ks_read_refusal(struct ks_client *ks, int fd)
+{
+	struct ipc_msg	*m;
+	const char	*why;
+
+	while (ks->why[0] == '\0' && ipc_recv_sync(fd, &m) == 0) {
+		if (m->id == 0 && m->type == IPC_ERR) {
+			if (ks_answer_error(m, &why) == KS_PERMFAIL)
+				ks->denied = 1;
+			snprintf(ks->why, sizeof(ks->why), "%s", why);
+		}
+		ipc_msg_free(m);
+	}
+}
+
 /* The connection is gone: every request in flight fails. */
 static void
 ks_closed(struct ipc_conn *c, void *arg)
 {
 	struct ks_client *ks = arg;
 	struct ks_pending *p, *list = ks->pending;
-	enum ks_status	 st = ks->denied ? KS_PERMFAIL : KS_TEMPFAIL;
+	enum ks_status	 st;
 	char		 why[160];
 
+	ks_read_refusal(ks, ipc_conn_fd(c));
+	st = ks->denied ? KS_PERMFAIL : KS_TEMPFAIL;
 	ipc_conn_free(c);
 	ks->conn = NULL;
 	ks->pending = NULL;

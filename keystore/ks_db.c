@@ -64,7 +64,7 @@ ks_db_open(const struct sm_config *cfg, int *created_r, char *err,
     size_t errlen)
 {
 	struct ks_db	*k;
-	char		*pass;
+	char		*pass, dbpass[KS_DBPASS_LEN + 1];
 	int		 fresh, made;
 
 	/* A new installation gets a passphrase; an existing key database
@@ -77,27 +77,16 @@ ks_db_open(const struct sm_config *cfg, int *created_r, char *err,
 	k = xcalloc(1, sizeof(*k));
 	k->rotate_grace = cfg->keystore_rotate_grace;
 	k->revoked_publish = cfg->keystore_revoked_publish;
-	if (fresh) {
-		if ((k->env = db_env_open_encrypted(cfg->keystore_db_dir,
-		    pass)) == NULL) {
-			snprintf(err, errlen, "cannot create the key database "
-			    "in %s", cfg->keystore_db_dir);
-			goto fail;
-		}
-		if (ks_kdf_key(cfg->keystore_db_dir, pass, 1, k->sealkey, err,
-		    errlen) == -1)
-			goto fail;
-	} else {
-		/* The passphrase is checked before Berkeley DB sees it. */
-		if (ks_kdf_key(cfg->keystore_db_dir, pass, 0, k->sealkey, err,
-		    errlen) == -1)
-			goto fail;
-		if ((k->env = db_env_open_encrypted(cfg->keystore_db_dir,
-		    pass)) == NULL) {
-			snprintf(err, errlen, "cannot open the key database in "
-			    "%s", cfg->keystore_db_dir);
-			goto fail;
-		}
+	/* The passphrase is checked before Berkeley DB runs; it gets a
+	 * password of its own, derived (see ks_key.h). */
+	if (ks_kdf_keys(cfg->keystore_db_dir, pass, fresh, k->sealkey, dbpass,
+	    err, errlen) == -1)
+		goto fail;
+	if ((k->env = db_env_open_encrypted(cfg->keystore_db_dir,
+	    dbpass)) == NULL) {
+		snprintf(err, errlen, "cannot open the key database in %s",
+		    cfg->keystore_db_dir);
+		goto fail;
 	}
 	if (db_open(k->env, "keys", 0, &k->db) == -1) {
 		snprintf(err, errlen, "cannot open %s/keys.db",
@@ -105,11 +94,13 @@ ks_db_open(const struct sm_config *cfg, int *created_r, char *err,
 		goto fail;
 	}
 	freezero_str(pass);
+	explicit_bzero(dbpass, sizeof(dbpass));
 	if (created_r != NULL)
 		*created_r = made;
 	return k;
 fail:
 	freezero_str(pass);
+	explicit_bzero(dbpass, sizeof(dbpass));
 	ks_db_close(k);
 	return NULL;
 }
@@ -876,6 +867,14 @@ ks_db_private(struct ks_db *k, const struct ks_keyrec *r,
 		log_warnx("ks_db: key %s of %s does not open", r->selector,
 		    r->owner);
 	return pk;
+}
+
+enum ks_state
+ks_keyrec_state(const struct ks_keyrec *r, uint64_t now)
+{
+	if (r->state == KS_RETIRING && r->retire_at <= now)
+		return KS_REVOKED;
+	return r->state;
 }
 
 void

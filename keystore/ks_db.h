@@ -111,6 +111,10 @@ int		 ks_db_sweep(struct ks_db *, uint64_t, int *, int *);
 EVP_PKEY	*ks_db_private(struct ks_db *, const struct ks_keyrec *,
 		    const struct buf *);
 
+/* A key's state at time now: a retiring key past its deadline is revoked
+ * even before the sweep has rewritten it. */
+enum ks_state	 ks_keyrec_state(const struct ks_keyrec *, uint64_t);
+
 /* "v=DKIM1; k=rsa; p=..." of a key (p= empty when revoked). */
 void		 ks_keyrec_dns(const struct ks_keyrec *, struct buf *);
 const char	*ks_state_name(enum ks_state);

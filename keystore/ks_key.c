@@ -380,11 +380,11 @@ ks_unhex(const char *s, uint8_t *p, size_t n)
 	return 0;
 }
 
-/* master = PBKDF2(pass, salt, iter); seal = HMAC(master, "seal"); check
- * = HMAC(master, "check"). */
+/* master = PBKDF2(pass, salt, iter); then HMAC(master, label) for the
+ * sealing key, the check value and Berkeley DB's password. */
 static int
 ks_derive(const char *pass, const uint8_t *salt, unsigned long iter,
-    uint8_t seal[KS_SEALKEY_LEN], uint8_t check[32])
+    uint8_t seal[KS_SEALKEY_LEN], uint8_t check[32], uint8_t dbkey[32])
 {
 	uint8_t		 master[32];
 	unsigned int	 n = 32;
@@ -395,21 +395,24 @@ ks_derive(const char *pass, const uint8_t *salt, unsigned long iter,
 	    HMAC(EVP_sha256(), master, sizeof(master),
 	    (const uint8_t *)"sealmail keystore seal", 22, seal, &n) != NULL &&
 	    HMAC(EVP_sha256(), master, sizeof(master),
-	    (const uint8_t *)"sealmail keystore check", 23, check, &n) != NULL;
+	    (const uint8_t *)"sealmail keystore check", 23, check, &n) !=
+	    NULL &&
+	    HMAC(EVP_sha256(), master, sizeof(master),
+	    (const uint8_t *)"sealmail keystore bdb", 21, dbkey, &n) != NULL;
 	explicit_bzero(master, sizeof(master));
 	return ok ? 0 : -1;
 }
 
 static int
-ks_kdf_create(const char *path, const char *pass, uint8_t *key, char *err,
-    size_t errlen)
+ks_kdf_create(const char *path, const char *pass, uint8_t *key,
+    uint8_t *dbkey, char *err, size_t errlen)
 {
 	uint8_t		 salt[KS_SALT_LEN], check[32];
 	char		 hsalt[2 * KS_SALT_LEN + 1], hcheck[65], line[256];
 	int		 fd, n, ok;
 
 	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
-	    ks_derive(pass, salt, KS_KDF_ITERATIONS, key, check) == -1) {
+	    ks_derive(pass, salt, KS_KDF_ITERATIONS, key, check, dbkey) == -1) {
 		ks_seterr(err, errlen, "%s: key derivation failed", path);
 		return -1;
 	}
@@ -432,9 +435,9 @@ ks_kdf_create(const char *path, const char *pass, uint8_t *key, char *err,
 	return 0;
 }
 
-int
-ks_kdf_key(const char *dir, const char *pass, int create,
-    uint8_t key[KS_SEALKEY_LEN], char *err, size_t errlen)
+static int
+ks_kdf_read(const char *dir, const char *pass, int create, uint8_t *key,
+    uint8_t *dbkey, char *err, size_t errlen)
 {
 	uint8_t		 salt[KS_SALT_LEN], check[32], want[32];
 	char		 path[4096], line[512], magic[32], alg[32];
@@ -445,9 +448,11 @@ ks_kdf_key(const char *dir, const char *pass, int create,
 	int		 fd, same;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, KS_KDF_FILE);
+	ks_mkparents(path);
+	(void)mkdir(dir, 0700);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 && errno == ENOENT && create)
-		return ks_kdf_create(path, pass, key, err, errlen);
+		return ks_kdf_create(path, pass, key, dbkey, err, errlen);
 	if (fd == -1 || (fp = fdopen(fd, "r")) == NULL) {
 		ks_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd != -1)
@@ -467,17 +472,33 @@ ks_kdf_key(const char *dir, const char *pass, int create,
 		return -1;
 	}
 	fclose(fp);
-	if (ks_derive(pass, salt, iter, key, check) == -1) {
+	if (ks_derive(pass, salt, iter, key, check, dbkey) == -1) {
 		ks_seterr(err, errlen, "%s: key derivation failed", path);
 		return -1;
 	}
 	same = CRYPTO_memcmp(check, want, sizeof(check)) == 0;
 	explicit_bzero(check, sizeof(check));
 	if (!same) {
-		explicit_bzero(key, KS_SEALKEY_LEN);
 		ks_seterr(err, errlen, "the passphrase does not open the key "
 		    "database in %s (wrong passphrase file?)", dir);
 		return -1;
 	}
 	return 0;
+}
+
+int
+ks_kdf_keys(const char *dir, const char *pass, int create,
+    uint8_t key[KS_SEALKEY_LEN], char dbpass[KS_DBPASS_LEN + 1], char *err,
+    size_t errlen)
+{
+	uint8_t	 dbkey[32];
+	int	 r;
+
+	r = ks_kdf_read(dir, pass, create, key, dbkey, err, errlen);
+	if (r == 0)
+		ks_hex(dbkey, sizeof(dbkey), dbpass);
+	else
+		explicit_bzero(key, KS_SEALKEY_LEN);
+	explicit_bzero(dbkey, sizeof(dbkey));
+	return r;
 }

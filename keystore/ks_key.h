@@ -6,15 +6,16 @@
  * never linked into a process that parses network input.  Nothing here
  * touches the database: ks_db.c stores what these functions make.
  *
- * At rest a private key is protected twice: the database is encrypted by
- * Berkeley DB (DB_ENCRYPT, AES) under the passphrase, and the key itself
- * (PKCS#8 DER) is sealed with AES-256-GCM under a key derived from the
- * same passphrase (PBKDF2-HMAC-SHA256 with the salt and iteration count
- * of <db_dir>/keystore.kdf).  The second layer is needed because Berkeley
- * DB keeps its page cache in the clear in the region files (__db.*) of
- * the environment directory.  The GCM additional data binds a sealed key
- * to its selector, owner and algorithm, so a sealed blob moved to another
- * record does not open.
+ * At rest a private key is protected twice, by two keys derived from the
+ * passphrase (PBKDF2-HMAC-SHA256 with the salt and iteration count of
+ * <db_dir>/keystore.kdf, then HMAC-SHA256 with a label for each): the
+ * database and its log are encrypted by Berkeley DB (DB_ENCRYPT, AES)
+ * under one, and the key itself (PKCS#8 DER) is sealed with AES-256-GCM
+ * under the other.  The second layer is the one that counts: Berkeley DB
+ * keeps its page cache, and its own password, in the clear in the region
+ * files (__db.*) of the environment directory while it is in use.  The
+ * GCM additional data binds a sealed key to its selector, owner and
+ * algorithm, so a sealed blob moved to another record does not open.
  */
 #ifndef SM_KS_KEY_H
 #define SM_KS_KEY_H
@@ -64,13 +65,18 @@ int	 ks_unseal(const uint8_t [KS_SEALKEY_LEN], const char *, const char *,
 char	*ks_passphrase_read(const char *, int, int *, char *, size_t);
 
 /*
- * The sealing key for passphrase from <dir>/keystore.kdf, which holds the
- * salt, the iteration count and a check value; with create set, a missing
- * file is made.  A passphrase that does not match the check is refused
- * here, before Berkeley DB ever sees it.  0 or -1 with err.
+ * The keys derived from passphrase with <dir>/keystore.kdf (the salt, the
+ * iteration count and a check value; with create set, a missing file is
+ * made): the sealing key of private keys, and the password Berkeley DB
+ * encrypts the database and its log with (64 hex digits).  They are
+ * independent: Berkeley DB keeps its password in the clear in its region
+ * file __db.001 while the environment is in use, which must not give
+ * away the sealing key.  A passphrase that does not match the check is
+ * refused here, before Berkeley DB ever runs.  0 or -1 with err.
  */
-int	 ks_kdf_key(const char *, const char *, int, uint8_t [KS_SEALKEY_LEN],
-	    char *, size_t);
+#define KS_DBPASS_LEN	64
+int	 ks_kdf_keys(const char *, const char *, int, uint8_t [KS_SEALKEY_LEN],
+	    char [KS_DBPASS_LEN + 1], char *, size_t);
 
 /* Base64 (RFC 4648, padded) of n bytes, appended. */
 void	 ks_b64(const void *, size_t, struct buf *);

@@ -194,7 +194,7 @@ do_sign(struct ipc_conn *c, uint32_t id, const struct ks_req *q)
 		answer_error(c, id, KS_ERR_NOKEY, "no such key of this owner");
 		return;
 	}
-	if (rec.state == KS_REVOKED) {
+	if (ks_keyrec_state(&rec, (uint64_t)time(NULL)) == KS_REVOKED) {
 		buf_wipe(&sealed);
 		log_info("owner=<%s> selector=%s: revoked", q->owner,
 		    q->selector);
@@ -219,6 +219,18 @@ do_sign(struct ipc_conn *c, uint32_t id, const struct ks_req *q)
 	    rec.selector, ks_alg_name(rec.alg));
 }
 
+/* Live keys, and revoked ones for revoked_publish after revocation. */
+static int
+pubkey_shown(const struct ks_keyrec *r, uint64_t now)
+{
+	uint64_t since;
+
+	if (ks_keyrec_state(r, now) != KS_REVOKED)
+		return 1;
+	since = r->state == KS_REVOKED ? r->revoked_at : r->retire_at;
+	return since + (uint64_t)kdb->revoked_publish > now;
+}
+
 static int
 do_pubkey(struct ipc_conn *c, struct ipc_msg *m)
 {
@@ -241,17 +253,15 @@ do_pubkey(struct ipc_conn *c, struct ipc_msg *m)
 	}
 	r = ipc_msg_new(IPC_KS_PUBKEYS, m->id);
 	for (i = 0; i < n; i++)
-		if (l[i].state != KS_REVOKED || l[i].revoked_at +
-		    (uint64_t)kdb->revoked_publish > now)
+		if (pubkey_shown(&l[i], now))
 			shown++;
 	ipc_add_u32(r, (uint32_t)shown);
 	buf_init(&key, 0);
-	for (i = 0; i < n && shown > 0; i++) {
-		if (l[i].state == KS_REVOKED && l[i].revoked_at +
-		    (uint64_t)kdb->revoked_publish <= now)
+	for (i = 0; i < n; i++) {
+		if (!pubkey_shown(&l[i], now))
 			continue;
 		buf_reset(&key);
-		if (l[i].state == KS_REVOKED)
+		if (ks_keyrec_state(&l[i], now) == KS_REVOKED)
 			buf_addstr(&key, "revoked");
 		else
 			ks_b64(l[i].pub, l[i].publen, &key);

@@ -257,11 +257,21 @@ test_ks_private_keys_never_on_disk_in_clear(void)
 	size_t		 n, i;
 	int		 made;
 
+	char		 pass[256];
+	ssize_t		 plen;
+	int		 fd;
+
 	test_begin("ks_db: no file of the environment (database, log, "
-	    "region files) holds a private key in the clear");
+	    "region files) holds a private key or the passphrase in the clear");
 	wipe_instance();
 	load_cfg("");
 	k = open_db();
+	fd = open(cfg.keystore_passphrase_file, O_RDONLY);
+	plen = read(fd, pass, sizeof(pass));
+	close(fd);
+	test_assert(plen > 16);
+	/* Berkeley DB keeps its password in __db.001: never ours */
+	test_assert(dir_holds(cfg.keystore_db_dir, pass, 16) == 0);
 	test_assert(ks_db_ensure(k, "bob@example.test", 1000, &made) == 0);
 	test_assert(ks_db_keys(k, "bob@example.test", &l, &n) == 0 && n == 2);
 	db_env_checkpoint(k->env);
