@@ -11,7 +11,8 @@ keystore_keystore_SOURCES = keystore/keystore.c keystore/keystore.h \
 keystore_keystore_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keystore
 keystore_keystore_LDADD = $(SM_LIBS)
 
-check_PROGRAMS += tests/unit/test-ks-proto tests/unit/test-ks-db
+check_PROGRAMS += tests/unit/test-ks-proto tests/unit/test-ks-db \
+	tests/unit/test-ks-req
 tests_unit_test_ks_proto_SOURCES = tests/unit/test-ks-proto.c \
 	keystore/ks_proto.c
 tests_unit_test_ks_proto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keystore
@@ -19,4 +20,8 @@ tests_unit_test_ks_proto_LDADD = $(SM_LIBS)
 tests_unit_test_ks_db_SOURCES = tests/unit/test-ks-db.c $(KS_DB_SOURCES)
 tests_unit_test_ks_db_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keystore
 tests_unit_test_ks_db_LDADD = $(SM_LIBS)
-TESTS += tests/unit/test-ks-proto tests/unit/test-ks-db
+tests_unit_test_ks_req_SOURCES = tests/unit/test-ks-req.c \
+	keystore/ks_req.c keystore/ks_req.h
+tests_unit_test_ks_req_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keystore
+tests_unit_test_ks_req_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-ks-proto tests/unit/test-ks-db tests/unit/test-ks-req

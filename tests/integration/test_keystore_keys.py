@@ -129,14 +129,16 @@ class KeyLifecycleTest(unittest.TestCase):
 
     def setUp(self):
         self.inst = Instance(extra_conf={"keystore": {
-            "rotate_grace": "2s", "revoked_publish": "3s"}})
+            "rotate_grace": "6s", "revoked_publish": "4s"}})
         self.inst.add_user("carol@example.test")
 
     def tearDown(self):
         self.inst.close()
 
     def test_rotate_retires_old_keys_then_sweep_revokes_them(self):
+        import time
         old = keys(self.inst, "carol@example.test")
+        t0 = time.time()
         r = self.inst.ctl("keys", "rotate", "carol@example.test")
         now = keys(self.inst, "carol@example.test")
         self.assertEqual(r.stdout.count("\n"), 4)
@@ -151,8 +153,13 @@ class KeyLifecycleTest(unittest.TestCase):
         recs = "\n".join(dns_lines(self.inst))
         for s, _, _, _ in old:
             self.assertRegex(recs, s + r'.*p=[A-Za-z0-9]')
-        import time
-        time.sleep(2.2)
+        import calendar
+        due = {calendar.timegm(time.strptime(v, "%Y-%m-%dT%H:%M:%SZ"))
+               for v in re.findall(r"revoke_at=(\S+)", r.stdout)}
+        self.assertEqual(len(due), 1, r.stdout)
+        due = due.pop()
+        self.assertAlmostEqual(due - t0, 6, delta=3)
+        time.sleep(max(0, due + 1.1 - time.time()))
         # the next sealmailctl run sweeps: revoked, empty p=
         states = {s: st for s, _, st, _ in keys(self.inst,
                                                   "carol@example.test")}
@@ -161,7 +168,7 @@ class KeyLifecycleTest(unittest.TestCase):
         for line in dns_lines(self.inst):
             if line.split(".", 1)[0] in {o[0] for o in old}:
                 self.assertTrue(line.endswith('p="'), line)
-        time.sleep(3.2)
+        time.sleep(max(0, due + 4 + 1.1 - time.time()))
         # past revoked_publish: gone
         self.assertEqual(sorted(s for s, _, _, _ in
                                 keys(self.inst, "carol@example.test")),

@@ -347,9 +347,10 @@ main(int argc, char **argv)
 		else
 			event_base_dispatch(j.base);
 		if (j.status == 0) {
-			fwrite(j.field[0].data, 1, j.field[0].len, stdout);
-			fwrite(j.field[1].data, 1, j.field[1].len, stdout);
-			fwrite(j.text.data, 1, j.text.len, stdout);
+			printf("%s%s", buf_cstr(&j.field[0]),
+			    buf_cstr(&j.field[1]));
+			if (j.text.len > 0)
+				fwrite(j.text.data, 1, j.text.len, stdout);
 		}
 		buf_free(&j.text);
 		dkim_msg_free(j.msg);
