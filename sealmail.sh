@@ -166,6 +166,9 @@ fuzz_sources() {
 	mime) echo common/mime.c mda/strip.c mda/html.c ;;
 	smtp) echo common/smtp_parse.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
+	ks-request) echo keystore/ks_req.c common/ipc.c common/net.c \
+	    common/config.c common/userdb.c common/db.c common/dkim_sig.c \
+	    common/dkim_tag.c ;;
 	sasl) echo submitd/auth.c common/mime.c ;;
 	submit-header) echo submitd/header.c ;;
 	address) echo common/userdb.c common/db.c ;;

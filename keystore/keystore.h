@@ -7,6 +7,23 @@
  *			the parent
  *	signer.c	keystore.server: the signing socket's clients
  *	keyserver.c	keystore.server: the TCP key server
+ *	ks_db.c, ks_key.c  the key database and its cryptography (also in
+ *			sealmailctl); ks_req.c, ks_proto.c  the parsers
+ *
+ * The two protocols the keystore speaks:
+ *
+ *  - signing, on [keystore] socket, for the uids of [keystore] clients:
+ *    common/ipc messages, IPC_KS_GETKEYS (owner -> domain and the active
+ *    keys' algorithms and selectors) then IPC_KS_SIGN (owner, algorithm,
+ *    selector, 32-byte digest -> signature), or IPC_ERR with a code (see
+ *    common/ks_client.h, which is also the client);
+ *  - the key server, TCP: "KEY <address>" answered by one line
+ *    "+OK <selector> <algorithm> <base64 key>" (or "... revoked") per
+ *    key and a final ".", or a single "-ERR <reason>" (keyserver.c).
+ *
+ * Between keystore.server and the parent: the same IPC_KS_GETKEYS and
+ * IPC_KS_SIGN, re-encoded by the role after its checks and checked again
+ * by the parent, and IPC_KS_PUBKEY (address -> IPC_KS_PUBKEYS).
  */
 #ifndef SM_KEYSTORE_H
 #define SM_KEYSTORE_H

@@ -282,7 +282,8 @@ ks_passphrase_create(const char *path, char *err, size_t errlen)
 	ok = write(fd, b.data, b.len) == (ssize_t)b.len && fsync(fd) == 0;
 	buf_wipe(&b);
 	if (close(fd) == -1 || !ok) {
-		ks_seterr(err, errlen, "%s: writing: %s", path, strerror(errno));
+		ks_seterr(err, errlen, "%s: writing: %s", path,
+		    strerror(errno));
 		unlink(path);
 		return -1;
 	}
@@ -428,7 +429,8 @@ ks_kdf_create(const char *path, const char *pass, uint8_t *key,
 	}
 	ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
 	if (close(fd) == -1 || !ok) {
-		ks_seterr(err, errlen, "%s: writing: %s", path, strerror(errno));
+		ks_seterr(err, errlen, "%s: writing: %s", path,
+		    strerror(errno));
 		unlink(path);
 		return -1;
 	}

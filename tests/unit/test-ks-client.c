@@ -189,7 +189,8 @@ sign_cb(void *arg, enum ks_status st, const struct ks_signature *s,
 	struct result	*r = arg;
 
 	if (st == KS_OK && r->calls < 8) {
-		snprintf(r->sel[r->calls], sizeof(r->sel[0]), "%s", s->selector);
+		snprintf(r->sel[r->calls], sizeof(r->sel[0]), "%s",
+		    s->selector);
 		r->first[r->calls] = s->b[0];
 		r->len[r->calls] = s->len;
 	}
