@@ -1,7 +1,8 @@
 # keystore/local.mk - the keystore daemon, its key database (also built
 # into sealmailctl, see sealmailctl/local.mk) and their unit tests.
 KS_DB_SOURCES = keystore/ks_key.c keystore/ks_key.h \
-	keystore/ks_db.c keystore/ks_db.h keystore/ks_req.c keystore/ks_req.h
+	keystore/ks_db.c keystore/ks_db.h keystore/ks_db_int.h \
+	keystore/ks_life.c keystore/ks_req.c keystore/ks_req.h
 
 pkglibexec_PROGRAMS += keystore/keystore
 keystore_keystore_SOURCES = keystore/keystore.c keystore/keystore.h \
