@@ -357,6 +357,19 @@ ks_db_get(struct ks_db *k, const char *selector, struct ks_keyrec *r,
 	return ret == 0 ? 0 : -1;
 }
 
+int
+ks_db_version(struct ks_db *k, uint64_t *v)
+{
+	DB_LOG_STAT	*st;
+
+	if (k->env->pid != getpid() ||
+	    k->env->env->log_stat(k->env->env, &st, 0) != 0)
+		return -1;
+	*v = (uint64_t)st->st_cur_file << 32 | st->st_cur_offset;
+	free(st);
+	return 0;
+}
+
 struct ks_keys_arg {
 	struct ks_db	*k;
 	const char	*owner;

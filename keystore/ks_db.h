@@ -82,6 +82,13 @@ void		 ks_db_close(struct ks_db *);
  * (empty when revoked).  0, KS_NOTFOUND or -1. */
 int		 ks_db_get(struct ks_db *, const char *, struct ks_keyrec *,
 		    struct buf *);
+/*
+ * Where the environment's log ends: it moves with every transaction that
+ * changed anything, in any process, so a record read when it was v is
+ * still what the database holds while it is v.  0, or -1 (ask the
+ * database).
+ */
+int		 ks_db_version(struct ks_db *, uint64_t *);
 /* Every key of an owner, oldest first (free() the array).  0 (n may be
  * 0) or -1. */
 int		 ks_db_keys(struct ks_db *, const char *, struct ks_keyrec **,

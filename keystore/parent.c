@@ -5,9 +5,13 @@
  * This is the one process that holds key material: the key database
  * (ks_db.c) and the private keys it has opened, kept in a small cache
  * (KS_CACHE_SLOTS, emptied at each sweep) because opening a PKCS#8 key
- * costs more than an Ed25519 signature.  A cached key is used only after
- * its record was read again in the same request, so a key revoked by
- * sealmailctl signs nothing from that moment.
+ * costs more than an Ed25519 signature.  Each slot keeps the key's record
+ * too, with the database version (ks_db_version, where the log ends) it
+ * was read at: while no transaction has changed anything since, the
+ * record is what the database holds and is not read again; any change,
+ * such as sealmailctl revoking the key, moves the version and the next
+ * request reads the record afresh.  A key revoked by sealmailctl signs
+ * nothing from that moment.
  *
  *	IPC_KS_GETKEYS	owner -> IPC_KS_KEYS: its active keys, one per
  *			algorithm, made first when missing (at most
@@ -44,6 +48,8 @@
 struct cached {
 	char		 selector[KS_SELECTOR_MAX + 1];
 	EVP_PKEY	*pk;
+	struct ks_keyrec rec;		/* as read at version */
+	uint64_t	 version;
 };
 
 static struct ks_db *kdb;
@@ -71,6 +77,7 @@ cache_clear(void)
 		EVP_PKEY_free(cache[i].pk);
 		cache[i].pk = NULL;
 		cache[i].selector[0] = '\0';
+		cache[i].version = 0;
 	}
 }
 
@@ -153,19 +160,49 @@ do_getkeys(struct ipc_conn *c, uint32_t id, const struct ks_req *q)
 	free(l);
 }
 
-/* The opened private key of a record: cached, or opened now. */
-static EVP_PKEY *
-private_key(const struct ks_keyrec *rec, const struct buf *sealed)
+/*
+ * The record of a key and its opened private key: from the cache while
+ * the database has not changed, else read (and opened) now.  0,
+ * KS_NOTFOUND (pk NULL), or -1 for a failure of ours.
+ */
+static int
+load_key(const char *selector, struct ks_keyrec *rec, EVP_PKEY **pk)
 {
-	struct cached	*slot = cache_slot(rec->selector);
+	struct cached	*slot = cache_slot(selector);
+	struct buf	 sealed;
+	uint64_t	 v;
+	int		 ret, fresh;
 
-	if (slot->pk != NULL && strcmp(slot->selector, rec->selector) == 0)
-		return slot->pk;
-	EVP_PKEY_free(slot->pk);
-	slot->pk = ks_db_private(kdb, rec, sealed);
+	*pk = NULL;
+	/* the version first: a change after it only makes us read again */
+	fresh = ks_db_version(kdb, &v) == 0;
+	if (fresh && slot->pk != NULL && slot->version == v &&
+	    strcmp(slot->selector, selector) == 0) {
+		*rec = slot->rec;
+		*pk = slot->pk;
+		return 0;
+	}
+	buf_init(&sealed, 0);
+	if ((ret = ks_db_get(kdb, selector, rec, &sealed)) != 0) {
+		buf_wipe(&sealed);
+		return ret;
+	}
+	if (slot->pk != NULL && strcmp(slot->selector, selector) == 0 &&
+	    rec->state != KS_REVOKED) {
+		*pk = slot->pk;		/* the same key, its record reread */
+	} else {
+		EVP_PKEY_free(slot->pk);
+		slot->pk = ks_db_private(kdb, rec, &sealed);
+		*pk = slot->pk;
+	}
+	buf_wipe(&sealed);
 	snprintf(slot->selector, sizeof(slot->selector), "%s",
-	    slot->pk != NULL ? rec->selector : "");
-	return slot->pk;
+	    slot->pk != NULL ? selector : "");
+	slot->rec = *rec;
+	slot->version = fresh ? v : 0;
+	if (!fresh)
+		slot->selector[0] = '\0';	/* not to be trusted later */
+	return 0;
 }
 
 static void
@@ -173,36 +210,28 @@ do_sign(struct ipc_conn *c, uint32_t id, const struct ks_req *q)
 {
 	struct ks_keyrec rec;
 	struct ipc_msg	*r;
-	struct buf	 sealed;
 	uint8_t		 sig[DKIM_SIGBYTES_MAX];
 	size_t		 siglen = sizeof(sig);
 	EVP_PKEY	*pk;
 	int		 ret;
 
-	buf_init(&sealed, 0);
-	ret = ks_db_get(kdb, q->selector, &rec, &sealed);
-	if (ret == -1) {
-		buf_wipe(&sealed);
+	if ((ret = load_key(q->selector, &rec, &pk)) == -1) {
 		answer_error(c, id, KS_ERR_TEMP, "key database failure");
 		return;
 	}
 	if (ret == KS_NOTFOUND || strcmp(rec.owner, q->owner) != 0 ||
 	    rec.alg != q->alg) {
-		buf_wipe(&sealed);
 		log_info("owner=<%s> selector=%s: no such key", q->owner,
 		    q->selector);
 		answer_error(c, id, KS_ERR_NOKEY, "no such key of this owner");
 		return;
 	}
 	if (ks_keyrec_state(&rec, (uint64_t)time(NULL)) == KS_REVOKED) {
-		buf_wipe(&sealed);
 		log_info("owner=<%s> selector=%s: revoked", q->owner,
 		    q->selector);
 		answer_error(c, id, KS_ERR_NOKEY, "key revoked");
 		return;
 	}
-	pk = private_key(&rec, &sealed);
-	buf_wipe(&sealed);
 	if (pk == NULL || dkim_digest_sign(pk, rec.alg, q->digest, sig,
 	    &siglen) == -1) {
 		log_warnx("owner=<%s> selector=%s: signing failed", q->owner,

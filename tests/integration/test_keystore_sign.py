@@ -255,6 +255,30 @@ class RotationTest(unittest.TestCase):
         newest = kssign(self.inst, "carol@example.test").stdout
         self.assertEqual(verify_all(newest, recs), [True, True])
 
+    def test_a_key_revoked_by_sealmailctl_stops_signing_at_once(self):
+        s = client_socket(self.inst)
+        self.addCleanup(s.close)
+        s.sendall(frame(IPC_KS_GETKEYS, 1, f_str("carol@example.test")))
+        fields = read_frame(s)[2]
+        sels = dict(zip(fields[2::2], fields[3::2]))
+        for alg, sel in sels.items():
+            # signed twice: the second from the keystore's key cache
+            for mid in (2, 3):
+                self.assertEqual(sign_raw(s, mid, "carol@example.test", alg,
+                                          sel)[0], IPC_KS_SIGNATURE)
+        self.inst.ctl("keys", "revoke", "carol@example.test",
+                      sels["ed25519-sha256"])
+        self.assertEqual(sign_raw(s, 4, "carol@example.test",
+                                  "ed25519-sha256",
+                                  sels["ed25519-sha256"]),
+                         (IPC_ERR, 4, [550, "key revoked"]))
+        self.assertEqual(sign_raw(s, 5, "carol@example.test", "rsa-sha256",
+                                  sels["rsa-sha256"])[0], IPC_KS_SIGNATURE)
+        self.inst.ctl("user", "del", "carol@example.test")
+        self.assertEqual(sign_raw(s, 6, "carol@example.test", "rsa-sha256",
+                                  sels["rsa-sha256"]),
+                         (IPC_ERR, 6, [550, "key revoked"]))
+
     def test_keystore_restarted_signs_with_the_same_keys(self):
         before = kssign(self.inst, "-k", "carol@example.test").stdout
         self.inst.stop("keystore")
