@@ -176,6 +176,9 @@ fuzz_sources() {
 	smtp-client) echo common/smtp_client.c common/net.c \
 	    common/config.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
+	ks-request) echo keystore/ks_req.c common/ipc.c common/net.c \
+	    common/config.c common/userdb.c common/db.c common/dkim_sig.c \
+	    common/dkim_tag.c common/utf8.c common/base64.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
 	submit-header) echo submitd/header.c ;;
 	address) echo common/userdb.c common/db.c common/utf8.c ;;

@@ -40,7 +40,8 @@ enum cfg_type {
 	CFG_LISTEN,	/* one or more host:port */
 	CFG_LOGLEVEL,
 	CFG_ADDR,	/* a mail address or empty */
-	CFG_RESOLVER	/* empty or "ADDR[@PORT] ..." (common/dns.h) */
+	CFG_RESOLVER,	/* empty or "ADDR[@PORT] ..." (common/dns.h) */
+	CFG_HOSTPORT	/* empty or "host:port" */
 };
 
 struct cfg_key {
@@ -156,6 +157,15 @@ static const struct cfg_key cfg_keys[] = {
 	{ "keystore", "listen", CFG_LISTEN, O(keystore_listen),
 	    "0.0.0.0:4025" },
 	{ "keystore", "clients", CFG_STR, O(keystore_clients), "sealmailq" },
+	{ "keystore", "db_dir", CFG_PATH, O(keystore_db_dir),
+	    "var/lib/sealmail/keys" },
+	{ "keystore", "passphrase_file", CFG_PATH,
+	    O(keystore_passphrase_file), "etc/sealmail/keystore.passphrase" },
+	{ "keystore", "rotate_grace", CFG_DURATION, O(keystore_rotate_grace),
+	    "7d" },
+	{ "keystore", "revoked_publish", CFG_DURATION,
+	    O(keystore_revoked_publish), "30d" },
+	{ "keystore", "forward", CFG_HOSTPORT, O(keystore_forward), NULL },
 };
 
 #undef SESSION_LIMITS
@@ -344,6 +354,25 @@ cfg_valid_resolver(const char *s)
 	return ok && n > 0;
 }
 
+/* "host:port" with a host name or address ("[v6]:port"), port 1-65535. */
+static int
+cfg_valid_hostport(const char *s)
+{
+	char	*host, *port;
+	size_t	 i;
+	int	 ok;
+
+	if (cfg_parse_listen_addr(s, &host, &port) == -1)
+		return 0;
+	ok = *host != '\0' && strcmp(port, "0") != 0;
+	for (i = 0; ok && host[i] != '\0'; i++)
+		ok = isalnum((unsigned char)host[i]) ||
+		    strchr(s[0] == '[' ? ".-:" : ".-", host[i]) != NULL;
+	free(host);
+	free(port);
+	return ok;
+}
+
 static void
 cfg_listen_clear(struct cfg_listen *l)
 {
@@ -467,6 +496,14 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 	case CFG_RESOLVER:
 		if (*v != '\0' && !cfg_valid_resolver(v)) {
 			*why = "expected ADDR[@PORT], e.g. 127.0.0.1@53";
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = *v == '\0' ? NULL : xstrdup(v);
+		return 0;
+	case CFG_HOSTPORT:
+		if (*v != '\0' && !cfg_valid_hostport(v)) {
+			*why = "expected host:port, e.g. mx.example.org:4025";
 			return -1;
 		}
 		free(*(char **)field);
@@ -705,6 +742,7 @@ config_free(struct sm_config *c)
 		case CFG_USER:
 		case CFG_ADDR:
 		case CFG_RESOLVER:
+		case CFG_HOSTPORT:
 			field = (char **)((char *)c + cfg_keys[i].off);
 			free(*field);
 			*field = NULL;
@@ -742,6 +780,7 @@ config_dump(const struct sm_config *c, int fd)
 		case CFG_USER:
 		case CFG_ADDR:
 		case CFG_RESOLVER:
+		case CFG_HOSTPORT:
 			buf_addstr(&b, *(char *const *)field ?
 			    *(char *const *)field : "");
 			break;

@@ -107,6 +107,11 @@ struct sm_config {
 	char	*keystore_socket;
 	struct cfg_listen keystore_listen;
 	char	*keystore_clients;	/* users allowed to ask for signatures */
+	char	*keystore_db_dir;	/* the keys' encrypted environment */
+	char	*keystore_passphrase_file;	/* root's, mode 0600 */
+	long	 keystore_rotate_grace;	/* seconds a rotated key stays */
+	long	 keystore_revoked_publish;	/* seconds "revoked" is shown */
+	char	*keystore_forward;	/* "host:port" for -FW, NULL: none */
 };
 
 int	 config_load(const char *, struct sm_config *, char *, size_t);

@@ -62,7 +62,7 @@ db_mkdirs(const char *dir)
 }
 
 static DB_ENV *
-db_env_create_open(const char *dir)
+db_env_create_open(const char *dir, const char *passwd)
 {
 	DB_ENV	*env;
 	int	 ret;
@@ -76,7 +76,9 @@ db_env_create_open(const char *dir)
 	if ((ret = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
 	    (ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
 	    (ret = env->set_lg_max(env, 2 * 1024 * 1024)) != 0 ||
-	    (ret = env->set_cachesize(env, 0, 4 * 1024 * 1024, 1)) != 0) {
+	    (ret = env->set_cachesize(env, 0, 4 * 1024 * 1024, 1)) != 0 ||
+	    (passwd != NULL && (ret = env->set_encrypt(env, passwd,
+	    DB_ENCRYPT_AES)) != 0)) {
 		log_warnx("db_env_open: %s: configure: %s", dir,
 		    db_strerror(ret));
 		env->close(env, 0);
@@ -91,18 +93,26 @@ db_env_create_open(const char *dir)
 }
 
 struct db_env *
-db_env_open(const char *dir)
+db_env_open_encrypted(const char *dir, const char *passwd)
 {
 	struct db_env	*e;
 	DB_ENV		*env;
 
-	if (db_mkdirs(dir) == -1 || (env = db_env_create_open(dir)) == NULL)
+	if (db_mkdirs(dir) == -1 ||
+	    (env = db_env_create_open(dir, passwd)) == NULL)
 		return NULL;
 	e = xcalloc(1, sizeof(*e));
 	e->env = env;
 	e->dir = xstrdup(dir);
 	e->pid = getpid();
+	e->passwd = passwd != NULL ? xstrdup(passwd) : NULL;
 	return e;
+}
+
+struct db_env *
+db_env_open(const char *dir)
+{
+	return db_env_open_encrypted(dir, NULL);
 }
 
 int
@@ -149,6 +159,7 @@ db_env_close(struct db_env *e)
 			    db_strerror(ret));
 	}
 	free(e->dir);
+	freezero_str(e->passwd);
 	free(e);
 }
 
@@ -165,6 +176,8 @@ db_open_handle(struct db_env *e, const char *name, uint32_t flags, DB **dbp)
 		    db_strerror(ret));
 		return -1;
 	}
+	if (e->passwd != NULL)
+		flags |= DB_ENCRYPT;
 	if (flags != 0 && (ret = db->set_flags(db, flags)) != 0) {
 		log_warnx("db_open: %s: set_flags: %s", name,
 		    db_strerror(ret));
@@ -238,7 +251,7 @@ db_env_reopen(struct db_env *e, int inherited)
 	for (i = 0; i < db_nhandles; i++)
 		if (db_handles[i].e == e)
 			*db_handles[i].dbp = NULL;
-	if ((e->env = db_env_create_open(e->dir)) == NULL)
+	if ((e->env = db_env_create_open(e->dir, e->passwd)) == NULL)
 		fatalx("db: cannot reopen the environment %s", e->dir);
 	e->pid = getpid();
 	for (i = 0; i < db_nhandles; i++)

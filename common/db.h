@@ -65,6 +65,7 @@ struct db_env {
 	DB_ENV	*env;
 	char	*dir;
 	pid_t	 pid;	/* the process that opened env */
+	char	*passwd;	/* DB_ENCRYPT passphrase, NULL: none */
 };
 
 /* Retries of a transaction that lost a deadlock before giving up. */
@@ -76,6 +77,18 @@ struct db_env {
  * directory dir.  Returns NULL on failure (logged).
  */
 struct db_env	*db_env_open(const char *dir);
+
+/*
+ * The same for an environment encrypted with DB_ENCRYPT_AES under
+ * passphrase (kept, wiped at close, for a reopen): the log and every
+ * database opened in it with db_open() are encrypted.  Berkeley DB's
+ * region files (__db.*) are not: the memory pool in them holds pages in
+ * the clear, so a caller with secrets seals them itself as well.  A
+ * wrong passphrase is not reliably reported by Berkeley DB (it may
+ * panic in recovery instead): check it before calling this.
+ */
+struct db_env	*db_env_open_encrypted(const char *dir,
+		    const char *passphrase);
 
 /* Checkpoint and close the environment; NULL is allowed. */
 void		 db_env_close(struct db_env *);

@@ -28,6 +28,7 @@
 #include "xmalloc.h"
 
 #define IPC_MAX_FDS	16
+#define IPC_WRITE_IOV	64	/* messages in one write */
 #define IPC_FLAG_FD	0x80000000U
 
 struct ipc_out {
@@ -468,35 +469,71 @@ ipc_conn_read(int fd, short ev, void *arg)
 	ipc_conn_drain(c);
 }
 
+/*
+ * Messages without a descriptor go out together, as many as fit in one
+ * sendmsg() (a peer that pipelines requests gets one write per batch,
+ * not one per answer); a message with a descriptor goes alone, the
+ * descriptor on its first byte.
+ */
+static ssize_t
+ipc_conn_send(struct ipc_conn *c)
+{
+	struct iovec	 iov[IPC_WRITE_IOV];
+	struct msghdr	 msg;
+	struct ipc_out	*o = c->out_head;
+	int		 k = 0;
+
+	if (o->sent == 0 && o->fd != -1)
+		return ipc_sendmsg(c->fd, o->wire.data, o->wire.len, o->fd);
+	for (; o != NULL && k < IPC_WRITE_IOV && (k == 0 || o->fd == -1);
+	    o = o->next, k++) {
+		iov[k].iov_base = o->wire.data + o->sent;
+		iov[k].iov_len = o->wire.len - o->sent;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)k;
+	return sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+}
+
 static void
 ipc_conn_write(int fd, short ev, void *arg)
 {
 	struct ipc_conn *c = arg;
 	struct ipc_out *o;
 	ssize_t	 n;
+	size_t	 take;
 
-	while ((o = c->out_head) != NULL) {
-		n = ipc_sendmsg(fd, o->wire.data + o->sent,
-		    o->wire.len - o->sent, o->sent == 0 ? o->fd : -1);
-		if (n == -1) {
+	(void)fd;
+	(void)ev;
+	while (c->out_head != NULL) {
+		if ((n = ipc_conn_send(c)) == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			log_warn("ipc: write");
 			ipc_conn_close(c);
 			return;
 		}
-		if (o->sent == 0 && o->fd != -1) {
-			close(o->fd);
-			o->fd = -1;
+		while ((o = c->out_head) != NULL && (n > 0 ||
+		    o->sent == o->wire.len)) {
+			if (o->sent == 0 && o->fd != -1) {
+				close(o->fd);
+				o->fd = -1;
+			}
+			take = o->wire.len - o->sent < (size_t)n ?
+			    o->wire.len - o->sent : (size_t)n;
+			o->sent += take;
+			n -= (ssize_t)take;
+			if (o->sent < o->wire.len)
+				break;
+			c->out_head = o->next;
+			if (c->out_head == NULL)
+				c->out_tail = &c->out_head;
+			buf_free(&o->wire);
+			free(o);
 		}
-		o->sent += (size_t)n;
-		if (o->sent < o->wire.len)
-			break;
-		c->out_head = o->next;
-		if (c->out_head == NULL)
-			c->out_tail = &c->out_head;
-		buf_free(&o->wire);
-		free(o);
+		if (c->out_head != NULL && c->out_head->sent > 0)
+			break;		/* a short write: the socket is full */
 	}
 	if (c->out_head != NULL)
 		event_add(c->ev_write, NULL);

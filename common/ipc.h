@@ -89,9 +89,14 @@ enum ipc_type {
 	/* to imapd.user */
 	IPC_USER_CLIENT = 400,	/* fd of a logged-in client connection */
 
-	/* keystore */
-	IPC_KS_SIGN = 500,
-	IPC_KS_PUBKEY,
+	/* keystore (the signing protocol: common/ks_client.h) */
+	IPC_KS_SIGN = 500,	/* str owner, str alg, str selector, data
+				 * digest -> IPC_KS_SIGNATURE / IPC_ERR */
+	IPC_KS_PUBKEY,		/* str address -> IPC_KS_PUBKEYS / IPC_ERR */
+	IPC_KS_GETKEYS,		/* str owner -> IPC_KS_KEYS / IPC_ERR */
+	IPC_KS_KEYS,		/* str domain, u32 n, n x (str alg, str sel) */
+	IPC_KS_SIGNATURE,	/* str domain, str selector, data signature */
+	IPC_KS_PUBKEYS,		/* u32 n, n x (str sel, str alg, str key) */
 
 	/* to submitd.header */
 	IPC_HEADER_SCAN = 600,	/* fd of a message -> IPC_OK(facts)/ERR */

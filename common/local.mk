@@ -22,3 +22,4 @@ TESTS += tests/unit/test-authfail
 include $(srcdir)/common/dns.mk
 include $(srcdir)/common/dkim.mk
 include $(srcdir)/common/maildir.mk
+include $(srcdir)/common/ks_client.mk

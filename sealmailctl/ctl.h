@@ -16,6 +16,8 @@
 #include "db.h"
 #include "userdb.h"
 
+struct ks_db;
+
 /* Exit codes. */
 #define CTL_OK		0
 #define CTL_FAIL	1	/* refused or failed; nothing changed */
@@ -27,6 +29,7 @@ struct ctl {
 	struct sm_config cfg;
 	struct db_env	*env;
 	struct userdb	*udb;
+	struct ks_db	*kdb;		/* the keystore's key database */
 	const char	*verb;		/* "user add", for messages */
 };
 
@@ -56,6 +59,17 @@ int	 ctl_user_unlock(struct ctl *, int, char **);
 int	 ctl_alias_add(struct ctl *, int, char **);
 int	 ctl_alias_del(struct ctl *, int, char **);
 int	 ctl_alias_list(struct ctl *, int, char **);
+
+/* keys.c */
+int	 ctl_keys_open(struct ctl *);
+void	 ctl_keys_close(struct ctl *);
+int	 ctl_keys_show(struct ctl *, int, char **);
+int	 ctl_keys_rotate(struct ctl *, int, char **);
+int	 ctl_keys_revoke(struct ctl *, int, char **);
+int	 ctl_keys_dns(struct ctl *, int, char **);
+/* One active key per algorithm for an owner / every key revoked. */
+int	 ctl_keys_make(struct ctl *, const char *);
+int	 ctl_keys_drop(struct ctl *, const char *);
 
 /* service.c */
 int	 ctl_start(struct ctl *, int, char **);

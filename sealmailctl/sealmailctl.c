@@ -4,14 +4,16 @@
  *	sealmailctl [-c FILE] VERB ...
  *
  * FILE defaults to $SEALMAIL_CONF, else the installed sealmail.conf.
- * Each verb is one function (users.c: domains, users, aliases; service.c:
- * start, stop, restart, status; quarantine.c: the quarantine), found by matching
+ * Each verb is one function (users.c: domains, users, aliases; keys.c:
+ * the keystore's keys; service.c: start, stop, restart, status;
+ * quarantine.c: the quarantine), found by matching
  * the command words against the table below; the table also holds each
  * verb's argument counts and usage line, so the usage text cannot drift
  * from what is accepted.
  *
- * Runs as root: it opens the Berkeley DB environment (only root processes
- * may) and writes the pam_userdb file.  Output is plain text, one record a
+ * Runs as root: it opens the Berkeley DB environments (only root processes
+ * may: the users' and, for the verbs that need it, the keystore's) and
+ * writes the pam_userdb file.  Output is plain text, one record a
  * line; errors go to stderr with a nonzero exit, and a refused command
  * changes nothing.
  */
@@ -29,10 +31,13 @@ static int	 ctl_check_config(struct ctl *, int, char **);
 
 volatile sig_atomic_t ctl_signal;
 
+#define DB_USERS	1	/* needs the user database */
+#define DB_KEYS		2	/* needs the key database too */
+
 struct verb {
 	const char	*words[3];	/* command words, NULL-terminated */
 	int		 min, max;	/* arguments after them; max -1: any */
-	int		 db;		/* needs the user database */
+	int		 db;		/* DB_USERS, DB_USERS | DB_KEYS */
 	int		 (*fn)(struct ctl *, int, char **);
 	const char	*args;		/* for the usage text */
 };
@@ -43,11 +48,15 @@ static const struct verb verbs[] = {
 	{ { "stop" }, 0, -1, 0, ctl_stop, "[DAEMON ...]" },
 	{ { "restart" }, 0, -1, 0, ctl_restart, "[DAEMON ...]" },
 	{ { "status" }, 0, -1, 0, ctl_status, "[DAEMON ...]" },
-	{ { "domain", "add" }, 1, 1, 1, ctl_domain_add, "DOMAIN" },
-	{ { "domain", "del" }, 1, 1, 1, ctl_domain_del, "DOMAIN" },
+	{ { "domain", "add" }, 1, 1, DB_USERS | DB_KEYS, ctl_domain_add,
+	    "DOMAIN" },
+	{ { "domain", "del" }, 1, 1, DB_USERS | DB_KEYS, ctl_domain_del,
+	    "DOMAIN" },
 	{ { "domain", "list" }, 0, 0, 1, ctl_domain_list, "" },
-	{ { "user", "add" }, 1, 1, 1, ctl_user_add, "ADDRESS" },
-	{ { "user", "del" }, 1, 1, 1, ctl_user_del, "ADDRESS" },
+	{ { "user", "add" }, 1, 1, DB_USERS | DB_KEYS, ctl_user_add,
+	    "ADDRESS" },
+	{ { "user", "del" }, 1, 1, DB_USERS | DB_KEYS, ctl_user_del,
+	    "ADDRESS" },
 	{ { "user", "show" }, 1, 1, 1, ctl_user_show, "ADDRESS" },
 	{ { "user", "passwd" }, 1, 1, 1, ctl_user_passwd, "ADDRESS" },
 	{ { "user", "list" }, 0, 1, 1, ctl_user_list, "[DOMAIN]" },
@@ -58,6 +67,14 @@ static const struct verb verbs[] = {
 	    "ADDRESS ALIAS [sender=yes|no]" },
 	{ { "user", "alias", "del" }, 2, 2, 1, ctl_alias_del, "ADDRESS ALIAS" },
 	{ { "user", "alias", "list" }, 1, 1, 1, ctl_alias_list, "ADDRESS" },
+	{ { "keys", "show" }, 1, 1, DB_USERS | DB_KEYS, ctl_keys_show,
+	    "ADDRESS|DOMAIN" },
+	{ { "keys", "rotate" }, 1, 1, DB_USERS | DB_KEYS, ctl_keys_rotate,
+	    "ADDRESS|DOMAIN" },
+	{ { "keys", "revoke" }, 1, 2, DB_USERS | DB_KEYS, ctl_keys_revoke,
+	    "ADDRESS|DOMAIN [SELECTOR]" },
+	{ { "keys", "dns" }, 0, 1, DB_USERS | DB_KEYS, ctl_keys_dns,
+	    "[DOMAIN]" },
 	{ { "quarantine", "list" }, 1, 1, 1, ctl_quarantine_list, "ADDRESS" },
 	{ { "quarantine", "release" }, 2, 2, 1, ctl_quarantine_release,
 	    "ADDRESS ID" },
@@ -220,9 +237,16 @@ main(int argc, char *argv[])
 		config_free(&c.cfg);
 		return CTL_FAIL;
 	}
+	if ((v->db & DB_KEYS) && ctl_keys_open(&c) != CTL_OK) {
+		userdb_close(c.udb);
+		db_env_close(c.env);
+		config_free(&c.cfg);
+		return CTL_FAIL;
+	}
 	r = v->fn(&c, nargs, argv + nwords);
 	if (fflush(stdout) == EOF && r == CTL_OK)
 		r = ctl_err(&c, "writing the output failed");
+	ctl_keys_close(&c);
 	userdb_close(c.udb);
 	db_env_close(c.env);
 	config_free(&c.cfg);

@@ -3,7 +3,10 @@
  * passwords.  Each verb validates all of its arguments before it changes
  * anything; the changes themselves are single transactions of
  * common/userdb, so a refused command leaves the database as it was.
- * Passwords go to the pam_userdb file through common/passwd.
+ * Passwords go to the pam_userdb file through common/passwd.  A user or
+ * domain gets its keys (keys.c) once it is written; if they cannot be
+ * made the user or domain is deleted again, so the refusal changes
+ * nothing.  Deleting one revokes its keys.
  */
 #include <errno.h>
 #include <poll.h>
@@ -57,6 +60,10 @@ ctl_domain_add(struct ctl *c, int argc, char **argv)
 	(void)argc;
 	if ((r = userdb_domain_add(c->udb, argv[0], err, sizeof(err))) != 0)
 		return udb_fail(c, r, err);
+	if (ctl_keys_make(c, argv[0]) != CTL_OK) {
+		(void)userdb_domain_del(c->udb, argv[0], err, sizeof(err));
+		return ctl_err(c, "%s not added", argv[0]);
+	}
 	return CTL_OK;
 }
 
@@ -69,6 +76,9 @@ ctl_domain_del(struct ctl *c, int argc, char **argv)
 	(void)argc;
 	if ((r = userdb_domain_del(c->udb, argv[0], err, sizeof(err))) != 0)
 		return udb_fail(c, r, err);
+	if (ctl_keys_drop(c, argv[0]) != CTL_OK)
+		return ctl_err(c, "domain deleted, but its keys are not "
+		    "revoked: run keys revoke %s", argv[0]);
 	return CTL_OK;
 }
 
@@ -134,6 +144,10 @@ ctl_user_add(struct ctl *c, int argc, char **argv)
 	if (r != UDB_OK)
 		return r == UDB_INVALID ? ctl_err(c, "%s: %s", argv[0], err) :
 		    udb_fail(c, r, err);
+	if (ctl_keys_make(c, argv[0]) != CTL_OK) {
+		(void)userdb_user_del(c->udb, argv[0], err, sizeof(err));
+		return ctl_err(c, "%s not added", argv[0]);
+	}
 	return unsafe_folder_if_on(c, argv[0]);
 }
 
@@ -151,6 +165,9 @@ ctl_user_del(struct ctl *c, int argc, char **argv)
 	if (passwd_del(c->cfg.passwd_db, addr, err, sizeof(err)) == -1)
 		return ctl_err(c, "user deleted, but removing the password "
 		    "failed: %s", err);
+	if (ctl_keys_drop(c, addr) != CTL_OK)
+		return ctl_err(c, "user deleted, but its keys are not "
+		    "revoked: run keys revoke %s", addr);
 	return CTL_OK;
 }
 

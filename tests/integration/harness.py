@@ -225,6 +225,8 @@ class Instance:
             "keystore": {
                 "socket": "run/keystore.sock",
                 "listen": "127.0.0.1:%d" % p["keyserver"],
+                "db_dir": "keys",
+                "passphrase_file": "etc/keystore.passphrase",
             },
         }
         for sec, kv in extra.items():

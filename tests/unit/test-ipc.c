@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -165,6 +166,77 @@ test_ipc_async_many(void)
 	test_end();
 }
 
+/*
+ * Messages with and without descriptors, large enough that the socket
+ * fills and writes are cut short: each arrives whole, in order, with its
+ * own descriptor (a memfd holding its number) or none.
+ */
+#define MIXED_N		300
+static uint32_t mixed_got;
+static int	 mixed_bad;
+
+static void
+mixed_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
+{
+	const void *p;
+	uint32_t v, inside;
+	size_t	 n, i;
+
+	(void)c;
+	if (ipc_get_u32(m, &v) == -1 || v != mixed_got + 1 ||
+	    ipc_get_data(m, &p, &n) == -1 || n != (v % 7) * 9000 ||
+	    (m->fd != -1) != (v % 3 == 0))
+		mixed_bad++;
+	for (i = 0; i < n; i++)
+		if (((const uint8_t *)p)[i] != (uint8_t)v)
+			mixed_bad++;
+	if (m->fd != -1 && (pread(m->fd, &inside, sizeof(inside), 0) !=
+	    sizeof(inside) || inside != v))
+		mixed_bad++;
+	if (++mixed_got == MIXED_N)
+		event_base_loopexit(arg, NULL);
+}
+
+static void
+test_ipc_async_mixed_fds_and_short_writes(void)
+{
+	struct event_base *base;
+	struct ipc_conn *a, *b;
+	struct ipc_msg *m;
+	uint8_t	*big;
+	uint32_t i;
+	int	 sp[2], fd;
+
+	test_begin("ipc event-driven connection: batched writes keep order, "
+	    "payloads and descriptors through short writes");
+	base = event_base_new();
+	big = malloc(7 * 9000);
+	test_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	a = ipc_conn_new(base, sp[0], mixed_dispatch, NULL, base);
+	b = ipc_conn_new(base, sp[1], mixed_dispatch, NULL, base);
+	for (i = 1; i <= MIXED_N; i++) {
+		m = ipc_msg_new(IPC_OK, i);
+		ipc_add_u32(m, i);
+		memset(big, (int)(uint8_t)i, (i % 7) * 9000);
+		ipc_add_data(m, big, (i % 7) * 9000);
+		if (i % 3 == 0) {
+			fd = memfd_create("ipc-test", 0);
+			test_assert(fd != -1 &&
+			    write(fd, &i, sizeof(i)) == sizeof(i));
+			ipc_msg_setfd(m, fd);
+		}
+		ipc_send(a, m);
+	}
+	event_base_dispatch(base);
+	test_assert(mixed_got == MIXED_N);
+	test_assert(mixed_bad == 0);
+	free(big);
+	ipc_conn_free(a);
+	ipc_conn_free(b);
+	event_base_free(base);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -173,6 +245,7 @@ main(void)
 		test_ipc_rejects_malformed,
 		test_ipc_sync_passes_fd,
 		test_ipc_async_many,
+		test_ipc_async_mixed_fds_and_short_writes,
 		NULL
 	};
 
