@@ -180,7 +180,7 @@ label_char(const unsigned char *p, size_t n, int flags, char *err,
 	char	 b[8];
 	int	 k;
 
-	if (is_alnum(*p) || *p == '-')
+	if (is_alnum(*p) || *p == '-' || (*p == '_' && (flags & ADDR_HELO)))
 		return 1;
 	if (*p < 0x80)
 		return addr_err(err, errlen, "domain has the character '%s' "
@@ -237,9 +237,13 @@ domain_span_check(const char *d, size_t n, int flags, char *err,
 int
 addr_domain_check(const char *d, int flags, char *err, size_t errlen)
 {
+	size_t	 n = strlen(d);
+
 	if (flags & ADDR_LOCAL)
-		flags &= ~ADDR_UTF8;
-	return domain_span_check(d, strlen(d), flags, err, errlen);
+		flags &= ~(ADDR_UTF8 | ADDR_HELO);
+	if ((flags & ADDR_HELO) && n > 1 && d[n - 1] == '.' && d[0] != '[')
+		n--;
+	return domain_span_check(d, n, flags, err, errlen);
 }
 
 int
@@ -248,6 +252,7 @@ addr_mailbox_canon(const char *lv, size_t ln, const char *d, size_t dn,
 {
 	size_t	 start = out->len;
 
+	flags &= ~ADDR_HELO;
 	if (flags & ADDR_LOCAL)
 		flags &= ~ADDR_UTF8;
 	if (local_value_check(lv, ln, flags, err, errlen) == -1)

@@ -46,6 +46,11 @@
  *  - A local user or alias (ADDR_LOCAL), which becomes a directory name:
  *    ASCII only, written as a dot-string (no quotes), no "/", and a
  *    domain name in its ASCII (A-label) form, no address literal.
+ *  - The HELO/EHLO argument (ADDR_HELO to addr_domain_check) names the
+ *    client host, not a mailbox: the domain rule, but "_" in a label and
+ *    a final root dot are tolerated, as client host names carry them in
+ *    the wild (Postfix takes them too); refusing them would lock such
+ *    clients out of submission.  Nothing else uses ADDR_HELO.
  *  - A path's source route (A-d-l) is read, each domain checked, and
  *    dropped (RFC 5321 4.1.1.3, C).
  *  - Header address lists: RFC 5322 3.4 with the obsolete syntax of 4.4
@@ -80,6 +85,7 @@ struct buf;
 /* Flags of addr_check(), addr_canon() and addr_domain_check(). */
 #define ADDR_UTF8	0x01	/* SMTPUTF8 (RFC 6531): UTF-8 and U-labels */
 #define ADDR_LOCAL	0x02	/* a user or alias of ours (see above) */
+#define ADDR_HELO	0x04	/* the HELO/EHLO name (see above) */
 
 /* ----------------------------------------------------------------------
  * RFC 5321 (addr.c).
