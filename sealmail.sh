@@ -158,10 +158,11 @@ FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -
 # The sources each fuzz target links: the parser under test and what it
 # stands on.  A new target adds its line here.
 FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c"
+FUZZ_ADDR_LIST="common/addr.c common/addr_list.c common/mime.c"
 fuzz_sources() {
 	case "$1" in
-	config) echo common/config.c ;;
-	ipc) echo common/ipc.c common/net.c common/config.c ;;
+	config) echo common/config.c common/addr.c ;;
+	ipc) echo common/ipc.c common/net.c common/config.c common/addr.c ;;
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
 	    common/mime_codec.c common/utf8.c common/base64.c common/io.c \
@@ -169,11 +170,12 @@ fuzz_sources() {
 	    mda/html.c ;;
 	utf8) echo common/utf8.c ;;
 	base64) echo common/base64.c ;;
-	smtp) echo common/smtp_parse.c ;;
+	smtp) echo common/smtp_parse.c common/addr.c common/utf8.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
-	submit-header) echo submitd/header.c ;;
-	address) echo common/userdb.c common/db.c common/utf8.c ;;
+	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST ;;
+	address) echo common/userdb.c common/db.c common/addr.c common/utf8.c ;;
+	addr-list) echo $FUZZ_ADDR_LIST ;;
 	dns) echo common/dns_parse.c ;;
 	maildir) echo common/maildir.c common/io.c ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
