@@ -171,7 +171,7 @@ fuzz_sources() {
 	utf8) echo common/utf8.c ;;
 	base64) echo common/base64.c ;;
 	smtp) echo common/smtp_parse.c common/addr.c common/utf8.c ;;
-	keyserver) echo keystore/ks_proto.c ;;
+	keyserver) echo keystore/ks_proto.c common/addr.c common/utf8.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
 	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST ;;
 	address) echo common/userdb.c common/db.c common/addr.c common/utf8.c ;;

@@ -106,14 +106,10 @@ is_dotstring(const char *v, size_t n)
 }
 
 void
-addr_local_write(const char *v, size_t n, struct buf *out)
+addr_quote_write(const char *v, size_t n, struct buf *out)
 {
 	size_t	 i;
 
-	if (is_dotstring(v, n)) {
-		buf_add(out, v, n);
-		return;
-	}
 	buf_addc(out, '"');
 	for (i = 0; i < n; i++) {
 		if (v[i] == '"' || v[i] == '\\')
@@ -121,6 +117,15 @@ addr_local_write(const char *v, size_t n, struct buf *out)
 		buf_addc(out, v[i]);
 	}
 	buf_addc(out, '"');
+}
+
+void
+addr_local_write(const char *v, size_t n, struct buf *out)
+{
+	if (is_dotstring(v, n))
+		buf_add(out, v, n);
+	else
+		addr_quote_write(v, n, out);
 }
 
 /* The value of a local part: printable ASCII, or UTF-8 if allowed. */

@@ -20,6 +20,9 @@ int	 addr_utf8_len(const unsigned char *, size_t);
 /* RFC 5322 atext, ASCII part (RFC 6532 adds every non-ASCII byte). */
 int	 addr_atext(unsigned char);
 
+/* Append v[0..n) as a quoted string, escaping only '"' and '\'. */
+void	 addr_quote_write(const char *, size_t, struct buf *);
+
 /*
  * Append the canonical writing of a local part's value v[0..n): as a
  * dot-string when it is one, else a quoted string escaping '"' and '\'.

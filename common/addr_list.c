@@ -8,7 +8,8 @@
  * Runs on message headers from anyone: in submitd's unprivileged
  * submitd.header and submitd.smtp roles (From:, Sender:), in the
  * per-user imapd process (ENVELOPE, SEARCH FROM/TO/CC/BCC).  One pass,
- * one token of look-ahead, no recursion; comment nesting is a counter.
+ * one token of look-ahead; a group's members are the only nesting (one
+ * level, groups do not nest) and comment nesting is a counter.
  * Memory is the list itself, bounded by the input and by max items.
  */
 #include <stdlib.h>
@@ -452,27 +453,7 @@ element_end(struct lp *p, int in_group)
 	return 0;
 }
 
-/* One group member; in a lenient parse a bad one is skipped. */
-static int
-member_take(struct lp *p)
-{
-	struct words	 w;
-	int		 r;
-
-	memset(&w, 0, sizeof(w));
-	words_take(p, &w);
-	if (is_special(&p->lx, ':'))
-		r = fail(p, "a group inside a group");
-	else
-		r = mailbox_take(p, &w);
-	words_free(&w);
-	if (r == -1 && (p->flags & ADDR_LIST_LENIENT) && p->l->n < p->max) {
-		p->err = NULL;
-		skip_element(p);
-		r = 0;
-	}
-	return r == -1 ? -1 : element_end(p, 1);
-}
+static int	 element_take(struct lp *, int);
 
 /* display-name ":" [group-list] ";", ':' current. */
 static int
@@ -507,7 +488,7 @@ group_take(struct lp *p, const struct words *w)
 				return fail(p, "a group without its ';'");
 			break;
 		}
-		if (member_take(p) == -1)
+		if (element_take(p, 1) == -1)
 			return -1;
 	}
 	memset(&it, 0, sizeof(it));
@@ -515,28 +496,35 @@ group_take(struct lp *p, const struct words *w)
 	return push(p, &it);
 }
 
-/* One element of the list: a mailbox or a group. */
+/*
+ * One element: a mailbox or, at the top (not in_group), a group.  In a
+ * lenient parse a bad one is skipped to its ',' or ';' (at the top a
+ * stray ';' goes with it).  group_take() calls this for its members, so
+ * the nesting is at most one level.
+ */
 static int
-element_take(struct lp *p)
+element_take(struct lp *p, int in_group)
 {
 	struct words	 w;
 	int		 r;
 
 	memset(&w, 0, sizeof(w));
 	words_take(p, &w);
-	if (is_special(&p->lx, ':'))
-		r = group_take(p, &w);
-	else
+	if (!is_special(&p->lx, ':'))
 		r = mailbox_take(p, &w);
+	else if (in_group)
+		r = fail(p, "a group inside a group");
+	else
+		r = group_take(p, &w);
 	words_free(&w);
 	if (r == -1 && (p->flags & ADDR_LIST_LENIENT) && p->l->n < p->max) {
 		p->err = NULL;
 		skip_element(p);
-		if (is_special(&p->lx, ';'))
+		if (!in_group && is_special(&p->lx, ';'))
 			lex_next(&p->lx);
 		return 0;
 	}
-	return r == -1 ? -1 : element_end(p, 0);
+	return r == -1 ? -1 : element_end(p, in_group);
 }
 
 int
@@ -560,7 +548,7 @@ addr_list_parse(const char *v, size_t len, int flags, size_t max,
 		if (is_special(&p.lx, ','))
 			lex_next(&p.lx);
 		else
-			r = element_take(&p);
+			r = element_take(&p, 0);
 	}
 	buf_free(&p.lx.text);
 	buf_free(&p.lx.comment);
@@ -632,17 +620,10 @@ phrase_format(const char *s, struct buf *out)
 		if (*p == ' ' ? p[1] == ' ' || p[1] == '\0' :
 		    !is_atom_byte((unsigned char)*p))
 			atoms = 0;
-	if (atoms) {
+	if (atoms)
 		buf_addstr(out, s);
-		return;
-	}
-	buf_addc(out, '"');
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_addc(out, '\\');
-		buf_addc(out, *p);
-	}
-	buf_addc(out, '"');
+	else
+		addr_quote_write(s, strlen(s), out);
 }
 
 static void

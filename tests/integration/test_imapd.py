@@ -65,6 +65,12 @@ def deliver(maildir, data, name=None):
     os.rename(tmp, os.path.join(maildir, "new", name))
 
 
+def flatten(data):
+    """imaplib's FETCH answer (lines and (head, literal) pairs) as bytes"""
+    return b"".join(x if isinstance(x, bytes) else b"".join(x)
+                    for x in data)
+
+
 class ImapdTest(unittest.TestCase):
 
     @classmethod
@@ -225,8 +231,7 @@ class ImapdTest(unittest.TestCase):
         self.assertIn(b"RFC822.SIZE %d" % len(MSG), data[0])
         typ, data = m.fetch("2", "(BODYSTRUCTURE BODY.PEEK[2] BINARY.PEEK[2] "
                             "BODY.PEEK[1.MIME])")
-        flat = b"".join(x if isinstance(x, bytes) else b"".join(x)
-                        for x in data)
+        flat = flatten(data)
         self.assertIn(b'"MIXED"', flat)
         self.assertIn(b'("ATTACHMENT" ("FILENAME" "a.bin"))', flat)
         self.assertIn(b"AAECAw==", flat)
@@ -294,8 +299,7 @@ class ImapdTest(unittest.TestCase):
         m.literal = "B\u00f6b".encode()
         self.assertEqual(m.search("UTF-8", "FROM")[1], [b"3"])
         typ, data = m.fetch("1:3", "(ENVELOPE)")
-        flat = b"".join(x if isinstance(x, bytes) else b"".join(x)
-                        for x in data)
+        flat = flatten(data)
         self.assertIn(b'((NIL NIL "user" "domain.test"))', flat)
         self.assertIn(b'((NIL NIL "group" NIL)(NIL NIL NIL NIL))', flat)
         self.assertIn(b'(("Real Name" NIL "real" "name.test"))', flat)
