@@ -3,14 +3,17 @@
  * (addr.c) and RFC 5322 address lists (addr_list.c), with one canonical
  * form and one validation function per context.
  *
- * Who calls it: the SMTP command parser (common/smtp_parse.c) on MAIL and
- * RCPT, the queue and delivery at each boundary (smtpd q_addr_valid, mda
- * mda_addr_ok), the user database (common/userdb.c builds its address
- * checks and keys on it), submitd's header scan (From:, Sender:), imapd's
- * ENVELOPE and SEARCH, sealmailctl through userdb.  Pure functions on
- * bytes from anyone: no I/O, allocation only through xmalloc and buf,
- * no recursion; fuzzed by tests/fuzz/fuzz-addr.c, unit tests in
- * tests/unit/test-addr.c.
+ * Who calls it: the SMTP command parser (common/smtp_parse.c) on MAIL,
+ * RCPT and HELO, the queue and delivery at each boundary (smtpd
+ * q_addr_valid, mda mda_addr_ok), the user database (common/userdb.c
+ * builds its address checks and keys on it, and sealmailctl, submitd's
+ * AUTH and the quarantine use those), submitd's header scan (From:,
+ * Sender:) and its parent on the scan's answer, imapd's ENVELOPE,
+ * SEARCH and login names, the key server's KEY, the config's
+ * postmaster.  Pure functions on bytes from anyone: no I/O, allocation
+ * only through xmalloc and buf, bounded by the input; fuzzed by
+ * tests/fuzz/fuzz-address.c (RFC 5321) and fuzz-addr-list.c (RFC 5322),
+ * unit tests in tests/unit/test-addr.c.
  *
  * Contexts and their one validation function each:
  *	envelope path from the network	addr_check(a, ADDR_UTF8 or 0)
@@ -186,8 +189,8 @@ size_t	 addr_list_mailboxes(const struct addr_list *);
 
 /*
  * The header address context: a mailbox of l whose addr-spec is one an
- * RFC 5321 path can carry (addr_check with ADDR_UTF8) and that has no
- * route problems.  0 or -1 with err.
+ * RFC 5321 path can carry (the rules of addr_check with ADDR_UTF8; a
+ * route is ignored, as RFC 5321 C says).  0 or -1 with err.
  */
 int	 addr_header_check(const struct addr_item *, char *err,
 	    size_t errlen);
