@@ -284,7 +284,8 @@ quoted_take(const char *a, struct buf *v, char *err, size_t errlen)
 
 	for (; *p != '"'; p++) {
 		if (*p == '\0') {
-			addr_err(err, errlen, "quoted local part is not closed");
+			addr_err(err, errlen, "quoted local part is not "
+			    "closed");
 			return NULL;
 		}
 		if (*p == '\\') {

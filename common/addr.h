@@ -148,7 +148,7 @@ struct addr_item {
 	 * written (addr_name_decode() decodes them).  NULL if none.
 	 */
 	char		*name;
-	char		*route;		/* obs-route "@a,@b" (no ':'), or NULL */
+	char		*route;		/* obs-route "@a,@b" (no ':') or NULL */
 	char		*local;		/* local part, unquoted */
 	char		*domain;	/* domain, "[...]" for a literal; NULL:
 					 * none (only in a lenient parse) */

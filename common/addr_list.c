@@ -410,7 +410,8 @@ mailbox_take(struct lp *p, struct words *w)
 	memset(&it, 0, sizeof(it));
 	it.kind = ADDR_MAILBOX;
 	if (is_special(lx, '<')) {
-		if (w->n > 0 && !w->phrase_ok && !(p->flags & ADDR_LIST_LENIENT))
+		if (w->n > 0 && !w->phrase_ok &&
+		    !(p->flags & ADDR_LIST_LENIENT))
 			return fail(p, "a display name begins with a dot");
 		if (w->phrase.len > 0)
 			it.name = text_dup(&w->phrase);

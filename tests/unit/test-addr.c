@@ -39,8 +39,8 @@ run_mbox_cases(const struct mbox_case *c, size_t n)
 		    (c[i].canon != NULL ? r != 0 || strcmp(out,
 		    c[i].canon) != 0 : r != -1 || (c[i].why != NULL &&
 		    strstr(err, c[i].why) == NULL))) {
-			printf("  \"%s\" flags %d: r=%d out=\"%s\" err=\"%s\"\n",
-			    c[i].addr, c[i].flags, r, out, err);
+			printf("  \"%s\" flags %d: r=%d out=\"%s\" "
+			    "err=\"%s\"\n", c[i].addr, c[i].flags, r, out, err);
 			ok = 0;
 		}
 	}
