@@ -158,11 +158,14 @@ FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -
 # The sources each fuzz target links: the parser under test and what it
 # stands on.  A new target adds its line here.
 FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c"
-FUZZ_ADDR_LIST="common/addr.c common/addr_list.c common/mime.c"
+FUZZ_ADDR_LIST="common/addr.c common/addr_list.c common/utf8.c \
+    common/mime.c common/mime_header.c common/mime_param.c \
+    common/mime_codec.c common/base64.c common/io.c"
 fuzz_sources() {
 	case "$1" in
-	config) echo common/config.c common/addr.c ;;
-	ipc) echo common/ipc.c common/net.c common/config.c common/addr.c ;;
+	config) echo common/config.c common/addr.c common/utf8.c ;;
+	ipc) echo common/ipc.c common/net.c common/config.c common/addr.c \
+	    common/utf8.c ;;
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
 	    common/mime_codec.c common/utf8.c common/base64.c common/io.c \

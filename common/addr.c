@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "addr_int.h"
 #include "buf.h"
+#include "utf8.h"
 
 int
 addr_err(char *err, size_t errlen, const char *fmt, ...)
@@ -33,35 +34,6 @@ addr_err(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
-}
-
-int
-addr_utf8_len(const unsigned char *p, size_t n)
-{
-	int	 len, i;
-
-	if (n == 0)
-		return 0;
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if ((size_t)len > n)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlong forms, UTF-16 surrogates, past U+10FFFF */
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
-		return 0;
-	return len;
 }
 
 static int
@@ -143,7 +115,7 @@ local_value_check(const char *v, size_t n, int flags, char *err,
 			if (!(flags & ADDR_UTF8))
 				return addr_err(err, errlen, "local part has a "
 				    "non-ASCII character");
-			if ((k = addr_utf8_len(p + i, n - i)) == 0)
+			if ((k = (int)utf8_decode(p + i, n - i, NULL)) == 0)
 				return addr_err(err, errlen, "local part is "
 				    "not valid UTF-8");
 		} else if (p[i] < 32 || p[i] == 127)
@@ -193,7 +165,7 @@ label_char(const unsigned char *p, size_t n, int flags, char *err,
 	if (!(flags & ADDR_UTF8))
 		return addr_err(err, errlen, "domain has a non-ASCII "
 		    "character (use its xn-- form)");
-	if ((k = addr_utf8_len(p, n)) == 0)
+	if ((k = (int)utf8_decode(p, n, NULL)) == 0)
 		return addr_err(err, errlen, "domain is not valid UTF-8");
 	return k;
 }

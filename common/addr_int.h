@@ -14,9 +14,6 @@ struct buf;
 /* Internal flag: no address literal (the domains of a source route). */
 #define ADDR_NOLITERAL	0x100
 
-/* Octets of the well-formed UTF-8 sequence at p (n available), or 0. */
-int	 addr_utf8_len(const unsigned char *, size_t);
-
 /* RFC 5322 atext, ASCII part (RFC 6532 adds every non-ASCII byte). */
 int	 addr_atext(unsigned char);
 
