@@ -163,9 +163,9 @@ FUZZ_ADDR_LIST="common/addr.c common/addr_list.c common/utf8.c \
     common/mime_codec.c common/base64.c common/io.c"
 fuzz_sources() {
 	case "$1" in
-	config) echo common/config.c common/addr.c common/utf8.c ;;
+	config) echo common/config.c common/addr.c common/utf8.c common/io.c ;;
 	ipc) echo common/ipc.c common/net.c common/config.c common/addr.c \
-	    common/utf8.c ;;
+	    common/utf8.c common/io.c ;;
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
 	    common/mime_codec.c common/utf8.c common/base64.c common/io.c \
