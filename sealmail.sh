@@ -112,11 +112,11 @@ run_unit() {
 		case "$t" in */test-suite.log) continue ;; esac
 		# automake's own trailer ("FAIL name (exit status: 1)") is
 		# not a test case; a crash is caught below.
-		grep -v '(exit status: [0-9]*)$' "$t" |
+		grep -av '(exit status: [0-9]*)$' "$t" |
 		    sed -n -e "s|^ok |ok $(basename "$dir"): |p" \
 		    -e "s|^FAIL |FAIL $(basename "$dir"): |p"
 		# a test program that crashed before its summary is a failure
-		grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$t" ||
+		grep -aqE '^[0-9]+ passed, [0-9]+ failed$' "$t" ||
 		    echo "FAIL $(basename "$dir"): $(basename "$t" .log) crashed"
 	done
 }
@@ -157,7 +157,10 @@ FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -
 
 # The sources each fuzz target links: the parser under test and what it
 # stands on.  A new target adds its line here.
-FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c common/io.c"
+FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c common/io.c \
+    common/addr.c common/utf8.c"
+FUZZ_ADDR_LIST="common/addr_list.c common/mime.c common/mime_header.c \
+    common/mime_param.c common/mime_codec.c common/base64.c"
 fuzz_sources() {
 	case "$1" in
 	config) echo common/config.c ;;
@@ -166,10 +169,10 @@ fuzz_sources() {
 	    common/config.c common/smtp_parse.c ;;
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
-	    common/mime_codec.c common/utf8.c common/base64.c \
+	    common/mime_codec.c common/base64.c \
 	    mda/strip.c mda/strip_policy.c mda/strip_uu.c mda/strip_write.c \
 	    mda/html.c ;;
-	utf8) echo common/utf8.c ;;
+	utf8) echo ;;
 	base64) echo common/base64.c ;;
 	smtp) echo common/smtp_parse.c ;;
 	session) echo common/smtp_parse.c common/net.c common/config.c ;;
@@ -178,10 +181,11 @@ fuzz_sources() {
 	keyserver) echo keystore/ks_proto.c ;;
 	ks-request) echo keystore/ks_req.c common/ipc.c common/net.c \
 	    common/config.c common/userdb.c common/db.c common/dkim_sig.c \
-	    common/dkim_tag.c common/utf8.c common/base64.c ;;
+	    common/dkim_tag.c common/base64.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
-	submit-header) echo submitd/header.c ;;
-	address) echo common/userdb.c common/db.c common/utf8.c ;;
+	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST ;;
+	address) echo common/userdb.c common/db.c ;;
+	addr-list) echo $FUZZ_ADDR_LIST ;;
 	dns) echo common/dns_parse.c ;;
 	maildir) echo common/maildir.c ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "config.h"
 #include "io.h"
@@ -307,21 +308,11 @@ cfg_valid_user(const char *s)
 	return 1;
 }
 
+/* A mailbox by common/addr's path rule (UTF-8 allowed), or empty. */
 static int
 cfg_valid_addr(const char *s)
 {
-	const char *at;
-	size_t	 i;
-
-	if (*s == '\0')
-		return 1;
-	if ((at = strrchr(s, '@')) == NULL || at == s || at[1] == '\0' ||
-	    strlen(s) > 254)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == '<' || s[i] == '>')
-			return 0;
-	return 1;
+	return *s == '\0' || addr_check(s, ADDR_UTF8, NULL, 0) == 0;
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "ipc.h"
 #include "qhandoff.h"
 #include "smtp.h"
@@ -70,26 +71,24 @@ q_addr_safe(const char *s)
 }
 
 /*
- * An address the queue may keep: RFC 5321 path syntax (smtp_addr_valid,
- * UTF-8 allowed: an SMTPUTF8 client may send it, and the engine refuses
- * it without SMTPUTF8), at most SMTP_PATH_MAX bytes.  Q_ADDR_FROM may be
- * empty (the null sender), Q_ADDR_RCPT may be <Postmaster> without a
- * domain (RFC 5321 4.5.1), and Q_ADDR_USER, the local user a recipient
- * resolved to, is a plain address with no space (the envelope's rcpt
- * line separates it from the next field by one).
+ * An address the queue may keep: an RFC 5321 Mailbox by the one grammar
+ * of common/addr (UTF-8 allowed: an SMTPUTF8 client may send it, and the
+ * engine refuses it without SMTPUTF8), so at most ADDR_MAX bytes.
+ * Q_ADDR_FROM may be empty (the null sender), Q_ADDR_RCPT may be
+ * <Postmaster> without a domain (RFC 5321 4.5.1), and Q_ADDR_USER, the
+ * local user a recipient resolved to, is a plain address with no space
+ * (the envelope's rcpt line separates it from the next field by one).
  */
 int
 q_addr_valid(const char *a, enum q_addr_kind kind)
 {
-	if (strlen(a) > SMTP_PATH_MAX)
-		return 0;
 	if (kind == Q_ADDR_FROM && *a == '\0')
 		return 1;
 	if (kind == Q_ADDR_RCPT && strcasecmp(a, "postmaster") == 0)
 		return 1;
 	if (kind == Q_ADDR_USER && strchr(a, ' ') != NULL)
 		return 0;
-	return smtp_addr_valid(a, 1);
+	return addr_check(a, ADDR_UTF8, NULL, 0) == 0;
 }
 
 /* ------------------------------------------------------------------ */

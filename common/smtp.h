@@ -134,7 +134,8 @@ struct smtp_cmd {
 	enum smtp_verb	 verb;
 	char		 verbstr[16];	/* as sent, upper-cased; "" if long */
 	const char	*arg;		/* everything after the verb */
-	const char	*path;		/* MAIL/RCPT: address without <> */
+	const char	*path;		/* MAIL/RCPT: canonical Mailbox
+					 * (common/addr), no <> or route */
 	int		 utf8path;	/* path has 8-bit bytes */
 	struct smtp_param params[SMTP_PARAM_MAX];
 	int		 nparams;
@@ -146,8 +147,6 @@ struct smtp_cmd {
 enum smtp_parse_error smtp_cmd_parse(const char *, size_t, struct smtp_cmd *);
 const char *smtp_parse_reply(enum smtp_parse_error, int *);
 const char *smtp_cmd_param(const struct smtp_cmd *, const char *);
-int	 smtp_addr_valid(const char *, int);
-int	 smtp_domain_valid(const char *, int);
 int	 smtp_xtext_valid(const char *);
 
 /* ----------------------------------------------------------------------

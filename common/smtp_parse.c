@@ -9,9 +9,11 @@
  * (tests/unit/test-smtp-parse.c).
  *
  * Grammar: RFC 5321 4.1.1 and 4.1.2, with RFC 6531 (SMTPUTF8) allowing
- * UTF-8 in paths and parameter values.  Leniencies, each harmless: verbs
- * are case-insensitive, several spaces may separate words, a space is
- * tolerated after "FROM:" and "TO:", and a source route is dropped.
+ * UTF-8 in paths and parameter values; paths, mailboxes and the HELO
+ * domain by the one address grammar of common/addr (addr.h says its
+ * rules).  Leniencies, each harmless: verbs are case-insensitive,
+ * several spaces may separate words, a space is tolerated after "FROM:"
+ * and "TO:", and a source route is dropped.
  * Not lenient: an ESMTP keyword given twice on one command (case does
  * not matter) is a syntax error, 501 5.5.4.
  */
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "smtp.h"
 
 static const struct {
@@ -74,87 +77,6 @@ smtp_parse_reply(enum smtp_parse_error err, int *code_r)
 		}
 	*code_r = 500;
 	return "5.5.2 Error";
-}
-
-static int
-is_atext(unsigned char c)
-{
-	return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* One DNS label sequence, or an address literal in brackets. */
-int
-smtp_domain_valid(const char *d, int utf8)
-{
-	size_t	 len, label = 0;
-	const unsigned char *p;
-
-	len = strlen(d);
-	if (len == 0 || len > SMTP_DOMAIN_MAX)
-		return 0;
-	if (d[0] == '[') {
-		if (len < 3 || d[len - 1] != ']')
-			return 0;
-		for (p = (const unsigned char *)d + 1; *p != ']'; p++)
-			if (!(isalnum(*p) || *p == '.' || *p == ':' ||
-			    *p == '-'))
-				return 0;
-		return p[1] == '\0';
-	}
-	for (p = (const unsigned char *)d; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!(isalnum(*p) || *p == '-' || *p == '_' ||
-		    (utf8 && *p >= 0x80)))
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	/* a trailing dot ("example.org.") is tolerated, an empty one not */
-	return len > 1 || d[0] != '.';
-}
-
-/* local-part "@" domain; the local part is a dot-string or quoted. */
-int
-smtp_addr_valid(const char *a, int utf8)
-{
-	const unsigned char *p = (const unsigned char *)a;
-	const char	*at;
-	size_t		 atom = 0;
-
-	if (*p == '"') {
-		for (p++; *p != '"'; p++) {
-			if (*p == '\\') {
-				p++;
-				if (*p < 32 || *p == 127)
-					return 0;
-			} else if (*p == '\0' || *p < 32 || *p == 127 ||
-			    (*p >= 0x80 && !utf8))
-				return 0;
-		}
-		p++;
-	} else {
-		for (; *p != '\0' && *p != '@'; p++) {
-			if (*p == '.') {
-				if (atom == 0)
-					return 0;
-				atom = 0;
-			} else if (is_atext(*p) || (utf8 && *p >= 0x80))
-				atom++;
-			else
-				return 0;
-		}
-		if (atom == 0)
-			return 0;
-	}
-	if (*p != '@' || (const char *)p - a > 64)
-		return 0;
-	at = (const char *)p;
-	return smtp_domain_valid(at + 1, utf8);
 }
 
 /* RFC 3461 xtext: printable ASCII but "+" and "=", "+XX" hex escapes. */
@@ -236,51 +158,43 @@ parse_params(char *p, struct smtp_cmd *cmd)
 	return SMTP_PARSE_OK;
 }
 
-/* "FROM:<path> params" or "TO:<path> params" */
+/*
+ * "FROM:<path> params" or "TO:<path> params".  The path is delimited
+ * and its route checked and dropped by common/addr; the Mailbox is
+ * written back in its canonical form (never longer than what was sent),
+ * so every later reader sees the one spelling.
+ */
 static enum smtp_parse_error
 parse_path(char *p, const char *prefix, int is_mail, struct smtp_cmd *cmd)
 {
+	struct addr_path ap;
+	char		 canon[ADDR_MAX + 1];
 	size_t		 n = strlen(prefix);
-	char		*path, *end, *q;
-	int		 inquote = 0;
+	char		*path, *q;
 
 	if (strncasecmp(p, prefix, n) != 0)
 		return SMTP_PARSE_SYNTAX;
 	p = skip_sp(p + n);
-	if (*p != '<')
+	if (addr_path_scan(p, ADDR_UTF8, &ap) == -1 ||
+	    (p[ap.len] != ' ' && p[ap.len] != '\0'))
 		return SMTP_PARSE_BADPATH;
-	path = ++p;
-	for (end = path; *end != '\0'; end++) {
-		if (*end == '\\' && inquote && end[1] != '\0')
-			end++;
-		else if (*end == '"')
-			inquote = !inquote;
-		else if (*end == '>' && !inquote)
-			break;
-	}
-	if (*end != '>' || (end[1] != ' ' && end[1] != '\0'))
-		return SMTP_PARSE_BADPATH;
-	*end = '\0';
-	if ((size_t)(end - path) > SMTP_PATH_MAX)
-		return SMTP_PARSE_BADPATH;
-	/* A-d-l (source route): accepted and ignored, 4.1.1.3 / C */
-	if (*path == '@') {
-		if ((q = strchr(path, ':')) == NULL)
-			return SMTP_PARSE_BADPATH;
-		path = q + 1;
-	}
-	for (q = path; *q != '\0'; q++)
-		if ((unsigned char)*q >= 0x80)
-			cmd->utf8path = 1;
-	if (*path == '\0') {
+	path = p + ap.mbox;
+	path[ap.mboxlen] = '\0';
+	if (ap.mboxlen == 0) {
 		if (!is_mail)
 			return SMTP_PARSE_BADPATH;
 	} else if (!is_mail && strcasecmp(path, "postmaster") == 0) {
 		/* RFC 5321 4.5.1: <Postmaster> without a domain */
-	} else if (!smtp_addr_valid(path, 1))
+	} else if (addr_canon(path, ADDR_UTF8, canon, sizeof(canon), NULL,
+	    0) == -1)
 		return SMTP_PARSE_BADPATH;
+	else
+		memcpy(path, canon, strlen(canon) + 1);
+	for (q = path; *q != '\0'; q++)
+		if ((unsigned char)*q >= 0x80)
+			cmd->utf8path = 1;
 	cmd->path = path;
-	return parse_params(end + 1, cmd);
+	return parse_params(p + ap.len, cmd);
 }
 
 static enum smtp_parse_error
@@ -318,8 +232,10 @@ parse_args(struct smtp_cmd *cmd, char *arg)
 		/* trailing words are tolerated, the name must be sane */
 		n = strcspn(arg, " ");
 		arg[n] = '\0';
-		return smtp_domain_valid(arg, 1) ? SMTP_PARSE_OK :
-		    SMTP_PARSE_SYNTAX;
+		if (addr_domain_check(arg, ADDR_UTF8 | ADDR_HELO, NULL,
+		    0) == -1)
+			return SMTP_PARSE_SYNTAX;
+		return SMTP_PARSE_OK;
 	case SMTP_CMD_MAIL:
 		return parse_path(arg, "FROM:", 1, cmd);
 	case SMTP_CMD_RCPT:

@@ -9,8 +9,6 @@
  * database as it was.  Addresses are validated here even when the caller
  * already did, because they become keys and Maildir paths.
  */
-#include <arpa/inet.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -21,9 +19,9 @@
 #include <strings.h>
 
 #include <db.h>
+#include "addr.h"
 #include "log.h"
 #include "userdb.h"
-#include "utf8.h"
 #include "xmalloc.h"
 
 struct userdb {
@@ -111,179 +109,15 @@ userdb_strerror(int r)
 	return names[r];
 }
 
-/* Address syntax (RFC 5321 4.1.2, 4.5.3.1; RFC 6531 for UTF-8). */
-
-static int
-is_atext(int c)
-{
-	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-static int
-check_dotstring(const char *s, size_t len, int flags, char *err,
-    size_t errlen)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i;
-	int			 n;
-
-	if (p[0] == '.' || p[len - 1] == '.')
-		return udb_seterr(err, errlen, -1,
-		    "local part begins or ends with a dot");
-	for (i = 0; i < len; i += n) {
-		n = 1;
-		if (p[i] == '.') {
-			if (p[i + 1] == '.')
-				return udb_seterr(err, errlen, -1,
-				    "local part has two dots in a row");
-		} else if (p[i] >= 0x80) {
-			if (!(flags & USERDB_ADDR_UTF8))
-				return udb_seterr(err, errlen, -1,
-				    "local part has a non-ASCII character");
-			if ((n = (int)utf8_decode(p + i, len - i, NULL)) == 0)
-				return udb_seterr(err, errlen, -1,
-				    "local part is not valid UTF-8");
-		} else if (p[i] == '/' && (flags & USERDB_ADDR_LOCAL))
-			return udb_seterr(err, errlen, -1,
-			    "local part of a mailbox here may not contain '/'");
-		else if (!is_atext(p[i]))
-			return udb_seterr(err, errlen, -1,
-			    "local part has the character '%s%c' not allowed "
-			    "unquoted", isprint(p[i]) ? "" : "\\",
-			    isprint(p[i]) ? p[i] : '?');
-	}
-	return 0;
-}
-
-static int
-check_quoted(const char *s, size_t len, int flags, char *err, size_t errlen)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i;
-	int			 n;
-
-	if (len < 2 || p[len - 1] != '"')
-		return udb_seterr(err, errlen, -1,
-		    "quoted local part is not closed");
-	for (i = 1; i < len - 1; i += n) {
-		n = 1;
-		if (p[i] == '\\') {
-			if (i + 1 >= len - 1 || p[i + 1] < 32 || p[i + 1] > 126)
-				return udb_seterr(err, errlen, -1,
-				    "bad backslash escape in quoted local part");
-			n = 2;
-		} else if (p[i] == '"')
-			return udb_seterr(err, errlen, -1,
-			    "unescaped '\"' in quoted local part");
-		else if (p[i] >= 0x80) {
-			if (!(flags & USERDB_ADDR_UTF8) ||
-			    (n = (int)utf8_decode(p + i, len - 1 - i,
-			    NULL)) == 0)
-				return udb_seterr(err, errlen, -1,
-				    "quoted local part has a bad character");
-		} else if (p[i] < 32 || p[i] > 126)
-			return udb_seterr(err, errlen, -1,
-			    "quoted local part has a control character");
-	}
-	return 0;
-}
-
-static int
-check_domain(const char *d, size_t len, char *err, size_t errlen)
-{
-	size_t	 i, label = 0;
-
-	if (len == 0)
-		return udb_seterr(err, errlen, -1, "domain is empty");
-	if (len > USERDB_DOMAIN_MAX)
-		return udb_seterr(err, errlen, -1,
-		    "domain is longer than %d octets", USERDB_DOMAIN_MAX);
-	for (i = 0; i <= len; i++) {
-		if (i == len || d[i] == '.') {
-			if (label == 0)
-				return udb_seterr(err, errlen, -1,
-				    "domain has an empty label");
-			if (label > 63)
-				return udb_seterr(err, errlen, -1,
-				    "domain label is longer than 63 octets");
-			if (d[i - 1] == '-' || d[i - label] == '-')
-				return udb_seterr(err, errlen, -1,
-				    "domain label begins or ends with '-'");
-			label = 0;
-			continue;
-		}
-		if ((unsigned char)d[i] >= 0x80)
-			return udb_seterr(err, errlen, -1,
-			    "domain has a non-ASCII character (use its "
-			    "xn-- form)");
-		if (!isalnum((unsigned char)d[i]) && d[i] != '-')
-			return udb_seterr(err, errlen, -1,
-			    "domain has the character '%c' not allowed in a "
-			    "host name", isprint((unsigned char)d[i]) ? d[i] :
-			    '?');
-		label++;
-	}
-	return 0;
-}
-
-static int
-check_literal(const char *d, size_t len, char *err, size_t errlen)
-{
-	char		 tmp[64];
-	unsigned char	 bin[16];
-	int		 af = AF_INET;
-	size_t		 skip = 1;
-
-	if (len < 3 || d[len - 1] != ']' || len - 2 >= sizeof(tmp))
-		return udb_seterr(err, errlen, -1, "bad address literal");
-	if (len > 6 && strncasecmp(d + 1, "IPv6:", 5) == 0) {
-		af = AF_INET6;
-		skip = 6;
-	}
-	memcpy(tmp, d + skip, len - skip - 1);
-	tmp[len - skip - 1] = '\0';
-	if (inet_pton(af, tmp, bin) != 1)
-		return udb_seterr(err, errlen, -1, "bad address literal");
-	return 0;
-}
+/*
+ * Addresses: the grammar is common/addr's (addr.h says the rules); these
+ * keep userdb's names and its keys (a local address, domain lowercased).
+ */
 
 int
 userdb_addr_check(const char *addr, int flags, char *err, size_t errlen)
 {
-	const char	*at;
-	size_t		 len, llen, dlen;
-
-	len = strlen(addr);
-	if (len == 0)
-		return udb_seterr(err, errlen, -1, "address is empty");
-	if (len > USERDB_ADDR_MAX)
-		return udb_seterr(err, errlen, -1,
-		    "address is longer than %d octets", USERDB_ADDR_MAX);
-	if ((at = strrchr(addr, '@')) == NULL)
-		return udb_seterr(err, errlen, -1,
-		    "address has no '@' (want local@domain)");
-	llen = at - addr;
-	dlen = len - llen - 1;
-	if (llen == 0)
-		return udb_seterr(err, errlen, -1, "local part is empty");
-	if (llen > USERDB_LOCAL_MAX)
-		return udb_seterr(err, errlen, -1,
-		    "local part is longer than %d octets", USERDB_LOCAL_MAX);
-	if (addr[0] == '"') {
-		if (flags & USERDB_ADDR_LOCAL)
-			return udb_seterr(err, errlen, -1,
-			    "quoted local parts are not allowed here");
-		if (check_quoted(addr, llen, flags, err, errlen) == -1)
-			return -1;
-	} else if (check_dotstring(addr, llen, flags, err, errlen) == -1)
-		return -1;
-	if (dlen > 0 && at[1] == '[') {
-		if (flags & USERDB_ADDR_LOCAL)
-			return udb_seterr(err, errlen, -1,
-			    "address literals are not allowed here");
-		return check_literal(at + 1, dlen, err, errlen);
-	}
-	return check_domain(at + 1, dlen, err, errlen);
+	return addr_check(addr, flags, err, errlen);
 }
 
 static void
@@ -298,12 +132,9 @@ int
 userdb_addr_canon(const char *addr, char *out, size_t outlen, char *err,
     size_t errlen)
 {
-	if (userdb_addr_check(addr, USERDB_ADDR_LOCAL, err, errlen) == -1)
+	if (addr_canon(addr, ADDR_LOCAL, out, outlen, err, errlen) == -1)
 		return -1;
-	if (strlen(addr) >= outlen)
-		return udb_seterr(err, errlen, -1, "address is too long");
-	memcpy(out, addr, strlen(addr) + 1);
-	lower_ascii(strrchr(out, '@') + 1);
+	addr_domain_lower(out);
 	return 0;
 }
 
@@ -311,7 +142,7 @@ int
 userdb_domain_canon(const char *domain, char *out, size_t outlen, char *err,
     size_t errlen)
 {
-	if (check_domain(domain, strlen(domain), err, errlen) == -1)
+	if (addr_domain_check(domain, ADDR_LOCAL, err, errlen) == -1)
 		return -1;
 	if (strlen(domain) >= outlen)
 		return udb_seterr(err, errlen, -1, "domain is too long");

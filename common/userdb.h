@@ -11,10 +11,11 @@
  * Addresses: a user is "local@domain".  The domain is lowercased; the
  * local part is kept as given, and userdb_lookup_rcpt() falls back to the
  * lowercased local part when the exact one is unknown.  Addresses of
- * users and aliases must pass userdb_addr_check(..., USERDB_ADDR_LOCAL):
- * an ASCII RFC 5321 dot-string local part without '/' (it becomes a
- * directory name), a domain name (no address literal), local part <= 64,
- * domain <= 255, address <= 254 octets.
+ * users and aliases must pass userdb_addr_check(..., USERDB_ADDR_LOCAL),
+ * which is common/addr's local user rule (addr.h): an ASCII RFC 5321
+ * dot-string local part without '/' (it becomes a directory name), a
+ * domain name in ASCII (no address literal), local part <= 64, domain
+ * <= 255, address <= 254 octets.
  *
  * Databases in the environment (btree, one file each; every value is a
  * versioned field-by-field record, see db.h):
@@ -38,12 +39,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "addr.h"
 #include "buf.h"
 #include <db.h>
 
-#define USERDB_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
-#define USERDB_DOMAIN_MAX	255	/* RFC 5321 4.5.3.1.2 */
-#define USERDB_ADDR_MAX		254	/* path 256 minus "<>" */
+#define USERDB_LOCAL_MAX	ADDR_LOCAL_MAX
+#define USERDB_DOMAIN_MAX	ADDR_DOMAIN_MAX
+#define USERDB_ADDR_MAX		ADDR_MAX
 #define USERDB_TAG_MAX		64	/* unsafe_subject_tag */
 #define USERDB_REASON_MAX	200	/* lock reason */
 #define USERDB_WINDOW		(24 * 60 * 60)	/* send quota window */
@@ -62,9 +64,9 @@ enum userdb_result {
 	UDB_ERROR	/* the database failed (logged) */
 };
 
-/* Flags of userdb_addr_check(). */
-#define USERDB_ADDR_LOCAL	0x01	/* safe as a user/alias of ours */
-#define USERDB_ADDR_UTF8	0x02	/* allow UTF-8 (SMTPUTF8) */
+/* Flags of userdb_addr_check(): those of addr_check(). */
+#define USERDB_ADDR_LOCAL	ADDR_LOCAL	/* a user/alias of ours */
+#define USERDB_ADDR_UTF8	ADDR_UTF8	/* allow UTF-8 (SMTPUTF8) */
 
 struct userdb_user {
 	char		 address[USERDB_ADDR_MAX + 1];
@@ -96,8 +98,8 @@ struct userdb;
 const char	*userdb_strerror(int);
 
 /*
- * Validate addr (no angle brackets).  Returns 0, or -1 with the reason in
- * err ("local part is longer than 64 octets", ...).
+ * Validate addr (no angle brackets): addr_check().  Returns 0, or -1
+ * with the reason in err ("local part is longer than 64 octets", ...).
  */
 int		 userdb_addr_check(const char *addr, int flags, char *err,
 		    size_t errlen);

@@ -4,13 +4,14 @@
  * common/mime.
  *
  * Runs in the per-user process on message bytes that came from anyone on
- * the Internet.  The MIME parser bounds the part tree; the address parser
- * here walks each header value once and never recurses.
+ * the Internet.  The MIME parser bounds the part tree; address lists are
+ * read by common/addr (one pass, no recursion, bounded items).
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "imapd.h"
 #include "mime.h"
@@ -68,159 +69,58 @@ nstring_field(const char *hdr, size_t len, const char *name, struct buf *out)
 	buf_free(&v);
 }
 
-static void
-trim(const char **s, const char **e)
-{
-	while (*s < *e && isspace((unsigned char)**s))
-		(*s)++;
-	while (*e > *s && isspace((unsigned char)(*e)[-1]))
-		(*e)--;
-}
+/*
+ * Address items of one list field; a header holds a few, the bound only
+ * caps the memory a hostile one can take (past it the field is NIL).
+ */
+#define ENV_ADDR_ITEMS	4096
 
-/* Copy s..e without comments, unquoting quoted strings. */
-static void
-clean(const char *s, const char *e, struct buf *out)
-{
-	int	 depth = 0, q = 0;
-
-	buf_reset(out);
-	for (; s < e; s++) {
-		if (q) {
-			if (*s == '\\' && s + 1 < e)
-				buf_addc(out, *++s);
-			else if (*s == '"')
-				q = 0;
-			else
-				buf_addc(out, *s);
-		} else if (depth > 0) {
-			if (*s == '\\' && s + 1 < e)
-				s++;
-			else if (*s == '(')
-				depth++;
-			else if (*s == ')')
-				depth--;
-		} else if (*s == '"')
-			q = 1;
-		else if (*s == '(')
-			depth++;
-		else
-			buf_addc(out, *s);
-	}
-	while (out->len > 0 && isspace((unsigned char)out->data[out->len - 1]))
-		buf_truncate(out, out->len - 1);
-	if (out->len > 0 && isspace((unsigned char)out->data[0])) {
-		size_t i = 0;
-		while (i < out->len && isspace((unsigned char)out->data[i]))
-			i++;
-		memmove(out->data, out->data + i, out->len - i);
-		buf_truncate(out, out->len - i);
-	}
-}
-
-/* One mailbox: "Name <a@b>" or "a@b (comment)". */
-static void
-one_address(const char *s, const char *e, struct buf *out)
-{
-	struct buf	 name, addr;
-	const char	*lt, *gt, *at;
-
-	trim(&s, &e);
-	if (s == e)
-		return;
-	buf_init(&name, 0);
-	buf_init(&addr, 0);
-	lt = memchr(s, '<', (size_t)(e - s));
-	if (lt != NULL && (gt = memchr(lt, '>', (size_t)(e - lt))) != NULL) {
-		clean(s, lt, &name);
-		clean(lt + 1, gt, &addr);
-	} else
-		clean(s, e, &addr);
-	/* a source route "@a,@b:x@y" is dropped, as IMAP allows */
-	if (addr.len > 0 && addr.data[0] == '@' &&
-	    (at = memchr(addr.data, ':', addr.len)) != NULL) {
-		size_t skip = (size_t)(at - addr.data) + 1;
-		memmove(addr.data, addr.data + skip, addr.len - skip);
-		buf_truncate(&addr, addr.len - skip);
-	}
-	buf_addc(out, '(');
-	if (name.len > 0)
-		buf_add_string(out, name.data, name.len);
-	else
-		buf_addstr(out, "NIL");
-	buf_addstr(out, " NIL ");
-	at = addr.len > 0 ? memrchr(addr.data, '@', addr.len) : NULL;
-	if (at != NULL) {
-		buf_add_string(out, addr.data, (size_t)(at - addr.data));
-		buf_addc(out, ' ');
-		buf_add_string(out, at + 1,
-		    addr.len - (size_t)(at - addr.data) - 1);
-	} else {
-		buf_add_string(out, addr.data, addr.len);
-		buf_addstr(out, " \"missing-domain\"");
-	}
-	buf_addc(out, ')');
-	buf_free(&name);
-	buf_free(&addr);
-}
-
-/* An address list, with groups, as an IMAP list of addresses or NIL. */
+/*
+ * An address list as RFC 3501 7.4.2 wants it: a mailbox is (name adl
+ * mailbox host), with the display name from a trailing comment when it
+ * has none ("u@d (Real Name)") and the route in adl; a group is (NIL NIL
+ * name NIL) ... (NIL NIL NIL NIL).  Read by common/addr leniently:
+ * stored mail from anyone must show what can be read of it.
+ */
 static void
 address_list(const char *v, size_t len, struct buf *out)
 {
-	const char	*s = v, *e = v + len, *start = v;
-	struct buf	 g;
-	size_t		 before;
-	int		 q = 0, depth = 0, angle = 0;
+	struct addr_list	 l;
+	const struct addr_item	*it;
+	size_t			 i;
 
-	before = out->len;
-	buf_addc(out, '(');
-	buf_init(&g, 0);
-	for (; s <= e; s++) {
-		int ch = s < e ? (unsigned char)*s : ',';
-
-		if (q) {
-			if (ch == '\\')
-				s++;
-			else if (ch == '"')
-				q = 0;
-			continue;
-		}
-		if (depth > 0) {
-			if (ch == '\\')
-				s++;
-			else if (ch == '(')
-				depth++;
-			else if (ch == ')')
-				depth--;
-			continue;
-		}
-		if (ch == '"')
-			q = 1;
-		else if (ch == '(')
-			depth++;
-		else if (ch == '<')
-			angle = 1;
-		else if (ch == '>')
-			angle = 0;
-		else if (ch == ':' && !angle) {
-			clean(start, s, &g);
-			buf_addstr(out, "(NIL NIL ");
-			buf_add_string(out, g.data, g.len);
-			buf_addstr(out, " NIL)");
-			start = s + 1;
-		} else if ((ch == ',' || ch == ';') && !angle) {
-			one_address(start, s > e ? e : s, out);
-			if (ch == ';')
-				buf_addstr(out, "(NIL NIL NIL NIL)");
-			start = s + 1;
-		}
-	}
-	buf_free(&g);
-	if (out->len == before + 1) {
-		buf_truncate(out, before);
+	if (addr_list_parse(v, len, ADDR_LIST_LENIENT |
+	    ADDR_LIST_COMMENT_NAME, ENV_ADDR_ITEMS, &l, NULL, 0) == -1 ||
+	    l.n == 0) {
 		buf_addstr(out, "NIL");
-	} else
+		return;
+	}
+	buf_addc(out, '(');
+	for (i = 0; i < l.n; i++) {
+		it = &l.v[i];
+		if (it->kind == ADDR_GROUP_END) {
+			buf_addstr(out, "(NIL NIL NIL NIL)");
+			continue;
+		}
+		buf_addc(out, '(');
+		buf_add_nstring(out, it->kind == ADDR_GROUP ? NULL : it->name);
+		buf_addc(out, ' ');
+		buf_add_nstring(out, it->route);
+		buf_addc(out, ' ');
+		if (it->kind == ADDR_GROUP) {
+			/* never NIL here: that would end the group */
+			buf_add_nstring(out, it->name != NULL ? it->name : "");
+			buf_addstr(out, " NIL)");
+			continue;
+		}
+		buf_add_nstring(out, it->local);
+		buf_addc(out, ' ');
+		buf_add_nstring(out, it->domain != NULL ? it->domain :
+		    "missing-domain");
 		buf_addc(out, ')');
+	}
+	buf_addc(out, ')');
+	addr_list_free(&l);
 }
 
 static void

@@ -5,7 +5,8 @@
  *
  * Runs in the per-user process.  The keys are parsed into a tree whose
  * depth is bounded; header and body matches are case-insensitive
- * substring matches on decoded header values and decoded text parts.
+ * substring matches on decoded header values and decoded text parts;
+ * FROM, TO, CC and BCC match the addresses as common/addr reads them.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -13,18 +14,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "imapd.h"
 #include "mime.h"
 #include "xmalloc.h"
 
 #define SEARCH_MAX_DEPTH	64
+#define SEARCH_ADDR_ITEMS	4096	/* address items of one field */
 
 enum sk {
 	SK_ALL, SK_FLAG, SK_KEYWORD, SK_NEW, SK_OLD, SK_RECENT, SK_LARGER,
 	SK_SMALLER, SK_BEFORE, SK_ON, SK_SINCE, SK_SENTBEFORE, SK_SENTON,
-	SK_SENTSINCE, SK_HEADER, SK_BODY, SK_TEXT, SK_UID, SK_SEQ, SK_NOT,
-	SK_OR, SK_AND, SK_MODSEQ
+	SK_SENTSINCE, SK_HEADER, SK_ADDR, SK_BODY, SK_TEXT, SK_UID, SK_SEQ,
+	SK_NOT, SK_OR, SK_AND, SK_MODSEQ
 };
 
 struct skey {
@@ -165,10 +168,10 @@ static const struct {
 	{ "SENTBEFORE", SK_SENTBEFORE, 0, 1, NULL },
 	{ "SENTON", SK_SENTON, 0, 1, NULL },
 	{ "SENTSINCE", SK_SENTSINCE, 0, 1, NULL },
-	{ "FROM", SK_HEADER, 0, 1, "From" },
-	{ "TO", SK_HEADER, 0, 1, "To" },
-	{ "CC", SK_HEADER, 0, 1, "Cc" },
-	{ "BCC", SK_HEADER, 0, 1, "Bcc" },
+	{ "FROM", SK_ADDR, 0, 1, "From" },
+	{ "TO", SK_ADDR, 0, 1, "To" },
+	{ "CC", SK_ADDR, 0, 1, "Cc" },
+	{ "BCC", SK_ADDR, 0, 1, "Bcc" },
 	{ "SUBJECT", SK_HEADER, 0, 1, "Subject" },
 	{ "HEADER", SK_HEADER, 0, 1, NULL },
 	{ "BODY", SK_BODY, 0, 1, NULL },
@@ -191,6 +194,7 @@ parse_operand(struct sparse *sp, struct skey *k)
 	case SK_TEXT:
 		return (k->str = next_str(sp)) == NULL ? -1 : 0;
 	case SK_HEADER:
+	case SK_ADDR:
 		if (k->field == NULL && (k->field = next_str(sp)) == NULL)
 			return -1;
 		return (k->str = next_str(sp)) == NULL ? -1 : 0;
@@ -352,8 +356,46 @@ header_len(struct sdata *d)
 	return (size_t)root->body_start;
 }
 
+/*
+ * An address field as FROM, TO, CC and BCC match it: RFC 3501 searches
+ * the envelope's address structure, so the list is read as ENVELOPE
+ * reads it (common/addr): each mailbox as "Name <addr-spec>" with its
+ * display name decoded and its comments gone, so "<user (c)@ (c)
+ * domain>" matches "user@domain" and an encoded "B=C3=B6b" matches the
+ * name it encodes.  -1 when the list cannot be read at all.
+ */
 static int
-match_header(struct sdata *d, const char *field, const char *str)
+addr_text(const char *v, size_t len, struct buf *out)
+{
+	struct addr_list	 l;
+	const struct addr_item	*it;
+	size_t			 i;
+
+	if (addr_list_parse(v, len, ADDR_LIST_LENIENT |
+	    ADDR_LIST_COMMENT_NAME, SEARCH_ADDR_ITEMS, &l, NULL, 0) == -1)
+		return -1;
+	for (i = 0; i < l.n; i++) {
+		it = &l.v[i];
+		if (it->name != NULL) {
+			addr_name_decode(it->name, out);
+			buf_addstr(out, it->kind == ADDR_GROUP ? ": " : " ");
+		}
+		if (it->kind == ADDR_MAILBOX) {
+			buf_addc(out, '<');
+			addr_spec_format(it, out);
+			buf_addstr(out, "> ");
+		}
+	}
+	addr_list_free(&l);
+	return 0;
+}
+
+/*
+ * Header keys: a substring of the field's decoded or raw value, or for
+ * an address key (addr) of its addresses as addr_text() writes them.
+ */
+static int
+match_header(struct sdata *d, const char *field, const char *str, int addr)
 {
 	struct mime_field	 f;
 	struct buf		 raw, dec;
@@ -374,6 +416,10 @@ match_header(struct sdata *d, const char *field, const char *str)
 			buf_add(&raw, d->data + f.start, f.end - f.start);
 		else
 			mime_unfold(f.value, f.valuelen, &raw);
+		if (addr && addr_text(raw.data, raw.len, &dec) == 0) {
+			r = ci_find(dec.data ? dec.data : "", dec.len, str);
+			continue;
+		}
 		mime_header_decode(raw.data ? raw.data : "", raw.len, &dec);
 		r = ci_find(dec.data ? dec.data : "", dec.len, str) ||
 		    ci_find(raw.data ? raw.data : "", raw.len, str);
@@ -528,11 +574,14 @@ eval(struct skey *k, struct sdata *d, size_t pos, uint32_t nmsgs,
 		return k->type == SK_SENTBEFORE ? t < k->date :
 		    k->type == SK_SENTON ? t == k->date : t >= k->date;
 	case SK_HEADER:
-		return match_header(d, k->field, k->str);
+		return match_header(d, k->field, k->str, 0);
+	case SK_ADDR:
+		return match_header(d, k->field, k->str, 1);
 	case SK_BODY:
 		return match_body(d, k->str);
 	case SK_TEXT:
-		return match_header(d, NULL, k->str) || match_body(d, k->str);
+		return match_header(d, NULL, k->str, 0) ||
+		    match_body(d, k->str);
 	case SK_UID:
 		return imap_seqset_contains(&k->set, m->uid, maxuid);
 	case SK_SEQ:

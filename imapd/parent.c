@@ -51,6 +51,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "authfail.h"
 #include "config.h"
 #include "daemon.h"
@@ -64,8 +65,6 @@
 #include "respawn.h"
 #include "tls.h"
 #include "xmalloc.h"
-
-#define ADDR_MAX	254
 
 struct uproc {
 	char		*user;
@@ -102,28 +101,17 @@ static int		 mail_root_fd = -1;
 static struct authfail	 fails;
 
 /*
- * A user name fit to become "<domain>/<local>": local@domain, no '/',
- * no leading dot in either part, printable ASCII.  The domain is
- * lowercased in place.
+ * A user name fit to become "<domain>/<local>": a local user address by
+ * common/addr's rule (addr.h: an ASCII dot-string local part without
+ * '/', a domain name), as userdb and submitd's AUTH check it.  The
+ * domain is lowercased in place.
  */
 static int
 addr_ok(char *a)
 {
-	char	*at, *p;
-
-	if (strlen(a) > ADDR_MAX || (at = strrchr(a, '@')) == NULL ||
-	    at == a || at[1] == '\0' || a[0] == '.' || at[1] == '.')
+	if (addr_check(a, ADDR_LOCAL, NULL, 0) == -1)
 		return 0;
-	for (p = a; *p != '\0'; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == '/' || *p == '\\')
-			return 0;
-	if (strstr(a, "..") != NULL || strchr(a, '@') != at)
-		return 0;
-	for (p = at + 1; *p != '\0'; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
-			return 0;
-		*p = (char)tolower((unsigned char)*p);
-	}
+	addr_domain_lower(a);
 	return 1;
 }
 

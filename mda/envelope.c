@@ -13,20 +13,21 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "mda.h"
 #include "qhandoff.h"
-#include "smtp.h"
 
 /*
  * A mailbox mda may write into an envelope, a header or a request to
- * its parent: local@domain (RFC 5321, UTF-8 when utf8 is set), at most
- * MDA_ADDR_MAX bytes.
+ * its parent: an RFC 5321 Mailbox by the one grammar of common/addr
+ * (UTF-8 when utf8 is set), at most MDA_ADDR_MAX (= ADDR_MAX) bytes.
  */
 int
 mda_addr_ok(const char *a, int utf8)
 {
-	return strlen(a) <= MDA_ADDR_MAX && smtp_addr_valid(a, utf8);
+	return strlen(a) <= MDA_ADDR_MAX &&
+	    addr_check(a, utf8 ? ADDR_UTF8 : 0, NULL, 0) == 0;
 }
 
 /*

@@ -11,7 +11,7 @@
  * local user may: without XSEAL, so the message is unsafe whatever -s
  * says.
  *
- * Both addresses must be mailboxes (smtp_addr_valid; the sender may be
+ * Both addresses must be mailboxes (mda_addr_ok; the sender may be
  * empty) before they reach an envelope or a header.  The message's own
  * Return-Path and Delivered-To fields (those the MTA put on top, and any
  * the sender wrote) are left out as it is read: the delivery adds the

@@ -3,192 +3,61 @@
  *
  * Parses hostile input (the message content a client sent) in the
  * unprivileged, chrooted submitd.header role (and submitd.smtp).  It
- * reads at most HDR_SCAN_MAX bytes, writes only into the caller's
- * fixed-size struct and never allocates.  It is deliberately strict
- * where leniency could let a later reader see a different author than we
- * checked: a second From:, a header line that is not a field, or a From:
- * we cannot read refuses the message instead of guessing.
+ * reads at most HDR_SCAN_MAX bytes and writes into the caller's
+ * fixed-size struct; the address lists are read by common/addr (strict,
+ * each mailbox held to the header address rule of addr.h) into memory
+ * bounded by HDR_FIELD_MAX and freed before it returns.  It is
+ * deliberately strict where leniency could let a later reader see a
+ * different author than we checked: a second From:, a header line that
+ * is not a field, or a From: we cannot read refuses the message instead
+ * of guessing.
  */
+#include <sys/types.h>
+
+#include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "addr.h"
+#include "buf.h"
 #include "header.h"
+#include "xmalloc.h"
 
-struct mbox_state {
-	char	 plain[HDR_ADDR_MAX + 1];	/* outside <> */
-	size_t	 plen;
-	int	 plain_long;
-	char	 angle[HDR_ADDR_MAX + 1];	/* inside <> */
-	size_t	 alen;
-	int	 angle_long;
-	int	 angle_seen;	/* "<...>" complete */
-	int	 after_angle;	/* text after ">" */
-};
-
-static void
-put(char *b, size_t *len, int *toolong, char c)
-{
-	if (*len >= HDR_ADDR_MAX) {
-		*toolong = 1;
-		return;
-	}
-	b[(*len)++] = c;
-	b[*len] = '\0';
-}
-
-/* One mailbox ended (at ',', ';' or the end): record its address. */
-static int
-mbox_finish(struct mbox_state *m, char (*addrs)[HDR_ADDR_MAX + 1], int max,
-    int *n)
-{
-	const char *a;
-	const char *colon;
-	size_t	 len;
-	int	 toolong;
-
-	if (m->angle_seen) {
-		if (m->after_angle)
-			return -1;
-		a = m->angle;
-		len = m->alen;
-		toolong = m->angle_long;
-		/* obsolete source route "@a,@b:local@domain" */
-		if (len > 0 && a[0] == '@') {
-			if ((colon = strchr(a, ':')) == NULL)
-				return -1;
-			len -= (size_t)(colon + 1 - a);
-			a = colon + 1;
-		}
-	} else {
-		a = m->plain;
-		len = m->plen;
-		toolong = m->plain_long;
-		if (len == 0 && !toolong) {
-			memset(m, 0, sizeof(*m));
-			return 0;	/* an empty list element */
-		}
-	}
-	if (toolong || len == 0 || memchr(a, '@', len) == NULL ||
-	    a[0] == '@' || a[len - 1] == '@')
-		return -1;
-	if (*n >= max)
-		return -1;
-	memcpy(addrs[*n], a, len);
-	addrs[*n][len] = '\0';
-	(*n)++;
-	memset(m, 0, sizeof(*m));
-	return 0;
-}
-
-static int
-is_wsp(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+/*
+ * From: and Sender: hold a handful of mailboxes; the limit on items
+ * (mailboxes and group markers) only bounds the memory of a hostile one.
+ */
+#define HDR_LIST_ITEMS	256
 
 int
 hdr_addr_list(const char *v, size_t len, char (*addrs)[HDR_ADDR_MAX + 1],
     int max)
 {
-	struct mbox_state m;
-	size_t	 i;
-	int	 n = 0, depth = 0, inq = 0, inangle = 0, group = 0;
-	char	 c;
+	struct addr_list l;
+	struct buf	 b;
+	size_t		 i;
+	int		 n = 0;
 
-	memset(&m, 0, sizeof(m));
-	for (i = 0; i < len; i++) {
-		c = v[i];
-		if (c == '\0')
-			return -1;
-		if (depth > 0) {
-			if (c == '\\')
-				i++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')')
-				depth--;
+	if (addr_list_parse(v, len, 0, HDR_LIST_ITEMS, &l, NULL, 0) == -1)
+		return -1;
+	buf_init(&b, 0);
+	for (i = 0; i < l.n && n != -1; i++) {
+		if (l.v[i].kind != ADDR_MAILBOX)
 			continue;
-		}
-		if (inq) {
-			/* a quoted local part or display name, kept raw */
-			if (inangle)
-				put(m.angle, &m.alen, &m.angle_long, c);
-			else
-				put(m.plain, &m.plen, &m.plain_long, c);
-			if (c == '\\' && i + 1 < len) {
-				i++;
-				if (inangle)
-					put(m.angle, &m.alen, &m.angle_long,
-					    v[i]);
-				else
-					put(m.plain, &m.plen, &m.plain_long,
-					    v[i]);
-			} else if (c == '"')
-				inq = 0;
-			continue;
-		}
-		if (c == '(') {
-			depth = 1;
-			continue;
-		}
-		if (inangle) {
-			if (c == '>') {
-				inangle = 0;
-				m.angle_seen = 1;
-			} else if (c == '<')
-				return -1;
-			else if (c == '"') {
-				inq = 1;
-				put(m.angle, &m.alen, &m.angle_long, c);
-			} else if (!is_wsp(c))
-				put(m.angle, &m.alen, &m.angle_long, c);
-			continue;
-		}
-		switch (c) {
-		case '"':
-			if (m.angle_seen)
-				m.after_angle = 1;
-			inq = 1;
-			put(m.plain, &m.plen, &m.plain_long, c);
-			break;
-		case '<':
-			if (m.angle_seen)
-				return -1;
-			inangle = 1;
-			break;
-		case '>':
-		case ')':
-			return -1;
-		case ',':
-			if (mbox_finish(&m, addrs, max, &n) == -1)
-				return -1;
-			break;
-		case ':':
-			/* a group: what came before is its display name */
-			if (group || m.angle_seen)
-				return -1;
-			group = 1;
-			memset(&m, 0, sizeof(m));
-			break;
-		case ';':
-			if (!group || mbox_finish(&m, addrs, max, &n) == -1)
-				return -1;
-			group = 0;
-			break;
-		default:
-			if (is_wsp(c))
-				break;
-			if (m.angle_seen)
-				m.after_angle = 1;
-			put(m.plain, &m.plen, &m.plain_long, c);
+		if (n >= max || addr_header_check(&l.v[i], NULL, 0) == -1) {
+			n = -1;
 			break;
 		}
+		/* canonical, so at most ADDR_MAX (= HDR_ADDR_MAX) bytes */
+		buf_reset(&b);
+		addr_spec_format(&l.v[i], &b);
+		memcpy(addrs[n++], b.data, b.len + 1);
 	}
-	if (depth > 0 || inq || inangle || group)
-		return -1;
-	if (mbox_finish(&m, addrs, max, &n) == -1)
-		return -1;
+	buf_free(&b);
+	addr_list_free(&l);
 	return n;
 }
 
@@ -310,6 +179,47 @@ hdr_scan(const char *msg, size_t len, int complete, struct hdr_info *hi)
 			return r;
 		p = fe == end ? end : fe + 2;
 	}
+}
+
+/* Up to len bytes from the start of fd: the count, or -1. */
+static ssize_t
+read_head(int fd, char *buf, size_t len)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	while (off < len) {
+		n = pread(fd, buf + off, len - off, (off_t)off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	return (ssize_t)off;
+}
+
+int
+hdr_scan_fd(int fd, size_t size, struct hdr_info *hi)
+{
+	size_t	 want = size < HDR_SCAN_MAX ? size : HDR_SCAN_MAX;
+	ssize_t	 got;
+	char	*head;
+	int	 r;
+
+	memset(hi, 0, sizeof(*hi));
+	head = xmalloc(want + 1);
+	if ((got = read_head(fd, head, want)) != (ssize_t)want) {
+		free(head);
+		if (got != -1)
+			errno = EIO;	/* shorter than its size */
+		return -1;
+	}
+	r = (int)hdr_scan(head, want, want == size, hi);
+	free(head);
+	return r;
 }
 
 const char *

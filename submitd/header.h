@@ -3,10 +3,12 @@
  * header: the addresses in From: and Sender:, whether Date: and
  * Message-ID: are there, and where the header ends.
  *
- * A pure function over the first bytes of the message (no I/O, no
- * allocation), run in the unprivileged submitd.header role, whose answer
- * the root parent judges against the user database (header_role.c), and
- * in submitd.smtp only to refuse a malformed header early.
+ * A pure function over the first bytes of the message (no I/O; address
+ * lists read by common/addr), run in the unprivileged submitd.header
+ * role, whose answer the root parent judges against the user database
+ * (header_role.c), and in submitd.smtp only to refuse a malformed
+ * header early; both read the message's start from its memfd with
+ * hdr_scan_fd().
  *
  *	struct hdr_info hi;
  *	if (hdr_scan(buf, len, complete, &hi) != HDR_OK) refuse;
@@ -17,7 +19,9 @@
 
 #include <stddef.h>
 
-#define HDR_ADDR_MAX	254	/* an address, without <> */
+#include "addr.h"
+
+#define HDR_ADDR_MAX	ADDR_MAX	/* an address, without <> */
 #define HDR_FROM_MAX	8	/* mailboxes in From: */
 #define HDR_SCAN_MAX	(256 * 1024)	/* larger headers are refused */
 #define HDR_FIELD_MAX	(64 * 1024)	/* one unfolded From:/Sender: */
@@ -50,10 +54,18 @@ enum hdr_result hdr_scan(const char *msg, size_t len, int complete,
 	    struct hdr_info *hi);
 
 /*
+ * hdr_scan() over the first HDR_SCAN_MAX bytes of the message of size
+ * bytes in fd (read with pread, the offset untouched): its result, or -1
+ * with errno when the file cannot be read (EIO: shorter than size).
+ */
+int	 hdr_scan_fd(int fd, size_t size, struct hdr_info *hi);
+
+/*
  * The addresses of an address-list field value (RFC 5322 3.4, folded or
- * not, with comments, quoted strings, groups): up to max into addrs.
- * Returns the number found, or -1 when the value cannot be read, an
- * address is empty or too long, or there are more than max.
+ * not, with comments, quoted strings, groups, by common/addr): each
+ * mailbox's canonical addr-spec, up to max into addrs.  Returns the
+ * number found, or -1 when the value cannot be read, a mailbox fails
+ * addr_header_check(), or there are more than max.
  */
 int	 hdr_addr_list(const char *value, size_t len,
 	    char (*addrs)[HDR_ADDR_MAX + 1], int max);

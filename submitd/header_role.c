@@ -51,26 +51,6 @@ answer_err(uint32_t id, const char *why)
 	ipc_send(parent, m);
 }
 
-/* Up to len bytes from the start of fd: the count, or -1. */
-static ssize_t
-read_head(int fd, char *buf, size_t len)
-{
-	size_t	 off = 0;
-	ssize_t	 n;
-
-	while (off < len) {
-		n = pread(fd, buf + off, len - off, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	return (ssize_t)off;
-}
-
 static void
 scan(uint32_t id, int fd)
 {
@@ -78,26 +58,17 @@ scan(uint32_t id, int fd)
 	struct ipc_msg	*m;
 	struct stat	 st;
 	enum hdr_result	 r;
-	char		*head;
-	size_t		 want;
-	ssize_t		 got;
-	int		 k;
+	int		 k, ret;
 
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		answer_err(id, "not a message file");
 		return;
 	}
-	want = (uint64_t)st.st_size < HDR_SCAN_MAX ? (size_t)st.st_size :
-	    HDR_SCAN_MAX;
-	head = xmalloc(want + 1);
-	if ((got = read_head(fd, head, want)) != (ssize_t)want) {
-		free(head);
-		answer_err(id, got == -1 ? strerror(errno) : "short read");
+	if ((ret = hdr_scan_fd(fd, (size_t)st.st_size, &hi)) == -1) {
+		answer_err(id, strerror(errno));
 		return;
 	}
-	memset(&hi, 0, sizeof(hi));
-	r = hdr_scan(head, want, want == (size_t)st.st_size, &hi);
-	free(head);
+	r = (enum hdr_result)ret;
 	m = ipc_msg_new(IPC_OK, id);
 	ipc_add_u32(m, (uint32_t)r);
 	ipc_add_u32(m, (uint32_t)hi.no_header);

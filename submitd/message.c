@@ -55,6 +55,7 @@
 
 #include <event2/event.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "config.h"
 #include "header.h"
@@ -524,13 +525,15 @@ hdr_facts_parse(struct ipc_msg *m, struct hdr_facts *f)
 	    ipc_get_u32(m, &f->has_msgid) == -1 ||
 	    ipc_get_u32(m, &f->nfrom) == -1 || f->nfrom > HDR_FROM_MAX)
 		return -1;
+	/* each address as header.c reports them: canonical, addr_check() */
 	for (i = 0; i < f->nfrom; i++)
 		if (ipc_get_str(m, &f->from[i]) == -1 ||
-		    strlen(f->from[i]) > HDR_ADDR_MAX)
+		    addr_check(f->from[i], ADDR_UTF8, NULL, 0) == -1)
 			return -1;
 	if (ipc_get_u32(m, &f->has_sender) == -1 ||
-	    ipc_get_str(m, &f->sender) == -1 ||
-	    strlen(f->sender) > HDR_ADDR_MAX || ipc_get_end(m) == -1)
+	    ipc_get_str(m, &f->sender) == -1 || (f->sender[0] != '\0' &&
+	    addr_check(f->sender, ADDR_UTF8, NULL, 0) == -1) ||
+	    ipc_get_end(m) == -1)
 		return -1;
 	return 0;
 }

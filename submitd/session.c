@@ -350,26 +350,6 @@ hook_data_begin(struct smtp_session *s, void *arg)
 	return ss->datafd;
 }
 
-/* Read the start of the message back for the header scan. */
-static ssize_t
-read_head(int fd, char *buf, size_t len)
-{
-	size_t	 off = 0;
-	ssize_t	 n;
-
-	while (off < len) {
-		n = pread(fd, buf + off, len - off, (off_t)off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	return (ssize_t)off;
-}
-
 static void
 hook_data_end(struct smtp_session *s, size_t size, void *arg)
 {
@@ -377,22 +357,17 @@ hook_data_end(struct smtp_session *s, size_t size, void *arg)
 	struct hdr_info	 hi;
 	struct ipc_msg	*m;
 	enum hdr_result	 r;
-	char		*head, proto[64] = "", cipher[128] = "";
-	size_t		 want = size < HDR_SCAN_MAX ? size : HDR_SCAN_MAX;
-	ssize_t		 got;
+	char		 proto[64] = "", cipher[128] = "";
 	uint32_t	 i;
+	int		 ret;
 
 	/* an early answer for a malformed header; the parent has its own
 	 * reading done by submitd.header */
-	head = xmalloc(want + 1);
-	got = read_head(ss->datafd, head, want);
-	if (got != (ssize_t)want) {
-		free(head);
+	if ((ret = hdr_scan_fd(ss->datafd, size, &hi)) == -1) {
 		smtp_reply(s, 451, "4.3.0 Cannot read the message back");
 		return;
 	}
-	r = hdr_scan(head, want, want == size, &hi);
-	free(head);
+	r = (enum hdr_result)ret;
 	if (r != HDR_OK) {
 		log_info("session=%u user=%s message refused: %s", ss->id,
 		    ss->user, hdr_result_str(r));

@@ -65,6 +65,12 @@ def deliver(maildir, data, name=None):
     os.rename(tmp, os.path.join(maildir, "new", name))
 
 
+def flatten(data):
+    """imaplib's FETCH answer (lines and (head, literal) pairs) as bytes"""
+    return b"".join(x if isinstance(x, bytes) else b"".join(x)
+                    for x in data)
+
+
 class ImapdTest(unittest.TestCase):
 
     @classmethod
@@ -225,8 +231,7 @@ class ImapdTest(unittest.TestCase):
         self.assertIn(b"RFC822.SIZE %d" % len(MSG), data[0])
         typ, data = m.fetch("2", "(BODYSTRUCTURE BODY.PEEK[2] BINARY.PEEK[2] "
                             "BODY.PEEK[1.MIME])")
-        flat = b"".join(x if isinstance(x, bytes) else b"".join(x)
-                        for x in data)
+        flat = flatten(data)
         self.assertIn(b'"MIXED"', flat)
         self.assertIn(b'("ATTACHMENT" ("FILENAME" "a.bin"))', flat)
         self.assertIn(b"AAECAw==", flat)
@@ -267,6 +272,39 @@ class ImapdTest(unittest.TestCase):
         typ, data = m.expunge()
         self.assertEqual(len([x for x in data if x]), n)
         self.assertEqual(m.select("Trash")[1][0], b"0")
+        m.logout()
+
+    def test_envelope_and_search_read_addresses_alike(self):
+        """ENVELOPE and SEARCH FROM/TO read address lists the one way
+        (common/addr): comments inside an address are not part of it, a
+        trailing comment is the display name, an empty group and a source
+        route are shown as RFC 3501 says, an encoded name is searched
+        decoded"""
+        m = self.login()
+        m.create("Addresses")
+        for x in (b"From: <user (c)@ (c) domain.test>\r\nTo: group:;\r\n"
+                  b"Subject: a1\r\n\r\nx\r\n",
+                  b"From: real@name.test (Real Name)\r\n"
+                  b"To: <@route.test:user@h.test>\r\nSubject: a2\r\n\r\nx\r\n",
+                  b"From: =?utf-8?q?B=C3=B6b?= <bob@x.test>\r\n"
+                  b"To: a@x.test\r\nSubject: a3\r\n\r\nx\r\n"):
+            self.assertEqual(m.append("Addresses", None, None, x)[0], "OK")
+        m.select("Addresses")
+        self.assertEqual(m.search(None, "FROM", "user@domain.test")[1],
+                         [b"1"])
+        self.assertEqual(m.search(None, "FROM", '"(c)"')[1], [b""])
+        self.assertEqual(m.search(None, "FROM", '"Real Name"')[1], [b"2"])
+        self.assertEqual(m.search(None, "TO", "user@h.test")[1], [b"2"])
+        self.assertEqual(m.search(None, "TO", "group")[1], [b"1"])
+        m.literal = "B\u00f6b".encode()
+        self.assertEqual(m.search("UTF-8", "FROM")[1], [b"3"])
+        typ, data = m.fetch("1:3", "(ENVELOPE)")
+        flat = flatten(data)
+        self.assertIn(b'((NIL NIL "user" "domain.test"))', flat)
+        self.assertIn(b'((NIL NIL "group" NIL)(NIL NIL NIL NIL))', flat)
+        self.assertIn(b'(("Real Name" NIL "real" "name.test"))', flat)
+        self.assertIn(b'((NIL "@route.test" "user" "h.test"))', flat)
+        self.assertIn(b'(("=?utf-8?q?B=C3=B6b?=" NIL "bob" "x.test"))', flat)
         m.logout()
 
     def test_append_literal_plus_and_uidplus(self):

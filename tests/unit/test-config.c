@@ -120,6 +120,13 @@ static const struct {
 	{ "[smtpd]\nlisten = 1.2.3.4:70000\n", "t.conf:2: listen: expected" },
 	{ "[global]\nuser = ro ot\n", "t.conf:2: user: not a valid user" },
 	{ "[global]\npostmaster = nobody\n", "t.conf:2: postmaster: not a" },
+	/* common/addr's mailbox rule (the old check took these) */
+	{ "[global]\npostmaster = a@b@example.test\n",
+	    "t.conf:2: postmaster: not a" },
+	{ "[global]\npostmaster = ops@example.test.\n",
+	    "t.conf:2: postmaster: not a" },
+	{ "[global]\npostmaster = .ops@example.test\n",
+	    "t.conf:2: postmaster: not a" },
 	{ "[global]\nlog_level = loud\n", "t.conf:2: log_level: expected" },
 	{ "[global]\nprefix = /a\nprefix = /b\n", "t.conf:3: prefix: set twice" },
 	{ "[global]\nprefix = rel\n", "t.conf:0: prefix: must be an absolute" },

@@ -32,9 +32,10 @@ static const struct {
 	  "(NIL \"hi\" ((\"Alice\" NIL \"alice\" \"example.test\")) "
 	  "((\"Alice\" NIL \"alice\" \"example.test\")) "
 	  "((\"Alice\" NIL \"alice\" \"example.test\")) NIL NIL NIL NIL NIL)" },
+	/* a trailing comment is the display name (RFC 3501, imaptest) */
 	{ "To: \"Doe, John\" <j@x.test>, b@y.test (Bob)\r\n\r\n",
 	  "(NIL NIL NIL NIL NIL ((\"Doe, John\" NIL \"j\" \"x.test\")"
-	  "(NIL NIL \"b\" \"y.test\")) NIL NIL NIL NIL)" },
+	  "(\"Bob\" NIL \"b\" \"y.test\")) NIL NIL NIL NIL)" },
 	{ "To: undisclosed-recipients:;\r\nCc: team: a@x.test, b@x.test;\r\n\r\n",
 	  "(NIL NIL NIL NIL NIL ((NIL NIL \"undisclosed-recipients\" NIL)"
 	  "(NIL NIL NIL NIL)) ((NIL NIL \"team\" NIL)(NIL NIL \"a\" \"x.test\")"
@@ -42,9 +43,30 @@ static const struct {
 	{ "Subject: =?utf-8?q?caf=C3=A9?=\r\n folded\r\nMessage-ID: <a@b>\r\n\r\n",
 	  "(NIL \"=?utf-8?q?caf=C3=A9?= folded\" NIL NIL NIL NIL NIL NIL NIL "
 	  "\"<a@b>\")" },
+	/* a source route goes into the adl field */
 	{ "From: <@route.test:u@h.test>\r\n\r\n",
-	  "(NIL NIL ((NIL NIL \"u\" \"h.test\")) ((NIL NIL \"u\" \"h.test\")) "
-	  "((NIL NIL \"u\" \"h.test\")) NIL NIL NIL NIL NIL)" },
+	  "(NIL NIL ((NIL \"@route.test\" \"u\" \"h.test\")) "
+	  "((NIL \"@route.test\" \"u\" \"h.test\")) "
+	  "((NIL \"@route.test\" \"u\" \"h.test\")) NIL NIL NIL NIL NIL)" },
+	{ "To: A <@r1.test,@r2.test:u@h.test>\r\n\r\n",
+	  "(NIL NIL NIL NIL NIL ((\"A\" \"@r1.test,@r2.test\" \"u\" "
+	  "\"h.test\")) NIL NIL NIL NIL)" },
+	/* comments inside the local part and the domain are not in it */
+	{ "To: <user (c)@ (c) domain.test>, x (y) . z @ w (v) . test\r\n\r\n",
+	  "(NIL NIL NIL NIL NIL ((NIL NIL \"user\" \"domain.test\")"
+	  "(NIL NIL \"x.z\" \"w.test\")) NIL NIL NIL NIL)" },
+	/* empty groups, between mailboxes */
+	{ "Cc: a@x.test, group:;, b@y.test\r\n\r\n",
+	  "(NIL NIL NIL NIL NIL NIL ((NIL NIL \"a\" \"x.test\")"
+	  "(NIL NIL \"group\" NIL)(NIL NIL NIL NIL)"
+	  "(NIL NIL \"b\" \"y.test\")) NIL NIL NIL)" },
+	/* quoting removed; what cannot be read is shown as well as can be */
+	{ "To: \"al ice\"@x.test, Joe Q. Public <j@[192.0.2.1]>\r\n\r\n",
+	  "(NIL NIL NIL NIL NIL ((NIL NIL \"al ice\" \"x.test\")"
+	  "(\"Joe Q. Public\" NIL \"j\" \"[192.0.2.1]\")) NIL NIL NIL NIL)" },
+	{ "To: Alice, <bad, b@y.test\r\n\r\n",
+	  "(NIL NIL NIL NIL NIL ((NIL NIL \"Alice\" \"missing-domain\")"
+	  "(NIL NIL \"b\" \"y.test\")) NIL NIL NIL NIL)" },
 	{ "From: \"unterminated <x@y>\r\n\r\n", NULL },
 	{ "From: ((((((nested comment\r\nTo: ,,,\r\n\r\n", NULL },
 };

@@ -31,6 +31,11 @@ static const struct {
 	{ "KEY a b@example.test", KS_CMD_ERROR, NULL },
 	{ "KEY <a@example.test>", KS_CMD_ERROR, NULL },
 	{ "KEY a@example.test\r", KS_CMD_ERROR, NULL },
+	/* common/addr's local user rule; the old check took the first */
+	{ "KEY a@example.test-", KS_CMD_ERROR, NULL },
+	{ "KEY a/b@example.test", KS_CMD_ERROR, NULL },
+	{ "KEY \"a\"@example.test", KS_CMD_ERROR, NULL },
+	{ "KEY a@[192.0.2.1]", KS_CMD_ERROR, NULL },
 	{ "HELO", KS_CMD_ERROR, NULL },
 	{ "", KS_CMD_ERROR, NULL },
 };

@@ -91,6 +91,21 @@ test_addr(void)
 	test_end();
 }
 
+static void
+test_addr_one_grammar(void)
+{
+	test_begin("addresses: common/addr's rule, where smtp_parse erred");
+	test_assert(!mda_addr_ok("bob@exa_mple.test", 1));
+	test_assert(!mda_addr_ok("bob@example.test.", 1));
+	test_assert(!mda_addr_ok("bob@-example.test", 1));
+	test_assert(!mda_addr_ok("b\xff" "b@example.test", 1));
+	test_assert(!mda_addr_ok("bob@[example]", 1));
+	test_assert(mda_addr_ok("bob@[192.0.2.1]", 0));
+	test_assert(mda_addr_ok("j\xc3\xb6rg@b\xc3\xbc" "cher.test", 1));
+	test_assert(!mda_addr_ok("bob@b\xc3\xbc" "cher.test", 0));
+	test_end();
+}
+
 static const struct {
 	const char	*name;
 	const char	*in;
@@ -157,6 +172,7 @@ main(void)
 	static void (*const tests[])(void) = {
 		test_xseal,
 		test_addr,
+		test_addr_one_grammar,
 		test_hdrfilter,
 		NULL
 	};

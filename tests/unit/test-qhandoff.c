@@ -57,6 +57,12 @@ test_addr_valid(void)
 		{ "a@", 0, 0, 0 },
 		{ "a.@example.org", 0, 0, 0 },
 		{ "\"unterminated@example.org", 0, 0, 0 },
+		/* common/addr's rule (addr.h), where smtp_parse.c erred */
+		{ "a@exa_mple.org", 0, 0, 0 },
+		{ "a@example.org.", 0, 0, 0 },
+		{ "a@-example.org", 0, 0, 0 },
+		{ "a\xff@example.org", 0, 0, 0 },
+		{ "a@[example]", 0, 0, 0 },
 	};
 	char	 longa[400];
 	size_t	 i;
@@ -71,7 +77,7 @@ test_addr_valid(void)
 			ok = 0;
 		}
 	test_assert(ok);
-	/* every part within its own limit, the whole over SMTP_PATH_MAX */
+	/* every part within its own limit, the whole over ADDR_MAX */
 	memset(longa, 'a', sizeof(longa));
 	longa[64] = '@';
 	for (i = 65 + 60; i < 65 + 250; i += 61)
@@ -80,6 +86,17 @@ test_addr_valid(void)
 	test_assert(!q_addr_valid(longa, Q_ADDR_RCPT));
 	longa[64 + 120] = '\0';
 	test_assert(q_addr_valid(longa, Q_ADDR_RCPT));
+	/* 64 + 1 + 189 = 254 octets is a mailbox; 255 and 256 (which the
+	 * queue took before) are not: a path is 256 with its <> */
+	longa[64 + 120] = 'a';
+	longa[65 + 189] = '\0';
+	test_assert(q_addr_valid(longa, Q_ADDR_RCPT));
+	longa[65 + 189] = 'a';
+	longa[65 + 190] = '\0';
+	test_assert(!q_addr_valid(longa, Q_ADDR_RCPT));
+	longa[65 + 190] = 'a';
+	longa[65 + 191] = '\0';
+	test_assert(!q_addr_valid(longa, Q_ADDR_RCPT));
 	test_end();
 }
 

@@ -82,6 +82,34 @@ static const struct {
 	    "b@[192.0.2.1]", NULL },
 	{ "RCPT TO:<b@example.org> NOTIFY=NEVER", SMTP_PARSE_OK,
 	    SMTP_CMD_RCPT, "b@example.org", "NOTIFY=NEVER" },
+	/* the path as common/addr reads it: canonical, one rule (addr.h) */
+	{ "MAIL FROM:<\"john\"@example.org>", SMTP_PARSE_OK, SMTP_CMD_MAIL,
+	    "john@example.org", NULL },
+	{ "RCPT TO:<\"b\\c\"@example.org>", SMTP_PARSE_OK, SMTP_CMD_RCPT,
+	    "bc@example.org", NULL },
+	{ "RCPT TO:<@r1.example,@r2.example:b@example.org>", SMTP_PARSE_OK,
+	    SMTP_CMD_RCPT, "b@example.org", NULL },
+	{ "RCPT TO:<@r_1.example:b@example.org>", SMTP_PARSE_BADPATH,
+	    SMTP_CMD_RCPT, NULL, NULL },
+	{ "RCPT TO:<b@exa_mple.org>", SMTP_PARSE_BADPATH, SMTP_CMD_RCPT, NULL,
+	    NULL },
+	{ "RCPT TO:<b@example.org.>", SMTP_PARSE_BADPATH, SMTP_CMD_RCPT, NULL,
+	    NULL },
+	{ "RCPT TO:<b@-example.org>", SMTP_PARSE_BADPATH, SMTP_CMD_RCPT, NULL,
+	    NULL },
+	{ "RCPT TO:<b\xff" "@example.org>", SMTP_PARSE_BADPATH, SMTP_CMD_RCPT,
+	    NULL, NULL },
+	{ "RCPT TO:<b@[example]>", SMTP_PARSE_BADPATH, SMTP_CMD_RCPT, NULL,
+	    NULL },
+	{ "RCPT TO:<j\xc3\xb6rg@b\xc3\xbc" "cher.example>", SMTP_PARSE_OK,
+	    SMTP_CMD_RCPT, "j\xc3\xb6rg@b\xc3\xbc" "cher.example", NULL },
+	{ "EHLO client.example", SMTP_PARSE_OK, SMTP_CMD_EHLO, NULL, NULL },
+	{ "EHLO [192.0.2.1]", SMTP_PARSE_OK, SMTP_CMD_EHLO, NULL, NULL },
+	{ "EHLO my_pc.example.", SMTP_PARSE_OK, SMTP_CMD_EHLO, NULL, NULL },
+	{ "EHLO [bogus]", SMTP_PARSE_SYNTAX, SMTP_CMD_EHLO, NULL, NULL },
+	{ "EHLO -client.example", SMTP_PARSE_SYNTAX, SMTP_CMD_EHLO, NULL,
+	    NULL },
+	{ "EHLO cli\xff" "ent", SMTP_PARSE_SYNTAX, SMTP_CMD_EHLO, NULL, NULL },
 	{ "DATA", SMTP_PARSE_OK, SMTP_CMD_DATA, NULL, NULL },
 	{ "data  ", SMTP_PARSE_OK, SMTP_CMD_DATA, NULL, NULL },
 	{ "DATA x", SMTP_PARSE_SYNTAX, SMTP_CMD_DATA, NULL, NULL },
@@ -171,6 +199,18 @@ test_limits(void)
 	    SMTP_PARSE_BADPATH);
 	path[65] = '\0';
 	snprintf(line, sizeof(line), "RCPT TO:<%s@example.org>", path);
+	test_assert(smtp_cmd_parse(line, strlen(line), &cmd) ==
+	    SMTP_PARSE_BADPATH);
+	/* 254 octets of mailbox: the most a path of 256 can carry */
+	path[64] = '\0';
+	memset(path + 100, 'b', 189);
+	path[100 + 189] = '\0';
+	path[100 + 60] = path[100 + 120] = path[100 + 180] = '.';
+	snprintf(line, sizeof(line), "RCPT TO:<%s@%s>", path, path + 100);
+	test_assert(smtp_cmd_parse(line, strlen(line), &cmd) ==
+	    SMTP_PARSE_OK);
+	test_assert(strlen(cmd.path) == 254);
+	snprintf(line, sizeof(line), "RCPT TO:<%s@%sb>", path, path + 100);
 	test_assert(smtp_cmd_parse(line, strlen(line), &cmd) ==
 	    SMTP_PARSE_BADPATH);
 	test_end();

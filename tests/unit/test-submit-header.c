@@ -3,6 +3,7 @@
  * From:/Sender: addresses the parent judges, and the strictness that
  * keeps a later reader from seeing another author.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,24 @@ static const struct list_case list_cases[] = {
 	{ " team: a@x.test", -1, NULL, NULL },
 	{ " a@x.test; b@y.test", -1, NULL, NULL },
 	{ " a@x.test>", -1, NULL, NULL },
+	/* read by common/addr: the canonical addr-spec, comments anywhere */
+	{ " \"alice\"@example.test", 1, "alice@example.test", NULL },
+	{ " <alice (c)@ (c) example.test>", 1, "alice@example.test", NULL },
+	{ " alice (c) . smith @ example (c) . test", 1,
+	    "alice.smith@example.test", NULL },
+	{ " J\xc3\xb6rg <j\xc3\xb6rg@example.test>", 1,
+	    "j\xc3\xb6rg@example.test", NULL },
+	{ " Mary <@node.test:mary@example.net>, , jdoe@test  . example", 2,
+	    "mary@example.net", "jdoe@test.example" },
+	/* the old scanner read each of these as some other address */
+	{ " john doe@example.test", -1, NULL, NULL },
+	{ " <alice@example.test evil>", -1, NULL, NULL },
+	{ " a@b@example.test", -1, NULL, NULL },
+	{ " alice.@example.test", -1, NULL, NULL },
+	{ " alice@example.test.", -1, NULL, NULL },
+	{ " alice@exa_mple.test", -1, NULL, NULL },
+	{ " alice@[example]", -1, NULL, NULL },
+	{ " \"a\x01\"@example.test", -1, NULL, NULL },
 };
 
 static void
@@ -165,6 +184,27 @@ test_scan_incomplete_and_too_big(void)
 	test_end();
 }
 
+static void
+test_scan_fd(void)
+{
+	struct hdr_info hi;
+	const char *m = "From: Alice <alice@example.test>\r\n\r\nbody\r\n";
+	FILE	*f;
+
+	test_begin("scan_fd: the start of a message file, short file refused");
+	test_assert((f = tmpfile()) != NULL);
+	test_assert(fwrite(m, 1, strlen(m), f) == strlen(m) && fflush(f) == 0);
+	test_assert(hdr_scan_fd(fileno(f), strlen(m), &hi) == HDR_OK);
+	test_assert(hi.nfrom == 1 && hi.header_len == strlen(m) - 6);
+	test_assert_str(hi.from[0], "alice@example.test");
+	/* a size it does not have: refused, never a partial scan */
+	errno = 0;
+	test_assert(hdr_scan_fd(fileno(f), strlen(m) + 1, &hi) == -1);
+	test_assert(errno == EIO);
+	fclose(f);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -175,6 +215,7 @@ main(void)
 		test_scan_missing_fields_and_no_header,
 		test_scan_refuses_what_could_hide_an_author,
 		test_scan_incomplete_and_too_big,
+		test_scan_fd,
 		NULL
 	};
 
