@@ -44,9 +44,13 @@ class PrivsepTest(unittest.TestCase):
         comm, uids, root = proc_info(parent)
         self.assertEqual(uids[1], 0, "%s parent runs as root" % name)
         expect = NETWORK_ROLES[name]
-        kids = wait_for(lambda: descendants(parent) if
-                        len(descendants(parent)) >= len(expect) else None,
-                        10, "%s roles" % name)
+        # a role started by re-exec is root for a moment, until it has
+        # read what it needs and dropped: wait until every role is there
+        # and none is root; one still root after that fails below
+        try:
+            kids = wait_for(lambda: self.settled(parent, expect), 10)
+        except TimeoutError:
+            kids = descendants(parent)
         seen = {}
         for pid in kids:
             comm, uids, root = proc_info(pid)
@@ -63,6 +67,22 @@ class PrivsepTest(unittest.TestCase):
                              os.path.realpath(inst.path(chroot)),
                              "%s is chrooted to %s" % (role, chroot))
         inst.stop(name)
+
+    @staticmethod
+    def settled(parent, expect):
+        """parent's descendants once each expected role runs and none of
+        them is root."""
+        kids = descendants(parent)
+        names = set()
+        for pid in kids:
+            try:
+                comm, uids, _ = proc_info(pid)
+            except OSError:
+                return None
+            if 0 in uids:
+                return None
+            names.add(comm)
+        return kids if {r for r, _, _ in expect} <= names else None
 
     def db_holdings(self, pid, comm=""):
         """Files of db_dir (or any Berkeley DB region or .db file) that
