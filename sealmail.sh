@@ -55,8 +55,8 @@ cmd_deps() {
 		apt-get update -qq
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	fi
-	# The unprivileged users of DESIGN.md: network parsers, the queue,
-	# and the owner of every Maildir.
+	# The unprivileged users (docs/architecture.md, "Processes"): network
+	# parsers, the queue, and the owner of every Maildir.
 	local u
 	for u in sealmail sealmailq vmail; do
 		if ! getent passwd "$u" >/dev/null; then

@@ -1,7 +1,7 @@
 /*
  * imapd.c - the IMAP server: entry point and the per-user process.
  *
- * Process design (DESIGN.md, privilege separation):
+ * Process design (docs/architecture.md, "Privilege separation"):
  *
  *   parent (root, parent.c)
  *	reads the config, loads the TLS key, binds [imapd] listen (STARTTLS)

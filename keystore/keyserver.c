@@ -1,6 +1,6 @@
 /*
- * keyserver.c - the key server (DESIGN.md, "Key server"), in the
- * keystore.server role.
+ * keyserver.c - the key server (docs/interfaces.md, "The key server"),
+ * in the keystore.server role.
  *
  * Runs as [global] user, chrooted to empty_dir, with no key material: it
  * reads lines from the network (parsed by ks_proto.c), asks the root

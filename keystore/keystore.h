@@ -37,7 +37,7 @@ struct ipc_msg;
 struct ks_db;
 struct sm_config;
 
-/* Key server protocol limits (DESIGN.md, "Key server"). */
+/* Key server protocol limits (docs/interfaces.md, "The key server"). */
 #define KS_LINE_MAX		512
 #define KS_MAX_COMMANDS		50	/* per connection */
 #define KS_IDLE_TIMEOUT		30	/* seconds */

@@ -1,7 +1,8 @@
 /*
  * ks_proto.c - the key server's command parser; see ks_proto.h.
  *
- * Grammar (DESIGN.md): "KEY <address>" | "QUIT", case-insensitive verbs,
+ * Grammar (docs/interfaces.md, "The key server"): "KEY <address>" |
+ * "QUIT", case-insensitive verbs,
  * one space, no trailing junk.  The address is a user's, so it must pass
  * common/addr's local user rule (addr.h: dot-string, domain name, limits
  * 64/255/254); anything else is an error with a reason for the -ERR line.

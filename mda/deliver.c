@@ -222,7 +222,8 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 	 * Unsafe mail always goes through the stripper, even with both
 	 * options off: it rewrites the message in a structure Sealmail
 	 * chose, and reduces one it cannot parse to its readable text
-	 * (DESIGN.md rule 3), so no sender's MIME reaches the mailbox as is.
+	 * (docs/architecture.md, rule 3), so no sender's MIME reaches the
+	 * mailbox as is.
 	 */
 	if (unsafe) {
 		memset(&so, 0, sizeof(so));

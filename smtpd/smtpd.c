@@ -157,7 +157,8 @@ lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m, int receiver)
 		/*
 		 * Port 25 mail is unsafe (nothing verifies it yet), and this
 		 * user opted out of the unsafe mailbox: refuse now, so the
-		 * sender's own server tells the sender (DESIGN.md).
+		 * sender's own server tells the sender (docs/mail-flow.md,
+		 * "Receiving").
 		 */
 		lookup_reply(c, m->id, 550, "5.7.1 Recipient accepts only "
 		    "verified mail");

@@ -12,7 +12,8 @@
  * database; this role decides nothing.
  *
  * Why a role of its own: the message is network input, which the root
- * parent must not parse (DESIGN.md rule 1), and submitd.smtp, which also
+ * parent must not parse (docs/architecture.md, rule 1), and submitd.smtp,
+ * which also
  * reads it, is the process most exposed to the network; if it were the
  * one to report the author, a subverted session process could send mail
  * under any address the user may not use.  This role has no socket to

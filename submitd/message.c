@@ -5,7 +5,7 @@
  * header and the hand-off to smtpd's queue (queue.c).
  *
  * Runs as root in the parent and parses nothing that came from the
- * network (DESIGN.md rule 1): the message's header is read by
+ * network (docs/architecture.md, rule 1): the message's header is read by
  * submitd.header, unprivileged and chrooted, which answers with the
  * header's facts (its From: and Sender: addresses, whether Date: and
  * Message-ID: are there).  submitd.smtp reports no header facts at all,

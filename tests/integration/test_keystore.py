@@ -1,4 +1,4 @@
-"""The key server protocol of DESIGN.md, spoken by a raw TCP client to
+"""The key server protocol (docs/interfaces.md), spoken by a raw TCP client to
 the real keystore daemon: one "+OK <selector> <algorithm> <key>" line per
 live key, "+OK <selector> <algorithm> revoked" for a revoked one, a "."
 line after them (keystore/keyserver.c), "-ERR" alone for an address

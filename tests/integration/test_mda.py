@@ -182,7 +182,8 @@ class MdaTest(unittest.TestCase):
             self.inst.ctl("user", "set", CAROL, "unsafe_mailbox=yes")
 
     def test_unsafe_is_rewritten_even_with_stripping_off(self):
-        """DESIGN rule 3: no sender MIME reaches the mailbox unexamined."""
+        """docs/architecture.md rule 3: no sender MIME reaches the mailbox
+        unexamined."""
         self.inst.ctl("user", "set", CAROL, "strip_attachments=no",
                       "strip_html=no")
         try:

@@ -1,6 +1,6 @@
 """Privilege separation: every process of every daemon that handles
-network input runs as its unprivileged user, chrooted (DESIGN.md rule 1),
-and no unprivileged process holds the user database (DESIGN.md: the
+network input runs as its unprivileged user, chrooted (docs/architecture.md,
+rule 1), and no unprivileged process holds the user database (docs/storage.md:
 Berkeley DB environment is opened only by root processes).
 
 Read from /proc: the uids of each process below the daemon's parent, the
@@ -87,7 +87,7 @@ class PrivsepTest(unittest.TestCase):
     def db_holdings(self, pid, comm=""):
         """Files of db_dir (or any Berkeley DB region or .db file) that
         pid has open or mapped.  A user's IMAP process may hold its own
-        folder indexes (DESIGN: per-user indexes live in the user's
+        folder indexes (docs/storage.md: per-user indexes live in the user's
         chroot), never anything of the shared environment."""
         db_dir = os.path.realpath(self.inst.path("db"))
         held = []
