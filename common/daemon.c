@@ -225,3 +225,44 @@ daemon_stopping(void)
 {
 	return stopping;
 }
+
+/*
+ * In a freshly forked child: put the channel ipcfd on ROLE_IPC_FD and the
+ * n listeners fds after it, close every other descriptor, and execute this
+ * program again as "NAME -X ROLE -c CONFIG" (CONFIG absolute: the parent
+ * may have changed directory), with the parent's -d and -v.  The role
+ * reads its config as root and drops at once; a fresh image keeps nothing
+ * of the parent's memory (keys, passwords, the user database).
+ */
+void
+daemon_role_exec(const struct daemon_opts *o, const char *config,
+    const char *role, int ipcfd, const int *fds, int n)
+{
+	char	*argv[9];
+	int	 hi[ROLE_FDS_MAX], i, argc = 0;
+
+	if (n + 1 > ROLE_FDS_MAX)
+		fatalx("%s.%s: %d listeners", o->name, role, n);
+	/* out of the way first, so no dup2 below overwrites a source */
+	for (i = 0; i <= n; i++)
+		if ((hi[i] = fcntl(i == 0 ? ipcfd : fds[i - 1],
+		    F_DUPFD_CLOEXEC, ROLE_FDS_MAX + ROLE_IPC_FD)) == -1)
+			fatal("%s.%s: dup", o->name, role);
+	for (i = 0; i <= n; i++)
+		if (dup2(hi[i], ROLE_IPC_FD + i) == -1)
+			fatal("%s.%s: dup2", o->name, role);
+	if (close_range(ROLE_IPC_FD + n + 1, ~0U, 0) == -1)
+		fatal("%s.%s: close_range", o->name, role);
+	argv[argc++] = (char *)o->name;
+	argv[argc++] = (char *)"-X";
+	argv[argc++] = (char *)role;
+	argv[argc++] = (char *)"-c";
+	argv[argc++] = (char *)config;
+	if (o->foreground)
+		argv[argc++] = (char *)"-d";
+	if (o->verbose)
+		argv[argc++] = (char *)"-v";
+	argv[argc] = NULL;
+	execv("/proc/self/exe", argv);
+	fatal("%s.%s: exec", o->name, role);
+}

@@ -18,6 +18,14 @@ struct daemon_opts {
 	int		 verbose;	/* -v */
 };
 
+/*
+ * A role started by re-exec (daemon_role_exec) finds its channel to the
+ * parent on ROLE_IPC_FD and its listeners, if any, from ROLE_LISTEN_FD on.
+ */
+#define ROLE_IPC_FD	3
+#define ROLE_LISTEN_FD	4
+#define ROLE_FDS_MAX	64	/* channel and listeners */
+
 void	 daemon_getopt(int, char **, struct daemon_opts *);
 void	 daemon_load_config(const struct daemon_opts *, struct sm_config *);
 int	 daemon_reload_config(const struct daemon_opts *, struct sm_config *);
@@ -27,6 +35,8 @@ void	 daemon_pidfile_remove(void);
 void	 daemon_signals(struct event_base *, void (*)(void *),
 	    void (*)(pid_t, int, void *), void *);
 void	 daemon_child_signals(struct event_base *);
+void	 daemon_role_exec(const struct daemon_opts *, const char *,
+	    const char *, int, const int *, int) __attribute__((noreturn));
 void	 daemon_stop(void);
 int	 daemon_stopping(void);
 

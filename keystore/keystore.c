@@ -61,8 +61,6 @@
 #include "respawn.h"
 #include "xmalloc.h"
 
-#define ROLE_IPC_FD	3
-#define ROLE_LISTEN_FD	4
 
 static struct sm_config cfg;
 static struct daemon_opts opts = { .name = "keystore" };
@@ -89,39 +87,6 @@ server_closed(struct ipc_conn *c, void *arg)
 	respawn_lost(&server);
 }
 
-/*
- * In the freshly forked role: the channel on ROLE_IPC_FD, the listeners
- * after it, everything else closed; then this program again, as the role.
- */
-static void __attribute__((noreturn))
-role_exec(int ipcfd)
-{
-	char	*argv[8];
-	int	 hi[CFG_LISTEN_MAX + 2], i, argc = 0;
-
-	for (i = 0; i <= nlisten; i++)
-		if ((hi[i] = fcntl(i == 0 ? ipcfd : listen_fds[i - 1],
-		    F_DUPFD_CLOEXEC, 64)) == -1)
-			fatal("keystore.server: dup");
-	for (i = 0; i <= nlisten; i++)
-		if (dup2(hi[i], ROLE_IPC_FD + i) == -1)
-			fatal("keystore.server: dup2");
-	if (close_range(ROLE_IPC_FD + nlisten + 1, ~0U, 0) == -1)
-		fatal("keystore.server: close_range");
-	argv[argc++] = (char *)"keystore";
-	argv[argc++] = (char *)"-X";
-	argv[argc++] = (char *)"server";
-	argv[argc++] = (char *)"-c";
-	argv[argc++] = config_path;
-	if (opts.foreground)
-		argv[argc++] = (char *)"-d";
-	if (opts.verbose)
-		argv[argc++] = (char *)"-v";
-	argv[argc] = NULL;
-	execv("/proc/self/exe", argv);
-	fatal("keystore.server: exec");
-}
-
 static void
 start_server(struct respawn *r, void *arg)
 {
@@ -133,7 +98,8 @@ start_server(struct respawn *r, void *arg)
 		server_ipc = NULL;
 	}
 	if ((r->pid = priv_fork("keystore.server", &fd)) == 0)
-		role_exec(fd);
+		daemon_role_exec(&opts, config_path, "server", fd,
+		    listen_fds, nlisten);
 	server_ipc = ipc_conn_new(base, fd, parent_dispatch, server_closed,
 	    NULL);
 }

@@ -38,8 +38,6 @@
 #include "privsep.h"
 #include "xmalloc.h"
 
-#define ROLE_IPC_FD	3
-#define ROLE_LISTEN_FD	4
 
 struct pending {
 	uint32_t	 id;		/* 0: free */

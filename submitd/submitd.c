@@ -73,8 +73,6 @@
 #include "submitd.h"
 #include "tls.h"
 
-#define ROLE_IPC_FD	3	/* a role's channel to the parent */
-#define ROLE_LISTEN_FD	4	/* submitd.smtp's first listener */
 #define LISTEN_MAX	(CFG_LISTEN_MAX * 2)
 
 static struct sm_config cfg;
@@ -135,41 +133,6 @@ submitd_role_lost(enum submitd_role r)
 	respawn_lost(&roles[r]);
 }
 
-/*
- * In a freshly forked role: put the channel on ROLE_IPC_FD and the
- * listeners after it, close everything else, and execute this program
- * again as the role.
- */
-static void __attribute__((noreturn))
-role_exec(const char *spec, int ipcfd, const int *fds, int n)
-{
-	char	*argv[9];
-	int	 hi[LISTEN_MAX + 1], i, argc = 0;
-
-	/* out of the way first, so no dup2 below overwrites a source */
-	for (i = 0; i <= n; i++)
-		if ((hi[i] = fcntl(i == 0 ? ipcfd : fds[i - 1],
-		    F_DUPFD_CLOEXEC, 64)) == -1)
-			fatal("role %s: dup", spec);
-	for (i = 0; i <= n; i++)
-		if (dup2(hi[i], ROLE_IPC_FD + i) == -1)
-			fatal("role %s: dup2", spec);
-	if (close_range(ROLE_IPC_FD + n + 1, ~0U, 0) == -1)
-		fatal("role %s: close_range", spec);
-	argv[argc++] = (char *)"submitd";
-	argv[argc++] = (char *)"-X";
-	argv[argc++] = (char *)spec;
-	argv[argc++] = (char *)"-c";
-	argv[argc++] = config_path;
-	if (opts.foreground)
-		argv[argc++] = (char *)"-d";
-	if (opts.verbose)
-		argv[argc++] = (char *)"-v";
-	argv[argc] = NULL;
-	execv("/proc/self/exe", argv);
-	fatal("role %s: exec", spec);
-}
-
 static void
 start_smtp(struct respawn *r, void *arg)
 {
@@ -183,7 +146,8 @@ start_smtp(struct respawn *r, void *arg)
 		spec[5 + i] = limpl[i] ? 't' : 'p';
 	spec[5 + nlisten] = '\0';
 	if ((r->pid = priv_fork(role_names[ROLE_SMTP], &fd)) == 0)
-		role_exec(spec, fd, lfds, nlisten);
+		daemon_role_exec(&opts, config_path, spec, fd, lfds,
+		    nlisten);
 	ready[ROLE_SMTP] = 0;
 	parent_smtp_attach(fd);
 }
@@ -194,7 +158,8 @@ start_header(struct respawn *r, void *arg)
 	int	 fd;
 
 	if ((r->pid = priv_fork(role_names[ROLE_HEADER], &fd)) == 0)
-		role_exec("header", fd, NULL, 0);
+		daemon_role_exec(&opts, config_path, "header", fd, NULL,
+		    0);
 	ready[ROLE_HEADER] = 0;
 	parent_header_attach(fd);
 }
