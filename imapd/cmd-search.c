@@ -640,20 +640,6 @@ parse_return(struct sparse *sp, int *ret, int *esearch)
 }
 
 static void
-set_str(const uint32_t *v, size_t n, struct buf *b)
-{
-	size_t	 i, j;
-
-	for (i = 0; i < n; i = j + 1) {
-		for (j = i; j + 1 < n && v[j + 1] == v[j] + 1; j++)
-			;
-		buf_printf(b, "%s%u", i ? "," : "", v[i]);
-		if (j > i)
-			buf_printf(b, ":%u", v[j]);
-	}
-}
-
-static void
 search_reply(struct client *c, const char *tag, int uid, int esearch,
     int ret, const uint32_t *hits, size_t n, uint64_t maxmodseq,
     int modseq)
@@ -683,7 +669,7 @@ search_reply(struct client *c, const char *tag, int uid, int esearch,
 			buf_printf(&b, " COUNT %zu", n);
 		if ((ret & R_ALL) && n > 0) {
 			buf_addstr(&b, " ALL ");
-			set_str(hits, n, &b);
+			imap_seqset_format(hits, n, &b);
 		}
 		if (modseq && n > 0)
 			buf_printf(&b, " MODSEQ %llu",

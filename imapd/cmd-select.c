@@ -82,21 +82,6 @@ cmd_expunge(struct client *c, const char *tag, const struct imap_list *args,
 	return 0;
 }
 
-/* "1:3,5" from a list of ascending UIDs. */
-static void
-uidset_str(const uint32_t *v, size_t n, struct buf *b)
-{
-	size_t	 i, j;
-
-	for (i = 0; i < n; i = j + 1) {
-		for (j = i; j + 1 < n && v[j + 1] == v[j] + 1; j++)
-			;
-		buf_printf(b, "%s%u", i ? "," : "", v[i]);
-		if (j > i)
-			buf_printf(b, ":%u", v[j]);
-	}
-}
-
 struct store_req {
 	int		 op;		/* 0 replace, 1 add, -1 remove */
 	int		 silent;
@@ -220,7 +205,7 @@ cmd_store(struct client *c, const char *tag, const struct imap_list *args,
 	client_notify(c->mb, c);
 	if (nfail > 0) {
 		buf_init(&failed, 0);
-		uidset_str(fail, nfail, &failed);
+		imap_seqset_format(fail, nfail, &failed);
 		client_tagged(c, tag, "OK", "[MODIFIED %s] Conditional STORE "
 		    "failed", buf_cstr(&failed));
 		buf_free(&failed);
@@ -287,8 +272,8 @@ cmd_copy(struct client *c, const char *tag, const struct imap_list *args,
 	client_notify(dst, c);
 	buf_init(&a, 0);
 	buf_init(&b, 0);
-	uidset_str(su, k, &a);
-	uidset_str(du, k, &b);
+	imap_seqset_format(su, k, &a);
+	imap_seqset_format(du, k, &b);
 	if (move) {
 		if (k > 0)
 			client_printf(c, "* OK [COPYUID %u %s %s] Moved\r\n",

@@ -759,3 +759,18 @@ imap_seqset_max(const struct imap_seqset *set, uint32_t star)
 	}
 	return m;
 }
+
+/* "1:3,5" from n ascending numbers: a sequence set written back. */
+void
+imap_seqset_format(const uint32_t *v, size_t n, struct buf *b)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n; i = j + 1) {
+		for (j = i; j + 1 < n && v[j + 1] == v[j] + 1; j++)
+			;
+		buf_printf(b, "%s%u", i ? "," : "", v[i]);
+		if (j > i)
+			buf_printf(b, ":%u", v[j]);
+	}
+}

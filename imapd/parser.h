@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct buf;
+
 enum imap_arg_type {
 	IMAP_ARG_ATOM,
 	IMAP_ARG_STRING,	/* quoted */
@@ -115,5 +117,6 @@ void	 imap_seqset_free(struct imap_seqset *);
 int	 imap_seqset_contains(const struct imap_seqset *, uint32_t,
 	    uint32_t);
 uint32_t imap_seqset_max(const struct imap_seqset *, uint32_t);
+void	 imap_seqset_format(const uint32_t *, size_t, struct buf *);
 
 #endif

@@ -283,6 +283,33 @@ test_seqset_table(void)
 	test_end();
 }
 
+static void
+test_seqset_format(void)
+{
+	static const struct {
+		uint32_t	 v[8];
+		size_t		 n;
+		const char	*out;
+	} cases[] = {
+		{ { 0 }, 0, "" },
+		{ { 7 }, 1, "7" },
+		{ { 1, 2, 3, 5 }, 4, "1:3,5" },
+		{ { 1, 3, 5 }, 3, "1,3,5" },
+		{ { 2, 3, 9, 10, 11, 4294967294U }, 6, "2:3,9:11,4294967294" },
+	};
+	struct buf	 b;
+	size_t		 i;
+
+	test_begin("seqset: ascending numbers written back as ranges");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_init(&b, 0);
+		imap_seqset_format(cases[i].v, cases[i].n, &b);
+		test_assert(strcmp(buf_cstr(&b), cases[i].out) == 0);
+		buf_free(&b);
+	}
+	test_end();
+}
+
 int
 main(void)
 {
@@ -293,6 +320,7 @@ main(void)
 		test_parser_resyncs_after_error,
 		test_parser_line_limit,
 		test_seqset_table,
+		test_seqset_format,
 		NULL
 	};
 
