@@ -161,7 +161,7 @@ FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c common/io.c \
     common/addr.c common/utf8.c"
 FUZZ_CONFIG="common/config.c common/config_parse.c common/config_value.c"
 FUZZ_USERDB="common/userdb.c common/userdb_settings.c common/userdb_alias.c \
-    common/userdb_sendlog.c common/db.c"
+    common/userdb_sendlog.c common/db.c $FUZZ_CONFIG"
 FUZZ_ADDR_LIST="common/addr_list.c common/mime.c common/mime_header.c \
     common/mime_param.c common/mime_codec.c common/base64.c"
 fuzz_sources() {
@@ -183,7 +183,7 @@ fuzz_sources() {
 	    $FUZZ_CONFIG ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	ks-request) echo keystore/ks_req.c common/ipc.c common/net.c \
-	    $FUZZ_CONFIG $FUZZ_USERDB common/dkim_sig.c \
+	    $FUZZ_USERDB common/dkim_sig.c \
 	    common/dkim_tag.c common/base64.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
 	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST ;;

@@ -224,6 +224,14 @@ fail:
 	return -1;
 }
 
+/* The types whose field is a string (char *, NULL when unset). */
+static int
+cfg_is_text(enum cfg_type t)
+{
+	return t == CFG_STR || t == CFG_PATH || t == CFG_USER ||
+	    t == CFG_ADDR || t == CFG_RESOLVER || t == CFG_HOSTPORT;
+}
+
 void
 config_free(struct sm_config *c)
 {
@@ -231,27 +239,47 @@ config_free(struct sm_config *c)
 	char	**field;
 
 	for (i = 0; i < cfg_nkeys; i++) {
-		switch (cfg_keys[i].type) {
-		case CFG_STR:
-		case CFG_PATH:
-		case CFG_USER:
-		case CFG_ADDR:
-		case CFG_RESOLVER:
-		case CFG_HOSTPORT:
+		if (cfg_is_text(cfg_keys[i].type)) {
 			field = (char **)((char *)c + cfg_keys[i].off);
 			free(*field);
 			*field = NULL;
-			break;
-		case CFG_LISTEN:
+		} else if (cfg_keys[i].type == CFG_LISTEN)
 			cfg_listen_clear((struct cfg_listen *)
 			    ((char *)c + cfg_keys[i].off));
-			break;
-		default:
-			break;
-		}
 	}
 	free(c->path);
 	c->path = NULL;
+}
+
+/* Append the value in field of key k to b as the file would say it. */
+static void
+cfg_format(const struct cfg_key *k, const void *field, struct buf *b)
+{
+	const struct cfg_listen *l = field;
+	int	 j;
+
+	switch (k->type) {
+	case CFG_INT:
+	case CFG_PERCENT:
+	case CFG_BOOL:
+	case CFG_LOGLEVEL:
+		buf_printf(b, "%d", *(const int *)field);
+		break;
+	case CFG_SIZE:
+		buf_printf(b, "%zu", *(const size_t *)field);
+		break;
+	case CFG_DURATION:
+		buf_printf(b, "%ld", *(const long *)field);
+		break;
+	case CFG_LISTEN:
+		for (j = 0; j < l->n; j++)
+			buf_printf(b, "%s%s", j ? " " : "", l->addr[j]);
+		break;
+	default:	/* the text types */
+		if (*(char *const *)field != NULL)
+			buf_addstr(b, *(char *const *)field);
+		break;
+	}
 }
 
 /* Print every setting as section.key=value, for check-config -v. */
@@ -259,45 +287,14 @@ void
 config_dump(const struct sm_config *c, int fd)
 {
 	const struct cfg_key *k;
-	const void *field;
 	struct buf b;
 	size_t	 i;
-	int	 j;
 
 	buf_init(&b, 0);
 	for (i = 0; i < cfg_nkeys; i++) {
 		k = &cfg_keys[i];
-		field = (const char *)c + k->off;
 		buf_printf(&b, "%s.%s=", k->section, k->name);
-		switch (k->type) {
-		case CFG_STR:
-		case CFG_PATH:
-		case CFG_USER:
-		case CFG_ADDR:
-		case CFG_RESOLVER:
-		case CFG_HOSTPORT:
-			buf_addstr(&b, *(char *const *)field ?
-			    *(char *const *)field : "");
-			break;
-		case CFG_INT:
-		case CFG_PERCENT:
-		case CFG_BOOL:
-		case CFG_LOGLEVEL:
-			buf_printf(&b, "%d", *(const int *)field);
-			break;
-		case CFG_SIZE:
-			buf_printf(&b, "%zu", *(const size_t *)field);
-			break;
-		case CFG_DURATION:
-			buf_printf(&b, "%ld", *(const long *)field);
-			break;
-		case CFG_LISTEN:
-			for (j = 0; j < ((const struct cfg_listen *)field)->n;
-			    j++)
-				buf_printf(&b, "%s%s", j ? " " : "",
-				    ((const struct cfg_listen *)field)->addr[j]);
-			break;
-		}
+		cfg_format(k, (const char *)c + k->off, &b);
 		buf_addc(&b, '\n');
 	}
 	if (io_write_all(fd, b.data, b.len) == -1)

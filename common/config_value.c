@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "config.h"
@@ -23,27 +24,33 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* yes, true, on, 1 or no, false, off, 0, in any case. */
 int
 cfg_parse_bool(const char *s, int *v)
 {
-	if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0 ||
-	    strcmp(s, "on") == 0 || strcmp(s, "1") == 0)
-		*v = 1;
-	else if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0 ||
-	    strcmp(s, "off") == 0 || strcmp(s, "0") == 0)
-		*v = 0;
-	else
-		return -1;
-	return 0;
+	static const char *const words[] = {
+		"no", "yes", "false", "true", "off", "on", "0", "1"
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasecmp(s, words[i]) == 0) {
+			*v = i % 2;
+			return 0;
+		}
+	return -1;
 }
 
-/* A decimal number with an optional unit suffix from units/mults. */
+/*
+ * Decimal digits with an optional one-letter unit from units (its
+ * multiplier at the same place in mult), at most max.
+ */
 static int
-cfg_parse_scaled(const char *s, const char *units, const unsigned long *mult,
-    unsigned long long max, unsigned long long *v)
+cfg_parse_scaled(const char *s, const char *units, const uint64_t *mult,
+    uint64_t max, uint64_t *v)
 {
 	unsigned long long n;
-	const char *p, *u;
+	const char *u;
 	char	*end;
 
 	if (!isdigit((unsigned char)*s))
@@ -52,11 +59,9 @@ cfg_parse_scaled(const char *s, const char *units, const unsigned long *mult,
 	n = strtoull(s, &end, 10);
 	if (errno != 0)
 		return -1;
-	p = end;
-	if (*p != '\0') {
-		if (p[1] != '\0' || (u = strchr(units, *p)) == NULL)
-			return -1;
-		if (n > max / mult[u - units])
+	if (*end != '\0') {
+		if (end[1] != '\0' || (u = strchr(units, *end)) == NULL ||
+		    n > max / mult[u - units])
 			return -1;
 		n *= mult[u - units];
 	}
@@ -67,12 +72,27 @@ cfg_parse_scaled(const char *s, const char *units, const unsigned long *mult,
 }
 
 int
+cfg_parse_uint(const char *s, uint64_t max, uint64_t *v)
+{
+	return cfg_parse_scaled(s, "", NULL, max, v);
+}
+
+int
+cfg_parse_bytes(const char *s, uint64_t max, uint64_t *v)
+{
+	static const uint64_t mult[] = {
+		1024, 1024, 1048576, 1048576, 1073741824, 1073741824
+	};
+
+	return cfg_parse_scaled(s, "kKmMgG", mult, max, v);
+}
+
+int
 cfg_parse_size(const char *s, size_t *v)
 {
-	static const unsigned long mult[] = { 1024, 1024, 1048576, 1073741824 };
-	unsigned long long n;
+	uint64_t n;
 
-	if (cfg_parse_scaled(s, "kKMG", mult, SIZE_MAX / 2, &n) == -1)
+	if (cfg_parse_bytes(s, SIZE_MAX / 2, &n) == -1)
 		return -1;
 	*v = (size_t)n;
 	return 0;
@@ -81,8 +101,8 @@ cfg_parse_size(const char *s, size_t *v)
 int
 cfg_parse_duration(const char *s, long *v)
 {
-	static const unsigned long mult[] = { 1, 60, 3600, 86400, 604800 };
-	unsigned long long n;
+	static const uint64_t mult[] = { 1, 60, 3600, 86400, 604800 };
+	uint64_t n;
 
 	if (cfg_parse_scaled(s, "smhdw", mult, LONG_MAX / 2, &n) == -1)
 		return -1;
@@ -238,102 +258,98 @@ bad:
 	return -1;
 }
 
+/* Why a value of each type was refused. */
+static const char *const cfg_why[] = {
+	[CFG_STR] = "empty value",
+	[CFG_PATH] = "empty value",
+	[CFG_USER] = "not a valid user name",
+	[CFG_INT] = "expected a non-negative integer",
+	[CFG_PERCENT] = "expected a percentage from 0 to 100",
+	[CFG_SIZE] = "expected a size such as 4096, 64k, 25M or 1G",
+	[CFG_DURATION] = "expected a duration such as 30s, 5m, 4h or 5d",
+	[CFG_BOOL] = "expected yes or no",
+	[CFG_LOGLEVEL] = "expected err, warn, info or debug",
+	[CFG_ADDR] = "not a mail address (local@domain)",
+	[CFG_RESOLVER] = "expected ADDR[@PORT], e.g. 127.0.0.1@53",
+	[CFG_HOSTPORT] = "expected host:port, e.g. mx.example.org:4025",
+};
+
+/*
+ * The text types: checked, then stored as a copy; an empty value unsets
+ * (NULL) where the type allows one, except an address, where "" is the
+ * value (none).
+ */
+static int
+cfg_set_text(char **field, const struct cfg_key *k, const char *v)
+{
+	int	 empty = *v == '\0', ok;
+
+	switch (k->type) {
+	case CFG_USER:
+		ok = cfg_valid_user(v);
+		break;
+	case CFG_ADDR:
+		ok = cfg_valid_addr(v);
+		empty = 0;
+		break;
+	case CFG_RESOLVER:
+		ok = empty || cfg_valid_resolver(v);
+		break;
+	case CFG_HOSTPORT:
+		ok = empty || cfg_valid_hostport(v);
+		break;
+	default:	/* CFG_STR, CFG_PATH: empty only without a default */
+		ok = !empty || k->def == NULL;
+		break;
+	}
+	if (!ok)
+		return -1;
+	free(*field);
+	*field = empty ? NULL : xstrdup(v);
+	return 0;
+}
+
 int
 cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
     const char **why)
 {
 	void	*field = (char *)c + k->off;
-	long long n;
-	char	*end;
+	uint64_t n;
+	int	 r;
 
 	switch (k->type) {
 	case CFG_STR:
 	case CFG_PATH:
-		if (*v == '\0' && k->def != NULL) {
-			*why = "empty value";
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = *v == '\0' ? NULL : xstrdup(v);
-		return 0;
 	case CFG_USER:
-		if (!cfg_valid_user(v)) {
-			*why = "not a valid user name";
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = xstrdup(v);
-		return 0;
 	case CFG_ADDR:
-		if (!cfg_valid_addr(v)) {
-			*why = "not a mail address (local@domain)";
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = xstrdup(v);
-		return 0;
+	case CFG_RESOLVER:
+	case CFG_HOSTPORT:
+		r = cfg_set_text((char **)field, k, v);
+		break;
 	case CFG_INT:
-		errno = 0;
-		n = strtoll(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || errno != 0 || n < 0 ||
-		    n > INT_MAX) {
-			*why = "expected a non-negative integer";
-			return -1;
-		}
-		*(int *)field = (int)n;
-		return 0;
 	case CFG_PERCENT:
-		errno = 0;
-		n = strtoll(v, &end, 10);
-		if (*v == '\0' || *end != '\0' || errno != 0 || n < 0 ||
-		    n > 100) {
-			*why = "expected a percentage from 0 to 100";
-			return -1;
-		}
-		*(int *)field = (int)n;
-		return 0;
+		r = cfg_parse_uint(v, k->type == CFG_INT ? INT_MAX : 100, &n);
+		if (r == 0)
+			*(int *)field = (int)n;
+		break;
 	case CFG_SIZE:
-		if (cfg_parse_size(v, (size_t *)field) == -1) {
-			*why = "expected a size such as 4096, 64k, 25M or 1G";
-			return -1;
-		}
-		return 0;
+		r = cfg_parse_size(v, (size_t *)field);
+		break;
 	case CFG_DURATION:
-		if (cfg_parse_duration(v, (long *)field) == -1) {
-			*why = "expected a duration such as 30s, 5m, 4h or 5d";
-			return -1;
-		}
-		return 0;
+		r = cfg_parse_duration(v, (long *)field);
+		break;
 	case CFG_BOOL:
-		if (cfg_parse_bool(v, (int *)field) == -1) {
-			*why = "expected yes or no";
-			return -1;
-		}
-		return 0;
+		r = cfg_parse_bool(v, (int *)field);
+		break;
 	case CFG_LOGLEVEL:
-		if ((*(int *)field = log_level_parse(v)) == -1) {
-			*why = "expected err, warn, info or debug";
-			return -1;
-		}
-		return 0;
+		r = (*(int *)field = log_level_parse(v)) == -1 ? -1 : 0;
+		break;
 	case CFG_LISTEN:
 		return cfg_set_listen((struct cfg_listen *)field, v, why);
-	case CFG_RESOLVER:
-		if (*v != '\0' && !cfg_valid_resolver(v)) {
-			*why = "expected ADDR[@PORT], e.g. 127.0.0.1@53";
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = *v == '\0' ? NULL : xstrdup(v);
-		return 0;
-	case CFG_HOSTPORT:
-		if (*v != '\0' && !cfg_valid_hostport(v)) {
-			*why = "expected host:port, e.g. mx.example.org:4025";
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = *v == '\0' ? NULL : xstrdup(v);
-		return 0;
+	default:
+		log_panic("cfg_set: type %d", k->type);
 	}
-	log_panic("cfg_set: type %d", k->type);
+	if (r == -1)
+		*why = cfg_why[k->type];
+	return r;
 }

@@ -178,40 +178,36 @@ tx_alias_add(DB_TXN *txn, void *arg)
 }
 
 /*
- * Set up an operation on alias of user: both addresses validated and
- * canonicalised (the alias into canon, USERDB_ADDR_MAX + 1 bytes).
+ * Run fn on alias of user, both addresses validated and canonicalised:
+ * op->addr is the user, op->str the alias, op->flag may_send.
  */
 static int
-alias_op_init(struct udb_op *op, struct userdb *u, const char *user,
-    const char *alias, char *canon, char *err, size_t errlen)
+alias_run(struct userdb *u, const char *user, const char *alias,
+    int may_send, const char *what, int (*fn)(DB_TXN *, void *), char *err,
+    size_t errlen)
 {
-	char	 e[160];
+	struct udb_op	 op;
+	char		 canon[USERDB_ADDR_MAX + 1], e[160];
 
-	udb_op_init(op, u, err, errlen);
-	if (userdb_addr_canon(user, op->addr, sizeof(op->addr), e,
+	udb_op_init(&op, u, err, errlen);
+	if (userdb_addr_canon(user, op.addr, sizeof(op.addr), e,
 	    sizeof(e)) == -1)
 		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", user, e);
-	if (userdb_addr_canon(alias, canon, USERDB_ADDR_MAX + 1, e,
+	if (userdb_addr_canon(alias, canon, sizeof(canon), e,
 	    sizeof(e)) == -1)
 		return udb_seterr(err, errlen, UDB_INVALID, "%s: %s", alias,
 		    e);
-	op->str = canon;
-	return UDB_OK;
+	op.str = canon;
+	op.flag = may_send;
+	return udb_op_run(&op, what, fn);
 }
 
 int
 userdb_alias_add(struct userdb *u, const char *user, const char *alias,
     int may_send, char *err, size_t errlen)
 {
-	struct udb_op	 op;
-	char		 canon[USERDB_ADDR_MAX + 1];
-	int		 r;
-
-	if ((r = alias_op_init(&op, u, user, alias, canon, err,
-	    errlen)) != UDB_OK)
-		return r;
-	op.flag = may_send;
-	return udb_op_run(&op, "userdb_alias_add", tx_alias_add);
+	return alias_run(u, user, alias, may_send, "userdb_alias_add",
+	    tx_alias_add, err, errlen);
 }
 
 static int
@@ -235,14 +231,8 @@ int
 userdb_alias_del(struct userdb *u, const char *user, const char *alias,
     char *err, size_t errlen)
 {
-	struct udb_op	 op;
-	char		 canon[USERDB_ADDR_MAX + 1];
-	int		 r;
-
-	if ((r = alias_op_init(&op, u, user, alias, canon, err,
-	    errlen)) != UDB_OK)
-		return r;
-	return udb_op_run(&op, "userdb_alias_del", tx_alias_del);
+	return alias_run(u, user, alias, 0, "userdb_alias_del", tx_alias_del,
+	    err, errlen);
 }
 
 /* A db_foreach() callback: the aliases of op->addr (of all if empty). */

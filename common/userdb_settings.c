@@ -9,14 +9,13 @@
  * userdb_int.h with its lines in the encoder and decoder, and a row in
  * settings[].
  */
-#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <db.h>
+#include "config.h"
 #include "userdb.h"
 #include "userdb_int.h"
 
@@ -170,50 +169,6 @@ setting_find(const char *key)
 	return NULL;
 }
 
-static int
-parse_number(const char *v, int suffixes, uint64_t max, uint64_t *n)
-{
-	uint64_t	 mult = 1, x = 0;
-	const char	*p;
-
-	if (!isdigit((unsigned char)*v))
-		return -1;
-	for (p = v; isdigit((unsigned char)*p); p++) {
-		if (x > (UINT64_MAX - 9) / 10)
-			return -1;
-		x = x * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p != '\0' && suffixes && p[1] == '\0') {
-		switch (*p) {
-		case 'k': case 'K': mult = 1024; break;
-		case 'm': case 'M': mult = 1024 * 1024; break;
-		case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
-		default: return -1;
-		}
-		p++;
-	}
-	if (*p != '\0' || x > max / mult)
-		return -1;
-	*n = x * mult;
-	return 0;
-}
-
-static int
-parse_yesno(const char *v, int *b)
-{
-	static const char *yes[] = { "yes", "true", "on", "1" };
-	static const char *no[] = { "no", "false", "off", "0" };
-	size_t	 i;
-
-	for (i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0)
-			return *b = 1, 0;
-		if (strcasecmp(v, no[i]) == 0)
-			return *b = 0, 0;
-	}
-	return -1;
-}
-
 int
 userdb_setting_apply(struct userdb_user *u, const char *key,
     const char *value, char *err, size_t errlen)
@@ -231,7 +186,8 @@ userdb_setting_apply(struct userdb_user *u, const char *key,
 	switch (s->type) {
 	case SET_UINT:
 	case SET_U64:
-		if (parse_number(value, s->type == SET_U64, s->max, &n) == -1)
+		if ((s->type == SET_U64 ? cfg_parse_bytes(value, s->max, &n) :
+		    cfg_parse_uint(value, s->max, &n)) == -1)
 			return udb_seterr(err, errlen, -1, "%s: '%s' is not a "
 			    "number from 0 to %llu%s", key, value,
 			    (unsigned long long)s->max,
@@ -242,7 +198,7 @@ userdb_setting_apply(struct userdb_user *u, const char *key,
 			*(uint64_t *)(void *)field = n;
 		return 0;
 	case SET_BOOL:
-		if (parse_yesno(value, &b) == -1)
+		if (cfg_parse_bool(value, &b) == -1)
 			return udb_seterr(err, errlen, -1,
 			    "%s: '%s' is not yes or no", key, value);
 		*(int *)(void *)field = b;

@@ -346,8 +346,8 @@ test_settings(void)
 	struct userdb_user	 u, before;
 	struct buf		 b;
 	char			*ok[] = { "max_rcpt_per_msg=10",
-	    "privileged=yes", "strip_html=no", "unsafe_subject_tag=[unsafe]",
-	    "quota_bytes=2M" };
+	    "privileged=YES", "strip_html=Off", "unsafe_subject_tag=[unsafe]",
+	    "quota_bytes=2m" };
 	static const char *bad[][2] = {
 		{ "max_rcpt_per_msg=5", "nosuch=1" },
 		{ "max_rcpt_per_msg=5", "max_rcpt_per_day=-1" },
@@ -357,6 +357,10 @@ test_settings(void)
 		{ "max_rcpt_per_msg=5", "noequals" },
 		{ "max_rcpt_per_msg=5", "locked=no" },
 		{ "max_rcpt_per_msg=5", "max_rcpt_per_msg=" },
+		{ "max_rcpt_per_msg=5", "max_rcpt_per_msg=+5" },
+		{ "max_rcpt_per_msg=5", "max_rcpt_per_msg=5k" },
+		{ "max_rcpt_per_msg=5", "max_rcpt_per_msg=1000001" },
+		{ "max_rcpt_per_msg=5", "quota_bytes=1kb" },
 	};
 	size_t	 i;
 
