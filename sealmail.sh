@@ -159,14 +159,17 @@ FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -
 # stands on.  A new target adds its line here.
 FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c common/io.c \
     common/addr.c common/utf8.c"
+FUZZ_CONFIG="common/config.c common/config_parse.c common/config_value.c"
+FUZZ_USERDB="common/userdb.c common/userdb_settings.c common/userdb_alias.c \
+    common/userdb_sendlog.c common/db.c $FUZZ_CONFIG"
 FUZZ_ADDR_LIST="common/addr_list.c common/mime.c common/mime_header.c \
     common/mime_param.c common/mime_codec.c common/base64.c"
 fuzz_sources() {
 	case "$1" in
-	config) echo common/config.c ;;
-	ipc) echo common/ipc.c common/net.c common/config.c ;;
+	config) echo $FUZZ_CONFIG ;;
+	ipc) echo common/ipc.c common/net.c $FUZZ_CONFIG ;;
 	qhandoff) echo common/qhandoff.c common/ipc.c common/net.c \
-	    common/config.c common/smtp_parse.c ;;
+	    $FUZZ_CONFIG common/smtp_parse.c ;;
 	imap) echo imapd/parser.c ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
 	    common/mime_codec.c common/base64.c \
@@ -175,16 +178,16 @@ fuzz_sources() {
 	utf8) echo ;;
 	base64) echo common/base64.c ;;
 	smtp) echo common/smtp_parse.c ;;
-	session) echo common/smtp_parse.c common/net.c common/config.c ;;
+	session) echo common/smtp_parse.c common/net.c $FUZZ_CONFIG ;;
 	smtp-client) echo common/smtp_client.c common/net.c \
-	    common/config.c ;;
+	    $FUZZ_CONFIG ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	ks-request) echo keystore/ks_req.c common/ipc.c common/net.c \
-	    common/config.c common/userdb.c common/db.c common/dkim_sig.c \
+	    $FUZZ_USERDB common/dkim_sig.c \
 	    common/dkim_tag.c common/base64.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
 	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST ;;
-	address) echo common/userdb.c common/db.c ;;
+	address) echo $FUZZ_USERDB ;;
 	addr-list) echo $FUZZ_ADDR_LIST ;;
 	dns) echo common/dns_parse.c ;;
 	maildir) echo common/maildir.c ;;

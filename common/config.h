@@ -14,6 +14,7 @@
 #define SM_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CFG_LISTEN_MAX	8
 
@@ -121,6 +122,13 @@ void	 config_free(struct sm_config *);
 const char *config_default_path(void);
 void	 config_dump(const struct sm_config *, int);
 
+/*
+ * The value parsers, 0 or -1: sizes take a k, m or g unit (1024-based,
+ * either case), durations s, m, h, d or w; a boolean is yes, true, on, 1
+ * or no, false, off, 0 in any case.  userdb's settings read the same.
+ */
+int	 cfg_parse_uint(const char *, uint64_t max, uint64_t *);
+int	 cfg_parse_bytes(const char *, uint64_t max, uint64_t *);
 int	 cfg_parse_size(const char *, size_t *);
 int	 cfg_parse_duration(const char *, long *);
 int	 cfg_parse_bool(const char *, int *);

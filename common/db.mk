@@ -2,7 +2,9 @@
 # password file (see HACKING.md).
 libsealmail_a_SOURCES += \
 	common/db.c common/db.h \
-	common/userdb.c common/userdb.h \
+	common/userdb.c common/userdb.h common/userdb_int.h \
+	common/userdb_settings.c common/userdb_alias.c \
+	common/userdb_sendlog.c \
 	common/passwd.c common/passwd.h
 
 check_PROGRAMS += tests/unit/test-db tests/unit/test-userdb \

@@ -4,7 +4,8 @@ libsealmail_a_SOURCES += \
 	common/xmalloc.c common/xmalloc.h \
 	common/buf.c common/buf.h
 libsealmail_a_SOURCES += \
-	common/config.c common/config.h \
+	common/config.c common/config.h common/config_int.h \
+	common/config_parse.c common/config_value.c \
 	common/ipc.c common/ipc.h \
 	common/net.c common/net.h \
 	common/privsep.c common/privsep.h \

@@ -10,7 +10,7 @@
  *	./sealmail.sh fuzz, or by hand:
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *	    -Icommon tests/fuzz/fuzz-qhandoff.c common/qhandoff.c \
- *	    common/ipc.c common/smtp_parse.c common/net.c common/config.c \
+ *	    common/ipc.c common/smtp_parse.c common/net.c common/config*.c \
  *	    common/log.c common/xmalloc.c common/buf.c -o fuzz-qhandoff \
  *	    $(pkg-config --libs libevent openssl)
  *	./fuzz-qhandoff tests/fuzz/corpus/qhandoff

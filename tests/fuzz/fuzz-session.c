@@ -14,7 +14,7 @@
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *	    -DSM_SYSCONFDIR=\"/etc\" -Icommon tests/fuzz/fuzz-session.c \
  *	    common/smtp_parse.c common/log.c common/xmalloc.c common/buf.c \
- *	    common/net.c common/config.c -o fuzz-session \
+ *	    common/net.c common/config*.c -o fuzz-session \
  *	    $(pkg-config --libs libevent_openssl libevent openssl)
  *	./fuzz-session -max_len=8192 tests/fuzz/corpus/session
  */

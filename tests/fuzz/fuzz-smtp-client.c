@@ -11,7 +11,7 @@
  *	./sealmail.sh fuzz, or by hand:
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *	    -Icommon tests/fuzz/fuzz-smtp-client.c common/smtp_client.c \
- *	    common/io.c common/net.c common/config.c common/log.c \
+ *	    common/io.c common/net.c common/config*.c common/log.c \
  *	    common/xmalloc.c common/buf.c -o fuzz-smtp-client \
  *	    $(pkg-config --libs libevent openssl)
  *	./fuzz-smtp-client tests/fuzz/corpus/smtp-client

@@ -2,9 +2,11 @@
  * test-config.c - sealmail.conf parsing: defaults, paths against prefix,
  * and errors that name file, line and key.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "test.h"
@@ -144,6 +146,11 @@ static const struct {
 	    "t.conf:2: data_min_rate: expected a size" },
 	{ "[imapd]\ncommand_timeout = 5m\n",
 	    "t.conf:2: command_timeout: unknown key" },
+	{ "[smtpd]\nmax_sessions = +5\n", "t.conf:2: max_sessions: expected" },
+	{ "[smtpd]\nmax_rcpt = 2147483648\n", "t.conf:2: max_rcpt: expected" },
+	{ "[keystore]\nforward = nohost\n", "t.conf:2: forward: expected" },
+	{ "[global]\nresolver = 127.0.0.1@0\n",
+	    "t.conf:2: resolver: expected" },
 };
 
 static void
@@ -165,6 +172,117 @@ test_config_errors_name_file_line_key(void)
 			test_assert(0);
 		}
 	}
+	test_end();
+}
+
+/*
+ * The value parsers, which userdb's per-user settings share: one reading
+ * of a number, a size and a yes/no everywhere.
+ */
+static void
+test_config_value_parsers(void)
+{
+	static const struct {
+		int		 kind;	/* 'u' uint, 'b' bytes, 'y' bool */
+		const char	*s;
+		uint64_t	 max;
+		int		 ok;
+		uint64_t	 want;
+	} cases[] = {
+		{ 'u', "0", 10, 1, 0 },
+		{ 'u', "007", 10, 1, 7 },
+		{ 'u', "10", 10, 1, 10 },
+		{ 'u', "11", 10, 0, 0 },
+		{ 'u', "", 10, 0, 0 },
+		{ 'u', "+5", 10, 0, 0 },
+		{ 'u', "-0", 10, 0, 0 },
+		{ 'u', " 5", 10, 0, 0 },
+		{ 'u', "5k", 100000, 0, 0 },
+		{ 'u', "99999999999999999999", UINT64_MAX, 0, 0 },
+		{ 'b', "64k", UINT64_MAX, 1, 65536 },
+		{ 'b', "64K", UINT64_MAX, 1, 65536 },
+		{ 'b', "25M", UINT64_MAX, 1, 25 << 20 },
+		{ 'b', "25m", UINT64_MAX, 1, 25 << 20 },
+		{ 'b', "1g", UINT64_MAX, 1, 1 << 30 },
+		{ 'b', "2G", UINT64_MAX, 1, 2ULL << 30 },
+		{ 'b', "1T", UINT64_MAX, 0, 0 },
+		{ 'b', "1kb", UINT64_MAX, 0, 0 },
+		{ 'b', "k", UINT64_MAX, 0, 0 },
+		{ 'b', "1024", 1024, 1, 1024 },
+		{ 'b', "2k", 1024, 0, 0 },
+		{ 'b', "17179869184G", UINT64_MAX, 0, 0 },
+		{ 'y', "yes", 0, 1, 1 },
+		{ 'y', "YES", 0, 1, 1 },
+		{ 'y', "True", 0, 1, 1 },
+		{ 'y', "on", 0, 1, 1 },
+		{ 'y', "1", 0, 1, 1 },
+		{ 'y', "no", 0, 1, 0 },
+		{ 'y', "Off", 0, 1, 0 },
+		{ 'y', "FALSE", 0, 1, 0 },
+		{ 'y', "0", 0, 1, 0 },
+		{ 'y', "maybe", 0, 0, 0 },
+		{ 'y', "", 0, 0, 0 },
+		{ 'y', "yes ", 0, 0, 0 },
+	};
+	uint64_t n;
+	size_t	 i;
+	int	 b, r;
+
+	test_begin("config: numbers, sizes and yes/no read one way");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = 12345;
+		switch (cases[i].kind) {
+		case 'u':
+			r = cfg_parse_uint(cases[i].s, cases[i].max, &n);
+			break;
+		case 'b':
+			r = cfg_parse_bytes(cases[i].s, cases[i].max, &n);
+			break;
+		default:
+			r = cfg_parse_bool(cases[i].s, &b);
+			n = (uint64_t)b;
+			break;
+		}
+		if ((r == 0) != cases[i].ok || (r == 0 && n != cases[i].want)) {
+			printf("  case %c \"%s\": r=%d n=%llu\n", cases[i].kind,
+			    cases[i].s, r, (unsigned long long)n);
+			test_assert(0);
+		}
+	}
+	test_end();
+}
+
+/* check-config -v: every key once, values as a file would write them. */
+static void
+test_config_dump(void)
+{
+	struct sm_config c;
+	char	 err[256], out[16384];
+	ssize_t	 n;
+	int	 fd[2];
+
+	test_begin("config dump: section.key=value for every key");
+	test_assert(parse("[global]\nprefix = /p\nhostname = h.test\n"
+	    "[smtpd]\nlisten = 127.0.0.1:25 [::1]:25\nmax_message_size = 2m\n"
+	    "retry_min = 1h\n", &c, err, sizeof(err)) == 0);
+	test_assert(pipe(fd) == 0);
+	config_dump(&c, fd[1]);
+	close(fd[1]);
+	n = read(fd[0], out, sizeof(out) - 1);
+	close(fd[0]);
+	out[n > 0 ? n : 0] = '\0';
+	test_assert(strstr(out, "global.prefix=/p\n") != NULL);
+	test_assert(strstr(out, "global.queue_dir=/p/var/spool/sealmail/"
+	    "queue\n") != NULL);
+	test_assert(strstr(out, "global.tls_cert=\n") != NULL);
+	test_assert(strstr(out, "global.postmaster=\n") != NULL);
+	test_assert(strstr(out, "smtpd.listen=127.0.0.1:25 [::1]:25\n") !=
+	    NULL);
+	test_assert(strstr(out, "smtpd.max_message_size=2097152\n") != NULL);
+	test_assert(strstr(out, "smtpd.retry_min=3600\n") != NULL);
+	test_assert(strstr(out, "smtpd.stress_threshold=80\n") != NULL);
+	test_assert(strstr(out, "global.log_level=") != NULL);
+	config_free(&c);
 	test_end();
 }
 
@@ -230,6 +348,8 @@ main(void)
 		test_config_values,
 		test_config_session_limits,
 		test_config_errors_name_file_line_key,
+		test_config_value_parsers,
+		test_config_dump,
 		test_config_load_missing_file,
 		test_config_sample_file_parses,
 		NULL
