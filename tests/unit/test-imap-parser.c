@@ -290,7 +290,7 @@ test_seqset_format(void)
 		uint32_t	 v[8];
 		size_t		 n;
 		const char	*out;
-	} cases[] = {
+	} fmtcases[] = {
 		{ { 0 }, 0, "" },
 		{ { 7 }, 1, "7" },
 		{ { 1, 2, 3, 5 }, 4, "1:3,5" },
@@ -301,10 +301,10 @@ test_seqset_format(void)
 	size_t		 i;
 
 	test_begin("seqset: ascending numbers written back as ranges");
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < sizeof(fmtcases) / sizeof(fmtcases[0]); i++) {
 		buf_init(&b, 0);
-		imap_seqset_format(cases[i].v, cases[i].n, &b);
-		test_assert(strcmp(buf_cstr(&b), cases[i].out) == 0);
+		imap_seqset_format(fmtcases[i].v, fmtcases[i].n, &b);
+		test_assert(strcmp(buf_cstr(&b), fmtcases[i].out) == 0);
 		buf_free(&b);
 	}
 	test_end();
