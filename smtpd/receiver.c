@@ -348,6 +348,8 @@ verified(struct verify *v, void *arg)
 	int		 class = verify_class(v), fd;
 	unsigned long long sid = smtp_session_id(rs->s);
 
+	/* a reply may end the transaction, and r_txn_reset must not free v */
+	rs->vfy = NULL;
 	if (verify_error(v) != NULL) {
 		log_info("session=%016llx peer=%s id=%s refused: %s", sid,
 		    rs->peer, rs->qid, verify_error(v));
@@ -386,7 +388,6 @@ verified(struct verify *v, void *arg)
 	handoff_send(rs, (uint32_t)class);
 	rs->memfd = -1;
 out:
-	rs->vfy = NULL;
 	verify_free(v);
 }
 

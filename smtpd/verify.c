@@ -131,6 +131,7 @@ got_txt(const struct dns_result *r, void *arg)
 	const char		*d, *s;
 
 	k->q = NULL;
+	log_debug("dkim key %s: %s", r->qname, dns_status_str(r->status));
 	switch (r->status) {
 	case DNS_OK:
 		t = key_txt(r);
@@ -171,7 +172,7 @@ start_lookups(struct verify *v)
 		v->pending++;
 		buf_reset(&qname);
 		if (v->env.dns == NULL ||
-		    dkim_key_qname(s, d, &qname) == -1 ||
+		    dkim_key_qname(d, s, &qname) == -1 ||
 		    (k->q = dns_query(v->env.dns, buf_cstr(&qname), DNS_T_TXT,
 		    got_txt, k)) == NULL) {
 			dkim_verify_set_key(v->dv, i, v->env.dns == NULL ?
