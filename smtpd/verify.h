@@ -35,9 +35,9 @@ struct verify;
 
 struct verify_env {
 	struct event_base	*base;
-	struct dns_ctx		*dns;		/* NULL: every key a temperror */
+	struct dns_ctx		*dns;		/* NULL: keys temperror */
 	const char		*authserv_id;	/* our host name */
-	int			 keyserver_port; /* 0: never ask one */
+	int			 keyserver_port;	/* 0: none */
 	int			 timeout_ms;	/* the whole verification */
 };
 
