@@ -65,6 +65,8 @@ const struct cfg_key cfg_keys[] = {
 	    O(smtpd_max_sessions_per_ip), "20" },
 	SESSION_LIMITS("smtpd", smtpd_limits),
 	{ "smtpd", "max_rcpt", CFG_INT, O(smtpd_max_rcpt), "100" },
+	{ "smtpd", "keyserver_port", CFG_INT, O(smtpd_keyserver_port),
+	    "4025" },
 	{ "smtpd", "queue_lifetime", CFG_DURATION, O(queue_lifetime), "5d" },
 	{ "smtpd", "retry_min", CFG_DURATION, O(retry_min), "5m" },
 	{ "smtpd", "retry_max", CFG_DURATION, O(retry_max), "4h" },

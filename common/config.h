@@ -69,6 +69,7 @@ struct sm_config {
 	int	 smtpd_max_sessions_per_ip;
 	struct cfg_session_limits smtpd_limits;
 	int	 smtpd_max_rcpt;
+	int	 smtpd_keyserver_port;	/* key servers asked for DKIM keys */
 	long	 queue_lifetime;	/* seconds */
 	long	 retry_min;		/* seconds, first retry delay */
 	long	 retry_max;		/* seconds, backoff ceiling */

@@ -252,6 +252,7 @@ int	 dkim_verify_header_done(const struct dkim_verify *);
 size_t	 dkim_verify_nsigs(const struct dkim_verify *);
 int	 dkim_verify_query(const struct dkim_verify *, size_t,
 	    const char **, const char **);
+const char *dkim_verify_identity(const struct dkim_verify *, size_t);
 void	 dkim_verify_set_key(struct dkim_verify *, size_t, enum dkim_keyq,
 	    const char *, size_t);
 size_t	 dkim_verify_finish(struct dkim_verify *, dkim_key_fn, void *);

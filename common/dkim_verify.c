@@ -203,6 +203,15 @@ dkim_verify_query(const struct dkim_verify *v, size_t i, const char **domain,
 	return 0;
 }
 
+/* The i= of signature i (its default "@d" when absent), or NULL. */
+const char *
+dkim_verify_identity(const struct dkim_verify *v, size_t i)
+{
+	if (i >= v->nsigs || v->sigs[i].perr != DKIM_P_OK)
+		return NULL;
+	return v->sigs[i].sig.identity;
+}
+
 void
 dkim_verify_set_key(struct dkim_verify *v, size_t i, enum dkim_keyq q,
     const char *rec, size_t n)

@@ -24,3 +24,4 @@ include $(srcdir)/common/dns.mk
 include $(srcdir)/common/dkim.mk
 include $(srcdir)/common/maildir.mk
 include $(srcdir)/common/ks_client.mk
+include $(srcdir)/common/ks_lookup.mk

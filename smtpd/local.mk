@@ -2,7 +2,8 @@
 pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
 	smtpd/queue.c smtpd/queue.h smtpd/queue_store.c \
-	smtpd/dsn.c smtpd/delivery.c
+	smtpd/dsn.c smtpd/delivery.c smtpd/verify.c smtpd/verify.h \
+	smtpd/authres.c smtpd/authres.h
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 smtpd_smtpd_LDADD = $(SM_LIBS)
 
@@ -11,3 +12,10 @@ tests_unit_test_queue_SOURCES = tests/unit/test-queue.c smtpd/dsn.c
 tests_unit_test_queue_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_queue_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-queue
+
+check_PROGRAMS += tests/unit/test-authres
+tests_unit_test_authres_SOURCES = tests/unit/test-authres.c smtpd/authres.c \
+	smtpd/authres.h
+tests_unit_test_authres_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_unit_test_authres_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-authres

@@ -5,8 +5,8 @@
  *
  * Privileges: runs as [global] queue_user, chrooted to queue_dir, which
  * it owns; it parses no network input.  Its inputs are the receiver
- * (untrusted: it may have been taken over, so its class is forced to
- * unsafe and it may queue only local recipients), submitd's privileged
+ * (it verifies and classifies port 25 mail, and may queue only local
+ * recipients: it may have been taken over), submitd's privileged
  * parent on queue_socket (root only, by SO_PEERCRED), the delivery
  * processes and the parent.  Every address is checked (q_addr_valid).
  *

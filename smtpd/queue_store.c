@@ -225,7 +225,9 @@ q_env_save(struct q_envelope *e)
  * The envelope of a message the hand-off brought (q_handoff_read checked
  * every field and address).  trusted: submitd's parent over
  * queue_socket; else the receiver, whose claims are narrowed: its mail
- * is unsafe (until the verifier exists) and goes to local users only.
+ * goes to local users only.  The class is the sender's claim either
+ * way (the receiver verifies; submitd authenticated), and anything but
+ * SAFE is unsafe.
  */
 static int
 q_envelope_of(const struct q_handoff *h, int trusted, struct q_envelope *e)
@@ -244,8 +246,7 @@ q_envelope_of(const struct q_handoff *h, int trusted, struct q_envelope *e)
 	e->peer = xstrdup(h->peer);
 	free(e->source);
 	e->source = xstrdup(trusted ? "submit" : "smtp");
-	e->class = trusted && h->class == Q_CLASS_SAFE ? Q_CLASS_SAFE :
-	    Q_CLASS_UNSAFE;
+	e->class = h->class == Q_CLASS_SAFE ? Q_CLASS_SAFE : Q_CLASS_UNSAFE;
 	for (i = 0; i < h->nrcpt; i++) {
 		r = &h->rcpt[i];
 		if (r->flags & Q_RCPT_LOCAL)

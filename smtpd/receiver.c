@@ -7,8 +7,22 @@
  * It is the only smtpd process that parses network input.  What it may
  * do is bounded by its two peers: the parent answers recipient lookups
  * (it holds the user database), the queue commits messages (it owns the
- * queue directory and forces the class of port 25 mail to unsafe, so a
- * compromised receiver cannot mark mail safe).
+ * queue directory and queues the receiver's mail for local users only).
+ *
+ * Verification (verify.c): every message is checked before its reply.
+ * The DKIM signatures are verified with keys from DNS (common/dns, the
+ * [global] resolver) or the signing domain's key server ([smtpd]
+ * keyserver_port), the result goes into an Authentication-Results field
+ * on top (any that came with the message claiming our host name is
+ * removed), and the message is handed to the queue as SAFE or UNSAFE.
+ * The class is the receiver's claim and the queue takes it: whoever
+ * takes this process over can mark mail safe, which is why it is the
+ * only process that parses SMTP and holds nothing else.  A recipient
+ * without an unsafe mailbox is accepted at RCPT (the message may
+ * verify) and an unsafe message to one is refused after DATA: 550
+ * 5.7.1 for the whole message, since SMTP has no per-recipient answer
+ * to DATA; the sender's server tells the sender, and the other
+ * recipients get it when it is sent to them alone.
  *
  * Before the greeting the receiver pauses 200 ms: a client that talks
  * first is refused (554 5.5.1).  An address that waited and then sent
@@ -38,18 +52,22 @@
 
 #include <event2/event.h>
 
+#include "buf.h"
 #include "config.h"
 #include "daemon.h"
+#include "dns.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
 #include "smtp.h"
 #include "smtpd.h"
+#include "verify.h"
 #include "xmalloc.h"
 
 struct rrcpt {
 	char	*addr;
 	char	*user;
+	int	 safe_only;	/* keeps no unsafe mailbox */
 };
 
 struct rsess {
@@ -61,6 +79,8 @@ struct rsess {
 	int			 atqueue;	/* req is the queue's */
 	char			*pending_rcpt;
 	int			 memfd;
+	off_t			 msg_off;	/* after our Received */
+	struct verify		*vfy;		/* verifying the message */
 	char			 qid[Q_ID_LEN + 1];
 	struct rrcpt		*rcpt;
 	int			 nrcpt;
@@ -68,6 +88,7 @@ struct rsess {
 
 static struct sm_config	*cfg;
 static struct event_base *base;
+static struct dns_ctx	*dns;
 static struct ipc_conn	*parent_ipc, *queue_ipc;
 static struct net_limit	*limit;
 static struct smtp_params params, params_known;
@@ -239,6 +260,11 @@ r_data_begin(struct smtp_session *s, void *arg)
 		rs->memfd = -1;
 		return -1;
 	}
+	if ((rs->msg_off = lseek(rs->memfd, 0, SEEK_CUR)) == -1) {
+		close(rs->memfd);
+		rs->memfd = -1;
+		return -1;
+	}
 	fd = rs->memfd;
 	return fd;
 }
@@ -276,9 +302,9 @@ count_hops(int fd)
 	return hops;
 }
 
-/* The message goes to the queue (common/qhandoff): unsafe, local only. */
+/* The message goes to the queue (common/qhandoff): local only. */
 static void
-handoff_send(struct rsess *rs)
+handoff_send(struct rsess *rs, uint32_t class)
 {
 	struct q_handoff	 h;
 	int			 i;
@@ -286,7 +312,7 @@ handoff_send(struct rsess *rs)
 	memset(&h, 0, sizeof(h));
 	h.id = rs->qid;
 	h.from = smtp_mail_from(rs->s);
-	h.class = Q_CLASS_UNSAFE;
+	h.class = class;
 	h.helo = smtp_helo_name(rs->s);
 	h.peer = rs->peer;
 	h.nrcpt = (uint32_t)rs->nrcpt;
@@ -300,10 +326,76 @@ handoff_send(struct rsess *rs)
 	free(h.rcpt);
 }
 
+/* The first recipient that takes only verified mail, or NULL. */
+static const char *
+safe_only_rcpt(const struct rsess *rs)
+{
+	int	 i;
+
+	for (i = 0; i < rs->nrcpt; i++)
+		if (rs->rcpt[i].safe_only)
+			return rs->rcpt[i].addr;
+	return NULL;
+}
+
+/* Verification is over: refuse, or rewrite and hand to the queue. */
+static void
+verified(struct verify *v, void *arg)
+{
+	struct rsess	*rs = arg;
+	struct buf	 sum;
+	const char	*who;
+	int		 class = verify_class(v), fd;
+	unsigned long long sid = smtp_session_id(rs->s);
+
+	/* a reply may end the transaction, and r_txn_reset must not free v */
+	rs->vfy = NULL;
+	if (verify_error(v) != NULL) {
+		log_info("session=%016llx peer=%s id=%s refused: %s", sid,
+		    rs->peer, rs->qid, verify_error(v));
+		smtp_reply(rs->s, 552, "5.3.4 Message header too large");
+		goto out;
+	}
+	buf_init(&sum, 0);
+	verify_summary(v, &sum);
+	log_info("session=%016llx peer=%s id=%s class=%s %s", sid, rs->peer,
+	    rs->qid, q_class_name(class), buf_cstr(&sum));
+	buf_free(&sum);
+	if (class != Q_CLASS_SAFE && (who = safe_only_rcpt(rs)) != NULL) {
+		log_info("session=%016llx peer=%s id=%s refused: rcpt=<%s> "
+		    "takes only verified mail", sid, rs->peer, rs->qid, who);
+		smtp_reply(rs->s, 550, "5.7.1 Message not verified (no "
+		    "aligned DKIM pass) and <%s> accepts only verified mail",
+		    who);
+		goto out;
+	}
+	if (verify_rewrite(v, rs->memfd, rs->msg_off, &fd) == -1) {
+		log_warn("session=%016llx id=%s rewrite", sid, rs->qid);
+		smtp_reply(rs->s, 451, "4.3.0 Local error, try again later");
+		goto out;
+	}
+	close(rs->memfd);
+	rs->memfd = fd;
+	if (queue_ipc == NULL) {
+		log_info("session=%016llx peer=%s id=%s deferred: no queue",
+		    sid, rs->peer, rs->qid);
+		smtp_reply(rs->s, 451, "4.3.0 Queue unavailable, try again "
+		    "later");
+		goto out;
+	}
+	rs->req = next_req++;
+	rs->atqueue = 1;
+	handoff_send(rs, (uint32_t)class);
+	rs->memfd = -1;
+out:
+	verify_free(v);
+}
+
 static void
 r_data_end(struct smtp_session *s, size_t size, void *arg)
 {
 	struct rsess	*rs = arg;
+	struct verify_env env;
 	int		 hops;
 
 	if ((hops = count_hops(rs->memfd)) > MAX_HOPS) {
@@ -313,18 +405,15 @@ r_data_end(struct smtp_session *s, size_t size, void *arg)
 		smtp_reply(s, 554, "5.4.6 Too many hops, mail loop?");
 		return;
 	}
-	if (queue_ipc == NULL) {
-		log_info("session=%016llx peer=%s id=%s deferred: no queue",
-		    (unsigned long long)smtp_session_id(s), rs->peer, rs->qid);
-		smtp_reply(s, 451, "4.3.0 Queue unavailable, try again later");
-		return;
-	}
-	rs->req = next_req++;
-	rs->atqueue = 1;
-	handoff_send(rs);
-	rs->memfd = -1;
-	log_debug("session=%016llx id=%s size=%zu sent to queue",
+	memset(&env, 0, sizeof(env));
+	env.base = base;
+	env.dns = dns;
+	env.authserv_id = cfg->hostname;
+	env.keyserver_port = cfg->smtpd_keyserver_port;
+	env.timeout_ms = VERIFY_TIMEOUT_MS;
+	log_debug("session=%016llx id=%s size=%zu verifying",
 	    (unsigned long long)smtp_session_id(s), rs->qid, size);
+	rs->vfy = verify_start(&env, rs->memfd, rs->msg_off, verified, rs);
 }
 
 static void
@@ -332,6 +421,8 @@ r_txn_reset(struct smtp_session *s, void *arg)
 {
 	struct rsess	*rs = arg;
 
+	verify_free(rs->vfy);
+	rs->vfy = NULL;
 	if (rs->memfd != -1)
 		close(rs->memfd);
 	rs->memfd = -1;
@@ -388,6 +479,7 @@ lookup_answer(struct ipc_msg *m)
 		    sizeof(*rs->rcpt));
 		rs->rcpt[rs->nrcpt].addr = rs->pending_rcpt;
 		rs->rcpt[rs->nrcpt].user = xstrdup(text);
+		rs->rcpt[rs->nrcpt].safe_only = (code & LOOKUP_SAFE_ONLY) != 0;
 		rs->nrcpt++;
 		rs->pending_rcpt = NULL;
 		smtp_reply(rs->s, 250, "2.1.5 Ok");
@@ -548,6 +640,29 @@ accept_cb(int lfd, short ev, void *arg)
 	}
 }
 
+/*
+ * Before the chroot: the event loop and the DNS context (libunbound
+ * reads /etc/resolv.conf and the trust anchor now).  Without DNS the
+ * receiver still runs: every key is then a temperror and all mail is
+ * unsafe.
+ */
+void
+receiver_init(struct sm_config *c)
+{
+	cfg = c;
+	base = event_base_new();
+	if (cfg->smtpd_keyserver_port > 65535) {
+		log_warnx("keyserver_port %d is not a port: no key server is "
+		    "asked", cfg->smtpd_keyserver_port);
+		cfg->smtpd_keyserver_port = 0;
+	}
+	if ((dns = dns_init(base, cfg->resolver, NULL)) == NULL)
+		log_warnx("no DNS: DKIM keys cannot be looked up, all mail "
+		    "is unsafe");
+	else
+		dns_set_timeout(dns, VERIFY_TIMEOUT_MS / 3);
+}
+
 void
 receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
     int queue_fd, SSL_CTX *tls)
@@ -555,8 +670,8 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	struct event	*ev;
 	int		 i;
 
-	cfg = c;
-	base = event_base_new();
+	if (base == NULL)
+		receiver_init(c);
 	daemon_child_signals(base);
 	params.hostname = cfg->hostname;
 	params.service = "ESMTP Sealmail";

@@ -105,6 +105,18 @@ lookup_reply(struct ipc_conn *c, uint32_t id, uint32_t code,
 	ipc_send(c, r);
 }
 
+static void
+lookup_reply_ok(struct ipc_conn *c, uint32_t id, uint32_t flags,
+    const char *user)
+{
+	struct ipc_msg	*r;
+
+	r = ipc_msg_new(IPC_OK, id);
+	ipc_add_u32(r, flags);
+	ipc_add_str(r, user);
+	ipc_send(c, r);
+}
+
 /* Does the user keep an unsafe mailbox?  On a lookup error: yes. */
 static int
 takes_unsafe(const char *user)
@@ -153,17 +165,15 @@ lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m, int receiver)
 		return 0;
 	}
 	r = userdb_lookup_rcpt(udb, addr, user, sizeof(user));
-	if (r == UDB_OK && receiver && !takes_unsafe(user))
+	if (r == UDB_OK)
 		/*
-		 * Port 25 mail is unsafe (nothing verifies it yet), and this
-		 * user opted out of the unsafe mailbox: refuse now, so the
-		 * sender's own server tells the sender (docs/mail-flow.md,
+		 * A user who opted out of the unsafe mailbox: the receiver
+		 * refuses the message after DATA if it does not verify, so
+		 * the sender's own server tells the sender (docs/mail-flow.md,
 		 * "Receiving").
 		 */
-		lookup_reply(c, m->id, 550, "5.7.1 Recipient accepts only "
-		    "verified mail");
-	else if (r == UDB_OK)
-		lookup_reply(c, m->id, 0, user);
+		lookup_reply_ok(c, m->id, receiver && !takes_unsafe(user) ?
+		    LOOKUP_SAFE_ONLY : 0, user);
 	else if (r == UDB_NOTFOUND || r == UDB_INVALID)
 		lookup_reply(c, m->id, 550, "5.1.1 Recipient address "
 		    "rejected: User unknown");
@@ -381,6 +391,7 @@ start_receiver(struct respawn *r, void *arg)
 	for (i = 0; i < nl; i++)
 		keep[1 + i] = lfds[i];
 	if ((r->pid = role_fork(R_RECEIVER, &pfd, keep, 1 + nl)) == 0) {
+		receiver_init(&cfg);
 		priv_drop(&u_recv, cfg.empty_dir);
 		receiver_main(&cfg, keep + 1, nl, pfd, keep[0], tls);
 	}

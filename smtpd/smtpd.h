@@ -32,11 +32,12 @@
  *
  *   receiver/queue -> parent
  *	IPC_PARENT_LOOKUP_RCPT	str address
- *	  <- IPC_OK		u32 0, str user (canonical local user)
+ *	  <- IPC_OK		u32 flags (LOOKUP_SAFE_ONLY: the user keeps
+ *				no unsafe mailbox; told the receiver only),
+ *				str user (canonical local user)
  *	  <- IPC_ERR		u32 SMTP code (550 5.1.1 unknown, 554 5.7.1
- *				relay, 550 5.7.1 no unsafe mailbox (asked by
- *				the receiver only), 451 lookup failure),
- *				str text (enhanced code first)
+ *				relay, 451 lookup failure), str text
+ *				(enhanced code first)
  *
  *   receiver -> queue, and submitd -> queue over queue_socket (root only)
  *	IPC_QUEUE_MESSAGE	the queue hand-off, common/qhandoff.h
@@ -80,6 +81,9 @@ struct sm_config;
 #define Q_DLV_TEMPFAIL	1
 #define Q_DLV_PERMFAIL	2
 
+/* IPC_OK flags of a recipient lookup */
+#define LOOKUP_SAFE_ONLY	0x01	/* refuse unsafe mail for this user */
+
 #define Q_DELIVERY_N	4	/* delivery processes (LMTP connections) */
 
 /* dsn.c */
@@ -88,6 +92,7 @@ int	 q_dsn_write(int, const struct sm_config *, const struct q_envelope *,
 	    int, const char *);
 
 /* roles */
+void	 receiver_init(struct sm_config *);
 void	 receiver_main(struct sm_config *, int *, int, int, int, SSL_CTX *);
 void	 queue_main(struct sm_config *, int, int, int);
 void	 delivery_main(struct sm_config *, int, int);

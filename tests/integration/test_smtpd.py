@@ -107,7 +107,10 @@ class TestDelivery(SmtpdTest):
         self.assertEqual(xseal, "XSEAL ID=%s CLASS=UNSAFE" % qid)
         self.assertEqual(mail, "MAIL FROM:<someone@example.net>")
         self.assertEqual(rcpts, [BOB])
-        self.assertTrue(data.startswith(b"Received: from client.example.net"))
+        # the verdict on top (unsigned: dkim=none), then our Received
+        self.assertTrue(data.startswith(
+            b"Authentication-Results: mx.example.test;\r\n\tdkim=none\r\n"
+            b"Received: from client.example.net"), data[:200])
         self.assertIn(("id " + qid).encode(), data)
         self.assertIn(b"\r\n.leading dot\r\n", data)
         wait_for(lambda: self.queue_ids() == [], 10, "queue to empty")
@@ -158,15 +161,24 @@ class TestDelivery(SmtpdTest):
         self.assertEqual(code, 250)
         s.quit()
 
-    def test_user_without_unsafe_mailbox_refuses_port25_mail_at_rcpt(self):
+    def test_user_without_unsafe_mailbox_refuses_unverified_mail_after_data(
+            self):
+        """RCPT is taken (the message may verify); unsigned mail is not"""
         self.inst.ctl("user", "set", ALICE, "unsafe_mailbox=no")
         s = self.smtp()
         s.mail("someone@example.net")
-        code, text = s.rcpt(ALICE)
+        self.assertEqual(s.rcpt(ALICE)[0], 250)
+        self.assertEqual(s.rcpt(BOB)[0], 250)
+        code, text = s.data(self.MSG)
         self.assertEqual(code, 550)
         self.assertTrue(text.startswith(b"5.7.1"), text)
-        self.assertEqual(s.rcpt(BOB)[0], 250)
+        self.assertIn(ALICE.encode(), text)
+        # the session goes on: the same message to Bob alone is taken
+        s.sendmail("someone@example.net", [BOB], self.MSG)
         s.quit()
+        got = self.mda.wait(1)
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got[0][1], [BOB])
 
     def test_process_layout(self):
         """receiver and queue chrooted, nobody but the parent is root"""

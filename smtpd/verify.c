@@ -1,0 +1,406 @@
+/*
+ * verify.c - DKIM verification of a received message (see verify.h).
+ *
+ * Runs in smtpd.receiver as [global] user, chrooted to the empty
+ * directory: it reads the message from the memfd the SMTP engine wrote,
+ * asks DNS (common/dns) and key servers (common/ks_lookup) on the
+ * network, and writes a new memfd.  Everything it reads is hostile; the
+ * parsing is common/dkim's, common/addr's and authres.c's, each bounded.
+ *
+ * Order: the message is read once, start to end, into the verifier (the
+ * body is hashed as it streams, the header kept, up to
+ * VERIFY_HEADER_MAX); then one key lookup per signature starts, all at
+ * once: the TXT record at <s>._domainkey.<d>, and when the name or the
+ * record does not exist (NXDOMAIN, NODATA), the key server at d='s MX
+ * host, asked for the signature's i= address or, when i= has no local
+ * part, for the From address if d= is aligned with it.  DNS trouble
+ * (SERVFAIL, timeout, bogus) is a temperror and never falls back to a
+ * key server: an attacker who can make DNS fail for a moment must not
+ * be able to send us to a host of his choosing.  When the last lookup
+ * is in (or the deadline passes) every signature is judged.
+ */
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "authres.h"
+#include "dkim.h"
+#include "dns.h"
+#include "io.h"
+#include "ks_lookup.h"
+#include "log.h"
+#include "qhandoff.h"
+#include "verify.h"
+#include "xmalloc.h"
+
+struct vkey {
+	struct verify		*v;
+	size_t			 i;
+	struct dns_query	*q;
+	struct ks_lookup	*ks;
+	int			 pending;
+};
+
+struct verify {
+	struct verify_env	 env;
+	struct dkim_verify	*dv;
+	verify_cb		 cb;
+	void			*arg;
+	struct buf		 hdr;		/* the header section */
+	int			 hdr_complete;
+	const char		*error;
+	char			 from[AR_FROM_MAX + 1];
+	struct vkey		 keys[DKIM_MAX_SIGS];
+	size_t			 nkeys;
+	int			 pending;
+	struct event		*done;		/* all in: judge */
+	struct event		*deadline;
+	struct dkim_result	*res;
+	size_t			 nres;
+	int			 class;
+};
+
+static void
+key_done(struct vkey *k)
+{
+	struct verify	*v = k->v;
+	struct timeval	 now = { 0, 0 };
+
+	k->pending = 0;
+	if (--v->pending == 0)
+		evtimer_add(v->done, &now);
+}
+
+static void
+got_ks(enum dkim_keyq q, const char *rec, size_t n, void *arg)
+{
+	struct vkey	*k = arg;
+
+	k->ks = NULL;
+	dkim_verify_set_key(k->v->dv, k->i, q, rec, n);
+	key_done(k);
+}
+
+/* DNS has no key: ask the key server at d='s MX host, if anyone. */
+static void
+ask_keyserver(struct vkey *k, const char *d, const char *s)
+{
+	struct verify		*v = k->v;
+	struct ks_lookup_params	 p;
+	const char		*id = dkim_verify_identity(v->dv, k->i);
+	char			 addr[AR_FROM_MAX + 1];
+
+	if (v->env.keyserver_port <= 0 || id == NULL ||
+	    ar_keyserver_address(id, d, v->from, addr) == -1) {
+		dkim_verify_set_key(v->dv, k->i, DKIM_KEYQ_NONE, NULL, 0);
+		key_done(k);
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	p.domain = d;
+	p.address = addr;
+	p.selector = s;
+	p.port = v->env.keyserver_port;
+	p.timeout_ms = v->env.timeout_ms;
+	k->ks = ks_lookup_start(v->env.base, v->env.dns, &p, got_ks, k);
+}
+
+/* The first TXT record that is a DKIM key, else the first one. */
+static const struct dns_txt *
+key_txt(const struct dns_result *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nrr; i++)
+		if (r->rr[i].u.txt.len >= 7 &&
+		    strncmp(r->rr[i].u.txt.data, "v=DKIM1", 7) == 0)
+			return &r->rr[i].u.txt;
+	return &r->rr[0].u.txt;
+}
+
+static void
+got_txt(const struct dns_result *r, void *arg)
+{
+	struct vkey		*k = arg;
+	const struct dns_txt	*t;
+	const char		*d, *s;
+
+	k->q = NULL;
+	log_debug("dkim key %s: %s", r->qname, dns_status_str(r->status));
+	switch (r->status) {
+	case DNS_OK:
+		t = key_txt(r);
+		dkim_verify_set_key(k->v->dv, k->i, DKIM_KEYQ_FOUND, t->data,
+		    t->len);
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		if (dkim_verify_query(k->v->dv, k->i, &d, &s) == 0) {
+			ask_keyserver(k, d, s);
+			return;
+		}
+		dkim_verify_set_key(k->v->dv, k->i, DKIM_KEYQ_NONE, NULL, 0);
+		break;
+	default:
+		dkim_verify_set_key(k->v->dv, k->i, DKIM_KEYQ_TEMPFAIL, NULL,
+		    0);
+	}
+	key_done(k);
+}
+
+static void
+start_lookups(struct verify *v)
+{
+	struct vkey	*k;
+	struct buf	 qname;
+	const char	*d, *s;
+	size_t		 i, n = dkim_verify_nsigs(v->dv);
+
+	buf_init(&qname, DNS_NAME_TEXT_MAX);
+	for (i = 0; i < n && v->nkeys < DKIM_MAX_SIGS; i++) {
+		if (dkim_verify_query(v->dv, i, &d, &s) == -1)
+			continue;
+		k = &v->keys[v->nkeys++];
+		k->v = v;
+		k->i = i;
+		k->pending = 1;
+		v->pending++;
+		buf_reset(&qname);
+		if (v->env.dns == NULL ||
+		    dkim_key_qname(d, s, &qname) == -1 ||
+		    (k->q = dns_query(v->env.dns, buf_cstr(&qname), DNS_T_TXT,
+		    got_txt, k)) == NULL) {
+			dkim_verify_set_key(v->dv, i, v->env.dns == NULL ?
+			    DKIM_KEYQ_TEMPFAIL : DKIM_KEYQ_NONE, NULL, 0);
+			k->pending = 0;
+			v->pending--;
+		}
+	}
+	buf_free(&qname);
+}
+
+static void
+cancel_lookups(struct verify *v)
+{
+	size_t	 i;
+
+	for (i = 0; i < v->nkeys; i++) {
+		if (v->keys[i].q != NULL)
+			dns_cancel(v->keys[i].q);
+		v->keys[i].q = NULL;
+		ks_lookup_cancel(v->keys[i].ks);
+		v->keys[i].ks = NULL;
+		if (v->keys[i].pending)
+			dkim_verify_set_key(v->dv, v->keys[i].i,
+			    DKIM_KEYQ_TEMPFAIL, NULL, 0);
+		v->keys[i].pending = 0;
+	}
+	v->pending = 0;
+}
+
+/* Every key is in, or the deadline passed: judge, classify, tell. */
+static void
+judge(evutil_socket_t fd, short ev, void *arg)
+{
+	struct verify	*v = arg;
+	size_t		 i;
+
+	(void)fd;
+	(void)ev;
+	evtimer_del(v->deadline);
+	cancel_lookups(v);
+	if (v->error == NULL) {
+		v->nres = dkim_verify_finish(v->dv, NULL, NULL);
+		v->res = xcalloc(v->nres + 1, sizeof(*v->res));
+		for (i = 0; i < v->nres; i++)
+			v->res[i] = *dkim_verify_result(v->dv, i);
+		v->class = ar_class(v->res, v->nres, v->from);
+	}
+	v->cb(v, v->arg);
+}
+
+/* The message from off: into the verifier, and its header kept. */
+static int
+read_message(struct verify *v, int fd, off_t off)
+{
+	char	 b[65536];
+	ssize_t	 n;
+	size_t	 keep;
+
+	while ((n = pread(fd, b, sizeof(b), off)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += n;
+		(void)dkim_verify_feed(v->dv, b, (size_t)n);
+		if (v->hdr.len <= VERIFY_HEADER_MAX) {
+			keep = VERIFY_HEADER_MAX + 1 - v->hdr.len;
+			(void)buf_add(&v->hdr, b, (size_t)n < keep ? (size_t)n :
+			    keep);
+		}
+	}
+	/* a message of header fields alone: its end is the header's */
+	if (!dkim_verify_header_done(v->dv))
+		(void)dkim_verify_feed(v->dv, "\r\n", 2);
+	return 0;
+}
+
+struct verify *
+verify_start(const struct verify_env *env, int fd, off_t off, verify_cb cb,
+    void *arg)
+{
+	struct verify	*v = xcalloc(1, sizeof(*v));
+	struct timeval	 tv;
+	size_t		 hlen;
+
+	v->env = *env;
+	v->cb = cb;
+	v->arg = arg;
+	v->class = Q_CLASS_UNSAFE;
+	v->dv = dkim_verify_new(NULL);
+	buf_init(&v->hdr, VERIFY_HEADER_MAX + 1);
+	if ((v->done = evtimer_new(env->base, judge, v)) == NULL ||
+	    (v->deadline = evtimer_new(env->base, judge, v)) == NULL)
+		fatalx("verify: evtimer_new");
+	if (read_message(v, fd, off) == -1)
+		v->error = "cannot read the message";
+	else {
+		hlen = ar_header_len(v->hdr.data ? v->hdr.data : "",
+		    v->hdr.len, &v->hdr_complete);
+		if (!v->hdr_complete && v->hdr.len > VERIFY_HEADER_MAX)
+			v->error = "header section too large";
+		else {
+			buf_truncate(&v->hdr, hlen);
+			(void)ar_from(v->hdr.data ? v->hdr.data : "", hlen,
+			    v->from);
+			start_lookups(v);
+		}
+	}
+	tv.tv_sec = env->timeout_ms / 1000;
+	tv.tv_usec = (env->timeout_ms % 1000) * 1000;
+	evtimer_add(v->deadline, &tv);
+	if (v->pending == 0) {
+		tv.tv_sec = tv.tv_usec = 0;
+		evtimer_add(v->done, &tv);
+	}
+	return v;
+}
+
+void
+verify_free(struct verify *v)
+{
+	if (v == NULL)
+		return;
+	cancel_lookups(v);
+	event_free(v->done);
+	event_free(v->deadline);
+	dkim_verify_free(v->dv);
+	buf_free(&v->hdr);
+	free(v->res);
+	free(v);
+}
+
+const char *
+verify_error(const struct verify *v)
+{
+	return v->error;
+}
+
+int
+verify_class(const struct verify *v)
+{
+	return v->class;
+}
+
+void
+verify_summary(const struct verify *v, struct buf *out)
+{
+	size_t	 i;
+
+	(void)buf_printf(out, "from=<%s>", v->from);
+	if (v->nres == 0)
+		(void)buf_addstr(out, " dkim=none");
+	for (i = 0; i < v->nres; i++)
+		(void)buf_printf(out, " dkim=%s/%s/%s",
+		    dkim_status_name(v->res[i].status),
+		    v->res[i].domain[0] ? v->res[i].domain : "-",
+		    v->res[i].selector[0] ? v->res[i].selector : "-");
+}
+
+/* Bytes [from, to) of fd (to -1: the end) appended to out. */
+static int
+copy_range(int fd, off_t from, off_t to, int out)
+{
+	char	 b[65536];
+	size_t	 want;
+	ssize_t	 n;
+
+	while (to == -1 || from < to) {
+		want = to == -1 || to - from > (off_t)sizeof(b) ? sizeof(b) :
+		    (size_t)(to - from);
+		if ((n = pread(fd, b, want, from)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			return to == -1 ? 0 : -1;
+		if (io_write_all(out, b, (size_t)n) == -1)
+			return -1;
+		from += n;
+	}
+	return 0;
+}
+
+/*
+ * Our Authentication-Results, then what came before off, then the
+ * header without the fields that claim our authserv-id, then the rest.
+ */
+int
+verify_rewrite(const struct verify *v, int fd, off_t off, int *out_r)
+{
+	struct ar_field	 f;
+	struct buf	 ar;
+	const char	*h = v->hdr.data ? v->hdr.data : "";
+	size_t		 pos = 0, dropped = 0;
+	int		 out, r = -1;
+
+	if ((out = memfd_create("smtpd-msg", MFD_CLOEXEC)) == -1)
+		return -1;
+	buf_init(&ar, 0);
+	ar_format(v->env.authserv_id, v->res, v->nres, &ar);
+	if (io_write_all(out, ar.data, ar.len) == -1 ||
+	    copy_range(fd, 0, off, out) == -1)
+		goto done;
+	while (ar_next_field(h, v->hdr.len, &pos, &f)) {
+		if (ar_field_is(h, &f, "Authentication-Results") &&
+		    ar_claims_id(h + f.value, f.off + f.len - f.value,
+		    v->env.authserv_id)) {
+			dropped++;
+			continue;
+		}
+		if (io_write_all(out, h + f.off, f.len) == -1)
+			goto done;
+	}
+	if (copy_range(fd, off + (off_t)pos, -1, out) == -1 ||
+	    lseek(out, 0, SEEK_SET) == -1)
+		goto done;
+	if (dropped > 0)
+		log_info("removed %zu Authentication-Results claiming %s",
+		    dropped, v->env.authserv_id);
+	r = 0;
+done:
+	buf_free(&ar);
+	if (r == -1)
+		close(out);
+	else
+		*out_r = out;
+	return r;
+}
