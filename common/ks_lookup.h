@@ -1,7 +1,7 @@
 /*
- * ks_lookup.h - the key server's client (docs/interfaces.md, "Key server"): asks
- * the key server at a signing domain's MX host for the public key of a
- * DKIM signature whose key DNS does not publish.
+ * ks_lookup.h - the key server's client (docs/interfaces.md, the key
+ * server): asks the key server at a signing domain's MX host for the
+ * public key of a DKIM signature whose key DNS does not publish.
  *
  * Two parts:
  *
