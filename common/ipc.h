@@ -74,6 +74,7 @@ enum ipc_type {
 	IPC_PARENT_SESSION_START,	/* submitd: fd of the client socket */
 	IPC_PARENT_SESSION_END,	/* submitd: the session ended */
 	IPC_PARENT_USER_EXIT,	/* imapd.user idle: u32 sessions received */
+	IPC_PARENT_KEYSTORE,	/* smtpd.queue: a connection to the keystore */
 
 	/* to smtpd.queue */
 	IPC_QUEUE_MESSAGE = 200,	/* common/qhandoff.h; fd: the message */
@@ -81,6 +82,7 @@ enum ipc_type {
 	IPC_QUEUE_DELIVERY_DONE,	/* str id: every rcpt answered */
 	IPC_QUEUE_RECEIVER,	/* fd: channel to a (new) receiver */
 	IPC_QUEUE_DELIVERY,	/* u32 slot, fd: to a delivery process */
+	IPC_QUEUE_KEYSTORE,	/* u32 errno (0: fd is to the keystore) */
 
 	/* to smtpd.delivery */
 	IPC_DELIVERY_MESSAGE = 300,	/* envelope + fd (smtpd.h) */

@@ -323,7 +323,7 @@ ks_client_new(struct event_base *base, const char *path)
 	struct ks_client *ks = xcalloc(1, sizeof(*ks));
 
 	ks->base = base;
-	ks->path = xstrdup(path);
+	ks->path = path != NULL ? xstrdup(path) : NULL;
 	ks->next_id = 1;
 	ks->tick = evtimer_new(base, ks_tick, ks);
 	ks->reaper = event_new(base, -1, 0, ks_reap, ks);
@@ -363,6 +363,22 @@ ks_client_free(struct ks_client *ks)
 	ks_client_release(ks);
 }
 
+void
+ks_client_attach(struct ks_client *ks, int fd)
+{
+	if (ks->freeing || ks->conn != NULL) {
+		close(fd);
+		return;
+	}
+	ks->conn = ipc_conn_new(ks->base, fd, ks_dispatch, ks_closed, ks);
+}
+
+int
+ks_client_connected(const struct ks_client *ks)
+{
+	return ks->conn != NULL;
+}
+
 size_t
 ks_client_pending(const struct ks_client *ks)
 {
@@ -383,6 +399,11 @@ ks_request(struct ks_client *ks, struct ipc_msg *m, ks_keys_fn kfn,
 		return -1;
 	}
 	if (ks->conn == NULL) {
+		if (ks->path == NULL) {
+			/* connections come from ks_client_attach only */
+			ipc_msg_free(m);
+			return -1;
+		}
 		if ((fd = net_unix_connect(ks->path)) == -1) {
 			log_warn("keystore: connect %s", ks->path);
 			ipc_msg_free(m);

@@ -44,6 +44,12 @@
  *	  got_sig(ctx, KS_OK, sig, NULL): dkim_sign_finish(..., sig->b,
  *	  sig->len, ...)
  *
+ * A client that cannot reach the socket by its path (smtpd.queue is
+ * chrooted) passes path NULL and hands over connections made for it:
+ *	ks = ks_client_new(base, NULL);
+ *	if (!ks_client_connected(ks)) get an fd, ks_client_attach(ks, fd);
+ * A request made while it has none fails (-1) at once.
+ *
  * Each request function returns 0, after which its callback is called
  * exactly once (from the event loop, never from inside the call), or -1
  * (the socket cannot be reached: a temporary failure) with no callback.
@@ -109,6 +115,8 @@ int	 ks_client_getkeys(struct ks_client *, const char *, ks_keys_fn,
 	    void *);
 int	 ks_client_sign(struct ks_client *, const char *, enum dkim_alg,
 	    const char *, const uint8_t [DKIM_DIGEST_LEN], ks_sign_fn, void *);
+void	 ks_client_attach(struct ks_client *, int);
+int	 ks_client_connected(const struct ks_client *);
 /* Requests sent and not answered yet. */
 size_t	 ks_client_pending(const struct ks_client *);
 

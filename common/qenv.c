@@ -17,6 +17,11 @@
  *	helo mx.example.org
  *	peer 192.0.2.7
  *	from alice@example.org			(empty for the null sender)
+ *	author alice@example.org		(whose keys sign it; absent:
+ *						nobody's, port 25 mail)
+ *	signed yes				(the message file holds its
+ *						DKIM signatures; absent: not
+ *						yet)
  *	rcpt pending bob@example.test bob@example.test
  *	rcpt remote - carol@example.net
  *	note 0 451 4.2.0 mailbox busy		(last reply for rcpt 0)
@@ -27,6 +32,10 @@
  * smtpd.delivery writes into MAIL or RCPT can never carry more than an
  * address.  Parsing is strict: an unknown key, a bad number or a bad
  * address is an error.
+ *
+ * q_env_of_handoff() is the queue's policy on what a client of the
+ * hand-off may claim: it lives here, beside the envelope it makes, so
+ * that it can be tested without a queue.
  */
 #include <sys/stat.h>
 
@@ -35,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -57,6 +67,7 @@ q_env_init(struct q_envelope *e)
 	e->helo = xstrdup("");
 	e->peer = xstrdup("");
 	e->from = xstrdup("");
+	e->author = xstrdup("");
 }
 
 void
@@ -74,6 +85,7 @@ q_env_free(struct q_envelope *e)
 	free(e->helo);
 	free(e->peer);
 	free(e->from);
+	free(e->author);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -122,6 +134,10 @@ q_env_format(const struct q_envelope *e, char **out, size_t *outlen)
 	    "source %s\nattempts %d\nnext %lld\nhelo %s\npeer %s\nfrom %s\n",
 	    e->id, (long long)e->created, q_class_name(e->class), e->source,
 	    e->attempts, (long long)e->next, e->helo, e->peer, e->from);
+	if (e->author[0] != '\0')
+		buf_printf(&b, "author %s\n", e->author);
+	if (e->is_signed)
+		buf_printf(&b, "signed yes\n");
 	for (i = 0; i < e->nrcpt; i++)
 		buf_printf(&b, "rcpt %s %s %s\n",
 		    q_state_name(e->rcpt[i].state),
@@ -208,6 +224,12 @@ parse_line(struct q_envelope *e, char *line)
 		    Q_CLASS_UNSAFE;
 		return 0;
 	}
+	if (strcmp(line, "signed") == 0) {
+		if (strcmp(v, "yes") != 0)
+			return -1;
+		e->is_signed = 1;
+		return 0;
+	}
 	if (strcmp(line, "rcpt") == 0)
 		return parse_rcpt(e, v);
 	if (strcmp(line, "note") == 0)
@@ -220,7 +242,10 @@ parse_line(struct q_envelope *e, char *line)
 		sp = &e->peer;
 	else if (strcmp(line, "from") == 0)
 		sp = &e->from;
-	if (sp == &e->from && !q_addr_valid(v, Q_ADDR_FROM))
+	else if (strcmp(line, "author") == 0)
+		sp = &e->author;
+	if ((sp == &e->from && !q_addr_valid(v, Q_ADDR_FROM)) ||
+	    (sp == &e->author && !q_author_valid(v)))
 		return -1;
 	if (sp != NULL) {
 		free(*sp);
@@ -338,4 +363,59 @@ q_env_write(int dirfd, const char *path, const struct q_envelope *e)
 out:
 	free(data);
 	return r;
+}
+
+/*
+ * The envelope of a message the hand-off brought (q_handoff_read checked
+ * every field and address).  trusted: submitd's parent over
+ * queue_socket; else the receiver, which parses network input and may
+ * have been taken over, so its claims are narrowed: its mail goes to
+ * local users only and has no author (a receiver that names one would
+ * have the queue sign what it wrote with a user's key).  The class is
+ * the sender's claim either way (the receiver verifies DKIM, submitd
+ * authenticated the author), and anything but SAFE is unsafe.  -1 with
+ * why when it claims what it may not.
+ */
+int
+q_env_of_handoff(const struct q_handoff *h, int trusted,
+    struct q_envelope *e, const char **why)
+{
+	const struct q_handoff_rcpt	*r;
+	uint32_t			 i;
+
+	if (!trusted && h->author != NULL && *h->author != '\0') {
+		*why = "the receiver named an author";
+		return -1;
+	}
+	q_env_init(e);
+	if (*h->id != '\0')
+		memcpy(e->id, h->id, Q_ID_LEN + 1);
+	free(e->from);
+	e->from = xstrdup(h->from);
+	free(e->helo);
+	e->helo = xstrdup(h->helo);
+	free(e->peer);
+	e->peer = xstrdup(h->peer);
+	free(e->source);
+	e->source = xstrdup(trusted ? "submit" : "smtp");
+	if (trusted && h->author != NULL) {
+		free(e->author);
+		e->author = xstrdup(h->author);
+	}
+	e->class = h->class == Q_CLASS_SAFE ? Q_CLASS_SAFE : Q_CLASS_UNSAFE;
+	for (i = 0; i < h->nrcpt; i++) {
+		r = &h->rcpt[i];
+		if (r->flags & Q_RCPT_LOCAL)
+			q_env_add_rcpt(e, r->addr, r->user, Q_RS_PENDING);
+		else if (trusted)
+			q_env_add_rcpt(e, r->addr, "", Q_RS_REMOTE);
+		else {
+			q_env_free(e);
+			*why = "the receiver never relays";
+			return -1;
+		}
+	}
+	e->created = time(NULL);
+	e->next = e->created;
+	return 0;
 }

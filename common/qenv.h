@@ -44,6 +44,8 @@ struct q_envelope {
 	char		*from;
 	int		 attempts;
 	time_t		 next;		/* next attempt */
+	char		*author;	/* whose keys sign it, "" none */
+	int		 is_signed;	/* message holds its signatures */
 	struct q_rcpt	*rcpt;
 	int		 nrcpt;
 };
@@ -57,6 +59,8 @@ int	 q_env_parse(const char *, size_t, struct q_envelope *, char *,
 	    size_t);
 int	 q_env_read(int, const char *, struct q_envelope *);
 int	 q_env_write(int, const char *, const struct q_envelope *);
+int	 q_env_of_handoff(const struct q_handoff *, int, struct q_envelope *,
+	    const char **);
 const char *q_state_name(enum q_rcpt_state);
 time_t	 q_backoff(int, long, long);
 

@@ -91,6 +91,40 @@ q_addr_valid(const char *a, enum q_addr_kind kind)
 	return addr_check(a, ADDR_UTF8, NULL, 0) == 0;
 }
 
+/*
+ * An author the queue may sign for: none (""), an address as the queue
+ * keeps a local user (no space, RFC 5321 syntax), or a domain name; at
+ * most what the keystore takes as an owner.
+ */
+int
+q_author_valid(const char *a)
+{
+	if (*a == '\0')
+		return 1;
+	if (strlen(a) > Q_AUTHOR_MAX)
+		return 0;
+	if (strchr(a, '@') != NULL)
+		return q_addr_valid(a, Q_ADDR_USER);
+	return addr_domain_check(a, ADDR_LOCAL, NULL, 0) == 0;
+}
+
+/*
+ * Whose keys sign the mail the system writes (bounces, notices): the
+ * domain of [global] postmaster, which is one of ours, else the host
+ * name.  The bounce says it is from MAILER-DAEMON at that domain too, so
+ * the signature's d= is the From: domain.
+ */
+const char *
+q_system_owner(const char *postmaster, const char *hostname)
+{
+	const char	*at;
+
+	if (postmaster != NULL && (at = strrchr(postmaster, '@')) != NULL &&
+	    at[1] != '\0')
+		return at + 1;
+	return hostname;
+}
+
 /* ------------------------------------------------------------------ */
 /* the request */
 
@@ -107,6 +141,7 @@ q_handoff_msg(const struct q_handoff *h, uint32_t req, int fd)
 	ipc_add_u32(m, h->class);
 	ipc_add_str(m, h->helo);
 	ipc_add_str(m, h->peer);
+	ipc_add_str(m, h->author != NULL ? h->author : "");
 	ipc_add_u32(m, h->nrcpt);
 	for (i = 0; i < h->nrcpt; i++) {
 		ipc_add_str(m, h->rcpt[i].addr);
@@ -123,6 +158,7 @@ read_head(struct ipc_msg *m, struct q_handoff *h)
 	return ipc_get_str(m, &h->id) == -1 || ipc_get_str(m, &h->from) ==
 	    -1 || ipc_get_u32(m, &h->class) == -1 || ipc_get_str(m,
 	    &h->helo) == -1 || ipc_get_str(m, &h->peer) == -1 ||
+	    ipc_get_str(m, &h->author) == -1 ||
 	    ipc_get_u32(m, &h->nrcpt) == -1 ? -1 : 0;
 }
 
@@ -166,6 +202,9 @@ q_handoff_read(struct ipc_msg *m, struct q_handoff *h, int *code_r,
 	if (!q_addr_valid(h->from, Q_ADDR_FROM))
 		return refuse(h, code_r, err, errlen, 553,
 		    "5.1.7 Bad sender address syntax");
+	if (!q_author_valid(h->author))
+		return refuse(h, code_r, err, errlen, 554,
+		    "5.7.0 Bad author");
 	h->rcpt = xcalloc(h->nrcpt, sizeof(*h->rcpt));
 	for (i = 0; i < h->nrcpt; i++) {
 		r = &h->rcpt[i];

@@ -8,7 +8,8 @@
  *
  *	-> IPC_QUEUE_MESSAGE	str id ("" lets the queue choose), str from
  *				("" for <>), u32 class (Q_CLASS_*), str helo,
- *				str peer, u32 nrcpt, nrcpt x { str address,
+ *				str peer, str author ("" none: see below),
+ *				u32 nrcpt, nrcpt x { str address,
  *				str user ("" if remote), u32 flags
  *				(Q_RCPT_*) }; fd: the complete message
  *				(CRLF lines, any offset)
@@ -35,6 +36,13 @@
  * there is an fd, and nothing follows the last field.  What a sender may
  * claim (the class, remote recipients) is the queue's policy, not this
  * module's.
+ *
+ * The author is whose keys sign the message before it leaves the queue
+ * (the keystore's owner): the authenticated login of a submission (an
+ * address, d= its domain, i= the address), or a domain for the mail the
+ * system writes (q_system_owner), or "" for mail that is not ours to
+ * sign (what the receiver takes in on port 25).  Only submitd's parent
+ * may name one: the queue refuses a receiver's (q_env_of_handoff).
  */
 #ifndef SM_QHANDOFF_H
 #define SM_QHANDOFF_H
@@ -46,6 +54,7 @@ struct ipc_msg;
 
 #define Q_ID_LEN	16	/* lowercase hex digits */
 #define Q_MAX_RCPT	1000	/* per message */
+#define Q_AUTHOR_MAX	254	/* the keystore's owner: address or domain */
 
 #define Q_CLASS_UNSAFE	0	/* unknown is unsafe */
 #define Q_CLASS_SAFE	1
@@ -73,6 +82,7 @@ struct q_handoff {
 	const char		*peer;
 	uint32_t		 nrcpt;
 	struct q_handoff_rcpt	*rcpt;
+	const char		*author;	/* "" or NULL: none */
 };
 
 /* the queue ID, which is the tracking ID (Q_ID_LEN + 1 bytes) */
@@ -83,6 +93,10 @@ const char *q_class_name(int);
 /* what the queue accepts as an address, a HELO name or a peer */
 int	 q_addr_valid(const char *, enum q_addr_kind);
 int	 q_addr_safe(const char *);
+/* an author: "", an address (Q_ADDR_USER) or a domain */
+int	 q_author_valid(const char *);
+/* the owner whose keys sign system mail: the postmaster's domain */
+const char *q_system_owner(const char *, const char *);
 
 struct ipc_msg *q_handoff_msg(const struct q_handoff *, uint32_t, int);
 int	 q_handoff_read(struct ipc_msg *, struct q_handoff *, int *, char *,

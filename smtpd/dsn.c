@@ -9,6 +9,10 @@
  * rfc822-headers part, and at most DSN_HEADERS_MAX bytes of it, cut
  * where a header field ends: the original may be hostile, and returning
  * its body (or pages of its headers) would turn us into a reflector.
+ *
+ * The bounce is from MAILER-DAEMON at the system's domain (the
+ * postmaster's, q_system_owner), whose key signs it in the queue: the
+ * signature's d= is the From: domain.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -132,7 +136,8 @@ q_dsn_write(int fd, const struct sm_config *cfg, const struct q_envelope *e,
 	    "This is the mail system at host %s.\r\n\r\n"
 	    "Your message (queue ID %s) could not be delivered to one or "
 	    "more\r\nrecipients:\r\n\r\n",
-	    cfg->hostname, dsnid, date, cfg->hostname, e->from, date, dsnid,
+	    cfg->hostname, dsnid, date, q_system_owner(cfg->postmaster,
+	    cfg->hostname), e->from, date, dsnid,
 	    cfg->hostname, e->id, cfg->hostname, e->id, cfg->hostname,
 	    cfg->hostname, e->id);
 	for (i = 0; i < e->nrcpt; i++)

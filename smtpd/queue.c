@@ -29,8 +29,16 @@
  * the envelope is read for each attempt and rewritten after it, so an
  * administrator's "sealmailctl queue delete" is noticed at the next try.
  *
+ * A message with an author (submitted mail, bounces, notices) is signed
+ * before anything else happens to it (sign.c): an attempt first settles
+ * what a kill may have left of an earlier signing, then signs it if the
+ * envelope does not say "signed yes" yet, and delivers only a signed
+ * message.  A keystore that cannot sign now defers the attempt like a
+ * temporary failure (q_defer); one that refuses for good bounces it.
+ *
  * This file schedules, delivers and bounces; queue_store.c commits,
- * takes messages in and recovers at start (shared state: queue.h).
+ * takes messages in and recovers at start; sign.c signs (shared state:
+ * queue.h).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -152,6 +160,8 @@ dsn_queue(struct qent *qe, const char *user)
 	 * headers in the safe mailbox).
 	 */
 	d.class = qe->env->class;
+	free(d.author);
+	d.author = xstrdup(q_system_owner(cfg->postmaster, cfg->hostname));
 	d.created = d.next = time(NULL);
 	q_id_new(d.id);
 	q_env_add_rcpt(&d, qe->env->from, user,
@@ -302,30 +312,64 @@ q_transmit(struct q_envelope *e, int idx)
 	    e->rcpt[idx].addr);
 }
 
+static int	 dlv_any(void);
+
+/* Give the entry back to the schedule (its envelope is read again). */
 static void
-q_attempt(struct qent *qe)
+q_release(struct qent *qe, time_t when)
 {
-	struct q_envelope	*e;
+	q_env_free(qe->env);
+	free(qe->env);
+	qe->env = NULL;
+	qe->inflight = 0;
+	qe->next_try = when;
+}
+
+/*
+ * Not now (the message could not be signed): what is still to be done
+ * waits for the next attempt, on the queue's schedule, with the reason
+ * noted for "sealmailctl queue show".
+ */
+static void
+q_defer(struct qent *qe, const char *why)
+{
+	struct q_envelope	*e = qe->env;
+	char			 note[256];
+	int			 i;
+
+	snprintf(note, sizeof(note), "451 4.7.0 Not signed yet: %s", why);
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpt[i].state == Q_RS_PENDING ||
+		    e->rcpt[i].state == Q_RS_REMOTE) {
+			free(e->rcpt[i].last);
+			e->rcpt[i].last = xstrdup(note);
+		}
+	e->attempts++;
+	e->next = time(NULL) + q_backoff(e->attempts, cfg->retry_min,
+	    cfg->retry_max);
+	if (q_env_save(e) == -1)
+		log_warn("id=%s envelope update", e->id);
+	q_release(qe, e->next);
+}
+
+/* Hand a (signed, or not ours to sign) message to a delivery process. */
+static void
+q_send(struct qent *qe)
+{
+	struct q_envelope	*e = qe->env;
 	struct ipc_msg		*m;
 	char			 path[64];
 	int			 fd = -1, i, n = 0;
 
-	e = xcalloc(1, sizeof(*e));
-	snprintf(path, sizeof(path), "%s/envelope", qe->id);
-	if (q_env_read(q_fd, path, e) == -1) {
-		log_info("id=%s gone from the queue", qe->id);
-		free(e);
-		qent_remove(qe);
-		return;
-	}
-	qe->env = e;
-	qe->inflight = 1;
-	if (time(NULL) - e->created > cfg->queue_lifetime)
-		q_expire(e);
 	for (i = 0; i < e->nrcpt; i++) {
 		n += e->rcpt[i].state == Q_RS_PENDING;
 		if (e->rcpt[i].state == Q_RS_REMOTE)
 			q_transmit(e, i);
+	}
+	if (n > 0 && !dlv_any()) {
+		/* signed meanwhile, and no delivery process now: soon */
+		q_release(qe, time(NULL));
+		return;
 	}
 	snprintf(path, sizeof(path), "%s/message", qe->id);
 	if (n > 0 && (fd = openat(q_fd, path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -346,7 +390,7 @@ q_attempt(struct qent *qe)
 			ipc_add_str(m, e->rcpt[i].user);
 		}
 	ipc_msg_setfd(m, fd);
-	/* the least busy delivery process (q_run saw one at least) */
+	/* the least busy delivery process */
 	for (i = 0, qe->dch = NULL; i < Q_DELIVERY_N; i++)
 		if (dlv[i] != NULL && (qe->dch == NULL ||
 		    dlv[i]->busy < qe->dch->busy))
@@ -356,6 +400,80 @@ q_attempt(struct qent *qe)
 	qe->dch->busy++;
 	ipc_send(qe->dch->conn, m);
 	ninflight++;
+}
+
+/* sign.c's verdict on a message of q_attempt's. */
+static void
+q_signed(void *arg, enum q_sign_result r, const char *why)
+{
+	struct qent		*qe = arg;
+	struct q_envelope	*e = qe->env;
+	char			 note[256];
+	int			 i;
+
+	if (r == Q_SIGN_OK && q_sign_commit(e) == -1) {
+		r = Q_SIGN_DEFER;
+		why = "cannot write the envelope";
+	}
+	switch (r) {
+	case Q_SIGN_OK:
+		q_send(qe);
+		break;
+	case Q_SIGN_DEFER:
+		log_warnx("id=%s author=<%s> not signed, deferred: %s", e->id,
+		    e->author, why);
+		q_defer(qe, why);
+		break;
+	case Q_SIGN_FAIL:
+		/* never unsigned: the author hears of it (a DSN) now */
+		log_warnx("id=%s author=<%s> CANNOT BE SIGNED: %s; returned "
+		    "to the sender, not sent", e->id, e->author, why);
+		snprintf(note, sizeof(note), "550 5.7.0 Message could not be "
+		    "signed (%s); not sent", why);
+		for (i = 0; i < e->nrcpt; i++)
+			if (e->rcpt[i].state == Q_RS_PENDING ||
+			    e->rcpt[i].state == Q_RS_REMOTE) {
+				e->rcpt[i].state = Q_RS_FAILED;
+				free(e->rcpt[i].last);
+				e->rcpt[i].last = xstrdup(note);
+			}
+		q_finish(qe);
+		break;
+	}
+}
+
+static void
+q_attempt(struct qent *qe)
+{
+	struct q_envelope	*e;
+	char			 path[64];
+	int			 i, todo;
+
+	e = xcalloc(1, sizeof(*e));
+	snprintf(path, sizeof(path), "%s/envelope", qe->id);
+	if (q_env_read(q_fd, path, e) == -1) {
+		log_info("id=%s gone from the queue", qe->id);
+		free(e);
+		qent_remove(qe);
+		return;
+	}
+	qe->env = e;
+	qe->inflight = 1;
+	if (time(NULL) - e->created > cfg->queue_lifetime)
+		q_expire(e);
+	q_sign_settle(e);
+	for (i = 0, todo = 0; i < e->nrcpt; i++)
+		todo += e->rcpt[i].state == Q_RS_PENDING ||
+		    e->rcpt[i].state == Q_RS_REMOTE;
+	if (e->author[0] == '\0' || e->is_signed || todo == 0) {
+		q_send(qe);
+		return;
+	}
+	if (q_sign_busy() >= Q_SIGN_MAX) {
+		q_release(qe, qe->next_try);
+		return;
+	}
+	q_sign_start(e->id, e->author, q_signed, qe);
 }
 
 static int
@@ -618,6 +736,11 @@ queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 			break;
 		parent_channel(m);
 		return;
+	case IPC_QUEUE_KEYSTORE:
+		if (peer != QP_PARENT)
+			break;
+		q_sign_keystore(m);
+		return;
 	}
 	if (peer != QP_CLIENT)
 		fatalx("queue: unexpected message %u from the %s", m->type,
@@ -671,6 +794,7 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd, int qsock_fd)
 	q_recover();
 	parent_ipc = ipc_conn_new(base, parent_fd, queue_dispatch,
 	    peer_closed, "parent");
+	q_sign_init(base, cfg, parent_ipc);
 	/* the delivery processes' channels come from the parent */
 	if (recv_fd != -1)
 		receiver_new(recv_fd);

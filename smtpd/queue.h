@@ -6,6 +6,7 @@
 #ifndef SM_QUEUE_H
 #define SM_QUEUE_H
 
+#include <stddef.h>
 #include <time.h>
 
 struct event_base;
@@ -13,6 +14,7 @@ struct ipc_conn;
 struct ipc_msg;
 struct q_envelope;
 struct qent;
+struct sm_config;
 
 /* who talks to the queue (the first member of each peer's conn arg) */
 enum q_peer {
@@ -46,5 +48,21 @@ int	 q_env_save(struct q_envelope *);
 void	 q_take(struct ipc_conn *, struct ipc_msg *, struct qclient *);
 void	 q_recover(void);
 void	 q_store_start(struct event_base *);
+
+/* sign.c */
+#define Q_SIGN_MAX	64	/* messages being signed at once */
+enum q_sign_result {
+	Q_SIGN_OK = 0,		/* message.signed written: q_sign_commit */
+	Q_SIGN_DEFER,		/* not now: keep it, unsigned, and retry */
+	Q_SIGN_FAIL		/* never: bounce it to the author */
+};
+typedef void	(*q_sign_fn)(void *, enum q_sign_result, const char *);
+void	 q_sign_init(struct event_base *, const struct sm_config *,
+	    struct ipc_conn *);
+void	 q_sign_start(const char *, const char *, q_sign_fn, void *);
+void	 q_sign_keystore(struct ipc_msg *);
+size_t	 q_sign_busy(void);
+int	 q_sign_commit(struct q_envelope *);
+void	 q_sign_settle(const struct q_envelope *);
 
 #endif

@@ -57,7 +57,7 @@ void
 q_rm_entry(int dirfd, const char *id)
 {
 	static const char *const files[] = {
-		"envelope", "envelope.tmp", "message"
+		"envelope", "envelope.tmp", "message", "message.signed"
 	};
 	char	 path[64];
 	size_t	 i;
@@ -221,64 +221,23 @@ q_env_save(struct q_envelope *e)
 /* ------------------------------------------------------------------ */
 /* taking messages in */
 
-/*
- * The envelope of a message the hand-off brought (q_handoff_read checked
- * every field and address).  trusted: submitd's parent over
- * queue_socket; else the receiver, whose claims are narrowed: its mail
- * goes to local users only.  The class is the sender's claim either
- * way (the receiver verifies; submitd authenticated), and anything but
- * SAFE is unsafe.
- */
-static int
-q_envelope_of(const struct q_handoff *h, int trusted, struct q_envelope *e)
-{
-	const struct q_handoff_rcpt	*r;
-	uint32_t			 i;
-
-	q_env_init(e);
-	if (*h->id != '\0')
-		memcpy(e->id, h->id, Q_ID_LEN + 1);
-	free(e->from);
-	e->from = xstrdup(h->from);
-	free(e->helo);
-	e->helo = xstrdup(h->helo);
-	free(e->peer);
-	e->peer = xstrdup(h->peer);
-	free(e->source);
-	e->source = xstrdup(trusted ? "submit" : "smtp");
-	e->class = h->class == Q_CLASS_SAFE ? Q_CLASS_SAFE : Q_CLASS_UNSAFE;
-	for (i = 0; i < h->nrcpt; i++) {
-		r = &h->rcpt[i];
-		if (r->flags & Q_RCPT_LOCAL)
-			q_env_add_rcpt(e, r->addr, r->user, Q_RS_PENDING);
-		else if (trusted)
-			q_env_add_rcpt(e, r->addr, "", Q_RS_REMOTE);
-		else {
-			q_env_free(e);
-			return -1;	/* the receiver never relays */
-		}
-	}
-	e->created = time(NULL);
-	e->next = e->created;
-	return 0;
-}
-
 void
 q_take(struct ipc_conn *c, struct ipc_msg *m, struct qclient *client)
 {
 	struct q_handoff	 h;
 	struct q_envelope	 e;
 	struct qjob		*j;
+	const char		*why;
 	char			 err[256];
 	int			 code, trusted = client->trusted, r;
 
 	if (q_handoff_read(m, &h, &code, err, sizeof(err)) == -1)
 		goto refuse;
-	r = q_envelope_of(&h, trusted, &e);
+	r = q_env_of_handoff(&h, trusted, &e, &why);
 	q_handoff_free(&h);
 	if (r == -1) {
 		code = 554;
-		snprintf(err, sizeof(err), "5.5.0 Malformed request");
+		snprintf(err, sizeof(err), "5.7.1 Not allowed: %s", why);
 		goto refuse;
 	}
 	j = xcalloc(1, sizeof(*j));

@@ -43,9 +43,19 @@
  * question it may ask is killed and restarted: the parent never exits on
  * a child's word.  SIGUSR1 is forwarded to the queue ("sealmailctl queue
  * flush").
+ *
+ * The keystore.  smtpd.queue signs what leaves through the keystore's
+ * socket, which it cannot reach from its chroot; it asks the parent for
+ * a connection (IPC_PARENT_KEYSTORE) whenever it has none: at its
+ * first message to sign and again after the keystore restarted.  The
+ * parent connects as queue_user (its effective uid, for the keystore's
+ * SO_PEERCRED check against [keystore] clients: the connection is the
+ * queue's, not root's) and passes the descriptor over.  It only
+ * connects: it never reads from that socket.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -182,6 +192,65 @@ lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m, int receiver)
 	return 0;
 }
 
+/*
+ * A connection to the keystore's socket made as queue_user: the
+ * keystore reads the peer's credentials as they were at connect().  The
+ * socket is non-blocking, so a keystore that does not accept cannot
+ * stall the parent.  -1 with errno.
+ */
+static int
+keystore_connect(void)
+{
+	struct sockaddr_un sun;
+	int	 fd, r, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(cfg.keystore_socket) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, cfg.keystore_socket,
+	    strlen(cfg.keystore_socket));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	if (setegid(u_queue.gid) == -1 || seteuid(u_queue.uid) == -1)
+		fatal("keystore: seteuid %s", u_queue.name);
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
+	if (seteuid(0) == -1 || setegid(0) == -1)
+		fatal("keystore: seteuid root");
+	if (r == -1) {
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* IPC_PARENT_KEYSTORE from the queue: -1 for a malformed question. */
+static int
+keystore_for_queue(struct ipc_conn *c, struct ipc_msg *m)
+{
+	struct ipc_msg	*r;
+	int		 fd;
+
+	if (ipc_get_end(m) == -1)
+		return -1;
+	r = ipc_msg_new(IPC_QUEUE_KEYSTORE, m->id);
+	if ((fd = keystore_connect()) == -1) {
+		log_warn("keystore: connect %s for the queue",
+		    cfg.keystore_socket);
+		ipc_add_u32(r, errno != 0 ? (uint32_t)errno : EIO);
+	} else {
+		ipc_add_u32(r, 0);
+		ipc_msg_setfd(r, fd);
+	}
+	ipc_send(c, r);
+	return 0;
+}
+
 static int
 role_of(const struct respawn *r)
 {
@@ -205,6 +274,9 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		return;		/* a dead instance's last words */
 	if (m->type == IPC_PARENT_LOOKUP_RCPT && i <= R_RECEIVER &&
 	    lookup_rcpt(c, m, i == R_RECEIVER) == 0)
+		return;
+	if (m->type == IPC_PARENT_KEYSTORE && i == R_QUEUE &&
+	    keystore_for_queue(c, m) == 0)
 		return;
 	/* a child that asks anything else is not ours any more */
 	log_warnx("role=%s pid=%ld sent a message it may not (type %u); "

@@ -12,7 +12,9 @@
  *	smtpd.queue		[global] queue_user, chrooted to queue_dir:
  *				owns the queue (queue.c, queue_store.c,
  *				dsn.c; common/qenv.c the envelope file)
- *				and accepts submitd's mail on queue_socket.
+ *				and accepts submitd's mail on queue_socket;
+ *				signs what leaves through the keystore
+ *				(sign.c).
  *	smtpd.delivery		[mda] trusted_user, Q_DELIVERY_N of them:
  *				each speaks LMTP to mda over [mda]
  *				lmtp_socket, one message at a time
@@ -29,6 +31,11 @@
  * to a queue that died gets 451, never 250.  See smtpd.c.
  *
  * IPC (common/ipc), every message built field by field:
+ *
+ *   queue -> parent
+ *	IPC_PARENT_KEYSTORE	(nothing): a connection to [keystore] socket
+ *	  <- IPC_QUEUE_KEYSTORE	u32 errno; fd: the connection, made as
+ *				queue_user, when errno is 0 (sign.c)
  *
  *   receiver/queue -> parent
  *	IPC_PARENT_LOOKUP_RCPT	str address

@@ -432,6 +432,7 @@ submit_queue(struct msg_job *j, const struct hdr_facts *f,
 	qe.nrcpt = j->nrcpt;
 	qe.rcpt = j->rcpt;
 	qe.user = j->ruser;
+	qe.author = j->user;	/* the login: its keys sign the message */
 	j->state = J_QUEUE;
 	j->q = queue_handoff(parent_base, qfd, &qe, msgfd, submit_done, j);
 }

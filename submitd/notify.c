@@ -195,5 +195,7 @@ notify_lockout(const struct sm_config *cfg, struct event_base *base,
 	qe.nrcpt = 1;
 	qe.rcpt = nt->rcpt;
 	qe.user = nt->ruser;
+	/* system mail: signed with the postmaster's domain's keys */
+	qe.author = q_system_owner(cfg->postmaster, cfg->hostname);
 	queue_handoff(base, qfd, &qe, msgfd, notice_done, nt);
 }

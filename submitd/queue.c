@@ -5,9 +5,10 @@
  * socket).  One connection per message to [smtpd] queue_socket, one
  * request, one answer, in the queue hand-off's format
  * (common/qhandoff.h): the message is safe (the author authenticated),
- * its ID is the tracking ID submitd chose and wrote into the Received
- * header, and each recipient is local (with the user it delivers to) or
- * remote.
+ * its author is the login whose keys sign it (or the system's domain for
+ * a notice submitd writes itself), its ID is the tracking ID submitd
+ * chose and wrote into the Received header, and each recipient is local
+ * (with the user it delivers to) or remote.
  *
  * The client's 250 waits for the queue's IPC_OK; anything else (an
  * error, the queue closing the connection, QUEUE_TIMEOUT seconds of
@@ -144,6 +145,7 @@ queue_handoff(struct event_base *base, int qfd,
 	h.class = Q_CLASS_SAFE;
 	h.helo = env->helo;
 	h.peer = env->peer;
+	h.author = env->author;
 	h.nrcpt = env->nrcpt;
 	h.rcpt = xcalloc(env->nrcpt, sizeof(*h.rcpt));
 	for (i = 0; i < env->nrcpt; i++) {

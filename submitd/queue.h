@@ -27,6 +27,7 @@ struct queue_envelope {
 	uint32_t	  nrcpt;
 	char *const	 *rcpt;		/* as the client gave them */
 	char *const	 *user;		/* local user; NULL: remote */
+	const char	 *author;	/* whose keys sign it (qhandoff.h) */
 };
 
 int	 queue_connect(const char *);

@@ -33,7 +33,8 @@ check_rules(const struct q_handoff *h)
 	if ((*h->id != '\0' && !q_id_valid(h->id)) ||
 	    !q_addr_valid(h->from, Q_ADDR_FROM) || h->nrcpt == 0 ||
 	    h->nrcpt > Q_MAX_RCPT || h->class > Q_CLASS_SAFE ||
-	    !q_addr_safe(h->helo) || !q_addr_safe(h->peer))
+	    !q_addr_safe(h->helo) || !q_addr_safe(h->peer) ||
+	    !q_author_valid(h->author))
 		abort();
 	for (i = 0; i < h->nrcpt; i++)
 		if (!q_addr_valid(h->rcpt[i].addr, Q_ADDR_RCPT) ||
@@ -52,7 +53,8 @@ check_same(const struct q_handoff *a, const struct q_handoff *b)
 
 	if (strcmp(a->id, b->id) != 0 || strcmp(a->from, b->from) != 0 ||
 	    a->class != b->class || strcmp(a->helo, b->helo) != 0 ||
-	    strcmp(a->peer, b->peer) != 0 || a->nrcpt != b->nrcpt)
+	    strcmp(a->peer, b->peer) != 0 || a->nrcpt != b->nrcpt ||
+	    strcmp(a->author, b->author) != 0)
 		abort();
 	for (i = 0; i < a->nrcpt; i++)
 		if (strcmp(a->rcpt[i].addr, b->rcpt[i].addr) != 0 ||

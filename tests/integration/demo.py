@@ -88,6 +88,30 @@ def send_and_read(inst):
     say("bob's INBOX holds:")
     for line in text.splitlines():
         print("    | " + line)
+    show_signatures(inst, text)
+
+
+def show_signatures(inst, text):
+    """The DKIM-Signature fields the queue added with alice's keys, and
+    the TXT records that make them verifiable."""
+    head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+    fields, cur = [], None
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t") and cur is not None:
+            cur.append(line)
+        else:
+            cur = [line] if line.lower().startswith("dkim-signature:") \
+                else None
+            if cur is not None:
+                fields.append(cur)
+    say("signed in the queue with alice's keys (%d DKIM-Signature "
+        "field%s):" % (len(fields), "" if len(fields) == 1 else "s"))
+    for f in fields:
+        for line in f:
+            print("    | " + line)
+    say("what to publish in DNS for them (sealmailctl keys dns):")
+    for line in inst.ctl("keys", "dns").stdout.splitlines():
+        print("    " + line)
 
 
 def role_pid(parent, role):

@@ -96,9 +96,14 @@ class Instance:
     PORTS = ("smtp", "submission", "submissions", "imap", "imaps", "keyserver")
 
     def __init__(self, prefix=None, ports=None, extra_conf=None,
-                 reuse=False):
+                 reuse=False, keystore=True):
         """reuse=True opens the existing instance in prefix (its config,
-        CA, users and mail) instead of making a new one."""
+        CA, users and mail) instead of making a new one.  keystore=True
+        starts the keystore with smtpd when it is not running: smtpd's
+        queue signs submitted mail and bounces through it, and holds
+        them until it can (keystore=False for a test that runs its own,
+        or none)."""
+        self.auto_keystore = keystore
         if prefix is None:
             prefix = tempfile.mkdtemp(prefix="smt-", dir="/tmp")
         self.prefix = prefix
@@ -303,7 +308,13 @@ class Instance:
     def start(self, *names, wait=True, detach=False):
         """Start daemons in the foreground (-d), logging to log/NAME.log.
         detach=True puts them in their own session so they outlive us."""
+        if "smtpd" in names and self.auto_keystore and \
+                not self.running("keystore") and "keystore" not in names:
+            names = ("keystore",) + tuple(names)
         for name in names:
+            if name == "keystore" and self.auto_keystore and \
+                    self.running(name):
+                continue        # started with smtpd already
             logf = os.fdopen(os.open(self.path("log", name + ".log"),
                                      os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                                      0o600), "ab")
@@ -319,6 +330,10 @@ class Instance:
             self.procs[name] = proc
             if wait:
                 self.wait_ready(name)
+
+    def running(self, name):
+        proc = self.procs.get(name)
+        return proc is not None and proc.poll() is None
 
     def pidfile(self, name):
         return self.path("run", name + ".pid")

@@ -583,13 +583,14 @@ def ipc_recv(sock):
 
 
 class TestQueueSocket(SmtpdTest):
-    def submit(self, rcpts, cls=1, sender=ALICE, body=None, fd=True):
+    def submit(self, rcpts, cls=1, sender=ALICE, body=None, fd=True,
+               author=""):
         body = body or ("From: %s\r\nSubject: s\r\n\r\nhi\r\n" % sender)
         mfd = os.memfd_create("msg")
         os.write(mfd, body.encode())
         payload = ipc_str("") + ipc_str(sender) + ipc_u32(cls) + \
             ipc_str("submit.example.test") + ipc_str("127.0.0.1") + \
-            ipc_u32(len(rcpts))
+            ipc_str(author) + ipc_u32(len(rcpts))
         for addr, user, flags in rcpts:
             payload += ipc_str(addr) + ipc_str(user) + ipc_u32(flags)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -674,7 +675,7 @@ class TestQueueSocket(SmtpdTest):
                 mfd = os.memfd_create("msg")
                 os.write(mfd, b"Subject: s\r\n\r\nhi\r\n")
                 payload = ipc_str("") + ipc_str(ALICE) + ipc_u32(1) + \
-                    ipc_str("h") + ipc_str("p") + ipc_u32(1) + \
+                    ipc_str("h") + ipc_str("p") + ipc_str("") + ipc_u32(1) + \
                     ipc_str(BOB) + ipc_str(BOB) + ipc_u32(1)
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.settimeout(10)

@@ -127,10 +127,11 @@ class FakeQueue:
                 return
             f = ipc_fields(payload)
             msg = {"type": mtype, "id": f[0], "from": f[1], "class": f[2],
-                   "helo": f[3], "peer": f[4], "rcpts": []}
-            n = f[5]
+                   "helo": f[3], "peer": f[4], "author": f[5],
+                   "rcpts": []}
+            n = f[6]
             for i in range(n):
-                msg["rcpts"].append(tuple(f[6 + 3 * i:9 + 3 * i]))
+                msg["rcpts"].append(tuple(f[7 + 3 * i:10 + 3 * i]))
             data = b""
             if fds:
                 os.lseek(fds[0], 0, os.SEEK_SET)

@@ -127,7 +127,7 @@ test_roundtrip(void)
 	};
 	struct q_handoff	 h = { GOOD_ID, "alice@example.test",
 				    Q_CLASS_SAFE, "client.example.test",
-				    "192.0.2.7", 2, rc };
+				    "192.0.2.7", 2, rc, "alice@example.test" };
 	struct q_handoff	 r;
 	struct ipc_msg		*m;
 	char			 err[128];
@@ -144,6 +144,7 @@ test_roundtrip(void)
 	test_assert(r.class == Q_CLASS_SAFE && r.nrcpt == 2);
 	test_assert_str(r.helo, "client.example.test");
 	test_assert_str(r.peer, "192.0.2.7");
+	test_assert_str(r.author, "alice@example.test");
 	test_assert_str(r.rcpt[0].addr, "Bob@example.test");
 	test_assert_str(r.rcpt[0].user, "bob@example.test");
 	test_assert(r.rcpt[0].flags == Q_RCPT_LOCAL);
@@ -164,8 +165,10 @@ struct field {
 
 #define S(x)	{ 's', (x), 0 }
 #define U(x)	{ 'u', NULL, (x) }
-#define HEAD(id, from, class, n) \
-	S(id), S(from), U(class), S("client.test"), S("192.0.2.7"), U(n)
+#define HEADA(id, from, class, author, n) \
+	S(id), S(from), U(class), S("client.test"), S("192.0.2.7"), \
+	S(author), U(n)
+#define HEAD(id, from, class, n)	HEADA(id, from, class, "", n)
 #define RCPT(a, u, f)	S(a), S(u), U(f)
 
 static const struct {
@@ -195,7 +198,8 @@ static const struct {
 	{ "fewer recipients than announced", IPC_QUEUE_MESSAGE, 1, 554,
 	    { HEAD("", "a@b.test", 1, 2), RCPT("c@d.test", "c@d.test", 1) } },
 	{ "a HELO that ends a record", IPC_QUEUE_MESSAGE, 1, 554,
-	    { S(""), S("a@b.test"), U(0), S("x\r\nrcpt done"), S("p"), U(1),
+	    { S(""), S("a@b.test"), U(0), S("x\r\nrcpt done"), S("p"), S(""),
+	    U(1),
 	    RCPT("c@d.test", "c@d.test", 1) } },
 	{ "an unknown class", IPC_QUEUE_MESSAGE, 1, 554,
 	    { HEAD("", "a@b.test", 2, 1), RCPT("c@d.test", "c@d.test", 1) } },
@@ -211,13 +215,31 @@ static const struct {
 	    { HEAD("", "a@b.test", 1, 1), RCPT("c@d.test", "", 1) } },
 	{ "an unknown recipient flag", IPC_QUEUE_MESSAGE, 1, 554,
 	    { HEAD("", "a@b.test", 1, 1), RCPT("c@d.test", "c@d.test", 3) } },
+	{ "an author (a user)", IPC_QUEUE_MESSAGE, 1, 0,
+	    { HEADA("", "a@b.test", 1, "a@b.test", 1), RCPT("c@d.test",
+	    "c@d.test", 1) } },
+	{ "an author (a domain: system mail)", IPC_QUEUE_MESSAGE, 1, 0,
+	    { HEADA("", "", 1, "b.test", 1), RCPT("c@d.test", "c@d.test",
+	    1) } },
+	{ "an author that could end a record", IPC_QUEUE_MESSAGE, 1, 554,
+	    { HEADA("", "a@b.test", 1, "a@b.test\nsigned yes", 1),
+	    RCPT("c@d.test", "c@d.test", 1) } },
+	{ "an author with a space", IPC_QUEUE_MESSAGE, 1, 554,
+	    { HEADA("", "a@b.test", 1, "a@b.test x", 1), RCPT("c@d.test",
+	    "c@d.test", 1) } },
+	{ "an author that is an address literal", IPC_QUEUE_MESSAGE, 1, 554,
+	    { HEADA("", "a@b.test", 1, "[192.0.2.1]", 1), RCPT("c@d.test",
+	    "c@d.test", 1) } },
+	{ "no author field at all", IPC_QUEUE_MESSAGE, 1, 554,
+	    { S(""), S("a@b.test"), U(1), S("h"), S("p"), U(1),
+	    RCPT("c@d.test", "c@d.test", 1) } },
 	{ "no message", IPC_QUEUE_MESSAGE, 0, 554,
 	    { HEAD("", "a@b.test", 1, 1), RCPT("c@d.test", "c@d.test", 1) } },
 	{ "a field after the last", IPC_QUEUE_MESSAGE, 1, 554,
 	    { HEAD("", "a@b.test", 1, 1), RCPT("c@d.test", "c@d.test", 1),
 	    U(0) } },
 	{ "a string for a number", IPC_QUEUE_MESSAGE, 1, 554,
-	    { S(""), S("a@b.test"), S("1"), S("h"), S("p"), U(1),
+	    { S(""), S("a@b.test"), S("1"), S("h"), S("p"), S(""), U(1),
 	    RCPT("c@d.test", "c@d.test", 1) } },
 };
 
@@ -274,6 +296,34 @@ test_requests(void)
 }
 
 static void
+test_author_and_system_owner(void)
+{
+	char	 longa[Q_AUTHOR_MAX + 2];
+
+	test_begin("an author is none, an address or a domain; system mail "
+	    "is the postmaster's domain's");
+	test_assert(q_author_valid(""));
+	test_assert(q_author_valid("alice@example.test"));
+	test_assert(q_author_valid("example.test"));
+	test_assert(!q_author_valid("alice@example.test bob"));
+	test_assert(!q_author_valid("example.test\r\nx"));
+	test_assert(!q_author_valid("exa_mple.test"));
+	test_assert(!q_author_valid("[192.0.2.1]"));
+	test_assert(!q_author_valid("@example.test"));
+	memset(longa, 'a', sizeof(longa) - 1);
+	longa[sizeof(longa) - 1] = '\0';
+	memcpy(longa + sizeof(longa) - 14, "@example.test", 13);
+	test_assert(!q_author_valid(longa));
+	test_assert_str(q_system_owner("postmaster@example.test",
+	    "mx.example.test"), "example.test");
+	test_assert_str(q_system_owner(NULL, "mx.example.test"),
+	    "mx.example.test");
+	test_assert_str(q_system_owner("", "mx.example.test"),
+	    "mx.example.test");
+	test_end();
+}
+
+static void
 test_answers(void)
 {
 	struct ipc_msg	*m;
@@ -325,6 +375,7 @@ main(void)
 		test_addr_valid,
 		test_roundtrip,
 		test_requests,
+		test_author_and_system_owner,
 		test_answers,
 		NULL
 	};

@@ -67,6 +67,109 @@ test_envelope_roundtrip(void)
 }
 
 static void
+test_envelope_author_and_signed(void)
+{
+	static const char *const bad[] = {
+		"id 0123456789abcdef\nauthor a@b c\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nauthor [192.0.2.1]\n"
+		    "rcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nsigned no\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nsigned 1\nrcpt pending a@b a@b\n",
+	};
+	struct q_envelope	 e, f;
+	char			*text, err[128];
+	size_t			 len, i;
+	int			 ok = 1;
+
+	test_begin("the author and the signed mark survive format and parse");
+	sample(&e);
+	q_env_format(&e, &text, &len);
+	/* port 25 mail: no author, not signed, no line for either */
+	test_assert(strstr(text, "author") == NULL);
+	test_assert(strstr(text, "signed") == NULL);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert_str(f.author, "");
+	test_assert(!f.is_signed);
+	free(text);
+	q_env_free(&f);
+	free(e.author);
+	e.author = strdup("alice@example.test");
+	q_env_format(&e, &text, &len);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert_str(f.author, "alice@example.test");
+	test_assert(!f.is_signed);
+	free(text);
+	q_env_free(&f);
+	e.is_signed = 1;
+	q_env_format(&e, &text, &len);
+	test_assert(strstr(text, "\nauthor alice@example.test\nsigned yes\n")
+	    != NULL);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert_str(f.author, "alice@example.test");
+	test_assert(f.is_signed);
+	free(text);
+	q_env_free(&f);
+	q_env_free(&e);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (q_env_parse(bad[i], strlen(bad[i]), &f, err,
+		    sizeof(err)) != -1) {
+			printf("  accepted case %zu\n", i);
+			q_env_free(&f);
+			ok = 0;
+		}
+	test_assert(ok);
+	test_end();
+}
+
+static void
+test_only_submitd_names_an_author(void)
+{
+	struct q_handoff_rcpt	 rc[2] = {
+		{ "bob@example.test", "bob@example.test", Q_RCPT_LOCAL },
+		{ "carol@example.net", "", 0 },
+	};
+	struct q_handoff	 h = { "", "alice@example.test", Q_CLASS_SAFE,
+				    "client.test", "192.0.2.7", 1, rc,
+				    "alice@example.test" };
+	struct q_envelope	 e;
+	const char		*why = NULL;
+
+	test_begin("the queue takes an author from submitd, never from the "
+	    "receiver");
+	test_assert(q_env_of_handoff(&h, 1, &e, &why) == 0);
+	test_assert_str(e.author, "alice@example.test");
+	test_assert_str(e.source, "submit");
+	test_assert(e.class == Q_CLASS_SAFE && !e.is_signed);
+	q_env_free(&e);
+	/* the receiver (which parses port 25) claiming one is refused */
+	test_assert(q_env_of_handoff(&h, 0, &e, &why) == -1);
+	test_assert_str(why, "the receiver named an author");
+	/* without one its mail is taken with no author, in the class the
+	 * receiver's verification gave it; anything but SAFE is unsafe */
+	h.author = "";
+	test_assert(q_env_of_handoff(&h, 0, &e, &why) == 0);
+	test_assert_str(e.author, "");
+	test_assert(e.class == Q_CLASS_SAFE);
+	q_env_free(&e);
+	h.class = 7;
+	test_assert(q_env_of_handoff(&h, 0, &e, &why) == 0);
+	test_assert(e.class == Q_CLASS_UNSAFE);
+	q_env_free(&e);
+	h.class = Q_CLASS_SAFE;
+	h.author = NULL;
+	test_assert(q_env_of_handoff(&h, 0, &e, &why) == 0);
+	test_assert_str(e.author, "");
+	q_env_free(&e);
+	/* nor may it relay */
+	h.nrcpt = 2;
+	test_assert(q_env_of_handoff(&h, 0, &e, &why) == -1);
+	test_assert(q_env_of_handoff(&h, 1, &e, &why) == 0);
+	test_assert(e.rcpt[1].state == Q_RS_REMOTE);
+	q_env_free(&e);
+	test_end();
+}
+
+static void
 test_envelope_refusals(void)
 {
 	static const char *const bad[] = {
@@ -343,6 +446,8 @@ main(void)
 {
 	static void (*const tests[])(void) = {
 		test_envelope_roundtrip,
+		test_envelope_author_and_signed,
+		test_only_submitd_names_an_author,
 		test_envelope_refusals,
 		test_envelope_addresses_are_addresses,
 		test_unknown_class_is_unsafe,

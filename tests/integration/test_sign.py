@@ -1,0 +1,377 @@
+"""DKIM signing in the mail flow, with real daemons: what alice submits
+reaches bob signed with her keys (d= her domain, s= her selectors, i=
+her address), and the signatures verify with python3-dkim and with
+common/dkim (tests/tools/dkimtool) against what `sealmailctl keys dns`
+publishes; the ed25519 setting; a keystore that is down or restarts;
+a keystore that refuses a signature for good (550: the message is
+returned to the author, never sent unsigned); bounces signed with the
+domain's key; what a kill leaves of a signing, settled at the next
+attempt; and port 25 mail, which nobody signs."""
+
+import os
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+import dkim
+
+from harness import BUILDDIR, DOMAIN, Instance, wait_for
+from kstools import (IPC_ERR, IPC_KS_GETKEYS, IPC_KS_KEYS, IPC_KS_SIGN,
+                     IPC_KS_SIGNATURE, dns_records, dnsfunc, f_data, f_str,
+                     f_u32, frame, read_frame)
+from test_submitd import PASSWORD, login, message
+
+ALICE = "alice@" + DOMAIN
+BOB = "bob@" + DOMAIN
+
+
+def header_of(data):
+    return data.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in data else \
+        data.split(b"\n\n", 1)[0]
+
+
+def signatures(data):
+    """The DKIM-Signature fields of a message, unfolded, in order."""
+    head = header_of(data).replace(b"\r\n", b"\n")
+    out = []
+    for m in re.finditer(rb"^DKIM-Signature:(.*(?:\n[ \t].*)*)", head,
+                         re.M | re.I):
+        out.append(re.sub(rb"\s+", b"", m.group(1)).decode())
+    return out
+
+
+def tags(sig):
+    return dict(t.split("=", 1) for t in sig.strip(";").split(";") if t)
+
+
+def python_dkim(data, records):
+    """python3-dkim's verdict on each signature, in order."""
+    data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    d = dkim.DKIM(data)
+    out = []
+    for i in range(len(signatures(data))):
+        try:
+            out.append(d.verify(idx=i, dnsfunc=dnsfunc(records)))
+        except dkim.ValidationError:
+            out.append(False)
+    return out
+
+
+def common_dkim(inst, data, records):
+    """common/dkim's verdict (dkimtool verify), one line a signature."""
+    keys = inst.path("dkim-keys")
+    with open(keys, "w") as f:
+        for name, rec in records.items():
+            f.write("%s %s\n" % (name.decode().rstrip("."), rec.decode()))
+    tool = os.path.join(BUILDDIR, "tests", "tools", "dkimtool")
+    if not os.path.exists(tool):
+        subprocess.run(["make", "-C", BUILDDIR, "-s", "tests/tools/dkimtool"],
+                       check=True, capture_output=True)
+    r = subprocess.run([tool, "verify", "-K", keys], input=data,
+                       capture_output=True, timeout=30)
+    return r.stdout.decode().splitlines()
+
+
+def selectors_of(inst, owner):
+    out = inst.ctl("keys", "show", owner).stdout
+    return set(re.findall(r"\b(s[a-z2-7]{12})\b", out))
+
+
+class Base(unittest.TestCase):
+    CONF = {}
+    KEYSTORE = True
+
+    def setUp(self):
+        self.inst = Instance(extra_conf=self.CONF, keystore=self.KEYSTORE)
+        self.addCleanup(self.inst.close)
+        self.inst.add_user(ALICE, PASSWORD)
+        self.inst.add_user(BOB, PASSWORD)
+
+    def start(self):
+        self.inst.start("mda", "smtpd", "submitd")
+
+    def submit(self, user=ALICE, rcpts=(BOB,), subject="sealed"):
+        s = smtplib.SMTP("127.0.0.1", self.inst.port("submission"),
+                         timeout=30)
+        s.ehlo("client.example.test")
+        s.starttls(context=self.inst.client_tls_context())
+        s.ehlo("client.example.test")
+        login(s, user, PASSWORD)
+        s.sendmail(user, list(rcpts), message(user, rcpts[0], subject))
+        s.quit()
+
+    def arrived(self, addr=BOB, n=1, timeout=20, folder=""):
+        msgs = wait_for(lambda: len(self.inst.messages(addr, folder)) >= n
+                        and self.inst.messages(addr, folder), timeout,
+                        "mail for " + addr)
+        with open(msgs[n - 1], "rb") as f:
+            return f.read()
+
+    def queue_ids(self):
+        out = self.inst.ctl("queue", "list").stdout
+        return re.findall(r"id=([0-9a-f]{16})", out)
+
+
+class SignedDeliveryTest(Base):
+
+    def test_submitted_mail_arrives_signed_by_its_author_both_algorithms(self):
+        self.start()
+        self.submit()
+        data = self.arrived()
+        sigs = signatures(data)
+        self.assertEqual(len(sigs), 2, data)
+        t = [tags(s) for s in sigs]
+        self.assertEqual([x["a"] for x in t], ["rsa-sha256", "ed25519-sha256"])
+        self.assertEqual({x["s"] for x in t}, selectors_of(self.inst, ALICE))
+        for x in t:
+            self.assertEqual(x["d"], DOMAIN)
+            self.assertEqual(x["i"], ALICE)
+            self.assertEqual(x["c"], "relaxed/relaxed")
+            self.assertNotIn("l", x)
+            # x= a week after t= by default
+            self.assertEqual(int(x["x"]) - int(x["t"]), 7 * 86400)
+            self.assertLess(abs(int(x["t"]) - time.time()), 120)
+            h = x["h"].lower().split(":")
+            # oversigned: each listed once more than it occurs
+            for name in ("from", "to", "subject", "date", "message-id",
+                         "cc", "reply-to", "references", "in-reply-to",
+                         "content-type", "mime-version"):
+                self.assertIn(name, h)
+            self.assertEqual(h.count("from"), 2)
+            self.assertEqual(h.count("cc"), 1)
+        recs = dns_records(self.inst)
+        self.assertEqual(python_dkim(data, recs), [True, True])
+        verdicts = common_dkim(self.inst, data, recs)
+        self.assertEqual(len(verdicts), 2, verdicts)
+        for v in verdicts:
+            self.assertTrue(v.startswith("dkim=pass"), v)
+        # signed once, in the queue, and logged with the queue ID
+        self.assertRegex(self.inst.log("smtpd"),
+                         r"id=[0-9a-f]{16} signed owner=<%s> d=%s"
+                         % (ALICE, DOMAIN))
+
+    def test_port_25_mail_is_not_signed(self):
+        self.start()
+        with smtplib.SMTP("127.0.0.1", self.inst.port("smtp"),
+                          timeout=30) as c:
+            c.sendmail("carol@remote.test", [BOB],
+                       b"From: carol@remote.test\r\nSubject: x\r\n\r\nhi\r\n")
+        data = self.arrived(folder="Unsafe")
+        self.assertEqual(signatures(data), [])
+        self.assertNotIn(" signed owner=", self.inst.log("smtpd"))
+
+
+class Ed25519OffTest(Base):
+    CONF = {"smtpd": {"sign_ed25519": "no", "signature_ttl": "2d"}}
+
+    def test_sign_ed25519_no_gives_one_rsa_signature(self):
+        self.start()
+        self.submit()
+        data = self.arrived()
+        sigs = signatures(data)
+        self.assertEqual(len(sigs), 1, data)
+        t = tags(sigs[0])
+        self.assertEqual(t["a"], "rsa-sha256")
+        self.assertEqual(int(t["x"]) - int(t["t"]), 2 * 86400)
+        self.assertEqual(python_dkim(data, dns_records(self.inst)), [True])
+
+
+class KeystoreDownTest(Base):
+
+    def test_keystore_down_keeps_it_queued_then_delivers_it_signed(self):
+        self.start()
+        self.inst.stop("keystore")
+        self.submit()
+        wait_for(lambda: "not signed, deferred" in self.inst.log("smtpd"),
+                 20, "the deferral")
+        time.sleep(3)   # a few retries (retry_max 2s)
+        self.assertEqual(self.inst.messages(BOB), [])
+        ids = self.queue_ids()
+        self.assertEqual(len(ids), 1)
+        show = self.inst.ctl("queue", "show", ids[0]).stdout
+        self.assertIn("Not signed yet", show)
+        self.inst.start("keystore")
+        data = self.arrived(timeout=30)
+        self.assertEqual(len(signatures(data)), 2)
+        self.assertEqual(python_dkim(data, dns_records(self.inst)),
+                         [True, True])
+        wait_for(lambda: self.queue_ids() == [], 10, "the queue to empty")
+
+    def test_a_keystore_restart_does_not_stop_signing(self):
+        self.start()
+        self.submit(subject="one")
+        self.arrived(n=1)
+        # the queue's connection breaks; the next message gets a new one
+        self.inst.stop("keystore")
+        self.inst.start("keystore")
+        self.submit(subject="two")
+        data = self.arrived(n=2, timeout=30)
+        self.assertIn(b"Subject: two", data)
+        self.assertEqual(python_dkim(data, dns_records(self.inst)),
+                         [True, True])
+        # and again, after a kill -9 of the keystore
+        self.inst.stop("keystore", sig=signal.SIGKILL)
+        os.unlink(self.inst.path("run", "keystore.sock"))
+        self.inst.start("keystore")
+        self.submit(subject="three")
+        data = self.arrived(n=3, timeout=30)
+        self.assertEqual(python_dkim(data, dns_records(self.inst)),
+                         [True, True])
+
+
+class FakeKeystore:
+    """A keystore that knows one RSA key, refuses (550 key revoked) to
+    sign for a user, and signs anything else with nonsense bytes."""
+
+    def __init__(self, path, refuse_owner):
+        self.path = path
+        self.refuse = refuse_owner
+        self.getkeys = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o666)
+        self.sock.listen(8)
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.conn, args=(c,),
+                             daemon=True).start()
+
+    def conn(self, c):
+        with c:
+            while True:
+                m = read_frame(c)
+                if m is None:
+                    return
+                mtype, mid, f = m
+                if mtype == IPC_KS_GETKEYS:
+                    self.getkeys.append(f[0])
+                    out = frame(IPC_KS_KEYS, mid, f_str(DOMAIN) + f_u32(1) +
+                                f_str("rsa-sha256") + f_str("sfake"))
+                elif f[0] == self.refuse:
+                    out = frame(IPC_ERR, mid, f_u32(550) +
+                                f_str("key revoked"))
+                else:
+                    out = frame(IPC_KS_SIGNATURE, mid, f_str(DOMAIN) +
+                                f_str(f[2]) + f_data(b"\x01" * 256))
+                c.sendall(out)
+
+
+class RefusedSignatureTest(Base):
+    KEYSTORE = False
+
+    def test_a_revoked_key_returns_the_message_to_its_author(self):
+        ks = FakeKeystore(self.inst.path("run", "keystore.sock"), ALICE)
+        self.addCleanup(ks.close)
+        self.start()
+        self.submit()
+        dsn = self.arrived(ALICE)
+        self.assertIn(b"Undelivered Mail Returned to Sender", dsn)
+        self.assertIn(b"Message could not be signed (key revoked)", dsn)
+        self.assertIn(b"Status: 5.7.0", dsn)
+        # the bounce is system mail: the domain's key was asked for it
+        self.assertIn(b"From: Mail Delivery System <MAILER-DAEMON@%s>"
+                      % DOMAIN.encode(), dsn)
+        self.assertEqual(len(signatures(dsn)), 1)
+        # a 550 is asked about once more, on fresh keys, then final
+        self.assertEqual(ks.getkeys.count(ALICE), 2)
+        self.assertIn(DOMAIN, ks.getkeys)
+        time.sleep(2)
+        self.assertEqual(self.inst.messages(BOB), [])
+        self.assertIn("CANNOT BE SIGNED: key revoked",
+                      self.inst.log("smtpd"))
+        wait_for(lambda: self.queue_ids() == [], 10, "the queue to empty")
+
+
+class SystemMailTest(Base):
+
+    def test_a_bounce_is_signed_with_the_domain_key(self):
+        self.start()
+        self.inst.ctl("user", "set", BOB, "quota_bytes=1")
+        self.submit()
+        dsn = self.arrived(ALICE)
+        self.assertIn(b"Undelivered Mail Returned to Sender", dsn)
+        sigs = [tags(s) for s in signatures(dsn)]
+        self.assertEqual(len(sigs), 2, dsn)
+        self.assertEqual({s["s"] for s in sigs},
+                         selectors_of(self.inst, DOMAIN))
+        for s in sigs:
+            self.assertEqual(s["d"], DOMAIN)
+            self.assertNotIn("i", s)
+        self.assertEqual(python_dkim(dsn, dns_records(self.inst)),
+                         [True, True])
+
+
+class KillRecoveryTest(Base):
+    """What a kill -9 of smtpd can leave of a signing, made by hand (the
+    queue stopped with the message still unsigned), and what the next
+    attempt makes of it."""
+
+    def queued_unsigned(self):
+        self.start()
+        self.inst.stop("keystore")
+        self.submit()
+        wait_for(lambda: "not signed, deferred" in self.inst.log("smtpd"),
+                 20, "the deferral")
+        qid = self.queue_ids()[0]
+        self.inst.stop("smtpd", sig=signal.SIGKILL)
+        time.sleep(1)   # its roles see the parent gone and exit
+        d = self.inst.path("queue", "queue", qid)
+        with open(os.path.join(d, "message"), "rb") as f:
+            original = f.read()
+        return d, original
+
+    def restart(self):
+        self.inst.start("keystore")
+        self.inst.start("smtpd")
+
+    def test_an_unfinished_signed_copy_is_dropped_and_signed_once(self):
+        d, original = self.queued_unsigned()
+        # killed after writing message.signed, before the envelope said so
+        with open(os.path.join(d, "message.signed"), "wb") as f:
+            f.write(b"DKIM-Signature: v=1; stale\r\n" + original)
+        self.restart()
+        data = self.arrived(timeout=30)
+        self.assertNotIn(b"stale", data)
+        self.assertEqual(len(signatures(data)), 2)
+        self.assertEqual(python_dkim(data, dns_records(self.inst)),
+                         [True, True])
+        self.assertIn("unfinished signed copy removed",
+                      self.inst.log("smtpd"))
+
+    def test_a_committed_signed_copy_is_put_in_place_not_signed_again(self):
+        d, original = self.queued_unsigned()
+        # killed after the envelope said "signed yes", before the rename
+        with open(os.path.join(d, "message.signed"), "wb") as f:
+            f.write(b"X-Marker: the signed copy\r\n" + original)
+        env = os.path.join(d, "envelope")
+        with open(env) as f:
+            text = f.read()
+        with open(env, "w") as f:
+            f.write(text.replace("author %s\n" % ALICE,
+                                 "author %s\nsigned yes\n" % ALICE))
+        self.restart()
+        data = self.arrived(timeout=30)
+        self.assertIn(b"X-Marker: the signed copy", data)
+        self.assertEqual(signatures(data), [])
+        self.assertIn("signed copy put in place", self.inst.log("smtpd"))
+        self.assertNotIn(" signed owner=", self.inst.log("smtpd"))
+
+
+if __name__ == "__main__":
+    unittest.main()
