@@ -55,6 +55,7 @@
 #include "buf.h"
 #include "config.h"
 #include "daemon.h"
+#include "dkim.h"
 #include "dns.h"
 #include "ipc.h"
 #include "log.h"
@@ -687,9 +688,13 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	params.tls_ctx = tls;
 	params_known = params;
 	params_known.greeting_delay_ms = 0;
-	/* a socket each, and a memfd while a message comes in */
-	limit = net_limit_new(net_session_budget(cfg->smtpd_max_sessions, 2),
-	    cfg->smtpd_max_sessions_per_ip);
+	/*
+	 * a socket each, a memfd while a message comes in, and while it is
+	 * verified a connection to a key server per signature at most (DNS
+	 * queries share libunbound's sockets)
+	 */
+	limit = net_limit_new(net_session_budget(cfg->smtpd_max_sessions,
+	    2 + DKIM_MAX_SIGS), cfg->smtpd_max_sessions_per_ip);
 	net_limit_set_stress(limit, cfg->smtpd_limits.stress_threshold);
 	parent_ipc = ipc_conn_new(base, parent_fd, receiver_dispatch,
 	    peer_closed, "parent");
