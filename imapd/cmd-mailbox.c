@@ -21,25 +21,31 @@
 char *
 imap_mailbox_arg(struct client *c, const struct imap_arg *a)
 {
+	struct buf	 b;
 	const char	*s;
 	char		*n;
 	size_t		 len;
+	int		 r;
 
 	if (imap_arg_astring(a, &s) == -1)
 		return NULL;
-	if (c->rev2) {
-		/* names are kept in modified UTF-7, as IMAP4rev1 sends them */
-		struct buf b;
-
-		buf_init(&b, 0);
-		if (utf8_to_mutf7(s, &b) == -1) {
-			buf_free(&b);
-			return NULL;
-		}
-		n = mbox_name_norm(buf_cstr(&b));
-		buf_free(&b);
-	} else
-		n = mbox_name_norm(s);
+	/*
+	 * Names are kept in modified UTF-7, as IMAP4rev1 sends them: an
+	 * IMAP4rev2 session's UTF-8 is converted, an IMAP4rev1 session's name
+	 * must be modified UTF-7 already (RFC 3501 5.1.3: no 8-bit bytes, "&"
+	 * written "&-"), so every stored name reads back the same in both.
+	 */
+	buf_init(&b, 0);
+	if (c->rev2)
+		r = utf8_to_mutf7(s, &b);
+	else if ((r = utf8_from_mutf7(s, &b)) == 0) {
+		buf_reset(&b);
+		(void)buf_addstr(&b, s);
+	}
+	n = r == 0 ? mbox_name_norm(buf_cstr(&b)) : NULL;
+	buf_free(&b);
+	if (n == NULL)
+		return NULL;
 	len = strlen(n);
 	if (len > 1 && n[len - 1] == '/')
 		n[len - 1] = '\0';

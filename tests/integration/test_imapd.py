@@ -367,6 +367,29 @@ class ImapdTest(unittest.TestCase):
         self.assertIn(b'"Caf&AOk-"', b"".join(data))
         m.logout()
 
+    def test_imap4rev1_names_must_be_modified_utf7(self):
+        """an IMAP4rev1 session's mailbox names are modified UTF-7 (RFC
+        3501 5.1.3): raw 8-bit and a bare "&" are refused, so a name
+        stored reads back the same in IMAP4rev2"""
+        s, f = self.raw()
+        s.sendall(b"a LOGIN bob@example.test " + PW.encode() + b"\r\n")
+        self.read_until_tag(f, b"a")
+        raw = "Re\u00e7u".encode()
+        for tag, name in ((b"b", raw), (b"c", b"Q&A"), (b"d", b"X&AOk")):
+            s.sendall(tag + b" CREATE {%d+}\r\n%s\r\n" % (len(name), name))
+            last = self.read_until_tag(f, tag)[-1]
+            self.assertFalse(last.startswith(tag + b" OK"), (name, last))
+        s.sendall(b"e CREATE \"Q&-A\"\r\nf CREATE Re&AOc-u\r\n")
+        self.assertTrue(self.read_until_tag(f, b"e")[-1].startswith(b"e OK"))
+        self.assertTrue(self.read_until_tag(f, b"f")[-1].startswith(b"f OK"))
+        s.sendall(b"g ENABLE IMAP4rev2\r\nh LIST \"\" *\r\n")
+        self.read_until_tag(f, b"g")
+        out = b"".join(self.read_until_tag(f, b"h"))
+        self.assertIn(b'"Q&A"', out)
+        self.assertIn(raw, out)
+        self.assertNotIn(b"Re&AOc-u", out)
+        s.close()
+
     # -- raw protocol ---------------------------------------------------
 
     def test_raw_literals_pipelining_and_errors(self):
