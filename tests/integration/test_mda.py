@@ -14,6 +14,7 @@ import subprocess
 import threading
 import unittest
 
+from fixtures import InstanceCase
 from harness import Instance, binary, descendants, proc_info
 
 BOB = "bob@example.test"
@@ -92,19 +93,14 @@ class LMTPClient:
         self.sock.close()
 
 
-class MdaTest(unittest.TestCase):
+class MdaTest(InstanceCase):
+
+    USERS = (BOB, CAROL)
+    DAEMONS = ("mda",)
 
     @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance()
-        cls.inst.add_user(BOB, "pw")
-        cls.inst.add_user(CAROL, "pw")
+    def prepare(cls):
         cls.inst.ctl("user", "alias", "add", BOB, "robert@example.test")
-        cls.inst.start("mda")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
 
     def lmtp(self):
         return LMTPClient(self.inst.path("run", "lmtp.sock"))
