@@ -7,8 +7,9 @@
   unix socket (fakemda.FakeMda for mda's LMTP server, FakeQueue and
   HoldingQueue for smtpd's queue as submitd hands messages to it);
 * the tagged fields of common/ipc (ipc_fields, ipc_encode);
-* holdings(), the files a process has open or mapped under some
-  directories, read from /proc (who holds a database, who holds keys).
+* from /proc: holdings(), the files a process has open or mapped under
+  some directories (who holds a database, who holds keys); role_pid(),
+  a daemon's process by its name; rss_kb(), its resident memory.
 
     class QueueTest(InstanceCase):
         USERS = ("bob@example.test",)
@@ -25,7 +26,7 @@ import threading
 import time
 import unittest
 
-from harness import Instance, binary, wait_for
+from harness import Instance, binary, descendants, proc_info, wait_for
 
 IPC_OK, IPC_ERR = 1, 2     # the queue's answers (common/qhandoff.h)
 IPC_QUEUE_MESSAGE = 200
@@ -37,12 +38,14 @@ IPC_FLAG_FD = 0x80000000
 class InstanceCase(unittest.TestCase):
     """The tests of a class share cls.inst: an Instance with CONF as its
     extra configuration, each of USERS added (with PASSWORD, None for
-    none), prepare() run, then DAEMONS started.  The class is skipped
-    when a program of NEEDS is not built."""
+    none), each of ALIASES, (user, alias, settings...), made, prepare()
+    run, then DAEMONS started.  The class is skipped when a program of
+    NEEDS is not built."""
 
     CONF = None
     USERS = ()
     PASSWORD = "pw"
+    ALIASES = ()
     DAEMONS = ()
     NEEDS = ()
 
@@ -55,6 +58,8 @@ class InstanceCase(unittest.TestCase):
         try:
             for user in cls.USERS:
                 cls.inst.add_user(user, cls.PASSWORD)
+            for alias in cls.ALIASES:
+                cls.inst.ctl("user", "alias", "add", *alias)
             cls.prepare()
             cls.inst.start(*cls.DAEMONS)
         except BaseException:
@@ -305,3 +310,23 @@ def holdings(pid, dirs, allowed=()):
     except FileNotFoundError:
         pass            # it exited meanwhile
     return held
+
+
+def role_pid(parent, role):
+    """The pid of the process called role below parent, or None."""
+    for pid in descendants(parent):
+        try:
+            if proc_info(pid)[0] == role:
+                return pid
+        except OSError:
+            pass        # gone meanwhile
+    return None
+
+
+def rss_kb(pid):
+    """The resident memory of pid in KiB (0 when the kernel says none)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0

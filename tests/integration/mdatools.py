@@ -1,20 +1,81 @@
-"""mdatools.py - what the tests of mda under attack and under failure
-share (test_mda_hardening.py, test_mda_heal.py): a class with one
-running mda, its users and an LMTP client; the mda.lmtp role's pid;
-code run as another uid; directories made as the mail user; and the
-database files a process holds."""
+"""mdatools.py - what the tests of mda share (test_mda.py,
+test_mda_hardening.py, test_mda_heal.py): a raw LMTP client and a plain
+message; a class with one running mda and its users; the mda.lmtp role's
+pid; code run as another uid; directories made as the mail user; and
+the database files a process holds."""
 
 import json
 import os
 import socket
 
-from fixtures import InstanceCase, holdings
-from harness import descendants, proc_info, wait_for
-from test_mda import PLAIN, LMTPClient, dotstuff
+from fixtures import InstanceCase, holdings, role_pid as process_named
+from harness import wait_for
 
 BOB = "bob@example.test"
 CAROL = "carol@example.test"
 NOBODY = 65534
+
+PLAIN = (b"From: alice@example.test\r\nTo: bob@example.test\r\n"
+         b"Subject: plain\r\nMessage-ID: <p1@example.test>\r\n\r\n"
+         b"Hello Bob,\r\n.a line that starts with a dot\r\nbye\r\n")
+
+
+def new_qid():
+    """A queue ID as smtpd makes them: 16 lowercase hex digits."""
+    return os.urandom(8).hex()
+
+
+def dotstuff(msg):
+    out = []
+    for line in msg.split(b"\r\n")[:-1]:
+        out.append(b"." + line if line.startswith(b".") else line)
+    return b"\r\n".join(out) + b"\r\n.\r\n"
+
+
+class LMTPClient:
+    """A raw LMTP client: one reply per recipient after DATA."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(20)
+        self.sock.connect(path)
+        self.f = self.sock.makefile("rb")
+        assert self.reply()[0] == 220
+
+    def reply(self):
+        lines = []
+        while True:
+            line = self.f.readline().decode()
+            lines.append(line.rstrip("\r\n"))
+            if len(line) < 4 or line[3] != "-":
+                return int(line[:3]), lines[-1]
+
+    def cmd(self, line):
+        self.sock.sendall(line.encode() + b"\r\n")
+        return self.reply()
+
+    def send(self, sender, rcpts, msg, cls=None, qid=None):
+        """One transaction; with cls (as smtpd does) XSEAL names the
+        class and a queue ID (qid, or a fresh one)."""
+        self.cmd("LHLO test")
+        if cls:
+            code, text = self.xseal(cls, qid)
+            assert code == 250, text
+        assert self.cmd("MAIL FROM:<%s>" % sender)[0] == 250
+        accepted = [r for r in rcpts if self.cmd("RCPT TO:<%s>" % r)[0] == 250]
+        if not accepted:
+            return []
+        assert self.cmd("DATA")[0] == 354
+        self.sock.sendall(dotstuff(msg))
+        return [self.reply() for _ in accepted]
+
+    def xseal(self, cls, qid=None):
+        return self.cmd("XSEAL ID=%s CLASS=%s" % (qid or new_qid(),
+                                                  cls.upper()))
+
+    def close(self):
+        self.cmd("QUIT")
+        self.sock.close()
 
 
 def as_uid(uid, fn):
@@ -51,13 +112,7 @@ def as_uid(uid, fn):
 
 
 def role_pid(inst, role="mda.lmtp"):
-    for pid in descendants(inst.pid("mda")):
-        try:
-            if proc_info(pid)[0] == role:
-                return pid
-        except OSError:
-            pass
-    return None
+    return process_named(inst.pid("mda"), role)
 
 
 def new_role_pid(inst, old, timeout=10):

@@ -22,9 +22,9 @@ import time
 import unittest
 
 from harness import binary, wait_for
-from mdatools import (BOB, CAROL, NOBODY, MdaCase, as_uid, chown_vmail,
-                      lmtp_lines, user_dir, vmail_dir)
-from test_mda import PLAIN, dotstuff, new_qid
+from mdatools import (BOB, CAROL, NOBODY, PLAIN, MdaCase, as_uid,
+                      chown_vmail, dotstuff, lmtp_lines, new_qid, user_dir,
+                      vmail_dir)
 
 
 class EnvelopeTest(MdaCase):

@@ -20,8 +20,8 @@ import unittest
 
 from fixtures import IPC_ERR
 from harness import Instance, descendants, proc_info, wait_for
-from mdatools import BOB, MdaCase, db_holdings, new_role_pid, role_pid
-from test_mda import PLAIN
+from mdatools import (BOB, PLAIN, MdaCase, db_holdings, new_role_pid,
+                      role_pid)
 
 IPC_PARENT_LOOKUP_RCPT = 101
 

@@ -74,11 +74,8 @@ LINE = re.compile(r'^id=(\S+) date=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) '
 class QuarantineTest(InstanceCase):
 
     USERS = (BOB, CAROL)
+    ALIASES = ((BOB, "robert@example.test"),)
     DAEMONS = ("mda",)
-
-    @classmethod
-    def prepare(cls):
-        cls.inst.ctl("user", "alias", "add", BOB, "robert@example.test")
 
     def qdir(self, local="bob"):
         return self.inst.path("quarantine", "example.test", local, "new")

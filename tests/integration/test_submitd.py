@@ -55,13 +55,12 @@ class SubmitdBase(InstanceCase):
     DAEMONS = NEEDS = ("submitd",)
     queue = None
 
+    ALIASES = (("alice@" + DOMAIN, "sales@" + DOMAIN, "sender=yes"),
+               ("alice@" + DOMAIN, "info@" + DOMAIN, "sender=no"))
+
     @classmethod
     def prepare(cls):
         cls.queue = FakeQueue(cls.inst.path("run", "queue.sock"))
-        cls.inst.ctl("user", "alias", "add", "alice@" + DOMAIN,
-                     "sales@" + DOMAIN, "sender=yes")
-        cls.inst.ctl("user", "alias", "add", "alice@" + DOMAIN,
-                     "info@" + DOMAIN, "sender=no")
         cls.inst.ctl("user", "set", "boss@" + DOMAIN, "privileged=yes",
                      "max_rcpt_per_msg=200", "max_rcpt_per_day=5000")
 

@@ -127,6 +127,17 @@ class HardeningBase(unittest.TestCase):
         s.quit()
         return reply
 
+    def send_message(self):
+        """A session that sent a whole message from alice to bob, its
+        reply not yet read."""
+        s = self.connect(user=ALICE)
+        s.mail(ALICE)
+        s.rcpt(BOB)
+        code, _ = s.docmd("DATA")
+        self.assertEqual(code, 354)
+        s.send(message(ALICE, BOB).encode() + b"\r\n.\r\n")
+        return s
+
     def submit_when_ready(self, timeout=10):
         """A message goes through once submitd serves again."""
         end = time.time() + timeout
@@ -222,12 +233,7 @@ class HeaderRoleTest(HardeningBase):
     def test_a_message_at_a_header_role_that_dies_gets_451(self):
         pid = role_pid(self.inst, "submitd.header")
         os.kill(pid, signal.SIGSTOP)
-        s = self.connect(user=ALICE)
-        s.mail(ALICE)
-        s.rcpt(BOB)
-        code, _ = s.docmd("DATA")
-        self.assertEqual(code, 354)
-        s.send(message(ALICE, BOB).encode() + b"\r\n.\r\n")
+        s = self.send_message()
         time.sleep(0.5)		# the parent asked the stopped role
         os.kill(pid, signal.SIGKILL)
         code, text = s.getreply()
@@ -372,12 +378,7 @@ class AbandonTest(HardeningBase):
     def start_message(self):
         """A session that sent a whole message; the parent is at the
         queue with it."""
-        s = self.connect(user=ALICE)
-        s.mail(ALICE)
-        s.rcpt(BOB)
-        code, _ = s.docmd("DATA")
-        self.assertEqual(code, 354)
-        s.send(message(ALICE, BOB).encode() + b"\r\n.\r\n")
+        s = self.send_message()
         self.assertTrue(self.queue.taken.wait(10), "the hand-off")
         return s
 
