@@ -17,7 +17,8 @@ import sys
 import time
 from email.message import EmailMessage
 
-from harness import DAEMONS, Instance, descendants, proc_info, wait_for
+from fixtures import role_pid
+from harness import DAEMONS, Instance, wait_for
 
 PORTS = {"smtp": 2525, "submission": 5870, "submissions": 4650,
          "imap": 1430, "imaps": 9930, "keyserver": 4025}
@@ -112,16 +113,6 @@ def show_signatures(inst, text):
     say("what to publish in DNS for them (sealmailctl keys dns):")
     for line in inst.ctl("keys", "dns").stdout.splitlines():
         print("    " + line)
-
-
-def role_pid(parent, role):
-    for pid in descendants(parent):
-        try:
-            if proc_info(pid)[0] == role:
-                return pid
-        except OSError:
-            pass
-    return None
 
 
 # (daemon, role) killed by the demo to show the root parent replacing it.

@@ -18,6 +18,14 @@ NSEC; its DS goes into the trust anchor file.  Each (owner, type) in
 `tamper` has a byte of its RRSIG's signature flipped after signing, so
 a validating resolver finds it bogus.
 
+`python3 dnsserver.py ZONES.json MESSAGE PROGRAM [ARGS...]` serves the
+zones (a JSON object of the same form, unsigned) on 127.0.0.1:53 while
+PROGRAM runs with MESSAGE on its standard input, for programs that only
+read /etc/resolv.conf: it is meant for a fresh network and mount
+namespace (test_dkim_interop.py runs OpenDKIM so, under `unshare --net
+--mount` with loopback up and /etc/resolv.conf bound to a file naming
+127.0.0.1), where nothing else sees the server.
+
 Everything lives in one temporary directory: nsd.conf, zone files, keys,
 pid, log, zone list and xfrd state; no database; no chroot; no privilege
 drop (username ""), so it runs as root or as any user; NSD is started
@@ -27,6 +35,7 @@ process group, which only it is in.  missing() says why it cannot run.
 """
 
 import base64
+import json
 import os
 import random
 import shutil
@@ -34,6 +43,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -115,8 +125,11 @@ def query_packet(name, qtype, qid=None, dnssec=False):
 class DnsServer:
     """One NSD on 127.0.0.1:port serving zones from a temporary dir."""
 
-    def __init__(self, zones, signed=(), tamper=(), keep=None):
+    def __init__(self, zones, signed=(), tamper=(), keep=None, port=None):
+        """port: a fixed port (53 in a namespace of its own) instead of
+        a free one."""
         self.zones = zones
+        self.fixed_port = port
         self.signed = set(signed)
         self.tamper = [(o.rstrip(".").lower(), t.upper()) for o, t in tamper]
         self.dir = tempfile.mkdtemp(prefix="smdns-", dir="/tmp")
@@ -228,7 +241,7 @@ class DnsServer:
             return ""
 
     def _start_once(self):
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         self._write_zones()
         self.proc = subprocess.Popen(
             [NSD, "-d", "-c", os.path.join(self.dir, "nsd.conf")],
@@ -285,3 +298,21 @@ class DnsServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def main(argv):
+    """Serve the zones of argv[0] on port 53 while argv[2:] runs with
+    argv[1] on its standard input; its output and status become ours."""
+    with open(argv[0]) as f:
+        zones = json.load(f)
+    with DnsServer(zones, port=53):
+        with open(argv[1], "rb") as msg:
+            p = subprocess.run(argv[2:], stdin=msg, capture_output=True,
+                               timeout=60)
+    sys.stdout.buffer.write(p.stdout)
+    sys.stderr.buffer.write(p.stderr)
+    return p.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -5,17 +5,17 @@ Also mda_offers_xseal() for a real mda, and read_reply() for any SMTP or
 LMTP reply on a socket file.
 """
 
-import os
 import re
 import socket
 import struct
 import threading
 import time
 
+from fixtures import UnixServer
 from harness import wait_for
 
 
-class FakeMda:
+class FakeMda(UnixServer):
     """An LMTP server (RFC 2033) recording every transaction.
 
     It offers XSEAL as mda does (the agreed hand-off: "XSEAL ID=<queue
@@ -32,8 +32,9 @@ class FakeMda:
     each transaction with an unasked 421 (as mda's engine ends an idle
     one), and the socket closes a second later."""
 
+    MODE = 0o777
+
     def __init__(self, path, xseal=True):
-        self.path = path
         self.xseal = xseal
         self.messages = []      # (mail line, [rcpt], data, xseal line)
         self.commands = []
@@ -44,39 +45,9 @@ class FakeMda:
         self.release = threading.Event()
         self.held = []
         self.lock = threading.Lock()
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        os.chmod(path, 0o777)
-        self.sock.listen(16)
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        super().__init__(path)
 
-    def close(self):
-        self.running = False
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
-    def _accept(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c):
         f = c.makefile("rb")
         pid = struct.unpack("3i", c.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]

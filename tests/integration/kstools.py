@@ -2,7 +2,7 @@
 records `sealmailctl keys dns` prints, read back for python3-dkim's DNS
 function; tests/tools/kssign run as any user; a raw client of the signing
 socket that speaks common/ipc's framing itself; the key server's
-multi-line answers; and /proc views of what a process holds."""
+multi-line answers; and what a process holds in memory (/proc)."""
 
 import os
 import shutil
@@ -190,35 +190,6 @@ def keyserver(inst):
 
 
 # -- /proc ---------------------------------------------------------------
-
-def holdings(pid, dirs):
-    """Files under dirs (or any __db.* / *.db) that pid has open or
-    mapped."""
-    dirs = [os.path.realpath(d) + "/" for d in dirs]
-    held = []
-
-    def bad(path):
-        path = path.replace(" (deleted)", "")
-        base = os.path.basename(path)
-        return (any(path.startswith(d) for d in dirs) or
-                base.startswith("__db.") or base.endswith(".db"))
-    try:
-        for fd in os.listdir("/proc/%d/fd" % pid):
-            try:
-                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-            except OSError:
-                continue
-            if bad(target):
-                held.append("fd %s -> %s" % (fd, target))
-        with open("/proc/%d/maps" % pid) as f:
-            for line in f:
-                parts = line.split(None, 5)
-                if len(parts) == 6 and bad(parts[5].strip()):
-                    held.append("mapped %s" % parts[5].strip())
-    except FileNotFoundError:
-        pass
-    return held
-
 
 def memory_holds(pid, needle):
     """Whether a readable, writable region of pid's memory holds needle;

@@ -4,27 +4,29 @@ opendkim-testmsg.
 
 * Sealmail's signatures, rsa-sha256 and ed25519-sha256, relaxed/relaxed
   and simple/simple, verify in dkimpy (keys through its dnsfunc) and in
-  OpenDKIM (keys through a private DNS server, see dkim_dns_stub.py).
+  OpenDKIM (keys through NSD in a private network namespace, see
+  dnsserver.py).
 * dkimpy's signatures, rsa-sha256 and ed25519-sha256, verify in Sealmail.
 * The refusals agree: a tampered body, a From added after signing, a
   revoked key, a 512-bit key each fail in all three with the result RFC
   8601 names; an l= signature with content appended is "policy" in
   Sealmail, never "pass".
 
-Keys are made fresh with openssl for each run.  Needs python3-dkim and
-opendkim-tools (./sealmail.sh deps); the OpenDKIM cases need root for
-unshare(1) and skip without it.
+Keys are made fresh with openssl for each run.  Needs python3-dkim,
+opendkim-tools and nsd (./sealmail.sh deps); the OpenDKIM cases need root
+for unshare(1) and skip without it.
 """
 
 import base64
+import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
+import dnsserver
 from harness import BUILDDIR, SRCDIR
 
 try:
@@ -50,7 +52,7 @@ MESSAGE = (
     b"\r\n"
     b"\r\n")
 TOOL = os.path.join(BUILDDIR, "tests", "tools", "dkimtool")
-STUB = os.path.join(SRCDIR, "tests", "integration", "dkim_dns_stub.py")
+DNSSERVER = os.path.join(SRCDIR, "tests", "integration", "dnsserver.py")
 
 
 def run(cmd, data=None):
@@ -140,14 +142,19 @@ class DkimInteropTest(unittest.TestCase):
 
     def opendkim_verify(self, msg, override=None):
         """opendkim-testmsg's exit status and complaint, keys served by
-        a DNS server inside a private network namespace."""
+        NSD inside a private network namespace (dnsserver.py)."""
         if os.geteuid() != 0 or shutil.which("unshare") is None:
             self.skipTest("OpenDKIM looks keys up in DNS: needs root "
                           "for a private network namespace")
-        zone = os.path.join(self.dir, "zone.txt")
-        with open(zone, "w") as f:
-            for name, rec in self.records(override).items():
-                f.write("%s %s\n" % (name, rec))
+        why = dnsserver.missing()
+        if why is not None:
+            raise AssertionError(why + "; ./sealmail.sh deps installs it")
+        zones = os.path.join(self.dir, "zones.json")
+        with open(zones, "w") as f:
+            json.dump({DOMAIN: [
+                "%s. TXT %s" % (name, " ".join(
+                    '"%s"' % rec[i:i + 255] for i in range(0, len(rec), 255)))
+                for name, rec in self.records(override).items()]}, f)
         resolv = os.path.join(self.dir, "resolv.conf")
         with open(resolv, "w") as f:
             f.write("nameserver 127.0.0.1\noptions attempts:1 timeout:2\n")
@@ -158,8 +165,8 @@ class DkimInteropTest(unittest.TestCase):
                   '&& exec "$2" "$3" "$4" "$5" /usr/sbin/opendkim-testmsg')
         p = subprocess.run(["unshare", "--net", "--mount",
                             "--propagation", "private", "sh", "-c", script,
-                            "sh", resolv, "/usr/bin/python3", STUB, zone,
-                            path], capture_output=True, timeout=120)
+                            "sh", resolv, "/usr/bin/python3", DNSSERVER,
+                            zones, path], capture_output=True, timeout=120)
         return p.returncode, p.stderr.decode()
 
     def assert_all_reject(self, msg, sealmail_status, reason, override=None):

@@ -36,8 +36,8 @@ import threading
 import time
 import unittest
 
-from harness import DOMAIN, Instance, binary, descendants, proc_info, \
-    sanitized, wait_for
+from fixtures import role_pid as process_named, rss_kb
+from harness import DOMAIN, Instance, binary, sanitized, wait_for
 
 BOB = "bob@" + DOMAIN
 PASSWORD = "flood-resistant-pw"
@@ -63,25 +63,10 @@ def raise_nofile(want):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def role_pid(inst, daemon, name):
     """The pid of daemon's process called name (it may still be forking)."""
-    def find():
-        for pid in descendants(inst.pid(daemon)):
-            try:
-                if proc_info(pid)[0] == name:
-                    return pid
-            except OSError:
-                pass
-        return None
-    return wait_for(find, 10, "%s process" % name)
+    return wait_for(lambda: process_named(inst.pid(daemon), name), 10,
+                    "%s process" % name)
 
 
 def address(net, i):

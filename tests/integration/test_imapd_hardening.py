@@ -19,19 +19,12 @@ import tempfile
 import time
 import unittest
 
+from fixtures import rss_kb
 from harness import Instance, descendants, proc_info, sanitized, wait_for
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 PW = "hardening-pw"
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class ImapdHardeningTest(unittest.TestCase):

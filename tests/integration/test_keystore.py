@@ -10,23 +10,20 @@ import statistics
 import time
 import unittest
 
+from fixtures import InstanceCase
 from harness import Instance
 from kstools import dns_records, key_answer, keyserver
 
 
-class KeyServerTest(unittest.TestCase):
+class KeyServerTest(InstanceCase):
+
+    USERS = ("alice@example.test", "nokeys@example.test")
+    PASSWORD = None
+    DAEMONS = ("keystore",)
 
     @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance()
-        cls.inst.add_user("alice@example.test")
-        cls.inst.add_user("nokeys@example.test")
+    def prepare(cls):
         cls.inst.ctl("keys", "revoke", "nokeys@example.test")
-        cls.inst.start("keystore")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
 
     def connect(self):
         s = socket.create_connection(("127.0.0.1", self.inst.port("keyserver")), 5)

@@ -9,6 +9,7 @@ import re
 import subprocess
 import unittest
 
+from fixtures import InstanceCase
 from harness import Instance, binary
 from kstools import (PKCS8_ED25519, PKCS8_RSA, db_password, dns_lines,
                      txt_strings)
@@ -29,18 +30,14 @@ def keys(inst, owner):
     return out
 
 
-class KeyManagementTest(unittest.TestCase):
+class KeyManagementTest(InstanceCase):
+
+    USERS = ("alice@example.test", "bob@example.test")
+    PASSWORD = None
 
     @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance()
-        cls.inst.add_user("alice@example.test")
-        cls.inst.add_user("bob@example.test")
+    def prepare(cls):
         cls.inst.add_domain("other.test")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
 
     def test_user_add_makes_an_rsa_and_an_ed25519_key(self):
         k = keys(self.inst, "alice@example.test")

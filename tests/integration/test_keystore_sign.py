@@ -13,10 +13,11 @@ import unittest
 
 import dkim
 
+from fixtures import InstanceCase, holdings
 from harness import Instance, descendants, proc_info, wait_for
 from kstools import (IPC_ERR, IPC_KS_GETKEYS, IPC_KS_KEYS, IPC_KS_SIGN,
                      IPC_KS_SIGNATURE, MESSAGE, db_password, dns_records,
-                     dnsfunc, f_data, f_str, f_u32, frame, holdings, kssign,
+                     dnsfunc, f_data, f_str, f_u32, frame, kssign,
                      memory_holds, read_frame, signing_socket)
 
 
@@ -56,17 +57,11 @@ def sign_raw(s, mid, owner, alg, sel, digest=b"y" * 32):
     return read_frame(s)
 
 
-class SigningTest(unittest.TestCase):
+class SigningTest(InstanceCase):
 
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance()
-        cls.inst.add_user("alice@example.test")
-        cls.inst.start("keystore")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
+    USERS = ("alice@example.test",)
+    PASSWORD = None
+    DAEMONS = ("keystore",)
 
     def sign(self, *args, owner="alice@example.test", **kw):
         r = kssign(self.inst, *args, owner, **kw)

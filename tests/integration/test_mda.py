@@ -9,19 +9,13 @@ quota) store nothing.
 
 import glob
 import os
-import socket
 import subprocess
 import threading
 import unittest
 
 from harness import Instance, binary, descendants, proc_info
+from mdatools import BOB, CAROL, PLAIN, LMTPClient, MdaCase, dotstuff, new_qid
 
-BOB = "bob@example.test"
-CAROL = "carol@example.test"
-
-PLAIN = (b"From: alice@example.test\r\nTo: bob@example.test\r\n"
-         b"Subject: plain\r\nMessage-ID: <p1@example.test>\r\n\r\n"
-         b"Hello Bob,\r\n.a line that starts with a dot\r\nbye\r\n")
 
 ATTACHED = (b"From: mallory@evil.test\r\nTo: bob@example.test\r\n"
             b"Subject: invoice\r\nMIME-Version: 1.0\r\n"
@@ -34,84 +28,9 @@ ATTACHED = (b"From: mallory@evil.test\r\nTo: bob@example.test\r\n"
 MARKER = b"MARKER-EVIL-PAYLOAD"
 
 
-def new_qid():
-    """A queue ID as smtpd makes them: 16 lowercase hex digits."""
-    return os.urandom(8).hex()
+class MdaTest(MdaCase):
 
-
-def dotstuff(msg):
-    out = []
-    for line in msg.split(b"\r\n")[:-1]:
-        out.append(b"." + line if line.startswith(b".") else line)
-    return b"\r\n".join(out) + b"\r\n.\r\n"
-
-
-class LMTPClient:
-    """A raw LMTP client: one reply per recipient after DATA."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(20)
-        self.sock.connect(path)
-        self.f = self.sock.makefile("rb")
-        assert self.reply()[0] == 220
-
-    def reply(self):
-        lines = []
-        while True:
-            line = self.f.readline().decode()
-            lines.append(line.rstrip("\r\n"))
-            if len(line) < 4 or line[3] != "-":
-                return int(line[:3]), lines[-1]
-
-    def cmd(self, line):
-        self.sock.sendall(line.encode() + b"\r\n")
-        return self.reply()
-
-    def send(self, sender, rcpts, msg, cls=None, qid=None):
-        """One transaction; with cls (as smtpd does) XSEAL names the
-        class and a queue ID (qid, or a fresh one)."""
-        self.cmd("LHLO test")
-        if cls:
-            code, text = self.xseal(cls, qid)
-            assert code == 250, text
-        assert self.cmd("MAIL FROM:<%s>" % sender)[0] == 250
-        accepted = [r for r in rcpts if self.cmd("RCPT TO:<%s>" % r)[0] == 250]
-        if not accepted:
-            return []
-        assert self.cmd("DATA")[0] == 354
-        self.sock.sendall(dotstuff(msg))
-        return [self.reply() for _ in accepted]
-
-    def xseal(self, cls, qid=None):
-        return self.cmd("XSEAL ID=%s CLASS=%s" % (qid or new_qid(),
-                                                  cls.upper()))
-
-    def close(self):
-        self.cmd("QUIT")
-        self.sock.close()
-
-
-class MdaTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance()
-        cls.inst.add_user(BOB, "pw")
-        cls.inst.add_user(CAROL, "pw")
-        cls.inst.ctl("user", "alias", "add", BOB, "robert@example.test")
-        cls.inst.start("mda")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
-
-    def lmtp(self):
-        return LMTPClient(self.inst.path("run", "lmtp.sock"))
-
-    def read(self, path):
-        with open(path, "rb") as f:
-            return f.read()
+    ALIASES = ((BOB, "robert@example.test"),)
 
     def newest(self, addr, folder=""):
         msgs = self.inst.messages(addr, folder)

@@ -1,7 +1,7 @@
 """Privilege separation: every process of every daemon that handles
 network input runs as its unprivileged user, chrooted (docs/architecture.md,
 rule 1), and no unprivileged process holds the user database (docs/storage.md:
-Berkeley DB environment is opened only by root processes).
+the Berkeley DB environment is opened only by root processes).
 
 Read from /proc: the uids of each process below the daemon's parent, the
 directory /proc/PID/root points to, and /proc/PID/fd and /proc/PID/maps of
@@ -13,19 +13,30 @@ import os
 import smtplib
 import unittest
 
+from fixtures import holdings
 from harness import Instance, binary, descendants, proc_info, wait_for
 
 # the per-folder IMAP index (imapd/mailbox.c INDEX_FILE)
 INDEX_NAME = "sealmail.index.db"
 
 # Roles that read network input: (process name, user, chroot) where the
-# chroot "empty" is [global] empty_dir.
+# chroot is a path in the instance ("empty" is [global] empty_dir) or "/"
+# for none.
 NETWORK_ROLES = {
     "keystore": [("keystore.server", "sealmail", "empty")],
     "smtpd": [("smtpd.receiver", "sealmail", "empty")],
     "submitd": [("submitd.smtp", "sealmail", "empty")],
     "imapd": [("imapd.prelogin", "sealmail", "empty")],
-    "mda": [],
+    # not chrooted: it writes every user's Maildir under mail_root and
+    # the quarantine (mda/mda.c); it holds no database
+    "mda": [("mda.lmtp", "vmail", "/")],
+}
+
+# After bob logs in to IMAP: his own process, as the mail user, chrooted
+# to his mail directory (docs/architecture.md, rule 2).
+USER = "bob@example.test"
+USER_ROLES = {
+    "imapd": [("imapd.user", "vmail", "mail/example.test/bob")],
 }
 
 
@@ -39,90 +50,88 @@ class PrivsepTest(unittest.TestCase):
 
     def check_daemon(self, name):
         inst = self.inst
+        inst.add_user(USER, "pw")
         inst.start(name)
         parent = inst.pid(name)
         comm, uids, root = proc_info(parent)
         self.assertEqual(uids[1], 0, "%s parent runs as root" % name)
-        expect = NETWORK_ROLES[name]
-        # a role started by re-exec is root for a moment, until it has
-        # read what it needs and dropped: wait until every role is there
-        # and none is root; one still root after that fails below
+        self.check_roles(name, NETWORK_ROLES[name])
+        if name in USER_ROLES:
+            imap = imaplib.IMAP4("127.0.0.1", inst.port("imap"))
+            try:
+                imap.starttls(ssl_context=inst.client_tls_context())
+                imap.login(USER, "pw")
+                imap.select("INBOX")
+                self.check_roles(name, NETWORK_ROLES[name] +
+                                 USER_ROLES[name])
+            finally:
+                imap.logout()
+        inst.stop(name)
+
+    def check_roles(self, name, expect):
+        """Each expected role runs as its user in its chroot; no child of
+        the daemon keeps root or holds the user database."""
+        inst = self.inst
+        parent = inst.pid(name)
+
+        def roles():
+            """{name: (pid, uids)} of the daemon's children."""
+            seen = {}
+            for pid in descendants(parent):
+                try:
+                    comm, uids, _ = proc_info(pid)
+                except OSError:
+                    continue    # gone meanwhile (mda.purge)
+                seen[comm] = pid, uids
+            return seen
+
+        def settled():
+            # every role there and past its privilege drop (a child is
+            # root between its fork and priv_drop)
+            seen = roles()
+            if (all(r in seen for r, _, _ in expect) and
+                    all(0 not in uids for _, uids in seen.values())):
+                return seen
+            return None
         try:
-            kids = wait_for(lambda: self.settled(parent, expect), 10)
+            seen = wait_for(settled, 10, "%s roles" % name)
         except TimeoutError:
-            kids = descendants(parent)
-        seen = {}
-        for pid in kids:
-            comm, uids, root = proc_info(pid)
-            seen[comm] = (uids, root)
+            seen = roles()      # the assertions below say what is wrong
+        seen = {comm: pid for comm, (pid, _) in seen.items()}
+        for pid in seen.values():
+            try:
+                comm, uids, root = proc_info(pid)
+            except OSError:
+                continue
             # No child of any daemon keeps root.
-            self.assertNotIn(0, uids, "%s (%s) has uid 0: %s" % (comm, pid, uids))
+            self.assertNotIn(0, uids, "%s (%s) has uid 0: %s"
+                             % (comm, pid, uids))
+            self.assertEqual(self.db_holdings(pid, comm), [],
+                             "%s holds the user database" % comm)
         for role, user, chroot in expect:
             self.assertIn(role, seen, "%s has a %s process (saw %s)"
                           % (name, role, sorted(seen)))
-            uids, root = seen[role]
+            comm, uids, root = proc_info(seen[role])
             uid = inst.users[user].pw_uid
             self.assertEqual(uids, [uid] * 3, "%s runs as %s" % (role, user))
             self.assertEqual(os.path.realpath(root),
                              os.path.realpath(inst.path(chroot)),
                              "%s is chrooted to %s" % (role, chroot))
-        inst.stop(name)
-
-    @staticmethod
-    def settled(parent, expect):
-        """parent's descendants once each expected role runs and none of
-        them is root."""
-        kids = descendants(parent)
-        names = set()
-        for pid in kids:
-            try:
-                comm, uids, _ = proc_info(pid)
-            except OSError:
-                return None
-            if 0 in uids:
-                return None
-            names.add(comm)
-        return kids if {r for r, _, _ in expect} <= names else None
 
     def db_holdings(self, pid, comm=""):
         """Files of db_dir (or any Berkeley DB region or .db file) that
         pid has open or mapped.  A user's IMAP process may hold its own
         folder indexes (docs/storage.md: per-user indexes live in the user's
         chroot), never anything of the shared environment."""
-        db_dir = os.path.realpath(self.inst.path("db"))
-        held = []
-
-        def bad(path):
-            path = path.replace(" (deleted)", "")
-            base = os.path.basename(path)
-            if (comm == "imapd.user" and base == INDEX_NAME
-                    and not path.startswith(db_dir + "/")):
-                return False
-            return (path.startswith(db_dir + "/") or base.startswith("__db.")
-                    or base.endswith(".db"))
-        try:
-            for fd in os.listdir("/proc/%d/fd" % pid):
-                try:
-                    target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-                except OSError:
-                    continue
-                if bad(target):
-                    held.append("fd %s -> %s" % (fd, target))
-            with open("/proc/%d/maps" % pid) as f:
-                for line in f:
-                    parts = line.split(None, 5)
-                    if len(parts) == 6 and bad(parts[5].strip()):
-                        held.append("mapped %s" % parts[5].strip())
-        except FileNotFoundError:
-            pass		# it exited meanwhile
-        return held
+        return holdings(pid, [self.inst.path("db")],
+                        (INDEX_NAME,) if comm == "imapd.user" else ())
 
     def test_no_unprivileged_process_holds_the_user_database(self):
         # Every daemon running and busy (a delivery made, an IMAP user
         # logged in, a submission session open): no process that is not
         # root has a database file open or a DB region mapped.
         inst = self.inst
-        inst.add_user("bob@example.test", "pw")
+        inst.add_user(USER, "pw")
         names = [d for d in ("keystore", "mda", "smtpd", "submitd", "imapd")
                  if inst.built(d)]
         inst.start(*names)
@@ -166,7 +175,7 @@ class PrivsepTest(unittest.TestCase):
     def test_keystore_server_role_is_unprivileged_and_chrooted(self):
         self.check_daemon("keystore")
 
-    def test_mda_children_are_never_root(self):
+    def test_mda_lmtp_role_runs_as_the_mail_user(self):
         self.check_daemon("mda")
 
     def test_smtpd_receiver_is_unprivileged_and_chrooted(self):
@@ -179,7 +188,7 @@ class PrivsepTest(unittest.TestCase):
             self.skipTest("submitd not built")
         self.check_daemon("submitd")
 
-    def test_imapd_prelogin_is_unprivileged_and_chrooted(self):
+    def test_imapd_prelogin_and_user_are_unprivileged_and_chrooted(self):
         if not os.path.exists(binary("imapd")):
             self.skipTest("imapd not built")
         self.check_daemon("imapd")

@@ -14,6 +14,7 @@ import socket
 import time
 import unittest
 
+from fixtures import InstanceCase
 from harness import Instance, wait_for
 
 BOB = "bob@example.test"
@@ -70,19 +71,11 @@ LINE = re.compile(r'^id=(\S+) date=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) '
                   r'size=(\d+) from=<([^>]*)> subject="(.*)"$')
 
 
-class QuarantineTest(unittest.TestCase):
+class QuarantineTest(InstanceCase):
 
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance()
-        cls.inst.add_user(BOB, "pw")
-        cls.inst.add_user(CAROL, "pw")
-        cls.inst.ctl("user", "alias", "add", BOB, "robert@example.test")
-        cls.inst.start("mda")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
+    USERS = (BOB, CAROL)
+    ALIASES = ((BOB, "robert@example.test"),)
+    DAEMONS = ("mda",)
 
     def qdir(self, local="bob"):
         return self.inst.path("quarantine", "example.test", local, "new")

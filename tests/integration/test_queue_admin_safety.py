@@ -9,22 +9,16 @@ import smtplib
 import tempfile
 import unittest
 
-from harness import Instance, wait_for
+from fixtures import InstanceCase
+from harness import wait_for
 
 BOB = "bob@example.test"
 
 
-class QueueAdminSafetyTest(unittest.TestCase):
+class QueueAdminSafetyTest(InstanceCase):
 
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance()
-        cls.inst.add_user(BOB, "pw")
-        cls.inst.start("smtpd")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
+    USERS = (BOB,)
+    DAEMONS = ("smtpd",)
 
     def send(self, data):
         with smtplib.SMTP("127.0.0.1", self.inst.port("smtp"), timeout=30) as c:

@@ -24,6 +24,7 @@ import unittest
 
 import harness
 from fakemda import FakeMda, mda_offers_xseal, read_reply  # noqa: F401
+from fixtures import role_pid
 from harness import Instance, wait_for, descendants, proc_info
 
 DOMAIN = harness.DOMAIN
@@ -73,13 +74,10 @@ class SmtpdTest(unittest.TestCase):
         return s, f
 
     def role_pid(self, role):
-        for p in descendants(self.inst.pid("smtpd")):
-            try:
-                if proc_info(p)[0] == role:
-                    return p
-            except OSError:
-                pass
-        raise AssertionError("no process " + role)
+        pid = role_pid(self.inst.pid("smtpd"), role)
+        if pid is None:
+            raise AssertionError("no process " + role)
+        return pid
 
     def queue_ids(self):
         try:

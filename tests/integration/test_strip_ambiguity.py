@@ -22,7 +22,8 @@ import os
 import socket
 import unittest
 
-from harness import SRCDIR, Instance, wait_for
+from fixtures import InstanceCase
+from harness import SRCDIR, wait_for
 
 BOB = "bob@example.test"
 MARK = b"SEALMAIL-ATTACHMENT-MARKER"
@@ -57,17 +58,10 @@ def lmtp_deliver(path, rcpt, msg):
     return code
 
 
-class StripAmbiguityTest(unittest.TestCase):
+class StripAmbiguityTest(InstanceCase):
 
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance()
-        cls.inst.add_user(BOB, "pw")
-        cls.inst.start("mda")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
+    USERS = (BOB,)
+    DAEMONS = ("mda",)
 
     def deliver(self, name):
         with open(os.path.join(CORPUS, name), "rb") as f:

@@ -17,146 +17,15 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
-import struct
 import subprocess
 import threading
 import time
 import unittest
 
+from fixtures import FakeQueue, InstanceCase
 from harness import DOMAIN, Instance, binary, wait_for
 
-IPC_OK, IPC_ERR = 1, 2     # the queue's answers (common/qhandoff.h)
-IPC_QUEUE_MESSAGE = 200
-IPC_FLAG_FD = 0x80000000
-
 PASSWORD = "correct horse battery"
-
-
-def ipc_fields(payload):
-    """The tagged fields of an IPC payload, as a list of Python values."""
-    out, pos = [], 0
-    while pos < len(payload):
-        tag = payload[pos:pos + 1]
-        pos += 1
-        if tag == b"u":
-            out.append(struct.unpack(">I", payload[pos:pos + 4])[0])
-            pos += 4
-        elif tag == b"U":
-            out.append(struct.unpack(">Q", payload[pos:pos + 8])[0])
-            pos += 8
-        elif tag in (b"s", b"d"):
-            n = struct.unpack(">I", payload[pos:pos + 4])[0]
-            pos += 4
-            v = payload[pos:pos + n]
-            pos += n + (1 if tag == b"s" else 0)
-            out.append(v.decode("utf-8", "replace") if tag == b"s" else v)
-        else:
-            raise ValueError("bad IPC tag %r" % tag)
-    return out
-
-
-def ipc_encode(mtype, mid, fields):
-    payload = b""
-    for f in fields:
-        if isinstance(f, int):
-            payload += b"u" + struct.pack(">I", f)
-        else:
-            b = f.encode()
-            payload += b"s" + struct.pack(">I", len(b)) + b + b"\0"
-    return struct.pack(">III", mtype, mid, len(payload)) + payload
-
-
-class FakeQueue:
-    """smtpd's queue as submitd sees it: IPC_QUEUE_MESSAGE in, then
-    IPC_OK with the queue ID (or IPC_ERR when refuse is set)."""
-
-    def __init__(self, path, delay=0.0):
-        self.path = path
-        self.delay = delay
-        self.refuse = False
-        self.messages = []
-        self.lock = threading.Lock()
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(64)
-        self.running = True
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.running = False
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-
-    def _serve(self):
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(conn,),
-                             daemon=True).start()
-
-    @staticmethod
-    def _read(conn, n, fds):
-        data = b""
-        while len(data) < n:
-            chunk, got, _, _ = socket.recv_fds(conn, n - len(data), 4)
-            if not chunk:
-                raise EOFError
-            fds.extend(got)
-            data += chunk
-        return data
-
-    def _conn(self, conn):
-        fds = []
-        with conn:
-            try:
-                hdr = self._read(conn, 12, fds)
-                mtype, mid, plen = struct.unpack(">III", hdr)
-                payload = self._read(conn, plen & ~IPC_FLAG_FD, fds)
-            except EOFError:
-                return
-            f = ipc_fields(payload)
-            msg = {"type": mtype, "id": f[0], "from": f[1], "class": f[2],
-                   "helo": f[3], "peer": f[4], "author": f[5],
-                   "rcpts": []}
-            n = f[6]
-            for i in range(n):
-                msg["rcpts"].append(tuple(f[7 + 3 * i:10 + 3 * i]))
-            data = b""
-            if fds:
-                os.lseek(fds[0], 0, os.SEEK_SET)
-                while True:
-                    chunk = os.read(fds[0], 65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                for fd in fds:
-                    os.close(fd)
-            msg["data"] = data
-            msg["hasfd"] = bool(plen & IPC_FLAG_FD)
-            if self.delay:
-                time.sleep(self.delay)
-            if self.refuse:
-                conn.sendall(ipc_encode(IPC_ERR, mid, [451, "4.3.0 full"]))
-                return
-            with self.lock:
-                self.messages.append(msg)
-            conn.sendall(ipc_encode(IPC_OK, mid, [msg["id"]]))
-
-    def wait(self, n, timeout=10):
-        wait_for(lambda: len(self.messages) >= n, timeout,
-                 "%d queued messages" % n)
-        return self.messages
 
 
 def bye(s):
@@ -177,30 +46,29 @@ def message(frm, to, subject="test", extra="", body="Hello.\r\n"):
             % (frm, to, subject, extra, body))
 
 
-class SubmitdBase(unittest.TestCase):
-    EXTRA = {"submitd": {"auth_fail_max": "3", "auth_fail_window": "60s"}}
+class SubmitdBase(InstanceCase):
+    CONF = {"submitd": {"auth_fail_max": "3", "auth_fail_window": "60s"}}
+    USERS = tuple("%s@%s" % (u, DOMAIN) for u in (
+        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
+        "postmaster", "boss"))
+    PASSWORD = PASSWORD
+    DAEMONS = NEEDS = ("submitd",)
+    queue = None
+
+    ALIASES = (("alice@" + DOMAIN, "sales@" + DOMAIN, "sender=yes"),
+               ("alice@" + DOMAIN, "info@" + DOMAIN, "sender=no"))
 
     @classmethod
-    def setUpClass(cls):
-        if not os.path.exists(binary("submitd")):
-            raise unittest.SkipTest("submitd not built")
-        cls.inst = Instance(extra_conf=cls.EXTRA)
+    def prepare(cls):
         cls.queue = FakeQueue(cls.inst.path("run", "queue.sock"))
-        for u in ("alice", "bob", "carol", "dave", "erin", "frank",
-                  "grace", "heidi", "postmaster", "boss"):
-            cls.inst.add_user("%s@%s" % (u, DOMAIN), PASSWORD)
-        cls.inst.ctl("user", "alias", "add", "alice@" + DOMAIN,
-                     "sales@" + DOMAIN, "sender=yes")
-        cls.inst.ctl("user", "alias", "add", "alice@" + DOMAIN,
-                     "info@" + DOMAIN, "sender=no")
         cls.inst.ctl("user", "set", "boss@" + DOMAIN, "privileged=yes",
                      "max_rcpt_per_msg=200", "max_rcpt_per_day=5000")
-        cls.inst.start("submitd")
 
     @classmethod
     def tearDownClass(cls):
-        cls.inst.close()
-        cls.queue.close()
+        super().tearDownClass()
+        if cls.queue is not None:
+            cls.queue.close()
 
     def ctx(self):
         return self.inst.client_tls_context()

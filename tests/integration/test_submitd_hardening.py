@@ -22,17 +22,14 @@ import os
 import signal
 import smtplib
 import socket
-import struct
 import subprocess
-import tempfile
-import threading
 import time
 import unittest
 
 from harness import (DOMAIN, Instance, binary, descendants, proc_info,
                      wait_for)
-from test_submitd import (IPC_FLAG_FD, IPC_OK, PASSWORD,
-                          FakeQueue, ipc_encode, ipc_fields, login, message)
+from fixtures import FakeQueue, HoldingQueue
+from test_submitd import PASSWORD, login, message
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALICE = "alice@" + DOMAIN
@@ -84,63 +81,6 @@ def alive(inst):
     return inst.procs["submitd"].poll() is None
 
 
-class HoldingQueue:
-    """smtpd's queue as a hand-off that never commits by itself: it takes
-    IPC_QUEUE_MESSAGE and waits.  eof is set when submitd shuts its side;
-    commit_after_eof then answers IPC_OK all the same (the
-    queue had committed before it saw the end)."""
-
-    def __init__(self, path, commit_after_eof=False):
-        self.path = path
-        self.commit_after_eof = commit_after_eof
-        self.taken = threading.Event()
-        self.eof = threading.Event()
-        self.ids = []
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        self.sock.listen(8)
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-
-    def _serve(self):
-        try:
-            conn, _ = self.sock.accept()
-        except OSError:
-            return
-        with conn:
-            data, fds = b"", []
-            while len(data) < 12 or len(data) < 12 + (
-                    struct.unpack(">III", data[:12])[2] & ~IPC_FLAG_FD):
-                chunk, got, _, _ = socket.recv_fds(conn, 65536, 4)
-                fds += got
-                if not chunk:
-                    return
-                data += chunk
-            for fd in fds:
-                os.close(fd)
-            mid = struct.unpack(">III", data[:12])[1]
-            self.ids.append(ipc_fields(data[12:])[0])
-            self.taken.set()
-            conn.settimeout(30)
-            try:
-                rest = conn.recv(1)
-            except OSError:
-                return
-            if rest == b"":
-                self.eof.set()
-                if self.commit_after_eof:
-                    conn.sendall(ipc_encode(IPC_OK, mid,
-                                            [self.ids[-1]]))
-
-
 class HardeningBase(unittest.TestCase):
     EXTRA = {"submitd": {"auth_fail_max": "3", "auth_fail_window": "60s"}}
     LIAR = False
@@ -186,6 +126,17 @@ class HardeningBase(unittest.TestCase):
                        message(user, BOB).encode())
         s.quit()
         return reply
+
+    def send_message(self):
+        """A session that sent a whole message from alice to bob, its
+        reply not yet read."""
+        s = self.connect(user=ALICE)
+        s.mail(ALICE)
+        s.rcpt(BOB)
+        code, _ = s.docmd("DATA")
+        self.assertEqual(code, 354)
+        s.send(message(ALICE, BOB).encode() + b"\r\n.\r\n")
+        return s
 
     def submit_when_ready(self, timeout=10):
         """A message goes through once submitd serves again."""
@@ -282,12 +233,7 @@ class HeaderRoleTest(HardeningBase):
     def test_a_message_at_a_header_role_that_dies_gets_451(self):
         pid = role_pid(self.inst, "submitd.header")
         os.kill(pid, signal.SIGSTOP)
-        s = self.connect(user=ALICE)
-        s.mail(ALICE)
-        s.rcpt(BOB)
-        code, _ = s.docmd("DATA")
-        self.assertEqual(code, 354)
-        s.send(message(ALICE, BOB).encode() + b"\r\n.\r\n")
+        s = self.send_message()
         time.sleep(0.5)		# the parent asked the stopped role
         os.kill(pid, signal.SIGKILL)
         code, text = s.getreply()
@@ -432,12 +378,7 @@ class AbandonTest(HardeningBase):
     def start_message(self):
         """A session that sent a whole message; the parent is at the
         queue with it."""
-        s = self.connect(user=ALICE)
-        s.mail(ALICE)
-        s.rcpt(BOB)
-        code, _ = s.docmd("DATA")
-        self.assertEqual(code, 354)
-        s.send(message(ALICE, BOB).encode() + b"\r\n.\r\n")
+        s = self.send_message()
         self.assertTrue(self.queue.taken.wait(10), "the hand-off")
         return s
 

@@ -13,7 +13,8 @@ import re
 import smtplib
 import unittest
 
-from harness import DOMAIN, Instance, binary, wait_for
+from fixtures import InstanceCase
+from harness import DOMAIN, wait_for
 from test_submitd import PASSWORD, bye, login, message
 
 ALICE = "alice@" + DOMAIN
@@ -29,21 +30,12 @@ ATTACHED = ("From: <mallory@evil.test>\r\nTo: <%s>\r\nSubject: invoice\r\n"
             "TUFSS0VSLUVWSUwtUEFZTE9BRA==\r\n--b1--\r\n" % BOB)
 
 
-class TrackingTest(unittest.TestCase):
+class TrackingTest(InstanceCase):
 
-    @classmethod
-    def setUpClass(cls):
-        for name in ("submitd", "smtpd", "mda"):
-            if not os.path.exists(binary(name)):
-                raise unittest.SkipTest("%s not built" % name)
-        cls.inst = Instance()
-        for u in (ALICE, BOB):
-            cls.inst.add_user(u, PASSWORD)
-        cls.inst.start("mda", "smtpd", "submitd")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
+    USERS = (ALICE, BOB)
+    PASSWORD = PASSWORD
+    DAEMONS = ("mda", "smtpd", "submitd")
+    NEEDS = ("submitd", "smtpd", "mda")
 
     def grep(self, daemon, qid):
         return [l for l in self.inst.log(daemon).splitlines() if qid in l]
