@@ -324,6 +324,32 @@ def role_pid(parent, role):
     return None
 
 
+def settled_roles(parent, names, timeout=10.0):
+    """[(pid, comm, uids, root)] of parent's descendants once every role
+    in names runs and none of them is root any more (a child is root
+    between its fork and its privilege drop); after timeout, what there
+    is, so the caller's assertions say what is wrong."""
+    def look():
+        kids = []
+        for pid in descendants(parent):
+            try:
+                kids.append((pid,) + tuple(proc_info(pid)))
+            except OSError:
+                continue        # gone meanwhile
+        return kids
+
+    def settled():
+        kids = look()
+        if (set(names) <= {k[1] for k in kids} and
+                all(0 not in k[2] for k in kids)):
+            return kids
+        return None
+    try:
+        return wait_for(settled, timeout)
+    except TimeoutError:
+        return look()
+
+
 def rss_kb(pid):
     """The resident memory of pid in KiB (0 when the kernel says none)."""
     with open("/proc/%d/status" % pid) as f:

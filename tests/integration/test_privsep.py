@@ -13,7 +13,7 @@ import os
 import smtplib
 import unittest
 
-from fixtures import holdings
+from fixtures import holdings, settled_roles
 from harness import Instance, binary, descendants, proc_info, wait_for
 
 # the per-folder IMAP index (imapd/mailbox.c INDEX_FILE)
@@ -74,30 +74,8 @@ class PrivsepTest(unittest.TestCase):
         inst = self.inst
         parent = inst.pid(name)
 
-        def roles():
-            """{name: (pid, uids)} of the daemon's children."""
-            seen = {}
-            for pid in descendants(parent):
-                try:
-                    comm, uids, _ = proc_info(pid)
-                except OSError:
-                    continue    # gone meanwhile (mda.purge)
-                seen[comm] = pid, uids
-            return seen
-
-        def settled():
-            # every role there and past its privilege drop (a child is
-            # root between its fork and priv_drop)
-            seen = roles()
-            if (all(r in seen for r, _, _ in expect) and
-                    all(0 not in uids for _, uids in seen.values())):
-                return seen
-            return None
-        try:
-            seen = wait_for(settled, 10, "%s roles" % name)
-        except TimeoutError:
-            seen = roles()      # the assertions below say what is wrong
-        seen = {comm: pid for comm, (pid, _) in seen.items()}
+        seen = {comm: pid for pid, comm, _, _ in
+                settled_roles(parent, [r for r, _, _ in expect])}
         for pid in seen.values():
             try:
                 comm, uids, root = proc_info(pid)

@@ -24,7 +24,7 @@ import unittest
 
 import harness
 from fakemda import FakeMda, mda_offers_xseal, read_reply  # noqa: F401
-from fixtures import role_pid
+from fixtures import role_pid, settled_roles
 from harness import Instance, wait_for, descendants, proc_info
 
 DOMAIN = harness.DOMAIN
@@ -181,8 +181,9 @@ class TestDelivery(SmtpdTest):
     def test_process_layout(self):
         """receiver and queue chrooted, nobody but the parent is root"""
         seen = {}
-        for p in descendants(self.inst.pid("smtpd")):
-            comm, uids, root = proc_info(p)
+        for _, comm, uids, root in settled_roles(
+                self.inst.pid("smtpd"),
+                ("smtpd.receiver", "smtpd.queue", "smtpd.delivery")):
             seen.setdefault(comm, []).append((uids, root))
         sm = pwd.getpwnam("sealmail").pw_uid
         q = pwd.getpwnam("sealmailq").pw_uid
