@@ -208,7 +208,12 @@ void	 dkim_signer_free(struct dkim_signer *);
 enum dkim_alg dkim_pkey_alg(EVP_PKEY *);
 int	 dkim_digest_sign(EVP_PKEY *, enum dkim_alg,
 	    const uint8_t[DKIM_DIGEST_LEN], uint8_t *, size_t *);
-/* The key record to publish for a key: "v=DKIM1; k=...; p=...". */
+/*
+ * The p= bytes of a key's record (RSA: SubjectPublicKeyInfo DER; Ed25519:
+ * the raw 32 bytes, RFC 8463), and the key record to publish for a key:
+ * "v=DKIM1; k=...; p=...".  0, or -1 for a key DKIM cannot use.
+ */
+int	 dkim_pkey_public(EVP_PKEY *, struct buf *);
 int	 dkim_pkey_record(EVP_PKEY *, struct buf *);
 
 /*

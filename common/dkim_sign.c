@@ -386,7 +386,7 @@ dkim_digest_sign(EVP_PKEY *pk, enum dkim_alg alg,
 }
 
 int
-dkim_pkey_record(EVP_PKEY *pk, struct buf *out)
+dkim_pkey_public(EVP_PKEY *pk, struct buf *out)
 {
 	unsigned char	*der = NULL, raw[32];
 	size_t		 n = sizeof(raw);
@@ -396,17 +396,33 @@ dkim_pkey_record(EVP_PKEY *pk, struct buf *out)
 	case DKIM_ALG_RSA_SHA256:
 		if ((len = i2d_PUBKEY(pk, &der)) <= 0)
 			return -1;
-		(void)buf_addstr(out, "v=DKIM1; k=rsa; p=");
-		(void)base64_encode(der, (size_t)len, out);
+		(void)buf_add(out, der, (size_t)len);
 		OPENSSL_free(der);
 		return 0;
 	case DKIM_ALG_ED25519_SHA256:
 		if (EVP_PKEY_get_raw_public_key(pk, raw, &n) != 1)
 			return -1;
-		(void)buf_addstr(out, "v=DKIM1; k=ed25519; p=");
-		(void)base64_encode(raw, n, out);
+		(void)buf_add(out, raw, n);
 		return 0;
 	default:
 		return -1;
 	}
+}
+
+int
+dkim_pkey_record(EVP_PKEY *pk, struct buf *out)
+{
+	struct buf	 pub;
+	int		 r = -1;
+
+	buf_init(&pub, 0);
+	if (dkim_pkey_public(pk, &pub) == 0) {
+		(void)buf_printf(out, "v=DKIM1; k=%s; p=",
+		    dkim_pkey_alg(pk) == DKIM_ALG_RSA_SHA256 ? "rsa" :
+		    "ed25519");
+		(void)base64_encode(pub.data, pub.len, out);
+		r = 0;
+	}
+	buf_free(&pub);
+	return r;
 }

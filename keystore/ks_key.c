@@ -64,30 +64,6 @@ ks_key_generate(enum dkim_alg alg)
 }
 
 int
-ks_key_public(EVP_PKEY *pk, struct buf *out)
-{
-	unsigned char	*der = NULL, raw[32];
-	size_t		 n = sizeof(raw);
-	int		 len;
-
-	switch (dkim_pkey_alg(pk)) {
-	case DKIM_ALG_RSA_SHA256:
-		if ((len = i2d_PUBKEY(pk, &der)) <= 0)
-			return -1;
-		(void)buf_add(out, der, (size_t)len);
-		OPENSSL_free(der);
-		return 0;
-	case DKIM_ALG_ED25519_SHA256:
-		if (EVP_PKEY_get_raw_public_key(pk, raw, &n) != 1)
-			return -1;
-		(void)buf_add(out, raw, n);
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-int
 ks_key_pkcs8(EVP_PKEY *pk, struct buf *out)
 {
 	PKCS8_PRIV_KEY_INFO *p8;

@@ -42,9 +42,6 @@ void	 ks_selector_new(char [KS_SELECTOR_LEN + 1]);
 
 /* A new key pair of the algorithm (RSA: KS_RSA_BITS). NULL on failure. */
 EVP_PKEY *ks_key_generate(enum dkim_alg);
-/* The p= bytes of a key's record: RSA SubjectPublicKeyInfo DER, Ed25519
- * the raw 32 bytes (RFC 8463).  0 or -1. */
-int	 ks_key_public(EVP_PKEY *, struct buf *);
 /* PKCS#8 DER of the private key, into a buffer the caller wipes. */
 int	 ks_key_pkcs8(EVP_PKEY *, struct buf *);
 EVP_PKEY *ks_key_from_pkcs8(const void *, size_t);

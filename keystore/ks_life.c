@@ -51,7 +51,7 @@ ks_new_make(struct ks_db *k, const char *owner, enum dkim_alg alg,
 	n->rec.created = now;
 	buf_init(&pub, 0);
 	buf_init(&der, 0);
-	ok = ks_key_public(pk, &pub) == 0 && pub.len <= sizeof(n->rec.pub) &&
+	ok = dkim_pkey_public(pk, &pub) == 0 && pub.len <= sizeof(n->rec.pub) &&
 	    ks_key_pkcs8(pk, &der) == 0 &&
 	    ks_seal(k->sealkey, n->rec.selector, owner, alg, der.data, der.len,
 	    &n->sealed) == 0;

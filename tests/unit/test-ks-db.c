@@ -327,7 +327,7 @@ test_ks_private_key_matches_public_and_signs(void)
 		test_assert(ks_db_get(k, l[i].selector, &r, &sealed) == 0);
 		pk = ks_db_private(k, &r, &sealed);
 		buf_init(&pub, 0);
-		test_assert(pk != NULL && ks_key_public(pk, &pub) == 0);
+		test_assert(pk != NULL && dkim_pkey_public(pk, &pub) == 0);
 		test_assert(pub.len == r.publen &&
 		    memcmp(pub.data, r.pub, pub.len) == 0);
 		siglen = sizeof(sig);
