@@ -156,18 +156,19 @@ tls_ssl_new(SSL_CTX *ctx, const char *host)
 	return ssl;
 }
 
-/* Wrap an accepted socket for implicit TLS; the bufferevent owns fd. */
-struct bufferevent *
-tls_accept(struct event_base *base, SSL_CTX *ctx, int fd)
+/* Implicit TLS on socket fd, in state (accepting or connecting). */
+static struct bufferevent *
+tls_socket(struct event_base *base, SSL_CTX *ctx, int fd, const char *host,
+    enum bufferevent_ssl_state state)
 {
 	struct bufferevent	*bev;
 	SSL			*ssl;
 
 	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    (ssl = tls_ssl_new(ctx, NULL)) == NULL)
+	    (ssl = tls_ssl_new(ctx, host)) == NULL)
 		return NULL;
-	bev = bufferevent_openssl_socket_new(base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	bev = bufferevent_openssl_socket_new(base, fd, ssl, state,
+	    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		SSL_free(ssl);
 		return NULL;
@@ -176,24 +177,18 @@ tls_accept(struct event_base *base, SSL_CTX *ctx, int fd)
 	return bev;
 }
 
+/* Wrap an accepted socket for implicit TLS; the bufferevent owns fd. */
+struct bufferevent *
+tls_accept(struct event_base *base, SSL_CTX *ctx, int fd)
+{
+	return tls_socket(base, ctx, fd, NULL, BUFFEREVENT_SSL_ACCEPTING);
+}
+
 /* Client side of implicit TLS on a connected socket. */
 struct bufferevent *
 tls_connect(struct event_base *base, SSL_CTX *ctx, int fd, const char *host)
 {
-	struct bufferevent	*bev;
-	SSL			*ssl;
-
-	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    (ssl = tls_ssl_new(ctx, host)) == NULL)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(base, fd, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	return tls_socket(base, ctx, fd, host, BUFFEREVENT_SSL_CONNECTING);
 }
 
 /*
