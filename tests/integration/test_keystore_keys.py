@@ -138,7 +138,9 @@ class KeyLifecycleTest(unittest.TestCase):
 
     def test_rotate_retires_old_keys_then_sweep_revokes_them(self):
         import time
-        self.make(grace="6s", publish="8s")
+        # the grace outlasts the checks made within it (several
+        # sealmailctl runs: seconds each under ASan on a loaded machine)
+        self.make(grace="20s", publish="8s")
         old = keys(self.inst, "carol@example.test")
         t0 = time.time()
         r = self.inst.ctl("keys", "rotate", "carol@example.test")
@@ -153,6 +155,7 @@ class KeyLifecycleTest(unittest.TestCase):
                           ("rsa-sha256", "active")])
         # retiring keys are still published
         recs = "\n".join(dns_lines(self.inst))
+        self.assertLess(time.time() - t0, 20, "checks outlasted the grace")
         for s, _, _, _ in old:
             self.assertRegex(recs, s + r'.*p=[A-Za-z0-9]')
         import calendar
@@ -160,7 +163,7 @@ class KeyLifecycleTest(unittest.TestCase):
                for v in re.findall(r"revoke_at=(\S+)", r.stdout)}
         self.assertEqual(len(due), 1, r.stdout)
         due = due.pop()
-        self.assertAlmostEqual(due - t0, 6, delta=3)
+        self.assertAlmostEqual(due - t0, 20, delta=3)
         time.sleep(max(0, due + 1.1 - time.time()))
         # the next sealmailctl run sweeps: revoked, empty p=
         states = {s: st for s, _, st, _ in keys(self.inst,
