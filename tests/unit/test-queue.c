@@ -122,6 +122,77 @@ test_envelope_author_and_signed(void)
 }
 
 static void
+test_envelope_authres(void)
+{
+	static const char field[] = "Authentication-Results: "
+	    "mail.example.test;\r\n"
+	    "\tdkim=pass header.d=example.test header.s=sabc header.a="
+	    "rsa-sha256;\r\n"
+	    "\tauth=pass smtp.auth=alice@example.test\r\n";
+	static const char *const bad[] = {
+		/* not the field */
+		"id 0123456789abcdef\nauthres X-Other: a\n"
+		    "rcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nauthres \n"
+		    "rcpt pending a@b a@b\n",
+		/* a control character that is no fold */
+		"id 0123456789abcdef\nauthres Authentication-Results: a;\x01"
+		    "b\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nauthres Authentication-Results: a;\r"
+		    "b\nrcpt pending a@b a@b\n",
+	};
+	static const char *const badfield[] = {
+		"Authentication-Results: a; dkim=pass",		/* no CRLF */
+		"Authentication-Results: a;\r\n dkim=pass\r\n",	/* fold */
+		"Authentication-Results: a;\n\tdkim=pass\r\n",	/* LF */
+		"Authentication-Results: a;\tdkim=pass\r\n",	/* tab */
+		"Authentication-Results: a;\r\n\r\n",		/* end */
+		"X-Authentication-Results: a;\r\n",
+	};
+	struct q_envelope	 e, f;
+	char			*text, err[128];
+	size_t			 len, i;
+	int			 ok = 1;
+
+	test_begin("the Authentication-Results field survives format and "
+	    "parse, folds and all, on one envelope line");
+	test_assert(q_authres_valid(field));
+	sample(&e);
+	q_env_format(&e, &text, &len);
+	test_assert(strstr(text, "authres") == NULL);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert_str(f.authres, "");
+	free(text);
+	q_env_free(&f);
+	free(e.authres);
+	e.authres = strdup(field);
+	q_env_format(&e, &text, &len);
+	test_assert(strstr(text, "\nauthres Authentication-Results: "
+	    "mail.example.test;\tdkim=pass header.d=example.test header.s="
+	    "sabc header.a=rsa-sha256;\tauth=pass smtp.auth="
+	    "alice@example.test\n") != NULL);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert_str(f.authres, field);
+	free(text);
+	q_env_free(&f);
+	q_env_free(&e);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (q_env_parse(bad[i], strlen(bad[i]), &f, err,
+		    sizeof(err)) != -1) {
+			printf("  accepted case %zu\n", i);
+			q_env_free(&f);
+			ok = 0;
+		}
+	for (i = 0; i < sizeof(badfield) / sizeof(badfield[0]); i++)
+		if (q_authres_valid(badfield[i])) {
+			printf("  accepted field %zu\n", i);
+			ok = 0;
+		}
+	test_assert(ok);
+	test_end();
+}
+
+static void
 test_only_submitd_names_an_author(void)
 {
 	struct q_handoff_rcpt	 rc[2] = {
@@ -447,6 +518,7 @@ main(void)
 	static void (*const tests[])(void) = {
 		test_envelope_roundtrip,
 		test_envelope_author_and_signed,
+		test_envelope_authres,
 		test_only_submitd_names_an_author,
 		test_envelope_refusals,
 		test_envelope_addresses_are_addresses,
