@@ -4,7 +4,9 @@ her address), and the signatures verify with python3-dkim and with
 common/dkim (tests/tools/dkimtool) against what `sealmailctl keys dns`
 publishes; the ed25519 setting; a keystore that is down or restarts;
 a keystore that refuses a signature for good (550: the message is
-returned to the author, never sent unsigned); bounces signed with the
+returned to the author, never sent unsigned); a receiver that names an
+author on its channel to the queue gets nothing signed; bounces signed
+with the
 domain's key; what a kill leaves of a signing, settled at the next
 attempt; and port 25 mail, which nobody signs.  Local deliveries of
 submitted mail carry our Authentication-Results: the queue verifies its
@@ -13,6 +15,7 @@ verify) and names the authenticated author (auth=pass); remote copies
 never carry it, and a field forging our authserv-id is removed."""
 
 import base64
+import ctypes
 import os
 import re
 import signal
@@ -25,7 +28,8 @@ import unittest
 
 import dkim
 
-from harness import BUILDDIR, DOMAIN, Instance, wait_for
+from harness import (BUILDDIR, DOMAIN, Instance, descendants, proc_info,
+                     wait_for)
 from kstools import (IPC_ERR, IPC_KS_GETKEYS, IPC_KS_KEYS, IPC_KS_SIGN,
                      IPC_KS_SIGNATURE, dns_records, dnsfunc, f_data, f_str,
                      f_u32, frame, read_frame)
@@ -433,6 +437,127 @@ class UnverifiableSignatureTest(Base):
         self.assertTrue(ar[0].endswith("; auth=pass smtp.auth=%s" % ALICE))
         self.assertIn("OUR OWN SIGNATURE DOES NOT VERIFY",
                       self.inst.log("smtpd"))
+
+
+# -- speaking on smtpd.receiver's own channel to the queue -------------
+
+IPC_OK, IPC_QUEUE_MESSAGE = 1, 200
+SYS_PIDFD_GETFD = 438       # x86_64 and the generic table alike
+
+
+def role_of(daemon_pid, role):
+    for pid in descendants(daemon_pid):
+        try:
+            if proc_info(pid)[0] == role:
+                return pid
+        except OSError:
+            pass
+    return None
+
+
+def socket_inodes(pid):
+    """{inode: fd} of the sockets a process holds."""
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out[int(link[8:-1])] = int(fd)
+    return out
+
+
+def channel_fd(pid, peer_pid):
+    """The descriptor of pid's end of the socketpair to peer_pid."""
+    mine, theirs = socket_inodes(pid), socket_inodes(peer_pid)
+    out = subprocess.run(["ss", "-xa"], capture_output=True, text=True,
+                         check=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[5].isdigit() and f[7].isdigit() and \
+                int(f[5]) in mine and int(f[7]) in theirs:
+            return mine[int(f[5])]
+    return None
+
+
+def steal_fd(pid, fd):
+    """A copy of another process's descriptor (pidfd_getfd(2), root)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        r = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        if r < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return r
+    finally:
+        os.close(pidfd)
+
+
+class LyingReceiverTest(Base):
+    """smtpd.receiver parses network input and may be taken over; what it
+    says on its channel to the queue is all such an attacker has.  The
+    test speaks on that very channel (the receiver stopped meanwhile, its
+    end of the socketpair copied with pidfd_getfd) and names alice as the
+    author of a message: the queue must refuse it, so nothing the
+    receiver wrote is ever signed with a user's key."""
+
+    def handoff(self, sock, mid, author):
+        from test_smtpd import ipc_recv, ipc_send, ipc_str, ipc_u32
+        mfd = os.memfd_create("msg")
+        os.write(mfd, ("From: <%s>\r\nTo: <%s>\r\nSubject: forged %d\r\n"
+                       "\r\nsign me\r\n" % (ALICE, BOB, mid)).encode())
+        payload = ipc_str("") + ipc_str(ALICE) + ipc_u32(1) + \
+            ipc_str("mx.attacker.test") + ipc_str("192.0.2.66") + \
+            ipc_str(author) + ipc_u32(1) + ipc_str(BOB) + ipc_str(BOB) + \
+            ipc_u32(1)
+        ipc_send(sock, IPC_QUEUE_MESSAGE, mid, payload, mfd)
+        os.close(mfd)
+        return ipc_recv(sock)
+
+    def test_an_author_named_by_the_receiver_is_refused_never_signed(self):
+        self.start()
+        smtpd = self.inst.pid("smtpd")
+        receiver = wait_for(lambda: role_of(smtpd, "smtpd.receiver"), 10,
+                            "smtpd.receiver")
+        queue = wait_for(lambda: role_of(smtpd, "smtpd.queue"), 10,
+                         "smtpd.queue")
+        fd = channel_fd(receiver, queue)
+        self.assertIsNotNone(fd, "no channel from the receiver to the queue")
+        os.kill(receiver, signal.SIGSTOP)
+        try:
+            try:
+                sock = socket.socket(fileno=steal_fd(receiver, fd))
+            except OSError as e:
+                self.skipTest("cannot copy the receiver's descriptor: %s"
+                              % e)
+            with sock:
+                sock.settimeout(30)
+                lie = self.handoff(sock, 901, ALICE)
+                # the same channel, no author: taken, as port 25 mail is
+                plain = self.handoff(sock, 902, "")
+        finally:
+            os.kill(receiver, signal.SIGCONT)
+        self.assertEqual(lie, (2, 901, [554, "5.7.1 Not allowed: the "
+                                        "receiver named an author"]))
+        self.assertEqual(plain[:2], (IPC_OK, 902))
+        data = self.arrived()
+        self.assertIn(b"Subject: forged 902", data)
+        self.assertEqual(signatures(data), [])
+        self.assertEqual(auth_results(data), [])
+        time.sleep(1)
+        self.assertEqual(len(self.inst.messages(BOB)), 1)
+        log = self.inst.log("smtpd")
+        self.assertIn("receiver: refused message: 554 5.7.1 Not allowed: "
+                      "the receiver named an author", log)
+        self.assertNotIn(" signed owner=", log)
+        # the receiver, continued, still serves port 25
+        self.assertEqual(role_of(smtpd, "smtpd.receiver"), receiver)
+        with smtplib.SMTP("127.0.0.1", self.inst.port("smtp"),
+                          timeout=30) as c:
+            c.sendmail("carol@remote.test", [BOB],
+                       b"From: carol@remote.test\r\nSubject: x\r\n\r\nhi\r\n")
+        self.arrived(folder="Unsafe")
 
 
 class KillRecoveryTest(Base):
