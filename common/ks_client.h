@@ -30,10 +30,11 @@
  * it ("v=DKIM1; k=rsa; p=...", what `sealmailctl keys dns` prints), so a
  * signer can verify what it signed with common/dkim as any receiver
  * would, without DNS: smtpd.queue does, for the Authentication-Results
- * of local deliveries.  A key rotated in between still signs (it stays published for
- * [keystore] rotate_grace); a revoked one does not (550).  The signature
- * is RSA PKCS#1 v1.5 over the SHA-256 DigestInfo, or Ed25519 over the
- * 32 bytes (RFC 8463): dkim_sign_finish() takes it as it is.
+ * of local deliveries.  A key rotated in between still signs (it stays
+ * published for [keystore] rotate_grace); a revoked one does not (550).
+ * The signature is RSA PKCS#1 v1.5 over the SHA-256 DigestInfo, or
+ * Ed25519 over the 32 bytes (RFC 8463): dkim_sign_finish() takes it as
+ * it is.
  *
  * Codes: 451 temporary (the keystore is busy, restarting or its database
  * failed: defer, never send unsigned), 501 malformed request, 530 this

@@ -28,8 +28,8 @@ import unittest
 
 import dkim
 
-from harness import (BUILDDIR, DOMAIN, Instance, descendants, proc_info,
-                     wait_for)
+from demo import role_pid
+from harness import BUILDDIR, DOMAIN, Instance, wait_for
 from kstools import (IPC_ERR, IPC_KS_GETKEYS, IPC_KS_KEYS, IPC_KS_SIGN,
                      IPC_KS_SIGNATURE, dns_records, dnsfunc, f_data, f_str,
                      f_u32, frame, read_frame)
@@ -445,16 +445,6 @@ IPC_OK, IPC_QUEUE_MESSAGE = 1, 200
 SYS_PIDFD_GETFD = 438       # x86_64 and the generic table alike
 
 
-def role_of(daemon_pid, role):
-    for pid in descendants(daemon_pid):
-        try:
-            if proc_info(pid)[0] == role:
-                return pid
-        except OSError:
-            pass
-    return None
-
-
 def socket_inodes(pid):
     """{inode: fd} of the sockets a process holds."""
     out = {}
@@ -518,9 +508,9 @@ class LyingReceiverTest(Base):
     def test_an_author_named_by_the_receiver_is_refused_never_signed(self):
         self.start()
         smtpd = self.inst.pid("smtpd")
-        receiver = wait_for(lambda: role_of(smtpd, "smtpd.receiver"), 10,
+        receiver = wait_for(lambda: role_pid(smtpd, "smtpd.receiver"), 10,
                             "smtpd.receiver")
-        queue = wait_for(lambda: role_of(smtpd, "smtpd.queue"), 10,
+        queue = wait_for(lambda: role_pid(smtpd, "smtpd.queue"), 10,
                          "smtpd.queue")
         fd = channel_fd(receiver, queue)
         self.assertIsNotNone(fd, "no channel from the receiver to the queue")
@@ -552,7 +542,7 @@ class LyingReceiverTest(Base):
                       "the receiver named an author", log)
         self.assertNotIn(" signed owner=", log)
         # the receiver, continued, still serves port 25
-        self.assertEqual(role_of(smtpd, "smtpd.receiver"), receiver)
+        self.assertEqual(role_pid(smtpd, "smtpd.receiver"), receiver)
         with smtplib.SMTP("127.0.0.1", self.inst.port("smtp"),
                           timeout=30) as c:
             c.sendmail("carol@remote.test", [BOB],
