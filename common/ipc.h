@@ -96,7 +96,8 @@ enum ipc_type {
 				 * digest -> IPC_KS_SIGNATURE / IPC_ERR */
 	IPC_KS_PUBKEY,		/* str address -> IPC_KS_PUBKEYS / IPC_ERR */
 	IPC_KS_GETKEYS,		/* str owner -> IPC_KS_KEYS / IPC_ERR */
-	IPC_KS_KEYS,		/* str domain, u32 n, n x (str alg, str sel) */
+	IPC_KS_KEYS,		/* str domain, u32 n, n x (str alg, str sel,
+				 * str record) */
 	IPC_KS_SIGNATURE,	/* str domain, str selector, data signature */
 	IPC_KS_PUBKEYS,		/* u32 n, n x (str sel, str alg, str key) */
 

@@ -81,7 +81,7 @@ ks_copy(char *dst, size_t size, const char *src)
 int
 ks_answer_keys(struct ipc_msg *m, struct ks_keys *k, const char **why)
 {
-	const char	*domain, *alg, *sel;
+	const char	*domain, *alg, *sel, *rec;
 	uint32_t	 n, i;
 
 	memset(k, 0, sizeof(*k));
@@ -92,9 +92,12 @@ ks_answer_keys(struct ipc_msg *m, struct ks_keys *k, const char **why)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (ipc_get_str(m, &alg) == -1 || ipc_get_str(m, &sel) == -1 ||
+		    ipc_get_str(m, &rec) == -1 ||
 		    ks_alg_of(alg, &k->key[i].alg) == -1 ||
 		    ks_copy(k->key[i].selector, sizeof(k->key[i].selector),
-		    sel) == -1)
+		    sel) == -1 ||
+		    ks_copy(k->key[i].record, sizeof(k->key[i].record),
+		    rec) == -1)
 			return -1;
 	}
 	k->n = n;

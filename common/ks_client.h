@@ -13,7 +13,8 @@
  * KS_CLIENT_INFLIGHT per connection), answered in any order.
  *
  *	IPC_KS_GETKEYS	str owner
- *	    -> IPC_KS_KEYS	str domain, u32 n, n x (str alg, str selector)
+ *	    -> IPC_KS_KEYS	str domain, u32 n,
+ *				n x (str alg, str selector, str record)
  *	IPC_KS_SIGN	str owner, str alg, str selector, data digest[32]
  *	    -> IPC_KS_SIGNATURE	str domain, str selector, data signature
  *	either -> IPC_ERR	u32 code, str reason
@@ -25,10 +26,15 @@
  * created before keys existed).  The DKIM header hash covers d= and s=,
  * so a signer asks GETKEYS, builds its DKIM-Signature with that d= and
  * s=, hashes (dkim_sign_prepare) and sends the digest with the selector
- * in SIGN.  A key rotated in between still signs (it stays published for
- * [keystore] rotate_grace); a revoked one does not (550).  The signature
- * is RSA PKCS#1 v1.5 over the SHA-256 DigestInfo, or Ed25519 over the
- * 32 bytes (RFC 8463): dkim_sign_finish() takes it as it is.
+ * in SIGN.  Each key comes with its record, the TXT value published for
+ * it ("v=DKIM1; k=rsa; p=...", what `sealmailctl keys dns` prints), so a
+ * signer can verify what it signed with common/dkim as any receiver
+ * would, without DNS: smtpd.queue does, for the Authentication-Results
+ * of local deliveries.  A key rotated in between still signs (it stays
+ * published for [keystore] rotate_grace); a revoked one does not (550).
+ * The signature is RSA PKCS#1 v1.5 over the SHA-256 DigestInfo, or
+ * Ed25519 over the 32 bytes (RFC 8463): dkim_sign_finish() takes it as
+ * it is.
  *
  * Codes: 451 temporary (the keystore is busy, restarting or its database
  * failed: defer, never send unsigned), 501 malformed request, 530 this
@@ -75,6 +81,7 @@
 #define KS_KEYS_MAX		4	/* active keys in one answer */
 #define KS_OWNER_LEN_MAX	254
 #define KS_SEL_LEN_MAX		63
+#define KS_RECORD_LEN_MAX	2048	/* "v=DKIM1; k=rsa; p=" RSA 8192 */
 
 enum ks_status {
 	KS_OK = 0,
@@ -85,6 +92,7 @@ enum ks_status {
 struct ks_keyinfo {
 	enum dkim_alg	 alg;
 	char		 selector[KS_SEL_LEN_MAX + 1];
+	char		 record[KS_RECORD_LEN_MAX + 1];	/* its TXT value */
 };
 
 struct ks_keys {

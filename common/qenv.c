@@ -22,9 +22,22 @@
  *	signed yes				(the message file holds its
  *						DKIM signatures; absent: not
  *						yet)
+ *	authres Authentication-Results: mail.example.test;<TAB>dkim=pass ...
+ *						(the field smtpd.delivery puts
+ *						on top for local recipients;
+ *						absent: none)
  *	rcpt pending bob@example.test bob@example.test
  *	rcpt remote - carol@example.net
  *	note 0 451 4.2.0 mailbox busy		(last reply for rcpt 0)
+ *
+ * The authres line is the field sign.c wrote when it verified its own
+ * signatures (written with "signed yes", in the same rename), on one
+ * line: the field's folds ("\r\n\t") are written as their tab alone and
+ * its final CRLF left out; reading puts them back.  q_authres_valid() is
+ * the shape that makes this exact: the field name, folds only as CRLF
+ * TAB, no other control character, a final CRLF, at most
+ * Q_AUTHRES_MAX bytes.  smtpd.delivery checks it again before it writes
+ * it into a message.
  *
  * Every address is checked with q_addr_valid() (RFC 5321 path syntax,
  * qhandoff.c) when the queue takes a message in and again here when an
@@ -54,6 +67,8 @@
 #include "xmalloc.h"
 
 #define Q_ENV_MAX	(1024 * 1024)
+#define Q_AUTHRES_MAX	4096
+#define Q_AUTHRES_NAME	"Authentication-Results:"
 
 static const char *const q_states[] = {
 	"pending", "done", "failed", "bounced", "remote"
@@ -68,6 +83,7 @@ q_env_init(struct q_envelope *e)
 	e->peer = xstrdup("");
 	e->from = xstrdup("");
 	e->author = xstrdup("");
+	e->authres = xstrdup("");
 }
 
 void
@@ -86,6 +102,7 @@ q_env_free(struct q_envelope *e)
 	free(e->peer);
 	free(e->from);
 	free(e->author);
+	free(e->authres);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -124,6 +141,55 @@ q_backoff(int attempts, long min, long max)
 }
 
 int
+q_authres_valid(const char *f)
+{
+	size_t	 i, n = strlen(f), nl = strlen(Q_AUTHRES_NAME);
+
+	if (n > Q_AUTHRES_MAX || n < nl + 2 || strncmp(f, Q_AUTHRES_NAME,
+	    nl) != 0 || strcmp(f + n - 2, "\r\n") != 0)
+		return 0;
+	for (i = 0; i < n - 2; i++) {
+		if (f[i] == '\r' && f[i + 1] == '\n' && f[i + 2] == '\t')
+			i += 2;
+		else if ((unsigned char)f[i] < 0x20 || f[i] == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* The field on one line: its line ends left out (see the top). */
+static void
+authres_line(struct buf *b, const char *f)
+{
+	(void)buf_addstr(b, "authres ");
+	for (; *f != '\0'; f++)
+		if (*f != '\r' && *f != '\n')
+			(void)buf_add(b, f, 1);
+	(void)buf_addstr(b, "\n");
+}
+
+/* ... and back: every tab a fold again, and the final CRLF. */
+static int
+parse_authres(struct q_envelope *e, const char *v)
+{
+	struct buf	 b;
+
+	buf_init(&b, Q_AUTHRES_MAX + 1);
+	for (; *v != '\0'; v++)
+		if ((*v == '\t' && buf_addstr(&b, "\r\n") == -1) ||
+		    buf_add(&b, v, 1) == -1)
+			break;
+	if (*v != '\0' || buf_addstr(&b, "\r\n") == -1 ||
+	    !q_authres_valid(buf_cstr(&b))) {
+		buf_free(&b);
+		return -1;
+	}
+	free(e->authres);
+	e->authres = buf_steal(&b);
+	return 0;
+}
+
+int
 q_env_format(const struct q_envelope *e, char **out, size_t *outlen)
 {
 	struct buf	 b;
@@ -138,6 +204,8 @@ q_env_format(const struct q_envelope *e, char **out, size_t *outlen)
 		buf_printf(&b, "author %s\n", e->author);
 	if (e->is_signed)
 		buf_printf(&b, "signed yes\n");
+	if (e->authres[0] != '\0' && q_authres_valid(e->authres))
+		authres_line(&b, e->authres);
 	for (i = 0; i < e->nrcpt; i++)
 		buf_printf(&b, "rcpt %s %s %s\n",
 		    q_state_name(e->rcpt[i].state),
@@ -230,6 +298,8 @@ parse_line(struct q_envelope *e, char *line)
 		e->is_signed = 1;
 		return 0;
 	}
+	if (strcmp(line, "authres") == 0)
+		return parse_authres(e, v);
 	if (strcmp(line, "rcpt") == 0)
 		return parse_rcpt(e, v);
 	if (strcmp(line, "note") == 0)

@@ -46,6 +46,8 @@ struct q_envelope {
 	time_t		 next;		/* next attempt */
 	char		*author;	/* whose keys sign it, "" none */
 	int		 is_signed;	/* message holds its signatures */
+	char		*authres;	/* our Authentication-Results field
+					 * for local recipients, "" none */
 	struct q_rcpt	*rcpt;
 	int		 nrcpt;
 };
@@ -62,6 +64,8 @@ int	 q_env_write(int, const char *, const struct q_envelope *);
 int	 q_env_of_handoff(const struct q_handoff *, int, struct q_envelope *,
 	    const char **);
 const char *q_state_name(enum q_rcpt_state);
+/* An Authentication-Results field as sign.c writes it (see qenv.c). */
+int	 q_authres_valid(const char *);
 time_t	 q_backoff(int, long, long);
 
 #endif

@@ -14,9 +14,10 @@
  *
  *  - signing, on [keystore] socket, for the uids of [keystore] clients:
  *    common/ipc messages, IPC_KS_GETKEYS (owner -> domain and the active
- *    keys' algorithms and selectors) then IPC_KS_SIGN (owner, algorithm,
- *    selector, 32-byte digest -> signature), or IPC_ERR with a code (see
- *    common/ks_client.h, which is also the client);
+ *    keys' algorithms, selectors and DNS records) then IPC_KS_SIGN
+ *    (owner, algorithm, selector, 32-byte digest -> signature), or
+ *    IPC_ERR with a code (see common/ks_client.h, which is also the
+ *    client);
  *  - the key server, TCP: "KEY <address>" answered by one line
  *    "+OK <selector> <algorithm> <base64 key>" (or "... revoked") per
  *    key and a final ".", or a single "-ERR <reason>" (keyserver.c).

@@ -14,7 +14,8 @@
  * nothing from that moment.
  *
  *	IPC_KS_GETKEYS	owner -> IPC_KS_KEYS: its active keys, one per
- *			algorithm, made first when missing (at most
+ *			algorithm, each with its DNS record (for the
+ *			signer's own check), made first when missing (at most
  *			KS_MAKE_PER_MINUTE owners a minute: RSA key
  *			generation blocks this process for a while)
  *	IPC_KS_SIGN	owner, alg, selector, digest -> IPC_KS_SIGNATURE,
@@ -119,6 +120,7 @@ do_getkeys(struct ipc_conn *c, uint32_t id, const struct ks_req *q)
 {
 	struct ks_keyrec *l;
 	struct ipc_msg	*r;
+	struct buf	 rec;
 	size_t		 i, n, nact;
 	int		 made;
 
@@ -151,11 +153,16 @@ do_getkeys(struct ipc_conn *c, uint32_t id, const struct ks_req *q)
 	r = ipc_msg_new(IPC_KS_KEYS, id);
 	ipc_add_str(r, ks_owner_domain(q->owner));
 	ipc_add_u32(r, (uint32_t)nact);
+	buf_init(&rec, 0);
 	for (i = 0; i < n; i++)
 		if (l[i].state == KS_ACTIVE) {
+			buf_reset(&rec);
+			ks_keyrec_dns(&l[i], &rec);
 			ipc_add_str(r, ks_alg_name(l[i].alg));
 			ipc_add_str(r, l[i].selector);
+			ipc_add_str(r, buf_cstr(&rec));
 		}
+	buf_free(&rec);
 	ipc_send(c, r);
 	free(l);
 }

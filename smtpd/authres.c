@@ -136,6 +136,13 @@ ar_claims_id(const char *v, size_t n, const char *id)
 	return t > 0 && strcasecmp(tok, id) == 0;
 }
 
+int
+ar_field_claims_id(const char *h, const struct ar_field *f, const char *id)
+{
+	return ar_field_is(h, f, "Authentication-Results") &&
+	    ar_claims_id(h + f->value, f->off + f->len - f->value, id);
+}
+
 /* The value of a field without its final line end. */
 static size_t
 value_len(const char *h, const struct ar_field *f)
@@ -238,7 +245,7 @@ ar_keyserver_address(const char *identity, const char *d, const char *from,
 
 void
 ar_format(const char *id, const struct dkim_result *r, size_t n,
-    struct buf *out)
+    const char *auth, struct buf *out)
 {
 	size_t	 i;
 
@@ -249,5 +256,7 @@ ar_format(const char *id, const struct dkim_result *r, size_t n,
 		(void)buf_addstr(out, i == 0 ? "\r\n\t" : ";\r\n\t");
 		dkim_result_format(&r[i], out);
 	}
+	if (auth != NULL)
+		(void)buf_printf(out, ";\r\n\tauth=pass smtp.auth=%s", auth);
 	(void)buf_addstr(out, "\r\n");
 }

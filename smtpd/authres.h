@@ -6,9 +6,10 @@
  * ones.  Pure functions on bytes from the network (authres.c); the
  * event-driven part is verify.c.
  *
- * Used by smtpd.receiver through verify.c (unprivileged, chrooted);
- * written so that smtpd.queue can judge locally submitted mail the same
- * way.  Unit tests: tests/unit/test-authres.c.
+ * Used by smtpd.receiver through verify.c (unprivileged, chrooted), and
+ * by smtpd.queue's signer (sign.c), which verifies what it signed and
+ * writes the field for local deliveries with ar_format().  Unit tests:
+ * tests/unit/test-authres.c.
  */
 #ifndef SM_AUTHRES_H
 #define SM_AUTHRES_H
@@ -38,6 +39,9 @@ int	 ar_next_field(const char *, size_t, size_t *, struct ar_field *);
 int	 ar_field_is(const char *, const struct ar_field *, const char *);
 /* Does an Authentication-Results value claim authserv-id id? */
 int	 ar_claims_id(const char *, size_t, const char *);
+/* Is field f of h an Authentication-Results that claims id (forged)? */
+int	 ar_field_claims_id(const char *, const struct ar_field *,
+	    const char *);
 
 /*
  * The author: exactly one From field holding exactly one mailbox, whose
@@ -68,9 +72,11 @@ int	 ar_keyserver_address(const char *, const char *, const char *,
 
 /*
  * "Authentication-Results: <id>;\r\n\tdkim=... ;\r\n\tdkim=...\r\n", one
- * result a line, "dkim=none" when n is 0.
+ * result a line, "dkim=none" when n is 0; then, when auth (the fourth
+ * argument) is not NULL, ";\r\n\tauth=pass smtp.auth=<auth>" (RFC 8601
+ * section 2.7.4: the author authenticated to us, as submitd checked).
  */
 void	 ar_format(const char *, const struct dkim_result *, size_t,
-	    struct buf *);
+	    const char *, struct buf *);
 
 #endif

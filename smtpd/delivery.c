@@ -19,9 +19,17 @@
  *	XSEAL	XSEAL ID=<queue id> CLASS=SAFE|UNSAFE
  *	MAIL	MAIL FROM:<sender> [SMTPUTF8]
  *	RCPT	RCPT TO:<user>, for each recipient
- *	DATA	DATA, then the message (dot-stuffed, CRLF lines)
+ *	DATA	DATA, then our Authentication-Results field when the
+ *		queue gave one, then the message (dot-stuffed, CRLF lines)
  *	REPLIES	one reply per accepted recipient, in RCPT order
  *	RSET	after a refusal, on a connection still in step
+ *
+ * The Authentication-Results field is what smtpd.queue's signer found
+ * when it verified its own signatures of submitted mail (sign.c); it
+ * goes on top of the message here, and so to local recipients only:
+ * this process speaks to mda alone, and the message file the queue
+ * hands to anything else never holds it.  It is checked again with
+ * q_authres_valid() before it is written, like the addresses.
  *
  * The class travels in a command of its own, never as a MAIL parameter,
  * so no address can spell it; and every address is checked again with
@@ -70,6 +78,7 @@ struct dtxn {
 	const char	*id;
 	const char	*from;
 	uint32_t	 class;
+	const char	*authres;	/* our field, "" none */
 	int		 utf8;		/* an address needs SMTPUTF8 */
 	int		 msgfd;
 	struct drcpt	*r;
@@ -253,7 +262,7 @@ step_rcpt(struct dtxn *t)
 static enum dstep
 step_data(struct dtxn *t)
 {
-	int	 code;
+	int	 code, state;
 
 	smtp_client_cmd(&L, "DATA");
 	if ((code = smtp_client_reply(&L, t->line, sizeof(t->line))) == -1)
@@ -261,6 +270,11 @@ step_data(struct dtxn *t)
 	if (code != 354) {
 		answer(t, 1, code, "%s", t->line);
 		return D_RSET;
+	}
+	if (t->authres[0] != '\0') {
+		state = 0;
+		smtp_client_encode(&L.out, t->authres, strlen(t->authres),
+		    &state);
 	}
 	if (smtp_client_body(&L, t->msgfd) == -1)
 		return lost(t, 1);
@@ -367,8 +381,11 @@ deliver(int *qfd, struct ipc_msg *m)
 
 	memset(&t, 0, sizeof(t));
 	if (ipc_get_str(m, &t.id) == -1 || ipc_get_str(m, &t.from) == -1 ||
-	    ipc_get_u32(m, &t.class) == -1 || ipc_get_u32(m, &t.n) == -1 ||
-	    t.n == 0 || t.n > Q_MAX_RCPT || m->fd == -1 || !q_id_valid(t.id))
+	    ipc_get_u32(m, &t.class) == -1 ||
+	    ipc_get_str(m, &t.authres) == -1 || ipc_get_u32(m, &t.n) == -1 ||
+	    t.n == 0 || t.n > Q_MAX_RCPT || m->fd == -1 ||
+	    !q_id_valid(t.id) ||
+	    (t.authres[0] != '\0' && !q_authres_valid(t.authres)))
 		fatalx("delivery: bad IPC_DELIVERY_MESSAGE");
 	t.r = xcalloc(t.n, sizeof(*t.r));
 	for (i = 0; i < t.n; i++)

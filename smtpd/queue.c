@@ -383,6 +383,7 @@ q_send(struct qent *qe)
 	ipc_add_str(m, e->id);
 	ipc_add_str(m, e->from);
 	ipc_add_u32(m, (uint32_t)e->class);
+	ipc_add_str(m, e->authres);	/* local recipients only: sign.c */
 	ipc_add_u32(m, (uint32_t)n);
 	for (i = 0; i < e->nrcpt; i++)
 		if (e->rcpt[i].state == Q_RS_PENDING) {

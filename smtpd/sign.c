@@ -20,6 +20,20 @@
  * dkim_sign_default_headers oversigned; t= now and x= t + [smtpd]
  * signature_ttl; never l=.  The RSA signature comes first.
  *
+ * What is checked: the signed message is verified as it is written, with
+ * common/dkim as a receiver would, against the records of the keys used
+ * (the keystore sends each key's DNS record with GETKEYS): no DNS, and
+ * nothing taken on trust from the signing.  The verdict becomes our
+ * Authentication-Results field (authres.c's ar_format: one dkim= result
+ * per signature of ours, then auth=pass smtp.auth=<author> when the
+ * author is a user, whom submitd authenticated), recorded in the
+ * envelope with "signed yes"; smtpd.delivery puts it on top for local
+ * recipients only, never into the message file.  Header fields that
+ * claim our authserv-id came with the message and are forgeries (RFC
+ * 8601 section 5): they are left out of message.signed.  None of them is
+ * in h=, so our signatures do not change.  A signature of ours that
+ * does not verify is logged loudly and recorded as it is.
+ *
  * Outcomes (q_sign_fn):
  *	Q_SIGN_OK	<id>/message.signed written and durable; the queue
  *			commits it with q_sign_commit() before delivering.
@@ -50,11 +64,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "authres.h"
 #include "buf.h"
 #include "config.h"
 #include "dkim.h"
@@ -67,6 +83,7 @@
 #include "xmalloc.h"
 
 #define SIGN_CONNECT_PAUSE	1	/* seconds between connection asks */
+#define SIGN_HEADER_MAX		(1024 * 1024)	/* what can be signed */
 
 enum { S_RSA, S_ED, S_N };
 
@@ -79,8 +96,11 @@ struct sjob {
 	uint8_t		 bh[DKIM_DIGEST_LEN];
 	uint64_t	 t, x;
 	struct dkim_signer *signer[S_N];
+	char		 domain[DKIM_DOMAIN_MAX + 1];
 	char		 sel[S_N][KS_SEL_LEN_MAX + 1];
+	char		 record[S_N][KS_RECORD_LEN_MAX + 1];
 	struct buf	 field[S_N];
+	struct buf	 authres;	/* the verdict, our field */
 	int		 outstanding;	/* keystore requests in flight */
 	int		 refetched;	/* keys asked again after a 550 */
 	int		 refused;	/* a 550 in this round */
@@ -95,6 +115,7 @@ static const struct sm_config *cfg;
 static struct ipc_conn	*parent;
 static struct ks_client	*ks;
 static struct sjob	*waiting;
+static struct sjob	*ending;	/* whose done() is running */
 static int		 asking;	/* IPC_PARENT_KEYSTORE sent */
 static time_t		 asked_at;
 static size_t		 nbusy;
@@ -125,6 +146,7 @@ sjob_free(struct sjob *j)
 		dkim_signer_free(j->signer[i]);
 		buf_free(&j->field[i]);
 	}
+	buf_free(&j->authres);
 	dkim_msg_free(j->msg);
 	if (j->msgfd != -1)
 		close(j->msgfd);
@@ -143,32 +165,145 @@ sjob_fail(struct sjob *j, enum q_sign_result r, const char *why)
 	}
 }
 
+/* Write and verify the same bytes. */
+static int
+sign_out(int fd, struct dkim_verify *v, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	(void)dkim_verify_feed(v, p, n);
+	return io_write_all(fd, p, n);
+}
+
 /*
- * message.signed: the fields, RSA's first, then the message; the file
- * and its name durable.  0 or -1 (errno).
+ * The message after our fields: its header without the fields that claim
+ * our authserv-id, then the rest as it is.  0 or -1 (errno).
+ */
+static int
+sign_copy(struct sjob *j, int fd, struct dkim_verify *v)
+{
+	struct ar_field	 f;
+	struct buf	 h;
+	char		 b[65536];
+	size_t		 hlen = 0, pos = 0, dropped = 0;
+	ssize_t		 n = 0;
+	off_t		 off = 0;
+	int		 complete = 0, r = -1;
+
+	buf_init(&h, SIGN_HEADER_MAX + sizeof(b));
+	while (!complete && (n = pread(j->msgfd, b, sizeof(b), off)) > 0) {
+		off += n;
+		if (buf_add(&h, b, (size_t)n) == -1)
+			goto out;	/* sign_hash() bounded it */
+		hlen = ar_header_len(h.data, h.len, &complete);
+	}
+	if (n == -1)
+		goto out;
+	while (ar_next_field(h.data, hlen, &pos, &f)) {
+		if (ar_field_claims_id(h.data, &f, cfg->hostname)) {
+			dropped++;
+			continue;
+		}
+		if (sign_out(fd, v, h.data + f.off, f.len) == -1)
+			goto out;
+	}
+	if (sign_out(fd, v, h.data + pos, h.len - pos) == -1)
+		goto out;
+	while ((n = pread(j->msgfd, b, sizeof(b), off)) > 0) {
+		off += n;
+		if (sign_out(fd, v, b, (size_t)n) == -1)
+			goto out;
+	}
+	r = n == 0 ? 0 : -1;
+	if (dropped > 0)
+		log_info("id=%s removed %zu Authentication-Results claiming %s",
+		    j->id, dropped, cfg->hostname);
+out:
+	buf_free(&h);
+	return r;
+}
+
+/* The record of a key of ours, for the verifier. */
+static enum dkim_keyq
+sign_key(const char *d, const char *s, struct buf *out, void *arg)
+{
+	struct sjob	*j = arg;
+	int		 i;
+
+	for (i = 0; i < S_N; i++)
+		if (j->field[i].len > 0 && strcasecmp(d, j->domain) == 0 &&
+		    strcmp(s, j->sel[i]) == 0) {
+			(void)buf_addstr(out, j->record[i]);
+			return DKIM_KEYQ_FOUND;
+		}
+	return DKIM_KEYQ_NONE;
+}
+
+/* Our signatures (the first fields) judged: the field for delivery. */
+static void
+sign_verdict(struct sjob *j, struct dkim_verify *v)
+{
+	struct dkim_result	 res[S_N];
+	struct buf		 why;
+	size_t			 i, n;
+
+	n = dkim_verify_finish(v, sign_key, j);
+	buf_init(&why, 0);
+	for (i = 0; i < n && i < S_N; i++) {
+		res[i] = *dkim_verify_result(v, i);
+		if (res[i].status != DKIM_PASS) {
+			buf_reset(&why);
+			dkim_result_format(&res[i], &why);
+			log_warnx("id=%s owner=<%s> OUR OWN SIGNATURE DOES NOT "
+			    "VERIFY: %s", j->id, j->owner, buf_cstr(&why));
+		}
+	}
+	buf_free(&why);
+	buf_reset(&j->authres);
+	ar_format(cfg->hostname, res, i, strchr(j->owner, '@') != NULL ?
+	    j->owner : NULL, &j->authres);
+	if (!q_authres_valid(buf_cstr(&j->authres))) {
+		log_warnx("id=%s Authentication-Results not recorded: not a "
+		    "field we can write", j->id);
+		buf_reset(&j->authres);
+	}
+}
+
+/*
+ * message.signed: the fields, RSA's first, then the message, verified
+ * as it is written; the file and its name durable.  0 or -1 (errno).
  */
 static int
 sign_write(struct sjob *j)
 {
-	char	 path[64];
-	int	 fd, dfd, i, r = -1;
+	struct dkim_verify_opts	 o;
+	struct dkim_verify	*v;
+	char			 path[64];
+	int			 fd, dfd, i, r = -1;
 
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < S_N; i++)
+		o.max_sigs += j->field[i].len > 0;
+	o.max_header = SIGN_HEADER_MAX + S_N * DKIM_SIGFIELD_MAX;
 	snprintf(path, sizeof(path), "%s/message.signed", j->id);
 	if ((fd = openat(q_fd, path, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		return -1;
+	v = dkim_verify_new(&o);
 	for (i = 0; i < S_N; i++)
-		if (j->field[i].len > 0 && io_write_all(fd, j->field[i].data,
-		    j->field[i].len) == -1)
+		if (sign_out(fd, v, j->field[i].data, j->field[i].len) == -1)
 			goto out;
-	if (io_copy_fd(j->msgfd, fd) == -1 || fsync(fd) == -1)
+	if (sign_copy(j, fd, v) == -1 || fsync(fd) == -1)
 		goto out;
 	if ((dfd = openat(q_fd, j->id, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		goto out;
 	r = fsync(dfd);
 	close(dfd);
+	if (r == 0)
+		sign_verdict(j, v);
 out:
+	dkim_verify_free(v);
 	close(fd);
 	if (r == -1)
 		unlinkat(q_fd, path, 0);
@@ -204,7 +339,9 @@ sjob_end(struct sjob *j)
 		    j->owner[0] && strchr(j->owner, '@') ?
 		    strchr(j->owner, '@') + 1 : j->owner,
 		    j->sel[S_RSA][0] ? " s=" : "", j->sel[S_RSA]);
+	ending = j;		/* for q_sign_commit(), called from done */
 	j->done(j->arg, j->result, j->why);
+	ending = NULL;
 	sjob_free(j);
 }
 
@@ -258,6 +395,8 @@ sign_one(struct sjob *j, const struct ks_keys *k, const struct ks_keyinfo *ki)
 		return;
 	}
 	snprintf(j->sel[s], sizeof(j->sel[s]), "%s", ki->selector);
+	snprintf(j->record[s], sizeof(j->record[s]), "%s", ki->record);
+	snprintf(j->domain, sizeof(j->domain), "%s", k->domain);
 	if (ks_client_sign(ks, j->owner, ki->alg, ki->selector, dg,
 	    signed_cb, j) == -1) {
 		sjob_fail(j, Q_SIGN_DEFER, "cannot reach the keystore");
@@ -367,7 +506,7 @@ sign_hash(struct sjob *j)
 	off_t	 off = 0;
 	ssize_t	 n;
 
-	j->msg = dkim_msg_new(DKIM_CANON_RELAXED, 0);
+	j->msg = dkim_msg_new(DKIM_CANON_RELAXED, SIGN_HEADER_MAX);
 	while ((n = pread(j->msgfd, b, sizeof(b), off)) > 0) {
 		if (dkim_msg_feed(j->msg, b, (size_t)n) == -1)
 			return -1;
@@ -394,6 +533,7 @@ q_sign_start(const char *id, const char *owner, q_sign_fn done, void *arg)
 	snprintf(j->owner, sizeof(j->owner), "%s", owner);
 	for (i = 0; i < S_N; i++)
 		buf_init(&j->field[i], DKIM_SIGFIELD_MAX);
+	buf_init(&j->authres, 0);
 	j->done = done;
 	j->arg = arg;
 	j->t = (uint64_t)time(NULL);
@@ -419,20 +559,27 @@ q_sign_start(const char *id, const char *owner, q_sign_fn done, void *arg)
 }
 
 /*
- * A signed message is the queue's: the envelope says so (durably), then
- * message.signed becomes message.  0, or -1 when the envelope could not
- * be written (the signing is then done again next time).
+ * A signed message is the queue's: the envelope says so (durably), with
+ * the verdict of sign_verdict() when called from the job's done
+ * callback, as the queue does; then message.signed becomes message.  0,
+ * or -1 when the envelope could not be written (the signing is then done
+ * again next time).
  */
 int
 q_sign_commit(struct q_envelope *e)
 {
-	char	 from[64], to[64];
+	char	 from[64], to[64], *old = e->authres;
 
 	e->is_signed = 1;
+	e->authres = xstrdup(ending != NULL && strcmp(ending->id, e->id) ==
+	    0 ? buf_cstr(&ending->authres) : "");
 	if (q_env_save(e) == -1) {
 		e->is_signed = 0;
+		free(e->authres);
+		e->authres = old;
 		return -1;
 	}
+	free(old);
 	snprintf(from, sizeof(from), "%s/message.signed", e->id);
 	snprintf(to, sizeof(to), "%s/message", e->id);
 	if (renameat(q_fd, from, q_fd, to) == -1)

@@ -52,7 +52,9 @@
  *	  <- IPC_ERR		u32 SMTP code (451/452/553/554), str text
  *
  *   queue -> delivery
- *	IPC_DELIVERY_MESSAGE	str id, str from, u32 class, u32 n,
+ *	IPC_DELIVERY_MESSAGE	str id, str from, u32 class, str authres
+ *				(our Authentication-Results field for
+ *				submitted mail, "" none: sign.c), u32 n,
  *				n x { u32 index, str user }, fd: message
  *	  <- IPC_QUEUE_DELIVERED u32 index, u32 status (Q_DLV_*), str text
  *				(one per recipient, message id = request id)

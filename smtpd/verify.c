@@ -375,14 +375,12 @@ verify_rewrite(const struct verify *v, int fd, off_t off, int *out_r)
 	if ((out = memfd_create("smtpd-msg", MFD_CLOEXEC)) == -1)
 		return -1;
 	buf_init(&ar, 0);
-	ar_format(v->env.authserv_id, v->res, v->nres, &ar);
+	ar_format(v->env.authserv_id, v->res, v->nres, NULL, &ar);
 	if (io_write_all(out, ar.data, ar.len) == -1 ||
 	    copy_range(fd, 0, off, out) == -1)
 		goto done;
 	while (ar_next_field(h, v->hdr.len, &pos, &f)) {
-		if (ar_field_is(h, &f, "Authentication-Results") &&
-		    ar_claims_id(h + f.value, f.off + f.len - f.value,
-		    v->env.authserv_id)) {
+		if (ar_field_claims_id(h, &f, v->env.authserv_id)) {
 			dropped++;
 			continue;
 		}

@@ -92,24 +92,40 @@ def send_and_read(inst):
     show_signatures(inst, text)
 
 
-def show_signatures(inst, text):
-    """The DKIM-Signature fields the queue added with alice's keys, and
-    the TXT records that make them verifiable."""
+def header_fields(text, name):
+    """The header fields of a message named name, each a list of its
+    lines (the folded ones too)."""
     head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
     fields, cur = [], None
     for line in head.split("\n"):
         if line[:1] in (" ", "\t") and cur is not None:
             cur.append(line)
         else:
-            cur = [line] if line.lower().startswith("dkim-signature:") \
+            cur = [line] if line.lower().startswith(name.lower() + ":") \
                 else None
             if cur is not None:
                 fields.append(cur)
+    return fields
+
+
+def show_signatures(inst, text):
+    """The DKIM-Signature fields the queue added with alice's keys, the
+    verdict it found when it checked them before delivery, and the TXT
+    records that make them verifiable anywhere."""
+    fields = header_fields(text, "DKIM-Signature")
     say("signed in the queue with alice's keys (%d DKIM-Signature "
         "field%s):" % (len(fields), "" if len(fields) == 1 else "s"))
     for f in fields:
         for line in f:
             print("    | " + line)
+    results = header_fields(text, "Authentication-Results")
+    say("verified in the queue against those keys before delivery "
+        "(Authentication-Results):")
+    for f in results:
+        for line in f:
+            print("    | " + line)
+    if not any("dkim=pass" in " ".join(f) for f in results):
+        say("WARNING: no dkim=pass in bob's copy")
     say("what to publish in DNS for them (sealmailctl keys dns):")
     for line in inst.ctl("keys", "dns").stdout.splitlines():
         print("    " + line)

@@ -178,13 +178,27 @@ class SigningTest(InstanceCase):
         self.assertEqual(kssign(self.inst, "-k", "alice@example.test")
                          .returncode, 0)
 
+    def test_getkeys_gives_each_key_with_the_record_dns_publishes(self):
+        s = self.raw()
+        s.sendall(frame(IPC_KS_GETKEYS, 8, f_str("alice@example.test")))
+        mtype, mid, fields = read_frame(s)
+        self.assertEqual((mtype, mid), (IPC_KS_KEYS, 8))
+        self.assertEqual(fields[0:2], ["example.test", 2])
+        self.assertEqual(len(fields), 2 + 3 * 2)
+        recs = dns_records(self.inst)
+        for alg, sel, rec in zip(fields[2::3], fields[3::3], fields[4::3]):
+            self.assertEqual(rec.encode(),
+                             recs[b"%s._domainkey.example.test." %
+                                  sel.encode()], alg)
+            self.assertIn("k=%s;" % alg.split("-")[0], rec)
+
     def test_pipelined_requests_are_answered_by_id(self):
         s = self.raw()
         s.sendall(frame(IPC_KS_GETKEYS, 7, f_str("alice@example.test")))
         mtype, mid, fields = read_frame(s)
         self.assertEqual((mtype, mid), (IPC_KS_KEYS, 7))
         self.assertEqual(fields[0:2], ["example.test", 2])
-        sels = dict(zip(fields[2::2], fields[3::2]))
+        sels = dict(zip(fields[2::3], fields[3::3]))
         out = b""
         for i in range(40):
             alg = "rsa-sha256" if i % 2 else "ed25519-sha256"
@@ -265,7 +279,7 @@ class RotationTest(unittest.TestCase):
         self.addCleanup(s.close)
         s.sendall(frame(IPC_KS_GETKEYS, 1, f_str("carol@example.test")))
         fields = read_frame(s)[2]
-        sels = dict(zip(fields[2::2], fields[3::2]))
+        sels = dict(zip(fields[2::3], fields[3::3]))
         for alg, sel in sels.items():
             # signed twice: the second from the keystore's key cache
             for mid in (2, 3):

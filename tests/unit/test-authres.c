@@ -213,7 +213,7 @@ test_format(void)
 
 	test_begin("Authentication-Results: our id, one result a line");
 	buf_init(&b, 0);
-	ar_format("mx.example.test", NULL, 0, &b);
+	ar_format("mx.example.test", NULL, 0, NULL, &b);
 	test_assert_str(buf_cstr(&b), "Authentication-Results: "
 	    "mx.example.test;\r\n\tdkim=none\r\n");
 	buf_reset(&b);
@@ -222,7 +222,7 @@ test_format(void)
 	r[1] = res(DKIM_FAIL, "example.net");
 	r[1].reason = "body hash mismatch";
 	r[1].alg = DKIM_ALG_ED25519_SHA256;
-	ar_format("mx.example.test", r, 2, &b);
+	ar_format("mx.example.test", r, 2, NULL, &b);
 	test_assert_str(buf_cstr(&b), "Authentication-Results: "
 	    "mx.example.test;\r\n"
 	    "\tdkim=pass header.d=example.org header.i=@example.org "
@@ -231,6 +231,35 @@ test_format(void)
 	    "header.i=@example.net header.s=sel header.a=ed25519-sha256\r\n");
 	/* what we write is never taken for a forgery of another host */
 	test_assert(ar_claims_id(b.data + 23, b.len - 23, "mx.example.test"));
+	buf_free(&b);
+	test_end();
+}
+
+static void
+test_format_auth(void)
+{
+	struct dkim_result	 r[2];
+	struct buf		 b;
+
+	test_begin("Authentication-Results of submitted mail: our own "
+	    "signatures checked, then auth=pass with the author");
+	buf_init(&b, 0);
+	r[0] = res(DKIM_PASS, "example.test");
+	r[1] = res(DKIM_PASS, "example.test");
+	r[1].alg = DKIM_ALG_ED25519_SHA256;
+	ar_format("mail.example.test", r, 2, "alice@example.test", &b);
+	test_assert_str(buf_cstr(&b), "Authentication-Results: "
+	    "mail.example.test;\r\n"
+	    "\tdkim=pass header.d=example.test header.i=@example.test "
+	    "header.s=sel header.a=rsa-sha256;\r\n"
+	    "\tdkim=pass header.d=example.test header.i=@example.test "
+	    "header.s=sel header.a=ed25519-sha256;\r\n"
+	    "\tauth=pass smtp.auth=alice@example.test\r\n");
+	buf_reset(&b);
+	ar_format("mail.example.test", NULL, 0, "bob@example.test", &b);
+	test_assert_str(buf_cstr(&b), "Authentication-Results: "
+	    "mail.example.test;\r\n\tdkim=none;\r\n"
+	    "\tauth=pass smtp.auth=bob@example.test\r\n");
 	buf_free(&b);
 	test_end();
 }
@@ -247,6 +276,7 @@ main(void)
 		test_class,
 		test_keyserver_address,
 		test_format,
+		test_format_auth,
 		NULL
 	};
 

@@ -51,8 +51,10 @@ answer(int fd, struct ipc_msg *m)
 		ipc_add_u32(r, 2);
 		ipc_add_str(r, "rsa-sha256");
 		ipc_add_str(r, "srsa");
+		ipc_add_str(r, "v=DKIM1; k=rsa; p=MIIB");
 		ipc_add_str(r, "ed25519-sha256");
 		ipc_add_str(r, "sed");
+		ipc_add_str(r, "v=DKIM1; k=ed25519; p=11qY");
 		ipc_send_sync(fd, r);
 		return;
 	}
@@ -177,8 +179,10 @@ keys_cb(void *arg, enum ks_status st, const struct ks_keys *k,
 	struct result	*r = arg;
 
 	if (st == KS_OK && r->calls < 8)
-		snprintf(r->sel[r->calls], sizeof(r->sel[0]), "%s %zu %s %s",
-		    k->domain, k->n, k->key[0].selector, k->key[1].selector);
+		snprintf(r->sel[r->calls], sizeof(r->sel[0]),
+		    "%s %zu %s %s / %.60s / %.60s", k->domain, k->n,
+		    k->key[0].selector, k->key[1].selector, k->key[0].record,
+		    k->key[1].record);
 	record(r, st, why);
 }
 
@@ -243,7 +247,8 @@ test_ks_client_keys_and_signatures_matched_by_id(void)
 	    &r) == 0);
 	run(&r, 1);
 	test_assert(r.calls == 1 && r.st[0] == KS_OK);
-	test_assert_str(r.sel[0], "example.test 2 srsa sed");
+	test_assert_str(r.sel[0], "example.test 2 srsa sed / "
+	    "v=DKIM1; k=rsa; p=MIIB / v=DKIM1; k=ed25519; p=11qY");
 	memset(&r.st, 0, sizeof(r.st));
 	r.calls = 0;
 	for (i = 0; i < 3; i++) {
@@ -374,6 +379,73 @@ test_ks_client_freed_in_its_callback(void)
 	test_end();
 }
 
+/* IPC_KS_KEYS answers, field by field: "a" alg, "s" selector, "r" record */
+static const struct {
+	const char	*name;
+	const char	*domain;
+	uint32_t	 n;
+	const char	*f[7];		/* the key fields, NULL-terminated */
+	int		 ok;
+} keys_cases[] = {
+	{ "one key with its record", "example.test", 1,
+	    { "rsa-sha256", "srsa", "v=DKIM1; k=rsa; p=MIIB", NULL }, 1 },
+	{ "two keys with their records", "example.test", 2,
+	    { "rsa-sha256", "srsa", "v=DKIM1; k=rsa; p=MIIB",
+	    "ed25519-sha256", "sed", "v=DKIM1; k=ed25519; p=11qY" }, 1 },
+	{ "a key without its record (the old answer)", "example.test", 1,
+	    { "rsa-sha256", "srsa", NULL }, 0 },
+	{ "the second key without its record", "example.test", 2,
+	    { "rsa-sha256", "srsa", "v=DKIM1; k=rsa; p=MIIB",
+	    "ed25519-sha256", "sed", NULL }, 0 },
+	{ "an empty record", "example.test", 1,
+	    { "rsa-sha256", "srsa", "", NULL }, 0 },
+	{ "a record over KS_RECORD_LEN_MAX", "example.test", 1,
+	    { "rsa-sha256", "srsa", "LONG", NULL }, 0 },
+	{ "a field after the last key", "example.test", 1,
+	    { "rsa-sha256", "srsa", "v=DKIM1; k=rsa; p=MIIB", "x" }, 0 },
+	{ "an unknown algorithm", "example.test", 1,
+	    { "rsa-sha1", "srsa", "v=DKIM1; k=rsa; p=MIIB", NULL }, 0 },
+	{ "no keys", "example.test", 0, { NULL }, 0 },
+};
+
+static void
+test_ks_answer_keys_table(void)
+{
+	struct ks_keys	 k;
+	struct ipc_msg	*m;
+	char		 longrec[KS_RECORD_LEN_MAX + 2];
+	const char	*why;
+	size_t		 i, j;
+	int		 ret;
+
+	test_begin("ks_answer_keys: each key comes with its DNS record; an "
+	    "answer without one is malformed");
+	memset(longrec, 'A', sizeof(longrec) - 1);
+	longrec[sizeof(longrec) - 1] = '\0';
+	for (i = 0; i < sizeof(keys_cases) / sizeof(keys_cases[0]); i++) {
+		m = ipc_msg_new(IPC_KS_KEYS, 1);
+		ipc_add_str(m, keys_cases[i].domain);
+		ipc_add_u32(m, keys_cases[i].n);
+		for (j = 0; j < 7 && keys_cases[i].f[j] != NULL; j++)
+			ipc_add_str(m, strcmp(keys_cases[i].f[j], "LONG") ==
+			    0 ? longrec : keys_cases[i].f[j]);
+		ret = ks_answer_keys(m, &k, &why);
+		if ((ret == 0) != keys_cases[i].ok) {
+			printf("  case \"%s\": %s\n", keys_cases[i].name,
+			    ret == 0 ? "accepted" : "refused");
+			test_assert(0);
+		} else if (ret == 0) {
+			test_assert(k.n == keys_cases[i].n);
+			for (j = 0; j < k.n; j++)
+				test_assert_str(k.key[j].record,
+				    keys_cases[i].f[3 * j + 2]);
+		} else
+			test_assert_str(why, "malformed IPC_KS_KEYS");
+		ipc_msg_free(m);
+	}
+	test_end();
+}
+
 int
 main(void)
 {
@@ -383,6 +455,7 @@ main(void)
 		test_ks_client_refused_uid_is_permanent,
 		test_ks_client_keystore_gone_is_temporary,
 		test_ks_client_freed_in_its_callback,
+		test_ks_answer_keys_table,
 		NULL
 	};
 

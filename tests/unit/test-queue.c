@@ -38,6 +38,24 @@ sample(struct q_envelope *e)
 	e->rcpt[0].last = strdup("451 4.2.0 busy now");
 }
 
+/* Every envelope of the list is refused; 1, or 0 naming the first not. */
+static int
+all_refused(const char *const *bad, size_t n)
+{
+	struct q_envelope	 e;
+	char			 err[128];
+	size_t			 i;
+
+	for (i = 0; i < n; i++)
+		if (q_env_parse(bad[i], strlen(bad[i]), &e, err,
+		    sizeof(err)) != -1) {
+			printf("  accepted case %zu\n", i);
+			q_env_free(&e);
+			return 0;
+		}
+	return 1;
+}
+
 static void
 test_envelope_roundtrip(void)
 {
@@ -78,7 +96,7 @@ test_envelope_author_and_signed(void)
 	};
 	struct q_envelope	 e, f;
 	char			*text, err[128];
-	size_t			 len, i;
+	size_t			 len;
 	int			 ok = 1;
 
 	test_begin("the author and the signed mark survive format and parse");
@@ -110,11 +128,70 @@ test_envelope_author_and_signed(void)
 	free(text);
 	q_env_free(&f);
 	q_env_free(&e);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (q_env_parse(bad[i], strlen(bad[i]), &f, err,
-		    sizeof(err)) != -1) {
-			printf("  accepted case %zu\n", i);
-			q_env_free(&f);
+	ok &= all_refused(bad, sizeof(bad) / sizeof(bad[0]));
+	test_assert(ok);
+	test_end();
+}
+
+static void
+test_envelope_authres(void)
+{
+	static const char field[] = "Authentication-Results: "
+	    "mail.example.test;\r\n"
+	    "\tdkim=pass header.d=example.test header.s=sabc header.a="
+	    "rsa-sha256;\r\n"
+	    "\tauth=pass smtp.auth=alice@example.test\r\n";
+	static const char *const bad[] = {
+		/* not the field */
+		"id 0123456789abcdef\nauthres X-Other: a\n"
+		    "rcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nauthres \n"
+		    "rcpt pending a@b a@b\n",
+		/* a control character that is no fold */
+		"id 0123456789abcdef\nauthres Authentication-Results: a;\x01"
+		    "b\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nauthres Authentication-Results: a;\r"
+		    "b\nrcpt pending a@b a@b\n",
+	};
+	static const char *const badfield[] = {
+		"Authentication-Results: a; dkim=pass",		/* no CRLF */
+		"Authentication-Results: a;\r\n dkim=pass\r\n",	/* fold */
+		"Authentication-Results: a;\n\tdkim=pass\r\n",	/* LF */
+		"Authentication-Results: a;\tdkim=pass\r\n",	/* tab */
+		"Authentication-Results: a;\r\n\r\n",		/* end */
+		"X-Authentication-Results: a;\r\n",
+	};
+	struct q_envelope	 e, f;
+	char			*text, err[128];
+	size_t			 len, i;
+	int			 ok = 1;
+
+	test_begin("the Authentication-Results field survives format and "
+	    "parse, folds and all, on one envelope line");
+	test_assert(q_authres_valid(field));
+	sample(&e);
+	q_env_format(&e, &text, &len);
+	test_assert(strstr(text, "authres") == NULL);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert_str(f.authres, "");
+	free(text);
+	q_env_free(&f);
+	free(e.authres);
+	e.authres = strdup(field);
+	q_env_format(&e, &text, &len);
+	test_assert(strstr(text, "\nauthres Authentication-Results: "
+	    "mail.example.test;\tdkim=pass header.d=example.test header.s="
+	    "sabc header.a=rsa-sha256;\tauth=pass smtp.auth="
+	    "alice@example.test\n") != NULL);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert_str(f.authres, field);
+	free(text);
+	q_env_free(&f);
+	q_env_free(&e);
+	ok &= all_refused(bad, sizeof(bad) / sizeof(bad[0]));
+	for (i = 0; i < sizeof(badfield) / sizeof(badfield[0]); i++)
+		if (q_authres_valid(badfield[i])) {
+			printf("  accepted field %zu\n", i);
 			ok = 0;
 		}
 	test_assert(ok);
@@ -182,20 +259,8 @@ test_envelope_refusals(void)
 		"id 0123456789abcdef\nbogus 1\nrcpt pending a@b a@b\n",
 		"id 0123456789abcdef\nrcpt pending a@b a@b\nnote 5 x\n",
 	};
-	struct q_envelope	 e;
-	char			 err[128];
-	size_t			 i;
-	int			 ok = 1;
-
 	test_begin("malformed envelopes are refused");
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (q_env_parse(bad[i], strlen(bad[i]), &e, err,
-		    sizeof(err)) != -1) {
-			printf("  accepted case %zu\n", i);
-			q_env_free(&e);
-			ok = 0;
-		}
-	test_assert(ok);
+	test_assert(all_refused(bad, sizeof(bad) / sizeof(bad[0])));
 	test_end();
 }
 
@@ -222,17 +287,10 @@ test_envelope_addresses_are_addresses(void)
 	    "rcpt pending j\xc3\xb6@example.test \"j d\"@example.test\n";
 	struct q_envelope	 e;
 	char			 err[128];
-	size_t			 i;
 	int			 ok = 1;
 
 	test_begin("an envelope with anything but addresses is refused");
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (q_env_parse(bad[i], strlen(bad[i]), &e, err,
-		    sizeof(err)) != -1) {
-			printf("  accepted case %zu\n", i);
-			q_env_free(&e);
-			ok = 0;
-		}
+	ok &= all_refused(bad, sizeof(bad) / sizeof(bad[0]));
 	test_assert(ok);
 	test_assert(q_env_parse(good, strlen(good), &e, err,
 	    sizeof(err)) == 0);
@@ -447,6 +505,7 @@ main(void)
 	static void (*const tests[])(void) = {
 		test_envelope_roundtrip,
 		test_envelope_author_and_signed,
+		test_envelope_authres,
 		test_only_submitd_names_an_author,
 		test_envelope_refusals,
 		test_envelope_addresses_are_addresses,
