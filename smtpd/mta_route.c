@@ -1,7 +1,8 @@
 /*
  * mta_route.c - smtpd.mta: the addresses to try for a destination
  * domain, in order.  A transport map entry or relayhost gives one host
- * and port (an address literal "[192.0.2.1]" is taken as it is);
+ * and port (an address, "192.0.2.1" or "[192.0.2.1]", is taken as it
+ * is);
  * otherwise the domain's MX hosts by preference (mta_mx_plan), or the
  * domain itself when it has no MX; a null MX (RFC 7505) or a domain
  * that does not exist ends there with a permanent failure.  Each host's
@@ -126,19 +127,22 @@ host_addrs(struct mta_route *rt, const char *host, int port)
 	size_t		 n;
 
 	memset(&l, 0, sizeof(l));
-	/* "[192.0.2.1]": an address, no lookup */
+	/* "[192.0.2.1]" or a bare address (next hops): no lookup */
 	n = strlen(host);
 	if (host[0] == '[' && n > 2 && n - 2 < sizeof(lit) &&
 	    host[n - 1] == ']') {
 		memcpy(lit, host + 1, n - 2);
 		lit[n - 2] = '\0';
-		memset(&a, 0, sizeof(a));
-		a.af = strchr(lit, ':') != NULL ? AF_INET6 : AF_INET;
-		if (inet_pton(a.af, lit, &a.u) != 1)
-			return DNS_NXDOMAIN;
+	} else
+		snprintf(lit, sizeof(lit), "%s", host);
+	memset(&a, 0, sizeof(a));
+	a.af = strchr(lit, ':') != NULL ? AF_INET6 : AF_INET;
+	if (inet_pton(a.af, lit, &a.u) == 1) {
 		add_addr(rt, lit, &a, port);
 		return DNS_OK;
 	}
+	if (host[0] == '[')
+		return DNS_NXDOMAIN;
 	l.route = rt;
 	l.host = host;
 	l.port = port;
