@@ -334,7 +334,8 @@ mta_result_text(char *out, size_t outlen, int code, const char *line,
 	if (code < 200 || code > 599)
 		code = 451;
 	cls = (char)('0' + code / 100);
-	if (strlen(p) >= 3 && isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+	if (strlen(p) >= 3 && isdigit((unsigned char)p[0]) &&
+	    isdigit((unsigned char)p[1]) &&
 	    isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-' ||
 	    p[3] == '\0'))
 		p += p[3] == '\0' ? 3 : 4;
@@ -350,7 +351,8 @@ mta_result_text(char *out, size_t outlen, int code, const char *line,
 	else
 		snprintf(out, outlen, "%s %s", text, p);
 	for (i = 0; out[i] != '\0'; i++)
-		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
+		if ((unsigned char)out[i] < 0x20 ||
+		    (unsigned char)out[i] >= 0x7f)
 			out[i] = '?';
 }
 

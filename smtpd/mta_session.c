@@ -48,6 +48,9 @@
 #include "mta.h"
 #include "smtpd.h"
 
+/* a host and its address in a message: "mx.example.org[192.0.2.1]" */
+#define HA	"%.200s[%.64s]"
+
 /* the connection, kept between messages to the same destination */
 struct conn {
 	struct smtp_client c;
@@ -92,7 +95,7 @@ conn_close(int quit)
 	}
 	smtp_client_close(&K.c);
 	K.up = 0;
-	log_debug("mta relay=%.200s[%.64s]:%d closed after %d message(s)", K.host,
+	log_debug("mta relay=" HA ":%d closed after %d message(s)", K.host,
 	    K.addr, K.port, K.nmsg);
 }
 
@@ -140,7 +143,7 @@ tcp_connect(const struct mta_addr *a, char *why, size_t whylen)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (const struct sockaddr *)&a->ss, a->sslen) == -1) {
-		snprintf(why, whylen, "connect to %.200s[%.64s]: %s", a->host, a->text,
+		snprintf(why, whylen, "connect to " HA ": %s", a->host, a->text,
 		    strerror(errno));
 		close(fd);
 		return -1;
@@ -159,7 +162,7 @@ starttls(const struct mta_addr *a, char *line, size_t linelen, char *why,
 
 	smtp_client_cmd(&K.c, "STARTTLS");
 	if ((code = smtp_client_reply(&K.c, line, linelen)) != 220) {
-		snprintf(why, whylen, "%.200s[%.64s] refused STARTTLS", a->host,
+		snprintf(why, whylen, HA " refused STARTTLS", a->host,
 		    a->text);
 		return -1;
 	}
@@ -177,7 +180,7 @@ starttls(const struct mta_addr *a, char *line, size_t linelen, char *why,
 	    SSL_get_cipher_name(K.c.ssl));
 	if (smtp_client_hello(&K.c, "EHLO", cfg->hostname, line, linelen) !=
 	    250) {
-		snprintf(why, whylen, "%.200s[%.64s] refused EHLO after STARTTLS",
+		snprintf(why, whylen, HA " refused EHLO after STARTTLS",
 		    a->host, a->text);
 		return -1;
 	}
@@ -212,7 +215,7 @@ conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
 		code = smtp_client_hello(&K.c, "HELO", cfg->hostname, line,
 		    sizeof(line));
 	if (code != 250) {
-		snprintf(why, whylen, "%.200s[%.64s] refused EHLO", a->host, a->text);
+		snprintf(why, whylen, HA " refused EHLO", a->host, a->text);
 		goto fail;
 	}
 	if ((K.c.caps & SMTP_CAP_STARTTLS) && !plain) {
@@ -222,7 +225,7 @@ conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
 			return -2;
 		}
 	} else if (tls_required(K.policy)) {
-		snprintf(why, whylen, "TLS is required, but %.200s[%.64s] did not "
+		snprintf(why, whylen, "TLS is required, but " HA " did not "
 		    "offer STARTTLS", a->host, a->text);
 		goto fail;
 	}
@@ -264,14 +267,14 @@ conn_route(const struct mta_job *j, int *code, char *why, size_t whylen)
 		r = conn_open(&rt->a[i], 0, w, sizeof(w));
 		/* "may": a failed handshake is no reason to give up */
 		if (r == -2 && !tls_required(K.policy)) {
-			log_info("id=%s mta relay=%.200s[%.64s]:%d policy=may "
+			log_info("id=%s mta relay=" HA ":%d policy=may "
 			    "STARTTLS failed (%s); in plain text", j->id,
 			    K.host, K.addr, K.port, w);
 			r = conn_open(&rt->a[i], 1, w, sizeof(w));
 		}
 		if (r != 0) {
 			tlsfail |= r == -2 || strstr(w, "STARTTLS") != NULL;
-			log_info("id=%s mta relay=%.200s[%.64s]:%d policy=%s not "
+			log_info("id=%s mta relay=" HA ":%d policy=%s not "
 			    "used: %s", j->id, K.host, K.addr, K.port,
 			    mta_tls_name(K.policy), w);
 		}
@@ -299,7 +302,7 @@ answer_all(struct mta_job *j, int only250, int code, const char *line,
 
 	where[0] = '\0';
 	if (cmd != NULL)
-		snprintf(where, sizeof(where), "host %.200s[%.64s] said, in reply "
+		snprintf(where, sizeof(where), "host " HA " said, in reply "
 		    "to %s", K.host, K.addr, cmd);
 	for (i = 0; i < j->n; i++)
 		if (!only250 || j->r[i].code == 250) {
@@ -315,7 +318,7 @@ lost(struct mta_job *j, int only250, const char *during)
 {
 	char	 line[MTA_TEXT_MAX];
 
-	snprintf(line, sizeof(line), "4.4.2 lost connection with %.200s[%.64s] "
+	snprintf(line, sizeof(line), "4.4.2 lost connection with " HA " "
 	    "while %s", K.host, K.addr, during);
 	answer_all(j, only250, 451, line, NULL);
 	conn_close(0);
@@ -329,17 +332,17 @@ fits(struct mta_job *j)
 	int	 code = 554;
 
 	if (j->body8 && !(K.c.caps & SMTP_CAP_8BITMIME))
-		snprintf(line, sizeof(line), "5.6.3 %.200s[%.64s] does not accept "
+		snprintf(line, sizeof(line), "5.6.3 " HA " does not accept "
 		    "8-bit mail (no 8BITMIME)", K.host, K.addr);
 	else if (j->utf8 && !(K.c.caps & SMTP_CAP_SMTPUTF8) &&
 	    (code = 553) != 0)
-		snprintf(line, sizeof(line), "5.6.7 %.200s[%.64s] does not accept "
+		snprintf(line, sizeof(line), "5.6.7 " HA " does not accept "
 		    "internationalised addresses (no SMTPUTF8)", K.host,
 		    K.addr);
 	else if ((K.c.caps & SMTP_CAP_SIZE) && K.c.size_max > 0 &&
 	    j->size > K.c.size_max && (code = 552) != 0)
 		snprintf(line, sizeof(line), "5.3.4 message of %zu bytes is "
-		    "over the %zu that %.200s[%.64s] takes", j->size, K.c.size_max,
+		    "over the %zu that " HA " takes", j->size, K.c.size_max,
 		    K.host, K.addr);
 	else
 		return 1;
@@ -395,7 +398,7 @@ envelope(struct mta_job *j, int *accepted)
 		if (code == -1)
 			return -1;
 		j->r[i].code = code;
-		snprintf(where, sizeof(where), "host %.200s[%.64s] said, in reply "
+		snprintf(where, sizeof(where), "host " HA " said, in reply "
 		    "to RCPT TO", K.host, K.addr);
 		mta_result_text(j->r[i].text, sizeof(j->r[i].text), code,
 		    line, code == 250 ? NULL : where);
@@ -433,7 +436,7 @@ log_results(const struct mta_job *j, int reused)
 
 	for (i = 0; i < j->n; i++) {
 		st = mta_status(j->r[i].code);
-		log_info("id=%s mta rcpt=<%s> relay=%.200s[%.64s]:%d policy=%s "
+		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s "
 		    "tls=%s%s%s verified=%s reused=%s status=%s %s", j->id,
 		    j->r[i].addr, K.host[0] ? K.host : "none",
 		    K.addr[0] ? K.addr : "none", K.port,

@@ -191,7 +191,8 @@ q_mta_delivered(struct mtach *ch, struct ipc_msg *m)
 	    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1 ||
 	    (qe = q_find_req(m->id)) == NULL || qe->mch != ch ||
 	    idx >= (uint32_t)qe->env->nrcpt ||
-	    qe->env->rcpt[idx].state != Q_RS_REMOTE || status > Q_DLV_PERMFAIL ||
+	    qe->env->rcpt[idx].state != Q_RS_REMOTE ||
+	    status > Q_DLV_PERMFAIL ||
 	    !mta_text_valid(text) || mta_status(atoi(text)) != (int)status) {
 		mta_bad(ch, "IPC_QUEUE_DELIVERED");
 		return;

@@ -4,9 +4,10 @@
  * The parent starts as root, reads the config, binds [smtpd] listen and
  * queue_socket, makes queue_dir belong to queue_user, and starts the
  * roles (see smtpd.h): queue, receiver, Q_DELIVERY_N delivery processes
- * and Q_MTA_N transmitters, each dropping to its own user at once.  Then it opens the
- * user database and serves the one question the children may ask it: is
- * this recipient ours?  It never reads a byte from the network.
+ * and Q_MTA_N transmitters, each dropping to its own user at once.
+ * Then it opens the user database and serves the one question the
+ * children may ask it: is this recipient ours?  It never reads a byte
+ * from the network.
  *
  * Self-healing.  A role that dies is started again (common/respawn: the
  * first restart at once, then with a doubling backoff; after a burst of
