@@ -153,7 +153,7 @@ cmd_test() {
 	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
 }
 
-FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Iimapd -Imda -Ikeystore -DSM_SYSCONFDIR=\"/etc\""
+FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Iimapd -Imda -Ikeystore -Ismtpd -DSM_SYSCONFDIR=\"/etc\""
 
 # The sources each fuzz target links: the parser under test and what it
 # stands on.  A new target adds its line here.
@@ -181,6 +181,7 @@ fuzz_sources() {
 	session) echo common/smtp_parse.c common/net.c $FUZZ_CONFIG ;;
 	smtp-client) echo common/smtp_client.c common/net.c \
 	    $FUZZ_CONFIG ;;
+	mta-result) echo smtpd/mta_policy.c ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	keyserver-client) echo common/ks_lookup_parse.c ;;
 	ks-request) echo keystore/ks_req.c common/ipc.c common/net.c \

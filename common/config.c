@@ -72,6 +72,11 @@ const struct cfg_key cfg_keys[] = {
 	{ "smtpd", "retry_max", CFG_DURATION, O(retry_max), "4h" },
 	{ "smtpd", "sign_ed25519", CFG_BOOL, O(sign_ed25519), "yes" },
 	{ "smtpd", "signature_ttl", CFG_DURATION, O(signature_ttl), "7d" },
+	{ "smtpd", "relayhost", CFG_HOSTPORT, O(relayhost), NULL },
+	{ "smtpd", "transport", CFG_STR, O(transport), NULL },
+	{ "smtpd", "mta_port", CFG_INT, O(mta_port), "25" },
+	{ "smtpd", "tls_policy", CFG_STR, O(tls_policy), "may" },
+	{ "smtpd", "tls_policy_map", CFG_STR, O(tls_policy_map), NULL },
 
 	{ "submitd", "listen", CFG_LISTEN, O(submitd_listen), "0.0.0.0:587" },
 	{ "submitd", "listen_tls", CFG_LISTEN, O(submitd_listen_tls),

@@ -75,6 +75,11 @@ struct sm_config {
 	long	 retry_max;		/* seconds, backoff ceiling */
 	int	 sign_ed25519;		/* a second signature, ed25519-sha256 */
 	long	 signature_ttl;		/* seconds from t= to x= */
+	char	*relayhost;		/* "host:port" for all remote mail */
+	char	*transport;		/* "domain=host:port ..." */
+	int	 mta_port;		/* port of MX hosts (25) */
+	char	*tls_policy;		/* may, encrypt, verify */
+	char	*tls_policy_map;	/* "domain=policy ..." */
 
 	/* [submitd] */
 	struct cfg_listen submitd_listen;	/* STARTTLS, 587 */

@@ -83,6 +83,7 @@ enum ipc_type {
 	IPC_QUEUE_RECEIVER,	/* fd: channel to a (new) receiver */
 	IPC_QUEUE_DELIVERY,	/* u32 slot, fd: to a delivery process */
 	IPC_QUEUE_KEYSTORE,	/* u32 errno (0: fd is to the keystore) */
+	IPC_QUEUE_MTA,		/* u32 slot, fd: to a transmitter */
 
 	/* to smtpd.delivery */
 	IPC_DELIVERY_MESSAGE = 300,	/* envelope + fd (smtpd.h) */
@@ -106,6 +107,10 @@ enum ipc_type {
 
 	/* to smtpd.receiver */
 	IPC_RECEIVER_QUEUE = 700,	/* fd: channel to a (new) queue */
+
+	/* to smtpd.mta */
+	IPC_MTA_MESSAGE = 800,	/* envelope + fd (smtpd.h) */
+	IPC_MTA_QUEUE,		/* fd: channel to a (new) queue */
 
 	IPC_TYPE_MAX
 };

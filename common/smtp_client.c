@@ -1,8 +1,10 @@
 /*
  * smtp_client.c - the client side of SMTP and LMTP; see smtp_client.h.
  *
- * Used by smtpd.delivery ([mda] trusted_user, not chrooted) and by mda's
- * LDA relaying for an unprivileged MTA (the caller's uid).  What it
+ * Used by smtpd.delivery ([mda] trusted_user, not chrooted), by mda's
+ * LDA relaying for an unprivileged MTA (the caller's uid) and by
+ * smtpd.mta ([global] user, chrooted), whose peers are any host on the
+ * Internet: everything read is treated as hostile.  What it
  * reads is the server's replies: each is bounded (SMTP_CLIENT_IN_MAX),
  * and a line that does not start with a reply code ends the
  * conversation (-1).  What it writes is commands its caller built from
@@ -15,12 +17,16 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "buf.h"
 #include "io.h"
@@ -30,12 +36,43 @@
 #define BODY_CHUNK	16384
 #define BODY_FLUSH	65536
 
+/* Everything of p, through TLS once it is up; 0 or -1. */
+static int
+write_all(struct smtp_client *c, const char *p, size_t n)
+{
+	int	 w;
+
+	if (c->ssl == NULL)
+		return io_write_all(c->fd, p, n);
+	while (n > 0) {
+		w = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Some bytes: > 0, or 0 at the end, or -1. */
+static ssize_t
+read_some(struct smtp_client *c, char *b, size_t n)
+{
+	int	 r;
+
+	if (c->ssl == NULL)
+		return read(c->fd, b, n);
+	if ((r = SSL_read(c->ssl, b, (int)n)) > 0)
+		return r;
+	return SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
 static int
 flush_out(struct smtp_client *c)
 {
 	if (c->out.len == 0)
 		return 0;
-	if (io_write_all(c->fd, c->out.data, c->out.len) == -1)
+	if (write_all(c, c->out.data, c->out.len) == -1)
 		return -1;
 	buf_reset(&c->out);
 	return 0;
@@ -50,7 +87,7 @@ read_line(struct smtp_client *c, size_t *len_r)
 
 	while ((nl = c->in.len == 0 ? NULL :
 	    memchr(c->in.data, '\n', c->in.len)) == NULL) {
-		if ((n = read(c->fd, b, sizeof(b))) <= 0) {
+		if ((n = read_some(c, b, sizeof(b))) <= 0) {
 			if (n == -1 && errno == EINTR)
 				continue;
 			return -1;
@@ -73,9 +110,28 @@ reply_code(const char *l, size_t len)
 	return (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
 }
 
-/* The extension a reply line names ("250-XSEAL", "250 SMTPUTF8"). */
+/* "SIZE 10240000": the limit, 0 for none given or one out of range. */
+static size_t
+cap_size(const char *l, size_t len)
+{
+	size_t	 i, v = 0;
+
+	for (i = 0; i < len && l[i] == ' '; i++)
+		;
+	for (; i < len && l[i] >= '0' && l[i] <= '9'; i++) {
+		if (v > SMTP_CLIENT_SIZE_MAX / 10)
+			return 0;
+		v = v * 10 + (size_t)(l[i] - '0');
+	}
+	return i == len ? v : 0;
+}
+
+/*
+ * The extension a reply line names ("250-XSEAL", "250 SMTPUTF8"); a SIZE
+ * limit goes to *size.
+ */
 static int
-reply_cap(const char *l, size_t len)
+reply_cap(const char *l, size_t len, size_t *size)
 {
 	static const struct {
 		const char	*kw;
@@ -85,6 +141,10 @@ reply_cap(const char *l, size_t len)
 		{ "SMTPUTF8", SMTP_CAP_SMTPUTF8 },
 		{ "PIPELINING", SMTP_CAP_PIPELINING },
 		{ "8BITMIME", SMTP_CAP_8BITMIME },
+		{ "STARTTLS", SMTP_CAP_STARTTLS },
+		{ "SIZE", SMTP_CAP_SIZE },
+		{ "CHUNKING", SMTP_CAP_CHUNKING },
+		{ "ENHANCEDSTATUSCODES", SMTP_CAP_ENHANCED },
 	};
 	size_t	 i, n;
 
@@ -96,8 +156,11 @@ reply_cap(const char *l, size_t len)
 		;
 	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
 		if (n == strlen(caps[i].kw) && strncasecmp(l, caps[i].kw, n) ==
-		    0)
+		    0) {
+			if (caps[i].cap == SMTP_CAP_SIZE)
+				*size = cap_size(l + n, len - n);
 			return caps[i].cap;
+		}
 	return 0;
 }
 
@@ -123,8 +186,8 @@ reply_caps(struct smtp_client *c, char *line, size_t linelen, int *caps)
 		if (code == -1 || (first != -1 && code != first))
 			return -1;
 		first = code;
-		if (caps != NULL)
-			*caps |= reply_cap(c->in.data, l);
+		if (caps != NULL && first / 100 == 2)
+			*caps |= reply_cap(c->in.data, l, &c->size_max);
 		if (linelen > 0)
 			snprintf(line, linelen, "%.*s", (int)l, c->in.data);
 		more = l > 3 && c->in.data[3] == '-';
@@ -165,12 +228,80 @@ smtp_client_unix(struct smtp_client *c, const char *path, int timeout,
 	return code;
 }
 
+/*
+ * The same on a socket the caller connected (smtpd.mta: TCP to an MX),
+ * which it gives up: closed on any answer but 220.
+ */
+int
+smtp_client_fd(struct smtp_client *c, int fd, int timeout, char *line,
+    size_t linelen)
+{
+	struct timeval	 tv = { timeout, 0 };
+	int		 code;
+
+	memset(c, 0, sizeof(*c));
+	buf_init(&c->in, SMTP_CLIENT_IN_MAX);
+	buf_init(&c->out, 0);
+	c->fd = fd;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if ((code = smtp_client_reply(c, line, linelen)) != 220)
+		smtp_client_close(c);
+	return code;
+}
+
+/*
+ * The TLS handshake, after the server's 220 to STARTTLS.  Whatever the
+ * server sent beyond that reply before the handshake is refused: it
+ * could only be injected plaintext (RFC 3207 section 6).  With
+ * verify_host the certificate must chain to ctx's trust anchors and name
+ * it.  0, or -1 with why (the connection is then no use).
+ */
+int
+smtp_client_starttls(struct smtp_client *c, SSL_CTX *ctx, const char *sni,
+    const char *verify_host, char *why, size_t whylen)
+{
+	long	 v;
+
+	if (c->in.len > 0) {
+		snprintf(why, whylen, "data after the STARTTLS reply");
+		return -1;
+	}
+	if ((c->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
+		goto fail;
+	if (sni != NULL)
+		SSL_set_tlsext_host_name(c->ssl, sni);
+	if (verify_host != NULL) {
+		SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+		if (SSL_set1_host(c->ssl, verify_host) != 1)
+			goto fail;
+	} else
+		SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
+	ERR_clear_error();
+	if (SSL_connect(c->ssl) != 1) {
+		v = SSL_get_verify_result(c->ssl);
+		if (v != X509_V_OK) {
+			snprintf(why, whylen, "certificate: %s",
+			    X509_verify_cert_error_string(v));
+			return -1;
+		}
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(why, whylen, "TLS: %s", ERR_reason_error_string(
+	    ERR_peek_last_error()) ? ERR_reason_error_string(
+	    ERR_peek_last_error()) : "handshake failed");
+	return -1;
+}
+
 /* EHLO or LHLO host: the reply's code; c->caps what it offered. */
 int
 smtp_client_hello(struct smtp_client *c, const char *verb, const char *host,
     char *line, size_t linelen)
 {
 	c->caps = 0;
+	c->size_max = 0;
 	smtp_client_cmd(c, "%s %s", verb, host);
 	return reply_caps(c, line, linelen, &c->caps);
 }
@@ -270,7 +401,8 @@ smtp_client_stale(const struct smtp_client *c)
 {
 	struct pollfd	 pf = { c->fd, POLLIN, 0 };
 
-	if (c->fd == -1 || c->in.len > 0)
+	if (c->fd == -1 || c->in.len > 0 ||
+	    (c->ssl != NULL && SSL_pending(c->ssl) > 0))
 		return 1;
 	return poll(&pf, 1, 0) != 0;
 }
@@ -278,6 +410,9 @@ smtp_client_stale(const struct smtp_client *c)
 void
 smtp_client_close(struct smtp_client *c)
 {
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	c->ssl = NULL;
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;

@@ -1,7 +1,9 @@
 /*
  * smtp_client.h - the client side of SMTP and LMTP, blocking, for the
- * two programs that hand a message to mda's LMTP server: smtpd.delivery
- * and mda's LDA when it relays for an unprivileged MTA.
+ * two programs that hand a message to mda's LMTP server (smtpd.delivery
+ * and mda's LDA when it relays for an unprivileged MTA) and for
+ * smtpd.mta, which sends mail to other domains' MX hosts over TCP with
+ * STARTTLS (smtp_client_fd, smtp_client_starttls).
  *
  *	struct smtp_client c;
  *	if (smtp_client_unix(&c, path, timeout, line, sizeof(line)) != 220)
@@ -28,6 +30,8 @@
 
 #include <stddef.h>
 
+#include <openssl/ssl.h>
+
 #include "buf.h"
 
 /* extensions a server's EHLO/LHLO reply offered (smtp_client.caps) */
@@ -35,18 +39,28 @@
 #define SMTP_CAP_SMTPUTF8	0x02
 #define SMTP_CAP_PIPELINING	0x04
 #define SMTP_CAP_8BITMIME	0x08
+#define SMTP_CAP_STARTTLS	0x10
+#define SMTP_CAP_SIZE		0x20	/* the limit in size_max */
+#define SMTP_CAP_CHUNKING	0x40
+#define SMTP_CAP_ENHANCED	0x80	/* ENHANCEDSTATUSCODES */
 
 #define SMTP_CLIENT_IN_MAX	(64 * 1024)	/* one reply, buffered */
+#define SMTP_CLIENT_SIZE_MAX	((size_t)1 << 40)	/* SIZE we believe */
 
 struct smtp_client {
 	int		 fd;		/* -1: not connected */
+	SSL		*ssl;		/* after smtp_client_starttls */
 	int		 caps;		/* SMTP_CAP_*, from the last hello */
+	size_t		 size_max;	/* SIZE's limit, 0: none given */
 	struct buf	 in;
 	struct buf	 out;
 };
 
 int	 smtp_client_unix(struct smtp_client *, const char *, int, char *,
 	    size_t);
+int	 smtp_client_fd(struct smtp_client *, int, int, char *, size_t);
+int	 smtp_client_starttls(struct smtp_client *, SSL_CTX *, const char *,
+	    const char *, char *, size_t);
 int	 smtp_client_hello(struct smtp_client *, const char *, const char *,
 	    char *, size_t);
 void	 smtp_client_cmd(struct smtp_client *, const char *, ...)

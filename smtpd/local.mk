@@ -1,9 +1,10 @@
-# smtpd/local.mk - the MTA: receiver, queue, delivery (see smtpd/smtpd.h)
+# smtpd/local.mk - the MTA: receiver, queue, delivery, transmitter (smtpd.h)
 pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
 	smtpd/queue.c smtpd/queue.h smtpd/queue_store.c smtpd/sign.c \
 	smtpd/dsn.c smtpd/delivery.c smtpd/verify.c smtpd/verify.h \
-	smtpd/authres.c smtpd/authres.h
+	smtpd/authres.c smtpd/authres.h smtpd/queue_mta.c smtpd/mta.h \
+	smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c smtpd/mta_session.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 smtpd_smtpd_LDADD = $(SM_LIBS)
 
@@ -19,3 +20,10 @@ tests_unit_test_authres_SOURCES = tests/unit/test-authres.c smtpd/authres.c \
 tests_unit_test_authres_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_authres_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-authres
+
+check_PROGRAMS += tests/unit/test-mta
+tests_unit_test_mta_SOURCES = tests/unit/test-mta.c smtpd/mta_policy.c \
+	smtpd/mta.h
+tests_unit_test_mta_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_unit_test_mta_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-mta

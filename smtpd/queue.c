@@ -65,44 +65,18 @@
 #include "smtpd.h"
 #include "xmalloc.h"
 
-#define Q_INFLIGHT_MAX	(2 * Q_DELIVERY_N)
-
-/*
- * A channel to a delivery process.  The parent hands over a new one for
- * slot when a process starts (IPC_QUEUE_DELIVERY); one that closes takes
- * the requests it held back to the queue (dch_closed).
- */
-struct dlvch {
-	enum q_peer		 kind;		/* QP_DELIVERY, first */
-	struct ipc_conn		*conn;
-	int			 slot;
-	int			 busy;		/* requests outstanding */
-};
-
-struct qent {
-	struct qent		*next;
-	char			 id[Q_ID_LEN + 1];
-	time_t			 next_try;
-	int			 inflight;
-	uint32_t		 req;		/* delivery or lookup request */
-	struct dlvch		*dch;		/* at a delivery process */
-	struct q_envelope	*env;		/* while in flight */
-	int			 bounce_wait;	/* sender lookup outstanding */
-};
+#define Q_INFLIGHT_MAX	(2 * Q_DELIVERY_N + Q_MTA_N)
 
 static struct sm_config	*cfg;
-static struct event_base *base;
+struct event_base	*q_base;
 static struct ipc_conn	*parent_ipc;
 static struct qclient	*receiver;	/* the receiver's channel */
 static struct dlvch	*dlv[Q_DELIVERY_N];
 static struct qclient	*clients;
-static struct qent	*entries;
+struct qent		*q_entries;
 static struct event	*run_ev;
-static int		 ninflight;
-static uint32_t		 next_req = 1;
-
-static void	q_finish(struct qent *);
-static void	queue_dispatch(struct ipc_conn *, struct ipc_msg *, void *);
+int			 q_ninflight;
+uint32_t		 q_next_req = 1;
 
 struct qent *
 qent_add(const char *id, time_t when)
@@ -111,8 +85,8 @@ qent_add(const char *id, time_t when)
 
 	memcpy(qe->id, id, sizeof(qe->id));
 	qe->next_try = when;
-	qe->next = entries;
-	entries = qe;
+	qe->next = q_entries;
+	q_entries = qe;
 	return qe;
 }
 
@@ -121,7 +95,7 @@ qent_remove(struct qent *qe)
 {
 	struct qent	**pp;
 
-	for (pp = &entries; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &q_entries; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == qe) {
 			*pp = qe->next;
 			break;
@@ -191,7 +165,7 @@ bounce_answer(struct ipc_msg *m)
 	if (ipc_get_u32(m, &code) == -1 || ipc_get_str(m, &text) == -1 ||
 	    ipc_get_end(m) == -1)
 		fatalx("queue: bad lookup answer");
-	for (qe = entries; qe != NULL; qe = qe->next)
+	for (qe = q_entries; qe != NULL; qe = qe->next)
 		if (qe->bounce_wait && qe->req == m->id)
 			break;
 	if (qe == NULL)
@@ -215,12 +189,12 @@ bounce_answer(struct ipc_msg *m)
 /* ------------------------------------------------------------------ */
 /* delivery */
 
-static struct qent *
-find_req(uint32_t req)
+struct qent *
+q_find_req(uint32_t req)
 {
 	struct qent	*qe;
 
-	for (qe = entries; qe != NULL; qe = qe->next)
+	for (qe = q_entries; qe != NULL; qe = qe->next)
 		if (qe->inflight && qe->req == req)
 			return qe;
 	return NULL;
@@ -230,7 +204,7 @@ find_req(uint32_t req)
  * After an attempt (or at expiry): bounce what failed, drop the entry
  * when nothing is left, else save the new state and schedule a retry.
  */
-static void
+void
 q_finish(struct qent *qe)
 {
 	struct q_envelope	*e = qe->env;
@@ -245,7 +219,7 @@ q_finish(struct qent *qe)
 	if (failed > 0 && e->from[0] != '\0' &&
 	    strcmp(e->source, "dsn") != 0) {
 		/* is the sender one of ours?  The parent knows. */
-		qe->req = next_req++;
+		qe->req = q_next_req++;
 		qe->bounce_wait = 1;
 		m = ipc_msg_new(IPC_PARENT_LOOKUP_RCPT, qe->req);
 		ipc_add_str(m, e->from);
@@ -262,12 +236,10 @@ q_finish(struct qent *qe)
 		qent_remove(qe);
 		return;
 	}
-	if (pending > 0) {
-		e->attempts++;
-		e->next = time(NULL) + q_backoff(e->attempts, cfg->retry_min,
-		    cfg->retry_max);
-	} else
-		e->next = e->created + cfg->queue_lifetime;
+	/* local or remote, what is left is tried again after a backoff */
+	e->attempts++;
+	e->next = time(NULL) + q_backoff(e->attempts, cfg->retry_min,
+	    cfg->retry_max);
 	if (q_env_save(e) == -1)
 		log_warn("id=%s envelope update", e->id);
 	qe->next_try = e->next;
@@ -292,24 +264,6 @@ q_expire(struct q_envelope *e)
 			log_info("id=%s rcpt=<%s> expired", e->id,
 			    e->rcpt[i].addr);
 		}
-}
-
-/*
- * THE TRANSMITTER HOOK.  Recipients in state Q_RS_REMOTE (submitted mail
- * to other domains, bounces to remote senders) wait here for the
- * transmitter role (smtpd.mta: sign through the keystore, MX lookup,
- * STARTTLS/DANE), which is a later issue.  It will be a fourth kind of
- * child beside delivery, fed an IPC_MTA_MESSAGE the way delivery is fed
- * IPC_DELIVERY_MESSAGE, answering IPC_QUEUE_DELIVERED per recipient;
- * q_finish() already turns those answers into done / retry / bounce.
- * Until then the recipient stays queued and expires after
- * queue_lifetime with a DSN.
- */
-static void
-q_transmit(struct q_envelope *e, int idx)
-{
-	log_debug("id=%s rcpt=<%s> waits for the transmitter", e->id,
-	    e->rcpt[idx].addr);
 }
 
 static int	 dlv_any(void);
@@ -352,33 +306,43 @@ q_defer(struct qent *qe, const char *why)
 	q_release(qe, e->next);
 }
 
-/* Hand a (signed, or not ours to sign) message to a delivery process. */
+/*
+ * Hand a (signed, or not ours to sign) message on: its local recipients
+ * to a delivery process, its remote ones to a transmitter (queue_mta.c),
+ * both under one request id.  The attempt ends (q_finish) when both
+ * have answered.  Remote recipients no transmitter can take now stay
+ * for the next attempt.
+ */
 static void
 q_send(struct qent *qe)
 {
 	struct q_envelope	*e = qe->env;
 	struct ipc_msg		*m;
 	char			 path[64];
-	int			 fd = -1, i, n = 0;
+	int			 fd = -1, i, n = 0, nr = 0;
 
 	for (i = 0; i < e->nrcpt; i++) {
 		n += e->rcpt[i].state == Q_RS_PENDING;
-		if (e->rcpt[i].state == Q_RS_REMOTE)
-			q_transmit(e, i);
+		nr += e->rcpt[i].state == Q_RS_REMOTE;
 	}
-	if (n > 0 && !dlv_any()) {
-		/* signed meanwhile, and no delivery process now: soon */
-		q_release(qe, time(NULL));
+	if ((n > 0 && !dlv_any()) || (n == 0 && nr > 0 && !q_mta_any())) {
+		/* signed meanwhile, and nobody to take it now: soon */
+		q_release(qe, time(NULL) + 1);
+		return;
+	}
+	qe->req = q_next_req++;
+	if (nr > 0 && q_mta_send(qe, cfg) == -1 && n == 0) {
+		q_release(qe, time(NULL) + 1);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/message", qe->id);
 	if (n > 0 && (fd = openat(q_fd, path, O_RDONLY | O_CLOEXEC)) == -1)
 		log_warn("id=%s message", qe->id);
 	if (n == 0 || fd == -1) {
-		q_finish(qe);
+		if (qe->mch == NULL)
+			q_finish(qe);
 		return;
 	}
-	qe->req = next_req++;
 	m = ipc_msg_new(IPC_DELIVERY_MESSAGE, qe->req);
 	ipc_add_str(m, e->id);
 	ipc_add_str(m, e->from);
@@ -400,7 +364,7 @@ q_send(struct qent *qe)
 		log_panic("queue: no delivery process for id=%s", qe->id);
 	qe->dch->busy++;
 	ipc_send(qe->dch->conn, m);
-	ninflight++;
+	q_ninflight++;
 }
 
 /* sign.c's verdict on a message of q_attempt's. */
@@ -499,7 +463,7 @@ dlv_delivered(struct dlvch *dch, struct ipc_msg *m)
 
 	if (ipc_get_u32(m, &idx) == -1 || ipc_get_u32(m, &status) == -1 ||
 	    ipc_get_str(m, &text) == -1 || ipc_get_end(m) == -1 ||
-	    (qe = find_req(m->id)) == NULL || qe->dch != dch ||
+	    (qe = q_find_req(m->id)) == NULL || qe->dch != dch ||
 	    idx >= (uint32_t)qe->env->nrcpt)
 		fatalx("queue: bad IPC_QUEUE_DELIVERED");
 	r = &qe->env->rcpt[idx];
@@ -523,12 +487,13 @@ dlv_done(struct dlvch *dch, struct ipc_msg *m)
 	const char	*id;
 
 	if (ipc_get_str(m, &id) == -1 || ipc_get_end(m) == -1 ||
-	    (qe = find_req(m->id)) == NULL || qe->dch != dch)
+	    (qe = q_find_req(m->id)) == NULL || qe->dch != dch)
 		fatalx("queue: bad IPC_QUEUE_DELIVERY_DONE");
-	ninflight--;
+	q_ninflight--;
 	dch->busy--;
 	qe->dch = NULL;
-	q_finish(qe);
+	if (qe->mch == NULL)
+		q_finish(qe);
 	q_schedule();
 }
 
@@ -546,12 +511,12 @@ dch_closed(struct ipc_conn *c, void *arg)
 	struct qent	*qe, *next;
 	int		 i, n = 0;
 
-	for (qe = entries; qe != NULL; qe = next) {
+	for (qe = q_entries; qe != NULL; qe = next) {
 		next = qe->next;
 		if (qe->dch != dch)
 			continue;
 		qe->dch = NULL;
-		ninflight--;
+		q_ninflight--;
 		n++;
 		for (i = 0; i < qe->env->nrcpt; i++)
 			if (qe->env->rcpt[i].state == Q_RS_PENDING) {
@@ -560,7 +525,8 @@ dch_closed(struct ipc_conn *c, void *arg)
 				    "delivery process lost");
 			}
 		log_info("id=%s delivery process lost; will retry", qe->id);
-		q_finish(qe);
+		if (qe->mch == NULL)
+			q_finish(qe);
 	}
 	log_info("delivery slot=%d channel closed, %d message(s) back in "
 	    "the queue", dch->slot, n);
@@ -584,7 +550,7 @@ dch_new(uint32_t slot, int fd)
 	dch = xcalloc(1, sizeof(*dch));
 	dch->slot = (int)slot;
 	dch->kind = QP_DELIVERY;
-	dch->conn = ipc_conn_new(base, fd, queue_dispatch, dch_closed, dch);
+	dch->conn = ipc_conn_new(q_base, fd, queue_dispatch, dch_closed, dch);
 	dlv[slot] = dch;
 	log_debug("delivery slot=%u channel ready", slot);
 	q_schedule();
@@ -597,8 +563,8 @@ q_run(int fd, short ev, void *arg)
 	time_t		 now = time(NULL);
 	struct timeval	 tv = { 1, 0 };
 
-	for (qe = entries; qe != NULL && ninflight < Q_INFLIGHT_MAX &&
-	    dlv_any(); qe = next) {
+	for (qe = q_entries; qe != NULL && q_ninflight < Q_INFLIGHT_MAX &&
+	    (dlv_any() || q_mta_any()); qe = next) {
 		next = qe->next;
 		if (!qe->inflight && qe->next_try <= now)
 			q_attempt(qe);
@@ -618,7 +584,7 @@ q_flush(int sig, short ev, void *arg)
 	struct qent	*qe;
 
 	log_info("flush: every message is due now");
-	for (qe = entries; qe != NULL; qe = qe->next)
+	for (qe = q_entries; qe != NULL; qe = qe->next)
 		if (!qe->inflight)
 			qe->next_try = 0;
 	q_schedule();
@@ -665,7 +631,7 @@ receiver_new(int fd)
 		client_gone(receiver);
 	receiver = xcalloc(1, sizeof(*receiver));
 	receiver->kind = QP_RECEIVER;
-	receiver->conn = ipc_conn_new(base, fd, queue_dispatch, client_closed,
+	receiver->conn = ipc_conn_new(q_base, fd, queue_dispatch, client_closed,
 	    receiver);
 	log_debug("receiver channel ready");
 }
@@ -677,7 +643,7 @@ peer_closed(struct ipc_conn *c, void *arg)
 }
 
 static const char *const q_peer_names[] = {
-	"parent", "receiver", "queue_socket", "delivery"
+	"parent", "receiver", "queue_socket", "delivery", "transmitter"
 };
 
 /* The parent's channels to a receiver or delivery process that started. */
@@ -693,9 +659,13 @@ parent_channel(struct ipc_msg *m)
 		return;
 	}
 	if (ipc_get_u32(m, &slot) == -1 || ipc_get_end(m) == -1 ||
-	    slot >= Q_DELIVERY_N || m->fd == -1)
-		fatalx("queue: bad IPC_QUEUE_DELIVERY");
-	dch_new(slot, ipc_msg_takefd(m));
+	    slot >= (m->type == IPC_QUEUE_MTA ? Q_MTA_N : Q_DELIVERY_N) ||
+	    m->fd == -1)
+		fatalx("queue: bad IPC_QUEUE_DELIVERY/MTA");
+	if (m->type == IPC_QUEUE_MTA)
+		q_mta_new(slot, ipc_msg_takefd(m));
+	else
+		dch_new(slot, ipc_msg_takefd(m));
 }
 
 /*
@@ -704,7 +674,7 @@ parent_channel(struct ipc_msg *m)
  * own (a message out of place is fatal: something is broken); a client
  * on queue_socket is another program, and only its connection ends.
  */
-static void
+void
 queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
 	enum q_peer	 peer = c == parent_ipc ? QP_PARENT :
@@ -718,6 +688,13 @@ queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		return;
 	case IPC_QUEUE_DELIVERED:
 	case IPC_QUEUE_DELIVERY_DONE:
+		if (peer == QP_MTA) {
+			if (m->type == IPC_QUEUE_DELIVERED)
+				q_mta_delivered(arg, m);
+			else
+				q_mta_done(arg, m);
+			return;
+		}
 		if (peer != QP_DELIVERY)
 			break;
 		if (m->type == IPC_QUEUE_DELIVERED)
@@ -733,6 +710,7 @@ queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		return;
 	case IPC_QUEUE_RECEIVER:
 	case IPC_QUEUE_DELIVERY:
+	case IPC_QUEUE_MTA:
 		if (peer != QP_PARENT)
 			break;
 		parent_channel(m);
@@ -772,7 +750,7 @@ client_accept(int lfd, short ev, void *arg)
 	qc = xcalloc(1, sizeof(*qc));
 	qc->kind = QP_CLIENT;
 	qc->trusted = 1;
-	qc->conn = ipc_conn_new(base, fd, queue_dispatch, client_closed, qc);
+	qc->conn = ipc_conn_new(q_base, fd, queue_dispatch, client_closed, qc);
 	qc->next = clients;
 	clients = qc;
 }
@@ -783,8 +761,8 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd, int qsock_fd)
 	struct event	*ev, *usr1;
 
 	cfg = c;
-	base = event_base_new();
-	daemon_child_signals(base);
+	q_base = event_base_new();
+	daemon_child_signals(q_base);
 	if ((mkdir("/incoming", 0700) == -1 && errno != EEXIST) ||
 	    (mkdir("/queue", 0700) == -1 && errno != EEXIST))
 		fatal("queue directories");
@@ -793,23 +771,23 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd, int qsock_fd)
 	    O_DIRECTORY | O_CLOEXEC)) == -1)
 		fatal("open queue directories");
 	q_recover();
-	parent_ipc = ipc_conn_new(base, parent_fd, queue_dispatch,
+	parent_ipc = ipc_conn_new(q_base, parent_fd, queue_dispatch,
 	    peer_closed, "parent");
-	q_sign_init(base, cfg, parent_ipc);
+	q_sign_init(q_base, cfg, parent_ipc);
 	/* the delivery processes' channels come from the parent */
 	if (recv_fd != -1)
 		receiver_new(recv_fd);
 	if (qsock_fd != -1) {
-		ev = event_new(base, qsock_fd, EV_READ | EV_PERSIST,
+		ev = event_new(q_base, qsock_fd, EV_READ | EV_PERSIST,
 		    client_accept, NULL);
 		event_add(ev, NULL);
 	}
-	q_store_start(base);
-	usr1 = evsignal_new(base, SIGUSR1, q_flush, NULL);
+	q_store_start(q_base);
+	usr1 = evsignal_new(q_base, SIGUSR1, q_flush, NULL);
 	evsignal_add(usr1, NULL);
-	run_ev = evtimer_new(base, q_run, NULL);
+	run_ev = evtimer_new(q_base, q_run, NULL);
 	q_schedule();
 	log_info("queue ready");
-	event_base_dispatch(base);
+	event_base_dispatch(q_base);
 	_exit(0);
 }

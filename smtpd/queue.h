@@ -1,17 +1,22 @@
 /*
- * queue.h - what the two files of smtpd.queue share: queue.c (scheduling,
- * delivery, bounces, peers) and queue_store.c (commit, intake, recovery).
+ * queue.h - what the files of smtpd.queue share: queue.c (scheduling,
+ * delivery, bounces, peers), queue_mta.c (the transmitters' side),
+ * queue_store.c (commit, intake, recovery) and sign.c.
  * Nothing outside smtpd.queue includes it.
  */
 #ifndef SM_QUEUE_H
 #define SM_QUEUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
+
+#include "qhandoff.h"
 
 struct event_base;
 struct ipc_conn;
 struct ipc_msg;
+struct mtach;
 struct q_envelope;
 struct qent;
 struct sm_config;
@@ -21,7 +26,8 @@ enum q_peer {
 	QP_PARENT,		/* smtpd's root parent */
 	QP_RECEIVER,		/* smtpd.receiver: a struct qclient */
 	QP_CLIENT,		/* queue_socket (submitd): a struct qclient */
-	QP_DELIVERY		/* smtpd.delivery: a struct dlvch */
+	QP_DELIVERY,		/* smtpd.delivery: a struct dlvch */
+	QP_MTA			/* smtpd.mta: a struct mtach */
 };
 
 /* who sends IPC_QUEUE_MESSAGE: the receiver, or submitd's parent */
@@ -34,11 +40,49 @@ struct qclient {
 	int			 gone;		/* closed, free at njobs 0 */
 };
 
+/*
+ * A channel to a delivery process.  The parent hands over a new one for
+ * slot when a process starts (IPC_QUEUE_DELIVERY); one that closes takes
+ * the requests it held back to the queue (dch_closed).
+ */
+struct dlvch {
+	enum q_peer		 kind;		/* QP_DELIVERY, first */
+	struct ipc_conn		*conn;
+	int			 slot;
+	int			 busy;		/* requests outstanding */
+};
+
+struct qent {
+	struct qent		*next;
+	char			 id[Q_ID_LEN + 1];
+	time_t			 next_try;
+	int			 inflight;
+	uint32_t		 req;		/* delivery or lookup request */
+	struct dlvch		*dch;		/* at a delivery process */
+	struct mtach		*mch;		/* at a transmitter */
+	struct q_envelope	*env;		/* while in flight */
+	int			 bounce_wait;	/* sender lookup outstanding */
+};
+
 extern int		 q_inc_fd, q_fd;	/* incoming/, queue/ */
+extern struct event_base *q_base;
+extern struct qent	*q_entries;
+extern int		 q_ninflight;	/* requests out */
+extern uint32_t		 q_next_req;
 
 /* queue.c */
 struct qent *qent_add(const char *, time_t);
+struct qent *q_find_req(uint32_t);
+void	 q_finish(struct qent *);
 void	 q_schedule(void);
+void	 queue_dispatch(struct ipc_conn *, struct ipc_msg *, void *);
+
+/* queue_mta.c: the transmitters' side */
+void	 q_mta_new(uint32_t, int);
+int	 q_mta_any(void);
+int	 q_mta_send(struct qent *, const struct sm_config *);
+void	 q_mta_delivered(struct mtach *, struct ipc_msg *);
+void	 q_mta_done(struct mtach *, struct ipc_msg *);
 
 /* queue_store.c */
 int	 q_fsync_dir(int, const char *);

@@ -3,10 +3,11 @@
  *
  * The parent starts as root, reads the config, binds [smtpd] listen and
  * queue_socket, makes queue_dir belong to queue_user, and starts the
- * roles (see smtpd.h): queue, receiver and Q_DELIVERY_N delivery
- * processes, each dropping to its own user at once.  Then it opens the
- * user database and serves the one question the children may ask it: is
- * this recipient ours?  It never reads a byte from the network.
+ * roles (see smtpd.h): queue, receiver, Q_DELIVERY_N delivery processes
+ * and Q_MTA_N transmitters, each dropping to its own user at once.
+ * Then it opens the user database and serves the one question the
+ * children may ask it: is this recipient ours?  It never reads a byte
+ * from the network.
  *
  * Self-healing.  A role that dies is started again (common/respawn: the
  * first restart at once, then with a doubling backoff; after a burst of
@@ -23,8 +24,8 @@
  *	receiver dies	its SMTP sessions end; the queue drops what it was
  *			committing for it (no client saw a 250 for that)
  *			and gets the new receiver's channel.
- *	delivery dies	the queue retries what the dead process held, like
- *			a temporary failure (with the queue's backoff, so a
+ *	delivery or	the queue retries what the dead process held, like
+ *	mta dies	a temporary failure (with the queue's backoff, so a
  *			message that kills its delivery process is not
  *			retried in a loop that would make smtpd give up),
  *			and gets the new process's channel.
@@ -75,6 +76,7 @@
 #include "db.h"
 #include "ipc.h"
 #include "log.h"
+#include "mta.h"
 #include "net.h"
 #include "privsep.h"
 #include "respawn.h"
@@ -83,14 +85,17 @@
 #include "userdb.h"
 #include "xmalloc.h"
 
-/* the queue, the receiver, then Q_DELIVERY_N delivery processes */
-enum { R_QUEUE, R_RECEIVER, R_DELIVERY, R_MAX = R_DELIVERY + Q_DELIVERY_N };
+/* the queue, the receiver, Q_DELIVERY_N delivery processes, Q_MTA_N mta */
+enum {
+	R_QUEUE, R_RECEIVER, R_DELIVERY, R_MTA = R_DELIVERY + Q_DELIVERY_N,
+	R_MAX = R_MTA + Q_MTA_N
+};
 
 static const char *
 role_name(int i)
 {
 	return i == R_RECEIVER ? "smtpd.receiver" : i == R_QUEUE ?
-	    "smtpd.queue" : "smtpd.delivery";
+	    "smtpd.queue" : i >= R_MTA ? "smtpd.mta" : "smtpd.delivery";
 }
 
 static struct sm_config	 cfg;
@@ -434,13 +439,19 @@ start_queue(struct respawn *r, void *arg)
 		close(rq[1]);
 		pass_channel(R_RECEIVER, IPC_RECEIVER_QUEUE, -1, rq[0]);
 	}
-	/* the delivery processes outlive a queue: each gets a new channel */
+	/* delivery processes and transmitters outlive a queue: new channels */
 	for (d = 0; d < Q_DELIVERY_N; d++)
 		if (role_up(R_DELIVERY + d)) {
 			channel_pair(qd);
 			pass_channel(R_QUEUE, IPC_QUEUE_DELIVERY, d, qd[0]);
 			pass_channel(R_DELIVERY + d, IPC_DELIVERY_QUEUE, -1,
 			    qd[1]);
+		}
+	for (d = 0; d < Q_MTA_N; d++)
+		if (role_up(R_MTA + d)) {
+			channel_pair(qd);
+			pass_channel(R_QUEUE, IPC_QUEUE_MTA, d, qd[0]);
+			pass_channel(R_MTA + d, IPC_MTA_QUEUE, -1, qd[1]);
 		}
 }
 
@@ -491,6 +502,30 @@ start_delivery(struct respawn *r, void *arg)
 	if (qd[1] != -1) {
 		close(qd[1]);
 		pass_channel(R_QUEUE, IPC_QUEUE_DELIVERY, d, qd[0]);
+	}
+}
+
+/*
+ * Transmitter d, with a channel to the queue if one runs: its DNS and
+ * TLS contexts are made as root (resolv.conf, tls_ca), then it drops to
+ * [global] user in empty_dir like the receiver.
+ */
+static void
+start_mta(struct respawn *r, void *arg)
+{
+	int	 i = role_of(r), d = i - R_MTA, pfd, qd[2] = { -1, -1 };
+
+	drop_role_ipc(i);
+	if (role_up(R_QUEUE))
+		channel_pair(qd);
+	if ((r->pid = role_fork(i, &pfd, &qd[1], 1)) == 0) {
+		mta_init(&cfg);
+		priv_drop(&u_recv, cfg.empty_dir);
+		mta_main(&cfg, pfd, qd[1]);
+	}
+	if (qd[1] != -1) {
+		close(qd[1]);
+		pass_channel(R_QUEUE, IPC_QUEUE_MTA, d, qd[0]);
 	}
 }
 
@@ -555,7 +590,9 @@ int
 main(int argc, char **argv)
 {
 	struct event	*usr1;
+	struct mta_policy policy;
 	SSL_CTX		*tls;
+	char		 err[512];
 	int		 i;
 
 	daemon_getopt(argc, argv, &opts);
@@ -578,6 +615,10 @@ main(int argc, char **argv)
 	/* a bad key is refused at start, not at the receiver's restart */
 	if ((tls = load_tls()) != NULL)
 		SSL_CTX_free(tls);
+	/* and a bad transmitter setting, not at the first remote message */
+	if (mta_policy_load(&policy, &cfg, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	mta_policy_free(&policy);
 	daemon_detach(&opts);
 
 	base = event_base_new();
@@ -587,7 +628,7 @@ main(int argc, char **argv)
 	for (i = 0; i < R_MAX; i++)
 		respawn_init(&roles[i], base, role_name(i), i == R_QUEUE ?
 		    start_queue : i == R_RECEIVER ? start_receiver :
-		    start_delivery, NULL);
+		    i >= R_MTA ? start_mta : start_delivery, NULL);
 	/* in enum order: the queue first, for the others to connect to */
 	for (i = 0; i < R_MAX; i++)
 		respawn_run(&roles[i]);

@@ -19,6 +19,11 @@
  *				each speaks LMTP to mda over [mda]
  *				lmtp_socket, one message at a time
  *				(delivery.c); the queue feeds the least busy.
+ *	smtpd.mta		[global] user, chrooted to empty_dir,
+ *				Q_MTA_N of them: the transmitter, sends
+ *				mail for other domains by SMTP to their MX
+ *				hosts (mta*.c), one message at a time; the
+ *				queue's side is queue_mta.c.
  *
  * A role that dies is restarted by the parent (common/respawn, with
  * backoff; after a burst of deaths smtpd gives up and exits non-zero).
@@ -60,14 +65,26 @@
  *				(one per recipient, message id = request id)
  *	  <- IPC_QUEUE_DELIVERY_DONE str id
  *
+ *   queue -> mta
+ *	IPC_MTA_MESSAGE		str id, str from, u32 flags (0), u32 n,
+ *				n x { u32 index, str address } grouped by
+ *				domain, fd: message
+ *	  <- IPC_QUEUE_DELIVERED u32 index, u32 status (Q_DLV_*), str text
+ *				"NNN X.Y.Z remote text (where)", checked by
+ *				the queue (mta_text_valid)
+ *	  <- IPC_QUEUE_DELIVERY_DONE str id
+ *
  *   parent -> roles: a channel to a peer that (re)started (message id 0)
  *	IPC_QUEUE_RECEIVER	fd: to the receiver (the last one is dead)
  *	IPC_QUEUE_DELIVERY	u32 slot (0..Q_DELIVERY_N-1), fd: to that
  *				delivery process (any earlier one in the
  *				slot is dead: what it held is retried once
  *				its channel closes)
+ *	IPC_QUEUE_MTA		u32 slot (0..Q_MTA_N-1), fd: to that
+ *				transmitter, as IPC_QUEUE_DELIVERY
  *	IPC_RECEIVER_QUEUE	fd: to a new queue
  *	IPC_DELIVERY_QUEUE	fd: a delivery process's, to a new queue
+ *	IPC_MTA_QUEUE		fd: a transmitter's, to a new queue
  */
 #ifndef SM_SMTPD_H
 #define SM_SMTPD_H
@@ -94,6 +111,7 @@ struct sm_config;
 #define LOOKUP_SAFE_ONLY	0x01	/* refuse unsafe mail for this user */
 
 #define Q_DELIVERY_N	4	/* delivery processes (LMTP connections) */
+#define Q_MTA_N		4	/* transmitters (SMTP connections out) */
 
 /* dsn.c */
 #define DSN_HEADERS_MAX	(8 * 1024)	/* of the original, returned */
@@ -105,5 +123,7 @@ void	 receiver_init(struct sm_config *);
 void	 receiver_main(struct sm_config *, int *, int, int, int, SSL_CTX *);
 void	 queue_main(struct sm_config *, int, int, int);
 void	 delivery_main(struct sm_config *, int, int);
+void	 mta_init(struct sm_config *);
+void	 mta_main(struct sm_config *, int, int);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * fuzz-smtp-client.c - libFuzzer target for the client side of SMTP/LMTP
- * (common/smtp_client.c), which reads mda's replies and encodes the
- * message smtpd.delivery sends.  The input is a cut (two bytes), server
+ * (common/smtp_client.c), which reads mda's and remote MX hosts' replies
+ * (EHLO keywords, SIZE limits) and encodes the message smtpd.delivery
+ * and smtpd.mta send.  The input is a cut (two bytes), server
  * output before the cut and a message after it.  Checks that any server
  * output gives codes 200-599 or -1 and never overruns the line, and
  * that the encoded message has only CRLF line ends, no line "." but the
@@ -46,6 +47,10 @@ fz_replies(const uint8_t *p, size_t n)
 		abort();
 	shutdown(sv[1], SHUT_WR);
 	code = smtp_client_hello(&c, "LHLO", "fuzz", line, sizeof(line));
+	/* a SIZE limit is believed only within reason (smtpd.mta) */
+	if (c.size_max > SMTP_CLIENT_SIZE_MAX ||
+	    (c.size_max != 0 && !(c.caps & SMTP_CAP_SIZE)))
+		abort();
 	for (i = 0; i < 1000 && code != -1; i++) {
 		if (code < 200 || code > 599 || strlen(line) >= sizeof(line))
 			abort();

@@ -582,6 +582,9 @@ def ipc_recv(sock):
 
 
 class TestQueueSocket(SmtpdTest):
+    # remote mail goes to a next hop that refuses: it stays queued
+    extra_conf = {"smtpd": {"relayhost": "127.0.0.1:1"}}
+
     def submit(self, rcpts, cls=1, sender=ALICE, body=None, fd=True,
                author=""):
         body = body or ("From: %s\r\nSubject: s\r\n\r\nhi\r\n" % sender)
@@ -605,7 +608,8 @@ class TestQueueSocket(SmtpdTest):
                                           ("carol@example.net", "", 0)])
         self.assertEqual((mtype, mid), (IPC_OK, 7))
         qid = fields[0]
-        # committed before the ack; the remote recipient keeps it queued
+        # committed before the ack; the remote recipient (deferred: the
+        # relayhost refuses) keeps it queued
         self.assertIn(qid, self.queue_ids())
         mail, rcpts, data, xseal = self.mda.wait(1)[0]
         self.assertEqual(xseal, "XSEAL ID=%s CLASS=SAFE" % qid)

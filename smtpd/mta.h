@@ -1,0 +1,144 @@
+/*
+ * mta.h - smtpd.mta, the transmitter: what its files share (mta.c the
+ * role and its requests, mta_route.c where a domain's mail goes,
+ * mta_session.c the SMTP conversation, mta_policy.c settings and the
+ * decisions that depend on nothing else, unit tested in test-mta.c).
+ * Nothing outside smtpd.mta includes it but that test.
+ */
+#ifndef SM_MTA_H
+#define SM_MTA_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns.h"
+#include "smtp_client.h"
+
+struct event_base;
+struct sm_config;
+
+#define MTA_TIMEOUT	300		/* seconds, each read or write */
+#define MTA_CONNECT_TIMEOUT 30		/* seconds, each connect() */
+#define MTA_IDLE	10		/* seconds a kept connection waits */
+#define MTA_HOSTS_MAX	10		/* MX hosts tried per domain */
+#define MTA_ADDRS_MAX	20		/* addresses tried per domain */
+#define MTA_TEXT_MAX	512		/* a result's text */
+#define MTA_LINE_MAX	1024		/* a reply line kept */
+
+/*
+ * The TLS policy of a destination, named as Postfix names them.  DANE
+ * (dane, dane-only: TLSA at _25._tcp.<mx> from a DNSSEC-secure answer)
+ * and MTA-STS are not implemented yet: their names are refused by
+ * mta_tls_parse, and mta_session.c's tls_required()/tls_verify_name()
+ * are where they will decide.
+ */
+enum mta_tls {
+	MTA_TLS_MAY,		/* STARTTLS when offered, unverified */
+	MTA_TLS_ENCRYPT,	/* STARTTLS or nothing, unverified */
+	MTA_TLS_VERIFY		/* STARTTLS, certificate chains to [global]
+				   tls_ca and names the MX host */
+};
+
+/* "domain=value" lists of the settings ([smtpd] transport, tls_policy_map) */
+struct mta_map {
+	char		**key;
+	char		**value;
+	size_t		  n;
+};
+
+struct mta_policy {
+	enum mta_tls	 tls;		/* [smtpd] tls_policy */
+	struct mta_map	 tls_map;	/* per destination domain */
+	struct mta_map	 transport;	/* domain -> host:port */
+	const char	*relayhost;	/* host:port or NULL */
+	int		 port;		/* [smtpd] mta_port, for MX hosts */
+};
+
+int	 mta_policy_load(struct mta_policy *, const struct sm_config *,
+	    char *, size_t);
+void	 mta_policy_free(struct mta_policy *);
+int	 mta_map_parse(struct mta_map *, const char *, int (*)(const char *),
+	    char *, size_t);
+void	 mta_map_free(struct mta_map *);
+const char *mta_map_get(const struct mta_map *, const char *);
+int	 mta_tls_parse(const char *, enum mta_tls *);
+const char *mta_tls_name(enum mta_tls);
+enum mta_tls mta_tls_for(const struct mta_policy *, const char *);
+const char *mta_nexthop(const struct mta_policy *, const char *);
+int	 mta_hostport(const char *, char *, size_t, int *);
+
+/* the outcome of an MX lookup (mta_mx_plan) */
+enum mta_plan {
+	MTA_PLAN_MX,		/* hosts in preference order */
+	MTA_PLAN_IMPLICIT,	/* no MX: the domain itself (RFC 5321 5.1) */
+	MTA_PLAN_NULLMX,	/* "0 ." : the domain takes no mail */
+	MTA_PLAN_NODOMAIN,	/* NXDOMAIN: permanent */
+	MTA_PLAN_TEMP		/* try later */
+};
+
+struct mta_hosts {
+	char		*name[MTA_HOSTS_MAX];
+	size_t		 n;
+};
+
+enum mta_plan mta_mx_plan(const struct dns_result *, const char *,
+	    struct mta_hosts *);
+void	 mta_hosts_free(struct mta_hosts *);
+
+/* results */
+int	 mta_status(int);
+void	 mta_result_text(char *, size_t, int, const char *, const char *);
+int	 mta_text_valid(const char *);
+int	 mta_needs_utf8(const char *);
+int	 mta_same_domain(const char *, const char *);
+const char *mta_domain(const char *);
+
+/* mta_route.c: the addresses to try for a domain, in order */
+struct mta_addr {
+	char		 host[DNS_NAME_TEXT_MAX];	/* the name */
+	struct sockaddr_storage ss;
+	socklen_t	 sslen;
+	char		 text[64];	/* "192.0.2.1" */
+};
+
+struct mta_route {
+	enum mta_plan	 plan;
+	int		 nexthop;	/* relayhost or transport, no MX */
+	struct mta_addr	 a[MTA_ADDRS_MAX];
+	size_t		 n;
+	char		 why[MTA_TEXT_MAX];	/* when n is 0 */
+};
+
+void	 mta_route_init(struct event_base *, struct dns_ctx *);
+void	 mta_route(const struct mta_policy *, const char *,
+	    struct mta_route *);
+
+/* mta_session.c: one domain's recipients of one message */
+struct mta_rcpt {
+	uint32_t	 idx;
+	const char	*addr;
+	int		 code;
+	char		 text[MTA_TEXT_MAX];
+};
+
+struct mta_job {
+	const char	*id;
+	const char	*from;
+	const char	*domain;
+	int		 msgfd;
+	size_t		 size;
+	int		 body8;		/* the message has 8-bit bytes */
+	int		 utf8;		/* an address needs SMTPUTF8 */
+	struct mta_rcpt	*r;
+	size_t		 n;
+};
+
+void	 mta_session_init(const struct sm_config *, const struct mta_policy *,
+	    SSL_CTX *);
+void	 mta_session_run(struct mta_job *);
+void	 mta_session_idle(void);
+int	 mta_session_kept(void);
+
+#endif
