@@ -355,8 +355,21 @@ class KeyIsolationTest(unittest.TestCase):
     def test_restarted_server_role_is_a_fresh_image(self):
         parent, kids = self.roles()
         os.kill(kids[0], signal.SIGKILL)
-        new = wait_for(lambda: [p for p in descendants(parent)
-                                if p not in kids], 10, "a new role")
+        # the new role is judged once it runs as itself (past its exec
+        # and its drop): between fork and exec it is still the parent's
+        # image
+        def dropped():
+            out = []
+            for p in descendants(parent):
+                try:
+                    comm, uids, _ = proc_info(p)
+                except OSError:
+                    continue
+                if p not in kids and comm == "keystore.server" and \
+                        0 not in uids:
+                    out.append(p)
+            return out
+        new = wait_for(dropped, 10, "a new role")
         self.assertEqual(holdings(new[0], [self.inst.path("keys")]), [])
         with open("/proc/%d/cmdline" % new[0], "rb") as f:
             self.assertIn(b"-X\0server\0", f.read())
