@@ -157,35 +157,48 @@ garbled_type(const void *data, size_t len)
 	return 0;
 }
 
+/*
+ * common/ipc sends one frame per iovec, several in one sendmsg when they
+ * are queued together: the frame that holds a marker gets its type.
+ */
 ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	static ssize_t (*real)(int, const struct msghdr *, int);
 	struct msghdr	 m;
-	struct iovec	 iov;
-	unsigned char	*copy;
+	struct iovec	 iov[64];
+	unsigned char	*copy[64];
 	uint32_t	 type;
-	ssize_t		 n;
+	size_t		 i, n = msg->msg_iovlen;
+	ssize_t		 r;
+	int		 lied = 0;
 
 	if (real == NULL)
 		real = (ssize_t (*)(int, const struct msghdr *, int))
 		    dlsym(RTLD_NEXT, "sendmsg");
-	if (msg->msg_iovlen != 1 || msg->msg_iov[0].iov_len < 12 ||
-	    (type = garbled_type(msg->msg_iov[0].iov_base,
-	    msg->msg_iov[0].iov_len)) == 0)
+	if (n == 0 || n > 64)
 		return real(fd, msg, flags);
-	if ((copy = malloc(msg->msg_iov[0].iov_len)) == NULL)
+	for (i = 0; i < n; i++) {
+		iov[i] = msg->msg_iov[i];
+		copy[i] = NULL;
+		if (iov[i].iov_len < 12 || (type = garbled_type(
+		    iov[i].iov_base, iov[i].iov_len)) == 0 ||
+		    (copy[i] = malloc(iov[i].iov_len)) == NULL)
+			continue;
+		memcpy(copy[i], iov[i].iov_base, iov[i].iov_len);
+		copy[i][0] = type >> 24;
+		copy[i][1] = type >> 16;
+		copy[i][2] = type >> 8;
+		copy[i][3] = type;
+		iov[i].iov_base = copy[i];
+		lied = 1;
+	}
+	if (!lied)
 		return real(fd, msg, flags);
-	memcpy(copy, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len);
-	copy[0] = type >> 24;
-	copy[1] = type >> 16;
-	copy[2] = type >> 8;
-	copy[3] = type;
 	m = *msg;
-	iov.iov_base = copy;
-	iov.iov_len = msg->msg_iov[0].iov_len;
-	m.msg_iov = &iov;
-	n = real(fd, &m, flags);
-	free(copy);
-	return n;
+	m.msg_iov = iov;
+	r = real(fd, &m, flags);
+	for (i = 0; i < n; i++)
+		free(copy[i]);
+	return r;
 }
