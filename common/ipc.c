@@ -648,6 +648,31 @@ ipc_send_sync(int sock, struct ipc_msg *m)
 }
 
 /*
+ * A blocking channel that may go away (a role's channel to a peer that is
+ * restarted and handed back later): *sock is -1 while there is none.
+ * ipc_sync_lost() closes it and says so; ipc_send_sync_or_drop() sends m
+ * on it (m is dropped while there is none), losing it on an error.
+ */
+void
+ipc_sync_lost(int *sock, const char *peer)
+{
+	if (*sock == -1)
+		return;
+	log_info("the %s went away; waiting for the next one", peer);
+	close(*sock);
+	*sock = -1;
+}
+
+void
+ipc_send_sync_or_drop(int *sock, struct ipc_msg *m, const char *peer)
+{
+	if (*sock == -1)
+		ipc_msg_free(m);
+	else if (ipc_send_sync(*sock, m) == -1)
+		ipc_sync_lost(sock, peer);
+}
+
+/*
  * Blocking receive of one message, reading exactly its bytes (the header,
  * then the payload) so that whatever follows stays in the socket.
  * Returns 0, or -1 on EOF, error or a malformed message.

@@ -161,6 +161,8 @@ uint32_t ipc_conn_peer_uid(const struct ipc_conn *);
 
 /* blocking use, for short-lived tools and simple request/response */
 int	 ipc_send_sync(int, struct ipc_msg *);
+void	 ipc_sync_lost(int *, const char *);
+void	 ipc_send_sync_or_drop(int *, struct ipc_msg *, const char *);
 int	 ipc_recv_sync(int, struct ipc_msg **);
 
 #endif

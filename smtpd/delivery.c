@@ -326,26 +326,6 @@ static enum dstep (*const steps[])(struct dtxn *) = {
 /* ------------------------------------------------------------------ */
 /* the queue */
 
-/* The queue went away: its requests die with it; wait for the next. */
-static void
-queue_lost(int *qfd)
-{
-	if (*qfd == -1)
-		return;
-	log_info("the queue went away; waiting for the next one");
-	close(*qfd);
-	*qfd = -1;
-}
-
-static void
-queue_send(int *qfd, struct ipc_msg *m)
-{
-	if (*qfd == -1)
-		ipc_msg_free(m);
-	else if (ipc_send_sync(*qfd, m) == -1)
-		queue_lost(qfd);
-}
-
 /* Each recipient's outcome, then the end of the request. */
 static void
 report(int *qfd, uint32_t req, const struct dtxn *t)
@@ -364,11 +344,11 @@ report(int *qfd, uint32_t req, const struct dtxn *t)
 		ipc_add_u32(m, t->r[i].idx);
 		ipc_add_u32(m, st);
 		ipc_add_str(m, t->r[i].text);
-		queue_send(qfd, m);
+		ipc_send_sync_or_drop(qfd, m, "queue");
 	}
 	m = ipc_msg_new(IPC_QUEUE_DELIVERY_DONE, req);
 	ipc_add_str(m, t->id);
-	queue_send(qfd, m);
+	ipc_send_sync_or_drop(qfd, m, "queue");
 }
 
 /* IPC_DELIVERY_MESSAGE: one transaction with mda, then the report. */
@@ -464,7 +444,7 @@ delivery_main(struct sm_config *c, int pfd, int qfd)
 			delivery_dispatch(1, m, &qfd);
 		} else if (pf[1].revents != 0) {
 			if (ipc_recv_sync(qfd, &m) == -1) {
-				queue_lost(&qfd);
+				ipc_sync_lost(&qfd, "queue");
 				continue;
 			}
 			delivery_dispatch(0, m, &qfd);

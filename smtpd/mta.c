@@ -104,25 +104,6 @@ scan_message(int fd, size_t *size, int *body8)
 /* the queue */
 
 static void
-queue_lost(int *qfd)
-{
-	if (*qfd == -1)
-		return;
-	log_info("mta: the queue went away; waiting for the next one");
-	close(*qfd);
-	*qfd = -1;
-}
-
-static void
-queue_send(int *qfd, struct ipc_msg *m)
-{
-	if (*qfd == -1)
-		ipc_msg_free(m);
-	else if (ipc_send_sync(*qfd, m) == -1)
-		queue_lost(qfd);
-}
-
-static void
 report(int *qfd, uint32_t req, const struct mta_job *j)
 {
 	struct ipc_msg	*m;
@@ -133,7 +114,7 @@ report(int *qfd, uint32_t req, const struct mta_job *j)
 		ipc_add_u32(m, j->r[i].idx);
 		ipc_add_u32(m, (uint32_t)mta_status(j->r[i].code));
 		ipc_add_str(m, j->r[i].text);
-		queue_send(qfd, m);
+		ipc_send_sync_or_drop(qfd, m, "queue");
 	}
 }
 
@@ -224,7 +205,7 @@ transmit(int *qfd, struct ipc_msg *m)
 	report(qfd, m->id, &j);
 	d = ipc_msg_new(IPC_QUEUE_DELIVERY_DONE, m->id);
 	ipc_add_str(d, id);
-	queue_send(qfd, d);
+	ipc_send_sync_or_drop(qfd, d, "queue");
 	free(r);
 }
 
@@ -286,7 +267,7 @@ mta_main(struct sm_config *c, int pfd, int qfd)
 			mta_dispatch(1, m, &qfd);
 		} else if (pf[1].revents != 0) {
 			if (ipc_recv_sync(qfd, &m) == -1) {
-				queue_lost(&qfd);
+				ipc_sync_lost(&qfd, "queue");
 				continue;
 			}
 			mta_dispatch(0, m, &qfd);
