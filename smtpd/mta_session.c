@@ -10,7 +10,7 @@
  *	STARTTLS when offered (may) or always (encrypt, verify), EHLO again
  *	MAIL FROM:<from> [SIZE=n] [BODY=8BITMIME] [SMTPUTF8]
  *	RCPT TO:<addr> ... (pipelined with MAIL when PIPELINING is offered)
- *	DATA, the message, the final reply
+ *	BDAT chunks (CHUNKING offered) or DATA, the message, the final reply
  *
  * Mail the server cannot take as it is is refused before MAIL, never
  * changed: 8-bit content without 8BITMIME (RFC 6152), an address that
@@ -66,6 +66,7 @@ struct conn {
 	char		 cipher[64];
 	time_t		 last;
 	int		 nmsg;		/* transactions on it */
+	int		 bdat;		/* the last message went as BDAT */
 };
 
 static const struct sm_config	*cfg;
@@ -407,13 +408,26 @@ envelope(struct mta_job *j, int *accepted)
 	return 0;
 }
 
-/* DATA, the message, the reply; 0, or -1 when the connection broke. */
+/*
+ * The message, as BDAT chunks when the server offers CHUNKING (RFC
+ * 3030: no dot-stuffing, no scan for the end) or else DATA, and the
+ * reply: 1 when it was answered, 0 when the transaction needs an RSET,
+ * -1 when the connection broke.
+ */
 static int
 data(struct mta_job *j)
 {
 	char	 line[MTA_LINE_MAX];
 	int	 code;
 
+	K.bdat = (K.c.caps & SMTP_CAP_CHUNKING) != 0;
+	if (K.bdat) {
+		code = smtp_client_bdat(&K.c, j->msgfd, line, sizeof(line));
+		if (code == -1)
+			return -1;
+		answer_all(j, 1, code, line, "BDAT");
+		return code == 250;	/* else RSET: a chunk may be refused */
+	}
 	smtp_client_cmd(&K.c, "DATA");
 	if ((code = smtp_client_reply(&K.c, line, sizeof(line))) == -1)
 		return -1;
@@ -437,13 +451,14 @@ log_results(const struct mta_job *j, int reused)
 	for (i = 0; i < j->n; i++) {
 		st = mta_status(j->r[i].code);
 		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s "
-		    "tls=%s%s%s verified=%s reused=%s status=%s %s", j->id,
+		    "tls=%s%s%s verified=%s reused=%s body=%s status=%s %s",
+		    j->id,
 		    j->r[i].addr, K.host[0] ? K.host : "none",
 		    K.addr[0] ? K.addr : "none", K.port,
 		    mta_tls_name(K.policy), K.tls ? K.proto : "none",
 		    K.tls ? " cipher=" : "", K.tls ? K.cipher : "",
 		    K.verified ? "name+chain" : "no", reused ? "yes" : "no",
-		    st == Q_DLV_OK ? "sent" : st == Q_DLV_PERMFAIL ?
+		    K.bdat ? "bdat" : "data", st == Q_DLV_OK ? "sent" : st == Q_DLV_PERMFAIL ?
 		    "bounced" : "deferred", j->r[i].text);
 	}
 }

@@ -231,9 +231,22 @@ class VerifiedExchangeTest(Exchange):
                          r"relay=mx\.isp-b\.test\[127\.0\.0\.1\]:%d "
                          r"policy=verify tls=TLSv1\.[23] cipher=\S+ "
                          r"verified=name\+chain" % self.b.port("smtp"))
+        self.assertRegex(log, r"mta rcpt=<bob@isp-b\.test> .* body=bdat "
+                         r"status=sent")
         self.submit(self.b, BOB, ALICE, "re: hello bob x1")
         data = self.find(self.a, ALICE, "re: hello bob x1")
         self.assertIn(b"dkim=pass", data)
+
+    def test_a_large_message_crosses_in_bdat_chunks_unchanged(self):
+        # over 256 KB: several chunks; lines starting with a dot, which
+        # DATA would have stuffed and BDAT must not
+        lines = ["%05d .dot line %s" % (i, "x" * 60) for i in range(6000)]
+        body = "\r\n".join("." + l if i % 7 == 0 else l
+                            for i, l in enumerate(lines)) + "\r\n"
+        self.submit(self.a, ALICE, BOB, "big x6", body=body)
+        data = self.find(self.b, BOB, "big x6")
+        self.assertIn(body.encode(), data)
+        self.assertRegex(self.a.log("smtpd"), r"body=bdat status=sent")
 
     def test_forged_alice_on_port_25_lands_in_unsafe_stripped(self):
         msg = ("From: <alice@isp-a.test>\r\nTo: <bob@isp-b.test>\r\n"
