@@ -145,6 +145,7 @@ reply_cap(const char *l, size_t len, size_t *size)
 		{ "STARTTLS", SMTP_CAP_STARTTLS },
 		{ "SIZE", SMTP_CAP_SIZE },
 		{ "CHUNKING", SMTP_CAP_CHUNKING },
+		{ "REQUIRETLS", SMTP_CAP_REQUIRETLS },
 		{ "ENHANCEDSTATUSCODES", SMTP_CAP_ENHANCED },
 	};
 	size_t	 i, n;

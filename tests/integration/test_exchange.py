@@ -152,7 +152,7 @@ class Exchange(unittest.TestCase):
                     "smtpd": s}
         a_smtpd = {"tls_policy_map": "plain.test=encrypt",
                    "transport": "plain.test=127.0.0.1:%d" % cls.notls.port}
-        a_smtpd.update(cls.A_SMTPD)
+        a_smtpd.update(cls.a_smtpd_extra())
         cls.a = Instance(ports=pa, extra_conf=conf("isp-a.test", pb, a_smtpd))
         cls.closers.append(cls.a.close)
         cls.b = Instance(ports=pb, extra_conf=conf("isp-b.test", pa, {}))
@@ -181,6 +181,11 @@ class Exchange(unittest.TestCase):
                 f.write(text.replace("resolver = 127.0.0.1@1\n",
                                      "resolver = %s\n" % cls.dns.resolver))
             inst.start("keystore", "mda", "smtpd", "submitd")
+
+    @classmethod
+    def a_smtpd_extra(cls):
+        """isp-a's [smtpd] settings beyond the common ones."""
+        return cls.A_SMTPD
 
     @classmethod
     def tearDownClass(cls):
