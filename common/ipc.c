@@ -268,7 +268,8 @@ enum ipc_decode_result
 ipc_decode(const uint8_t *p, size_t len, struct ipc_msg **m_r, size_t *used)
 {
 	struct ipc_msg *m;
-	uint32_t type, id, plen, flen;
+	uint32_t type, id, plen;
+	uint64_t flen;
 	size_t	 pos;
 	int	 hasfd;
 
@@ -296,9 +297,9 @@ ipc_decode(const uint8_t *p, size_t len, struct ipc_msg **m_r, size_t *used)
 		case 'd':
 			if (plen - pos < 5)
 				return IPC_DECODE_ERROR;
-			flen = 4 + get32(p + pos + 1) + (p[pos] == 's');
-			if (flen < 4)
-				return IPC_DECODE_ERROR;
+			/* in 64 bits: 4 + 0xffffffff + 1 must not wrap */
+			flen = 4 + (uint64_t)get32(p + pos + 1) +
+			    (p[pos] == 's');
 			break;
 		default:
 			return IPC_DECODE_ERROR;

@@ -22,6 +22,8 @@
  *	signed yes				(the message file holds its
  *						DKIM signatures; absent: not
  *						yet)
+ *	requiretls yes				(RFC 8689: the author asked
+ *						for it; absent: not asked)
  *	authres Authentication-Results: mail.example.test;<TAB>dkim=pass ...
  *						(the field smtpd.delivery puts
  *						on top for local recipients;
@@ -204,6 +206,8 @@ q_env_format(const struct q_envelope *e, char **out, size_t *outlen)
 		buf_printf(&b, "author %s\n", e->author);
 	if (e->is_signed)
 		buf_printf(&b, "signed yes\n");
+	if (e->requiretls)
+		buf_printf(&b, "requiretls yes\n");
 	if (e->authres[0] != '\0' && q_authres_valid(e->authres))
 		authres_line(&b, e->authres);
 	for (i = 0; i < e->nrcpt; i++)
@@ -296,6 +300,12 @@ parse_line(struct q_envelope *e, char *line)
 		if (strcmp(v, "yes") != 0)
 			return -1;
 		e->is_signed = 1;
+		return 0;
+	}
+	if (strcmp(line, "requiretls") == 0) {
+		if (strcmp(v, "yes") != 0)
+			return -1;
+		e->requiretls = 1;
 		return 0;
 	}
 	if (strcmp(line, "authres") == 0)
@@ -473,6 +483,7 @@ q_env_of_handoff(const struct q_handoff *h, int trusted,
 		e->author = xstrdup(h->author);
 	}
 	e->class = h->class == Q_CLASS_SAFE ? Q_CLASS_SAFE : Q_CLASS_UNSAFE;
+	e->requiretls = (h->flags & Q_MSG_REQUIRETLS) != 0;
 	for (i = 0; i < h->nrcpt; i++) {
 		r = &h->rcpt[i];
 		if (r->flags & Q_RCPT_LOCAL)

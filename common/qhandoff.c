@@ -142,6 +142,7 @@ q_handoff_msg(const struct q_handoff *h, uint32_t req, int fd)
 	ipc_add_str(m, h->helo);
 	ipc_add_str(m, h->peer);
 	ipc_add_str(m, h->author != NULL ? h->author : "");
+	ipc_add_u32(m, h->flags);
 	ipc_add_u32(m, h->nrcpt);
 	for (i = 0; i < h->nrcpt; i++) {
 		ipc_add_str(m, h->rcpt[i].addr);
@@ -159,6 +160,7 @@ read_head(struct ipc_msg *m, struct q_handoff *h)
 	    -1 || ipc_get_u32(m, &h->class) == -1 || ipc_get_str(m,
 	    &h->helo) == -1 || ipc_get_str(m, &h->peer) == -1 ||
 	    ipc_get_str(m, &h->author) == -1 ||
+	    ipc_get_u32(m, &h->flags) == -1 ||
 	    ipc_get_u32(m, &h->nrcpt) == -1 ? -1 : 0;
 }
 
@@ -197,7 +199,7 @@ q_handoff_read(struct ipc_msg *m, struct q_handoff *h, int *code_r,
 	    h->nrcpt == 0 || h->nrcpt > Q_MAX_RCPT ||
 	    (*h->id != '\0' && !q_id_valid(h->id)) ||
 	    !q_addr_safe(h->helo) || !q_addr_safe(h->peer) ||
-	    h->class > Q_CLASS_SAFE)
+	    h->class > Q_CLASS_SAFE || (h->flags & ~Q_MSG_REQUIRETLS) != 0)
 		goto bad;
 	if (!q_addr_valid(h->from, Q_ADDR_FROM))
 		return refuse(h, code_r, err, errlen, 553,

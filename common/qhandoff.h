@@ -9,7 +9,7 @@
  *	-> IPC_QUEUE_MESSAGE	str id ("" lets the queue choose), str from
  *				("" for <>), u32 class (Q_CLASS_*), str helo,
  *				str peer, str author ("" none: see below),
- *				u32 nrcpt, nrcpt x { str address,
+ *				u32 flags (Q_MSG_*), u32 nrcpt, nrcpt x { str address,
  *				str user ("" if remote), u32 flags
  *				(Q_RCPT_*) }; fd: the complete message
  *				(CRLF lines, any offset)
@@ -61,6 +61,8 @@ struct ipc_msg;
 
 #define Q_RCPT_LOCAL	0x01	/* user names the local mailbox */
 
+#define Q_MSG_REQUIRETLS 0x01	/* RFC 8689: only over verified TLS */
+
 /* what an address in the envelope is (q_addr_valid) */
 enum q_addr_kind {
 	Q_ADDR_FROM,		/* envelope sender, "" for <> */
@@ -83,6 +85,7 @@ struct q_handoff {
 	uint32_t		 nrcpt;
 	struct q_handoff_rcpt	*rcpt;
 	const char		*author;	/* "" or NULL: none */
+	uint32_t		 flags;		/* Q_MSG_* */
 };
 
 /* the queue ID, which is the tracking ID (Q_ID_LEN + 1 bytes) */

@@ -327,6 +327,8 @@ send_ehlo(struct smtp_session *s)
 	if (s->p->tls_ctx != NULL && !s->tls && !s->p->lmtp)
 		smtp_put_line(s, "250-STARTTLS");
 	smtp_put_line(s, "250-SMTPUTF8");
+	if (s->p->requiretls && s->tls && !s->p->lmtp)
+		smtp_put_line(s, "250-REQUIRETLS");
 	if (s->h->ehlo_keywords != NULL)
 		s->h->ehlo_keywords(s, add_ehlo_line, s->arg);
 	smtp_put_line(s, "250 CHUNKING");

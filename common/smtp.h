@@ -174,6 +174,8 @@ struct smtp_params {
 	SSL_CTX		*tls_ctx;		/* NULL: no STARTTLS */
 	int		 implicit_tls;		/* 465 */
 	int		 lmtp;			/* LMTP mode (see above) */
+	int		 requiretls;	/* REQUIRETLS offered once TLS is up
+					   (RFC 8689): the caller keeps it */
 };
 
 /* where the session is (smtp_phase) */
@@ -242,6 +244,7 @@ const char *smtp_helo_name(const struct smtp_session *);
 const char *smtp_mail_from(const struct smtp_session *);
 int	 smtp_is_esmtp(const struct smtp_session *);
 int	 smtp_is_tls(const struct smtp_session *);
+int	 smtp_requiretls(const struct smtp_session *);
 int	 smtp_tls_info(const struct smtp_session *, char *, size_t, char *,
 	    size_t);
 int	 smtp_rcpt_count(const struct smtp_session *);

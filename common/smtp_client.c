@@ -35,6 +35,7 @@
 
 #define BODY_CHUNK	16384
 #define BODY_FLUSH	65536
+#define BDAT_CHUNK	(256 * 1024)
 
 /* Everything of p, through TLS once it is up; 0 or -1. */
 static int
@@ -144,6 +145,7 @@ reply_cap(const char *l, size_t len, size_t *size)
 		{ "STARTTLS", SMTP_CAP_STARTTLS },
 		{ "SIZE", SMTP_CAP_SIZE },
 		{ "CHUNKING", SMTP_CAP_CHUNKING },
+		{ "REQUIRETLS", SMTP_CAP_REQUIRETLS },
 		{ "ENHANCEDSTATUSCODES", SMTP_CAP_ENHANCED },
 	};
 	size_t	 i, n;
@@ -322,6 +324,7 @@ smtp_client_cmd(struct smtp_client *c, const char *fmt, ...)
 
 #define ENC_MID	0x01	/* not at the start of a line */
 #define ENC_CR	0x02	/* a CR was written, its LF not yet */
+#define ENC_NODOT 0x04	/* BDAT: line ends only, no dot-stuffing */
 
 /*
  * Encode n bytes of a message into out: a leading dot doubled (RFC 5321
@@ -337,7 +340,7 @@ smtp_client_encode(struct buf *out, const char *p, size_t n, int *state)
 		ch = p[i];
 		if (*state & ENC_CR) {
 			buf_addc(out, '\n');
-			*state = 0;
+			*state &= ENC_NODOT;
 			if (ch == '\n')
 				continue;	/* the CR's own LF */
 		}
@@ -346,12 +349,12 @@ smtp_client_encode(struct buf *out, const char *p, size_t n, int *state)
 			*state |= ENC_CR;
 		} else if (ch == '\n') {
 			buf_addstr(out, "\r\n");
-			*state = 0;
+			*state &= ENC_NODOT;
 		} else {
-			if (!(*state & ENC_MID) && ch == '.')
+			if (!(*state & (ENC_MID | ENC_NODOT)) && ch == '.')
 				buf_addc(out, '.');
 			buf_addc(out, ch);
-			*state = ENC_MID;
+			*state |= ENC_MID;
 		}
 	}
 }
@@ -390,6 +393,76 @@ smtp_client_body(struct smtp_client *c, int fd)
 	}
 	smtp_client_encode_end(&c->out, &state);
 	return 0;
+}
+
+/*
+ * The whole of fd as BDAT chunks (RFC 3030), after MAIL and RCPT were
+ * answered: the same line ends as smtp_client_body gives, no
+ * dot-stuffing, BDAT_CHUNK bytes a chunk and the last one marked LAST.
+ * The chunks go out back to back when the server offers PIPELINING,
+ * else each waits for its reply.  The reply that decides is the first
+ * that is not 250 (the server refuses every chunk after it) or the
+ * LAST one's: its code, with its line in line, or -1 when the
+ * connection broke.
+ */
+int
+smtp_client_bdat(struct smtp_client *c, int fd, char *line, size_t linelen)
+{
+	struct buf	 chunk;
+	char		 b[BODY_CHUNK];
+	ssize_t		 n;
+	off_t		 off = 0;
+	int		 state = ENC_NODOT, last = 0, code, result = 250;
+	int		 decided = 0;
+	size_t		 pending = 0;
+
+	buf_init(&chunk, 0);
+	while (!last) {
+		if ((n = pread(fd, b, sizeof(b), off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto broken;
+		}
+		off += n;
+		if (n > 0)
+			smtp_client_encode(&chunk, b, (size_t)n, &state);
+		else {
+			if (state & ENC_CR)
+				buf_addc(&chunk, '\n');
+			else if (state & ENC_MID)
+				buf_addstr(&chunk, "\r\n");
+			last = 1;
+		}
+		if (!last && chunk.len < BDAT_CHUNK)
+			continue;
+		smtp_client_cmd(c, "BDAT %zu%s", chunk.len, last ? " LAST" : "");
+		if (buf_add(&c->out, chunk.data, chunk.len) == -1 ||
+		    flush_out(c) == -1)
+			goto broken;
+		buf_reset(&chunk);
+		pending++;
+		if ((c->caps & SMTP_CAP_PIPELINING) && !last)
+			continue;
+		for (; pending > 0; pending--) {
+			if (decided) {
+				code = smtp_client_reply(c, b, sizeof(b));
+				if (code == -1)
+					goto broken;
+				continue;
+			}
+			if ((code = smtp_client_reply(c, line, linelen)) == -1)
+				goto broken;
+			result = code;
+			decided = code != 250;
+		}
+		if (decided)
+			break;		/* refused: the rest is not sent */
+	}
+	buf_free(&chunk);
+	return result;
+broken:
+	buf_free(&chunk);
+	return -1;
 }
 
 /*

@@ -13,6 +13,8 @@
  *	smtp_client_cmd(&c, "MAIL FROM:<%s>", from);
  *	code = smtp_client_reply(&c, line, sizeof(line));
  *	smtp_client_body(&c, msgfd);		(after 354)
+ * or, when the server offers CHUNKING, instead of DATA:
+ *	code = smtp_client_bdat(&c, msgfd, line, sizeof(line));
  *	smtp_client_close(&c);
  *
  * A reply code is 200 to 599; -1 means the connection is no use any
@@ -43,6 +45,7 @@
 #define SMTP_CAP_SIZE		0x20	/* the limit in size_max */
 #define SMTP_CAP_CHUNKING	0x40
 #define SMTP_CAP_ENHANCED	0x80	/* ENHANCEDSTATUSCODES */
+#define SMTP_CAP_REQUIRETLS	0x100	/* RFC 8689 */
 
 #define SMTP_CLIENT_IN_MAX	(64 * 1024)	/* one reply, buffered */
 #define SMTP_CLIENT_SIZE_MAX	((size_t)1 << 40)	/* SIZE we believe */
@@ -67,6 +70,7 @@ void	 smtp_client_cmd(struct smtp_client *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 smtp_client_reply(struct smtp_client *, char *, size_t);
 int	 smtp_client_body(struct smtp_client *, int);
+int	 smtp_client_bdat(struct smtp_client *, int, char *, size_t);
 int	 smtp_client_stale(const struct smtp_client *);
 void	 smtp_client_close(struct smtp_client *);
 

@@ -96,7 +96,15 @@ mail_params(struct smtp_session *s, const struct smtp_cmd *c)
 		} else if (strcmp(pr->key, "SMTPUTF8") == 0 &&
 		    pr->value == NULL)
 			s->smtputf8 = 1;
-		else if (strcmp(pr->key, "AUTH") == 0 && pr->value != NULL &&
+		else if (strcmp(pr->key, "REQUIRETLS") == 0 &&
+		    pr->value == NULL && s->p->requiretls && !s->p->lmtp) {
+			if (!s->tls) {	/* RFC 8689 4.1 */
+				smtp_reply_fixed(s, 530,
+				    "5.7.10 REQUIRETLS needs TLS");
+				return -1;
+			}
+			s->requiretls = 1;
+		} else if (strcmp(pr->key, "AUTH") == 0 && pr->value != NULL &&
 		    !s->p->lmtp && (strcmp(pr->value, "<>") == 0 ||
 		    smtp_xtext_valid(pr->value)))
 			;	/* RFC 4954 5: the hook may look at it */
@@ -124,7 +132,7 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		smtp_reply_fixed(s, 503, "5.5.1 Error: nested MAIL command");
 		return;
 	}
-	s->smtputf8 = s->body8bit = 0;
+	s->smtputf8 = s->body8bit = s->requiretls = 0;
 	if (mail_params(s, c) == -1)
 		return;
 	snprintf(s->from, sizeof(s->from), "%s", c->path);
@@ -427,6 +435,13 @@ int
 smtp_is_tls(const struct smtp_session *s)
 {
 	return s->tls;
+}
+
+/* The transaction's MAIL asked for REQUIRETLS (RFC 8689). */
+int
+smtp_requiretls(const struct smtp_session *s)
+{
+	return s->requiretls;
 }
 
 int

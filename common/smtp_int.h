@@ -111,6 +111,7 @@ struct smtp_session {
 	int			 replies_due;	/* LMTP: after the content */
 	int			 smtputf8;
 	int			 body8bit;
+	int			 requiretls;	/* MAIL ... REQUIRETLS */
 	int			 used_bdat;
 	int			 datafd;
 	size_t			 msgsize;

@@ -164,7 +164,7 @@ transmit(int *qfd, struct ipc_msg *m)
 
 	if (ipc_get_str(m, &id) == -1 || ipc_get_str(m, &from) == -1 ||
 	    ipc_get_u32(m, &flags) == -1 || ipc_get_u32(m, &n) == -1 ||
-	    n == 0 || n > Q_MAX_RCPT || m->fd == -1 || !q_id_valid(id))
+	    (flags & ~Q_MSG_REQUIRETLS) != 0 || n == 0 || n > Q_MAX_RCPT || m->fd == -1 || !q_id_valid(id))
 		fatalx("mta: bad IPC_MTA_MESSAGE");
 	r = xcalloc(n, sizeof(*r));
 	for (i = 0; i < n; i++)
@@ -177,6 +177,7 @@ transmit(int *qfd, struct ipc_msg *m)
 	j.id = id;
 	j.from = from;
 	j.msgfd = m->fd;
+	j.requiretls = (flags & Q_MSG_REQUIRETLS) != 0;
 	if (!q_addr_valid(from, Q_ADDR_FROM))
 		refuse(r, n, "5.1.7 bad sender address");
 	else if (scan_message(m->fd, &j.size, &j.body8) == -1) {

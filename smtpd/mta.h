@@ -131,6 +131,7 @@ struct mta_job {
 	size_t		 size;
 	int		 body8;		/* the message has 8-bit bytes */
 	int		 utf8;		/* an address needs SMTPUTF8 */
+	int		 requiretls;	/* RFC 8689: the author asked for it */
 	struct mta_rcpt	*r;
 	size_t		 n;
 };

@@ -8,9 +8,9 @@
  *
  *	connect, 220 greeting, EHLO (HELO under "may" only)
  *	STARTTLS when offered (may) or always (encrypt, verify), EHLO again
- *	MAIL FROM:<from> [SIZE=n] [BODY=8BITMIME] [SMTPUTF8]
+ *	MAIL FROM:<from> [SIZE=n] [BODY=8BITMIME] [SMTPUTF8] [REQUIRETLS]
  *	RCPT TO:<addr> ... (pipelined with MAIL when PIPELINING is offered)
- *	DATA, the message, the final reply
+ *	BDAT chunks (CHUNKING offered) or DATA, the message, the final reply
  *
  * Mail the server cannot take as it is is refused before MAIL, never
  * changed: 8-bit content without 8BITMIME (RFC 6152), an address that
@@ -27,6 +27,11 @@
  * when none does the recipients are deferred (4.7.x): they bounce only
  * at the end of the queue lifetime.  DANE and MTA-STS will decide in
  * tls_required() and tls_verify_name().
+ *
+ * REQUIRETLS (RFC 8689), asked for by the author at submission, raises
+ * the policy of that message to at least "verify" and needs a server
+ * that offers REQUIRETLS once TLS is up; when the servers that answer
+ * verify but none offers it, the recipients fail at once (5.7.30).
  *
  * Runs in smtpd.mta ([global] user, chrooted, no key): every reply is
  * read through common/smtp_client.c (bounded lines, codes checked) and
@@ -66,6 +71,8 @@ struct conn {
 	char		 cipher[64];
 	time_t		 last;
 	int		 nmsg;		/* transactions on it */
+	int		 bdat;		/* the last message went as BDAT */
+	int		 rtls;		/* opened for REQUIRETLS mail */
 };
 
 static const struct sm_config	*cfg;
@@ -118,6 +125,13 @@ static int
 tls_required(enum mta_tls p)
 {
 	return p != MTA_TLS_MAY;
+}
+
+/* Does the policy authenticate the server (what REQUIRETLS needs)? */
+static int
+tls_verified(enum mta_tls p)
+{
+	return p == MTA_TLS_VERIFY;
 }
 
 /* The name the certificate must carry, or NULL for none. */
@@ -190,7 +204,8 @@ starttls(const struct mta_addr *a, char *line, size_t linelen, char *why,
 /*
  * A new connection to a: greeted, EHLO said, TLS as the policy wants.
  * plain: do not try STARTTLS ("may", after a failed handshake).  0, or
- * -1 with why and nothing open (-2: STARTTLS failed).
+ * -1 with why and nothing open (-2: STARTTLS failed, -3: REQUIRETLS
+ * mail and the server does not offer REQUIRETLS).
  */
 static int
 conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
@@ -229,6 +244,13 @@ conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
 		    "offer STARTTLS", a->host, a->text);
 		goto fail;
 	}
+	if (K.rtls && !(K.c.caps & SMTP_CAP_REQUIRETLS)) {
+		snprintf(why, whylen, "REQUIRETLS was asked for, but " HA
+		    " does not offer it", a->host, a->text);
+		smtp_client_close(&K.c);
+		K.up = 0;
+		return -3;
+	}
 	return 0;
 fail:
 	smtp_client_close(&K.c);
@@ -245,7 +267,7 @@ conn_route(const struct mta_job *j, int *code, char *why, size_t whylen)
 {
 	struct mta_route	*rt;
 	size_t			 i;
-	int			 r, tlsfail = 0;
+	int			 r, tlsfail = 0, nortls = 0;
 	char			 w[MTA_TEXT_MAX] = "no address to try";
 
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
@@ -274,12 +296,22 @@ conn_route(const struct mta_job *j, int *code, char *why, size_t whylen)
 		}
 		if (r != 0) {
 			tlsfail |= r == -2 || strstr(w, "STARTTLS") != NULL;
+			nortls += r == -3;
 			log_info("id=%s mta relay=" HA ":%d policy=%s not "
 			    "used: %s", j->id, K.host, K.addr, K.port,
 			    mta_tls_name(K.policy), w);
 		}
 	}
 	free(rt);
+	if (r != 0 && nortls > 0 && !tlsfail) {
+		/*
+		 * RFC 8689 4.2.1: the servers that could be reached do not
+		 * offer REQUIRETLS (and none failed TLS): a permanent fault
+		 */
+		*code = 550;
+		snprintf(why, whylen, "5.7.30 %s", w);
+		return -1;
+	}
 	if (r != 0) {
 		*code = 451;
 		snprintf(why, whylen, "%s %s", tlsfail ? "4.7.5" : "4.4.1", w);
@@ -372,8 +404,9 @@ envelope(struct mta_job *j, int *accepted)
 	params[0] = '\0';
 	if (K.c.caps & SMTP_CAP_SIZE)
 		snprintf(params, sizeof(params), " SIZE=%zu", j->size);
-	smtp_client_cmd(&K.c, "MAIL FROM:<%s>%s%s%s", j->from, params,
-	    j->body8 ? " BODY=8BITMIME" : "", j->utf8 ? " SMTPUTF8" : "");
+	smtp_client_cmd(&K.c, "MAIL FROM:<%s>%s%s%s%s", j->from, params,
+	    j->body8 ? " BODY=8BITMIME" : "", j->utf8 ? " SMTPUTF8" : "",
+	    j->requiretls ? " REQUIRETLS" : "");
 	if (!pipe) {
 		if ((code = smtp_client_reply(&K.c, line, sizeof(line))) ==
 		    -1)
@@ -407,13 +440,26 @@ envelope(struct mta_job *j, int *accepted)
 	return 0;
 }
 
-/* DATA, the message, the reply; 0, or -1 when the connection broke. */
+/*
+ * The message, as BDAT chunks when the server offers CHUNKING (RFC
+ * 3030: no dot-stuffing, no scan for the end) or else DATA, and the
+ * reply: 1 when it was answered, 0 when the transaction needs an RSET,
+ * -1 when the connection broke.
+ */
 static int
 data(struct mta_job *j)
 {
 	char	 line[MTA_LINE_MAX];
 	int	 code;
 
+	K.bdat = (K.c.caps & SMTP_CAP_CHUNKING) != 0;
+	if (K.bdat) {
+		code = smtp_client_bdat(&K.c, j->msgfd, line, sizeof(line));
+		if (code == -1)
+			return -1;
+		answer_all(j, 1, code, line, "BDAT");
+		return code == 250;	/* else RSET: a chunk may be refused */
+	}
 	smtp_client_cmd(&K.c, "DATA");
 	if ((code = smtp_client_reply(&K.c, line, sizeof(line))) == -1)
 		return -1;
@@ -436,14 +482,16 @@ log_results(const struct mta_job *j, int reused)
 
 	for (i = 0; i < j->n; i++) {
 		st = mta_status(j->r[i].code);
-		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s "
-		    "tls=%s%s%s verified=%s reused=%s status=%s %s", j->id,
+		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s%s "
+		    "tls=%s%s%s verified=%s reused=%s body=%s status=%s %s",
+		    j->id,
 		    j->r[i].addr, K.host[0] ? K.host : "none",
 		    K.addr[0] ? K.addr : "none", K.port,
-		    mta_tls_name(K.policy), K.tls ? K.proto : "none",
+		    mta_tls_name(K.policy), j->requiretls ? "+requiretls" : "",
+		    K.tls ? K.proto : "none",
 		    K.tls ? " cipher=" : "", K.tls ? K.cipher : "",
 		    K.verified ? "name+chain" : "no", reused ? "yes" : "no",
-		    st == Q_DLV_OK ? "sent" : st == Q_DLV_PERMFAIL ?
+		    K.bdat ? "bdat" : "data", st == Q_DLV_OK ? "sent" : st == Q_DLV_PERMFAIL ?
 		    "bounced" : "deferred", j->r[i].text);
 	}
 }
@@ -456,15 +504,20 @@ mta_session_run(struct mta_job *j)
 	enum mta_tls	 policy = mta_tls_for(pol, j->domain);
 	int		 code, reused, accepted = 0, r;
 
-	snprintf(dest, sizeof(dest), "%s/%s", j->domain,
-	    mta_tls_name(policy));
+	/* RFC 8689 4.2.1: a verified certificate, never less */
+	if (j->requiretls && !tls_verified(policy))
+		policy = MTA_TLS_VERIFY;
+	snprintf(dest, sizeof(dest), "%s/%s%s", j->domain,
+	    mta_tls_name(policy), j->requiretls ? "+requiretls" : "");
 	answer_all(j, 0, 451, "4.3.0 not attempted", NULL);
+	K.bdat = 0;
 again:
 	reused = K.up && strcasecmp(K.dest, dest) == 0 &&
 	    !smtp_client_stale(&K.c);
 	if (!reused) {
 		conn_close(K.up && !smtp_client_stale(&K.c));
 		K.policy = policy;
+		K.rtls = j->requiretls;
 		K.host[0] = K.addr[0] = '\0';
 		K.port = 0;
 		if (conn_route(j, &code, why, sizeof(why)) == -1) {

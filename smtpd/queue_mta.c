@@ -148,7 +148,7 @@ q_mta_send(struct qent *qe, const struct sm_config *cfg)
 	m = ipc_msg_new(IPC_MTA_MESSAGE, qe->req);
 	ipc_add_str(m, e->id);
 	ipc_add_str(m, e->from);
-	ipc_add_u32(m, 0);
+	ipc_add_u32(m, e->requiretls ? Q_MSG_REQUIRETLS : 0);
 	ipc_add_u32(m, (uint32_t)n);
 	for (i = 0; i < n; i++) {
 		ipc_add_u32(m, (uint32_t)idx[i]);

@@ -66,7 +66,7 @@
  *	  <- IPC_QUEUE_DELIVERY_DONE str id
  *
  *   queue -> mta
- *	IPC_MTA_MESSAGE		str id, str from, u32 flags (0), u32 n,
+ *	IPC_MTA_MESSAGE		str id, str from, u32 flags (Q_MSG_*), u32 n,
  *				n x { u32 index, str address } grouped by
  *				domain, fd: message
  *	  <- IPC_QUEUE_DELIVERED u32 index, u32 status (Q_DLV_*), str text

@@ -97,6 +97,7 @@ struct msg_job {
 
 	/* the envelope, as the session gave it */
 	char		*helo, *proto, *cipher, *from;
+	uint32_t	 flags;		/* Q_MSG_* */
 	uint32_t	 nrcpt;
 	char		**rcpt;
 	char		**ruser;	/* local user of each, or NULL */
@@ -194,6 +195,8 @@ envelope_parse(struct ipc_msg *m, struct msg_job *j)
 
 	if (ipc_get_str(m, &helo) == -1 || ipc_get_str(m, &proto) == -1 ||
 	    ipc_get_str(m, &cipher) == -1 || ipc_get_str(m, &from) == -1 ||
+	    ipc_get_u32(m, &j->flags) == -1 ||
+	    (j->flags & ~Q_MSG_REQUIRETLS) != 0 ||
 	    ipc_get_u32(m, &n) == -1 || n > SUBMIT_RCPT_HARDMAX)
 		return -1;
 	j->helo = xstrdup(helo);
@@ -433,6 +436,7 @@ submit_queue(struct msg_job *j, const struct hdr_facts *f,
 	qe.rcpt = j->rcpt;
 	qe.user = j->ruser;
 	qe.author = j->user;	/* the login: its keys sign the message */
+	qe.flags = j->flags;
 	j->state = J_QUEUE;
 	j->q = queue_handoff(parent_base, qfd, &qe, msgfd, submit_done, j);
 }

@@ -146,6 +146,7 @@ queue_handoff(struct event_base *base, int qfd,
 	h.helo = env->helo;
 	h.peer = env->peer;
 	h.author = env->author;
+	h.flags = env->flags;
 	h.nrcpt = env->nrcpt;
 	h.rcpt = xcalloc(env->nrcpt, sizeof(*h.rcpt));
 	for (i = 0; i < env->nrcpt; i++) {

@@ -28,6 +28,7 @@ struct queue_envelope {
 	char *const	 *rcpt;		/* as the client gave them */
 	char *const	 *user;		/* local user; NULL: remote */
 	const char	 *author;	/* whose keys sign it (qhandoff.h) */
+	uint32_t	  flags;	/* Q_MSG_* */
 };
 
 int	 queue_connect(const char *);

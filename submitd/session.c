@@ -42,6 +42,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
+#include "qhandoff.h"
 #include "smtp.h"
 #include "submitd.h"
 #include "xmalloc.h"
@@ -381,6 +382,7 @@ hook_data_end(struct smtp_session *s, size_t size, void *arg)
 	ipc_add_str(m, proto);
 	ipc_add_str(m, cipher);
 	ipc_add_str(m, smtp_mail_from(s));
+	ipc_add_u32(m, smtp_requiretls(s) ? Q_MSG_REQUIRETLS : 0);
 	ipc_add_u32(m, ss->nrcpt);
 	for (i = 0; i < ss->nrcpt; i++)
 		ipc_add_str(m, ss->rcpts[i]);
@@ -568,6 +570,7 @@ params_init(struct smtp_params *p, void *tls_ctx, int implicit)
 	p->text_line_max = SMTP_TEXT_LINE_MAX;
 	p->tls_ctx = tls_ctx;
 	p->implicit_tls = implicit;
+	p->requiretls = 1;	/* the transmitter honours it */
 }
 
 void

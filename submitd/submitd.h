@@ -30,7 +30,8 @@
  *			-> IPC_OK (u32 0, str "") or IPC_ERR (u32 smtp code,
  *			   str reply text "5.7.1 ...")
  *   IPC_PARENT_SUBMIT	str helo, str tls protocol, str tls cipher,
- *			str mail from, u32 nrcpt, nrcpt x str rcpt; fd: the
+ *			str mail from, u32 flags (Q_MSG_*: REQUIRETLS),
+ *			u32 nrcpt, nrcpt x str rcpt; fd: the
  *			message in a memfd made with MFD_ALLOW_SEALING (the
  *			parent seals it against writing before reading it)
  *			-> IPC_OK (u32 0, str queue id) or IPC_ERR (u32 smtp

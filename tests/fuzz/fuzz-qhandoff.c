@@ -57,6 +57,7 @@ check_rules(const struct q_handoff *h)
 		    !q_addr_valid(h->rcpt[i].addr, Q_ADDR_RCPT) ||
 		    (*h->rcpt[i].user != '\0' &&
 		    !q_addr_valid(h->rcpt[i].user, Q_ADDR_USER)) ||
+		    (h->flags & ~Q_MSG_REQUIRETLS) ||
 		    (h->rcpt[i].flags & ~Q_RCPT_LOCAL) ||
 		    ((h->rcpt[i].flags & Q_RCPT_LOCAL) &&
 		    *h->rcpt[i].user == '\0'))
@@ -71,7 +72,7 @@ check_same(const struct q_handoff *a, const struct q_handoff *b)
 	if (strcmp(a->id, b->id) != 0 || strcmp(a->from, b->from) != 0 ||
 	    a->class != b->class || strcmp(a->helo, b->helo) != 0 ||
 	    strcmp(a->peer, b->peer) != 0 || a->nrcpt != b->nrcpt ||
-	    strcmp(a->author, b->author) != 0)
+	    strcmp(a->author, b->author) != 0 || a->flags != b->flags)
 		abort();
 	for (i = 0; i < a->nrcpt; i++)
 		if (strcmp(a->rcpt[i].addr, b->rcpt[i].addr) != 0 ||

@@ -205,10 +205,10 @@ class FakeQueue(UnixServer):
             f = ipc_fields(payload)
             msg = {"type": mtype, "id": f[0], "from": f[1], "class": f[2],
                    "helo": f[3], "peer": f[4], "author": f[5],
-                   "rcpts": []}
-            n = f[6]
+                   "flags": f[6], "rcpts": []}
+            n = f[7]
             for i in range(n):
-                msg["rcpts"].append(tuple(f[7 + 3 * i:10 + 3 * i]))
+                msg["rcpts"].append(tuple(f[8 + 3 * i:11 + 3 * i]))
             data = b""
             if fds:
                 os.lseek(fds[0], 0, os.SEEK_SET)

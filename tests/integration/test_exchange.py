@@ -152,7 +152,7 @@ class Exchange(unittest.TestCase):
                     "smtpd": s}
         a_smtpd = {"tls_policy_map": "plain.test=encrypt",
                    "transport": "plain.test=127.0.0.1:%d" % cls.notls.port}
-        a_smtpd.update(cls.A_SMTPD)
+        a_smtpd.update(cls.a_smtpd_extra())
         cls.a = Instance(ports=pa, extra_conf=conf("isp-a.test", pb, a_smtpd))
         cls.closers.append(cls.a.close)
         cls.b = Instance(ports=pb, extra_conf=conf("isp-b.test", pa, {}))
@@ -181,6 +181,11 @@ class Exchange(unittest.TestCase):
                 f.write(text.replace("resolver = 127.0.0.1@1\n",
                                      "resolver = %s\n" % cls.dns.resolver))
             inst.start("keystore", "mda", "smtpd", "submitd")
+
+    @classmethod
+    def a_smtpd_extra(cls):
+        """isp-a's [smtpd] settings beyond the common ones."""
+        return cls.A_SMTPD
 
     @classmethod
     def tearDownClass(cls):
@@ -231,9 +236,22 @@ class VerifiedExchangeTest(Exchange):
                          r"relay=mx\.isp-b\.test\[127\.0\.0\.1\]:%d "
                          r"policy=verify tls=TLSv1\.[23] cipher=\S+ "
                          r"verified=name\+chain" % self.b.port("smtp"))
+        self.assertRegex(log, r"mta rcpt=<bob@isp-b\.test> .* body=bdat "
+                         r"status=sent")
         self.submit(self.b, BOB, ALICE, "re: hello bob x1")
         data = self.find(self.a, ALICE, "re: hello bob x1")
         self.assertIn(b"dkim=pass", data)
+
+    def test_a_large_message_crosses_in_bdat_chunks_unchanged(self):
+        # over 256 KB: several chunks; lines starting with a dot, which
+        # DATA would have stuffed and BDAT must not
+        lines = ["%05d .dot line %s" % (i, "x" * 60) for i in range(6000)]
+        body = "\r\n".join("." + l if i % 7 == 0 else l
+                            for i, l in enumerate(lines)) + "\r\n"
+        self.submit(self.a, ALICE, BOB, "big x6", body=body)
+        data = self.find(self.b, BOB, "big x6")
+        self.assertIn(body.encode(), data)
+        self.assertRegex(self.a.log("smtpd"), r"body=bdat status=sent")
 
     def test_forged_alice_on_port_25_lands_in_unsafe_stripped(self):
         msg = ("From: <alice@isp-a.test>\r\nTo: <bob@isp-b.test>\r\n"

@@ -502,8 +502,8 @@ class LyingReceiverTest(Base):
                        "\r\nsign me\r\n" % (ALICE, BOB, mid)).encode())
         payload = ipc_str("") + ipc_str(ALICE) + ipc_u32(1) + \
             ipc_str("mx.attacker.test") + ipc_str("192.0.2.66") + \
-            ipc_str(author) + ipc_u32(1) + ipc_str(BOB) + ipc_str(BOB) + \
-            ipc_u32(1)
+            ipc_str(author) + ipc_u32(0) + ipc_u32(1) + ipc_str(BOB) + \
+            ipc_str(BOB) + ipc_u32(1)
         ipc_send(sock, IPC_QUEUE_MESSAGE, mid, payload, mfd)
         os.close(mfd)
         return ipc_recv(sock)

@@ -592,7 +592,7 @@ class TestQueueSocket(SmtpdTest):
         os.write(mfd, body.encode())
         payload = ipc_str("") + ipc_str(sender) + ipc_u32(cls) + \
             ipc_str("submit.example.test") + ipc_str("127.0.0.1") + \
-            ipc_str(author) + ipc_u32(len(rcpts))
+            ipc_str(author) + ipc_u32(0) + ipc_u32(len(rcpts))
         for addr, user, flags in rcpts:
             payload += ipc_str(addr) + ipc_str(user) + ipc_u32(flags)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -678,8 +678,8 @@ class TestQueueSocket(SmtpdTest):
                 mfd = os.memfd_create("msg")
                 os.write(mfd, b"Subject: s\r\n\r\nhi\r\n")
                 payload = ipc_str("") + ipc_str(ALICE) + ipc_u32(1) + \
-                    ipc_str("h") + ipc_str("p") + ipc_str("") + ipc_u32(1) + \
-                    ipc_str(BOB) + ipc_str(BOB) + ipc_u32(1)
+                    ipc_str("h") + ipc_str("p") + ipc_str("") + ipc_u32(0) + \
+                    ipc_u32(1) + ipc_str(BOB) + ipc_str(BOB) + ipc_u32(1)
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.settimeout(10)
                 s.connect(path)

@@ -65,6 +65,9 @@ test_ipc_rejects_malformed(void)
 	    's', 0, 0 };
 	static const uint8_t longstr[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 6,
 	    's', 0xff, 0xff, 0xff, 0xff, 'x' };
+	/* 4 + 0xffffffff + 1 is 4 in 32 bits: the whole frame, if it wrapped */
+	static const uint8_t wrapped[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5,
+	    's', 0xff, 0xff, 0xff, 0xff };
 	static const uint8_t badtag[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1,
 	    'z' };
 	static const uint8_t nul_in_str[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
@@ -81,6 +84,8 @@ test_ipc_rejects_malformed(void)
 	test_assert(ipc_decode(torn, sizeof(torn), &d, &used) ==
 	    IPC_DECODE_ERROR);
 	test_assert(ipc_decode(longstr, sizeof(longstr), &d, &used) ==
+	    IPC_DECODE_ERROR);
+	test_assert(ipc_decode(wrapped, sizeof(wrapped), &d, &used) ==
 	    IPC_DECODE_ERROR);
 	test_assert(ipc_decode(badtag, sizeof(badtag), &d, &used) ==
 	    IPC_DECODE_ERROR);

@@ -127,7 +127,8 @@ test_roundtrip(void)
 	};
 	struct q_handoff	 h = { GOOD_ID, "alice@example.test",
 				    Q_CLASS_SAFE, "client.example.test",
-				    "192.0.2.7", 2, rc, "alice@example.test" };
+				    "192.0.2.7", 2, rc, "alice@example.test",
+				    Q_MSG_REQUIRETLS };
 	struct q_handoff	 r;
 	struct ipc_msg		*m;
 	char			 err[128];
@@ -145,6 +146,7 @@ test_roundtrip(void)
 	test_assert_str(r.helo, "client.example.test");
 	test_assert_str(r.peer, "192.0.2.7");
 	test_assert_str(r.author, "alice@example.test");
+	test_assert(r.flags == Q_MSG_REQUIRETLS);
 	test_assert_str(r.rcpt[0].addr, "Bob@example.test");
 	test_assert_str(r.rcpt[0].user, "bob@example.test");
 	test_assert(r.rcpt[0].flags == Q_RCPT_LOCAL);
@@ -165,9 +167,11 @@ struct field {
 
 #define S(x)	{ 's', (x), 0 }
 #define U(x)	{ 'u', NULL, (x) }
-#define HEADA(id, from, class, author, n) \
+#define HEADF(id, from, class, author, flags, n) \
 	S(id), S(from), U(class), S("client.test"), S("192.0.2.7"), \
-	S(author), U(n)
+	S(author), U(flags), U(n)
+#define HEADA(id, from, class, author, n) \
+	HEADF(id, from, class, author, 0, n)
 #define HEAD(id, from, class, n)	HEADA(id, from, class, "", n)
 #define RCPT(a, u, f)	S(a), S(u), U(f)
 
@@ -199,7 +203,7 @@ static const struct {
 	    { HEAD("", "a@b.test", 1, 2), RCPT("c@d.test", "c@d.test", 1) } },
 	{ "a HELO that ends a record", IPC_QUEUE_MESSAGE, 1, 554,
 	    { S(""), S("a@b.test"), U(0), S("x\r\nrcpt done"), S("p"), S(""),
-	    U(1),
+	    U(0), U(1),
 	    RCPT("c@d.test", "c@d.test", 1) } },
 	{ "an unknown class", IPC_QUEUE_MESSAGE, 1, 554,
 	    { HEAD("", "a@b.test", 2, 1), RCPT("c@d.test", "c@d.test", 1) } },
@@ -233,6 +237,12 @@ static const struct {
 	{ "no author field at all", IPC_QUEUE_MESSAGE, 1, 554,
 	    { S(""), S("a@b.test"), U(1), S("h"), S("p"), U(1),
 	    RCPT("c@d.test", "c@d.test", 1) } },
+	{ "REQUIRETLS asked for", IPC_QUEUE_MESSAGE, 1, 0,
+	    { HEADF("", "a@b.test", 1, "a@b.test", Q_MSG_REQUIRETLS, 1),
+	    RCPT("c@d.test", "c@d.test", 1) } },
+	{ "an unknown message flag", IPC_QUEUE_MESSAGE, 1, 554,
+	    { HEADF("", "a@b.test", 1, "", 2, 1), RCPT("c@d.test",
+	    "c@d.test", 1) } },
 	{ "no message", IPC_QUEUE_MESSAGE, 0, 554,
 	    { HEAD("", "a@b.test", 1, 1), RCPT("c@d.test", "c@d.test", 1) } },
 	{ "a field after the last", IPC_QUEUE_MESSAGE, 1, 554,

@@ -93,13 +93,15 @@ test_envelope_author_and_signed(void)
 		    "rcpt pending a@b a@b\n",
 		"id 0123456789abcdef\nsigned no\nrcpt pending a@b a@b\n",
 		"id 0123456789abcdef\nsigned 1\nrcpt pending a@b a@b\n",
+		"id 0123456789abcdef\nrequiretls no\nrcpt pending a@b a@b\n",
 	};
 	struct q_envelope	 e, f;
 	char			*text, err[128];
 	size_t			 len;
 	int			 ok = 1;
 
-	test_begin("the author and the signed mark survive format and parse");
+	test_begin("the author, the signed mark and REQUIRETLS survive format "
+	    "and parse");
 	sample(&e);
 	q_env_format(&e, &text, &len);
 	/* port 25 mail: no author, not signed, no line for either */
@@ -125,6 +127,14 @@ test_envelope_author_and_signed(void)
 	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
 	test_assert_str(f.author, "alice@example.test");
 	test_assert(f.is_signed);
+	test_assert(!f.requiretls);
+	free(text);
+	q_env_free(&f);
+	e.requiretls = 1;
+	q_env_format(&e, &text, &len);
+	test_assert(strstr(text, "\nsigned yes\nrequiretls yes\n") != NULL);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert(f.requiretls);
 	free(text);
 	q_env_free(&f);
 	q_env_free(&e);
@@ -207,7 +217,7 @@ test_only_submitd_names_an_author(void)
 	};
 	struct q_handoff	 h = { "", "alice@example.test", Q_CLASS_SAFE,
 				    "client.test", "192.0.2.7", 1, rc,
-				    "alice@example.test" };
+				    "alice@example.test", Q_MSG_REQUIRETLS };
 	struct q_envelope	 e;
 	const char		*why = NULL;
 
@@ -217,6 +227,7 @@ test_only_submitd_names_an_author(void)
 	test_assert_str(e.author, "alice@example.test");
 	test_assert_str(e.source, "submit");
 	test_assert(e.class == Q_CLASS_SAFE && !e.is_signed);
+	test_assert(e.requiretls);
 	q_env_free(&e);
 	/* the receiver (which parses port 25) claiming one is refused */
 	test_assert(q_env_of_handoff(&h, 0, &e, &why) == -1);

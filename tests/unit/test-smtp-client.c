@@ -2,12 +2,14 @@
  * test-smtp-client.c - the client side of SMTP/LMTP (common/smtp_client.c)
  * that smtpd.delivery and mda's LDA speak to mda with: the message
  * encoder (a table; also fed in every split), reading replies from a
- * scripted server over a socketpair (a table), capabilities, and the
- * check of a kept connection.
+ * scripted server over a socketpair (a table), capabilities, the
+ * check of a kept connection, and BDAT (CHUNKING) chunks and replies.
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include "log.h"
 #include "smtp_client.h"
 #include "test.h"
+#include "xmalloc.h"
 
 static const struct {
 	const char	*in;
@@ -204,6 +207,143 @@ test_pipelined_and_stale(void)
 	test_end();
 }
 
+/*
+ * The client sends msg with smtp_client_bdat to a server that has
+ * written replies; a child collects what the client sent into *sent
+ * (malloc'd), since it may be more than a socketpair holds.
+ */
+static int
+bdat_run(const char *msg, size_t len, const char *script, int caps,
+    char *line, size_t linelen, char **sent, size_t *sentlen)
+{
+	struct smtp_client c;
+	FILE		*msgf, *out;
+	char		 b[65536];
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 peer, code;
+
+	msgf = tmpfile();
+	out = tmpfile();
+	if (msgf == NULL || out == NULL ||
+	    fwrite(msg, 1, len, msgf) != len || fflush(msgf) != 0)
+		fatal("tmpfile");
+	peer = scripted(&c, script, strlen(script));
+	c.caps = caps;
+	if ((pid = fork()) == 0) {
+		close(c.fd);
+		while ((n = read(peer, b, sizeof(b))) > 0)
+			if (fwrite(b, 1, (size_t)n, out) != (size_t)n)
+				_exit(1);
+		_exit(fflush(out) != 0);
+	}
+	code = smtp_client_bdat(&c, fileno(msgf), line, linelen);
+	smtp_client_close(&c);
+	close(peer);
+	waitpid(pid, NULL, 0);
+	*sentlen = (size_t)ftell(out);
+	*sent = xmalloc(*sentlen + 1);
+	rewind(out);
+	if (fread(*sent, 1, *sentlen, out) != *sentlen)
+		fatal("fread");
+	(*sent)[*sentlen] = '\0';
+	fclose(msgf);
+	fclose(out);
+	return code;
+}
+
+/*
+ * Walk "BDAT n[ LAST]" CRLF and n bytes, to the end: the number of
+ * chunks, the first one's size and the total; -1 when it is not that,
+ * or LAST is not on the last chunk only.
+ */
+static int
+bdat_chunks(const char *p, size_t len, size_t *first, size_t *total)
+{
+	const char	*e = p + len;
+	char		*end;
+	unsigned long	 n;
+	int		 k = 0, last = 0;
+
+	*total = 0;
+	while (p < e) {
+		if (last || strncmp(p, "BDAT ", 5) != 0)
+			return -1;
+		n = strtoul(p + 5, &end, 10);
+		if (strncmp(end, " LAST\r\n", 7) == 0) {
+			last = 1;
+			end += 7;
+		} else if (strncmp(end, "\r\n", 2) == 0)
+			end += 2;
+		else
+			return -1;
+		if (k++ == 0)
+			*first = n;
+		if ((size_t)(e - end) < n)
+			return -1;
+		*total += n;
+		p = end + n;
+	}
+	return k;
+}
+
+static void
+test_bdat(void)
+{
+	char	 line[64], *sent, *big;
+	size_t	 len, i, n = 300000, first, total;
+	int	 code;
+
+	test_begin("BDAT: line ends made CRLF, no dot-stuffing, LAST on the "
+	    "last chunk");
+	code = bdat_run("a\n.b\r\n.", 7, "250 2.0.0 queued\r\n",
+	    SMTP_CAP_PIPELINING, line, sizeof(line), &sent, &len);
+	test_assert(code == 250);
+	test_assert_str(line, "250 2.0.0 queued");
+	test_assert_str(sent, "BDAT 10 LAST\r\na\r\n.b\r\n.\r\n");
+	free(sent);
+	test_end();
+
+	test_begin("BDAT: a large message in pipelined chunks, each sized "
+	    "exactly");
+	big = xmalloc(n);
+	for (i = 0; i < n; i++)
+		big[i] = i % 100 == 99 ? '\n' : i % 100 == 0 ? '.' : 'x';
+	code = bdat_run(big, n, "250 a\r\n250 b\r\n", SMTP_CAP_PIPELINING,
+	    line, sizeof(line), &sent, &len);
+	test_assert(code == 250);
+	test_assert_str(line, "250 b");
+	/* 3000 lines of 101 bytes once CRLF, in two chunks */
+	test_assert(bdat_chunks(sent, len, &first, &total) == 2);
+	test_assert(first >= 256 * 1024 && first < total);
+	test_assert(total == 303000);
+	test_assert(strstr(sent, "..") == NULL);
+	free(sent);
+	test_end();
+
+	test_begin("BDAT: without PIPELINING a refused chunk ends it; its "
+	    "reply decides");
+	code = bdat_run(big, n, "552 5.3.4 too big\r\n", 0, line,
+	    sizeof(line), &sent, &len);
+	test_assert(code == 552);
+	test_assert_str(line, "552 5.3.4 too big");
+	test_assert(strstr(sent, "LAST") == NULL);
+	test_assert(bdat_chunks(sent, len, &first, &total) == 1);
+	free(sent);
+
+	/* pipelined: the first refusal decides, later replies are read */
+	code = bdat_run(big, n, "451 4.3.0 disk\r\n554 5.5.1 no\r\n",
+	    SMTP_CAP_PIPELINING, line, sizeof(line), &sent, &len);
+	test_assert(code == 451);
+	test_assert_str(line, "451 4.3.0 disk");
+	free(sent);
+	test_assert(bdat_run("a", 1, "", 0, line, sizeof(line), &sent,
+	    &len) == -1);
+	free(sent);
+	free(big);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -212,6 +352,7 @@ main(void)
 		test_replies,
 		test_long_reply,
 		test_pipelined_and_stale,
+		test_bdat,
 		NULL
 	};
 
