@@ -6,6 +6,16 @@
     demo.py restart DIR restart the daemons of the existing instance in
                         DIR in place: users, mail and queue are kept
     demo.py stop DIR    stop the daemons of the instance in DIR
+    demo.py exchange DIR
+                        two ISPs: isp-a.test and isp-b.test in DIR/isp-a
+                        and DIR/isp-b (wiped first), a private NSD serving
+                        their MX, A and DKIM records, one private CA;
+                        alice@isp-a.test writes to bob@isp-b.test and the
+                        message is followed through submission, signing,
+                        the transmitter (TLS, tls_policy = verify), the
+                        verification at isp-b and bob's INBOX over IMAP.
+                        Everything is stopped at the end; the two
+                        instances' logs stay in DIR.
 """
 
 import imaplib
@@ -224,14 +234,23 @@ def restart(prefix):
     return 0
 
 
+def exchange(prefix):
+    """The two-ISP walk-through (demo_exchange.py)."""
+    from demo_exchange import run
+    return run(os.path.abspath(prefix), say, header_fields)
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "restart", "stop"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "restart", "stop",
+                                                 "exchange"):
         print(__doc__.strip(), file=sys.stderr)
         return 64
     if sys.argv[1] == "start":
         start(sys.argv[2])
     elif sys.argv[1] == "restart":
         return restart(sys.argv[2])
+    elif sys.argv[1] == "exchange":
+        return exchange(sys.argv[2])
     else:
         stop(os.path.abspath(sys.argv[2]))
     return 0
