@@ -71,6 +71,7 @@ def run(prefix, say, header_fields):
                 stop(os.path.join(prefix, sub))
         shutil.rmtree(prefix)
     os.makedirs(prefix)
+    os.chmod(prefix, 0o755)     # vmail makes the Maildirs below
     pa = {p: free_port() for p in Instance.PORTS}
     pb = {p: free_port() for p in Instance.PORTS}
     a = make(os.path.join(prefix, "isp-a"), "isp-a.test", pa, pb)

@@ -31,6 +31,7 @@ class DemoExchangeTest(unittest.TestCase):
         if why is not None:
             raise RuntimeError(why + "; ./sealmail.sh deps installs it")
         self.dir = tempfile.mkdtemp(prefix="smdemo-", dir="/tmp")
+        os.chmod(self.dir, 0o755)   # vmail makes the Maildirs below
         self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
 
     def test_alice_at_isp_a_writes_to_bob_at_isp_b_step_by_step(self):
