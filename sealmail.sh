@@ -244,6 +244,11 @@ cmd_fuzz() {
 }
 
 cmd_demo() {
+	case "${1:-}" in
+	""|exchange) ;;
+	*)	echo "sealmail.sh demo: unknown demo $1 (try: demo, demo exchange)" >&2
+		exit 64 ;;
+	esac
 	need_root demo
 	cmd_deps
 	cmd_build
@@ -252,9 +257,6 @@ cmd_demo() {
 		    /usr/bin/python3 tests/integration/demo.py exchange \
 		    "$top/demo-exchange"
 		return
-	elif [ -n "${1:-}" ]; then
-		echo "sealmail.sh demo: unknown demo $1 (try: demo, demo exchange)" >&2
-		exit 64
 	fi
 	SEALMAIL_BUILDDIR="$top/build" SEALMAIL_SRCDIR="$top" \
 	    /usr/bin/python3 tests/integration/demo.py start "$top/demo"
