@@ -58,7 +58,8 @@ sys.path.insert(0, os.path.join(TOP, "bench", "sign"))
 
 import dnsserver  # noqa: E402
 import harness  # noqa: E402
-from bench_sign import OPENDKIM_CONF, OVERSIGN  # noqa: E402
+from bench_sign import (OPENDKIM_CONF, OVERSIGN, one_message,  # noqa: E402
+                        wait_maildir)
 from postfix_instance import PostfixInstance, missing  # noqa: E402
 from test_exchange import (install_tls, make_ca, make_cert,  # noqa: E402
                            zone_records)
@@ -76,13 +77,6 @@ def message(n, size):
             "Message-ID: <%d.relay@isp-a.test>\r\nMIME-Version: 1.0\r\n"
             "Content-Type: text/plain; charset=us-ascii\r\n\r\n%s"
             % (ALICE, BOB, n, n, body)).encode()
-
-
-def count_new(maildir):
-    try:
-        return len(os.listdir(os.path.join(maildir, "new")))
-    except FileNotFoundError:
-        return 0
 
 
 def load(port, login, args):
@@ -118,22 +112,6 @@ def load(port, login, args):
     if errors:
         raise RuntimeError("client failed: %r" % errors[0])
     return t0, time.time() - t0
-
-
-def wait_maildir(maildir, n, t0, timeout=900):
-    end = time.time() + timeout
-    while count_new(maildir) < n:
-        if time.time() > end:
-            raise TimeoutError("%d of %d in %s" % (count_new(maildir), n,
-                                                   maildir))
-        time.sleep(0.02)
-    return time.time() - t0
-
-
-def one_message(maildir):
-    new = os.path.join(maildir, "new")
-    with open(os.path.join(new, sorted(os.listdir(new))[0]), "rb") as f:
-        return f.read()
 
 
 # -- Sealmail -> Sealmail -----------------------------------------------------

@@ -70,6 +70,29 @@ def stop(prefix):
         say("nothing running in %s" % prefix)
 
 
+def submit(inst, port, user, msg):
+    """user submits msg on port over STARTTLS + AUTH PLAIN."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+        c.starttls(context=inst.client_tls_context())
+        c.login(user, PASSWORD)
+        c.send_message(msg)
+
+
+def read_inbox(inst, port, user, timeout=30):
+    """The last message of user's INBOX over IMAP (STARTTLS), once there
+    is one."""
+    def arrived():
+        with imaplib.IMAP4("127.0.0.1", port) as m:
+            m.starttls(ssl_context=inst.client_tls_context())
+            m.login(user, PASSWORD)
+            typ, data = m.select("INBOX")
+            if int(data[0]) == 0:
+                return None
+            typ, data = m.fetch(data[0].decode(), "(BODY.PEEK[])")
+            return data[0][1].decode(errors="replace")
+    return wait_for(arrived, timeout, "the message in %s's INBOX" % user)
+
+
 def send_and_read(inst):
     """alice submits to bob over STARTTLS + AUTH; bob reads it over IMAP."""
     msg = EmailMessage()
@@ -80,22 +103,9 @@ def send_and_read(inst):
                     " queue and mda into your INBOX.\n\nAlice\n")
     say("alice submits a message to bob on port %d (STARTTLS, AUTH PLAIN)"
         % PORTS["submission"])
-    with smtplib.SMTP("127.0.0.1", PORTS["submission"], timeout=30) as c:
-        c.starttls(context=inst.client_tls_context())
-        c.login(ALICE, PASSWORD)
-        c.send_message(msg)
+    submit(inst, PORTS["submission"], ALICE, msg)
     say("bob logs in over IMAP on port %d (STARTTLS)" % PORTS["imap"])
-
-    def arrived():
-        with imaplib.IMAP4("127.0.0.1", PORTS["imap"]) as m:
-            m.starttls(ssl_context=inst.client_tls_context())
-            m.login(BOB, PASSWORD)
-            typ, data = m.select("INBOX")
-            if int(data[0]) == 0:
-                return None
-            typ, data = m.fetch(data[0].decode(), "(BODY.PEEK[])")
-            return data[0][1].decode(errors="replace")
-    text = wait_for(arrived, 30, "the message in bob's INBOX")
+    text = read_inbox(inst, PORTS["imap"], BOB)
     say("bob's INBOX holds:")
     for line in text.splitlines():
         print("    | " + line)
@@ -237,7 +247,7 @@ def restart(prefix):
 def exchange(prefix):
     """The two-ISP walk-through (demo_exchange.py)."""
     from demo_exchange import run
-    return run(os.path.abspath(prefix), say, header_fields)
+    return run(os.path.abspath(prefix))
 
 
 def main():

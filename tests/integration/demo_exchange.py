@@ -12,18 +12,16 @@ itself, and bob reads it over IMAP.  Then everything is stopped; the
 logs stay in DIR/isp-*/log/.
 """
 
-import imaplib
 import os
 import re
 import shutil
-import smtplib
 from email.message import EmailMessage
 
 import dnsserver
+from demo import PASSWORD, header_fields, read_inbox, say, stop, submit
 from harness import Instance, free_port, wait_for
 from test_exchange import install_tls, make_ca, make_cert, zone_records
 
-PASSWORD = "demo-password"
 ALICE = "alice@isp-a.test"
 BOB = "bob@isp-b.test"
 
@@ -61,12 +59,11 @@ def show(lines):
         print("    | " + line)
 
 
-def run(prefix, say, header_fields):
+def run(prefix):
     if os.path.isdir(prefix):
         say("wiping the previous two-ISP demo in %s" % prefix)
         for sub in ("isp-a", "isp-b"):
             # stop whatever an interrupted run left behind
-            from demo import stop
             if os.path.isdir(os.path.join(prefix, sub, "run")):
                 stop(os.path.join(prefix, sub))
         shutil.rmtree(prefix)
@@ -109,7 +106,7 @@ def run(prefix, say, header_fields):
         b.start("keystore", "mda", "smtpd", "imapd")
         say("started keystore, mda, smtpd and submitd of isp-a, keystore, "
             "mda, smtpd and imapd of isp-b")
-        ok = exchange(a, b, say, header_fields)
+        ok = exchange(a, b)
     finally:
         a.stop_all()
         b.stop_all()
@@ -120,7 +117,7 @@ def run(prefix, say, header_fields):
     return 0 if ok else 1
 
 
-def exchange(a, b, say, header_fields):
+def exchange(a, b):
     msg = EmailMessage()
     msg["From"] = ALICE
     msg["To"] = BOB
@@ -128,10 +125,7 @@ def exchange(a, b, say, header_fields):
     msg.set_content("Hi Bob,\n\nthis came from another ISP.\n\nAlice\n")
     say("1. submission: alice submits to bob@isp-b.test on isp-a's port "
         "%d (STARTTLS, AUTH PLAIN)" % a.port("submission"))
-    with smtplib.SMTP("127.0.0.1", a.port("submission"), timeout=30) as c:
-        c.starttls(context=a.client_tls_context())
-        c.login(ALICE, PASSWORD)
-        c.send_message(msg)
+    submit(a, a.port("submission"), ALICE, msg)
     say("2. signing: isp-a's queue signs with alice's keys "
         "(the keystore holds them)")
     show([log_line(a, r"id=\S+ signed owner=<%s>" % ALICE, "the signing")])
@@ -144,16 +138,7 @@ def exchange(a, b, say, header_fields):
     say("5. bob logs in to isp-b over IMAP on port %d (STARTTLS)"
         % b.port("imap"))
 
-    def arrived():
-        with imaplib.IMAP4("127.0.0.1", b.port("imap")) as m:
-            m.starttls(ssl_context=b.client_tls_context())
-            m.login(BOB, PASSWORD)
-            typ, data = m.select("INBOX")
-            if int(data[0]) == 0:
-                return None
-            typ, data = m.fetch(data[0].decode(), "(BODY.PEEK[])")
-            return data[0][1].decode(errors="replace")
-    text = wait_for(arrived, 60, "the message in bob's INBOX")
+    text = read_inbox(b, b.port("imap"), BOB, 60)
     say("bob's INBOX holds:")
     show(text.splitlines())
     for name in ("DKIM-Signature", "Authentication-Results"):

@@ -12,16 +12,9 @@ import tempfile
 import unittest
 
 import dnsserver
+from test_service import running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def running(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 class DemoExchangeTest(unittest.TestCase):

@@ -95,41 +95,40 @@ class PostfixExchangeTest(Exchange):
 
     # -- helpers ----------------------------------------------------------
 
-    def in_postfix_maildir(self, needle, timeout=40):
+    def wait_message(self, paths, needle, where, logs):
+        """The first of the files paths() lists that holds needle; when
+        none does in time the test fails with logs()."""
         def look():
-            try:
-                names = os.listdir(os.path.join(self.pf_maildir, "new"))
-            except FileNotFoundError:
-                return None
-            for n in names:
-                with open(os.path.join(self.pf_maildir, "new", n),
-                          "rb") as f:
-                    data = f.read()
-                if needle.encode() in data:
-                    return data
-            return None
-        try:
-            return wait_for(look, timeout, "%s in carol's Maildir" % needle)
-        except TimeoutError:
-            self.fail("%s not in Postfix's Maildir\n--- isp-a smtpd:\n%s\n"
-                      "--- maillog:\n%s" % (needle,
-                                            self.a.log("smtpd")[-3000:],
-                                            self.pf.log()[-3000:]))
-
-    def in_bobs_maildir(self, needle, timeout=40):
-        def look():
-            for p in self.b.messages(BOB) + self.b.messages(BOB, "Unsafe"):
+            for p in paths():
                 with open(p, "rb") as f:
                     data = f.read()
                 if needle.encode() in data:
                     return data
             return None
         try:
-            return wait_for(look, timeout, "%s in bob's Maildir" % needle)
+            return wait_for(look, 40, "%s in %s" % (needle, where))
         except TimeoutError:
-            self.fail("%s not in bob's Maildir\n--- maillog:\n%s\n"
-                      "--- isp-b smtpd:\n%s" % (needle, self.pf.log()[-3000:],
-                                                self.b.log("smtpd")[-3000:]))
+            self.fail("%s not in %s\n%s" % (needle, where, logs()))
+
+    def in_postfix_maildir(self, needle):
+        new = os.path.join(self.pf_maildir, "new")
+
+        def paths():
+            try:
+                return [os.path.join(new, n) for n in os.listdir(new)]
+            except FileNotFoundError:
+                return []
+        return self.wait_message(
+            paths, needle, "carol's Maildir at Postfix",
+            lambda: "--- isp-a smtpd:\n%s\n--- maillog:\n%s"
+            % (self.a.log("smtpd")[-3000:], self.pf.log()[-3000:]))
+
+    def in_bobs_maildir(self, needle):
+        return self.wait_message(
+            lambda: self.b.messages(BOB) + self.b.messages(BOB, "Unsafe"),
+            needle, "bob's Maildir",
+            lambda: "--- maillog:\n%s\n--- isp-b smtpd:\n%s"
+            % (self.pf.log()[-3000:], self.b.log("smtpd")[-3000:]))
 
     # -- tests ------------------------------------------------------------
 
