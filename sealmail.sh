@@ -5,6 +5,7 @@
 #   ./sealmail.sh build         build into build/ (and build-asan/ with ASan+UBSan)
 #   ./sealmail.sh test          deps, build both, run every test; last line "N passed, N failed"
 #   ./sealmail.sh demo          build and run a fresh instance in ./demo (wipes the old one)
+#   ./sealmail.sh demo exchange two ISPs in ./demo-exchange: alice@isp-a.test writes to bob@isp-b.test
 #   ./sealmail.sh start         restart the existing ./demo instance in place (keeps its mail)
 #   ./sealmail.sh stop          stop the demo instance
 #   ./sealmail.sh fuzz [secs]   build the libFuzzer targets with clang and run each
@@ -243,9 +244,20 @@ cmd_fuzz() {
 }
 
 cmd_demo() {
+	case "${1:-}" in
+	""|exchange) ;;
+	*)	echo "sealmail.sh demo: unknown demo $1 (try: demo, demo exchange)" >&2
+		exit 64 ;;
+	esac
 	need_root demo
 	cmd_deps
 	cmd_build
+	if [ "${1:-}" = exchange ]; then
+		SEALMAIL_BUILDDIR="$top/build" SEALMAIL_SRCDIR="$top" \
+		    /usr/bin/python3 tests/integration/demo.py exchange \
+		    "$top/demo-exchange"
+		return
+	fi
 	SEALMAIL_BUILDDIR="$top/build" SEALMAIL_SRCDIR="$top" \
 	    /usr/bin/python3 tests/integration/demo.py start "$top/demo"
 }
@@ -267,12 +279,12 @@ case "${1:-}" in
 deps) cmd_deps ;;
 build) shift; cmd_build "$@" ;;
 test) cmd_test ;;
-demo) cmd_demo ;;
+demo) shift; cmd_demo "$@" ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 fuzz) shift; cmd_fuzz "$@" ;;
 *)
-	sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
 	exit 64
 	;;
 esac

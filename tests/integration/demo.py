@@ -6,6 +6,16 @@
     demo.py restart DIR restart the daemons of the existing instance in
                         DIR in place: users, mail and queue are kept
     demo.py stop DIR    stop the daemons of the instance in DIR
+    demo.py exchange DIR
+                        two ISPs: isp-a.test and isp-b.test in DIR/isp-a
+                        and DIR/isp-b (wiped first), a private NSD serving
+                        their MX, A and DKIM records, one private CA;
+                        alice@isp-a.test writes to bob@isp-b.test and the
+                        message is followed through submission, signing,
+                        the transmitter (TLS, tls_policy = verify), the
+                        verification at isp-b and bob's INBOX over IMAP.
+                        Everything is stopped at the end; the two
+                        instances' logs stay in DIR.
 """
 
 import imaplib
@@ -60,6 +70,29 @@ def stop(prefix):
         say("nothing running in %s" % prefix)
 
 
+def submit(inst, port, user, msg):
+    """user submits msg on port over STARTTLS + AUTH PLAIN."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+        c.starttls(context=inst.client_tls_context())
+        c.login(user, PASSWORD)
+        c.send_message(msg)
+
+
+def read_inbox(inst, port, user, timeout=30):
+    """The last message of user's INBOX over IMAP (STARTTLS), once there
+    is one."""
+    def arrived():
+        with imaplib.IMAP4("127.0.0.1", port) as m:
+            m.starttls(ssl_context=inst.client_tls_context())
+            m.login(user, PASSWORD)
+            typ, data = m.select("INBOX")
+            if int(data[0]) == 0:
+                return None
+            typ, data = m.fetch(data[0].decode(), "(BODY.PEEK[])")
+            return data[0][1].decode(errors="replace")
+    return wait_for(arrived, timeout, "the message in %s's INBOX" % user)
+
+
 def send_and_read(inst):
     """alice submits to bob over STARTTLS + AUTH; bob reads it over IMAP."""
     msg = EmailMessage()
@@ -70,22 +103,9 @@ def send_and_read(inst):
                     " queue and mda into your INBOX.\n\nAlice\n")
     say("alice submits a message to bob on port %d (STARTTLS, AUTH PLAIN)"
         % PORTS["submission"])
-    with smtplib.SMTP("127.0.0.1", PORTS["submission"], timeout=30) as c:
-        c.starttls(context=inst.client_tls_context())
-        c.login(ALICE, PASSWORD)
-        c.send_message(msg)
+    submit(inst, PORTS["submission"], ALICE, msg)
     say("bob logs in over IMAP on port %d (STARTTLS)" % PORTS["imap"])
-
-    def arrived():
-        with imaplib.IMAP4("127.0.0.1", PORTS["imap"]) as m:
-            m.starttls(ssl_context=inst.client_tls_context())
-            m.login(BOB, PASSWORD)
-            typ, data = m.select("INBOX")
-            if int(data[0]) == 0:
-                return None
-            typ, data = m.fetch(data[0].decode(), "(BODY.PEEK[])")
-            return data[0][1].decode(errors="replace")
-    text = wait_for(arrived, 30, "the message in bob's INBOX")
+    text = read_inbox(inst, PORTS["imap"], BOB)
     say("bob's INBOX holds:")
     for line in text.splitlines():
         print("    | " + line)
@@ -224,14 +244,23 @@ def restart(prefix):
     return 0
 
 
+def exchange(prefix):
+    """The two-ISP walk-through (demo_exchange.py)."""
+    from demo_exchange import run
+    return run(os.path.abspath(prefix))
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "restart", "stop"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "restart", "stop",
+                                                 "exchange"):
         print(__doc__.strip(), file=sys.stderr)
         return 64
     if sys.argv[1] == "start":
         start(sys.argv[2])
     elif sys.argv[1] == "restart":
         return restart(sys.argv[2])
+    elif sys.argv[1] == "exchange":
+        return exchange(sys.argv[2])
     else:
         stop(os.path.abspath(sys.argv[2]))
     return 0

@@ -121,6 +121,8 @@ class Exchange(unittest.TestCase):
     POLICY = "verify"
     B_NAMES_ITS_MX = True
     A_SMTPD = {}
+    A_TRANSPORT = []    # more domain=host:port next hops of isp-a
+    EXTRA_ZONES = {}    # more zones for the NSD: name -> records
 
     @classmethod
     def setUpClass(cls):
@@ -151,7 +153,9 @@ class Exchange(unittest.TestCase):
                                "resolver": resolver},
                     "smtpd": s}
         a_smtpd = {"tls_policy_map": "plain.test=encrypt",
-                   "transport": "plain.test=127.0.0.1:%d" % cls.notls.port}
+                   "transport": " ".join(["plain.test=127.0.0.1:%d"
+                                          % cls.notls.port] +
+                                         cls.A_TRANSPORT)}
         a_smtpd.update(cls.a_smtpd_extra())
         cls.a = Instance(ports=pa, extra_conf=conf("isp-a.test", pb, a_smtpd))
         cls.closers.append(cls.a.close)
@@ -171,6 +175,7 @@ class Exchange(unittest.TestCase):
         for inst, dom in ((cls.a, "isp-a.test"), (cls.b, "isp-b.test")):
             zones[dom] = ["@ MX 10 mx", "mx A 127.0.0.1"] + \
                 zone_records(inst, dom)
+        zones.update(cls.EXTRA_ZONES)
         cls.dns = dnsserver.DnsServer(zones)
         cls.dns.start()
         cls.closers.append(cls.dns.stop)
