@@ -496,7 +496,8 @@ again:
 		conn_close(K.up && !smtp_client_stale(&K.c));
 		K.policy = policy;
 		K.host[0] = K.addr[0] = '\0';
-		K.port = 0;
+		K.port = K.tls = 0;
+		K.verified = NULL;
 		if (conn_route(j, &code, why, sizeof(why)) == -1) {
 			answer_all(j, 0, code, why, NULL);
 			log_results(j, 0);

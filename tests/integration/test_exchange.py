@@ -121,6 +121,8 @@ class Exchange(unittest.TestCase):
     POLICY = "verify"
     B_NAMES_ITS_MX = True
     A_SMTPD = {}
+    SIGNED = ()         # zones the NSD signs; their DS is the trust anchor
+    TAMPER = ()         # (owner, type) whose RRSIG is broken
 
     @classmethod
     def setUpClass(cls):
@@ -146,10 +148,11 @@ class Exchange(unittest.TestCase):
         def conf(name, other, smtpd):
             s = {"mta_port": str(other["smtp"]), "tls_policy": cls.POLICY}
             s.update(smtpd)
-            return {"global": {"hostname": "mx.%s" % name,
-                               "postmaster": "postmaster@%s" % name,
-                               "resolver": resolver},
-                    "smtpd": s}
+            g = {"hostname": "mx.%s" % name,
+                 "postmaster": "postmaster@%s" % name, "resolver": resolver}
+            if cls.SIGNED:
+                g["dns_trust_anchor"] = "etc/dns-trust-anchor"
+            return {"global": g, "smtpd": s}
         a_smtpd = {"tls_policy_map": "plain.test=encrypt",
                    "transport": "plain.test=127.0.0.1:%d" % cls.notls.port}
         a_smtpd.update(cls.A_SMTPD)
@@ -171,7 +174,9 @@ class Exchange(unittest.TestCase):
         for inst, dom in ((cls.a, "isp-a.test"), (cls.b, "isp-b.test")):
             zones[dom] = ["@ MX 10 mx", "mx A 127.0.0.1"] + \
                 zone_records(inst, dom)
-        cls.dns = dnsserver.DnsServer(zones)
+        cls.prepare(zones)
+        cls.dns = dnsserver.DnsServer(zones, signed=cls.SIGNED,
+                                      tamper=cls.TAMPER)
         cls.dns.start()
         cls.closers.append(cls.dns.stop)
         for inst in (cls.a, cls.b):
@@ -180,7 +185,16 @@ class Exchange(unittest.TestCase):
             with open(inst.conf, "w") as f:
                 f.write(text.replace("resolver = 127.0.0.1@1\n",
                                      "resolver = %s\n" % cls.dns.resolver))
+            if cls.SIGNED:
+                with open(cls.dns.trust_anchor) as f, \
+                        open(inst.path("etc", "dns-trust-anchor"), "w") as g:
+                    g.write(f.read())
             inst.start("keystore", "mda", "smtpd", "submitd")
+
+    @classmethod
+    def prepare(cls, zones):
+        """For subclasses, before the daemons start: more zones or records
+        (zones maps a zone to its records) and users of their own."""
 
     @classmethod
     def tearDownClass(cls):
