@@ -17,7 +17,8 @@
  *
  * Usable: DANE-TA(2) or DANE-EE(3) (PKIX-TA(0) and PKIX-EE(1) are
  * ignored, RFC 7672 3.1.3), selector 0 or 1, matching type 0 (a DER
- * certificate or public key that parses to its last byte), 1 (32 bytes
+ * certificate with a public key, or a public key, that parses to its
+ * last byte), 1 (32 bytes
  * of SHA-256) or 2 (64 bytes of SHA-512).  OpenSSL's DANE code does the
  * matching: DANE-EE with no name check, DANE-TA with the MX host as the
  * reference name (RFC 7672 3.2.2).  Without [global] dns_trust_anchor
@@ -60,8 +61,9 @@ der_valid(uint8_t selector, const unsigned char *p, size_t len)
 	if (len == 0 || len > MTA_TLSA_DATA_MAX)
 		return 0;
 	if (selector == 0) {
+		/* OpenSSL's DANE takes a certificate only with its key */
 		x = d2i_X509(NULL, &q, (long)len);
-		ok = x != NULL && q == p + len;
+		ok = x != NULL && q == p + len && X509_get0_pubkey(x) != NULL;
 		X509_free(x);
 	} else {
 		k = d2i_PUBKEY(NULL, &q, (long)len);

@@ -44,7 +44,8 @@ make_der(void)
 static const struct {
 	uint8_t		 usage, selector, mtype;
 	size_t		 len;		/* 0: the DER of the selector */
-	int		 extra;		/* a byte after the DER */
+	int		 extra;		/* 1: a byte after the DER, 2: the
+					   DER with its key's point spoilt */
 	int		 usable;
 	const char	*what;
 } tlsa_cases[] = {
@@ -68,7 +69,26 @@ static const struct {
 	{ 3, 0, 0, 0, 1, 0, "a full certificate with a byte after it" },
 	{ 3, 1, 0, 40, 0, 0, "a full SPKI that is not DER" },
 	{ 3, 0, 0, 0, 0, 1, "DANE-EE full certificate" },
+	{ 2, 0, 0, 0, 2, 0, "a certificate whose key does not parse" },
+	{ 3, 1, 0, 0, 2, 0, "a public key that does not parse" },
 };
+
+/*
+ * The EC point of the key (0x04, X, Y: the last 65 bytes of a P-256
+ * SubjectPublicKeyInfo) gets a format byte no curve has; DER stays whole.
+ */
+static void
+spoil_key(unsigned char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i + spki_len <= len; i++)
+		if (memcmp(buf + i, spki, spki_len) == 0) {
+			buf[i + spki_len - 65] = 0x09;
+			return;
+		}
+	abort();
+}
 
 static void
 fill(struct dns_tlsa *t, unsigned char *buf, size_t i)
@@ -84,8 +104,10 @@ fill(struct dns_tlsa *t, unsigned char *buf, size_t i)
 	if (tlsa_cases[i].mtype == 0 && tlsa_cases[i].len == 0) {
 		memcpy(buf, der, dlen);
 		t->len = dlen;
-		if (tlsa_cases[i].extra)
+		if (tlsa_cases[i].extra == 1)
 			buf[t->len++] = 0;
+		if (tlsa_cases[i].extra == 2)
+			spoil_key(buf, t->len);
 	} else {
 		memset(buf, 0xa5, tlsa_cases[i].len);
 		t->len = tlsa_cases[i].len;
