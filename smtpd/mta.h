@@ -1,9 +1,10 @@
 /*
  * mta.h - smtpd.mta, the transmitter: what its files share (mta.c the
  * role and its requests, mta_route.c where a domain's mail goes,
- * mta_session.c the SMTP conversation, mta_policy.c settings and the
- * decisions that depend on nothing else, unit tested in test-mta.c).
- * Nothing outside smtpd.mta includes it but that test.
+ * mta_session.c the SMTP conversation, mta_dane.c DANE, mta_policy.c
+ * settings and the decisions that depend on nothing else, unit tested
+ * in test-mta.c and test-mta-dane.c).  Nothing outside smtpd.mta
+ * includes it but those tests and the fuzz targets.
  */
 #ifndef SM_MTA_H
 #define SM_MTA_H
