@@ -104,6 +104,8 @@ struct mta_addr {
 	socklen_t	 sslen;
 	char		 text[64];	/* "192.0.2.1" */
 	int		 secure;	/* from a DNSSEC-secure A/AAAA answer */
+	char		 canon[DNS_NAME_TEXT_MAX];	/* host is a CNAME of
+							   this, or "" */
 };
 
 struct mta_route {
@@ -147,7 +149,9 @@ struct mta_tlsa {
 
 struct mta_dane {
 	enum mta_dane_state state;
-	char		 host[DNS_NAME_TEXT_MAX];	/* looked up for */
+	char		 host[DNS_NAME_TEXT_MAX];	/* TLSA base domain */
+	char		 alias[DNS_NAME_TEXT_MAX];	/* the other name, for
+							   a CNAME, or "" */
 	struct mta_tlsa	 rec[MTA_TLSA_MAX];
 	size_t		 n;
 	char		 why[MTA_TEXT_MAX];		/* NONE, DEFER */

@@ -9,7 +9,7 @@
  * fuzz-tlsa.c.
  *
  *	MX set and host addresses from secure answers? else: no DANE
- *	TLSA at _25._tcp.<host>:
+ *	TLSA at _25._tcp.<host> (a CNAME's target first, RFC 7672 2.2.3):
  *	  secure, some record usable	TLS, the peer matches a record
  *	  secure, none usable		TLS, unauthenticated ("encrypt")
  *	  insecure, none, or no lookup	"dane" as "may"; "dane-only" defers
@@ -186,7 +186,7 @@ mta_dane_host(enum mta_tls policy, const struct mta_route *rt, size_t i,
 
 	d->state = MTA_DANE_NONE;
 	d->n = 0;
-	d->why[0] = '\0';
+	d->why[0] = d->alias[0] = '\0';
 	snprintf(d->host, sizeof(d->host), "%s", a->host);
 	if (policy != MTA_TLS_DANE && policy != MTA_TLS_DANE_ONLY)
 		return;
@@ -197,7 +197,17 @@ mta_dane_host(enum mta_tls policy, const struct mta_route *rt, size_t i,
 	else if (!a->secure)
 		snprintf(d->why, sizeof(d->why), "the address answer is "
 		    "insecure");
-	else
+	else if (a->canon[0] != '\0') {
+		/* secure CNAME: TLSA of the target, else of the MX name */
+		snprintf(d->alias, sizeof(d->alias), "%s", a->canon);
+		tlsa_lookup(a->canon, d);
+		if (d->state == MTA_DANE_NONE)
+			tlsa_lookup(a->host, d);
+		else {
+			snprintf(d->host, sizeof(d->host), "%s", a->canon);
+			snprintf(d->alias, sizeof(d->alias), "%s", a->host);
+		}
+	} else
 		tlsa_lookup(a->host, d);
 	if (d->state == MTA_DANE_NONE && policy == MTA_TLS_DANE_ONLY) {
 		d->state = MTA_DANE_DEFER;
@@ -207,9 +217,10 @@ mta_dane_host(enum mta_tls policy, const struct mta_route *rt, size_t i,
 }
 
 /*
- * smtp_client_starttls's hook: DANE on the new SSL, the MX host as the
- * name DANE-TA certificates must carry.  0, or -1 when OpenSSL takes
- * none of the records.
+ * smtp_client_starttls's hook: DANE on the new SSL, the TLSA base domain
+ * and, for a CNAME, the other name as the names a DANE-TA certificate
+ * may carry (RFC 7672 3.2.2).  0, or -1 when OpenSSL takes none of the
+ * records.
  */
 int
 mta_dane_ssl(SSL *ssl, void *arg)
@@ -221,6 +232,8 @@ mta_dane_ssl(SSL *ssl, void *arg)
 	if (SSL_dane_enable(ssl, d->host) <= 0)
 		return -1;
 	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	if (d->alias[0] != '\0' && SSL_add1_host(ssl, d->alias) != 1)
+		return -1;
 	for (i = 0; i < d->n; i++)
 		if (SSL_dane_tlsa_add(ssl, d->rec[i].usage,
 		    d->rec[i].selector, d->rec[i].mtype, d->rec[i].data,

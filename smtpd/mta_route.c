@@ -57,7 +57,7 @@ mta_route_init(struct event_base *b, struct dns_ctx *d)
 
 static void
 add_addr(struct mta_route *rt, const char *host, const struct dns_addr *a,
-    int port, int secure)
+    int port, int secure, const char *canon)
 {
 	struct mta_addr		*m;
 	struct sockaddr_in	*s4;
@@ -69,6 +69,8 @@ add_addr(struct mta_route *rt, const char *host, const struct dns_addr *a,
 	memset(m, 0, sizeof(*m));
 	snprintf(m->host, sizeof(m->host), "%s", host);
 	m->secure = secure;
+	if (canon != NULL && !dns_name_eq(canon, host))
+		snprintf(m->canon, sizeof(m->canon), "%s", canon);
 	if (a->af == AF_INET) {
 		s4 = (struct sockaddr_in *)&m->ss;
 		s4->sin_family = AF_INET;
@@ -102,7 +104,7 @@ got(const struct dns_result *r, void *arg)
 	for (i = 0; r->status == DNS_OK && i < r->nrr; i++)
 		if (r->rr[i].type == l->type)
 			add_addr(l->route, l->host, &r->rr[i].u.addr, l->port,
-			    r->sec == DNS_SEC_SECURE);
+			    r->sec == DNS_SEC_SECURE, r->canon);
 }
 
 /* One query, answered before this returns; 0, or -1 for a bad name. */
@@ -144,7 +146,7 @@ host_addrs(struct mta_route *rt, const char *host, int port)
 	memset(&a, 0, sizeof(a));
 	a.af = strchr(lit, ':') != NULL ? AF_INET6 : AF_INET;
 	if (inet_pton(a.af, lit, &a.u) == 1) {
-		add_addr(rt, lit, &a, port, 0);
+		add_addr(rt, lit, &a, port, 0, NULL);
 		return DNS_OK;
 	}
 	if (host[0] == '[')

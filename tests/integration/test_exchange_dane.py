@@ -12,6 +12,8 @@ every case:
     tan-b.test      signed, TLSA 2 0 0 of the CA, but the certificate
                     does not name the MX host                deferred
     bogus-b.test    signed, the right TLSA, its RRSIG broken deferred
+    cn-b.test       signed, MX host a CNAME, TLSA 3 1 1 at the
+                    CNAME's target only                      dane-ee
     plain-b.test    unsigned                                 opportunistic
     only-b.test     unsigned, dane-only                      deferred
 
@@ -30,7 +32,7 @@ from harness import wait_for
 from test_exchange import ALICE
 
 SIGNED_B = ("isp-b.test", "ta-b.test", "example.test", "wrong-b.test",
-            "tan-b.test", "bogus-b.test")
+            "tan-b.test", "bogus-b.test", "cn-b.test")
 
 
 def der(*args):
@@ -73,10 +75,15 @@ class DaneExchangeTest(test_exchange.Exchange):
         zones["wrong-b.test"] = mx + ["_25._tcp.mx TLSA 3 1 1 %s" % other]
         zones["tan-b.test"] = mx + [ta]
         zones["bogus-b.test"] = mx + [ee]
+        zones["cn-b.test"] = ["@ MX 10 mx", "mx CNAME real",
+                              "real A 127.0.0.1",
+                              "_25._tcp.real TLSA 3 1 1 %s"
+                              % spki_sha256(b_cert)]
         zones["plain-b.test"] = list(mx)
         zones["only-b.test"] = mx + [ee]
         for dom in ("ta-b.test", "wrong-b.test", "tan-b.test",
-                    "bogus-b.test", "plain-b.test", "only-b.test"):
+                    "bogus-b.test", "cn-b.test", "plain-b.test",
+                    "only-b.test"):
             cls.b.add_user("bob@" + dom)
 
     # -- helpers ----------------------------------------------------------
@@ -123,6 +130,12 @@ class DaneExchangeTest(test_exchange.Exchange):
         self.assertRegex(line, r"relay=mx\.example\.test\[127\.0\.0\.1\]:"
                          r"\d+ policy=dane tls=TLSv1\.[23] cipher=\S+ "
                          r"verified=dane-ta ")
+
+    def test_tlsa_at_the_target_of_a_cname_mx_host_is_used(self):
+        line = self.delivered("bob@cn-b.test", "cname d8")
+        self.assertRegex(line, r"relay=mx\.cn-b\.test\[127\.0\.0\.1\]:\d+ "
+                         r"policy=dane tls=TLSv1\.[23] cipher=\S+ "
+                         r"verified=dane-ee ")
 
     def test_a_tlsa_that_does_not_match_defers(self):
         self.deferred("bob@wrong-b.test", "wrong tlsa d3",
