@@ -193,6 +193,8 @@ fuzz_sources() {
 	address) echo $FUZZ_USERDB ;;
 	addr-list) echo $FUZZ_ADDR_LIST ;;
 	dns) echo common/dns_parse.c ;;
+	tlsa) echo smtpd/mta_dane.c common/dns.c common/dns_parse.c \
+	    $FUZZ_CONFIG ;;
 	maildir) echo common/maildir.c ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
 	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
@@ -209,7 +211,8 @@ fuzz_build() {
 	# shellcheck disable=SC2086
 	clang $FUZZ_CFLAGS "tests/fuzz/fuzz-$name.c" $FUZZ_BASE $srcs \
 	    -o "tests/fuzz/bin/fuzz-$name" \
-	    $(pkg-config --libs libevent_openssl libevent openssl) -ldb-5.3
+	    $(pkg-config --libs libevent_openssl libevent openssl) -ldb-5.3 \
+	    -lunbound
 }
 
 # Every target over its seed corpus: a regression run, one test each.

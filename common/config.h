@@ -60,6 +60,7 @@ struct sm_config {
 	char	*postmaster;	/* administrator address for notices */
 	int	 log_level;
 	char	*resolver;	/* DNS upstream, NULL: /etc/resolv.conf */
+	char	*dns_trust_anchor; /* DNSSEC anchors, NULL: none validated */
 
 	/* [smtpd] */
 	struct cfg_listen smtpd_listen;

@@ -257,7 +257,8 @@ smtp_client_fd(struct smtp_client *c, int fd, int timeout, char *line,
  * server sent beyond that reply before the handshake is refused: it
  * could only be injected plaintext (RFC 3207 section 6).  With
  * verify_host the certificate must chain to ctx's trust anchors and name
- * it.  0, or -1 with why (the connection is then no use).
+ * it; c->tls_hook, when set, can add to that (smtpd.mta's DANE).  0,
+ * or -1 with why (the connection is then no use).
  */
 int
 smtp_client_starttls(struct smtp_client *c, SSL_CTX *ctx, const char *sni,
@@ -279,6 +280,10 @@ smtp_client_starttls(struct smtp_client *c, SSL_CTX *ctx, const char *sni,
 			goto fail;
 	} else
 		SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
+	if (c->tls_hook != NULL && c->tls_hook(c->ssl, c->tls_arg) == -1) {
+		snprintf(why, whylen, "TLS: cannot set up DANE");
+		return -1;
+	}
 	ERR_clear_error();
 	if (SSL_connect(c->ssl) != 1) {
 		v = SSL_get_verify_result(c->ssl);

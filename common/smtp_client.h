@@ -57,6 +57,10 @@ struct smtp_client {
 	size_t		 size_max;	/* SIZE's limit, 0: none given */
 	struct buf	 in;
 	struct buf	 out;
+	/* run on the new SSL before the handshake (DANE), -1 fails it;
+	   set after smtp_client_fd, which clears it */
+	int		(*tls_hook)(SSL *, void *);
+	void		*tls_arg;
 };
 
 int	 smtp_client_unix(struct smtp_client *, const char *, int, char *,

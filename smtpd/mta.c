@@ -7,7 +7,8 @@
  * Privileges: runs as [global] user, chrooted to empty_dir, like the
  * receiver: it talks to any host on the Internet.  Before it drops them
  * it makes what it cannot make afterwards: its DNS context (which reads
- * /etc/resolv.conf and the resolver setting) and its TLS client context
+ * /etc/resolv.conf, the resolver setting and [global] dns_trust_anchor,
+ * the DNSSEC anchors DANE starts from) and its TLS client context
  * (which reads [global] tls_ca, the trust anchors for "verify").  It
  * holds no key, opens no file (the queue passes each message as an open
  * descriptor) and reads only the queue's requests and the remote
@@ -62,12 +63,14 @@ mta_init(struct sm_config *c)
 	if (mta_policy_load(&policy, cfg, err, sizeof(err)) == -1)
 		fatalx("mta: %s", err);
 	base = event_base_new();
-	if ((dns = dns_init(base, cfg->resolver, NULL)) == NULL)
+	if ((dns = dns_init(base, cfg->resolver, cfg->dns_trust_anchor)) ==
+	    NULL)
 		fatalx("mta: cannot set up DNS");
 	if ((tls_ctx = tls_client_ctx(cfg->tls_ca, 0, err, sizeof(err))) ==
 	    NULL)
 		fatalx("mta: TLS: %s", err);
 	mta_route_init(base, dns);
+	mta_dane_init(base, dns, tls_ctx);
 	mta_session_init(cfg, &policy, tls_ctx);
 }
 

@@ -1,9 +1,10 @@
 /*
  * mta.h - smtpd.mta, the transmitter: what its files share (mta.c the
  * role and its requests, mta_route.c where a domain's mail goes,
- * mta_session.c the SMTP conversation, mta_policy.c settings and the
- * decisions that depend on nothing else, unit tested in test-mta.c).
- * Nothing outside smtpd.mta includes it but that test.
+ * mta_session.c the SMTP conversation, mta_dane.c DANE, mta_policy.c
+ * settings and the decisions that depend on nothing else, unit tested
+ * in test-mta.c and test-mta-dane.c).  Nothing outside smtpd.mta
+ * includes it but those tests and the fuzz targets.
  */
 #ifndef SM_MTA_H
 #define SM_MTA_H
@@ -28,17 +29,18 @@ struct sm_config;
 #define MTA_LINE_MAX	1024		/* a reply line kept */
 
 /*
- * The TLS policy of a destination, named as Postfix names them.  DANE
- * (dane, dane-only: TLSA at _25._tcp.<mx> from a DNSSEC-secure answer)
- * and MTA-STS are not implemented yet: their names are refused by
- * mta_tls_parse, and mta_session.c's tls_required()/tls_verify_name()
- * are where they will decide.
+ * The TLS policy of a destination, named as Postfix names them.  dane
+ * and dane-only (RFC 7672) decide per MX host in mta_dane.c; MTA-STS is
+ * not implemented yet.  mta_session.c's tls_required()/tls_verify_name()
+ * are where a policy becomes what a connection needs.
  */
 enum mta_tls {
 	MTA_TLS_MAY,		/* STARTTLS when offered, unverified */
 	MTA_TLS_ENCRYPT,	/* STARTTLS or nothing, unverified */
-	MTA_TLS_VERIFY		/* STARTTLS, certificate chains to [global]
+	MTA_TLS_VERIFY,		/* STARTTLS, certificate chains to [global]
 				   tls_ca and names the MX host */
+	MTA_TLS_DANE,		/* TLSA when DNSSEC says so, else "may" */
+	MTA_TLS_DANE_ONLY	/* TLSA when DNSSEC says so, else defer */
 };
 
 /* "domain=value" lists of the settings ([smtpd] transport, tls_policy_map) */
@@ -101,11 +103,16 @@ struct mta_addr {
 	struct sockaddr_storage ss;
 	socklen_t	 sslen;
 	char		 text[64];	/* "192.0.2.1" */
+	int		 secure;	/* from a DNSSEC-secure A/AAAA answer */
+	char		 canon[DNS_NAME_TEXT_MAX];	/* host is a CNAME of
+							   this, or "" */
 };
 
 struct mta_route {
 	enum mta_plan	 plan;
 	int		 nexthop;	/* relayhost or transport, no MX */
+	/* the MX answer (its denial for MTA_PLAN_IMPLICIT) was secure */
+	int		 mx_secure;
 	struct mta_addr	 a[MTA_ADDRS_MAX];
 	size_t		 n;
 	char		 why[MTA_TEXT_MAX];	/* when n is 0 */
@@ -114,6 +121,49 @@ struct mta_route {
 void	 mta_route_init(struct event_base *, struct dns_ctx *);
 void	 mta_route(const struct mta_policy *, const char *,
 	    struct mta_route *);
+
+/*
+ * mta_dane.c: DANE for one MX host (RFC 7672, RFC 6698/7671).  For a
+ * dane or dane-only destination, mta_dane_host() says what the address
+ * needs: its TLSA records at _25._tcp.<host> are looked up only when the
+ * MX set and the host's addresses came from secure answers.
+ */
+#define MTA_TLSA_MAX	8		/* usable records kept per host */
+#define MTA_TLSA_DATA_MAX 4096		/* a full certificate or key */
+
+enum mta_dane_state {
+	MTA_DANE_NONE,		/* no secure TLSA: "dane" acts as "may" */
+	MTA_DANE_AUTH,		/* usable TLSA: TLS, peer matches a record */
+	MTA_DANE_ENCRYPT,	/* secure TLSA, none usable: TLS, unverified */
+	MTA_DANE_DEFER		/* bogus or failed lookup, or dane-only with
+				   no secure TLSA: this host is not used */
+};
+
+struct mta_tlsa {
+	uint8_t		 usage;		/* 2 DANE-TA, 3 DANE-EE */
+	uint8_t		 selector;	/* 0 certificate, 1 public key */
+	uint8_t		 mtype;		/* 0 full, 1 SHA-256, 2 SHA-512 */
+	size_t		 len;
+	unsigned char	 data[MTA_TLSA_DATA_MAX];
+};
+
+struct mta_dane {
+	enum mta_dane_state state;
+	char		 host[DNS_NAME_TEXT_MAX];	/* TLSA base domain */
+	char		 alias[DNS_NAME_TEXT_MAX];	/* the other name, for
+							   a CNAME, or "" */
+	struct mta_tlsa	 rec[MTA_TLSA_MAX];
+	size_t		 n;
+	char		 why[MTA_TEXT_MAX];		/* NONE, DEFER */
+};
+
+void	 mta_dane_init(struct event_base *, struct dns_ctx *, SSL_CTX *);
+int	 mta_tlsa_usable(const struct dns_tlsa *);
+void	 mta_dane_result(const struct dns_result *, struct mta_dane *);
+void	 mta_dane_host(enum mta_tls, const struct mta_route *, size_t,
+	    struct mta_dane *);
+int	 mta_dane_ssl(SSL *, void *);
+const char *mta_dane_verified(SSL *);
 
 /* mta_session.c: one domain's recipients of one message */
 struct mta_rcpt {

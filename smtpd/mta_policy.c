@@ -13,10 +13,12 @@
  * and every byte outside printable ASCII is replaced.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "config.h"
@@ -30,6 +32,8 @@ static const char *const tls_names[] = {
 	[MTA_TLS_MAY] = "may",
 	[MTA_TLS_ENCRYPT] = "encrypt",
 	[MTA_TLS_VERIFY] = "verify",
+	[MTA_TLS_DANE] = "dane",
+	[MTA_TLS_DANE_ONLY] = "dane-only",
 };
 
 int
@@ -176,13 +180,21 @@ mta_policy_load(struct mta_policy *p, const struct sm_config *cfg,
 	p->port = cfg->mta_port;
 	if (mta_tls_parse(cfg->tls_policy, &p->tls) == -1) {
 		snprintf(err, errlen, "[smtpd] tls_policy: \"%s\" is not "
-		    "may, encrypt or verify", cfg->tls_policy);
+		    "may, encrypt, verify, dane or dane-only", cfg->tls_policy);
 		return -1;
 	}
 	if (mta_map_parse(&p->tls_map, cfg->tls_policy_map, valid_tls, e,
 	    sizeof(e)) == -1) {
 		snprintf(err, errlen, "[smtpd] tls_policy_map: %s (expected "
-		    "domain=may|encrypt|verify)", e);
+		    "domain=may|encrypt|verify|dane|dane-only)", e);
+		return -1;
+	}
+	/* read by smtpd.mta before it drops privileges: refuse it here */
+	if (cfg->dns_trust_anchor != NULL &&
+	    access(cfg->dns_trust_anchor, R_OK) == -1) {
+		mta_map_free(&p->tls_map);
+		snprintf(err, errlen, "[global] dns_trust_anchor: %s: %s",
+		    cfg->dns_trust_anchor, strerror(errno));
 		return -1;
 	}
 	if (mta_map_parse(&p->transport, cfg->transport, valid_hostport, e,

@@ -6,7 +6,9 @@
  * otherwise the domain's MX hosts by preference (mta_mx_plan), or the
  * domain itself when it has no MX; a null MX (RFC 7505) or a domain
  * that does not exist ends there with a permanent failure.  Each host's
- * IPv6 then IPv4 addresses follow in the order DNS gave them.
+ * IPv6 then IPv4 addresses follow in the order DNS gave them.  The
+ * route notes which answers were DNSSEC-secure (the MX set, each
+ * address), which is what DANE (mta_dane.c) starts from.
  *
  * Lookups go through common/dns (libunbound in this process's event
  * loop, [global] resolver as the upstream); smtpd.mta handles one
@@ -37,6 +39,7 @@ struct lookup {
 	int			 done;
 	uint16_t		 type;
 	enum dns_status		 status;
+	enum dns_sec		 sec;
 	const char		*domain;	/* for an MX lookup */
 	struct mta_hosts	*hosts;
 	enum mta_plan		 plan;
@@ -54,7 +57,7 @@ mta_route_init(struct event_base *b, struct dns_ctx *d)
 
 static void
 add_addr(struct mta_route *rt, const char *host, const struct dns_addr *a,
-    int port)
+    int port, int secure, const char *canon)
 {
 	struct mta_addr		*m;
 	struct sockaddr_in	*s4;
@@ -65,6 +68,9 @@ add_addr(struct mta_route *rt, const char *host, const struct dns_addr *a,
 	m = &rt->a[rt->n++];
 	memset(m, 0, sizeof(*m));
 	snprintf(m->host, sizeof(m->host), "%s", host);
+	m->secure = secure;
+	if (canon != NULL && !dns_name_eq(canon, host))
+		snprintf(m->canon, sizeof(m->canon), "%s", canon);
 	if (a->af == AF_INET) {
 		s4 = (struct sockaddr_in *)&m->ss;
 		s4->sin_family = AF_INET;
@@ -90,13 +96,15 @@ got(const struct dns_result *r, void *arg)
 
 	l->done = 1;
 	l->status = r->status;
+	l->sec = r->sec;
 	if (l->type == DNS_T_MX) {
 		l->plan = mta_mx_plan(r, l->domain, l->hosts);
 		return;
 	}
 	for (i = 0; r->status == DNS_OK && i < r->nrr; i++)
 		if (r->rr[i].type == l->type)
-			add_addr(l->route, l->host, &r->rr[i].u.addr, l->port);
+			add_addr(l->route, l->host, &r->rr[i].u.addr, l->port,
+			    r->sec == DNS_SEC_SECURE, r->canon);
 }
 
 /* One query, answered before this returns; 0, or -1 for a bad name. */
@@ -138,7 +146,7 @@ host_addrs(struct mta_route *rt, const char *host, int port)
 	memset(&a, 0, sizeof(a));
 	a.af = strchr(lit, ':') != NULL ? AF_INET6 : AF_INET;
 	if (inet_pton(a.af, lit, &a.u) == 1) {
-		add_addr(rt, lit, &a, port);
+		add_addr(rt, lit, &a, port, 0, NULL);
 		return DNS_OK;
 	}
 	if (host[0] == '[')
@@ -203,6 +211,7 @@ mta_route(const struct mta_policy *p, const char *domain,
 	l.hosts = &h;
 	ask(domain, DNS_T_MX, &l);
 	rt->plan = l.plan;
+	rt->mx_secure = l.sec == DNS_SEC_SECURE;
 	for (i = 0; i < h.n; i++)
 		last = host_addrs(rt, h.name[i], p->port);
 	if (rt->n == 0) {

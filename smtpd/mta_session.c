@@ -25,8 +25,13 @@
  * that chains to [global] tls_ca and names the MX host (or the next
  * hop's host).  A server that does not meet the policy is skipped, and
  * when none does the recipients are deferred (4.7.x): they bounce only
- * at the end of the queue lifetime.  DANE and MTA-STS will decide in
- * tls_required() and tls_verify_name().
+ * at the end of the queue lifetime.  "dane" and "dane-only" are decided
+ * per address by mta_dane.c (K.dane): usable TLSA records make TLS
+ * required and the peer must match one; secure TLSA without usable
+ * records make TLS required; without DNSSEC "dane" is "may"; a host
+ * DANE says not to use (bogus TLSA, dane-only without DANE) is skipped
+ * like one that fails the policy.  MTA-STS will decide in tls_required()
+ * and tls_verify_name().
  *
  * REQUIRETLS (RFC 8689), asked for by the author at submission, raises
  * the policy of that message to at least "verify" and needs a server
@@ -66,7 +71,8 @@ struct conn {
 	int		 port;
 	enum mta_tls	 policy;
 	int		 tls;
-	int		 verified;
+	const char	*verified;	/* "name+chain", "dane-ee", ... */
+	struct mta_dane	 dane;		/* what DANE asks of this host */
 	char		 proto[32];
 	char		 cipher[64];
 	time_t		 last;
@@ -120,25 +126,36 @@ mta_session_kept(void)
 	return K.up;
 }
 
-/* Must this destination's mail go over TLS?  (DANE, MTA-STS: here.) */
+/* Must this destination's mail go over TLS?  (MTA-STS: here.) */
 static int
 tls_required(enum mta_tls p)
 {
+	if (K.rtls)
+		return 1;
+	if (p == MTA_TLS_DANE || p == MTA_TLS_DANE_ONLY)
+		return K.dane.state == MTA_DANE_AUTH ||
+		    K.dane.state == MTA_DANE_ENCRYPT;
 	return p != MTA_TLS_MAY;
 }
 
-/* Does the policy authenticate the server (what REQUIRETLS needs)? */
+/*
+ * Does the policy authenticate the server (what REQUIRETLS needs)?  The
+ * DANE policies do for REQUIRETLS mail: a host with usable TLSA is
+ * matched against it, any other must pass "verify" (tls_verify_name).
+ */
 static int
 tls_verified(enum mta_tls p)
 {
-	return p == MTA_TLS_VERIFY;
+	return p == MTA_TLS_VERIFY || p == MTA_TLS_DANE ||
+	    p == MTA_TLS_DANE_ONLY;
 }
 
 /* The name the certificate must carry, or NULL for none. */
 static const char *
 tls_verify_name(enum mta_tls p, const struct mta_addr *a)
 {
-	return p == MTA_TLS_VERIFY ? a->host : NULL;
+	return p == MTA_TLS_VERIFY || K.dane.state == MTA_DANE_AUTH ||
+	    K.rtls ? a->host : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -180,6 +197,10 @@ starttls(const struct mta_addr *a, char *line, size_t linelen, char *why,
 		    a->text);
 		return -1;
 	}
+	if (K.dane.state == MTA_DANE_AUTH) {
+		K.c.tls_hook = mta_dane_ssl;
+		K.c.tls_arg = &K.dane;
+	}
 	if (smtp_client_starttls(&K.c, tls_ctx, a->host[0] != '\0' &&
 	    strchr(a->host, ':') == NULL ? a->host : NULL, vname, err,
 	    sizeof(err)) == -1) {
@@ -188,7 +209,13 @@ starttls(const struct mta_addr *a, char *line, size_t linelen, char *why,
 		return -1;
 	}
 	K.tls = 1;
-	K.verified = vname != NULL;
+	K.verified = K.dane.state == MTA_DANE_AUTH ?
+	    mta_dane_verified(K.c.ssl) : vname != NULL ? "name+chain" : NULL;
+	if (vname != NULL && K.verified == NULL) {
+		snprintf(why, whylen, HA " matched no TLSA record", a->host,
+		    a->text);
+		return -1;
+	}
 	snprintf(K.proto, sizeof(K.proto), "%s", SSL_get_version(K.c.ssl));
 	snprintf(K.cipher, sizeof(K.cipher), "%s",
 	    SSL_get_cipher_name(K.c.ssl));
@@ -215,7 +242,8 @@ conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
 
 	if ((fd = tcp_connect(a, why, whylen)) == -1)
 		return -1;
-	K.tls = K.verified = 0;
+	K.tls = 0;
+	K.verified = NULL;
 	K.proto[0] = K.cipher[0] = '\0';
 	if ((code = smtp_client_fd(&K.c, fd, MTA_TIMEOUT, line,
 	    sizeof(line))) != 220) {
@@ -286,6 +314,15 @@ conn_route(const struct mta_job *j, int *code, char *why, size_t whylen)
 		K.port = ntohs(((struct sockaddr_in *)&rt->a[i].ss)->sin_port);
 		snprintf(K.host, sizeof(K.host), "%s", rt->a[i].host);
 		snprintf(K.addr, sizeof(K.addr), "%s", rt->a[i].text);
+		mta_dane_host(K.policy, rt, i, &K.dane);
+		if (K.dane.state == MTA_DANE_DEFER) {
+			snprintf(w, sizeof(w), "DANE: %.400s", K.dane.why);
+			tlsfail = 1;
+			log_info("id=%s mta relay=" HA ":%d policy=%s not "
+			    "used: %s", j->id, K.host, K.addr, K.port,
+			    mta_tls_name(K.policy), w);
+			continue;
+		}
 		r = conn_open(&rt->a[i], 0, w, sizeof(w));
 		/* "may": a failed handshake is no reason to give up */
 		if (r == -2 && !tls_required(K.policy)) {
@@ -490,8 +527,9 @@ log_results(const struct mta_job *j, int reused)
 		    mta_tls_name(K.policy), j->requiretls ? "+requiretls" : "",
 		    K.tls ? K.proto : "none",
 		    K.tls ? " cipher=" : "", K.tls ? K.cipher : "",
-		    K.verified ? "name+chain" : "no", reused ? "yes" : "no",
-		    K.bdat ? "bdat" : "data", st == Q_DLV_OK ? "sent" : st == Q_DLV_PERMFAIL ?
+		    K.verified ? K.verified : "no", reused ? "yes" : "no",
+		    K.bdat ? "bdat" : "data", st == Q_DLV_OK ? "sent" :
+		    st == Q_DLV_PERMFAIL ?
 		    "bounced" : "deferred", j->r[i].text);
 	}
 }
@@ -519,7 +557,8 @@ again:
 		K.policy = policy;
 		K.rtls = j->requiretls;
 		K.host[0] = K.addr[0] = '\0';
-		K.port = 0;
+		K.port = K.tls = 0;
+		K.verified = NULL;
 		if (conn_route(j, &code, why, sizeof(why)) == -1) {
 			answer_all(j, 0, code, why, NULL);
 			log_results(j, 0);

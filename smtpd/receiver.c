@@ -657,7 +657,8 @@ receiver_init(struct sm_config *c)
 		    "asked", cfg->smtpd_keyserver_port);
 		cfg->smtpd_keyserver_port = 0;
 	}
-	if ((dns = dns_init(base, cfg->resolver, NULL)) == NULL)
+	if ((dns = dns_init(base, cfg->resolver,
+	    cfg->dns_trust_anchor)) == NULL)
 		log_warnx("no DNS: DKIM keys cannot be looked up, all mail "
 		    "is unsafe");
 	else

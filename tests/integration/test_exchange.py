@@ -123,6 +123,8 @@ class Exchange(unittest.TestCase):
     A_SMTPD = {}
     A_TRANSPORT = []    # more domain=host:port next hops of isp-a
     EXTRA_ZONES = {}    # more zones for the NSD: name -> records
+    SIGNED = ()         # zones the NSD signs; their DS is the trust anchor
+    TAMPER = ()         # (owner, type) whose RRSIG is broken
 
     @classmethod
     def setUpClass(cls):
@@ -148,10 +150,11 @@ class Exchange(unittest.TestCase):
         def conf(name, other, smtpd):
             s = {"mta_port": str(other["smtp"]), "tls_policy": cls.POLICY}
             s.update(smtpd)
-            return {"global": {"hostname": "mx.%s" % name,
-                               "postmaster": "postmaster@%s" % name,
-                               "resolver": resolver},
-                    "smtpd": s}
+            g = {"hostname": "mx.%s" % name,
+                 "postmaster": "postmaster@%s" % name, "resolver": resolver}
+            if cls.SIGNED:
+                g["dns_trust_anchor"] = "etc/dns-trust-anchor"
+            return {"global": g, "smtpd": s}
         a_smtpd = {"tls_policy_map": "plain.test=encrypt",
                    "transport": " ".join(["plain.test=127.0.0.1:%d"
                                           % cls.notls.port] +
@@ -176,7 +179,9 @@ class Exchange(unittest.TestCase):
             zones[dom] = ["@ MX 10 mx", "mx A 127.0.0.1"] + \
                 zone_records(inst, dom)
         zones.update(cls.EXTRA_ZONES)
-        cls.dns = dnsserver.DnsServer(zones)
+        cls.prepare(zones)
+        cls.dns = dnsserver.DnsServer(zones, signed=cls.SIGNED,
+                                      tamper=cls.TAMPER)
         cls.dns.start()
         cls.closers.append(cls.dns.stop)
         for inst in (cls.a, cls.b):
@@ -185,12 +190,21 @@ class Exchange(unittest.TestCase):
             with open(inst.conf, "w") as f:
                 f.write(text.replace("resolver = 127.0.0.1@1\n",
                                      "resolver = %s\n" % cls.dns.resolver))
+            if cls.SIGNED:
+                with open(cls.dns.trust_anchor) as f, \
+                        open(inst.path("etc", "dns-trust-anchor"), "w") as g:
+                    g.write(f.read())
             inst.start("keystore", "mda", "smtpd", "submitd")
 
     @classmethod
     def a_smtpd_extra(cls):
         """isp-a's [smtpd] settings beyond the common ones."""
         return cls.A_SMTPD
+
+    @classmethod
+    def prepare(cls, zones):
+        """For subclasses, before the daemons start: more zones or records
+        (zones maps a zone to its records) and users of their own."""
 
     @classmethod
     def tearDownClass(cls):

@@ -209,11 +209,28 @@ test_maps(void)
 	mta_policy_free(&p);
 	test_end();
 
-	test_begin("policy names not implemented (dane, mta-sts) are refused");
+	test_begin("dane and dane-only, globally and per domain");
 	c.tls_policy = "dane";
+	c.tls_policy_map = "b.test=dane-only";
+	test_assert(mta_policy_load(&p, &c, err, sizeof(err)) == 0);
+	test_assert(mta_tls_for(&p, "b.test") == MTA_TLS_DANE_ONLY);
+	test_assert(mta_tls_for(&p, "c.test") == MTA_TLS_DANE);
+	test_assert_str(mta_tls_name(MTA_TLS_DANE_ONLY), "dane-only");
+	mta_policy_free(&p);
+	test_end();
+
+	test_begin("an unreadable dns_trust_anchor is refused at start");
+	c.dns_trust_anchor = "/nonexistent/root.key";
+	test_assert(mta_policy_load(&p, &c, err, sizeof(err)) == -1);
+	test_assert(strstr(err, "dns_trust_anchor") != NULL);
+	c.dns_trust_anchor = NULL;
+	test_end();
+
+	test_begin("unknown policy names and bad entries are refused");
+	c.tls_policy = "mta-sts";
 	test_assert(mta_policy_load(&p, &c, err, sizeof(err)) == -1);
 	c.tls_policy = "verify";
-	c.tls_policy_map = "b.test=dane-only";
+	c.tls_policy_map = "b.test=dane-maybe";
 	test_assert(mta_policy_load(&p, &c, err, sizeof(err)) == -1);
 	c.tls_policy_map = "b.test=";
 	test_assert(mta_policy_load(&p, &c, err, sizeof(err)) == -1);
