@@ -41,6 +41,9 @@
  *	IPC_PARENT_KEYSTORE	(nothing): a connection to [keystore] socket
  *	  <- IPC_QUEUE_KEYSTORE	u32 errno; fd: the connection, made as
  *				queue_user, when errno is 0 (sign.c)
+ *	IPC_PARENT_MTA_RESTART	u32 slot: the queue cut that transmitter
+ *				off (queue_mta.c); it is killed and
+ *				restarted, its channel handed over anew
  *
  *   receiver/queue -> parent
  *	IPC_PARENT_LOOKUP_RCPT	str address
