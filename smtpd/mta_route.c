@@ -4,8 +4,10 @@
  * and port (an address, "192.0.2.1" or "[192.0.2.1]", is taken as it
  * is);
  * otherwise the domain's MX hosts by preference (mta_mx_plan), or the
- * domain itself when it has no MX; a null MX (RFC 7505) or a domain
- * that does not exist ends there with a permanent failure.  Each host's
+ * domain itself when it has no MX; a null MX (RFC 7505), a domain
+ * that does not exist, or an MX list where we are the best host (RFC
+ * 5321 5.1: the mail would loop) ends there with a permanent failure.
+ * Hosts less preferred than we are are left out.  Each host's
  * IPv6 then IPv4 addresses follow in the order DNS gave them.
  *
  * Lookups go through common/dns (libunbound in this process's event
@@ -38,6 +40,7 @@ struct lookup {
 	uint16_t		 type;
 	enum dns_status		 status;
 	const char		*domain;	/* for an MX lookup */
+	const char		*self;		/* our host name */
 	struct mta_hosts	*hosts;
 	enum mta_plan		 plan;
 	struct mta_route	*route;		/* for A/AAAA */
@@ -91,7 +94,8 @@ got(const struct dns_result *r, void *arg)
 	l->done = 1;
 	l->status = r->status;
 	if (l->type == DNS_T_MX) {
-		l->plan = mta_mx_plan(r, l->domain, l->hosts);
+		l->plan = mta_mx_self(r, l->self, mta_mx_plan(r, l->domain,
+		    l->hosts), l->hosts);
 		return;
 	}
 	for (i = 0; r->status == DNS_OK && i < r->nrr; i++)
@@ -200,6 +204,7 @@ mta_route(const struct mta_policy *p, const char *domain,
 	memset(&l, 0, sizeof(l));
 	memset(&h, 0, sizeof(h));
 	l.domain = domain;
+	l.self = p->myhost;
 	l.hosts = &h;
 	ask(domain, DNS_T_MX, &l);
 	rt->plan = l.plan;
@@ -214,6 +219,11 @@ mta_route(const struct mta_policy *p, const char *domain,
 		case MTA_PLAN_NODOMAIN:
 			snprintf(rt->why, sizeof(rt->why), "the domain %s "
 			    "does not exist", domain);
+			break;
+		case MTA_PLAN_LOOP:
+			snprintf(rt->why, sizeof(rt->why), "mail for %s loops "
+			    "back to myself (%s is its best MX host)", domain,
+			    p->myhost);
 			break;
 		case MTA_PLAN_TEMP:
 			snprintf(rt->why, sizeof(rt->why), "MX lookup for %s: "
