@@ -46,6 +46,7 @@ struct q_envelope {
 	time_t		 next;		/* next attempt */
 	char		*author;	/* whose keys sign it, "" none */
 	int		 is_signed;	/* message holds its signatures */
+	int		 delay_warned;	/* the delay notice went out */
 	char		*authres;	/* our Authentication-Results field
 					 * for local recipients, "" none */
 	struct q_rcpt	*rcpt;

@@ -216,9 +216,9 @@ q_finish(struct qent *qe)
 		failed += e->rcpt[i].state == Q_RS_FAILED;
 		remote += e->rcpt[i].state == Q_RS_REMOTE;
 	}
-	if (failed > 0 && e->from[0] != '\0' &&
-	    strcmp(e->source, "dsn") != 0) {
-		/* is the sender one of ours?  The parent knows. */
+	if ((failed > 0 || q_dsn_delay_due(e, cfg, time(NULL))) &&
+	    e->from[0] != '\0' && strcmp(e->source, "dsn") != 0) {
+		/* a DSN: is the sender one of ours?  The parent knows. */
 		qe->req = q_next_req++;
 		qe->bounce_wait = 1;
 		m = ipc_msg_new(IPC_PARENT_LOOKUP_RCPT, qe->req);

@@ -118,8 +118,10 @@ struct sm_config;
 
 /* dsn.c */
 #define DSN_HEADERS_MAX	(8 * 1024)	/* of the original, returned */
-int	 q_dsn_write(int, const struct sm_config *, const struct q_envelope *,
+int	 q_dsn_write(int, const struct sm_config *, struct q_envelope *,
 	    int, const char *);
+int	 q_dsn_delay_due(const struct q_envelope *, const struct sm_config *,
+	    time_t);
 
 /* roles */
 void	 receiver_init(struct sm_config *);
