@@ -159,7 +159,7 @@ defer_dead(const struct qent *qe, int *dead)
 		/* why is the text of a result: "451 4.4.1 ..." */
 		snprintf(note, sizeof(note), "451 4.4.1 destination %s is "
 		    "dead, not tried before %s; last failure: %.300s", dom,
-		    when, strlen(why) > 10 ? why + 10 : why);
+		    when, strlen(why) > 4 ? why + 4 : why);
 		free(r->last);
 		r->last = xstrdup(note);
 		log_info("id=%s rcpt=<%s> remote class=%s status=deferred "

@@ -121,6 +121,8 @@ class Exchange(unittest.TestCase):
     POLICY = "verify"
     B_NAMES_ITS_MX = True
     A_SMTPD = {}
+    A_INSTANCE = Instance       # a subclass may run isp-a differently
+    EXTRA_ZONES = {}            # zone -> more records (zone-file syntax)
 
     @classmethod
     def setUpClass(cls):
@@ -153,7 +155,8 @@ class Exchange(unittest.TestCase):
         a_smtpd = {"tls_policy_map": "plain.test=encrypt",
                    "transport": "plain.test=127.0.0.1:%d" % cls.notls.port}
         a_smtpd.update(cls.A_SMTPD)
-        cls.a = Instance(ports=pa, extra_conf=conf("isp-a.test", pb, a_smtpd))
+        cls.a = cls.A_INSTANCE(ports=pa,
+                               extra_conf=conf("isp-a.test", pb, a_smtpd))
         cls.closers.append(cls.a.close)
         cls.b = Instance(ports=pb, extra_conf=conf("isp-b.test", pa, {}))
         cls.closers.append(cls.b.close)
@@ -171,6 +174,8 @@ class Exchange(unittest.TestCase):
         for inst, dom in ((cls.a, "isp-a.test"), (cls.b, "isp-b.test")):
             zones[dom] = ["@ MX 10 mx", "mx A 127.0.0.1"] + \
                 zone_records(inst, dom)
+        for dom, records in cls.EXTRA_ZONES.items():
+            zones[dom] = zones.get(dom, []) + list(records)
         cls.dns = dnsserver.DnsServer(zones)
         cls.dns.start()
         cls.closers.append(cls.dns.stop)
