@@ -307,7 +307,8 @@ int
 main(void)
 {
 	static void (*const tests[])(void) = {
-		test_mx_plan, test_mx_self, test_result_text, test_text_valid, test_maps,
+		test_mx_plan, test_mx_self, test_result_text, test_text_valid,
+		test_maps,
 		NULL
 	};
 
