@@ -6,7 +6,9 @@
  * is in the environment, a frame given to sendmsg() that holds the text
  * "garble-mta-report" (a remote server's reply the test's fake server
  * sends) goes out with that text's first byte replaced by a control
- * character, which the queue must refuse (mta_text_valid).
+ * character, which the queue must refuse (mta_text_valid); one that
+ * holds "garble-mta-type" goes out as type IPC_QUEUE_MESSAGE, which a
+ * transmitter may not send.
  *
  * Each lie is told on standard error ("mta_liar: ..."), which is the
  * daemon's log in the foreground, so a test can see the liar was at work.
@@ -26,6 +28,8 @@
 #include <unistd.h>
 
 #define MARKER	"garble-mta-report"
+#define MARKER_TYPE "garble-mta-type"
+#define IPC_QUEUE_MESSAGE 200	/* common/ipc.h */
 
 static int
 role_is(const char *name)
@@ -70,19 +74,31 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 	for (i = 0; i < n; i++) {
 		iov[i] = msg->msg_iov[i];
 		copy[i] = NULL;
-		if (memmem(iov[i].iov_base, iov[i].iov_len, MARKER,
-		    strlen(MARKER)) == NULL ||
-		    (copy[i] = malloc(iov[i].iov_len)) == NULL)
+		if (iov[i].iov_len < 12 || (copy[i] =
+		    malloc(iov[i].iov_len)) == NULL)
 			continue;
 		memcpy(copy[i], iov[i].iov_base, iov[i].iov_len);
-		p = memmem(copy[i], iov[i].iov_len, MARKER, strlen(MARKER));
-		*p = 0x01;
+		if ((p = memmem(copy[i], iov[i].iov_len, MARKER,
+		    strlen(MARKER))) != NULL)
+			*p = 0x01;
+		else if (memmem(copy[i], iov[i].iov_len, MARKER_TYPE,
+		    strlen(MARKER_TYPE)) != NULL) {
+			/* the frame's type: its first four bytes */
+			copy[i][0] = IPC_QUEUE_MESSAGE >> 24;
+			copy[i][1] = (IPC_QUEUE_MESSAGE >> 16) & 0xff;
+			copy[i][2] = (IPC_QUEUE_MESSAGE >> 8) & 0xff;
+			copy[i][3] = IPC_QUEUE_MESSAGE & 0xff;
+		} else {
+			free(copy[i]);
+			copy[i] = NULL;
+			continue;
+		}
 		iov[i].iov_base = copy[i];
 		lied = 1;
 	}
 	if (!lied)
 		return real(fd, msg, flags);
-	confess("a report with a control character in its text");
+	confess("a malformed report (a control character, or its type)");
 	m = *msg;
 	m.msg_iov = iov;
 	r = real(fd, &m, flags);

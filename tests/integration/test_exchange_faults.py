@@ -16,8 +16,9 @@ private NSD, a private CA; its helpers are imported, not copied):
 * the delay notice ([smtpd] delay_warning_time), once;
 * mail that would loop back to isp-a (its own host is the best MX, or
   the server greets it with its own hostname) bounces with 5.4.6;
-* a transmitter the queue cut off (a malformed report, made by
-  mta_liar.c) or that crashed is restarted.
+* a transmitter the queue cut off (a malformed report or a message
+  type it may not send, made by mta_liar.c; neither is fatal for the
+  queue) or that crashed is restarted.
 
 The MX hosts are reached on isp-a's [smtpd] mta_port, which is isp-b's
 port 25: a host "with no listener" is another loopback address with
@@ -155,10 +156,13 @@ class Proxy:
 
 
 class GarbleServer:
-    """An SMTP server whose first "end of DATA" reply holds the text
-    mta_liar.c turns into a malformed report; later ones are plain."""
+    """An SMTP server whose first "end of DATA" reply holds a marker
+    mta_liar.c turns into a malformed report (garble-mta-report: a
+    control character in the text; garble-mta-type: a message type a
+    transmitter may not send); later ones are plain."""
 
-    def __init__(self):
+    def __init__(self, marker="garble-mta-report"):
+        self.marker = marker.encode()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(5)
@@ -193,7 +197,7 @@ class GarbleServer:
                     if body in (b".\r\n", b".\n"):
                         break
                 self.messages += 1
-                f.write(b"250 2.0.0 ok garble-mta-report\r\n"
+                f.write(b"250 2.0.0 ok " + self.marker + b"\r\n"
                         if self.messages == 1 else b"250 2.0.0 ok\r\n")
             elif verb == "QUIT":
                 f.write(b"221 bye\r\n")
@@ -240,8 +244,8 @@ def ipv6_loopback():
         return False
 
 
-def mta_pids(inst):
-    """smtpd.mta processes of inst that dropped root."""
+def mta_pids(inst, role="smtpd.mta"):
+    """The processes of a role of inst's smtpd that dropped root."""
     out = set()
     try:
         kids = descendants(inst.pid("smtpd"))
@@ -252,7 +256,7 @@ def mta_pids(inst):
             comm, uids, _ = proc_info(pid)
         except OSError:
             continue
-        if comm == "smtpd.mta" and uids[1] != 0:
+        if comm == role and uids[1] != 0:
             out.add(pid)
     return out
 
@@ -284,12 +288,15 @@ class ExchangeFaultsTest(Exchange):
         cls.mitm = {p: Proxy(strip=True) for p in cls.STRIPPED}
         cls.selfproxy = Proxy()
         cls.garble = GarbleServer()
-        for c in list(cls.mitm.values()) + [cls.selfproxy, cls.garble]:
+        cls.garble2 = GarbleServer("garble-mta-type")
+        for c in list(cls.mitm.values()) + [cls.selfproxy, cls.garble,
+                                            cls.garble2]:
             cls.closers.append(c.close)
         transport = ["strip-%s.test=127.0.0.1:%d" % (p, x.port)
                      for p, x in cls.mitm.items()]
         transport += ["self.test=127.0.0.1:%d" % cls.selfproxy.port,
-                      "garble.test=127.0.0.1:%d" % cls.garble.port]
+                      "garble.test=127.0.0.1:%d" % cls.garble.port,
+                      "garble2.test=127.0.0.1:%d" % cls.garble2.port]
         cls.A_SMTPD = {
             "transport": " ".join(transport),
             "tls_policy_map": " ".join("strip-%s.test=%s" % (p, p)
@@ -458,6 +465,21 @@ class ExchangeFaultsTest(Exchange):
         self.log_has(r"rcpt=<x@garble\.test> remote class=\S+ status=sent",
                      timeout=40)
         self.assertGreaterEqual(self.garble.messages, 2)
+
+    def test_a_message_type_a_transmitter_may_not_send_cuts_it_off(self):
+        """Not fatal for the queue: only that transmitter goes."""
+        before = wait_for(lambda: (lambda s: s if len(s) == 4 else None)(
+            mta_pids(self.a)), 20, "four transmitters")
+        queue = mta_pids(self.a, "smtpd.queue")
+        self.assertEqual(len(queue), 1)
+        self.submit(self.a, ALICE, "x@garble2.test", "garbled f12")
+        self.log_has(r"transmitter slot=\d sent a malformed message type")
+        wait_for(lambda: (lambda s: len(s) == 4 and len(before - s) == 1)(
+            mta_pids(self.a)), 30, "the cut-off transmitter replaced")
+        self.log_has(r"rcpt=<x@garble2\.test> remote class=\S+ status=sent",
+                     timeout=40)
+        self.assertEqual(mta_pids(self.a, "smtpd.queue"), queue)
+        self.assertNotIn("queue: unexpected message", self.a.log("smtpd"))
 
     def test_a_crashed_transmitter_is_restarted(self):
         before = wait_for(lambda: (lambda s: s if len(s) == 4 else None)(
