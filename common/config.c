@@ -71,6 +71,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "smtpd", "queue_lifetime", CFG_DURATION, O(queue_lifetime), "5d" },
 	{ "smtpd", "retry_min", CFG_DURATION, O(retry_min), "5m" },
 	{ "smtpd", "retry_max", CFG_DURATION, O(retry_max), "4h" },
+	{ "smtpd", "delay_warning_time", CFG_DURATION,
+	    O(delay_warning_time), "0" },
 	{ "smtpd", "sign_ed25519", CFG_BOOL, O(sign_ed25519), "yes" },
 	{ "smtpd", "signature_ttl", CFG_DURATION, O(signature_ttl), "7d" },
 	{ "smtpd", "relayhost", CFG_HOSTPORT, O(relayhost), NULL },

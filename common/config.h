@@ -74,6 +74,8 @@ struct sm_config {
 	long	 queue_lifetime;	/* seconds */
 	long	 retry_min;		/* seconds, first retry delay */
 	long	 retry_max;		/* seconds, backoff ceiling */
+	long	 delay_warning_time;	/* seconds before a delay notice,
+					   0 none */
 	int	 sign_ed25519;		/* a second signature, ed25519-sha256 */
 	long	 signature_ttl;		/* seconds from t= to x= */
 	char	*relayhost;		/* "host:port" for all remote mail */

@@ -75,6 +75,7 @@ enum ipc_type {
 	IPC_PARENT_SESSION_END,	/* submitd: the session ended */
 	IPC_PARENT_USER_EXIT,	/* imapd.user idle: u32 sessions received */
 	IPC_PARENT_KEYSTORE,	/* smtpd.queue: a connection to the keystore */
+	IPC_PARENT_MTA_RESTART,	/* smtpd.queue: u32 slot of a bad transmitter */
 
 	/* to smtpd.queue */
 	IPC_QUEUE_MESSAGE = 200,	/* common/qhandoff.h; fd: the message */

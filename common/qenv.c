@@ -24,6 +24,10 @@
  *						yet)
  *	requiretls yes				(RFC 8689: the author asked
  *						for it; absent: not asked)
+ *	delayed yes				(the author was told the mail
+ *						is delayed: [smtpd]
+ *						delay_warning_time; absent:
+ *						not yet)
  *	authres Authentication-Results: mail.example.test;<TAB>dkim=pass ...
  *						(the field smtpd.delivery puts
  *						on top for local recipients;
@@ -208,6 +212,8 @@ q_env_format(const struct q_envelope *e, char **out, size_t *outlen)
 		buf_printf(&b, "signed yes\n");
 	if (e->requiretls)
 		buf_printf(&b, "requiretls yes\n");
+	if (e->delay_warned)
+		buf_printf(&b, "delayed yes\n");
 	if (e->authres[0] != '\0' && q_authres_valid(e->authres))
 		authres_line(&b, e->authres);
 	for (i = 0; i < e->nrcpt; i++)
@@ -306,6 +312,12 @@ parse_line(struct q_envelope *e, char *line)
 		if (strcmp(v, "yes") != 0)
 			return -1;
 		e->requiretls = 1;
+		return 0;
+	}
+	if (strcmp(line, "delayed") == 0) {
+		if (strcmp(v, "yes") != 0)
+			return -1;
+		e->delay_warned = 1;
 		return 0;
 	}
 	if (strcmp(line, "authres") == 0)

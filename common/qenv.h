@@ -47,6 +47,7 @@ struct q_envelope {
 	char		*author;	/* whose keys sign it, "" none */
 	int		 is_signed;	/* message holds its signatures */
 	int		 requiretls;	/* RFC 8689, asked at submission */
+	int		 delay_warned;	/* the delay notice went out */
 	char		*authres;	/* our Authentication-Results field
 					 * for local recipients, "" none */
 	struct q_rcpt	*rcpt;

@@ -3,9 +3,9 @@ pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
 	smtpd/queue.c smtpd/queue.h smtpd/queue_store.c smtpd/sign.c \
 	smtpd/dsn.c smtpd/delivery.c smtpd/verify.c smtpd/verify.h \
-	smtpd/authres.c smtpd/authres.h smtpd/queue_mta.c smtpd/mta.h \
-	smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c smtpd/mta_session.c \
-	smtpd/mta_dane.c
+	smtpd/authres.c smtpd/authres.h smtpd/queue_mta.c smtpd/queue_dest.c \
+	smtpd/mta.h smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c \
+	smtpd/mta_session.c smtpd/mta_dane.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 smtpd_smtpd_LDADD = $(SM_LIBS)
 
@@ -35,3 +35,9 @@ tests_unit_test_mta_dane_SOURCES = tests/unit/test-mta-dane.c \
 tests_unit_test_mta_dane_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_mta_dane_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-mta-dane
+check_PROGRAMS += tests/unit/test-queue-dest
+tests_unit_test_queue_dest_SOURCES = tests/unit/test-queue-dest.c \
+	smtpd/queue_dest.c smtpd/queue.h
+tests_unit_test_queue_dest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_unit_test_queue_dest_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-queue-dest

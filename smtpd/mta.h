@@ -56,6 +56,7 @@ struct mta_policy {
 	struct mta_map	 transport;	/* domain -> host:port */
 	const char	*relayhost;	/* host:port or NULL */
 	int		 port;		/* [smtpd] mta_port, for MX hosts */
+	const char	*myhost;	/* [global] hostname: loops */
 };
 
 int	 mta_policy_load(struct mta_policy *, const struct sm_config *,
@@ -77,7 +78,8 @@ enum mta_plan {
 	MTA_PLAN_IMPLICIT,	/* no MX: the domain itself (RFC 5321 5.1) */
 	MTA_PLAN_NULLMX,	/* "0 ." : the domain takes no mail */
 	MTA_PLAN_NODOMAIN,	/* NXDOMAIN: permanent */
-	MTA_PLAN_TEMP		/* try later */
+	MTA_PLAN_TEMP,		/* try later */
+	MTA_PLAN_LOOP		/* we are the best MX: RFC 5321 5.1 */
 };
 
 struct mta_hosts {
@@ -88,6 +90,9 @@ struct mta_hosts {
 enum mta_plan mta_mx_plan(const struct dns_result *, const char *,
 	    struct mta_hosts *);
 void	 mta_hosts_free(struct mta_hosts *);
+enum mta_plan mta_mx_self(const struct dns_result *, const char *,
+	    enum mta_plan, struct mta_hosts *);
+int	 mta_greets_as_self(const char *, const char *);
 
 /* results */
 int	 mta_status(int);

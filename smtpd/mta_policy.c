@@ -178,6 +178,7 @@ mta_policy_load(struct mta_policy *p, const struct sm_config *cfg,
 	memset(p, 0, sizeof(*p));
 	p->relayhost = cfg->relayhost;
 	p->port = cfg->mta_port;
+	p->myhost = cfg->hostname;
 	if (mta_tls_parse(cfg->tls_policy, &p->tls) == -1) {
 		snprintf(err, errlen, "[smtpd] tls_policy: \"%s\" is not "
 		    "may, encrypt, verify, dane or dane-only", cfg->tls_policy);
@@ -289,6 +290,70 @@ mta_mx_plan(const struct dns_result *r, const char *domain,
 	if (h->n == 0)
 		return nulls > 0 ? MTA_PLAN_NULLMX : MTA_PLAN_TEMP;
 	return MTA_PLAN_MX;
+}
+
+/* Is name our own host name (case and a final dot aside)? */
+static int
+is_self(const char *name, size_t n, const char *self)
+{
+	size_t	 sl = strlen(self);
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (sl > 0 && self[sl - 1] == '.')
+		sl--;
+	return n > 0 && n == sl && strncasecmp(name, self, n) == 0;
+}
+
+/*
+ * RFC 5321 5.1: when we are one of the MX hosts (self, our hostname),
+ * only the hosts more preferred than our best preference are tried; h
+ * (mta_mx_plan's hosts from the same answer) is cut to those.  plan,
+ * or MTA_PLAN_LOOP when none is left: the mail would come back to us.
+ */
+enum mta_plan
+mta_mx_self(const struct dns_result *r, const char *self,
+    enum mta_plan plan, struct mta_hosts *h)
+{
+	const char	*host;
+	size_t		 i;
+	int		 best = -1;
+
+	if (plan != MTA_PLAN_MX || self == NULL)
+		return plan;
+	for (i = 0; i < r->nrr; i++) {
+		host = r->rr[i].u.mx.host;
+		if (r->rr[i].type == DNS_T_MX && host != NULL &&
+		    is_self(host, strlen(host), self) &&
+		    (best == -1 || r->rr[i].u.mx.pref < best))
+			best = r->rr[i].u.mx.pref;
+	}
+	if (best == -1)
+		return plan;
+	mta_hosts_free(h);
+	for (i = 0; i < r->nrr && h->n < MTA_HOSTS_MAX; i++) {
+		host = r->rr[i].u.mx.host;
+		if (r->rr[i].type == DNS_T_MX && r->rr[i].u.mx.pref < best &&
+		    strcmp(host, ".") != 0 && host[0] != '\0')
+			h->name[h->n++] = xstrdup(host);
+	}
+	return h->n == 0 ? MTA_PLAN_LOOP : MTA_PLAN_MX;
+}
+
+/*
+ * Does a greeting ("220 mx.example.org ESMTP ...", its last line) give
+ * our own host name?  Then the connection came back to us.
+ */
+int
+mta_greets_as_self(const char *line, const char *self)
+{
+	size_t	 n;
+
+	if (strlen(line) < 5 || (line[3] != ' ' && line[3] != '-'))
+		return 0;
+	line += 4;
+	n = strcspn(line, " \t");
+	return is_self(line, n, self);
 }
 
 /* ------------------------------------------------------------------ */

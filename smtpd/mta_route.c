@@ -4,10 +4,12 @@
  * and port (an address, "192.0.2.1" or "[192.0.2.1]", is taken as it
  * is);
  * otherwise the domain's MX hosts by preference (mta_mx_plan), or the
- * domain itself when it has no MX; a null MX (RFC 7505) or a domain
- * that does not exist ends there with a permanent failure.  Each host's
- * IPv6 then IPv4 addresses follow in the order DNS gave them.  The
- * route notes which answers were DNSSEC-secure (the MX set, each
+ * domain itself when it has no MX; a null MX (RFC 7505), a domain
+ * that does not exist, or an MX list where we are the best host (RFC
+ * 5321 5.1: the mail would loop) ends there with a permanent failure.
+ * Hosts less preferred than we are are left out.  Each host's
+ * IPv6 then IPv4 addresses follow in the order DNS gave them.
+ * The route notes which answers were DNSSEC-secure (the MX set, each
  * address), which is what DANE (mta_dane.c) starts from.
  *
  * Lookups go through common/dns (libunbound in this process's event
@@ -41,6 +43,7 @@ struct lookup {
 	enum dns_status		 status;
 	enum dns_sec		 sec;
 	const char		*domain;	/* for an MX lookup */
+	const char		*self;		/* our host name */
 	struct mta_hosts	*hosts;
 	enum mta_plan		 plan;
 	struct mta_route	*route;		/* for A/AAAA */
@@ -98,7 +101,8 @@ got(const struct dns_result *r, void *arg)
 	l->status = r->status;
 	l->sec = r->sec;
 	if (l->type == DNS_T_MX) {
-		l->plan = mta_mx_plan(r, l->domain, l->hosts);
+		l->plan = mta_mx_self(r, l->self, mta_mx_plan(r, l->domain,
+		    l->hosts), l->hosts);
 		return;
 	}
 	for (i = 0; r->status == DNS_OK && i < r->nrr; i++)
@@ -208,6 +212,7 @@ mta_route(const struct mta_policy *p, const char *domain,
 	memset(&l, 0, sizeof(l));
 	memset(&h, 0, sizeof(h));
 	l.domain = domain;
+	l.self = p->myhost;
 	l.hosts = &h;
 	ask(domain, DNS_T_MX, &l);
 	rt->plan = l.plan;
@@ -223,6 +228,11 @@ mta_route(const struct mta_policy *p, const char *domain,
 		case MTA_PLAN_NODOMAIN:
 			snprintf(rt->why, sizeof(rt->why), "the domain %s "
 			    "does not exist", domain);
+			break;
+		case MTA_PLAN_LOOP:
+			snprintf(rt->why, sizeof(rt->why), "mail for %s loops "
+			    "back to myself (%s is its best MX host)", domain,
+			    p->myhost);
 			break;
 		case MTA_PLAN_TEMP:
 			snprintf(rt->why, sizeof(rt->why), "MX lookup for %s: "

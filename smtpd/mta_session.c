@@ -231,8 +231,8 @@ starttls(const struct mta_addr *a, char *line, size_t linelen, char *why,
 /*
  * A new connection to a: greeted, EHLO said, TLS as the policy wants.
  * plain: do not try STARTTLS ("may", after a failed handshake).  0, or
- * -1 with why and nothing open (-2: STARTTLS failed, -3: REQUIRETLS
- * mail and the server does not offer REQUIRETLS).
+ * -1 with why and nothing open (-2: STARTTLS failed, -3: it is us,
+ * -4: REQUIRETLS mail and the server does not offer REQUIRETLS).
  */
 static int
 conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
@@ -250,6 +250,14 @@ conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
 		mta_result_text(why, whylen, code == -1 ? 421 : code,
 		    code == -1 ? "no greeting" : line, NULL);
 		return -1;
+	}
+	if (mta_greets_as_self(line, cfg->hostname)) {
+		/* RFC 5321 5.1: it would come back to us */
+		snprintf(why, whylen, "5.4.6 mail loops back to myself: host "
+		    HA " greeted me with my own hostname %.100s", a->host,
+		    a->text, cfg->hostname);
+		smtp_client_close(&K.c);
+		return -3;
 	}
 	K.up = 1;
 	code = smtp_client_hello(&K.c, "EHLO", cfg->hostname, line,
@@ -277,13 +285,33 @@ conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
 		    " does not offer it", a->host, a->text);
 		smtp_client_close(&K.c);
 		K.up = 0;
-		return -3;
+		return -4;
 	}
 	return 0;
 fail:
 	smtp_client_close(&K.c);
 	K.up = 0;
 	return -1;
+}
+
+/* A route with no address: the code and status its recipients get. */
+static int
+plan_status(enum mta_plan plan, const char **st)
+{
+	switch (plan) {
+	case MTA_PLAN_NULLMX:
+		*st = "5.1.10";
+		return 556;
+	case MTA_PLAN_NODOMAIN:
+		*st = "5.1.2";
+		return 550;
+	case MTA_PLAN_LOOP:
+		*st = "5.4.6";
+		return 554;
+	default:
+		*st = "4.4.3";
+		return 451;
+	}
 }
 
 /*
@@ -297,16 +325,15 @@ conn_route(const struct mta_job *j, int *code, char *why, size_t whylen)
 	size_t			 i;
 	int			 r, tlsfail = 0, nortls = 0;
 	char			 w[MTA_TEXT_MAX] = "no address to try";
+	char			 loop[MTA_TEXT_MAX] = "";
+	const char		*st;
 
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		fatal("mta: route");
 	mta_route(pol, j->domain, rt);
 	if (rt->n == 0) {
-		*code = rt->plan == MTA_PLAN_NULLMX ? 556 :
-		    rt->plan == MTA_PLAN_NODOMAIN ? 550 : 451;
-		snprintf(why, whylen, "%s %.400s", rt->plan == MTA_PLAN_NULLMX ?
-		    "5.1.10" : rt->plan == MTA_PLAN_NODOMAIN ? "5.1.2" :
-		    "4.4.3", rt->why);
+		*code = plan_status(rt->plan, &st);
+		snprintf(why, whylen, "%s %.400s", st, rt->why);
 		free(rt);
 		return -1;
 	}
@@ -331,15 +358,23 @@ conn_route(const struct mta_job *j, int *code, char *why, size_t whylen)
 			    K.host, K.addr, K.port, w);
 			r = conn_open(&rt->a[i], 1, w, sizeof(w));
 		}
+		if (r == -3)
+			snprintf(loop, sizeof(loop), "%s", w);
 		if (r != 0) {
 			tlsfail |= r == -2 || strstr(w, "STARTTLS") != NULL;
-			nortls += r == -3;
+			nortls += r == -4;
 			log_info("id=%s mta relay=" HA ":%d policy=%s not "
 			    "used: %s", j->id, K.host, K.addr, K.port,
 			    mta_tls_name(K.policy), w);
 		}
 	}
 	free(rt);
+	if (r != 0 && loop[0] != '\0') {
+		/* no other host took it: it would loop, not heal */
+		*code = 554;
+		snprintf(why, whylen, "%s", loop);
+		return -1;
+	}
 	if (r != 0 && nortls > 0 && !tlsfail) {
 		/*
 		 * RFC 8689 4.2.1: the servers that could be reached do not

@@ -69,7 +69,7 @@
 
 static struct sm_config	*cfg;
 struct event_base	*q_base;
-static struct ipc_conn	*parent_ipc;
+struct ipc_conn		*q_parent;
 static struct qclient	*receiver;	/* the receiver's channel */
 static struct dlvch	*dlv[Q_DELIVERY_N];
 static struct qclient	*clients;
@@ -216,14 +216,14 @@ q_finish(struct qent *qe)
 		failed += e->rcpt[i].state == Q_RS_FAILED;
 		remote += e->rcpt[i].state == Q_RS_REMOTE;
 	}
-	if (failed > 0 && e->from[0] != '\0' &&
-	    strcmp(e->source, "dsn") != 0) {
-		/* is the sender one of ours?  The parent knows. */
+	if ((failed > 0 || q_dsn_delay_due(e, cfg, time(NULL))) &&
+	    e->from[0] != '\0' && strcmp(e->source, "dsn") != 0) {
+		/* a DSN: is the sender one of ours?  The parent knows. */
 		qe->req = q_next_req++;
 		qe->bounce_wait = 1;
 		m = ipc_msg_new(IPC_PARENT_LOOKUP_RCPT, qe->req);
 		ipc_add_str(m, e->from);
-		ipc_send(parent_ipc, m);
+		ipc_send(q_parent, m);
 		return;
 	}
 	if (failed > 0)
@@ -677,7 +677,7 @@ parent_channel(struct ipc_msg *m)
 void
 queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
-	enum q_peer	 peer = c == parent_ipc ? QP_PARENT :
+	enum q_peer	 peer = c == q_parent ? QP_PARENT :
 			    *(enum q_peer *)arg;
 
 	switch (m->type) {
@@ -721,12 +721,16 @@ queue_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		q_sign_keystore(m);
 		return;
 	}
-	if (peer != QP_CLIENT)
+	if (peer == QP_MTA)	/* it talks to the Internet: not fatal */
+		q_mta_bad(arg, "message type");
+	else if (peer != QP_CLIENT)
 		fatalx("queue: unexpected message %u from the %s", m->type,
 		    q_peer_names[peer]);
-	log_warnx("queue_socket: unexpected message %u", m->type);
-	/* not freed here, inside its own dispatch: EOF will come */
-	shutdown(ipc_conn_fd(c), SHUT_RDWR);
+	else {
+		log_warnx("queue_socket: unexpected message %u", m->type);
+		/* not freed here, inside its own dispatch: EOF will come */
+		shutdown(ipc_conn_fd(c), SHUT_RDWR);
+	}
 }
 
 static void
@@ -771,9 +775,9 @@ queue_main(struct sm_config *c, int parent_fd, int recv_fd, int qsock_fd)
 	    O_DIRECTORY | O_CLOEXEC)) == -1)
 		fatal("open queue directories");
 	q_recover();
-	parent_ipc = ipc_conn_new(q_base, parent_fd, queue_dispatch,
+	q_parent = ipc_conn_new(q_base, parent_fd, queue_dispatch,
 	    peer_closed, "parent");
-	q_sign_init(q_base, cfg, parent_ipc);
+	q_sign_init(q_base, cfg, q_parent);
 	/* the delivery processes' channels come from the parent */
 	if (recv_fd != -1)
 		receiver_new(recv_fd);

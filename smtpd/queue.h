@@ -66,6 +66,7 @@ struct qent {
 
 extern int		 q_inc_fd, q_fd;	/* incoming/, queue/ */
 extern struct event_base *q_base;
+extern struct ipc_conn	*q_parent;
 extern struct qent	*q_entries;
 extern int		 q_ninflight;	/* requests out */
 extern uint32_t		 q_next_req;
@@ -83,6 +84,27 @@ int	 q_mta_any(void);
 int	 q_mta_send(struct qent *, const struct sm_config *);
 void	 q_mta_delivered(struct mtach *, struct ipc_msg *);
 void	 q_mta_done(struct mtach *, struct ipc_msg *);
+void	 q_mta_bad(struct mtach *, const char *);
+
+/* queue_dest.c: per-destination concurrency and dead destinations */
+#define Q_DEST_TRACK	1000	/* destinations remembered */
+enum q_dest_fb {
+	Q_DEST_NONE,		/* says nothing of the servers */
+	Q_DEST_OK,		/* a server answered */
+	Q_DEST_FAIL		/* no server answered, or none did TLS */
+};
+struct q_dest;
+struct q_dests {
+	struct q_dest	*head;
+	int		 max;		/* the highest limit */
+	long		 dead_time;	/* seconds a dead one rests */
+};
+enum q_dest_fb q_dest_outcome(const char *);
+int	 q_dest_limit(struct q_dests *, const char *, time_t);
+const char *q_dest_dead(struct q_dests *, const char *, time_t, time_t *);
+void	 q_dest_feedback(struct q_dests *, const char *, enum q_dest_fb,
+	    const char *, time_t);
+void	 q_dest_free(struct q_dests *);
 
 /* queue_store.c */
 int	 q_fsync_dir(int, const char *);

@@ -28,7 +28,10 @@
  *	mta dies	a temporary failure (with the queue's backoff, so a
  *			message that kills its delivery process is not
  *			retried in a loop that would make smtpd give up),
- *			and gets the new process's channel.
+ *			and gets the new process's channel.  A transmitter
+ *			the queue cut off for a malformed report is killed
+ *			and restarted on the queue's word
+ *			(IPC_PARENT_MTA_RESTART).
  *	queue dies	the receiver answers 451 to every message it was
  *			waiting on, and to new ones, until it has a channel
  *			to the new queue; the delivery processes finish
@@ -269,6 +272,24 @@ role_up(int i)
 	return roles[i].pid > 0 && role_ipc[i] != NULL;
 }
 
+/*
+ * The queue cut a transmitter off (it reported something malformed):
+ * it is killed, and restarted like one that died, with a new channel.
+ */
+static int
+mta_restart(struct ipc_msg *m)
+{
+	uint32_t	 slot;
+
+	if (ipc_get_u32(m, &slot) == -1 || ipc_get_end(m) == -1 ||
+	    slot >= Q_MTA_N)
+		return -1;
+	log_warnx("role=%s pid=%ld cut off by the queue; restarting it",
+	    roles[R_MTA + slot].name, (long)roles[R_MTA + slot].pid);
+	respawn_lost(&roles[R_MTA + slot]);
+	return 0;
+}
+
 static void
 parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
@@ -282,6 +303,9 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		return;
 	if (m->type == IPC_PARENT_KEYSTORE && i == R_QUEUE &&
 	    keystore_for_queue(c, m) == 0)
+		return;
+	if (m->type == IPC_PARENT_MTA_RESTART && i == R_QUEUE &&
+	    mta_restart(m) == 0)
 		return;
 	/* a child that asks anything else is not ours any more */
 	log_warnx("role=%s pid=%ld sent a message it may not (type %u); "

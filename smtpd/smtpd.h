@@ -41,6 +41,9 @@
  *	IPC_PARENT_KEYSTORE	(nothing): a connection to [keystore] socket
  *	  <- IPC_QUEUE_KEYSTORE	u32 errno; fd: the connection, made as
  *				queue_user, when errno is 0 (sign.c)
+ *	IPC_PARENT_MTA_RESTART	u32 slot: the queue cut that transmitter
+ *				off (queue_mta.c); it is killed and
+ *				restarted, its channel handed over anew
  *
  *   receiver/queue -> parent
  *	IPC_PARENT_LOOKUP_RCPT	str address
@@ -115,8 +118,10 @@ struct sm_config;
 
 /* dsn.c */
 #define DSN_HEADERS_MAX	(8 * 1024)	/* of the original, returned */
-int	 q_dsn_write(int, const struct sm_config *, const struct q_envelope *,
+int	 q_dsn_write(int, const struct sm_config *, struct q_envelope *,
 	    int, const char *);
+int	 q_dsn_delay_due(const struct q_envelope *, const struct sm_config *,
+	    time_t);
 
 /* roles */
 void	 receiver_init(struct sm_config *);

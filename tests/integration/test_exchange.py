@@ -122,9 +122,10 @@ class Exchange(unittest.TestCase):
     B_NAMES_ITS_MX = True
     A_SMTPD = {}
     A_TRANSPORT = []    # more domain=host:port next hops of isp-a
-    EXTRA_ZONES = {}    # more zones for the NSD: name -> records
+    EXTRA_ZONES = {}    # zone -> more records (zone-file syntax)
     SIGNED = ()         # zones the NSD signs; their DS is the trust anchor
     TAMPER = ()         # (owner, type) whose RRSIG is broken
+    A_INSTANCE = Instance   # a subclass may run isp-a differently
 
     @classmethod
     def setUpClass(cls):
@@ -160,7 +161,8 @@ class Exchange(unittest.TestCase):
                                           % cls.notls.port] +
                                          cls.A_TRANSPORT)}
         a_smtpd.update(cls.a_smtpd_extra())
-        cls.a = Instance(ports=pa, extra_conf=conf("isp-a.test", pb, a_smtpd))
+        cls.a = cls.A_INSTANCE(ports=pa,
+                               extra_conf=conf("isp-a.test", pb, a_smtpd))
         cls.closers.append(cls.a.close)
         cls.b = Instance(ports=pb, extra_conf=conf("isp-b.test", pa, {}))
         cls.closers.append(cls.b.close)
@@ -178,7 +180,8 @@ class Exchange(unittest.TestCase):
         for inst, dom in ((cls.a, "isp-a.test"), (cls.b, "isp-b.test")):
             zones[dom] = ["@ MX 10 mx", "mx A 127.0.0.1"] + \
                 zone_records(inst, dom)
-        zones.update(cls.EXTRA_ZONES)
+        for dom, records in cls.EXTRA_ZONES.items():
+            zones[dom] = zones.get(dom, []) + list(records)
         cls.prepare(zones)
         cls.dns = dnsserver.DnsServer(zones, signed=cls.SIGNED,
                                       tamper=cls.TAMPER)

@@ -85,6 +85,65 @@ test_mx_plan(void)
 }
 
 static void
+test_mx_self(void)
+{
+	struct dns_result	 r;
+	struct dns_rr		 rr[4];
+	struct mta_hosts	 h;
+	enum mta_plan		 p;
+
+	memset(&r, 0, sizeof(r));
+	r.status = DNS_OK;
+	r.rr = rr;
+	r.nrr = 4;
+	mx(&rr[0], 5, "mx1.example.org");
+	mx(&rr[1], 10, "ME.example.net.");
+	mx(&rr[2], 10, "mx2.example.org");
+	mx(&rr[3], 20, "backup.example.net");
+
+	test_begin("we are an MX host: only the more preferred ones are "
+	    "tried (RFC 5321 5.1)");
+	p = mta_mx_self(&r, "me.example.net", mta_mx_plan(&r, "example.org",
+	    &h), &h);
+	test_assert(p == MTA_PLAN_MX);
+	test_assert(h.n == 1);
+	test_assert_str(h.name[0], "mx1.example.org");
+	mta_hosts_free(&h);
+	test_end();
+
+	test_begin("we are the best MX host: a loop, no host to try");
+	mx(&rr[0], 10, "mx1.example.org");
+	mx(&rr[1], 5, "me.example.net");
+	p = mta_mx_self(&r, "me.example.net", mta_mx_plan(&r, "example.org",
+	    &h), &h);
+	test_assert(p == MTA_PLAN_LOOP);
+	test_assert(h.n == 0);
+	test_end();
+
+	test_begin("not among the MX hosts: all of them, unchanged");
+	p = mta_mx_self(&r, "other.example.net", mta_mx_plan(&r,
+	    "example.org", &h), &h);
+	test_assert(p == MTA_PLAN_MX);
+	test_assert(h.n == 4);
+	mta_hosts_free(&h);
+	test_end();
+
+	test_begin("a greeting with our own host name is a loop");
+	test_assert(mta_greets_as_self("220 me.example.net ESMTP Sealmail",
+	    "me.example.net"));
+	test_assert(mta_greets_as_self("220-ME.EXAMPLE.NET. hi",
+	    "me.example.net"));
+	test_assert(mta_greets_as_self("220 me.example.net", "me.example.net"));
+	test_assert(!mta_greets_as_self("220 me.example.net.evil ESMTP",
+	    "me.example.net"));
+	test_assert(!mta_greets_as_self("220 mx.example.org ESMTP",
+	    "me.example.net"));
+	test_assert(!mta_greets_as_self("220", "me.example.net"));
+	test_assert(!mta_greets_as_self("220 ", ""));
+	test_end();
+}
+
+static void
 test_result_text(void)
 {
 	static const struct {
@@ -265,7 +324,8 @@ int
 main(void)
 {
 	static void (*const tests[])(void) = {
-		test_mx_plan, test_result_text, test_text_valid, test_maps,
+		test_mx_plan, test_mx_self, test_result_text, test_text_valid,
+		test_maps,
 		NULL
 	};
 

@@ -378,6 +378,93 @@ test_dsn(void)
 	test_end();
 }
 
+static void
+test_delay_notice(void)
+{
+	struct sm_config	 cfg;
+	struct q_envelope	 e, f;
+	char			 out[16384], *text, err[128];
+	const char		 orig[] = "Subject: hello\r\n\r\nbody\r\n";
+	int			 ofd, dfd;
+	size_t			 len;
+	ssize_t			 n;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hostname = "mx.example.test";
+	cfg.queue_lifetime = 5 * 86400;
+	sample(&e);
+	e.created = time(NULL) - 3600;
+
+	test_begin("no delay notice when delay_warning_time is 0 (off) or "
+	    "not reached");
+	test_assert(!q_dsn_delay_due(&e, &cfg, time(NULL)));
+	cfg.delay_warning_time = 7200;
+	test_assert(!q_dsn_delay_due(&e, &cfg, time(NULL)));
+	test_end();
+
+	test_begin("a delay notice: Action: delayed for each recipient still "
+	    "tried, once (RFC 3464)");
+	cfg.delay_warning_time = 1800;
+	test_assert(q_dsn_delay_due(&e, &cfg, time(NULL)));
+	ofd = memfd_create("o", 0);
+	dfd = memfd_create("d", 0);
+	test_assert(write(ofd, orig, sizeof(orig) - 1) > 0);
+	test_assert(q_dsn_write(dfd, &cfg, &e, ofd, "fedcba9876543210") == 0);
+	n = pread(dfd, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	test_assert(strstr(out, "Subject: Delayed Mail (still being "
+	    "retried)\r\n") != NULL);
+	test_assert(strstr(out, "Final-Recipient: rfc822; carol@example.net"
+	    "\r\nAction: delayed\r\nStatus: 4.0.0\r\n") != NULL);
+	test_assert(strstr(out, "Final-Recipient: rfc822; Bob@example.test"
+	    "\r\nAction: delayed\r\nStatus: 4.2.0\r\nDiagnostic-Code: "
+	    "smtp; 451 4.2.0 busy now\r\nWill-Retry-Until: ") != NULL);
+	test_assert(strstr(out, "Action: failed") == NULL);
+	test_assert(e.delay_warned);
+	test_assert(!q_dsn_delay_due(&e, &cfg, time(NULL)));
+	test_end();
+
+	test_begin("the delay notice mark survives format and parse");
+	q_env_format(&e, &text, &len);
+	test_assert(strstr(text, "\ndelayed yes\n") != NULL);
+	test_assert(q_env_parse(text, len, &f, err, sizeof(err)) == 0);
+	test_assert(f.delay_warned);
+	test_assert(!q_dsn_delay_due(&f, &cfg, time(NULL)));
+	free(text);
+	q_env_free(&f);
+	test_end();
+
+	test_begin("never a delay notice to the null sender or for a DSN");
+	e.delay_warned = 0;
+	free(e.from);
+	e.from = strdup("");
+	test_assert(!q_dsn_delay_due(&e, &cfg, time(NULL)));
+	free(e.from);
+	e.from = strdup("a@example.org");
+	free(e.source);
+	e.source = strdup("dsn");
+	test_assert(!q_dsn_delay_due(&e, &cfg, time(NULL)));
+	test_end();
+
+	test_begin("a bounce and a delay due together: one DSN with both");
+	free(e.source);
+	e.source = strdup("smtp");
+	e.rcpt[0].state = Q_RS_FAILED;
+	test_assert(ftruncate(dfd, 0) == 0 && lseek(dfd, 0, SEEK_SET) == 0);
+	test_assert(q_dsn_write(dfd, &cfg, &e, ofd, "fedcba9876543210") == 0);
+	n = pread(dfd, out, sizeof(out) - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	test_assert(strstr(out, "Subject: Undelivered Mail Returned to "
+	    "Sender\r\n") != NULL);
+	test_assert(strstr(out, "Action: failed") != NULL);
+	test_assert(strstr(out, "carol@example.net\r\nAction: delayed") !=
+	    NULL);
+	close(ofd);
+	close(dfd);
+	q_env_free(&e);
+	test_end();
+}
+
 /* The text/rfc822-headers part of a DSN in out, or NULL. */
 static const char *
 dsn_part(const char *out, size_t *len)
@@ -523,6 +610,7 @@ main(void)
 		test_unknown_class_is_unsafe,
 		test_backoff,
 		test_dsn,
+		test_delay_notice,
 		test_dsn_headers_are_bounded_at_a_field,
 		test_admin,
 		NULL
