@@ -310,8 +310,7 @@ q_defer(struct qent *qe, const char *why)
  * Hand a (signed, or not ours to sign) message on: its local recipients
  * to a delivery process, its remote ones to a transmitter (queue_mta.c),
  * both under one request id.  The attempt ends (q_finish) when both
- * have answered.  Remote recipients no transmitter can take now stay
- * for the next attempt.
+ * have answered.  Remote recipients no transmitter can take now wait.
  */
 static void
 q_send(struct qent *qe)
@@ -332,7 +331,8 @@ q_send(struct qent *qe)
 	}
 	qe->req = q_next_req++;
 	if (nr > 0 && q_mta_send(qe, cfg) == -1 && n == 0) {
-		q_release(qe, time(NULL) + 1);
+		/* its domain's transmitters busy (waitdom): due once one is */
+		q_release(qe, time(NULL) + (qe->waitdom[0] == '\0'));
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/message", qe->id);
@@ -566,8 +566,11 @@ q_run(int fd, short ev, void *arg)
 	for (qe = q_entries; qe != NULL && q_ninflight < Q_INFLIGHT_MAX &&
 	    (dlv_any() || q_mta_any()); qe = next) {
 		next = qe->next;
-		if (!qe->inflight && qe->next_try <= now)
-			q_attempt(qe);
+		if (qe->inflight || qe->next_try > now ||
+		    (qe->waitdom[0] != '\0' && !q_mta_can(qe->waitdom)))
+			continue;
+		qe->waitdom[0] = '\0';
+		q_attempt(qe);
 	}
 	evtimer_add(run_ev, &tv);
 }

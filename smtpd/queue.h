@@ -62,6 +62,8 @@ struct qent {
 	struct mtach		*mch;		/* at a transmitter */
 	struct q_envelope	*env;		/* while in flight */
 	int			 bounce_wait;	/* sender lookup outstanding */
+	char			 waitdom[256];	/* due, but no transmitter
+						   could take this domain */
 };
 
 extern int		 q_inc_fd, q_fd;	/* incoming/, queue/ */
@@ -81,6 +83,7 @@ void	 queue_dispatch(struct ipc_conn *, struct ipc_msg *, void *);
 /* queue_mta.c: the transmitters' side */
 void	 q_mta_new(uint32_t, int);
 int	 q_mta_any(void);
+int	 q_mta_can(const char *);
 int	 q_mta_send(struct qent *, const struct sm_config *);
 void	 q_mta_delivered(struct mtach *, struct ipc_msg *);
 void	 q_mta_done(struct mtach *, struct ipc_msg *);

@@ -223,6 +223,17 @@ fb_end(struct mtach *ch)
 }
 
 /*
+ * Could a transmitter take mail for domain now?  Lets the queue leave a
+ * waiting message unread until one can, instead of reading its envelope
+ * on every run.
+ */
+int
+q_mta_can(const char *domain)
+{
+	return pick(domain) != NULL;
+}
+
+/*
  * Send qe's remote recipients to a transmitter, under qe->req.  0 (sent,
  * or every one was for a dead destination: deferred), or -1 when none
  * can take them now (they wait for the next attempt).
@@ -246,8 +257,14 @@ q_mta_send(struct qent *qe, const struct sm_config *cfg)
 		free(idx);
 		return 0;
 	}
-	if (n == 0 || (ch = pick(mta_domain(e->rcpt[idx[0]].addr))) ==
-	    NULL) {
+	if (n == 0) {
+		free(idx);
+		return -1;
+	}
+	if ((ch = pick(mta_domain(e->rcpt[idx[0]].addr))) == NULL) {
+		/* q_run passes it over until q_mta_can says otherwise */
+		snprintf(qe->waitdom, sizeof(qe->waitdom), "%s",
+		    mta_domain(e->rcpt[idx[0]].addr));
 		free(idx);
 		return -1;
 	}
