@@ -4,7 +4,8 @@ smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
 	smtpd/queue.c smtpd/queue.h smtpd/queue_store.c smtpd/sign.c \
 	smtpd/dsn.c smtpd/delivery.c smtpd/verify.c smtpd/verify.h \
 	smtpd/authres.c smtpd/authres.h smtpd/queue_mta.c smtpd/mta.h \
-	smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c smtpd/mta_session.c
+	smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c smtpd/mta_session.c \
+	smtpd/mta_sts.c smtpd/mta_sts_fetch.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 smtpd_smtpd_LDADD = $(SM_LIBS)
 
@@ -27,3 +28,10 @@ tests_unit_test_mta_SOURCES = tests/unit/test-mta.c smtpd/mta_policy.c \
 tests_unit_test_mta_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_mta_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-mta
+
+check_PROGRAMS += tests/unit/test-mta-sts
+tests_unit_test_mta_sts_SOURCES = tests/unit/test-mta-sts.c smtpd/mta_sts.c \
+	smtpd/mta_policy.c smtpd/mta.h
+tests_unit_test_mta_sts_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_unit_test_mta_sts_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-mta-sts

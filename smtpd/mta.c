@@ -69,6 +69,7 @@ mta_init(struct sm_config *c)
 		fatalx("mta: TLS: %s", err);
 	mta_route_init(base, dns);
 	mta_session_init(cfg, &policy, tls_ctx);
+	mta_sts_init(tls_ctx, policy.sts_port);
 }
 
 /* Size and 8-bit content of the message; -1 when it cannot be read. */

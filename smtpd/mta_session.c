@@ -25,8 +25,15 @@
  * that chains to [global] tls_ca and names the MX host (or the next
  * hop's host).  A server that does not meet the policy is skipped, and
  * when none does the recipients are deferred (4.7.x): they bounce only
- * at the end of the queue lifetime.  DANE and MTA-STS will decide in
+ * at the end of the queue lifetime.  DANE will decide in
  * tls_required() and tls_verify_name().
+ *
+ * MTA-STS (mta_sts_fetch.c; not for a relayhost or transport next hop):
+ * an "enforce" policy raises the domain's TLS policy to "verify"
+ * (mta_tls_sts) and keeps MX hosts that match none of its patterns out
+ * of the route; "testing" changes nothing but logs each thing enforce
+ * would have refused (host not listed, no STARTTLS, a certificate that
+ * would not verify).
  *
  * Runs in smtpd.mta ([global] user, chrooted, no key): every reply is
  * read through common/smtp_client.c (bounded lines, codes checked) and
@@ -55,7 +62,7 @@
 struct conn {
 	struct smtp_client c;
 	int		 up;
-	char		 dest[DNS_NAME_TEXT_MAX + 16];	/* domain/policy */
+	char		 dest[DNS_NAME_TEXT_MAX + 64];	/* domain/policy/sts */
 	char		 host[DNS_NAME_TEXT_MAX];
 	char		 addr[64];
 	int		 port;
@@ -66,12 +73,15 @@ struct conn {
 	char		 cipher[64];
 	time_t		 last;
 	int		 nmsg;		/* transactions on it */
+	int		 sts;		/* enum mta_sts_mode, -1: none */
 };
 
 static const struct sm_config	*cfg;
 static const struct mta_policy	*pol;
 static SSL_CTX			*tls_ctx;
-static struct conn		 K = { .c = { .fd = -1 } };
+static struct conn		 K = { .c = { .fd = -1 }, .sts = -1 };
+static const struct mta_sts	*sts;	/* this call's MTA-STS policy */
+static const char		*msgid;	/* this call's message */
 
 void
 mta_session_init(const struct sm_config *c, const struct mta_policy *p,
@@ -127,6 +137,28 @@ tls_verify_name(enum mta_tls p, const struct mta_addr *a)
 	return p == MTA_TLS_VERIFY ? a->host : NULL;
 }
 
+/* MTA-STS "testing": what "enforce" would have refused, logged. */
+static void
+sts_would(const struct mta_addr *a, const char *why)
+{
+	if (K.sts == MTA_STS_TESTING)
+		log_info("id=%s mta relay=" HA ":%d mta-sts=testing would "
+		    "refuse: %s", msgid, a->host, a->text, K.port, why);
+}
+
+/* May the policy's MX host a be used?  0 with why, under "enforce". */
+static int
+sts_host_ok(const struct mta_addr *a, char *why, size_t whylen)
+{
+	if (sts == NULL || sts->mode == MTA_STS_NONE ||
+	    mta_sts_mx_ok(sts, a->host))
+		return 1;
+	snprintf(why, whylen, "%.200s matches no mx of the MTA-STS policy",
+	    a->host);
+	sts_would(a, why);
+	return sts->mode != MTA_STS_ENFORCE;
+}
+
 /* ------------------------------------------------------------------ */
 /* opening */
 
@@ -175,6 +207,12 @@ starttls(const struct mta_addr *a, char *line, size_t linelen, char *why,
 	}
 	K.tls = 1;
 	K.verified = vname != NULL;
+	if (vname == NULL && K.sts == MTA_STS_TESTING) {
+		if (mta_sts_cert_ok(K.c.ssl, a->host, err, sizeof(err)))
+			K.verified = 1;
+		else
+			sts_would(a, err);
+	}
 	snprintf(K.proto, sizeof(K.proto), "%s", SSL_get_version(K.c.ssl));
 	snprintf(K.cipher, sizeof(K.cipher), "%s",
 	    SSL_get_cipher_name(K.c.ssl));
@@ -228,7 +266,8 @@ conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
 		snprintf(why, whylen, "TLS is required, but " HA " did not "
 		    "offer STARTTLS", a->host, a->text);
 		goto fail;
-	}
+	} else
+		sts_would(a, plain ? "STARTTLS failed" : "no STARTTLS");
 	return 0;
 fail:
 	smtp_client_close(&K.c);
@@ -264,6 +303,13 @@ conn_route(const struct mta_job *j, int *code, char *why, size_t whylen)
 		K.port = ntohs(((struct sockaddr_in *)&rt->a[i].ss)->sin_port);
 		snprintf(K.host, sizeof(K.host), "%s", rt->a[i].host);
 		snprintf(K.addr, sizeof(K.addr), "%s", rt->a[i].text);
+		if (!rt->nexthop && !sts_host_ok(&rt->a[i], w, sizeof(w))) {
+			tlsfail = 1;
+			log_info("id=%s mta relay=" HA ":%d policy=%s "
+			    "mta-sts=enforce not used: %s", j->id, K.host,
+			    K.addr, K.port, mta_tls_name(K.policy), w);
+			continue;
+		}
 		r = conn_open(&rt->a[i], 0, w, sizeof(w));
 		/* "may": a failed handshake is no reason to give up */
 		if (r == -2 && !tls_required(K.policy)) {
@@ -436,11 +482,13 @@ log_results(const struct mta_job *j, int reused)
 
 	for (i = 0; i < j->n; i++) {
 		st = mta_status(j->r[i].code);
-		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s "
+		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s%s%s "
 		    "tls=%s%s%s verified=%s reused=%s status=%s %s", j->id,
 		    j->r[i].addr, K.host[0] ? K.host : "none",
 		    K.addr[0] ? K.addr : "none", K.port,
-		    mta_tls_name(K.policy), K.tls ? K.proto : "none",
+		    mta_tls_name(K.policy), K.sts >= 0 ? " mta-sts=" : "",
+		    K.sts >= 0 ? mta_sts_mode_name((enum mta_sts_mode)K.sts) : "",
+		    K.tls ? K.proto : "none",
 		    K.tls ? " cipher=" : "", K.tls ? K.cipher : "",
 		    K.verified ? "name+chain" : "no", reused ? "yes" : "no",
 		    st == Q_DLV_OK ? "sent" : st == Q_DLV_PERMFAIL ?
@@ -456,8 +504,13 @@ mta_session_run(struct mta_job *j)
 	enum mta_tls	 policy = mta_tls_for(pol, j->domain);
 	int		 code, reused, accepted = 0, r;
 
-	snprintf(dest, sizeof(dest), "%s/%s", j->domain,
-	    mta_tls_name(policy));
+	msgid = j->id;
+	sts = mta_nexthop(pol, j->domain) == NULL ?
+	    mta_sts_get(j->domain, j->id) : NULL;
+	policy = mta_tls_sts(policy, sts);
+	snprintf(dest, sizeof(dest), "%s/%s/%s%s", j->domain,
+	    mta_tls_name(policy), sts != NULL ?
+	    mta_sts_mode_name(sts->mode) : "-", sts != NULL ? sts->id : "");
 	answer_all(j, 0, 451, "4.3.0 not attempted", NULL);
 again:
 	reused = K.up && strcasecmp(K.dest, dest) == 0 &&
@@ -465,6 +518,7 @@ again:
 	if (!reused) {
 		conn_close(K.up && !smtp_client_stale(&K.c));
 		K.policy = policy;
+		K.sts = sts != NULL ? (int)sts->mode : -1;
 		K.host[0] = K.addr[0] = '\0';
 		K.port = 0;
 		if (conn_route(j, &code, why, sizeof(why)) == -1) {
