@@ -121,6 +121,7 @@ class Exchange(unittest.TestCase):
     POLICY = "verify"
     B_NAMES_ITS_MX = True
     A_SMTPD = {}
+    ZONES = {}          # more records, or more zones, for a subclass
 
     @classmethod
     def setUpClass(cls):
@@ -171,6 +172,8 @@ class Exchange(unittest.TestCase):
         for inst, dom in ((cls.a, "isp-a.test"), (cls.b, "isp-b.test")):
             zones[dom] = ["@ MX 10 mx", "mx A 127.0.0.1"] + \
                 zone_records(inst, dom)
+        for dom, records in cls.ZONES.items():
+            zones[dom] = zones.get(dom, []) + records
         cls.dns = dnsserver.DnsServer(zones)
         cls.dns.start()
         cls.closers.append(cls.dns.stop)
