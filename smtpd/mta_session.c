@@ -138,11 +138,14 @@ mta_session_kept(void)
 	return K.up;
 }
 
-/* Must this destination's mail go over TLS?  (MTA-STS: here.) */
+/*
+ * Must this host's mail go over TLS?  REQUIRETLS mail and an enforced
+ * MTA-STS policy always; DANE as its TLSA says; else the policy.
+ */
 static int
 tls_required(enum mta_tls p)
 {
-	if (K.rtls)
+	if (K.rtls || K.sts == MTA_STS_ENFORCE)
 		return 1;
 	if (p == MTA_TLS_DANE || p == MTA_TLS_DANE_ONLY)
 		return K.dane.state == MTA_DANE_AUTH ||
@@ -162,12 +165,17 @@ tls_verified(enum mta_tls p)
 	    p == MTA_TLS_DANE_ONLY;
 }
 
-/* The name the certificate must carry, or NULL for none. */
+/*
+ * The name the certificate must carry, or NULL for none: under "dane"
+ * with usable TLSA the records decide (DANE-EE checks no name), and an
+ * enforced MTA-STS policy verifies a host that has none (RFC 8461 2:
+ * DANE first, where it applies).
+ */
 static const char *
 tls_verify_name(enum mta_tls p, const struct mta_addr *a)
 {
 	return p == MTA_TLS_VERIFY || K.dane.state == MTA_DANE_AUTH ||
-	    K.rtls ? a->host : NULL;
+	    K.rtls || K.sts == MTA_STS_ENFORCE ? a->host : NULL;
 }
 
 /* MTA-STS "testing": what "enforce" would have refused, logged. */

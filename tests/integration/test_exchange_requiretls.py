@@ -12,41 +12,21 @@ reached through isp-a's [smtpd] transport as rt.test.
 """
 
 import smtplib
-import socket
 import ssl
-import threading
 import unittest
 
-from harness import wait_for
-from test_exchange import ALICE, BOB, Exchange, make_cert
+from test_exchange import ALICE, BOB, Exchange, Listener, make_cert
 from test_submitd import PASSWORD, login
 
 
-class TlsNoRequireTlsServer:
+class TlsNoRequireTlsServer(Listener):
     """An SMTP server with STARTTLS (a certificate for localhost) that
     does not offer REQUIRETLS; it notes every command it reads."""
 
     def __init__(self):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
-        self.port = self.sock.getsockname()[1]
         self.commands = []
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                self.session(c)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                c.close()
+        super().__init__()
 
     def session(self, c):
         f = c.makefile("rwb")
@@ -76,9 +56,6 @@ class TlsNoRequireTlsServer:
             else:
                 f.write(b"250 ok\r\n")
             f.flush()
-
-    def close(self):
-        self.sock.close()
 
 
 class RequireTlsTest(Exchange):
