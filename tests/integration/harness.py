@@ -20,6 +20,7 @@ the directory after the test for post-mortems.
 import glob
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -45,7 +46,37 @@ def sanitized():
         return False
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_given = set()
+
+
 def free_port():
+    """A port for a daemon to listen on later.  Taken at random below the
+    kernel's ephemeral range, so that no outgoing connection of any test
+    (whose source port the kernel picks from that range) can take it in
+    the meantime, and never the same twice in this process; checked free
+    now.  Without room below the range: a port the kernel picks."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        if low <= 11000:
+            break
+        port = random.randrange(10000, low)
+        if port in _given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
