@@ -26,6 +26,7 @@ DEB_PACKAGES=(
 	postfix
 	nsd ldnsutils
 	python3-dkim opendkim-tools iproute2
+	python3-yaml
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

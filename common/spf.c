@@ -33,7 +33,8 @@
 #include "xmalloc.h"
 
 #define SPF_MAX_QUERIES	400
-#define SPF_PENDING	(-1)
+#define SPF_PENDING	(-100)	/* an answer is missing: run again */
+#define SPF_FOUND	100	/* find_record(): rec holds the record */
 
 struct spf_ans {
 	uint16_t	 type;
@@ -456,7 +457,7 @@ domain_ok(const char *d)
 	return (labels >= 2);
 }
 
-/* The one SPF record at dom: 0 (rec filled), or a result. */
+/* The one SPF record at dom: SPF_FOUND (rec filled), or a result. */
 static int
 find_record(struct spf_eval *e, const char *dom, struct spf_record *rec)
 {
@@ -489,7 +490,7 @@ find_record(struct spf_eval *e, const char *dom, struct spf_record *rec)
 		    dom);
 		return (SPF_PERMERROR);
 	}
-	return (0);
+	return (SPF_FOUND);
 }
 
 static int
@@ -502,7 +503,7 @@ check_host(struct spf_eval *e, const char *dom, int want_exp)
 
 	rec = xcalloc(1, sizeof(*rec));
 	buf_init(&name, SPF_BUF_MAX);
-	if ((r = find_record(e, dom, rec)) != 0)
+	if ((r = find_record(e, dom, rec)) != SPF_FOUND)
 		goto done;
 	r = SPF_NEUTRAL;
 	for (i = 0; i < rec->nterm; i++) {
@@ -613,7 +614,7 @@ finish(struct spf_check *c, int r, struct spf_eval *e)
 	o.identity = c->identity;
 	o.domain = c->domain;
 	if (r == SPF_FAIL)
-		o.explanation = e->expl != NULL ? e->expl : SPF_DEFAULT_EXPL;
+		o.explanation = e->expl;
 	if (r == SPF_PERMERROR || r == SPF_TEMPERROR)
 		o.problem = e->problem;
 	log_debug("spf identity=%s domain=%s result=%s problem=\"%s\"",
@@ -623,11 +624,29 @@ finish(struct spf_check *c, int r, struct spf_eval *e)
 	spf_cancel(c);
 }
 
+/*
+ * A name as dns_query() takes it: a byte outside printable ASCII (a
+ * space from %_), or a backslash, written \DDD.
+ */
+static void
+wire_text(const char *name, struct buf *out)
+{
+	const unsigned char *p;
+
+	buf_init(out, SPF_BUF_MAX);
+	for (p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '\\')
+			buf_printf(out, "\\%03u", *p);
+		else
+			buf_addc(out, *p);
+}
+
 /* Run the evaluation; finish, or ask for what it is missing. */
 static void
 step(struct spf_check *c)
 {
 	struct spf_eval e;
+	struct buf name;
 	int	 r;
 
 	for (;;) {
@@ -646,8 +665,10 @@ step(struct spf_check *c)
 			finish(c, SPF_TEMPERROR, &e);
 			return;
 		}
-		c->q = dns_query(c->dns, c->want_name, c->want_type,
+		wire_text(c->want_name, &name);
+		c->q = dns_query(c->dns, buf_cstr(&name), c->want_type,
 		    got_answer, c);
+		buf_free(&name);
 		if (c->q != NULL)
 			return;
 		/* not a valid name: it has no records */

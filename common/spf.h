@@ -49,7 +49,6 @@ enum spf_result {
 #define SPF_MAX_LOOKUPS		10	/* RFC 7208 4.6.4 */
 #define SPF_MAX_VOID		2
 #define SPF_MAX_ADDR		10	/* MX hosts, PTR names */
-#define SPF_DEFAULT_EXPL	"DEFAULT"
 #define SPF_BUF_MAX		65536	/* longest expansion kept */
 
 struct spf_request {
@@ -64,7 +63,7 @@ struct spf_outcome {
 	enum spf_result	 result;
 	const char	*identity;	/* "mailfrom" or "helo" */
 	const char	*domain;	/* the domain checked */
-	/* for fail: the exp= text, or SPF_DEFAULT_EXPL without one */
+	/* for fail: the exp= text; NULL without one (the caller's default) */
 	const char	*explanation;
 	const char	*problem;	/* why permerror/temperror, or NULL */
 };

@@ -149,24 +149,40 @@ cidr_len(const char *s, int max, int *out)
  * -1 when one is there but invalid.
  */
 static int
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return (0);
+	while (isdigit((unsigned char)*s))
+		s++;
+	return (*s == '\0');
+}
+
+/*
+ * Cut a dual cidr ("/24", "//64", "/24//64") off the end of arg: a
+ * slash followed by digits to the end.  -1 when one is there but out of
+ * range or with a leading zero; any other slash is part of the name.
+ */
+static int
 cut_cidr(char *arg, struct spf_term *t)
 {
-	char	*p, *q;
+	char	*p;
 	size_t	 n;
 
 	t->cidr4 = 32;
 	t->cidr6 = 128;
-	if ((p = strstr(arg, "//")) != NULL) {
-		n = cidr_len(p + 1, 128, &t->cidr6);
-		if (n == 0 || p[1 + n] != '\0')
+	if ((p = strrchr(arg, '/')) != NULL && all_digits(p + 1) &&
+	    p > arg && p[-1] == '/') {
+		n = cidr_len(p, 128, &t->cidr6);
+		if (n == 0)
+			return (-1);
+		*--p = '\0';
+	}
+	if ((p = strrchr(arg, '/')) != NULL && all_digits(p + 1)) {
+		n = cidr_len(p, 32, &t->cidr4);
+		if (n == 0)
 			return (-1);
 		*p = '\0';
-	}
-	if ((q = strrchr(arg, '/')) != NULL) {
-		n = cidr_len(q, 32, &t->cidr4);
-		if (n == 0 || q[n] != '\0')
-			return (-1);
-		*q = '\0';
 	}
 	return (0);
 }
@@ -368,7 +384,7 @@ ip_text(const struct dns_addr *ip, int dotted, struct buf *b)
 
 	if (ip->af == AF_INET6 && dotted) {
 		for (i = 0; i < 16; i++)
-			buf_printf(b, "%s%x.%x", i ? "." : "",
+			buf_printf(b, "%s%X.%X", i ? "." : "",
 			    ip->u.v6.s6_addr[i] >> 4,
 			    ip->u.v6.s6_addr[i] & 15);
 		return;

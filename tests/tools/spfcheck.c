@@ -3,7 +3,10 @@
  * resolver code, for tests/integration/test_spf_suite.py; built by
  * "make check", never installed.
  *
- *	spfcheck [-t MS] [-r RECEIVER] RESOLVER IP HELO SENDER
+ *	spfcheck [-t MS] [-r RECEIVER] [-T ZONE]... RESOLVER IP HELO SENDER
+ *
+ * -T asks the upstream for names under ZONE even where libunbound
+ * answers them itself (dns_zone_transparent()).
  *
  * SENDER "" checks the HELO identity.  Prints one line:
  * RESULT<TAB>EXPLANATION<TAB>PROBLEM (empty fields when absent).
@@ -47,17 +50,23 @@ main(int argc, char *argv[])
 	struct event_base *base;
 	struct dns_ctx *dns;
 	struct spf_request rq;
-	int	 ch, timeout = 0;
+	const char *zones[16];
+	int	 ch, timeout = 0, nzones = 0, i;
 
 	log_init("spfcheck", 1, LOG_LVL_WARN);
 	memset(&rq, 0, sizeof(rq));
-	while ((ch = getopt(argc, argv, "r:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "r:T:t:v")) != -1) {
 		switch (ch) {
 		case 'r':
 			rq.receiver = optarg;
 			break;
 		case 't':
 			timeout = atoi(optarg);
+			break;
+		case 'T':
+			if (nzones == 16)
+				usage();
+			zones[nzones++] = optarg;
 			break;
 		case 'v':
 			log_setlevel(LOG_LVL_DEBUG);
@@ -81,6 +90,9 @@ main(int argc, char *argv[])
 	base = event_base_new();
 	if ((dns = dns_init(base, argv[0], NULL)) == NULL)
 		return (1);
+	for (i = 0; i < nzones; i++)
+		if (dns_zone_transparent(dns, zones[i]) == -1)
+			return (1);
 	if (timeout > 0)
 		dns_set_timeout(dns, timeout);
 	spf_check(base, dns, &rq, got, NULL);

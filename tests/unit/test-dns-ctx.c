@@ -186,6 +186,7 @@ test_bad_names(void)
 {
 	static const char *bad[] = {
 		"", ".", "a..b", ".a", "a b", "a\\.b", "a\x01.b",
+		"a\\03.b", "a\\256.b", "a\\",
 		"\xc3\xa9.test",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test",	/* label of 64 */
@@ -210,6 +211,12 @@ test_bad_names(void)
 	test_assert(dns_query(ctx, longname, DNS_T_A, got, NULL) == NULL);
 	run_until(NULL, 50);
 	test_assert(ncalled == 0);
+	/* a space written \032, as SPF macros can make one, is a name */
+	dns_set_timeout(ctx, 50);
+	test_assert(dns_query(ctx, "a\\032b.test", DNS_T_A, got, NULL) !=
+	    NULL);
+	run_until(NULL, 300);
+	test_assert(ncalled == 1);
 	dns_free(ctx);
 	test_end();
 }

@@ -87,8 +87,8 @@ static const struct {
 	    "3.2.0.192.in-addr.strong.lp._spf.example.com", 0 },
 	{ "%{d2}.trusted-domains.example.net",
 	    "example.com.trusted-domains.example.net", 0 },
-	{ "%{ir}.%{v}._spf.%{d2}", "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-	    "0.0.0.0.8.b.d.0.1.0.0.2.ip6._spf.example.com", 1 },
+	{ "%{ir}.%{v}._spf.%{d2}", "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com", 1 },
 	{ "%%%_%-", "% %20", 0 },
 	{ "%{L}", "strong-bad", 0 },
 };
