@@ -194,6 +194,7 @@ fuzz_sources() {
 	address) echo $FUZZ_USERDB ;;
 	addr-list) echo $FUZZ_ADDR_LIST ;;
 	dns) echo common/dns_parse.c ;;
+	spf) echo common/spf_macro.c ;;
 	tlsa) echo smtpd/mta_dane.c common/dns.c common/dns_parse.c \
 	    $FUZZ_CONFIG ;;
 	maildir) echo common/maildir.c ;;
