@@ -41,7 +41,7 @@ struct spf_ans {
 	char		*name;
 	enum dns_status	 status;
 	size_t		 n;
-	char		**str;		/* TXT (NUL-terminated copies), MX, PTR */
+	char		**str;		/* TXT (NUL-terminated), MX, PTR */
 	size_t		*len;		/* TXT lengths */
 	struct dns_addr	*addr;		/* A, AAAA */
 };
