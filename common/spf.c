@@ -32,7 +32,6 @@
 #include "spf.h"
 #include "xmalloc.h"
 
-#define SPF_MAX_QUERIES	400
 #define SPF_PENDING	(-100)	/* an answer is missing: run again */
 #define SPF_FOUND	100	/* find_record(): rec holds the record */
 

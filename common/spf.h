@@ -21,7 +21,14 @@
  *
  * The callback runs exactly once per check that was not cancelled,
  * always from the event loop, never from inside spf_check().  The
- * outcome belongs to the module and is freed when the callback returns.
+ * outcome belongs to the module and is freed when the callback returns;
+ * the handle is invalid once the callback has started (do not cancel
+ * it from there).  Lookups run one after another, each bounded by the
+ * dns context's timeout; a check makes at most SPF_MAX_QUERIES.
+ *
+ * How a result is reached: spf.c evaluates over a cache of answers and
+ * runs again from the start each time a missing answer arrives, so the
+ * 10-lookup and 2-void-lookup counts are the same on every run.
  *
  * Records are hostile input: spf_record_parse() and spf_macro_expand()
  * (spf_macro.c) are bounded, never trust a length from the record and
@@ -49,6 +56,7 @@ enum spf_result {
 #define SPF_MAX_LOOKUPS		10	/* RFC 7208 4.6.4 */
 #define SPF_MAX_VOID		2
 #define SPF_MAX_ADDR		10	/* MX hosts, PTR names */
+#define SPF_MAX_QUERIES		400	/* DNS questions per check */
 #define SPF_BUF_MAX		65536	/* longest expansion kept */
 
 struct spf_request {

@@ -188,11 +188,19 @@ class SpfDns:
                 if out is not None:
                     self.request.sendall(struct.pack("!H", len(out)) + out)
 
-        self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
-        self.port = self.udp.server_address[1]
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.tcp = socketserver.ThreadingTCPServer(("127.0.0.1", self.port),
-                                                   Tcp)
+        for _ in range(50):
+            self.udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0),
+                                                       Udp)
+            self.port = self.udp.server_address[1]
+            try:
+                self.tcp = socketserver.ThreadingTCPServer(
+                    ("127.0.0.1", self.port), Tcp)
+                break
+            except OSError:
+                # the same port is taken for TCP: try another
+                self.udp.server_close()
+        else:
+            raise RuntimeError("no loopback port free for UDP and TCP")
         for srv in (self.udp, self.tcp):
             srv.daemon_threads = True
             threading.Thread(target=srv.serve_forever, daemon=True).start()
