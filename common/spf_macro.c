@@ -99,20 +99,21 @@ int
 spf_domain_spec_ok(const char *s)
 {
 	size_t	 n = strlen(s), i, e;
+	int	 last;
 
 	if (n == 0 || spf_macro_check(s, 0) == -1)
 		return (0);
 	/* ends with a macro-expand? */
-	if (s[n - 1] == '}') {
-		for (i = n - 1; i > 0; i--)
-			if (s[i] == '{')
-				break;
-		if (i > 0 && s[i - 1] == '%' && macro_len(s + i - 1, 0) ==
-		    n - i + 1)
-			return (1);
+	for (i = 0, last = 0; i < n; ) {
+		if (s[i] == '%') {
+			i += macro_len(s + i, 0);
+			last = 1;
+		} else {
+			i++;
+			last = 0;
+		}
 	}
-	if (n >= 2 && s[n - 2] == '%' && strchr("%_-", s[n - 1]) != NULL &&
-	    (n < 3 || s[n - 3] != '%'))
+	if (last)
 		return (1);
 	e = n;
 	if (s[e - 1] == '.')

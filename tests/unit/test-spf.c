@@ -22,6 +22,9 @@ static const struct {
 	    "ip6:2001:db8::/32 exists:%{i}.x.example ~all", 0 },
 	{ "v=spf1 include:example.org redirect=x.example.org", 0 },
 	{ "v=spf1 foo=%{l}x -all", 0 },
+	{ "v=spf1 exists:%{i}.%{d}", 0 },	/* ends with a macro */
+	{ "v=spf1 exists:x.y%%%_", 0 },
+	{ "v=spf1 exists:x.y%%_", -1 },		/* "%_" is not one here */
 	{ "v=spf1 foo:bar -all", -1 },		/* unknown mechanism */
 	{ "v=spf1 ip4:192.0.2.0/33", -1 },
 	{ "v=spf1 ip4:192.0.2.0/024", -1 },
