@@ -80,6 +80,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "smtpd", "mta_port", CFG_INT, O(mta_port), "25" },
 	{ "smtpd", "tls_policy", CFG_STR, O(tls_policy), "may" },
 	{ "smtpd", "tls_policy_map", CFG_STR, O(tls_policy_map), NULL },
+	{ "smtpd", "mta_sts_port", CFG_PORT, O(mta_sts_port), "443" },
 
 	{ "submitd", "listen", CFG_LISTEN, O(submitd_listen), "0.0.0.0:587" },
 	{ "submitd", "listen_tls", CFG_LISTEN, O(submitd_listen_tls),

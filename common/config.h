@@ -83,6 +83,7 @@ struct sm_config {
 	int	 mta_port;		/* port of MX hosts (25) */
 	char	*tls_policy;		/* may, encrypt, verify */
 	char	*tls_policy_map;	/* "domain=policy ..." */
+	int	 mta_sts_port;		/* MTA-STS policy servers' (443) */
 
 	/* [submitd] */
 	struct cfg_listen submitd_listen;	/* STARTTLS, 587 */

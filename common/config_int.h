@@ -27,7 +27,8 @@ enum cfg_type {
 	CFG_LOGLEVEL,
 	CFG_ADDR,	/* a mail address or empty */
 	CFG_RESOLVER,	/* empty or "ADDR[@PORT] ..." (common/dns.h) */
-	CFG_HOSTPORT	/* empty or "host:port" */
+	CFG_HOSTPORT,	/* empty or "host:port" */
+	CFG_PORT	/* an integer 1 to 65535 */
 };
 
 struct cfg_key {

@@ -261,6 +261,7 @@ cfg_format(const struct cfg_key *k, const void *field, struct buf *b)
 	switch (k->type) {
 	case CFG_INT:
 	case CFG_PERCENT:
+	case CFG_PORT:
 	case CFG_BOOL:
 	case CFG_LOGLEVEL:
 		buf_printf(b, "%d", *(const int *)field);

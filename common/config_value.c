@@ -272,6 +272,7 @@ static const char *const cfg_why[] = {
 	[CFG_ADDR] = "not a mail address (local@domain)",
 	[CFG_RESOLVER] = "expected ADDR[@PORT], e.g. 127.0.0.1@53",
 	[CFG_HOSTPORT] = "expected host:port, e.g. mx.example.org:4025",
+	[CFG_PORT] = "expected a port number from 1 to 65535",
 };
 
 /*
@@ -329,6 +330,13 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 	case CFG_INT:
 	case CFG_PERCENT:
 		r = cfg_parse_uint(v, k->type == CFG_INT ? INT_MAX : 100, &n);
+		if (r == 0)
+			*(int *)field = (int)n;
+		break;
+	case CFG_PORT:
+		r = cfg_parse_uint(v, 65535, &n);
+		if (r == 0 && n == 0)
+			r = -1;
 		if (r == 0)
 			*(int *)field = (int)n;
 		break;

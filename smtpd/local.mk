@@ -5,7 +5,7 @@ smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
 	smtpd/dsn.c smtpd/delivery.c smtpd/verify.c smtpd/verify.h \
 	smtpd/authres.c smtpd/authres.h smtpd/queue_mta.c smtpd/queue_dest.c \
 	smtpd/mta.h smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c \
-	smtpd/mta_session.c smtpd/mta_dane.c
+	smtpd/mta_session.c smtpd/mta_dane.c smtpd/mta_sts.c smtpd/mta_sts_fetch.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 smtpd_smtpd_LDADD = $(SM_LIBS)
 
@@ -41,3 +41,9 @@ tests_unit_test_queue_dest_SOURCES = tests/unit/test-queue-dest.c \
 tests_unit_test_queue_dest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_queue_dest_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-queue-dest
+check_PROGRAMS += tests/unit/test-mta-sts
+tests_unit_test_mta_sts_SOURCES = tests/unit/test-mta-sts.c smtpd/mta_sts.c \
+	smtpd/mta_policy.c smtpd/mta.h
+tests_unit_test_mta_sts_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_unit_test_mta_sts_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-mta-sts

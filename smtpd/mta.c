@@ -72,6 +72,7 @@ mta_init(struct sm_config *c)
 	mta_route_init(base, dns);
 	mta_dane_init(base, dns, tls_ctx);
 	mta_session_init(cfg, &policy, tls_ctx);
+	mta_sts_init(tls_ctx, policy.sts_port);
 }
 
 /* Size and 8-bit content of the message; -1 when it cannot be read. */

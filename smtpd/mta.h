@@ -13,11 +13,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "dns.h"
 #include "smtp_client.h"
 
 struct event_base;
+struct mta_sts;
 struct sm_config;
 
 #define MTA_TIMEOUT	300		/* seconds, each read or write */
@@ -57,6 +59,7 @@ struct mta_policy {
 	const char	*relayhost;	/* host:port or NULL */
 	int		 port;		/* [smtpd] mta_port, for MX hosts */
 	const char	*myhost;	/* [global] hostname: loops */
+	int		 sts_port;	/* [smtpd] mta_sts_port (443) */
 };
 
 int	 mta_policy_load(struct mta_policy *, const struct sm_config *,
@@ -71,6 +74,7 @@ const char *mta_tls_name(enum mta_tls);
 enum mta_tls mta_tls_for(const struct mta_policy *, const char *);
 const char *mta_nexthop(const struct mta_policy *, const char *);
 int	 mta_hostport(const char *, char *, size_t, int *);
+enum mta_tls mta_tls_sts(enum mta_tls, const struct mta_sts *);
 
 /* the outcome of an MX lookup (mta_mx_plan) */
 enum mta_plan {
@@ -126,6 +130,8 @@ struct mta_route {
 void	 mta_route_init(struct event_base *, struct dns_ctx *);
 void	 mta_route(const struct mta_policy *, const char *,
 	    struct mta_route *);
+enum dns_status mta_route_host(struct mta_route *, const char *, int);
+void	 mta_lookup(const char *, uint16_t, dns_cb, void *);
 
 /*
  * mta_dane.c: DANE for one MX host (RFC 7672, RFC 6698/7671).  For a
@@ -190,6 +196,56 @@ struct mta_job {
 	struct mta_rcpt	*r;
 	size_t		 n;
 };
+
+/*
+ * MTA-STS (RFC 8461).  mta_sts.c: the parsers and the match, pure;
+ * mta_sts_fetch.c: the _mta-sts TXT lookup, the HTTPS fetch of
+ * https://mta-sts.<domain>/.well-known/mta-sts.txt and the per-process
+ * cache.  mta_session.c asks mta_sts_get() for a destination domain's
+ * policy (never for a relayhost or transport next hop) and applies it.
+ */
+#define MTA_STS_BODY_MAX	65536	/* a policy's bytes */
+#define MTA_STS_HEAD_MAX	8192	/* an HTTP response's head */
+#define MTA_STS_MX_MAX		64	/* mx patterns of a policy */
+#define MTA_STS_AGE_MAX		31557600 /* max_age's limit, seconds */
+#define MTA_STS_ID_MAX		32	/* the TXT record's id */
+#define MTA_STS_TIMEOUT		20	/* seconds for a whole fetch */
+
+enum mta_sts_mode {
+	MTA_STS_NONE,		/* published, but asks for nothing */
+	MTA_STS_TESTING,	/* only log what enforce would refuse */
+	MTA_STS_ENFORCE		/* listed MX hosts, verified TLS */
+};
+
+struct mta_sts {
+	enum mta_sts_mode mode;
+	long		 max_age;
+	char		*mx[MTA_STS_MX_MAX];	/* "mx.example.org",
+						   "*.example.org" */
+	size_t		 nmx;
+	char		 id[MTA_STS_ID_MAX + 1];	/* of the TXT record */
+	time_t		 expires;
+};
+
+enum mta_http {
+	MTA_HTTP_MORE,		/* read on */
+	MTA_HTTP_DONE,		/* the body is complete */
+	MTA_HTTP_ERROR
+};
+
+int	 mta_sts_txt(const char *, size_t, char *, size_t);
+int	 mta_sts_parse(const char *, size_t, struct mta_sts *, char *,
+	    size_t);
+void	 mta_sts_free(struct mta_sts *);
+int	 mta_sts_match(const char *, const char *);
+int	 mta_sts_mx_ok(const struct mta_sts *, const char *);
+const char *mta_sts_mode_name(enum mta_sts_mode);
+enum mta_http mta_sts_http(const char *, size_t, int, struct buf *, char *,
+	    size_t);
+
+void	 mta_sts_init(SSL_CTX *, int);
+const struct mta_sts *mta_sts_get(const char *, const char *);
+int	 mta_sts_cert_ok(SSL *, const char *, char *, size_t);
 
 void	 mta_session_init(const struct sm_config *, const struct mta_policy *,
 	    SSL_CTX *);

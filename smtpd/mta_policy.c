@@ -179,6 +179,7 @@ mta_policy_load(struct mta_policy *p, const struct sm_config *cfg,
 	p->relayhost = cfg->relayhost;
 	p->port = cfg->mta_port;
 	p->myhost = cfg->hostname;
+	p->sts_port = cfg->mta_sts_port;
 	if (mta_tls_parse(cfg->tls_policy, &p->tls) == -1) {
 		snprintf(err, errlen, "[smtpd] tls_policy: \"%s\" is not "
 		    "may, encrypt, verify, dane or dane-only", cfg->tls_policy);
@@ -225,6 +226,18 @@ mta_tls_for(const struct mta_policy *p, const char *domain)
 	    mta_tls_parse(v, &t) == 0)
 		return t;
 	return p->tls;
+}
+
+/*
+ * The TLS policy under a domain's MTA-STS policy (or NULL): "enforce"
+ * asks for "verify" at least; a stronger setting of the domain's stays.
+ */
+enum mta_tls
+mta_tls_sts(enum mta_tls t, const struct mta_sts *s)
+{
+	if (s != NULL && s->mode == MTA_STS_ENFORCE && t < MTA_TLS_VERIFY)
+		return MTA_TLS_VERIFY;
+	return t;
 }
 
 /* The transport map's host:port for domain, else relayhost, else NULL. */

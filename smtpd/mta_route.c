@@ -15,7 +15,8 @@
  * Lookups go through common/dns (libunbound in this process's event
  * loop, [global] resolver as the upstream); smtpd.mta handles one
  * message at a time, so mta_route() runs the loop until its answers
- * are in.  Runs as [global] user, chrooted to empty_dir: the answers
+ * are in (mta_lookup does the same for any other lookup, the MTA-STS
+ * ones of mta_sts_fetch.c).  Runs as [global] user, chrooted to empty_dir: the answers
  * are parsed by common/dns_parse.c and only names and addresses are
  * kept from them.
  */
@@ -162,6 +163,47 @@ host_addrs(struct mta_route *rt, const char *host, int port)
 	s6 = l.status;
 	ask(host, DNS_T_A, &l);
 	return s6 == DNS_OK ? DNS_OK : l.status;
+}
+
+/* host's addresses into rt, for mta_sts_fetch.c's web server too. */
+enum dns_status
+mta_route_host(struct mta_route *rt, const char *host, int port)
+{
+	return host_addrs(rt, host, port);
+}
+
+struct wait {
+	int	 done;
+	dns_cb	 cb;
+	void	*arg;
+};
+
+static void
+waited(const struct dns_result *r, void *arg)
+{
+	struct wait	*w = arg;
+
+	w->done = 1;
+	w->cb(r, w->arg);
+}
+
+/* One query of any type, its callback run before this returns. */
+void
+mta_lookup(const char *name, uint16_t type, dns_cb cb, void *arg)
+{
+	struct wait		 w = { 0, cb, arg };
+	struct dns_result	 r;
+
+	if (dns_query(dns, name, type, waited, &w) == NULL) {
+		memset(&r, 0, sizeof(r));
+		r.status = DNS_NXDOMAIN;
+		r.qtype = type;
+		cb(&r, arg);
+		return;
+	}
+	while (!w.done)
+		if (event_base_loop(base, EVLOOP_ONCE) == -1)
+			fatalx("mta: event loop");
 }
 
 static void

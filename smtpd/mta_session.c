@@ -30,13 +30,22 @@
  * required and the peer must match one; secure TLSA without usable
  * records make TLS required; without DNSSEC "dane" is "may"; a host
  * DANE says not to use (bogus TLSA, dane-only without DANE) is skipped
- * like one that fails the policy.  MTA-STS will decide in tls_required()
- * and tls_verify_name().
+ * like one that fails the policy.
  *
  * REQUIRETLS (RFC 8689), asked for by the author at submission, raises
- * the policy of that message to at least "verify" and needs a server
- * that offers REQUIRETLS once TLS is up; when the servers that answer
- * verify but none offers it, the recipients fail at once (5.7.30).
+ * the policy of that message to at least "verify" (a DANE policy keeps
+ * TLSA where there is usable TLSA and verifies elsewhere), needs MX
+ * hosts from a DNSSEC-secure answer or an enforced MTA-STS policy (a
+ * next hop of ours needs neither), and a server that offers REQUIRETLS
+ * once TLS is up; when these fail for lack of them the recipients fail
+ * at once (5.7.30), when TLS fails they are deferred.
+ *
+ * MTA-STS (mta_sts_fetch.c; not for a relayhost or transport next hop):
+ * an "enforce" policy raises the domain's TLS policy to "verify"
+ * (mta_tls_sts) and keeps MX hosts that match none of its patterns out
+ * of the route; "testing" changes nothing but logs each thing enforce
+ * would have refused (host not listed, no STARTTLS, a certificate that
+ * would not verify).
  *
  * Runs in smtpd.mta ([global] user, chrooted, no key): every reply is
  * read through common/smtp_client.c (bounded lines, codes checked) and
@@ -65,7 +74,7 @@
 struct conn {
 	struct smtp_client c;
 	int		 up;
-	char		 dest[DNS_NAME_TEXT_MAX + 16];	/* domain/policy */
+	char		 dest[DNS_NAME_TEXT_MAX + 64];	/* domain/policy/sts */
 	char		 host[DNS_NAME_TEXT_MAX];
 	char		 addr[64];
 	int		 port;
@@ -79,12 +88,15 @@ struct conn {
 	int		 nmsg;		/* transactions on it */
 	int		 bdat;		/* the last message went as BDAT */
 	int		 rtls;		/* opened for REQUIRETLS mail */
+	int		 sts;		/* enum mta_sts_mode, -1: none */
 };
 
 static const struct sm_config	*cfg;
 static const struct mta_policy	*pol;
 static SSL_CTX			*tls_ctx;
-static struct conn		 K = { .c = { .fd = -1 } };
+static struct conn		 K = { .c = { .fd = -1 }, .sts = -1 };
+static const struct mta_sts	*sts;	/* this call's MTA-STS policy */
+static const char		*msgid;	/* this call's message */
 
 void
 mta_session_init(const struct sm_config *c, const struct mta_policy *p,
@@ -126,11 +138,14 @@ mta_session_kept(void)
 	return K.up;
 }
 
-/* Must this destination's mail go over TLS?  (MTA-STS: here.) */
+/*
+ * Must this host's mail go over TLS?  REQUIRETLS mail and an enforced
+ * MTA-STS policy always; DANE as its TLSA says; else the policy.
+ */
 static int
 tls_required(enum mta_tls p)
 {
-	if (K.rtls)
+	if (K.rtls || K.sts == MTA_STS_ENFORCE)
 		return 1;
 	if (p == MTA_TLS_DANE || p == MTA_TLS_DANE_ONLY)
 		return K.dane.state == MTA_DANE_AUTH ||
@@ -150,12 +165,39 @@ tls_verified(enum mta_tls p)
 	    p == MTA_TLS_DANE_ONLY;
 }
 
-/* The name the certificate must carry, or NULL for none. */
+/*
+ * The name the certificate must carry, or NULL for none: under "dane"
+ * with usable TLSA the records decide (DANE-EE checks no name), and an
+ * enforced MTA-STS policy verifies a host that has none (RFC 8461 2:
+ * DANE first, where it applies).
+ */
 static const char *
 tls_verify_name(enum mta_tls p, const struct mta_addr *a)
 {
 	return p == MTA_TLS_VERIFY || K.dane.state == MTA_DANE_AUTH ||
-	    K.rtls ? a->host : NULL;
+	    K.rtls || K.sts == MTA_STS_ENFORCE ? a->host : NULL;
+}
+
+/* MTA-STS "testing": what "enforce" would have refused, logged. */
+static void
+sts_would(const struct mta_addr *a, const char *why)
+{
+	if (K.sts == MTA_STS_TESTING)
+		log_info("id=%s mta relay=" HA ":%d mta-sts=testing would "
+		    "refuse: %s", msgid, a->host, a->text, K.port, why);
+}
+
+/* May the policy's MX host a be used?  0 with why, under "enforce". */
+static int
+sts_host_ok(const struct mta_addr *a, char *why, size_t whylen)
+{
+	if (sts == NULL || sts->mode == MTA_STS_NONE ||
+	    mta_sts_mx_ok(sts, a->host))
+		return 1;
+	snprintf(why, whylen, "%.200s matches no mx of the MTA-STS policy",
+	    a->host);
+	sts_would(a, why);
+	return sts->mode != MTA_STS_ENFORCE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -215,6 +257,12 @@ starttls(const struct mta_addr *a, char *line, size_t linelen, char *why,
 		snprintf(why, whylen, HA " matched no TLSA record", a->host,
 		    a->text);
 		return -1;
+	}
+	if (vname == NULL && K.sts == MTA_STS_TESTING) {
+		if (mta_sts_cert_ok(K.c.ssl, a->host, err, sizeof(err)))
+			K.verified = "name+chain";
+		else
+			sts_would(a, err);
 	}
 	snprintf(K.proto, sizeof(K.proto), "%s", SSL_get_version(K.c.ssl));
 	snprintf(K.cipher, sizeof(K.cipher), "%s",
@@ -279,7 +327,8 @@ conn_open(const struct mta_addr *a, int plain, char *why, size_t whylen)
 		snprintf(why, whylen, "TLS is required, but " HA " did not "
 		    "offer STARTTLS", a->host, a->text);
 		goto fail;
-	}
+	} else
+		sts_would(a, plain ? "STARTTLS failed" : "no STARTTLS");
 	if (K.rtls && !(K.c.caps & SMTP_CAP_REQUIRETLS)) {
 		snprintf(why, whylen, "REQUIRETLS was asked for, but " HA
 		    " does not offer it", a->host, a->text);
@@ -337,10 +386,26 @@ conn_route(const struct mta_job *j, int *code, char *why, size_t whylen)
 		free(rt);
 		return -1;
 	}
+	if (K.rtls && !rt->nexthop && !rt->mx_secure &&
+	    (sts == NULL || sts->mode != MTA_STS_ENFORCE)) {
+		/* RFC 8689 4.2.1: MX hosts from DNSSEC or from MTA-STS */
+		*code = 550;
+		snprintf(why, whylen, "5.7.30 REQUIRETLS needs the MX hosts of "
+		    "%.300s from DNSSEC or an MTA-STS policy", j->domain);
+		free(rt);
+		return -1;
+	}
 	for (i = 0, r = -1; i < rt->n && r != 0; i++) {
 		K.port = ntohs(((struct sockaddr_in *)&rt->a[i].ss)->sin_port);
 		snprintf(K.host, sizeof(K.host), "%s", rt->a[i].host);
 		snprintf(K.addr, sizeof(K.addr), "%s", rt->a[i].text);
+		if (!rt->nexthop && !sts_host_ok(&rt->a[i], w, sizeof(w))) {
+			tlsfail = 1;
+			log_info("id=%s mta relay=" HA ":%d policy=%s "
+			    "mta-sts=enforce not used: %s", j->id, K.host,
+			    K.addr, K.port, mta_tls_name(K.policy), w);
+			continue;
+		}
 		mta_dane_host(K.policy, rt, i, &K.dane);
 		if (K.dane.state == MTA_DANE_DEFER) {
 			snprintf(w, sizeof(w), "DANE: %.400s", K.dane.why);
@@ -554,12 +619,14 @@ log_results(const struct mta_job *j, int reused)
 
 	for (i = 0; i < j->n; i++) {
 		st = mta_status(j->r[i].code);
-		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s%s "
+		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s%s%s%s "
 		    "tls=%s%s%s verified=%s reused=%s body=%s status=%s %s",
 		    j->id,
 		    j->r[i].addr, K.host[0] ? K.host : "none",
 		    K.addr[0] ? K.addr : "none", K.port,
 		    mta_tls_name(K.policy), j->requiretls ? "+requiretls" : "",
+		    K.sts >= 0 ? " mta-sts=" : "",
+		    K.sts >= 0 ? mta_sts_mode_name((enum mta_sts_mode)K.sts) : "",
 		    K.tls ? K.proto : "none",
 		    K.tls ? " cipher=" : "", K.tls ? K.cipher : "",
 		    K.verified ? K.verified : "no", reused ? "yes" : "no",
@@ -577,11 +644,17 @@ mta_session_run(struct mta_job *j)
 	enum mta_tls	 policy = mta_tls_for(pol, j->domain);
 	int		 code, reused, accepted = 0, r;
 
+	msgid = j->id;
+	sts = mta_nexthop(pol, j->domain) == NULL ?
+	    mta_sts_get(j->domain, j->id) : NULL;
+	policy = mta_tls_sts(policy, sts);
 	/* RFC 8689 4.2.1: a verified certificate, never less */
 	if (j->requiretls && !tls_verified(policy))
 		policy = MTA_TLS_VERIFY;
-	snprintf(dest, sizeof(dest), "%s/%s%s", j->domain,
-	    mta_tls_name(policy), j->requiretls ? "+requiretls" : "");
+	snprintf(dest, sizeof(dest), "%s/%s/%s%s%s", j->domain,
+	    mta_tls_name(policy), sts != NULL ?
+	    mta_sts_mode_name(sts->mode) : "-", sts != NULL ? sts->id : "",
+	    j->requiretls ? "+requiretls" : "");
 	answer_all(j, 0, 451, "4.3.0 not attempted", NULL);
 	K.bdat = 0;
 again:
@@ -591,6 +664,7 @@ again:
 		conn_close(K.up && !smtp_client_stale(&K.c));
 		K.policy = policy;
 		K.rtls = j->requiretls;
+		K.sts = sts != NULL ? (int)sts->mode : -1;
 		K.host[0] = K.addr[0] = '\0';
 		K.port = K.tls = 0;
 		K.verified = NULL;

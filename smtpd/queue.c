@@ -324,7 +324,7 @@ q_send(struct qent *qe)
 		n += e->rcpt[i].state == Q_RS_PENDING;
 		nr += e->rcpt[i].state == Q_RS_REMOTE;
 	}
-	if ((n > 0 && !dlv_any()) || (n == 0 && nr > 0 && !q_mta_any())) {
+	if (n > 0 && !dlv_any()) {
 		/* signed meanwhile, and nobody to take it now: soon */
 		q_release(qe, time(NULL) + 1);
 		return;

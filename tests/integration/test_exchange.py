@@ -18,6 +18,7 @@ import os
 import re
 import smtplib
 import socket
+import ssl
 import subprocess
 import threading
 import unittest
@@ -76,15 +77,20 @@ def zone_records(inst, domain):
     return out
 
 
-class NoTlsServer:
-    """An SMTP server that offers no STARTTLS and notes every command."""
+class Listener:
+    """A TCP listener on loopback that a test runs: every connection it
+    accepts goes to accepted(conn), in the one accepting thread.  A
+    subclass sets its own attributes before calling __init__ (which
+    starts that thread) and gives session(conn), or accepted(conn)."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
+    def __init__(self, host="127.0.0.1", port=0):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
-        self.commands = []
+        self.connections = 0
         threading.Thread(target=self.serve, daemon=True).start()
 
     def serve(self):
@@ -93,26 +99,45 @@ class NoTlsServer:
                 c, _ = self.sock.accept()
             except OSError:
                 return
-            with c:
-                f = c.makefile("rwb")
-                f.write(b"220 plain.test ESMTP\r\n")
-                f.flush()
-                for line in f:
-                    cmd = line.decode(errors="replace").strip()
-                    self.commands.append(cmd)
-                    verb = cmd.split(" ", 1)[0].upper()
-                    if verb == "EHLO":
-                        f.write(b"250-plain.test\r\n250 PIPELINING\r\n")
-                    elif verb == "QUIT":
-                        f.write(b"221 bye\r\n")
-                        f.flush()
-                        break
-                    else:
-                        f.write(b"250 ok\r\n")
-                    f.flush()
+            self.connections += 1
+            self.accepted(c)
+
+    def accepted(self, c):
+        """One session, served and closed."""
+        with c:
+            try:
+                self.session(c)
+            except (OSError, ssl.SSLError):
+                pass
 
     def close(self):
         self.sock.close()
+
+
+class NoTlsServer(Listener):
+    """An SMTP server that offers no STARTTLS and notes every command."""
+
+    def __init__(self):
+        self.commands = []
+        super().__init__()
+
+    def session(self, c):
+        f = c.makefile("rwb")
+        f.write(b"220 plain.test ESMTP\r\n")
+        f.flush()
+        for line in f:
+            cmd = line.decode(errors="replace").strip()
+            self.commands.append(cmd)
+            verb = cmd.split(" ", 1)[0].upper()
+            if verb == "EHLO":
+                f.write(b"250-plain.test\r\n250 PIPELINING\r\n")
+            elif verb == "QUIT":
+                f.write(b"221 bye\r\n")
+                f.flush()
+                break
+            else:
+                f.write(b"250 ok\r\n")
+            f.flush()
 
 
 class Exchange(unittest.TestCase):

@@ -46,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STARTTLS_LINE = re.compile(rb"^250[- ]STARTTLS\s*$", re.I)
 
 
-class Proxy:
+class Proxy(test_exchange.Listener):
     """A TCP proxy on (host, port) to target, run by the test: it notes
     every line the client sends and counts connections.  strip=True
     removes STARTTLS from the server's replies (a man in the middle);
@@ -54,37 +54,24 @@ class Proxy:
     nothing)."""
 
     def __init__(self, host="127.0.0.1", port=0, target=None, strip=False):
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.target = target
         self.strip = strip
         self.lines = []
-        self.connections = 0
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__(host, port)
 
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            if self.target is None:
-                c.close()
-                continue
-            try:
-                s = socket.create_connection(self.target, timeout=30)
-            except OSError:
-                c.close()
-                continue
-            threading.Thread(target=self.upstream, args=(c, s),
-                             daemon=True).start()
-            threading.Thread(target=self.downstream, args=(s, c),
-                             daemon=True).start()
+    def accepted(self, c):
+        if self.target is None:
+            c.close()
+            return
+        try:
+            s = socket.create_connection(self.target, timeout=30)
+        except OSError:
+            c.close()
+            return
+        threading.Thread(target=self.upstream, args=(c, s),
+                         daemon=True).start()
+        threading.Thread(target=self.downstream, args=(s, c),
+                         daemon=True).start()
 
     @staticmethod
     def hang_up(*socks):
@@ -151,11 +138,8 @@ class Proxy:
         return [x for x in self.lines
                 if x.upper().startswith(("MAIL", "RCPT", "DATA"))]
 
-    def close(self):
-        self.sock.close()
 
-
-class GarbleServer:
+class GarbleServer(test_exchange.Listener):
     """An SMTP server whose first "end of DATA" reply holds a marker
     mta_liar.c turns into a malformed report (garble-mta-report: a
     control character in the text; garble-mta-type: a message type a
@@ -163,26 +147,11 @@ class GarbleServer:
 
     def __init__(self, marker="garble-mta-report"):
         self.marker = marker.encode()
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
-        self.port = self.sock.getsockname()[1]
         self.messages = 0
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__()
 
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with c:
-                try:
-                    self.session(c.makefile("rwb"))
-                except OSError:
-                    pass
-
-    def session(self, f):
+    def session(self, c):
+        f = c.makefile("rwb")
         f.write(b"220 garble.test ESMTP\r\n")
         f.flush()
         for line in f:
@@ -206,9 +175,6 @@ class GarbleServer:
             else:
                 f.write(b"250 2.0.0 ok\r\n")
             f.flush()
-
-    def close(self):
-        self.sock.close()
 
 
 class LiarInstance(Instance):

@@ -1,8 +1,9 @@
 """test_exchange_requiretls.py - REQUIRETLS (RFC 8689) between the two
 ISPs of test_exchange.py: an author who asks for it at submission gets
 the message delivered only over TLS with a verified certificate to a
-server that offers REQUIRETLS too, and returned (5.7.30) when no server
-of the destination offers it; both our SMTP servers offer it only once
+server that offers REQUIRETLS too, found through MX records from a
+DNSSEC-secure answer, and returned (5.7.30) when no server of the
+destination offers it or its MX records are not vouched for; both our SMTP servers offer it only once
 TLS is up, and refuse it in plain text.
 
 The server that speaks TLS but does not offer REQUIRETLS is a small one
@@ -11,41 +12,21 @@ reached through isp-a's [smtpd] transport as rt.test.
 """
 
 import smtplib
-import socket
 import ssl
-import threading
 import unittest
 
-from harness import wait_for
-from test_exchange import ALICE, BOB, Exchange, make_cert
+from test_exchange import ALICE, BOB, Exchange, Listener, make_cert
 from test_submitd import PASSWORD, login
 
 
-class TlsNoRequireTlsServer:
+class TlsNoRequireTlsServer(Listener):
     """An SMTP server with STARTTLS (a certificate for localhost) that
     does not offer REQUIRETLS; it notes every command it reads."""
 
     def __init__(self):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
-        self.port = self.sock.getsockname()[1]
         self.commands = []
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                self.session(c)
-            except (OSError, ssl.SSLError):
-                pass
-            finally:
-                c.close()
+        super().__init__()
 
     def session(self, c):
         f = c.makefile("rwb")
@@ -76,14 +57,15 @@ class TlsNoRequireTlsServer:
                 f.write(b"250 ok\r\n")
             f.flush()
 
-    def close(self):
-        self.sock.close()
-
 
 class RequireTlsTest(Exchange):
-    """tls_policy = may on isp-a: REQUIRETLS alone raises it to verify."""
+    """tls_policy = may on isp-a: REQUIRETLS alone raises it to verify.
+    isp-b.test's zone is signed, so its MX hosts come from a secure
+    answer; unsigned.test's is not (its MX is isp-b's server too)."""
 
     POLICY = "may"
+    SIGNED = ("isp-b.test",)
+    EXTRA_ZONES = {"unsigned.test": ["@ MX 10 mx", "mx A 127.0.0.1"]}
 
     @classmethod
     def a_smtpd_extra(cls):
@@ -134,6 +116,15 @@ class RequireTlsTest(Exchange):
         self.assertIn("STARTTLS", self.norequire.commands)
         self.assertFalse([c for c in self.norequire.commands
                           if c.upper().startswith(("MAIL", "RCPT"))])
+
+    def test_mx_hosts_not_from_dnssec_or_mta_sts_get_nothing(self):
+        self.submit_requiretls("dave@unsigned.test", "rtls y4")
+        data = self.find(self.a, ALICE, "dave@unsigned.test")
+        self.assertIn(b"Status: 5.7.30", data)
+        self.assertIn(b"from DNSSEC or an MTA-STS policy", data)
+        self.assertNotRegex(self.a.log("smtpd"),
+                            r"mta rcpt=<dave@unsigned\.test> \S+ .*"
+                            r"status=sent")
 
     def test_port_25_offers_requiretls_only_over_tls(self):
         s = smtplib.SMTP("127.0.0.1", self.b.port("smtp"), timeout=30)

@@ -151,6 +151,12 @@ static const struct {
 	{ "[keystore]\nforward = nohost\n", "t.conf:2: forward: expected" },
 	{ "[global]\nresolver = 127.0.0.1@0\n",
 	    "t.conf:2: resolver: expected" },
+	{ "[smtpd]\nmta_sts_port = 0\n",
+	    "t.conf:2: mta_sts_port: expected a port number" },
+	{ "[smtpd]\nmta_sts_port = 65536\n",
+	    "t.conf:2: mta_sts_port: expected a port number" },
+	{ "[smtpd]\nmta_sts_port = https\n",
+	    "t.conf:2: mta_sts_port: expected a port number" },
 };
 
 static void
