@@ -10,3 +10,9 @@ tests_unit_test_dmarc_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-dmarc
 
 EXTRA_DIST += tests/fuzz/fuzz-dmarc.c
+
+# dmarccheck: one check through the real resolver, for
+# tests/integration/test_dmarc.py; built by "make check".
+check_PROGRAMS += tests/tools/dmarccheck
+tests_tools_dmarccheck_SOURCES = tests/tools/dmarccheck.c
+tests_tools_dmarccheck_LDADD = $(SM_LIBS)
