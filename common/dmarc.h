@@ -119,7 +119,8 @@ struct dmarc_outcome {
 	enum dmarc_policy disposition;
 	int		 sampled_out;	/* pct lowered the disposition */
 	int		 dkim_aligned, spf_aligned;
-	const char	*problem;	/* why temperror/permerror, or NULL */
+	/* why temperror/permerror/none, or a bad tag of the record; NULL */
+	const char	*problem;
 };
 
 /*

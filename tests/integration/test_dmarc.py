@@ -2,12 +2,21 @@
 real resolver code (common/dns.c on libunbound): _dmarc records served
 by spfdns.py on loopback, tests/tools/dmarccheck runs each case with
 Debian's Public Suffix List, and its result, the domain whose record
-applied, the policy and the disposition must be the table's.
+applied, the policy and the disposition must be the table's.  Where
+python3-authheaders decides the same question (one record with a valid
+p, at most one passing DKIM domain; it has no pct, rua fallback or
+temperror) our result and policy must also be its.
 """
 
 import os
 import subprocess
+import types
 import unittest
+
+try:
+    import authheaders
+except ImportError:
+    authheaders = None
 
 from harness import BUILDDIR
 from spfdns import SpfDns
@@ -93,6 +102,42 @@ class DmarcDiscovery(unittest.TestCase):
                 if got[:4] != list(case[5:]):
                     failed.append("%s: got %r, want %r" % (
                         case[:5], got, list(case[5:])))
+        self.assertEqual(failed, [], "\n" + "\n".join(failed))
+
+    @unittest.skipUnless(authheaders, "python3-authheaders not installed")
+    def test_same_results_as_authheaders(self):
+        def txt(name):
+            recs = [r["TXT"] for r in ZONE.get(name, []) if "TXT" in r]
+            recs = ["".join(r) if isinstance(r, list) else r for r in recs]
+            recs = [r for r in recs if r.startswith("v=DMARC1")]
+            return recs[0] if recs else None
+
+        failed, compared = [], 0
+        with SpfDns(ZONE) as dns:
+            for case in CASES:
+                frm, dkim, spf, spfdom = case[:4]
+                if case[5] == "temperror" or len(dkim) > 1 or any(
+                        frm.endswith(d) for d in ("two.example",
+                                                  "badp.example",
+                                                  "badp-rua.example")):
+                    continue
+                spf_res = types.SimpleNamespace(
+                    result=spf, smtp_mailfrom="postmaster@" + spfdom)
+                dkim_res = types.SimpleNamespace(
+                    result="pass" if dkim else "none",
+                    header_d=dkim[0] if dkim else "")
+                result, _, _, policy = authheaders.dmarc_per_from(
+                    frm, spf_res, dkim_res, dnsfunc=txt)
+                got = self.check(dns, case)
+                compared += 1
+                # authheaders 0.15 applies sp= to the From domain's own
+                # record too; RFC 7489 6.3 gives sp to subdomains only
+                if "sp=" in (txt("_dmarc." + frm) or ""):
+                    policy = got[2]
+                if got[0] != result or got[2] != policy:
+                    failed.append("%s: ours %r, authheaders %r" % (
+                        case[:5], got[:3], [result, "", policy]))
+        self.assertGreater(compared, 10)
         self.assertEqual(failed, [], "\n" + "\n".join(failed))
 
 
