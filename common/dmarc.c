@@ -32,7 +32,7 @@ struct dmarc_check {
 	char		*spf_domain;
 	char		**dkim;
 	char		 org[DMARC_NAME_MAX];
-	int		 stage;		/* 0: the From domain, 1: org */
+	int		 stage;		/* 0: From domain, 1: org */
 	dmarc_cb	 cb;
 	void		*arg;
 	struct dns_query *q;

@@ -71,7 +71,7 @@ struct dmarc_record {
 	unsigned long	 ri;		/* default 86400 */
 	char		 fo[16];	/* default "0" */
 	int		 rf_afrf;	/* rf names afrf (the default) */
-	size_t		 nrua, nruf;	/* valid URIs, up to DMARC_URI_MAX */
+	size_t		 nrua, nruf;	/* valid URIs kept */
 	char		 rua[DMARC_URI_MAX][256];
 	char		 ruf[DMARC_URI_MAX][256];
 };
@@ -103,11 +103,11 @@ enum dmarc_result {
 
 struct dmarc_request {
 	const char	*from_domain;	/* RFC5322.From domain */
-	const char *const *dkim_pass;	/* d= of the signatures that passed */
+	const char *const *dkim_pass;	/* d= of passing signatures */
 	size_t		 ndkim;
-	enum spf_result	 spf;		/* for the MAIL FROM identity */
-	const char	*spf_domain;	/* MAIL FROM domain (HELO if null) */
-	unsigned int	 roll;		/* random 0..99 for pct sampling */
+	enum spf_result	 spf;		/* of the MAIL FROM identity */
+	const char	*spf_domain;	/* MAIL FROM (or HELO) domain */
+	unsigned int	 roll;		/* random 0..99, for pct */
 };
 
 struct dmarc_outcome {
@@ -117,7 +117,7 @@ struct dmarc_outcome {
 	enum dmarc_policy policy;	/* p, or sp for a subdomain */
 	/* what to do: policy after pct (fail only; NONE otherwise) */
 	enum dmarc_policy disposition;
-	int		 sampled_out;	/* pct lowered the disposition */
+	int		 sampled_out;	/* pct lowered it */
 	int		 dkim_aligned, spf_aligned;
 	/* why temperror/permerror/none, or a bad tag of the record; NULL */
 	const char	*problem;

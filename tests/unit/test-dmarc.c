@@ -61,7 +61,7 @@ static const struct {
 	{ "co.uk", "co.uk" },
 	{ "x.blogspot.com", "x.blogspot.com" },	/* longest rule wins */
 	{ "a.x.blogspot.com", "x.blogspot.com" },
-	{ "foo.ck", "foo.ck" },			/* *.ck: foo.ck is a suffix */
+	{ "foo.ck", "foo.ck" },		/* *.ck: a public suffix */
 	{ "bar.foo.ck", "bar.foo.ck" },
 	{ "a.bar.foo.ck", "bar.foo.ck" },
 	{ "www.ck", "www.ck" },			/* !www.ck */
