@@ -5,17 +5,19 @@
  *
  * The list is read once by a process that can still read the file
  * (dmarc.h); lookups touch no file.  Rules are kept in lower case as
- * written ("com", "*.ck", "!www.ck"); rules in UTF-8 (IDN) are left
- * out, so a name under an IDN suffix falls back to the default rule
- * "*" (its last label).
+ * written ("com", "*.ck", "!www.ck"), labels in UTF-8 (IDN) turned into
+ * the A-labels DNS names carry ("公司.cn" is kept as "xn--55qx5d.cn",
+ * Punycode of RFC 3492); a rule that is not valid UTF-8 is left out.
  */
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "dmarc.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -31,23 +33,157 @@ cmp_rule(const void *a, const void *b)
 	return (strcmp(*(char *const *)a, *(char *const *)b));
 }
 
+#define PUNY_LABEL_MAX	63
+
+/* Decode UTF-8 s[0..n) into cp: how many code points, or -1. */
+static int
+utf8_decode(const unsigned char *s, size_t n, uint32_t *cp, size_t max)
+{
+	size_t	 i = 0, k = 0, more, j;
+	uint32_t c;
+
+	while (i < n) {
+		if (k == max)
+			return (-1);
+		c = s[i];
+		more = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 :
+		    (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 4;
+		if (more == 4 || i + more >= n + (more == 0))
+			return (-1);
+		if (more > 0)
+			c &= 0x3f >> more;
+		for (j = 1; j <= more; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return (-1);
+			c = c << 6 | (s[i + j] & 0x3f);
+		}
+		if ((more == 1 && c < 0x80) || (more == 2 && c < 0x800) ||
+		    (more == 3 && (c < 0x10000 || c > 0x10ffff)) ||
+		    (c >= 0xd800 && c <= 0xdfff))
+			return (-1);
+		cp[k++] = c;
+		i += more + 1;
+	}
+	return ((int)k);
+}
+
+static uint32_t
+puny_adapt(uint32_t delta, uint32_t npoints, int first)
+{
+	uint32_t k = 0;
+
+	delta = first ? delta / 700 : delta / 2;
+	delta += delta / npoints;
+	while (delta > 35 * 26 / 2) {
+		delta /= 35;
+		k += 36;
+	}
+	return (k + 36 * delta / (delta + 38));
+}
+
+/* Append the Punycode of cp[0..len) (RFC 3492 6.3) to out: 0 or -1. */
+static int
+puny_encode(const uint32_t *cp, size_t len, struct buf *out)
+{
+	uint64_t delta = 0, q;
+	uint32_t n = 128, bias = 72, m, k, t;
+	size_t	 h = 0, b, i;
+	char	 ch;
+
+	for (i = 0; i < len; i++)
+		if (cp[i] < 0x80) {
+			ch = tolower((int)cp[i]);
+			buf_addc(out, ch);
+			h++;
+		}
+	if ((b = h) > 0)
+		buf_addc(out, '-');
+	while (h < len) {
+		for (m = UINT32_MAX, i = 0; i < len; i++)
+			if (cp[i] >= n && cp[i] < m)
+				m = cp[i];
+		delta += (uint64_t)(m - n) * (h + 1);
+		n = m;
+		for (i = 0; i < len; i++) {
+			if (cp[i] < n)
+				delta++;
+			if (cp[i] != n)
+				continue;
+			for (q = delta, k = 36;; k += 36) {
+				t = k <= bias ? 1 : k >= bias + 26 ? 26 :
+				    k - bias;
+				if (q < t)
+					break;
+				ch = "abcdefghijklmnopqrstuvwxyz0123456789"
+				    [t + (q - t) % (36 - t)];
+				buf_addc(out, ch);
+				q = (q - t) / (36 - t);
+			}
+			ch = "abcdefghijklmnopqrstuvwxyz0123456789"[q];
+			buf_addc(out, ch);
+			bias = puny_adapt(delta, h + 1, h == b);
+			delta = 0;
+			h++;
+		}
+		delta++;
+		n++;
+		if (delta > UINT32_MAX)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Append one label of a rule, as an A-label if it is not ASCII. */
+static int
+rule_label(const char *l, size_t n, struct buf *out)
+{
+	uint32_t cp[PUNY_LABEL_MAX];
+	size_t	 i;
+	int	 len;
+	char	 ch;
+
+	for (i = 0; i < n && (unsigned char)l[i] < 0x80; i++)
+		;
+	if (i == n) {
+		for (i = 0; i < n; i++) {
+			if (!isgraph((unsigned char)l[i]))
+				return (-1);
+			ch = tolower((unsigned char)l[i]);
+			buf_addc(out, ch);
+		}
+		return (0);
+	}
+	if ((len = utf8_decode((const unsigned char *)l, n, cp,
+	    PUNY_LABEL_MAX)) <= 0)
+		return (-1);
+	buf_addstr(out, "xn--");
+	return (puny_encode(cp, len, out));
+}
+
 /* The rule at the start of line, lower case, or NULL to skip it. */
 static char *
 line_rule(const char *line)
 {
-	size_t	 n, i;
-	char	*r;
+	struct buf b;
+	const char *l, *dot, *end;
+	char	*r = NULL;
 
-	n = strcspn(line, " \t\r\n");
-	if (n == 0 || n > 253 || strncmp(line, "//", 2) == 0)
+	end = line + strcspn(line, " \t\r\n");
+	if (end == line || end - line > 253 || strncmp(line, "//", 2) == 0)
 		return (NULL);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)line[i] >= 0x80 ||
-		    !isgraph((unsigned char)line[i]))
-			return (NULL);
-	r = xstrndup(line, n);
-	for (i = 0; i < n; i++)
-		r[i] = tolower((unsigned char)r[i]);
+	buf_init(&b, 512);
+	for (l = line; l < end; l = dot + 1) {
+		if ((dot = memchr(l, '.', end - l)) == NULL)
+			dot = end;
+		if (l != line)
+			buf_addc(&b, '.');
+		if (rule_label(l, dot - l, &b) == -1)
+			goto done;
+	}
+	if (b.len <= 253)
+		r = xstrdup(buf_cstr(&b));
+done:
+	buf_free(&b);
 	return (r);
 }
 

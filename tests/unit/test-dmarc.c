@@ -28,7 +28,13 @@ static const char psl_text[] =
     "*.kawasaki.jp\n"
     "!city.kawasaki.jp\n"
     "Blogspot.COM\t// trailing text is ignored\n"
-    "\xe5\x85\xac\xe5\x8f\xb8.cn\n";
+    "cn\n"
+    "// IDN rules are in UTF-8: kept as A-labels\n"
+    "\xe5\x85\xac\xe5\x8f\xb8.cn\n"		/* xn--55qx5d.cn */
+    "*.k\xc3\xb6ln\n"			/* *.xn--kln-sna */
+    /* xn--mxtq1m.xn--fiqs8s */
+    "\xe6\x94\xbf\xe5\xba\x9c.\xe4\xb8\xad\xe5\x9b\xbd\n"
+    "bad\xc3.example\n";			/* not UTF-8: left out */
 
 static struct dmarc_psl *
 psl_fixture(void)
@@ -72,6 +78,10 @@ static const struct {
 	{ "example.unlisted", "example.unlisted" },	/* rule "*" */
 	{ "a.b.example.unlisted", "example.unlisted" },
 	{ "localhost", "localhost" },
+	{ "a.b.xn--55qx5d.cn", "b.xn--55qx5d.cn" },
+	{ "a.b.c.xn--kln-sna", "b.c.xn--kln-sna" },
+	{ "a.b.xn--mxtq1m.xn--fiqs8s", "b.xn--mxtq1m.xn--fiqs8s" },
+	{ "x.y.bad\xc3.example", "bad\xc3.example" },
 };
 
 static void
