@@ -26,6 +26,7 @@ DEB_PACKAGES=(
 	postfix
 	nsd ldnsutils
 	python3-dkim opendkim-tools iproute2
+	python3-yaml publicsuffix python3-authheaders
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -194,6 +195,8 @@ fuzz_sources() {
 	address) echo $FUZZ_USERDB ;;
 	addr-list) echo $FUZZ_ADDR_LIST ;;
 	dns) echo common/dns_parse.c ;;
+	spf) echo common/spf_macro.c ;;
+	dmarc) echo common/dmarc_record.c ;;
 	tlsa) echo smtpd/mta_dane.c common/dns.c common/dns_parse.c \
 	    $FUZZ_CONFIG ;;
 	maildir) echo common/maildir.c ;;

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,13 @@ dns_init(struct event_base *base, const char *resolver, const char *ta)
 		return NULL;
 	}
 	return ctx;
+}
+
+int
+dns_zone_transparent(struct dns_ctx *ctx, const char *zone)
+{
+	return dns_ub_check(ub_ctx_zone_add(ctx->ub, zone, "transparent"),
+	    zone);
 }
 
 /* Free a query that is out of the context's list. */
@@ -256,25 +264,40 @@ dns_ub_done(void *arg, int rcode, void *packet, int len, int sec,
 	dns_answered(q);
 }
 
-/* A name libunbound may be given: LDH and the like, no escapes. */
+/*
+ * A name libunbound may be given: printable ASCII labels, where a byte
+ * outside it (a space in a name an SPF macro built) is written \DDD as
+ * in our own names, and counts as one octet; no other escape.
+ */
 static int
 dns_valid_name(const char *name)
 {
-	size_t	 len = strlen(name), label = 0, i;
+	size_t	 len = strlen(name), label = 0, octets = 0, i;
 	int	 c;
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
-	if (len == 0 || len > DNS_NAME_MAX)
+	if (len == 0)
 		return 0;
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)name[i];
-		if (c == '.') {
+		if (c == '\\') {
+			if (i + 3 >= len || !isdigit((unsigned char)name[i + 1])
+			    || !isdigit((unsigned char)name[i + 2]) ||
+			    !isdigit((unsigned char)name[i + 3]) ||
+			    (name[i + 1] - '0') * 100 + (name[i + 2] - '0') * 10
+			    + name[i + 3] - '0' > 255)
+				return 0;
+			i += 3;
+		} else if (c == '.') {
 			if (label == 0)
 				return 0;
 			label = 0;
-		} else if (c <= 0x20 || c >= 0x7f || c == '\\' ||
-		    ++label > 63)
+			octets++;
+			continue;
+		} else if (c <= 0x20 || c >= 0x7f)
+			return 0;
+		if (++label > 63 || ++octets > DNS_NAME_MAX)
 			return 0;
 	}
 	return label > 0;

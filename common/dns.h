@@ -208,6 +208,13 @@ struct dns_ctx	*dns_init(struct event_base *, const char *,
 		    const char *);
 /* Cancel every pending query (no callback runs) and free the context. */
 void		 dns_free(struct dns_ctx *);
+/*
+ * Send names under zone to the upstream although libunbound answers
+ * them itself by default (the RFC 6303 reverse zones of private and
+ * documentation addresses): for tests that serve such PTR records.
+ * 0, or -1 (logged).
+ */
+int		 dns_zone_transparent(struct dns_ctx *, const char *);
 /* Milliseconds before a query is given up (> 0). */
 void		 dns_set_timeout(struct dns_ctx *, int);
 
@@ -215,7 +222,8 @@ void		 dns_set_timeout(struct dns_ctx *, int);
  * Look up name (text, with or without the final dot) for type, class
  * IN.  Returns the handle, or NULL, with no callback to come, when name
  * is not a valid domain name (empty label, label over 63 octets, name
- * over 253 characters, a backslash).  Every other failure, a libunbound
+ * over 253 octets, a byte outside printable ASCII or a backslash other
+ * than a \\DDD escape).  Every other failure, a libunbound
  * one too, comes through the callback as DNS_TEMPFAIL.
  */
 struct dns_query *dns_query(struct dns_ctx *, const char *, uint16_t, dns_cb,

@@ -21,6 +21,8 @@ tests_unit_test_authfail_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-authfail
 
 include $(srcdir)/common/dns.mk
+include $(srcdir)/common/spf.mk
+include $(srcdir)/common/dmarc.mk
 include $(srcdir)/common/dkim.mk
 include $(srcdir)/common/maildir.mk
 include $(srcdir)/common/ks_client.mk

@@ -186,6 +186,7 @@ test_bad_names(void)
 {
 	static const char *bad[] = {
 		"", ".", "a..b", ".a", "a b", "a\\.b", "a\x01.b",
+		"a\\03.b", "a\\256.b", "a\\",
 		"\xc3\xa9.test",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test",	/* label of 64 */
@@ -210,6 +211,24 @@ test_bad_names(void)
 	test_assert(dns_query(ctx, longname, DNS_T_A, got, NULL) == NULL);
 	run_until(NULL, 50);
 	test_assert(ncalled == 0);
+	dns_free(ctx);
+	test_end();
+}
+
+static void
+test_escaped_byte_is_a_name(void)
+{
+	struct dns_ctx *ctx;
+
+	/* a space written \032, as an SPF macro (%_) can make one */
+	test_begin("a byte written \\DDD in a name is asked for");
+	ctx = dns_init(base, "127.0.0.1@53", NULL);
+	dns_set_timeout(ctx, 50);
+	ncalled = 0;
+	test_assert(dns_query(ctx, "a\\032b.test", DNS_T_A, got, NULL) !=
+	    NULL);
+	run_until(NULL, 300);
+	test_assert(ncalled == 1);
 	dns_free(ctx);
 	test_end();
 }
@@ -342,6 +361,7 @@ main(void)
 		test_resolver_config,
 		test_init_refuses,
 		test_bad_names,
+		test_escaped_byte_is_a_name,
 		test_immediate_answer,
 		test_timeout,
 		test_cancel,
