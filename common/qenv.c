@@ -279,6 +279,16 @@ parse_note(struct q_envelope *e, char *v)
 	return 0;
 }
 
+/* A flag line ("signed yes"): "yes" is the only value it takes. */
+static int
+parse_yes(const char *v, int *flag)
+{
+	if (strcmp(v, "yes") != 0)
+		return -1;
+	*flag = 1;
+	return 0;
+}
+
 static int
 parse_line(struct q_envelope *e, char *line)
 {
@@ -302,24 +312,12 @@ parse_line(struct q_envelope *e, char *line)
 		    Q_CLASS_UNSAFE;
 		return 0;
 	}
-	if (strcmp(line, "signed") == 0) {
-		if (strcmp(v, "yes") != 0)
-			return -1;
-		e->is_signed = 1;
-		return 0;
-	}
-	if (strcmp(line, "requiretls") == 0) {
-		if (strcmp(v, "yes") != 0)
-			return -1;
-		e->requiretls = 1;
-		return 0;
-	}
-	if (strcmp(line, "delayed") == 0) {
-		if (strcmp(v, "yes") != 0)
-			return -1;
-		e->delay_warned = 1;
-		return 0;
-	}
+	if (strcmp(line, "signed") == 0)
+		return parse_yes(v, &e->is_signed);
+	if (strcmp(line, "requiretls") == 0)
+		return parse_yes(v, &e->requiretls);
+	if (strcmp(line, "delayed") == 0)
+		return parse_yes(v, &e->delay_warned);
 	if (strcmp(line, "authres") == 0)
 		return parse_authres(e, v);
 	if (strcmp(line, "rcpt") == 0)
