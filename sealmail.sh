@@ -129,6 +129,27 @@ run_integration() {
 	    /usr/bin/python3 tests/integration/run.py "$(basename "$dir")"
 }
 
+# The two integration suites side by side (each mostly waits on its
+# daemons), each on its own half of the test port range and into its
+# own log, shown one after the other.
+run_integrations() {
+	local low high mid la lb
+	low=10000
+	high=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+	mid=$(( (low + high) / 2 ))
+	la=$(mktemp)
+	lb=$(mktemp)
+	SEALMAIL_PORTS="$low-$mid" run_integration build >"$la" 2>&1 &
+	local pa=$!
+	SEALMAIL_PORTS="$mid-$high" \
+	    ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
+	    run_integration build-asan >"$lb" 2>&1 &
+	local pb=$!
+	wait "$pa" "$pb" || true
+	cat "$la" "$lb"
+	rm -f "$la" "$lb"
+}
+
 cmd_test() {
 	need_root test
 	cmd_deps
@@ -138,9 +159,7 @@ cmd_test() {
 	{
 		run_unit build
 		run_unit build-asan
-		run_integration build
-		ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 \
-		    run_integration build-asan
+		run_integrations
 		fuzz_regress
 	} 2>&1 | tee "$out" | grep -E '^(ok|FAIL|  )' || true
 	local pass fail

@@ -47,6 +47,8 @@ import sys
 import tempfile
 import time
 
+import harness
+
 NSD = "/usr/sbin/nsd"
 KEYGEN = "/usr/bin/ldns-keygen"
 SIGNZONE = "/usr/bin/ldns-signzone"
@@ -92,17 +94,7 @@ def missing():
 
 def free_port():
     """A loopback port free for both UDP and TCP, as NSD needs."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free loopback port for UDP and TCP")
+    return harness.free_port(udp=True)
 
 
 def wire_name(name):

@@ -57,29 +57,51 @@ def _ephemeral_low():
 _given = set()
 
 
-def free_port():
-    """A port for a daemon to listen on later.  Taken at random below the
-    kernel's ephemeral range, so that no outgoing connection of any test
-    (whose source port the kernel picks from that range) can take it in
-    the meantime, and never the same twice in this process; checked free
-    now.  Without room below the range: a port the kernel picks."""
-    low = _ephemeral_low()
+def _port_range():
+    """Where free_port() picks: SEALMAIL_PORTS="LOW-HIGH" when set (two
+    suites running side by side each get their own half), else from
+    10000 to the bottom of the kernel's ephemeral range."""
+    spec = os.environ.get("SEALMAIL_PORTS", "")
+    if spec:
+        low, high = spec.split("-")
+        return int(low), int(high)
+    return 10000, _ephemeral_low()
+
+
+def free_port(udp=False):
+    """A port for a daemon to listen on later (with udp, free for UDP as
+    well, as NSD needs).  Taken at random below the kernel's ephemeral
+    range, so that no outgoing connection of any test (whose source port
+    the kernel picks from that range) can take it in the meantime, and
+    never the same twice in this process; checked free now.  Without
+    room below the range: a port the kernel picks."""
+    low, high = _port_range()
+    kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if udp else \
+        (socket.SOCK_STREAM,)
     for _ in range(200):
-        if low <= 11000:
+        if high - low < 1000:
             break
-        port = random.randrange(10000, low)
-        if port in _given:
+        port = random.randrange(low, high)
+        if port in _given or not all(_bindable(port, k) for k in kinds):
             continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
         _given.add(port)
         return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if all(_bindable(port, k) for k in kinds):
+            return port
+    raise RuntimeError("no free loopback port")
+
+
+def _bindable(port, kind):
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def binary(name):
