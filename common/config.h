@@ -84,6 +84,10 @@ struct sm_config {
 	char	*tls_policy;		/* may, encrypt, verify */
 	char	*tls_policy_map;	/* "domain=policy ..." */
 	int	 mta_sts_port;		/* MTA-STS policy servers' (443) */
+	char	*verdict_mode;		/* soft, hardline */
+	char	*verdict_require;	/* tls spf registry callback */
+	char	*dmarc_reject;		/* unsafe, refuse */
+	char	*tls_client_ca;		/* client certificates' anchors */
 
 	/* [submitd] */
 	struct cfg_listen submitd_listen;	/* STARTTLS, 587 */

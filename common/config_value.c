@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "config.h"
 #include "config_int.h"
 #include "log.h"
@@ -275,6 +276,63 @@ static const char *const cfg_why[] = {
 	[CFG_PORT] = "expected a port number from 1 to 65535",
 };
 
+/* Is the n bytes at w one of the words of list ("a b c"), any case? */
+static int
+cfg_word_in(const char *w, size_t n, const char *list)
+{
+	size_t	 l;
+
+	while (*list != '\0') {
+		l = strcspn(list, " ");
+		if (l == n && strncasecmp(w, list, n) == 0)
+			return 1;
+		list += l;
+		list += strspn(list, " ");
+	}
+	return 0;
+}
+
+/*
+ * CFG_WORD: exactly one of k->words; CFG_WORDS: any of them, separated
+ * by spaces or commas, or none (unset).  Stored lowercased, one space
+ * apart.
+ */
+static int
+cfg_set_words(char **field, const struct cfg_key *k, const char *v,
+    const char **why)
+{
+	static char	 msg[160];
+	struct buf	 b;
+	size_t		 n, count = 0;
+
+	buf_init(&b, 0);
+	for (;;) {
+		v += strspn(v, " \t,");
+		if ((n = strcspn(v, " \t,")) == 0)
+			break;
+		if (!cfg_word_in(v, n, cfg_key_words(k)))
+			goto bad;
+		if (count++ > 0)
+			(void)buf_addc(&b, ' ');
+		(void)buf_add(&b, v, n);
+		v += n;
+	}
+	if (k->type == CFG_WORD && count != 1)
+		goto bad;
+	for (n = 0; n < b.len; n++)
+		b.data[n] = (char)tolower((unsigned char)b.data[n]);
+	free(*field);
+	*field = count == 0 ? NULL : xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return 0;
+bad:
+	buf_free(&b);
+	snprintf(msg, sizeof(msg), "expected %s%s", k->type == CFG_WORD ?
+	    "one of: " : "any of: ", cfg_key_words(k));
+	*why = msg;
+	return -1;
+}
+
 /*
  * The text types: checked, then stored as a copy; an empty value unsets
  * (NULL) where the type allows one, except an address, where "" is the
@@ -354,6 +412,9 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 		break;
 	case CFG_LISTEN:
 		return cfg_set_listen((struct cfg_listen *)field, v, why);
+	case CFG_WORD:
+	case CFG_WORDS:
+		return cfg_set_words((char **)field, k, v, why);
 	default:
 		log_panic("cfg_set: type %d", k->type);
 	}

@@ -247,6 +247,9 @@ int	 smtp_is_tls(const struct smtp_session *);
 int	 smtp_requiretls(const struct smtp_session *);
 int	 smtp_tls_info(const struct smtp_session *, char *, size_t, char *,
 	    size_t);
+/* The client's certificate: 1 shown (subject, chained?), 0 none. */
+int	 smtp_tls_client_cert(const struct smtp_session *, char *, size_t,
+	    int *);
 int	 smtp_rcpt_count(const struct smtp_session *);
 enum smtp_phase smtp_phase(const struct smtp_session *);
 int	 smtp_is_8bit(const struct smtp_session *);

@@ -454,6 +454,16 @@ smtp_tls_info(const struct smtp_session *s, char *proto, size_t plen,
 }
 
 int
+smtp_tls_client_cert(const struct smtp_session *s, char *subject, size_t len,
+    int *verified)
+{
+	*verified = 0;
+	if (!s->tls)
+		return 0;
+	return tls_client_cert(s->bev, subject, len, verified);
+}
+
+int
 smtp_rcpt_count(const struct smtp_session *s)
 {
 	return s->nrcpt;

@@ -3,7 +3,8 @@ pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
 	smtpd/queue.c smtpd/queue.h smtpd/queue_store.c smtpd/sign.c \
 	smtpd/dsn.c smtpd/delivery.c smtpd/verify.c smtpd/verify.h \
-	smtpd/authres.c smtpd/authres.h smtpd/queue_mta.c smtpd/queue_dest.c \
+	smtpd/authres.c smtpd/authres.h smtpd/verdict.c smtpd/verdict.h \
+	smtpd/queue_mta.c smtpd/queue_dest.c \
 	smtpd/mta.h smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c \
 	smtpd/mta_session.c smtpd/mta_dane.c smtpd/mta_sts.c smtpd/mta_sts_fetch.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
@@ -21,6 +22,13 @@ tests_unit_test_authres_SOURCES = tests/unit/test-authres.c smtpd/authres.c \
 tests_unit_test_authres_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_authres_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-authres
+
+check_PROGRAMS += tests/unit/test-verdict
+tests_unit_test_verdict_SOURCES = tests/unit/test-verdict.c smtpd/verdict.c \
+	smtpd/verdict.h smtpd/authres.c
+tests_unit_test_verdict_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_unit_test_verdict_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-verdict
 
 check_PROGRAMS += tests/unit/test-mta
 tests_unit_test_mta_SOURCES = tests/unit/test-mta.c smtpd/mta_policy.c \

@@ -40,6 +40,7 @@
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,12 +57,14 @@
 #include "config.h"
 #include "daemon.h"
 #include "dkim.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
 #include "smtp.h"
 #include "smtpd.h"
+#include "verdict.h"
 #include "verify.h"
 #include "xmalloc.h"
 
@@ -76,6 +79,8 @@ struct rsess {
 	struct smtp_session	*s;
 	struct net_slot		*slot;
 	char			 peer[64];
+	struct dns_addr		 client;	/* peer, for SPF */
+	int			 client_known;
 	uint32_t		 req;		/* outstanding IPC request */
 	int			 atqueue;	/* req is the queue's */
 	char			*pending_rcpt;
@@ -93,6 +98,8 @@ static struct dns_ctx	*dns;
 static struct ipc_conn	*parent_ipc, *queue_ipc;
 static struct net_limit	*limit;
 static struct smtp_params params, params_known;
+static struct dmarc_psl	*psl;
+static struct verdict_policy policy;
 
 /*
  * Client addresses that recently waited for the greeting: they skip the
@@ -327,16 +334,23 @@ handoff_send(struct rsess *rs, uint32_t class)
 	free(h.rcpt);
 }
 
-/* The first recipient that takes only verified mail, or NULL. */
-static const char *
-safe_only_rcpt(const struct rsess *rs)
+/* The message will not be taken: why, in a 550 and the log. */
+static void
+refuse(struct rsess *rs, struct verify *v, const char *who)
 {
-	int	 i;
+	unsigned long long sid = smtp_session_id(rs->s);
 
-	for (i = 0; i < rs->nrcpt; i++)
-		if (rs->rcpt[i].safe_only)
-			return rs->rcpt[i].addr;
-	return NULL;
+	if (who != NULL) {
+		log_info("session=%016llx peer=%s id=%s refused: rcpt=<%s> "
+		    "takes only verified mail: %s", sid, rs->peer, rs->qid,
+		    who, verify_why(v));
+		smtp_reply(rs->s, 550, "5.7.1 Message not verified (%s) and "
+		    "<%s> accepts only verified mail", verify_why(v), who);
+		return;
+	}
+	log_info("session=%016llx peer=%s id=%s refused: %s", sid, rs->peer,
+	    rs->qid, verify_why(v));
+	smtp_reply(rs->s, 550, "5.7.1 Message refused: %s", verify_why(v));
 }
 
 /* Verification is over: refuse, or rewrite and hand to the queue. */
@@ -345,8 +359,8 @@ verified(struct verify *v, void *arg)
 {
 	struct rsess	*rs = arg;
 	struct buf	 sum;
-	const char	*who;
-	int		 class = verify_class(v), fd;
+	enum verdict_class verdict = verify_verdict(v);
+	int		 fd;
 	unsigned long long sid = smtp_session_id(rs->s);
 
 	/* a reply may end the transaction, and r_txn_reset must not free v */
@@ -359,15 +373,19 @@ verified(struct verify *v, void *arg)
 	}
 	buf_init(&sum, 0);
 	verify_summary(v, &sum);
-	log_info("session=%016llx peer=%s id=%s class=%s %s", sid, rs->peer,
-	    rs->qid, q_class_name(class), buf_cstr(&sum));
+	if (verdict != VERDICT_SAFE)
+		(void)buf_printf(&sum, " why=\"%s\"", verify_why(v));
+	log_info("session=%016llx peer=%s id=%s verdict=%s %s", sid, rs->peer,
+	    rs->qid, verdict == VERDICT_SAFE ? "safe" : verdict ==
+	    VERDICT_UNSAFE ? "unsafe" : "refuse", buf_cstr(&sum));
 	buf_free(&sum);
-	if (class != Q_CLASS_SAFE && (who = safe_only_rcpt(rs)) != NULL) {
-		log_info("session=%016llx peer=%s id=%s refused: rcpt=<%s> "
-		    "takes only verified mail", sid, rs->peer, rs->qid, who);
-		smtp_reply(rs->s, 550, "5.7.1 Message not verified (no "
-		    "aligned DKIM pass) and <%s> accepts only verified mail",
-		    who);
+	if (verdict == VERDICT_REFUSE) {
+		refuse(rs, v, NULL);
+		goto out;
+	}
+	/* the 452 split keeps these alone in their transaction */
+	if (verdict != VERDICT_SAFE && rs->nrcpt > 0 && rs->rcpt[0].safe_only) {
+		refuse(rs, v, rs->rcpt[0].addr);
 		goto out;
 	}
 	if (verify_rewrite(v, rs->memfd, rs->msg_off, &fd) == -1) {
@@ -386,10 +404,23 @@ verified(struct verify *v, void *arg)
 	}
 	rs->req = next_req++;
 	rs->atqueue = 1;
-	handoff_send(rs, (uint32_t)class);
+	handoff_send(rs, verdict == VERDICT_SAFE ? Q_CLASS_SAFE :
+	    Q_CLASS_UNSAFE);
 	rs->memfd = -1;
 out:
 	verify_free(v);
+}
+
+/* What the session tells about its TLS, for the verdict. */
+static void
+tls_facts(struct smtp_session *s, struct verdict_tls *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->on = smtp_tls_info(s, t->version, sizeof(t->version), t->cipher,
+	    sizeof(t->cipher)) == 0;
+	if (t->on)
+		t->client_cert = smtp_tls_client_cert(s, t->client_subject,
+		    sizeof(t->client_subject), &t->client_verified);
 }
 
 static void
@@ -412,6 +443,13 @@ r_data_end(struct smtp_session *s, size_t size, void *arg)
 	env.authserv_id = cfg->hostname;
 	env.keyserver_port = cfg->smtpd_keyserver_port;
 	env.timeout_ms = VERIFY_TIMEOUT_MS;
+	env.psl = psl;
+	env.policy = &policy;
+	env.client = rs->client;
+	env.client_known = rs->client_known;
+	env.helo = smtp_helo_name(s);
+	env.mail_from = smtp_mail_from(s);
+	tls_facts(s, &env.tls);
 	log_debug("session=%016llx id=%s size=%zu verifying",
 	    (unsigned long long)smtp_session_id(s), rs->qid, size);
 	rs->vfy = verify_start(&env, rs->memfd, rs->msg_off, verified, rs);
@@ -462,6 +500,20 @@ static const struct smtp_hooks hooks = {
 /* ------------------------------------------------------------------ */
 /* IPC */
 
+/*
+ * Would a recipient that does (safe_only) or does not keep an unsafe
+ * mailbox treat unsafe mail unlike those already taken?  Then it waits
+ * for a transaction of its own (452 4.5.3), so refusing this message at
+ * DATA for one of them never refuses it for the other.  In hardline
+ * mode every recipient refuses unsafe mail alike.
+ */
+static int
+splits(const struct rsess *rs, int safe_only)
+{
+	return !policy.hardline && rs->nrcpt > 0 &&
+	    rs->rcpt[0].safe_only != safe_only;
+}
+
 static void
 lookup_answer(struct ipc_msg *m)
 {
@@ -475,6 +527,16 @@ lookup_answer(struct ipc_msg *m)
 	if ((rs = find_req(m->id)) == NULL)
 		return;		/* the client has gone */
 	rs->req = 0;
+	if (m->type == IPC_OK && splits(rs, (code & LOOKUP_SAFE_ONLY) != 0)) {
+		log_info("session=%016llx peer=%s rcpt=<%s> deferred: takes "
+		    "unverified mail unlike the earlier recipients",
+		    (unsigned long long)smtp_session_id(rs->s), rs->peer,
+		    rs->pending_rcpt);
+		smtp_reply(rs->s, 452, "4.5.3 Too many recipients: <%s> "
+		    "takes unverified mail unlike the others; send it in "
+		    "another transaction", rs->pending_rcpt);
+		return;
+	}
 	if (m->type == IPC_OK) {
 		rs->rcpt = xreallocarray(rs->rcpt, (size_t)rs->nrcpt + 1,
 		    sizeof(*rs->rcpt));
@@ -598,17 +660,44 @@ peer_closed(struct ipc_conn *c, void *arg)
 /* ------------------------------------------------------------------ */
 /* accepting */
 
+/* The client's address as SPF sees it: IPv4-mapped IPv6 is IPv4. */
+static int
+client_addr(const struct sockaddr_storage *ss, struct dns_addr *a)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		a->af = AF_INET;
+		a->u.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+		return 0;
+	}
+	if (ss->ss_family != AF_INET6)
+		return -1;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		a->af = AF_INET;
+		memcpy(&a->u.v4, &s6->sin6_addr.s6_addr[12], 4);
+	} else {
+		a->af = AF_INET6;
+		a->u.v6 = s6->sin6_addr;
+	}
+	return 0;
+}
+
 static void
 accept_cb(int lfd, short ev, void *arg)
 {
 	struct smtp_session *s;
 	struct net_slot	*slot;
 	struct rsess	*rs;
+	struct sockaddr_storage ss;
+	socklen_t	 sslen;
 	char		 peer[64];
 	int		 fd;
 
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-	    -1) {
+	sslen = sizeof(ss);
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_warn("accept");
 		return;
@@ -628,6 +717,7 @@ accept_cb(int lfd, short ev, void *arg)
 	rs->memfd = -1;
 	rs->slot = slot;
 	snprintf(rs->peer, sizeof(rs->peer), "%s", peer);
+	rs->client_known = client_addr(&ss, &rs->client) == 0;
 	rs->next = sessions;
 	sessions = rs;
 	s = smtp_session_new(base, fd, pass_known(peer) ? &params_known :
@@ -650,6 +740,8 @@ accept_cb(int lfd, short ev, void *arg)
 void
 receiver_init(struct sm_config *c)
 {
+	char	 err[256];
+
 	cfg = c;
 	base = event_base_new();
 	if (cfg->smtpd_keyserver_port > 65535) {
@@ -657,6 +749,12 @@ receiver_init(struct sm_config *c)
 		    "asked", cfg->smtpd_keyserver_port);
 		cfg->smtpd_keyserver_port = 0;
 	}
+	if (verdict_policy_parse(cfg->verdict_mode, cfg->verdict_require,
+	    cfg->dmarc_reject, &policy, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((psl = dmarc_psl_load(DMARC_PSL_PATH)) == NULL)
+		log_warnx("no public suffix list at %s: DMARC is not "
+		    "checked", DMARC_PSL_PATH);
 	if ((dns = dns_init(base, cfg->resolver,
 	    cfg->dns_trust_anchor)) == NULL)
 		log_warnx("no DNS: DKIM keys cannot be looked up, all mail "

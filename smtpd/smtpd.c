@@ -604,8 +604,8 @@ load_tls(void)
 		log_warnx("no tls_cert/tls_key: STARTTLS not offered");
 		return NULL;
 	}
-	if ((ctx = tls_server_ctx(cfg.tls_cert, cfg.tls_key, NULL, err,
-	    sizeof(err))) == NULL)
+	if ((ctx = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
+	    cfg.tls_client_ca, err, sizeof(err))) == NULL)
 		fatalx("TLS: %s", err);
 	return ctx;
 }
