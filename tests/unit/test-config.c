@@ -59,6 +59,14 @@ test_config_values(void)
 	test_assert(c.max_message_size == 10 * 1024 * 1024);
 	test_assert(c.retry_min == 90);
 	test_assert(c.submitd_listen.n == 0);
+	test_assert_str(c.verdict_mode, "soft");
+	test_assert(c.verdict_require == NULL);
+	config_free(&c);
+	test_assert(parse("[smtpd]\nverdict_mode = HardLine\n"
+	    "verdict_require = tls,SPF  callback\n", &c, err,
+	    sizeof(err)) == 0);
+	test_assert_str(c.verdict_mode, "hardline");
+	test_assert_str(c.verdict_require, "tls spf callback");
 	config_free(&c);
 	test_end();
 }
@@ -130,6 +138,13 @@ static const struct {
 	{ "[global]\npostmaster = .ops@example.test\n",
 	    "t.conf:2: postmaster: not a" },
 	{ "[global]\nlog_level = loud\n", "t.conf:2: log_level: expected" },
+	{ "[smtpd]\nverdict_mode = strict\n",
+	    "t.conf:2: verdict_mode: expected one of: soft hardline" },
+	{ "[smtpd]\nverdict_mode = soft hardline\n",
+	    "t.conf:2: verdict_mode: expected one of" },
+	{ "[smtpd]\n\nverdict_require = tls dnssec\n",
+	    "t.conf:3: verdict_require: expected any of: tls spf registry "
+	    "callback" },
 	{ "[global]\nprefix = /a\nprefix = /b\n", "t.conf:3: prefix: set twice" },
 	{ "[global]\nprefix = rel\n", "t.conf:0: prefix: must be an absolute" },
 	{ "[global\n", "t.conf:1: malformed section header" },
