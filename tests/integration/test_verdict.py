@@ -8,7 +8,10 @@ signed.test lets only 127.0.0.2 send for it (SPF -all) and publishes
 DMARC p=reject; evil.test signs validly for itself and has no policy.
 """
 
+import os
 import smtplib
+import ssl
+import subprocess
 import unittest
 
 import dnsserver
@@ -248,6 +251,78 @@ class HardlineTest(VerdictCase):
         token, data = self.signed()
         code, text = self.send(data, rcpts=(CAROL, BOB), source=SENDER_IP)
         self.assertEqual(code, 250, text)
+
+
+class TlsTest(VerdictCase):
+    """TLS required for safe; client certificates asked for, checked
+    against the instance's CA."""
+    SETTINGS = {"verdict_require": "tls", "tls_client_ca": "etc/ca.pem"}
+
+    def client_cert(self, name, signed_by_ca):
+        """(cert, key) paths of a client certificate for name."""
+        d = self.inst.path("etc")
+        key, cert = os.path.join(d, name + ".key"), os.path.join(d, name + ".pem")
+        run = lambda *a: subprocess.run(a, check=True, cwd=d,
+                                        capture_output=True)
+        if signed_by_ca:
+            run("openssl", "req", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=" + name,
+                "-keyout", key, "-out", name + ".csr")
+            run("openssl", "x509", "-req", "-in", name + ".csr", "-CA",
+                "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+                "-out", cert)
+        else:
+            run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                "/CN=" + name, "-keyout", key, "-out", cert)
+        return cert, key
+
+    def send_tls(self, data, cert=None):
+        ctx = ssl.create_default_context(cafile=self.inst.path("etc", "ca.pem"))
+        if cert is not None:
+            ctx.load_cert_chain(*cert)
+        s = smtplib.SMTP("127.0.0.1", self.inst.port("smtp"), timeout=60,
+                         source_address=(SENDER_IP, 0))
+        try:
+            s.ehlo("client.example.net")
+            s.starttls(context=ctx)
+            s.ehlo("client.example.net")
+            s.mail("alice@signed.test")
+            self.assertEqual(s.rcpt(BOB)[0], 250)
+            return s.data(data)
+        finally:
+            s.quit()
+
+    def test_plain_connection_is_unsafe_when_tls_is_required(self):
+        token, data = self.signed()
+        folder, got = self.deliver(data, token, source=SENDER_IP)
+        self.assertEqual(folder, "Unsafe")
+        self.assertIn("x-tls=none", self.our_ar(got))
+        self.assertIn("not sent over TLS", self.inst.log("smtpd"))
+
+    def test_tls_without_client_certificate_is_safe(self):
+        token, data = self.signed()
+        self.assertEqual(self.send_tls(data)[0], 250)
+        folder, got = self.find(token)
+        self.assertEqual(folder, "INBOX")
+        ar = self.our_ar(got)
+        self.assertIn("x-tls=pass policy.version=TLSv1.3 policy.cipher=", ar)
+        self.assertNotIn("client-cert", ar)
+
+    def test_client_certificate_of_the_configured_ca_is_verified(self):
+        cert = self.client_cert("mx.signed.test", True)
+        token, data = self.signed()
+        self.assertEqual(self.send_tls(data, cert)[0], 250)
+        ar = self.our_ar(self.find(token)[1])
+        self.assertIn("policy.client-cert=verified "
+                      "policy.client-subject=\"/CN=mx.signed.test\"", ar)
+
+    def test_self_signed_client_certificate_is_unverified(self):
+        cert = self.client_cert("self.signed.test", False)
+        token, data = self.signed()
+        self.assertEqual(self.send_tls(data, cert)[0], 250)
+        ar = self.our_ar(self.find(token)[1])
+        self.assertIn("policy.client-cert=unverified", ar)
 
 
 if __name__ == "__main__":
