@@ -84,6 +84,7 @@ struct sm_config {
 	char	*tls_policy;		/* may, encrypt, verify */
 	char	*tls_policy_map;	/* "domain=policy ..." */
 	int	 mta_sts_port;		/* MTA-STS policy servers' (443) */
+	char	*smtpd_registry_zones;	/* DNS registry zones, NULL: none */
 
 	/* [submitd] */
 	struct cfg_listen submitd_listen;	/* STARTTLS, 587 */

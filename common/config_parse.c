@@ -229,7 +229,8 @@ static int
 cfg_is_text(enum cfg_type t)
 {
 	return t == CFG_STR || t == CFG_PATH || t == CFG_USER ||
-	    t == CFG_ADDR || t == CFG_RESOLVER || t == CFG_HOSTPORT;
+	    t == CFG_ADDR || t == CFG_RESOLVER || t == CFG_HOSTPORT ||
+	    t == CFG_ZONES;
 }
 
 void

@@ -60,6 +60,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
+#include "registry_ask.h"
 #include "smtp.h"
 #include "smtpd.h"
 #include "verify.h"
@@ -536,7 +537,8 @@ queue_attach(struct ipc_msg *m)
 
 /*
  * Everything the receiver is sent, from its two trusted peers: the
- * parent (recipient lookups, a new queue's channel) and the queue
+ * parent (recipient lookups, registry answers, a new queue's channel)
+ * and the queue
  * (answers to messages).  Anything else is fatal: they do not lie.
  */
 static void
@@ -556,6 +558,11 @@ receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		if (!parent)
 			fatalx("receiver: IPC_RECEIVER_QUEUE from the queue");
 		queue_attach(m);
+		break;
+	case IPC_RECEIVER_REGISTRY:
+		if (!parent)
+			fatalx("receiver: IPC_RECEIVER_REGISTRY from the queue");
+		rcv_registry_answer(m);
 		break;
 	default:
 		fatalx("receiver: unexpected message %u from the %s", m->type,
