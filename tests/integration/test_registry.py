@@ -6,6 +6,10 @@
   sealmailctl with a tiny LD_PRELOAD library compiled here), and every
   refusal (bad names, bad notes, bad expiry, duplicates, deleting what is
   not listed) with a nonzero exit and nothing changed.
+* smtpd's parent when the receiver asks it a malformed registry question
+  (IPC_PARENT_REGISTRY, made by registry_liar.c, an LD_PRELOAD library
+  compiled here): the receiver is restarted, the parent goes on, and the
+  next client is served.
 * The DNS registry zones ([smtpd] registry_zones) through the real
   resolver code: tests/tools/regcheck runs common/registry_dns.c's
   asynchronous lookup against a private NSD on loopback (dnsserver.py)
@@ -19,15 +23,19 @@ Needs the Debian packages nsd and ldnsutils (./sealmail.sh deps).
 import os
 import re
 import shutil
+import smtplib
 import subprocess
 import tempfile
 import time
 import unittest
 
 import dnsserver
-from harness import BUILDDIR, binary
+import harness
+from fixtures import role_pid
+from harness import BUILDDIR, Instance, binary, wait_for
 from test_dns import silent_upstream
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 REGCHECK = os.path.join(BUILDDIR, "tests", "tools", "regcheck")
 LINE = re.compile(r"^(\S+) created=(\S+) expires=(\S+) state=(active|expired)"
                   r" note=(.*)$")
@@ -201,6 +209,64 @@ class RegistryCtlTest(unittest.TestCase):
             r = self.ctl(*args)
             self.assertEqual(r.returncode, 2, args)
             self.assertIn("registry add NAME", r.stderr)
+
+
+class LiarInstance(Instance):
+    """An instance whose daemons have registry_liar.so preloaded (it lies
+    only in smtpd.receiver, about a frame holding its marker)."""
+
+    liar = None
+
+    def env(self, pam=False):
+        e = super().env(pam)
+        e["LD_PRELOAD"] = ":".join(
+            x for x in (e.get("LD_PRELOAD"), self.liar) if x)
+        e["SMTPD_REGISTRY_LIAR"] = "1"
+        return e
+
+
+class RegistryIpcTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="smt-regliar-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        LiarInstance.liar = os.path.join(self.tmp, "registry_liar.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o",
+                        LiarInstance.liar,
+                        os.path.join(HERE, "registry_liar.c"), "-ldl"],
+                       check=True, capture_output=True, timeout=120)
+        self.inst = LiarInstance(keystore=False)
+        self.addCleanup(self.inst.close)
+        self.inst.add_user("bob@" + harness.DOMAIN)
+        self.inst.start("smtpd")
+
+    def rcpt(self, addr):
+        with smtplib.SMTP("127.0.0.1", self.inst.port("smtp"),
+                          timeout=20) as s:
+            s.ehlo("client.example.net")
+            s.mail("someone@example.net")
+            return s.rcpt(addr)
+
+    def test_malformed_question_restarts_the_receiver_not_the_parent(self):
+        parent = self.inst.pid("smtpd")
+        before = role_pid(parent, "smtpd.receiver")
+        self.assertIsNotNone(before)
+        with self.assertRaises(smtplib.SMTPServerDisconnected):
+            self.rcpt("garble-registry@" + harness.DOMAIN)
+        log = self.inst.log("smtpd")
+        self.assertIn("registry_liar: a malformed IPC_PARENT_REGISTRY", log)
+        self.assertIn("sent a message it may not (type 110)", log)
+
+        def restarted():
+            pid = role_pid(parent, "smtpd.receiver")
+            return pid is not None and pid != before
+        wait_for(restarted, what="a new receiver")
+        self.assertEqual(self.inst.pid("smtpd"), parent)
+        self.assertTrue(self.inst.running("smtpd"))
+        wait_for(lambda: harness.port_open(self.inst.port("smtp")),
+                 what="smtp port")
+        code, _ = self.rcpt("bob@" + harness.DOMAIN)
+        self.assertEqual(code, 250)
 
 
 ZONES = {
