@@ -115,6 +115,12 @@ int		 registry_match_at(struct registry *, const char *name,
 struct ipc_msg	*registry_ipc_request(uint32_t id, const char *const *names,
 		    size_t n);
 /*
+ * Split a request into names[] (pointing into the message): their
+ * number, or -1 when it is malformed.
+ */
+int		 registry_ipc_names(struct ipc_msg *,
+		    const char *names[REGISTRY_ASK_MAX]);
+/*
  * The parent's answer to a request from the receiver, or NULL when the
  * request is malformed (the caller ends that child).  A name that is
  * not a valid name matches nothing.  The first asked name that is

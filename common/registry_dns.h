@@ -82,6 +82,13 @@ int		 registry_dns_ip_name(const struct dns_addr *, const char *,
 int		 registry_dns_name_name(const char *, const char *, char *,
 		    size_t);
 /*
+ * Split a registry_zones value (NULL: none) into zone[] (pointing into
+ * *zbuf_r, which the caller frees, even on failure): the number of
+ * zones, or -1 as registry_dns_zones_check().
+ */
+int		 registry_dns_zones(const char *, char **zbuf_r,
+		    const char *zone[REGISTRY_DNS_ZONES_MAX]);
+/*
  * Check a registry_zones value: the number of zones (0 for ""), or -1
  * when a zone is not a domain name or there are more than
  * REGISTRY_DNS_ZONES_MAX.

@@ -39,9 +39,8 @@ registry_ipc_request(uint32_t id, const char *const *names, size_t n)
 	return m;
 }
 
-/* Split the request into names[]: their number, or -1 when malformed. */
-static int
-request_names(struct ipc_msg *m, const char *names[REGISTRY_ASK_MAX])
+int
+registry_ipc_names(struct ipc_msg *m, const char *names[REGISTRY_ASK_MAX])
 {
 	const char	*p, *end, *nul;
 	const void	*d;
@@ -70,7 +69,7 @@ registry_ipc_answer(struct registry *reg, struct ipc_msg *req)
 	uint32_t		 status = REGISTRY_ANS_NONE, which = 0;
 	int			 i, n, res;
 
-	if ((n = request_names(req, names)) == -1)
+	if ((n = registry_ipc_names(req, names)) == -1)
 		return NULL;
 	for (i = 0; i < n && status == REGISTRY_ANS_NONE; i++) {
 		res = registry_match(reg, names[i], &e);
