@@ -561,7 +561,8 @@ receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_RECEIVER_REGISTRY:
 		if (!parent)
-			fatalx("receiver: IPC_RECEIVER_REGISTRY from the queue");
+			fatalx("receiver: IPC_RECEIVER_REGISTRY from the "
+			    "queue");
 		rcv_registry_answer(m);
 		break;
 	default:
