@@ -6,10 +6,12 @@
   sealmailctl with a tiny LD_PRELOAD library compiled here), and every
   refusal (bad names, bad notes, bad expiry, duplicates, deleting what is
   not listed) with a nonzero exit and nothing changed.
-* smtpd's parent when the receiver asks it a malformed registry question
-  (IPC_PARENT_REGISTRY, made by registry_liar.c, an LD_PRELOAD library
-  compiled here): the receiver is restarted, the parent goes on, and the
-  next client is served.
+* smtpd's parent answering the receiver's registry question
+  (IPC_PARENT_REGISTRY) from registry.db as sealmailctl changes it, and a
+  malformed question restarting the receiver while the parent goes on
+  and the next client is served.  Both questions are made by
+  registry_liar.c, an LD_PRELOAD library compiled here, from recipient
+  lookups of marked addresses (the receiver does not ask yet).
 * The DNS registry zones ([smtpd] registry_zones) through the real
   resolver code: tests/tools/regcheck runs common/registry_dns.c's
   asynchronous lookup against a private NSD on loopback (dnsserver.py)
@@ -24,6 +26,7 @@ import os
 import re
 import shutil
 import smtplib
+import socket
 import subprocess
 import tempfile
 import time
@@ -267,6 +270,47 @@ class RegistryIpcTest(unittest.TestCase):
                  what="smtp port")
         code, _ = self.rcpt("bob@" + harness.DOMAIN)
         self.assertEqual(code, 250)
+
+    def ask(self, name):
+        """The parent's answer to the receiver's registry question about
+        name (made from a recipient lookup by registry_liar.c), as the
+        liar read it in the receiver."""
+        s = socket.create_connection(("127.0.0.1", self.inst.port("smtp")),
+                                     timeout=20)
+        try:
+            f = s.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220 "))
+            s.sendall(b"HELO client.example.net\r\n")
+            self.assertTrue(f.readline().startswith(b"250 "))
+            s.sendall(b"MAIL FROM:<someone@example.net>\r\n")
+            self.assertTrue(f.readline().startswith(b"250 "))
+            before = self.inst.log("smtpd").count("registry_liar: answer")
+            s.sendall(b"RCPT TO:<ask-registry@%s>\r\n" % name.encode())
+
+            def answered():
+                return self.inst.log("smtpd").count(
+                    "registry_liar: answer") > before
+            wait_for(answered, what="the registry answer")
+        finally:
+            s.close()
+        lines = [x for x in self.inst.log("smtpd").splitlines()
+                 if "registry_liar: answer" in x]
+        return lines[-1].split("registry_liar: ", 1)[1]
+
+    def test_parent_answers_the_receivers_question_from_the_database(self):
+        self.assertEqual(self.ask("mx.isp-a.test"),
+                         "answer status=0 index=0 name= note=")
+        # sealmailctl's change is seen at once by the running parent
+        self.inst.ctl("registry", "add", "isp-a.test", "--note",
+                      "partner ISP")
+        self.assertEqual(self.ask("mx.isp-a.test"),
+                         "answer status=1 index=0 name=isp-a.test "
+                         "note=partner ISP")
+        self.assertEqual(self.ask("isp-a.test.evil.test"),
+                         "answer status=0 index=0 name= note=")
+        parent = self.inst.pid("smtpd")
+        self.assertNotIn("sent a message it may not", self.inst.log("smtpd"))
+        self.assertEqual(self.inst.pid("smtpd"), parent)
 
 
 ZONES = {
