@@ -538,8 +538,8 @@ queue_attach(struct ipc_msg *m)
 /*
  * Everything the receiver is sent, from its two trusted peers: the
  * parent (recipient lookups, registry answers, a new queue's channel)
- * and the queue
- * (answers to messages).  Anything else is fatal: they do not lie.
+ * and the queue (answers to messages).  Anything else is fatal: they do
+ * not lie.
  */
 static void
 receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
