@@ -161,7 +161,8 @@ FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -
 # stands on.  A new target adds its line here.
 FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c common/io.c \
     common/addr.c common/utf8.c"
-FUZZ_CONFIG="common/config.c common/config_parse.c common/config_value.c"
+FUZZ_CONFIG="common/config.c common/config_parse.c common/config_value.c \
+    common/registry_dns_name.c"
 FUZZ_USERDB="common/userdb.c common/userdb_settings.c common/userdb_alias.c \
     common/userdb_sendlog.c common/db.c $FUZZ_CONFIG"
 FUZZ_ADDR_LIST="common/addr_list.c common/mime.c common/mime_header.c \
@@ -200,6 +201,8 @@ fuzz_sources() {
 	tlsa) echo smtpd/mta_dane.c common/dns.c common/dns_parse.c \
 	    $FUZZ_CONFIG ;;
 	maildir) echo common/maildir.c ;;
+	registry) echo common/registry.c common/registry_ipc.c common/ipc.c \
+	    common/net.c common/db.c $FUZZ_CONFIG ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
 	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
 	    common/dkim_verify.c common/base64.c ;;

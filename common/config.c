@@ -85,6 +85,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "smtpd", "verdict_require", CFG_WORDS, O(verdict_require), NULL },
 	{ "smtpd", "dmarc_reject", CFG_WORD, O(dmarc_reject), "unsafe" },
 	{ "smtpd", "tls_client_ca", CFG_PATH, O(tls_client_ca), NULL },
+	{ "smtpd", "registry_zones", CFG_ZONES, O(smtpd_registry_zones), "" },
 
 	{ "submitd", "listen", CFG_LISTEN, O(submitd_listen), "0.0.0.0:587" },
 	{ "submitd", "listen_tls", CFG_LISTEN, O(submitd_listen_tls),

@@ -88,6 +88,7 @@ struct sm_config {
 	char	*verdict_require;	/* tls spf registry callback */
 	char	*dmarc_reject;		/* unsafe, refuse */
 	char	*tls_client_ca;		/* client certificates' anchors */
+	char	*smtpd_registry_zones;	/* DNS registry zones, NULL: none */
 
 	/* [submitd] */
 	struct cfg_listen submitd_listen;	/* STARTTLS, 587 */

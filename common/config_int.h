@@ -30,7 +30,8 @@ enum cfg_type {
 	CFG_HOSTPORT,	/* empty or "host:port" */
 	CFG_PORT,	/* an integer 1 to 65535 */
 	CFG_WORD,	/* one of the key's words */
-	CFG_WORDS	/* any of the key's words, or none */
+	CFG_WORDS,	/* any of the key's words, or none */
+	CFG_ZONES	/* empty or domain names (common/registry_dns.h) */
 };
 
 struct cfg_key {

@@ -230,7 +230,7 @@ cfg_is_text(enum cfg_type t)
 {
 	return t == CFG_STR || t == CFG_PATH || t == CFG_USER ||
 	    t == CFG_ADDR || t == CFG_RESOLVER || t == CFG_HOSTPORT ||
-	    t == CFG_WORD || t == CFG_WORDS;
+	    t == CFG_WORD || t == CFG_WORDS || t == CFG_ZONES;
 }
 
 void

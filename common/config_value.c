@@ -23,6 +23,7 @@
 #include "config.h"
 #include "config_int.h"
 #include "log.h"
+#include "registry_dns.h"
 #include "xmalloc.h"
 
 /* yes, true, on, 1 or no, false, off, 0, in any case. */
@@ -274,6 +275,7 @@ static const char *const cfg_why[] = {
 	[CFG_RESOLVER] = "expected ADDR[@PORT], e.g. 127.0.0.1@53",
 	[CFG_HOSTPORT] = "expected host:port, e.g. mx.example.org:4025",
 	[CFG_PORT] = "expected a port number from 1 to 65535",
+	[CFG_ZONES] = "expected up to 8 domain names separated by spaces",
 };
 
 /* Is the n bytes at w one of the words of list ("a b c"), any case? */
@@ -357,6 +359,10 @@ cfg_set_text(char **field, const struct cfg_key *k, const char *v)
 	case CFG_HOSTPORT:
 		ok = empty || cfg_valid_hostport(v);
 		break;
+	case CFG_ZONES:
+		ok = registry_dns_zones_check(v) >= 0;
+		empty = registry_dns_zones_check(v) == 0;
+		break;
 	default:	/* CFG_STR, CFG_PATH: empty only without a default */
 		ok = !empty || k->def == NULL;
 		break;
@@ -383,6 +389,7 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 	case CFG_ADDR:
 	case CFG_RESOLVER:
 	case CFG_HOSTPORT:
+	case CFG_ZONES:
 		r = cfg_set_text((char **)field, k, v);
 		break;
 	case CFG_INT:

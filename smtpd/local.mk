@@ -6,7 +6,8 @@ smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
 	smtpd/authres.c smtpd/authres.h smtpd/verdict.c smtpd/verdict.h \
 	smtpd/queue_mta.c smtpd/queue_dest.c \
 	smtpd/mta.h smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c \
-	smtpd/mta_session.c smtpd/mta_dane.c smtpd/mta_sts.c smtpd/mta_sts_fetch.c
+	smtpd/mta_session.c smtpd/mta_dane.c smtpd/mta_sts.c smtpd/mta_sts_fetch.c \
+	smtpd/registry_ask.c smtpd/registry_ask.h
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 smtpd_smtpd_LDADD = $(SM_LIBS)
 
@@ -55,3 +56,10 @@ tests_unit_test_mta_sts_SOURCES = tests/unit/test-mta-sts.c smtpd/mta_sts.c \
 tests_unit_test_mta_sts_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_mta_sts_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-mta-sts
+
+check_PROGRAMS += tests/unit/test-registry-ask
+tests_unit_test_registry_ask_SOURCES = tests/unit/test-registry-ask.c \
+	smtpd/registry_ask.c smtpd/registry_ask.h
+tests_unit_test_registry_ask_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_unit_test_registry_ask_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-registry-ask

@@ -62,6 +62,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
+#include "registry_ask.h"
 #include "smtp.h"
 #include "smtpd.h"
 #include "verdict.h"
@@ -598,8 +599,9 @@ queue_attach(struct ipc_msg *m)
 
 /*
  * Everything the receiver is sent, from its two trusted peers: the
- * parent (recipient lookups, a new queue's channel) and the queue
- * (answers to messages).  Anything else is fatal: they do not lie.
+ * parent (recipient lookups, registry answers, a new queue's channel)
+ * and the queue (answers to messages).  Anything else is fatal: they do
+ * not lie.
  */
 static void
 receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
@@ -618,6 +620,12 @@ receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		if (!parent)
 			fatalx("receiver: IPC_RECEIVER_QUEUE from the queue");
 		queue_attach(m);
+		break;
+	case IPC_RECEIVER_REGISTRY:
+		if (!parent)
+			fatalx("receiver: IPC_RECEIVER_REGISTRY from the "
+			    "queue");
+		rcv_registry_answer(m);
 		break;
 	default:
 		fatalx("receiver: unexpected message %u from the %s", m->type,

@@ -5,9 +5,10 @@
  * queue_socket, makes queue_dir belong to queue_user, and starts the
  * roles (see smtpd.h): queue, receiver, Q_DELIVERY_N delivery processes
  * and Q_MTA_N transmitters, each dropping to its own user at once.
- * Then it opens the user database and serves the one question the
- * children may ask it: is this recipient ours?  It never reads a byte
- * from the network.
+ * Then it opens the user database and serves the questions the
+ * children may ask it: is this recipient ours, and (the receiver) is
+ * this name in the registry of trusted transmitters?  It never reads a
+ * byte from the network.
  *
  * Self-healing.  A role that dies is started again (common/respawn: the
  * first restart at once, then with a doubling backoff; after a burst of
@@ -82,6 +83,7 @@
 #include "mta.h"
 #include "net.h"
 #include "privsep.h"
+#include "registry.h"
 #include "respawn.h"
 #include "smtpd.h"
 #include "tls.h"
@@ -110,6 +112,7 @@ static struct priv_user	 u_recv, u_queue, u_dlv;
 static int		 lfds[CFG_LISTEN_MAX], nl, qsock = -1;
 static struct db_env	*dbenv;
 static struct userdb	*udb;
+static struct registry	*reg;
 
 static void
 lookup_reply(struct ipc_conn *c, uint32_t id, uint32_t code,
@@ -197,6 +200,23 @@ lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m, int receiver)
 		    "rejected: User unknown");
 	else
 		lookup_reply(c, m->id, 451, "4.3.0 Temporary lookup failure");
+	return 0;
+}
+
+/*
+ * Is a name the receiver saw (HELO, MAIL FROM domain, DKIM d=) or a
+ * parent domain of it in the registry of trusted transmitters?  -1 for
+ * a malformed question (the receiver is restarted); a name that is not
+ * a domain name is only not listed (common/registry_ipc.c).
+ */
+static int
+registry_question(struct ipc_conn *c, struct ipc_msg *m)
+{
+	struct ipc_msg	*r;
+
+	if ((r = registry_ipc_answer(reg, m)) == NULL)
+		return -1;
+	ipc_send(c, r);
 	return 0;
 }
 
@@ -301,6 +321,9 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	if (m->type == IPC_PARENT_LOOKUP_RCPT && i <= R_RECEIVER &&
 	    lookup_rcpt(c, m, i == R_RECEIVER) == 0)
 		return;
+	if (m->type == IPC_PARENT_REGISTRY && i == R_RECEIVER &&
+	    registry_question(c, m) == 0)
+		return;
 	if (m->type == IPC_PARENT_KEYSTORE && i == R_QUEUE &&
 	    keystore_for_queue(c, m) == 0)
 		return;
@@ -364,7 +387,8 @@ db_up(void)
 	if (dbenv != NULL)
 		return;
 	if ((dbenv = db_env_open(cfg.db_dir)) == NULL ||
-	    (udb = userdb_open(dbenv)) == NULL)
+	    (udb = userdb_open(dbenv)) == NULL ||
+	    (reg = registry_open(dbenv)) == NULL)
 		fatalx("cannot open the user database in %s", cfg.db_dir);
 }
 
@@ -374,6 +398,8 @@ db_down(void)
 {
 	if (dbenv == NULL)
 		return 0;
+	registry_close(reg);
+	reg = NULL;
 	userdb_close(udb);
 	udb = NULL;
 	db_env_close(dbenv);

@@ -54,6 +54,14 @@
  *				relay, 451 lookup failure), str text
  *				(enhanced code first)
  *
+ *   receiver -> parent
+ *	IPC_PARENT_REGISTRY	data: 1 to 4 names, each NUL-terminated
+ *				(smtpd/registry_ask.c); anything else
+ *				restarts the receiver
+ *	  <- IPC_RECEIVER_REGISTRY u32 status (REGISTRY_ANS_*), u32 index of
+ *				the name covered, str listed name, str note
+ *				(common/registry.h)
+ *
  *   receiver -> queue, and submitd -> queue over queue_socket (root only)
  *	IPC_QUEUE_MESSAGE	the queue hand-off, common/qhandoff.h
  *	  <- IPC_OK		str id: on disk, fsynced; now say 250

@@ -38,6 +38,7 @@ test_config_defaults_and_prefix(void)
 	test_assert_str(c.smtpd_listen.addr[0], "0.0.0.0:25");
 	test_assert(c.lmtp_max_sessions == 64);
 	test_assert(c.delivery_record_days == 10);
+	test_assert(c.smtpd_registry_zones == NULL);
 	config_free(&c);
 	test_end();
 }
@@ -52,12 +53,15 @@ test_config_values(void)
 	test_assert(parse("# comment\n[global]\n  prefix=/x  \n"
 	    "[smtpd]\r\nlisten = 127.0.0.1:2525 [::1]:2525\n"
 	    "max_message_size = 10M\nretry_min = 90s\n"
+	    "registry_zones = reg.test, allow.example.test\n"
 	    "; another comment\n[submitd]\nlisten =\n", &c, err,
 	    sizeof(err)) == 0);
 	test_assert(c.smtpd_listen.n == 2);
 	test_assert_str(c.smtpd_listen.addr[1], "[::1]:2525");
 	test_assert(c.max_message_size == 10 * 1024 * 1024);
 	test_assert(c.retry_min == 90);
+	test_assert_str(c.smtpd_registry_zones,
+	    "reg.test, allow.example.test");
 	test_assert(c.submitd_listen.n == 0);
 	test_assert_str(c.verdict_mode, "soft");
 	test_assert(c.verdict_require == NULL);
@@ -172,6 +176,12 @@ static const struct {
 	    "t.conf:2: mta_sts_port: expected a port number" },
 	{ "[smtpd]\nmta_sts_port = https\n",
 	    "t.conf:2: mta_sts_port: expected a port number" },
+	{ "[smtpd]\nregistry_zones = reg.test bad_zone.test\n",
+	    "t.conf:2: registry_zones: expected up to 8 domain names" },
+	{ "[smtpd]\nregistry_zones = [127.0.0.1]\n",
+	    "t.conf:2: registry_zones: expected" },
+	{ "[smtpd]\nregistry_zones = a.t b.t c.t d.t e.t f.t g.t h.t i.t\n",
+	    "t.conf:2: registry_zones: expected" },
 };
 
 static void
