@@ -451,6 +451,8 @@ r_data_end(struct smtp_session *s, size_t size, void *arg)
 	env.helo = smtp_helo_name(s);
 	env.mail_from = smtp_mail_from(s);
 	tls_facts(s, &env.tls);
+	env.parent = parent_ipc;
+	env.registry_zones = cfg->smtpd_registry_zones;
 	log_debug("session=%016llx id=%s size=%zu verifying",
 	    (unsigned long long)smtp_session_id(s), rs->qid, size);
 	rs->vfy = verify_start(&env, rs->memfd, rs->msg_off, verified, rs);

@@ -36,6 +36,9 @@
 #include "ks_lookup.h"
 #include "log.h"
 #include "qhandoff.h"
+#include "registry.h"
+#include "registry_ask.h"
+#include "registry_dns.h"
 #include "spf.h"
 #include "verdict.h"
 #include "verify.h"
@@ -69,6 +72,12 @@ struct verify {
 	struct vspf		 spf[2];	/* MAIL FROM, HELO */
 	struct dmarc_check	*dmarc;
 	int			 dmarc_started;
+	struct rcv_registry_ask	*reg_ask;	/* the parent's registry.db */
+	struct registry_dns	*reg_dns;	/* registry_zones */
+	char			 reg_name[256];	/* the listed name that matched */
+	int			 reg_claim;	/* the HELO name is listed */
+	int			 reg_ip;	/* the address is listed */
+	int			 reg_temp;	/* a registry could not say */
 	struct dmarc_outcome	 dmarc_out;
 	char			 dmarc_domain[256], dmarc_org[256];
 	int			 pending;
@@ -312,6 +321,91 @@ start_dmarc(struct verify *v)
 	    got_dmarc, v);
 }
 
+/* ------------------------------------------------------------------ */
+/* the registry of trusted transmitters */
+
+/*
+ * The parent's answer: a listed name that covers the HELO name is the
+ * client's claim to be a registered transmitter, which judge() holds
+ * against SPF for the HELO name (and the callback).
+ */
+static void
+got_registry(uint32_t status, size_t index, const char *name,
+    const char *note, void *arg)
+{
+	struct verify	*v = arg;
+
+	(void)index;
+	(void)note;
+	v->reg_ask = NULL;
+	if (status == REGISTRY_ANS_LISTED) {
+		v->reg_claim = 1;
+		snprintf(v->reg_name, sizeof(v->reg_name), "%s", name);
+	} else if (status == REGISTRY_ANS_TEMPFAIL)
+		v->reg_temp = 1;
+	one_done(v);
+}
+
+static void
+got_registry_dns(const struct registry_dns_result *r, void *arg)
+{
+	struct verify	*v = arg;
+
+	v->reg_dns = NULL;
+	if (r->status == REGDNS_LISTED) {
+		if (strcmp(r->by, "ip") == 0)
+			v->reg_ip = 1;
+		else
+			v->reg_claim = 1;
+		if (v->reg_name[0] == '\0' || v->reg_ip)
+			snprintf(v->reg_name, sizeof(v->reg_name), "%s",
+			    r->zone);
+	} else if (r->status == REGDNS_TEMPERROR)
+		v->reg_temp = 1;
+	one_done(v);
+}
+
+/* Is the client a registered transmitter: its HELO name, its address. */
+static void
+start_registry(struct verify *v)
+{
+	const char	*names[1];
+	size_t		 n = 0;
+
+	if (helo_checkable(v->facts.helo))
+		names[n++] = v->facts.helo;
+	if (n > 0 && v->env.parent != NULL &&
+	    (v->reg_ask = rcv_registry_ask(v->env.parent, names, n,
+	    got_registry, v)) != NULL)
+		v->pending++;
+	if (v->env.dns != NULL && v->env.registry_zones != NULL &&
+	    (v->reg_dns = registry_dns_start(v->env.dns,
+	    v->env.registry_zones, v->env.client_known ? &v->env.client :
+	    NULL, names, n, got_registry_dns, v)) != NULL)
+		v->pending++;
+}
+
+/*
+ * The registry's result: the address listed in a zone passes; a listed
+ * HELO name is a claim that passes when the name's own SPF record
+ * authorizes the address or the callback confirmed the session, and
+ * fails otherwise (someone else's name).
+ */
+static void
+registry_result(struct verify *v)
+{
+	struct verdict_facts	*f = &v->facts;
+
+	f->registry_name = v->reg_name[0] != '\0' ? v->reg_name : NULL;
+	if (v->reg_ip)
+		f->registry = VC_PASS;
+	else if (v->reg_claim)
+		f->registry = f->spf_helo == SPF_PASS ||
+		    f->callback == VC_PASS ? VC_PASS : VC_FAIL;
+	else
+		f->registry = v->reg_temp ? VC_TEMPERROR : VC_NONE;
+}
+
 static void
 cancel_lookups(struct verify *v)
 {
@@ -339,6 +433,16 @@ cancel_lookups(struct verify *v)
 	if (v->dmarc != NULL) {
 		dmarc_cancel(v->dmarc);
 		v->dmarc = NULL;
+	}
+	if (v->reg_ask != NULL) {
+		rcv_registry_cancel(v->reg_ask);
+		v->reg_ask = NULL;
+		v->reg_temp = 1;
+	}
+	if (v->reg_dns != NULL) {
+		registry_dns_cancel(v->reg_dns);
+		v->reg_dns = NULL;
+		v->reg_temp = 1;
 	}
 	v->pending = 0;
 }
@@ -377,6 +481,7 @@ judge(evutil_socket_t fd, short ev, void *arg)
 			v->dmarc_out.result = DMARC_TEMPERROR;
 			v->facts.dmarc = &v->dmarc_out;
 		}
+		registry_result(v);
 		v->verdict = verdict_decide(v->env.policy, &v->facts,
 		    &v->why);
 	}
@@ -464,6 +569,7 @@ verify_start(const struct verify_env *env, int fd, off_t off, verify_cb cb,
 				    sizeof(v->facts.from_name_claim));
 			start_lookups(v);
 			start_spf(v);
+			start_registry(v);
 		}
 	}
 	tv.tv_sec = env->timeout_ms / 1000;

@@ -34,6 +34,7 @@
 struct buf;
 struct dmarc_psl;
 struct event_base;
+struct ipc_conn;
 struct verify;
 
 #define VERIFY_HEADER_MAX	(1024 * 1024)	/* header section, bytes */
@@ -52,6 +53,8 @@ struct verify_env {
 	const char		*helo;
 	const char		*mail_from;	/* "" for <> */
 	struct verdict_tls	 tls;		/* the session's */
+	struct ipc_conn		*parent;	/* asks the registry; NULL: no */
+	const char		*registry_zones;	/* NULL: none */
 };
 
 typedef void	(*verify_cb)(struct verify *, void *);

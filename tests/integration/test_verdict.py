@@ -22,6 +22,7 @@ from test_verify import MessageHelpers, rsa_key, txt, AUTHSERV, BOB, CAROL
 
 SENDER_IP = "127.0.0.2"       # signed.test's only authorized sender
 OTHER_IP = "127.0.0.1"        # anyone else
+ZONE_LISTED_IP = "127.0.0.3"  # in the DNS registry zone reg.test
 # a forger: its own address and envelope, someone else's From
 FORGER = {"source": OTHER_IP, "mail": "mallory@evil.test"}
 
@@ -45,6 +46,11 @@ def setUpModule():
         "evil.test": [
             "good._domainkey " + txt("v=DKIM1; k=rsa; p=" + evil_pub),
         ],
+        # a registered transmitter: its HELO name's SPF names 127.0.0.2
+        "relay.test": ["mx " + txt("v=spf1 ip4:%s -all" % SENDER_IP)],
+        # a DNS registry zone listing 127.0.0.3
+        "reg.test": ["%s A 127.0.0.2" % ".".join(
+            reversed(ZONE_LISTED_IP.split(".")))],
     }
     dns = dnsserver.DnsServer(zones).start()
 
@@ -323,6 +329,50 @@ class TlsTest(VerdictCase):
         self.assertEqual(self.send_tls(data, cert)[0], 250)
         ar = self.our_ar(self.find(token)[1])
         self.assertIn("policy.client-cert=unverified", ar)
+
+
+class RegistryTest(VerdictCase):
+    """Safe mail must come from a registered transmitter: relay.test is
+    in registry.db, 127.0.0.3 in the DNS registry zone reg.test."""
+    SETTINGS = {"verdict_require": "registry", "registry_zones": "reg.test"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.inst.ctl("registry", "add", "relay.test", "--note", "partner")
+
+    def test_registered_name_confirmed_by_its_spf_is_safe(self):
+        token, data = self.signed()
+        folder, got = self.deliver(data, token, source=SENDER_IP,
+                                   helo="mx.relay.test")
+        self.assertEqual(folder, "INBOX")
+        ar = self.our_ar(got)
+        self.assertIn("spf=pass smtp.helo=mx.relay.test", ar)
+        self.assertIn("x-registry=pass policy.registry=relay.test", ar)
+
+    def test_registered_name_claimed_from_another_address_fails(self):
+        """a spoofer says HELO mx.relay.test from an address relay.test
+        does not authorize"""
+        token, data = self.signed()
+        folder, got = self.deliver(data, token, source=OTHER_IP,
+                                   helo="mx.relay.test")
+        self.assertEqual(folder, "Unsafe")
+        ar = self.our_ar(got)
+        self.assertIn("x-registry=fail", ar)
+        self.assertIn("not a registered transmitter", self.inst.log("smtpd"))
+
+    def test_address_listed_in_a_registry_zone_passes(self):
+        token, data = self.signed()
+        folder, got = self.deliver(data, token, source=ZONE_LISTED_IP)
+        self.assertEqual(folder, "INBOX")
+        self.assertIn("x-registry=pass policy.registry=reg.test",
+                      self.our_ar(got))
+
+    def test_unregistered_transmitter_is_unsafe_when_registry_required(self):
+        token, data = self.signed()
+        folder, got = self.deliver(data, token, source=SENDER_IP)
+        self.assertEqual(folder, "Unsafe")
+        self.assertIn("x-registry=none", self.our_ar(got))
 
 
 if __name__ == "__main__":
