@@ -38,6 +38,7 @@ test_config_defaults_and_prefix(void)
 	test_assert_str(c.smtpd_listen.addr[0], "0.0.0.0:25");
 	test_assert(c.lmtp_max_sessions == 64);
 	test_assert(c.delivery_record_days == 10);
+	test_assert(c.trace_days == 90);
 	config_free(&c);
 	test_end();
 }
@@ -130,6 +131,8 @@ static const struct {
 	{ "[global]\npostmaster = .ops@example.test\n",
 	    "t.conf:2: postmaster: not a" },
 	{ "[global]\nlog_level = loud\n", "t.conf:2: log_level: expected" },
+	{ "[global]\n\ntrace_days = 90d\n", "t.conf:3: trace_days: expected" },
+	{ "[global]\ntrace_days = -1\n", "t.conf:2: trace_days: expected" },
 	{ "[global]\nprefix = /a\nprefix = /b\n", "t.conf:3: prefix: set twice" },
 	{ "[global]\nprefix = rel\n", "t.conf:0: prefix: must be an absolute" },
 	{ "[global\n", "t.conf:1: malformed section header" },
