@@ -41,16 +41,16 @@ struct buf;
 struct userdb;
 
 #define TRACE_ID_LEN		16	/* the queue ID: lowercase hex */
-#define TRACE_MSGID_MAX		250	/* Message-ID kept, <> included */
+#define TRACE_MSGID_MAX		250	/* Message-ID kept, with <> */
 #define TRACE_CLIENT_MAX	63	/* a numeric address */
-#define TRACE_PURGE_MAX		32	/* old records removed per write */
+#define TRACE_PURGE_MAX		32	/* records purged per write */
 #define TRACE_DAYS_DEFAULT	90	/* [global] trace_days */
 #define TRACE_DKIM_TAG		"sealmail_id"
 
 struct trace_rec {
 	char		 id[TRACE_ID_LEN + 1];
 	char		 user[ADDR_MAX + 1];	/* authenticated */
-	char		 from[ADDR_MAX + 1];	/* envelope sender, "" <> */
+	char		 from[ADDR_MAX + 1];	/* envelope; "": <> */
 	char		 client[TRACE_CLIENT_MAX + 1];
 	char		 msgid[TRACE_MSGID_MAX + 1];
 	uint64_t	 time;			/* queued, seconds */

@@ -73,7 +73,7 @@ struct udb_op {
 	time_t			 expires;
 	unsigned int		 limit;
 	struct buf		 val;
-	const struct trace_rec	*trace;		/* common/trace.c */
+	const struct trace_rec	*trace;	/* common/trace.c */
 	struct trace_rec	*trace_r;
 	time_t			 cutoff;
 	size_t			 purge_max, purged;

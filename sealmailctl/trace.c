@@ -3,7 +3,7 @@
  * answering an abuse report (common/trace.h has the records).
  *
  *	trace TRACKING-ID		the record submitd wrote
- *	trace --message FILE|-		the same, found from a copy of the
+ *	trace --message FILE|-		the same, from a copy of the
  *					message
  *
  * From a message: the tracking ID in our Received field (the first one

@@ -50,7 +50,11 @@ check_record(const uint8_t *p, size_t len)
 	buf_init(&b, 0);
 	trace_encode(&r, &b);
 	if (trace_decode(b.data, b.len, &again) == -1 ||
-	    memcmp(&r, &again, sizeof(r)) != 0)
+	    strcmp(r.id, again.id) != 0 || strcmp(r.user, again.user) != 0 ||
+	    strcmp(r.from, again.from) != 0 ||
+	    strcmp(r.client, again.client) != 0 ||
+	    strcmp(r.msgid, again.msgid) != 0 || r.time != again.time ||
+	    r.nrcpt != again.nrcpt || r.size != again.size)
 		abort();
 	buf_free(&b);
 }
