@@ -17,8 +17,9 @@
  * a key rotated since does not hide an old message) and its i= is the
  * user the record names.  A signature of another domain is "not ours";
  * one of ours that does not verify traces nothing.  A Received field
- * can be forged by whoever wrote the message; when a verified signature
- * of ours names another tracking ID, that is said.
+ * can be forged by whoever wrote the message: when a verified signature
+ * of ours names another tracking ID, that is said and the signature's
+ * record is printed.
  *
  * Runs as root from the administrator's shell; the message is read
  * (bounded) as untrusted input: only common/dkim parses its signatures,
@@ -347,13 +348,17 @@ trace_message(struct ctl *c, const char *path)
 	memset(&sc, 0, sizeof(sc));
 	sc.c = c;
 	have_sig = sig_record(&sc, &m, &r) == 0;
-	if (find_received(c, &m, id) == 0) {
-		if (have_sig && strcmp(id, r.id) != 0)
-			fprintf(stderr, "sealmailctl: trace: the Received "
-			    "field names %s but our signature names %s: the "
-			    "Received field may be forged\n", id, r.id);
+	if (find_received(c, &m, id) == 0 && have_sig &&
+	    strcmp(id, r.id) != 0) {
+		/* anybody can write a Received field; not our signature */
+		fprintf(stderr, "sealmailctl: trace: the Received field names "
+		    "%s but our verified signature names %s: the Received "
+		    "field is forged; tracing the signature's\n", id, r.id);
+		print_rec(&r, "signature");
+		ret = CTL_OK;
+	} else if (find_received(c, &m, id) == 0)
 		ret = trace_id(c, id, "received");
-	} else if (have_sig) {
+	else if (have_sig) {
 		print_rec(&r, "signature");
 		ret = CTL_OK;
 	} else

@@ -136,6 +136,27 @@ class TraceTest(Base):
         self.inst.ctl("keys", "revoke", ALICE)
         self.assert_traced(self.trace_file(data), qid, "signature")
 
+    def test_a_forged_received_field_loses_to_our_signature(self):
+        first = self.send()
+        second = self.send()
+        self.arrived(n=2)
+        data = None
+        for path in self.inst.messages(BOB):
+            with open(path, "rb") as f:
+                m = f.read()
+            if ("sealmail_id=%s" % second).encode() in m:
+                data = without_fields(m, b"Received")
+        self.assertIsNotNone(data)
+        forged = ("Received: from x ([192.0.2.1])\r\n\tby mx.example.test "
+                  "(Sealmail submitd) with ESMTPSA id %s;\r\n\tMon, 1 Jan "
+                  "2024 00:00:00 +0000\r\n" % first).encode()
+        r = self.trace_file(forged + data)
+        self.assert_traced(r, second, "signature")
+        self.assertIn(b"forged", r.stderr)
+        # without our signature, the Received field is all there is
+        r = self.trace_file(forged + without_fields(data, b"DKIM-Signature"))
+        self.assert_traced(r, first, "received")
+
     def test_unknown_tracking_id_fails_clearly(self):
         self.send()
         r = self.trace("0123456789abcdef")
