@@ -79,17 +79,6 @@ trace_encode(const struct trace_rec *r, struct buf *b)
 	db_rec_u64(b, T_SIZE, r->size);
 }
 
-/* A string field into dst of dstlen: 0, or -1 (too long, NUL inside). */
-static int
-field_str(char *dst, size_t dstlen, const void *v, size_t len)
-{
-	if (len >= dstlen || memchr(v, '\0', len) != NULL)
-		return -1;
-	memcpy(dst, v, len);
-	dst[len] = '\0';
-	return 0;
-}
-
 static int
 field_one(struct trace_rec *r, uint8_t tag, const void *v, size_t len)
 {
@@ -97,15 +86,15 @@ field_one(struct trace_rec *r, uint8_t tag, const void *v, size_t len)
 
 	switch (tag) {
 	case T_ID:
-		return field_str(r->id, sizeof(r->id), v, len);
+		return udb_rec_strcpy(r->id, sizeof(r->id), v, len);
 	case T_USER:
-		return field_str(r->user, sizeof(r->user), v, len);
+		return udb_rec_strcpy(r->user, sizeof(r->user), v, len);
 	case T_FROM:
-		return field_str(r->from, sizeof(r->from), v, len);
+		return udb_rec_strcpy(r->from, sizeof(r->from), v, len);
 	case T_CLIENT:
-		return field_str(r->client, sizeof(r->client), v, len);
+		return udb_rec_strcpy(r->client, sizeof(r->client), v, len);
 	case T_MSGID:
-		return field_str(r->msgid, sizeof(r->msgid), v, len);
+		return udb_rec_strcpy(r->msgid, sizeof(r->msgid), v, len);
 	case T_TIME:
 		return db_rec_int(v, len, &r->time);
 	case T_NRCPT:

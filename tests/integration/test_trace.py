@@ -14,7 +14,7 @@ import subprocess
 import time
 import unittest
 
-from harness import DOMAIN, binary
+from harness import DOMAIN, binary, wait_for
 from test_sign import Base, header_of, selectors_of
 from test_submitd import PASSWORD, login, message
 
@@ -68,6 +68,19 @@ class TraceTest(Base):
         qid = text.split()[-1].decode()
         self.assertRegex(qid, "^[0-9a-f]{16}$")
         return qid
+
+    def arrived_with(self, qid):
+        """bob's copy of the message whose signatures name qid."""
+        tag = ("sealmail_id=%s" % qid).encode()
+
+        def find():
+            for path in self.inst.messages(BOB):
+                with open(path, "rb") as f:
+                    m = f.read()
+                if tag in m:
+                    return m
+            return None
+        return wait_for(find, 20, "the message " + qid)
 
     def trace(self, *args, input=None):
         return subprocess.run([binary("sealmailctl"), "-c", self.inst.conf,
@@ -139,14 +152,7 @@ class TraceTest(Base):
     def test_a_forged_received_field_loses_to_our_signature(self):
         first = self.send()
         second = self.send()
-        self.arrived(n=2)
-        data = None
-        for path in self.inst.messages(BOB):
-            with open(path, "rb") as f:
-                m = f.read()
-            if ("sealmail_id=%s" % second).encode() in m:
-                data = without_fields(m, b"Received")
-        self.assertIsNotNone(data)
+        data = without_fields(self.arrived_with(second), b"Received")
         forged = ("Received: from x ([192.0.2.1])\r\n\tby mx.example.test "
                   "(Sealmail submitd) with ESMTPSA id %s;\r\n\tMon, 1 Jan "
                   "2024 00:00:00 +0000\r\n" % first).encode()
@@ -217,14 +223,7 @@ class TraceTest(Base):
     def test_a_signature_whose_tag_was_changed_is_not_traced(self):
         first = self.send()
         second = self.send()
-        self.arrived(n=2)
-        data = None
-        for path in self.inst.messages(BOB):
-            with open(path, "rb") as f:
-                m = f.read()
-            if ("sealmail_id=%s" % second).encode() in m:
-                data = without_fields(m, b"Received")
-        self.assertIsNotNone(data)
+        data = without_fields(self.arrived_with(second), b"Received")
         # point the second message's signatures at the first one
         swapped = data.replace(("sealmail_id=%s" % second).encode(),
                                ("sealmail_id=%s" % first).encode())
