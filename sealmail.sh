@@ -192,7 +192,9 @@ fuzz_sources() {
 	    $FUZZ_USERDB common/dkim_sig.c \
 	    common/dkim_tag.c common/base64.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
-	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST ;;
+	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST common/trace.c \
+	    $FUZZ_USERDB ;;
+	trace) echo common/trace.c $FUZZ_USERDB ;;
 	address) echo $FUZZ_USERDB ;;
 	addr-list) echo $FUZZ_ADDR_LIST ;;
 	dns) echo common/dns_parse.c ;;

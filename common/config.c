@@ -56,6 +56,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "global", "log_level", CFG_LOGLEVEL, O(log_level), "info" },
 	{ "global", "resolver", CFG_RESOLVER, O(resolver), NULL },
 	{ "global", "dns_trust_anchor", CFG_PATH, O(dns_trust_anchor), NULL },
+	{ "global", "trace_days", CFG_INT, O(trace_days), "90" },
 
 	{ "smtpd", "listen", CFG_LISTEN, O(smtpd_listen), "0.0.0.0:25" },
 	{ "smtpd", "queue_socket", CFG_PATH, O(queue_socket),

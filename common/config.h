@@ -61,6 +61,7 @@ struct sm_config {
 	int	 log_level;
 	char	*resolver;	/* DNS upstream, NULL: /etc/resolv.conf */
 	char	*dns_trust_anchor; /* DNSSEC anchors, NULL: none validated */
+	int	 trace_days;	/* trace records kept (common/trace) */
 
 	/* [smtpd] */
 	struct cfg_listen smtpd_listen;

@@ -95,4 +95,7 @@ int	 ctl_registry_add(struct ctl *, int, char **);
 int	 ctl_registry_del(struct ctl *, int, char **);
 int	 ctl_registry_list(struct ctl *, int, char **);
 
+/* trace.c */
+int	 ctl_trace(struct ctl *, int, char **);
+
 #endif

@@ -39,6 +39,7 @@ test_config_defaults_and_prefix(void)
 	test_assert(c.lmtp_max_sessions == 64);
 	test_assert(c.delivery_record_days == 10);
 	test_assert(c.smtpd_registry_zones == NULL);
+	test_assert(c.trace_days == 90);
 	config_free(&c);
 	test_end();
 }
@@ -149,6 +150,8 @@ static const struct {
 	{ "[smtpd]\n\nverdict_require = tls dnssec\n",
 	    "t.conf:3: verdict_require: expected any of: tls spf registry "
 	    "callback" },
+	{ "[global]\n\ntrace_days = 90d\n", "t.conf:3: trace_days: expected" },
+	{ "[global]\ntrace_days = -1\n", "t.conf:2: trace_days: expected" },
 	{ "[global]\nprefix = /a\nprefix = /b\n", "t.conf:3: prefix: set twice" },
 	{ "[global]\nprefix = rel\n", "t.conf:0: prefix: must be an absolute" },
 	{ "[global\n", "t.conf:1: malformed section header" },
