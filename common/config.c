@@ -81,6 +81,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "smtpd", "tls_policy", CFG_STR, O(tls_policy), "may" },
 	{ "smtpd", "tls_policy_map", CFG_STR, O(tls_policy_map), NULL },
 	{ "smtpd", "mta_sts_port", CFG_PORT, O(mta_sts_port), "443" },
+	{ "smtpd", "callback_port", CFG_PORT_OFF, O(smtpd_callback_port),
+	    "0" },
 
 	{ "submitd", "listen", CFG_LISTEN, O(submitd_listen), "0.0.0.0:587" },
 	{ "submitd", "listen_tls", CFG_LISTEN, O(submitd_listen_tls),

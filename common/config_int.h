@@ -28,7 +28,8 @@ enum cfg_type {
 	CFG_ADDR,	/* a mail address or empty */
 	CFG_RESOLVER,	/* empty or "ADDR[@PORT] ..." (common/dns.h) */
 	CFG_HOSTPORT,	/* empty or "host:port" */
-	CFG_PORT	/* an integer 1 to 65535 */
+	CFG_PORT,	/* an integer 1 to 65535 */
+	CFG_PORT_OFF	/* 0 (off) or a port, 1 to 65535 */
 };
 
 struct cfg_key {

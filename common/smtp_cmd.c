@@ -40,6 +40,7 @@ smtp_txn_reset(struct smtp_session *s)
 	s->nrcpt = 0;
 	s->smtputf8 = 0;
 	s->body8bit = 0;
+	s->sessid[0] = '\0';
 	s->used_bdat = 0;
 	s->datafd = -1;
 	s->msgsize = 0;
@@ -104,6 +105,14 @@ mail_params(struct smtp_session *s, const struct smtp_cmd *c)
 				return -1;
 			}
 			s->requiretls = 1;
+		} else if (strcmp(pr->key, "SESSID") == 0 && s->p->callback &&
+		    !s->p->lmtp) {
+			if (pr->value == NULL || !smtp_sessid_valid(pr->value)) {
+				smtp_reply_fixed(s, 501, "5.5.4 SESSID must be "
+				    "64 lowercase hex digits");
+				return -1;
+			}
+			memcpy(s->sessid, pr->value, SMTP_SESSID_LEN + 1);
 		} else if (strcmp(pr->key, "AUTH") == 0 && pr->value != NULL &&
 		    !s->p->lmtp && (strcmp(pr->value, "<>") == 0 ||
 		    smtp_xtext_valid(pr->value)))
@@ -133,8 +142,11 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	s->smtputf8 = s->body8bit = s->requiretls = 0;
-	if (mail_params(s, c) == -1)
+	s->sessid[0] = '\0';
+	if (mail_params(s, c) == -1) {
+		s->sessid[0] = '\0';
 		return;
+	}
 	snprintf(s->from, sizeof(s->from), "%s", c->path);
 	s->pending = PEND_MAIL;
 	if (s->h->mail != NULL)
@@ -481,4 +493,27 @@ uint64_t
 smtp_session_id(const struct smtp_session *s)
 {
 	return s->id;
+}
+
+/*
+ * The sending session's ID that this transaction's MAIL carried
+ * (SESSID=, the callback), or NULL.
+ */
+const char *
+smtp_sessid(const struct smtp_session *s)
+{
+	return s->sessid[0] != '\0' ? s->sessid : NULL;
+}
+
+/* Is v a session ID as SESSID= carries it: 64 lowercase hex digits? */
+int
+smtp_sessid_valid(const char *v)
+{
+	size_t	 i;
+
+	for (i = 0; i < SMTP_SESSID_LEN; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') ||
+		    (v[i] >= 'a' && v[i] <= 'f')))
+			return 0;
+	return v[i] == '\0';
 }

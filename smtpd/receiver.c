@@ -53,6 +53,7 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "callback.h"
 #include "config.h"
 #include "daemon.h"
 #include "dkim.h"
@@ -558,6 +559,8 @@ receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		queue_attach(m);
 		break;
 	default:
+		if (parent && cbk_resp_ipc(m) == 0)
+			break;	/* the callback's news (callback_resp.c) */
 		fatalx("receiver: unexpected message %u from the %s", m->type,
 		    parent ? "parent" : "queue");
 	}
@@ -690,6 +693,8 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	/* RFC 8689: we deliver what we take here ourselves, so taking
 	   REQUIRETLS mail over TLS keeps its promise */
 	params.requiretls = 1;
+	/* the callback: SEALMAIL-CALLBACK, SESSID= (callback.h) */
+	params.callback = cfg->smtpd_callback_port != 0;
 	params_known = params;
 	params_known.greeting_delay_ms = 0;
 	/*
@@ -702,6 +707,7 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	net_limit_set_stress(limit, cfg->smtpd_limits.stress_threshold);
 	parent_ipc = ipc_conn_new(base, parent_fd, receiver_dispatch,
 	    peer_closed, "parent");
+	cbk_resp_start(base, tls);
 	if (queue_fd != -1)
 		queue_ipc = ipc_conn_new(base, queue_fd, receiver_dispatch,
 		    queue_closed, NULL);

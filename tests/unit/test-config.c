@@ -157,6 +157,12 @@ static const struct {
 	    "t.conf:2: mta_sts_port: expected a port number" },
 	{ "[smtpd]\nmta_sts_port = https\n",
 	    "t.conf:2: mta_sts_port: expected a port number" },
+	{ "[smtpd]\ncallback_port = 65536\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
+	{ "[smtpd]\ncallback_port = -1\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
+	{ "[smtpd]\ncallback_port = yes\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
 };
 
 static void

@@ -35,6 +35,7 @@ struct run {
 	struct smtp_session	*waiting;
 	char			 waiting_rcpt[300];
 	uint64_t		 closed_ms;
+	char			 sessid[2][80];	/* per message, "-": none */
 };
 
 static struct run	 R;
@@ -90,6 +91,9 @@ h_data_end(struct smtp_session *s, size_t size, void *arg)
 	n = pread(R.fd, R.msg, sizeof(R.msg) - 1, 0);
 	R.msglen = n > 0 ? (size_t)n : 0;
 	R.msg[R.msglen] = '\0';
+	if (R.nmsg < 2)
+		snprintf(R.sessid[R.nmsg], sizeof(R.sessid[0]), "%s",
+		    smtp_sessid(s) != NULL ? smtp_sessid(s) : "-");
 	R.nmsg++;
 	smtp_reply(s, 250, "2.0.0 Ok: queued as TEST%d", R.nmsg);
 }
@@ -402,6 +406,64 @@ test_utf8_needs_smtputf8(void)
 	test_end();
 }
 
+#define SID	"0123456789abcdef0123456789abcdef" \
+		"0123456789abcdef0123456789abcdef"
+
+static void
+test_sessid_only_when_offered(void)
+{
+	const char	*out;
+
+	test_begin("SESSID is refused as unknown (555 5.5.4) without the "
+	    "callback, and no SEALMAIL-CALLBACK is offered");
+	params.callback = 0;
+	out = RUN("EHLO c\r\nMAIL FROM:<> SESSID=" SID "\r\nQUIT\r\n");
+	test_assert(strstr(out, "SEALMAIL-CALLBACK") == NULL);
+	test_assert_str(st_codes(out), "220 250 555 221");
+	test_end();
+}
+
+static void
+test_sessid_kept_on_the_transaction(void)
+{
+	const char	*out;
+
+	test_begin("with the callback: EHLO offers SEALMAIL-CALLBACK, a "
+	    "good SESSID stays with its transaction only, a bad one is 501");
+	params.callback = 1;
+	out = RUN("EHLO c\r\n"
+	    "MAIL FROM:<> SESSID=" SID "A\r\n"		/* 65 digits */
+	    "MAIL FROM:<> SESSID=" "0123456789ABCDEF0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\r\n"	/* upper case */
+	    "MAIL FROM:<> SESSID=abc\r\n"
+	    "MAIL FROM:<> SESSID\r\n"
+	    "MAIL FROM:<> SESSID=" SID "\r\nRCPT TO:<a@m.test>\r\n"
+	    "DATA\r\nSubject: 1\r\n\r\nx\r\n.\r\n"
+	    "MAIL FROM:<>\r\nRCPT TO:<a@m.test>\r\n"
+	    "DATA\r\nSubject: 2\r\n\r\nx\r\n.\r\nQUIT\r\n");
+	params.callback = 0;
+	test_assert(strstr(out, "250-SEALMAIL-CALLBACK\r\n") != NULL);
+	test_assert_str(st_codes(out),
+	    "220 250 501 501 501 501 250 250 354 250 250 250 354 250 221");
+	test_assert(R.nmsg == 2);
+	test_assert_str(R.sessid[0], SID);
+	test_assert_str(R.sessid[1], "-");
+	test_end();
+}
+
+static void
+test_sessid_valid(void)
+{
+	test_begin("smtp_sessid_valid: exactly 64 lowercase hex digits");
+	test_assert(smtp_sessid_valid(SID));
+	test_assert(!smtp_sessid_valid(SID "0"));
+	test_assert(!smtp_sessid_valid(SID + 1));
+	test_assert(!smtp_sessid_valid(""));
+	test_assert(!smtp_sessid_valid("g123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef"));
+	test_end();
+}
+
 static void
 test_too_many_rcpt(void)
 {
@@ -509,6 +571,9 @@ main(void)
 		test_error_limit,
 		test_bare_lf_command,
 		test_utf8_needs_smtputf8,
+		test_sessid_only_when_offered,
+		test_sessid_kept_on_the_transaction,
+		test_sessid_valid,
 		test_too_many_rcpt,
 		test_talk_before_greeting,
 		test_auth_hook,
