@@ -3,10 +3,11 @@
  * line, for tests/integration/test_callback.py until the receiver's
  * verdict asks on its own; built by "make check", never installed.
  *
- *	cbkcheck [-C CAFILE] [-s LOCAL] [-t MS] ADDR PORT ID
+ *	cbkcheck [-C CAFILE] [-n COUNT] [-s LOCAL] [-t MS] ADDR PORT ID
  *
  * Asks the responder at ADDR (numeric) on PORT about ID, connecting from
- * LOCAL (numeric) when given.  Prints one line:
+ * LOCAL (numeric) when given, COUNT times one after the other in the one
+ * process (so its per-address rate shows).  Prints one line each:
  * RESULT<TAB>cert=yes|no<TAB>WHY, RESULT being pass, fail or unknown.
  */
 #include <arpa/inet.h>
@@ -56,8 +57,8 @@ sockaddr_of(const char *text, struct sockaddr_storage *ss)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: cbkcheck [-C cafile] [-s local] [-t ms] "
-	    "addr port id\n");
+	fprintf(stderr, "usage: cbkcheck [-C cafile] [-n count] [-s local] "
+	    "[-t ms] addr port id\n");
 	exit(2);
 }
 
@@ -69,13 +70,16 @@ main(int argc, char *argv[])
 	SSL_CTX		*ctx;
 	const char	*ca = NULL, *src = NULL;
 	char		 err[256];
-	int		 ch, timeout = 5000;
+	int		 ch, timeout = 5000, count = 1;
 
 	log_init("cbkcheck", 1, LOG_LVL_WARN);
-	while ((ch = getopt(argc, argv, "C:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "C:n:s:t:")) != -1) {
 		switch (ch) {
 		case 'C':
 			ca = optarg;
+			break;
+		case 'n':
+			count = atoi(optarg);
 			break;
 		case 's':
 			src = optarg;
@@ -97,11 +101,14 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	base = event_base_new();
-	cbk_check_start_from(base, ctx, (struct sockaddr *)&peer,
-	    src != NULL ? (struct sockaddr *)&local : NULL, atoi(argv[1]),
-	    argv[2], timeout, got, NULL);
-	while (!done)
-		event_base_loop(base, EVLOOP_ONCE);
+	while (count-- > 0) {
+		done = 0;
+		cbk_check_start_from(base, ctx, (struct sockaddr *)&peer,
+		    src != NULL ? (struct sockaddr *)&local : NULL,
+		    atoi(argv[1]), argv[2], timeout, got, NULL);
+		while (!done)
+			event_base_loop(base, EVLOOP_ONCE);
+	}
 	event_base_free(base);
 	SSL_CTX_free(ctx);
 	return 0;
