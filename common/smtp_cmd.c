@@ -107,7 +107,8 @@ mail_params(struct smtp_session *s, const struct smtp_cmd *c)
 			s->requiretls = 1;
 		} else if (strcmp(pr->key, "SESSID") == 0 && s->p->callback &&
 		    !s->p->lmtp) {
-			if (pr->value == NULL || !smtp_sessid_valid(pr->value)) {
+			if (pr->value == NULL ||
+			    !smtp_sessid_valid(pr->value)) {
 				smtp_reply_fixed(s, 501, "5.5.4 SESSID must be "
 				    "64 lowercase hex digits");
 				return -1;

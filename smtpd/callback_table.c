@@ -217,7 +217,7 @@ cbk_table_open(struct cbk_table *t, uint32_t slot, const char *id,
 	char		 canon[CBK_ADDR_MAX];
 	size_t		 i;
 
-	if (!smtp_sessid_valid(id) ||
+	if (strlen(id) != CBK_ID_LEN || !hex_lower(id, CBK_ID_LEN) ||
 	    cbk_addr_canon(addr, canon, sizeof(canon)) == -1)
 		return -1;
 	if ((e = entry_find(t, id, &i)) == NULL) {

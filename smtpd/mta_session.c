@@ -90,7 +90,7 @@ struct conn {
 	int		 bdat;		/* the last message went as BDAT */
 	int		 rtls;		/* opened for REQUIRETLS mail */
 	int		 sts;		/* enum mta_sts_mode, -1: none */
-	char		 sessid[CBK_ID_LEN + 1];	/* the callback's, or "" */
+	char		 sessid[CBK_ID_LEN + 1];	/* callback's, or "" */
 };
 
 static const struct sm_config	*cfg;

@@ -30,6 +30,13 @@
  * in smtpd's environment overrides the 200 ms (0 turns it off) until the
  * config has a key for it.
  *
+ * The callback responder (callback_resp.c) runs here too, on the
+ * sockets of [smtpd] callback_port the parent handed over: it answers
+ * other receivers that ask whether a SESSID our transmitter offered is
+ * a session open to them.  With callback_port set the engine offers
+ * SEALMAIL-CALLBACK and keeps a client's SESSID= with its transaction
+ * (cbk_session_id), for the verdict's callback (callback_check.c).
+ *
  * Message content is written by the engine into a memfd created here;
  * at the end of DATA the memfd travels to the queue with the envelope,
  * and the 250 reply naming the queue ID goes out only when the queue

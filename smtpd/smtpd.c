@@ -48,6 +48,12 @@
  * a child's word.  SIGUSR1 is forwarded to the queue ("sealmailctl queue
  * flush").
  *
+ * The callback (callback.h).  With [smtpd] callback_port the parent
+ * binds the responder's sockets beside each listen address and hands
+ * them to every receiver; it relays what each transmitter says of its
+ * open session to the receiver (callback_parent.c), drops a dead
+ * transmitter's, and tells a new receiver every open one.
+ *
  * The keystore.  smtpd.queue signs what leaves through the keystore's
  * socket, which it cannot reach from its chroot; it asks the parent for
  * a connection (IPC_PARENT_KEYSTORE) whenever it has none: at its
