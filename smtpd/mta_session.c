@@ -628,7 +628,7 @@ log_results(const struct mta_job *j, int reused)
 	for (i = 0; i < j->n; i++) {
 		st = mta_status(j->r[i].code);
 		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s%s%s%s "
-		    "tls=%s%s%s verified=%s reused=%s body=%s status=%s %s",
+		    "tls=%s%s%s verified=%s reused=%s body=%s%s status=%s %s",
 		    j->id,
 		    j->r[i].addr, K.host[0] ? K.host : "none",
 		    K.addr[0] ? K.addr : "none", K.port,
@@ -638,8 +638,9 @@ log_results(const struct mta_job *j, int reused)
 		    K.tls ? K.proto : "none",
 		    K.tls ? " cipher=" : "", K.tls ? K.cipher : "",
 		    K.verified ? K.verified : "no", reused ? "yes" : "no",
-		    K.bdat ? "bdat" : "data", st == Q_DLV_OK ? "sent" :
-		    st == Q_DLV_PERMFAIL ?
+		    K.bdat ? "bdat" : "data",
+		    K.sessid[0] != '\0' ? " callback=offered" : "",
+		    st == Q_DLV_OK ? "sent" : st == Q_DLV_PERMFAIL ?
 		    "bounced" : "deferred", j->r[i].text);
 	}
 }
