@@ -264,6 +264,9 @@ int	 smtp_is_smtputf8(const struct smtp_session *);
 uint64_t smtp_session_id(const struct smtp_session *);
 const char *smtp_sessid(const struct smtp_session *);
 int	 smtp_sessid_valid(const char *);
+struct sockaddr_storage;
+int	 smtp_sockaddrs(const struct smtp_session *, struct sockaddr_storage *,
+	    struct sockaddr_storage *);
 void	 smtp_set_peer(struct smtp_session *, const char *);
 
 #endif

@@ -10,6 +10,8 @@
  * here is the order of commands (RFC 5321 4.1.4), the MAIL parameters
  * announced by EHLO and the per-transaction limits.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -504,6 +506,30 @@ const char *
 smtp_sessid(const struct smtp_session *s)
 {
 	return s->sessid[0] != '\0' ? s->sessid : NULL;
+}
+
+/*
+ * The session's two ends: where the client connected from and where it
+ * reached us (the callback asks the one from the other).  -1 when they
+ * are not IPv4 or IPv6 (a unix socket) or cannot be had.
+ */
+int
+smtp_sockaddrs(const struct smtp_session *s, struct sockaddr_storage *peer_r,
+    struct sockaddr_storage *local_r)
+{
+	socklen_t	 len;
+	int		 fd;
+
+	if (s->bev == NULL || (fd = bufferevent_getfd(s->bev)) == -1)
+		return -1;
+	len = sizeof(*peer_r);
+	if (getpeername(fd, (struct sockaddr *)peer_r, &len) == -1)
+		return -1;
+	len = sizeof(*local_r);
+	if (getsockname(fd, (struct sockaddr *)local_r, &len) == -1)
+		return -1;
+	return peer_r->ss_family == AF_INET || peer_r->ss_family == AF_INET6 ?
+	    0 : -1;
 }
 
 /* Is v a session ID as SESSID= carries it: 64 lowercase hex digits? */

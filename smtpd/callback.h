@@ -20,9 +20,11 @@
  *
  * The verifier, from the receiver's verdict (smtpd/verify.c):
  *
- *	if ((id = cbk_session_id(s)) != NULL)
- *		c = cbk_check_start_from(base, ctx, peer, local,
- *		    cfg->smtpd_callback_port, id, 5000, done, arg);
+ *	if ((id = cbk_session_id(s)) != NULL &&
+ *	    smtp_sockaddrs(s, &peer, &local) == 0)
+ *		c = cbk_check_start_from(base, ctx, (struct sockaddr *)&peer,
+ *		    (struct sockaddr *)&local, cfg->smtpd_callback_port, id,
+ *		    5000, done, arg);
  *	...
  *	static void done(enum cbk_result r, int flags, const char *why,
  *	    void *arg) { r is CBK_PASS, CBK_FAIL or CBK_UNKNOWN }

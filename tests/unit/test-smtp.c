@@ -7,6 +7,9 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -464,6 +467,70 @@ test_sessid_valid(void)
 	test_end();
 }
 
+static struct sockaddr_storage	 sa_peer, sa_local;
+static int			 sa_ok;
+
+static void
+h_helo_addrs(struct smtp_session *s, const char *name, int esmtp,
+    void *arg)
+{
+	sa_ok = smtp_sockaddrs(s, &sa_peer, &sa_local) == 0;
+	smtp_reply(s, 250, "2.0.0 Ok");
+}
+
+static const struct smtp_hooks addr_hooks = {
+	.helo = h_helo_addrs,
+	.close = h_close,
+};
+
+static void
+test_sockaddrs_are_the_two_ends(void)
+{
+	struct sockaddr_in	 sin, cin;
+	socklen_t		 len = sizeof(sin);
+	const char		 script[] = "EHLO c\r\nQUIT\r\n";
+	int			 l, c, a, i;
+
+	test_begin("smtp_sockaddrs: the client's address and ours on TCP; "
+	    "none on a unix socket");
+	memset(&R, 0, sizeof(R));
+	R.fd = -1;
+	R.base = event_base_new();
+	params.greeting_delay_ms = 0;
+	sa_ok = -1;
+	st_session(R.base, &params, &addr_hooks, NULL, script,
+	    sizeof(script) - 1, 1, &R.done);
+	test_assert(sa_ok == 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	test_assert(bind(l, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	test_assert(listen(l, 1) == 0);
+	test_assert(getsockname(l, (struct sockaddr *)&sin, &len) == 0);
+	test_assert(connect(c, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	len = sizeof(cin);
+	test_assert(getsockname(c, (struct sockaddr *)&cin, &len) == 0);
+	a = accept(l, NULL, NULL);
+	test_assert(write(c, script, sizeof(script) - 1) ==
+	    (ssize_t)sizeof(script) - 1);
+	R.done = 0;
+	smtp_session_new(R.base, a, &params, &addr_hooks, NULL);
+	for (i = 0; i < 2000 && !R.done; i++)
+		event_base_loop(R.base, EVLOOP_ONCE);
+	test_assert(sa_ok == 1);
+	test_assert(sa_peer.ss_family == AF_INET);
+	test_assert(((struct sockaddr_in *)&sa_peer)->sin_port ==
+	    cin.sin_port);
+	test_assert(((struct sockaddr_in *)&sa_local)->sin_port ==
+	    sin.sin_port);
+	close(c);
+	close(l);
+	event_base_free(R.base);
+	test_end();
+}
+
 static void
 test_too_many_rcpt(void)
 {
@@ -574,6 +641,7 @@ main(void)
 		test_sessid_only_when_offered,
 		test_sessid_kept_on_the_transaction,
 		test_sessid_valid,
+		test_sockaddrs_are_the_two_ends,
 		test_too_many_rcpt,
 		test_talk_before_greeting,
 		test_auth_hook,
