@@ -104,7 +104,7 @@ conn_read(struct bufferevent *bev, void *arg)
 	char		 id[CBK_ID_LEN + 1];
 	const char	*b;
 
-	if (c->answered)
+	if (c->answered || len == 0)
 		return;
 	if (len > CBK_LINE_MAX) {
 		answer(c, 0, "line-too-long");
