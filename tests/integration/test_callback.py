@@ -248,6 +248,28 @@ class CallbackTest(Exchange):
         self.assertEqual(self.ask_a(b"", RECEIVER), b"NO \r\n")
         self.assertGreaterEqual(time.monotonic() - t0, 4.5)
 
+    def test_connections_from_one_address_are_bounded(self):
+        src = "127.0.0.7"
+        idle = [socket.create_connection(("127.0.0.1", self.cb_a),
+                                         timeout=15, source_address=(src, 0))
+                for _ in range(4)]
+        try:
+            time.sleep(0.5)
+            # the fifth from that address is closed unanswered ...
+            with self.assertRaises((ssl.SSLError, OSError)):
+                self.ask_a(check_line(secrets.token_hex(32)), src)
+            # ... while another address is answered
+            self.assertEqual(self.ask_a(check_line(secrets.token_hex(32)),
+                                        "127.0.0.8"), b"NO \r\n")
+        finally:
+            for s in idle:
+                s.close()
+        time.sleep(0.5)
+        self.assertEqual(self.ask_a(check_line(secrets.token_hex(32)), src),
+                         b"NO \r\n")
+        self.assertIn("peer=%s refused: connection limit" % src,
+                      self.a.log("smtpd"))
+
     def test_the_responder_speaks_only_tls(self):
         with socket.create_connection(("127.0.0.1", self.cb_a), timeout=15,
                                       source_address=(RECEIVER, 0)) as s:
