@@ -52,7 +52,7 @@ TESTS += tests/unit/test-mta-sts
 
 check_PROGRAMS += tests/unit/test-callback
 tests_unit_test_callback_SOURCES = tests/unit/test-callback.c \
-	smtpd/callback_table.c smtpd/callback.h
+	smtpd/callback_table.c smtpd/callback_parent.c smtpd/callback.h
 tests_unit_test_callback_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_callback_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-callback

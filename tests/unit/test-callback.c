@@ -3,13 +3,17 @@
  * (smtpd/callback_table.c): the line parser, the table of open sessions
  * (single use, the peer's address must match, an mta's death drops its
  * IDs), the address form both sides compare, the per-address rate and
- * where the responder listens.
+ * where the responder listens; and what smtpd's parent makes of the
+ * transmitters' word (smtpd/callback_parent.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "callback.h"
+#include "config.h"
+#include "ipc.h"
 #include "log.h"
+#include "smtpd.h"
 #include "test.h"
 
 #define ID1	"0123456789abcdef0123456789abcdef" \
@@ -200,6 +204,91 @@ test_listen_beside(void)
 	test_end();
 }
 
+/* what the parent told the receiver, as "OPEN 1 <id> <addr>;..." */
+static char	 told[1024];
+
+static void
+to_receiver(struct ipc_msg *m)
+{
+	const char	*id = "", *addr = "";
+	uint32_t	 slot;
+	size_t		 n = strlen(told);
+
+	ipc_get_u32(m, &slot);
+	if (m->type != IPC_RECEIVER_CBK_DROP)
+		ipc_get_str(m, &id);
+	if (m->type == IPC_RECEIVER_CBK_OPEN)
+		ipc_get_str(m, &addr);
+	snprintf(told + n, sizeof(told) - n, "%s %u %.4s %s;",
+	    m->type == IPC_RECEIVER_CBK_OPEN ? "OPEN" :
+	    m->type == IPC_RECEIVER_CBK_CLOSE ? "CLOSE" : "DROP", slot, id,
+	    addr);
+	ipc_msg_free(m);
+}
+
+static int
+from_mta(const struct sm_config *c, uint32_t slot, uint32_t type,
+    const char *id, const char *addr)
+{
+	struct ipc_msg	*m = ipc_msg_new(type, 0);
+	int		 r;
+
+	if (id != NULL)
+		ipc_add_str(m, id);
+	if (addr != NULL)
+		ipc_add_str(m, addr);
+	r = cbk_parent_from_mta(c, slot, m);
+	ipc_msg_free(m);
+	return r;
+}
+
+static void
+test_parent_checks_and_relays(void)
+{
+	struct sm_config c;
+
+	test_begin("the parent relays a transmitter's sessions, one each, "
+	    "and refuses what is malformed or not allowed");
+	memset(&c, 0, sizeof(c));
+	cbk_parent_init(to_receiver);
+	told[0] = '\0';
+	/* the callback is off: nothing may be said of it */
+	test_assert(from_mta(&c, 0, IPC_PARENT_CBK_OPEN, ID1, "192.0.2.1") ==
+	    -1);
+	c.smtpd_callback_port = 4026;
+	test_assert(from_mta(&c, 0, IPC_PARENT_CBK_OPEN, "0123", "192.0.2.1")
+	    == -1);
+	test_assert(from_mta(&c, 0, IPC_PARENT_CBK_OPEN, ID1,
+	    "mx.example.org") == -1);
+	test_assert(from_mta(&c, 0, IPC_PARENT_CBK_OPEN, ID1, NULL) == -1);
+	test_assert(from_mta(&c, 0, IPC_PARENT_CBK_CLOSE, NULL, NULL) == -1);
+	test_assert(from_mta(&c, Q_MTA_N, IPC_PARENT_CBK_OPEN, ID1,
+	    "192.0.2.1") == -1);
+	test_assert(from_mta(&c, 0, IPC_PARENT_CBK_OPEN, ID1, "192.0.2.1") ==
+	    0);
+	test_assert(from_mta(&c, 0, IPC_PARENT_CBK_OPEN, ID2,
+	    "::ffff:192.0.2.2") == 0);
+	test_assert(from_mta(&c, 1, IPC_PARENT_CBK_OPEN, ID3, "192.0.2.3") ==
+	    0);
+	/* a CLOSE of what the slot does not have changes nothing */
+	test_assert(from_mta(&c, 1, IPC_PARENT_CBK_CLOSE, ID2, NULL) == 0);
+	test_assert_str(told, "OPEN 0 0123 192.0.2.1;CLOSE 0 0123 ;"
+	    "OPEN 0 fedc 192.0.2.2;OPEN 1 0000 192.0.2.3;");
+	told[0] = '\0';
+	cbk_parent_replay();
+	test_assert_str(told, "OPEN 0 fedc 192.0.2.2;OPEN 1 0000 192.0.2.3;");
+	told[0] = '\0';
+	test_assert(from_mta(&c, 0, IPC_PARENT_CBK_CLOSE, ID2, NULL) == 0);
+	cbk_parent_mta_gone(1);
+	cbk_parent_mta_gone(1);
+	cbk_parent_mta_gone(0);
+	test_assert_str(told, "CLOSE 0 fedc ;DROP 1  ;");
+	told[0] = '\0';
+	cbk_parent_replay();
+	test_assert_str(told, "");
+	test_end();
+}
+
 int
 main(void)
 {
@@ -212,6 +301,7 @@ main(void)
 		test_table_bounded,
 		test_rate_per_address_per_minute,
 		test_listen_beside,
+		test_parent_checks_and_relays,
 		NULL
 	};
 
