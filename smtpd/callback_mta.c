@@ -42,7 +42,8 @@ to_parent(struct ipc_msg *m)
 
 /*
  * A new ID for the session open to addr (numeric), announced; id_r
- * holds CBK_ID_LEN + 1.
+ * holds CBK_ID_LEN + 1.  An address the responder could not compare (a
+ * scoped IPv6 one) gets no ID: id_r is "" and the session offers none.
  */
 void
 cbk_mta_open(const char *addr, char *id_r)
@@ -50,8 +51,15 @@ cbk_mta_open(const char *addr, char *id_r)
 	static const char hex[] = "0123456789abcdef";
 	unsigned char	 r[CBK_ID_LEN / 2];
 	struct ipc_msg	*m;
+	char		 canon[CBK_ADDR_MAX];
 	size_t		 i;
 
+	id_r[0] = '\0';
+	if (cbk_addr_canon(addr, canon, sizeof(canon)) == -1) {
+		log_info("mta relay=[%s] callback: no session ID for an "
+		    "address the responder cannot compare", addr);
+		return;
+	}
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		fatalx("mta: callback: RAND_bytes failed");
 	for (i = 0; i < sizeof(r); i++) {
