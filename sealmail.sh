@@ -186,6 +186,7 @@ fuzz_sources() {
 	    $FUZZ_CONFIG ;;
 	mta-result) echo smtpd/mta_policy.c ;;
 	mta-sts) echo smtpd/mta_sts.c ;;
+	callback) echo smtpd/callback_table.c common/net.c $FUZZ_CONFIG ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	keyserver-client) echo common/ks_lookup_parse.c ;;
 	ks-request) echo keystore/ks_req.c common/ipc.c common/net.c \

@@ -87,6 +87,8 @@ const struct cfg_key cfg_keys[] = {
 	{ "smtpd", "dmarc_reject", CFG_WORD, O(dmarc_reject), "unsafe" },
 	{ "smtpd", "tls_client_ca", CFG_PATH, O(tls_client_ca), NULL },
 	{ "smtpd", "registry_zones", CFG_ZONES, O(smtpd_registry_zones), "" },
+	{ "smtpd", "callback_port", CFG_PORT_OFF, O(smtpd_callback_port),
+	    "0" },
 
 	{ "submitd", "listen", CFG_LISTEN, O(submitd_listen), "0.0.0.0:587" },
 	{ "submitd", "listen_tls", CFG_LISTEN, O(submitd_listen_tls),

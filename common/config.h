@@ -72,6 +72,8 @@ struct sm_config {
 	struct cfg_session_limits smtpd_limits;
 	int	 smtpd_max_rcpt;
 	int	 smtpd_keyserver_port;	/* key servers asked for DKIM keys */
+	int	 smtpd_callback_port;	/* the callback (smtpd/callback.h),
+					   0: off */
 	long	 queue_lifetime;	/* seconds */
 	long	 retry_min;		/* seconds, first retry delay */
 	long	 retry_max;		/* seconds, backoff ceiling */

@@ -31,7 +31,8 @@ enum cfg_type {
 	CFG_PORT,	/* an integer 1 to 65535 */
 	CFG_WORD,	/* one of the key's words */
 	CFG_WORDS,	/* any of the key's words, or none */
-	CFG_ZONES	/* empty or domain names (common/registry_dns.h) */
+	CFG_ZONES,	/* empty or domain names (common/registry_dns.h) */
+	CFG_PORT_OFF	/* 0 (off) or a port, 1 to 65535 */
 };
 
 struct cfg_key {

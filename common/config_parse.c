@@ -263,6 +263,7 @@ cfg_format(const struct cfg_key *k, const void *field, struct buf *b)
 	case CFG_INT:
 	case CFG_PERCENT:
 	case CFG_PORT:
+	case CFG_PORT_OFF:
 	case CFG_BOOL:
 	case CFG_LOGLEVEL:
 		buf_printf(b, "%d", *(const int *)field);

@@ -276,6 +276,7 @@ static const char *const cfg_why[] = {
 	[CFG_HOSTPORT] = "expected host:port, e.g. mx.example.org:4025",
 	[CFG_PORT] = "expected a port number from 1 to 65535",
 	[CFG_ZONES] = "expected up to 8 domain names separated by spaces",
+	[CFG_PORT_OFF] = "expected 0 (off) or a port number from 1 to 65535",
 };
 
 /* Is the n bytes at w one of the words of list ("a b c"), any case? */
@@ -399,8 +400,9 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 			*(int *)field = (int)n;
 		break;
 	case CFG_PORT:
+	case CFG_PORT_OFF:
 		r = cfg_parse_uint(v, 65535, &n);
-		if (r == 0 && n == 0)
+		if (r == 0 && n == 0 && k->type == CFG_PORT)
 			r = -1;
 		if (r == 0)
 			*(int *)field = (int)n;

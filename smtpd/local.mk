@@ -7,7 +7,9 @@ smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
 	smtpd/queue_mta.c smtpd/queue_dest.c \
 	smtpd/mta.h smtpd/mta.c smtpd/mta_policy.c smtpd/mta_route.c \
 	smtpd/mta_session.c smtpd/mta_dane.c smtpd/mta_sts.c smtpd/mta_sts_fetch.c \
-	smtpd/registry_ask.c smtpd/registry_ask.h
+	smtpd/registry_ask.c smtpd/registry_ask.h \
+	smtpd/callback.h smtpd/callback_table.c smtpd/callback_resp.c \
+	smtpd/callback_parent.c smtpd/callback_mta.c smtpd/callback_check.c
 smtpd_smtpd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 smtpd_smtpd_LDADD = $(SM_LIBS)
 
@@ -63,3 +65,18 @@ tests_unit_test_registry_ask_SOURCES = tests/unit/test-registry-ask.c \
 tests_unit_test_registry_ask_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_unit_test_registry_ask_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-registry-ask
+
+check_PROGRAMS += tests/unit/test-callback
+tests_unit_test_callback_SOURCES = tests/unit/test-callback.c \
+	smtpd/callback_table.c smtpd/callback_parent.c smtpd/callback.h
+tests_unit_test_callback_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_unit_test_callback_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-callback
+
+# cbkcheck: one callback from the command line, for
+# tests/integration/test_callback.py; built by "make check".
+check_PROGRAMS += tests/tools/cbkcheck
+tests_tools_cbkcheck_SOURCES = tests/tools/cbkcheck.c \
+	smtpd/callback_check.c smtpd/callback_table.c smtpd/callback.h
+tests_tools_cbkcheck_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
+tests_tools_cbkcheck_LDADD = $(SM_LIBS)

@@ -30,6 +30,13 @@
  * in smtpd's environment overrides the 200 ms (0 turns it off) until the
  * config has a key for it.
  *
+ * The callback responder (callback_resp.c) runs here too, on the
+ * sockets of [smtpd] callback_port the parent handed over: it answers
+ * other receivers that ask whether a SESSID our transmitter offered is
+ * a session open to them.  With callback_port set the engine offers
+ * SEALMAIL-CALLBACK and keeps a client's SESSID= with its transaction
+ * (cbk_session_id), for the verdict's callback (callback_check.c).
+ *
  * Message content is written by the engine into a memfd created here;
  * at the end of DATA the memfd travels to the queue with the envelope,
  * and the 250 reply naming the queue ID goes out only when the queue
@@ -54,6 +61,7 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "callback.h"
 #include "config.h"
 #include "daemon.h"
 #include "dkim.h"
@@ -630,6 +638,8 @@ receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 		rcv_registry_answer(m);
 		break;
 	default:
+		if (parent && cbk_resp_ipc(m) == 0)
+			break;	/* the callback's news (callback_resp.c) */
 		fatalx("receiver: unexpected message %u from the %s", m->type,
 		    parent ? "parent" : "queue");
 	}
@@ -798,6 +808,8 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	/* RFC 8689: we deliver what we take here ourselves, so taking
 	   REQUIRETLS mail over TLS keeps its promise */
 	params.requiretls = 1;
+	/* the callback: SEALMAIL-CALLBACK, SESSID= (callback.h) */
+	params.callback = cfg->smtpd_callback_port != 0;
 	params_known = params;
 	params_known.greeting_delay_ms = 0;
 	/*
@@ -810,6 +822,7 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	net_limit_set_stress(limit, cfg->smtpd_limits.stress_threshold);
 	parent_ipc = ipc_conn_new(base, parent_fd, receiver_dispatch,
 	    peer_closed, "parent");
+	cbk_resp_start(base, tls);
 	if (queue_fd != -1)
 		queue_ipc = ipc_conn_new(base, queue_fd, receiver_dispatch,
 		    queue_closed, NULL);

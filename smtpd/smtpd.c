@@ -49,6 +49,12 @@
  * a child's word.  SIGUSR1 is forwarded to the queue ("sealmailctl queue
  * flush").
  *
+ * The callback (callback.h).  With [smtpd] callback_port the parent
+ * binds the responder's sockets beside each listen address and hands
+ * them to every receiver; it relays what each transmitter says of its
+ * open session to the receiver (callback_parent.c), drops a dead
+ * transmitter's, and tells a new receiver every open one.
+ *
  * The keystore.  smtpd.queue signs what leaves through the keystore's
  * socket, which it cannot reach from its chroot; it asks the parent for
  * a connection (IPC_PARENT_KEYSTORE) whenever it has none: at its
@@ -75,6 +81,7 @@
 
 #include <event2/event.h>
 
+#include "callback.h"
 #include "config.h"
 #include "daemon.h"
 #include "db.h"
@@ -113,6 +120,7 @@ static int		 lfds[CFG_LISTEN_MAX], nl, qsock = -1;
 static struct db_env	*dbenv;
 static struct userdb	*udb;
 static struct registry	*reg;
+static int		 cfds[CFG_LISTEN_MAX], ncf;	/* callback_port */
 
 static void
 lookup_reply(struct ipc_conn *c, uint32_t id, uint32_t code,
@@ -310,6 +318,16 @@ mta_restart(struct ipc_msg *m)
 	return 0;
 }
 
+/* The callback's news for the receiver (callback_parent.c). */
+static void
+to_receiver(struct ipc_msg *m)
+{
+	if (role_up(R_RECEIVER))
+		ipc_send(role_ipc[R_RECEIVER], m);
+	else
+		ipc_msg_free(m);
+}
+
 static void
 parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
@@ -330,6 +348,10 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	if (m->type == IPC_PARENT_MTA_RESTART && i == R_QUEUE &&
 	    mta_restart(m) == 0)
 		return;
+	if ((m->type == IPC_PARENT_CBK_OPEN ||
+	    m->type == IPC_PARENT_CBK_CLOSE) && i >= R_MTA &&
+	    cbk_parent_from_mta(&cfg, (uint32_t)(i - R_MTA), m) == 0)
+		return;
 	/* a child that asks anything else is not ours any more */
 	log_warnx("role=%s pid=%ld sent a message it may not (type %u); "
 	    "restarting it", r->name, (long)r->pid, m->type);
@@ -347,6 +369,8 @@ role_closed(struct ipc_conn *c, void *arg)
 	if (c != role_ipc[i])
 		return;
 	role_ipc[i] = NULL;
+	if (i >= R_MTA)
+		cbk_parent_mta_gone((uint32_t)(i - R_MTA));
 	respawn_lost(r);	/* its restart follows from the reaping */
 }
 
@@ -417,11 +441,11 @@ static void
 child_fds(int *pfd, int *keep, int n)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	int		 hi[1 + CFG_LISTEN_MAX + 1];
+	int		 hi[1 + 2 * CFG_LISTEN_MAX + 1];
 	size_t		 k;
 	int		 i;
 
-	if (n > CFG_LISTEN_MAX + 1)
+	if (n > 2 * CFG_LISTEN_MAX + 1)
 		fatalx("child_fds: %d descriptors", n);
 	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
 		signal(sigs[k], SIG_DFL);
@@ -506,15 +530,16 @@ start_queue(struct respawn *r, void *arg)
 }
 
 /*
- * The receiver, on the listening sockets the parent keeps, with a TLS
- * context made for it (the parent frees its copy at once) and a channel
- * to the queue if one runs.
+ * The receiver, on the listening sockets the parent keeps (port 25 and
+ * the callback responder's), with a TLS context made for it (the parent
+ * frees its copy at once), a channel to the queue if one runs and the
+ * transmitters' open sessions (the callback).
  */
 static void
 start_receiver(struct respawn *r, void *arg)
 {
 	SSL_CTX	*tls;
-	int	 pfd, rq[2] = { -1, -1 }, keep[1 + CFG_LISTEN_MAX], i;
+	int	 pfd, rq[2] = { -1, -1 }, keep[1 + 2 * CFG_LISTEN_MAX], i;
 
 	drop_role_ipc(R_RECEIVER);
 	if (role_up(R_QUEUE))
@@ -523,11 +548,15 @@ start_receiver(struct respawn *r, void *arg)
 	keep[0] = rq[0];
 	for (i = 0; i < nl; i++)
 		keep[1 + i] = lfds[i];
-	if ((r->pid = role_fork(R_RECEIVER, &pfd, keep, 1 + nl)) == 0) {
+	for (i = 0; i < ncf; i++)
+		keep[1 + nl + i] = cfds[i];
+	if ((r->pid = role_fork(R_RECEIVER, &pfd, keep, 1 + nl + ncf)) == 0) {
 		receiver_init(&cfg);
 		priv_drop(&u_recv, cfg.empty_dir);
+		cbk_resp_listen(keep + 1 + nl, ncf);
 		receiver_main(&cfg, keep + 1, nl, pfd, keep[0], tls);
 	}
+	cbk_parent_replay();
 	if (tls != NULL)
 		SSL_CTX_free(tls);
 	if (rq[0] != -1) {
@@ -566,6 +595,7 @@ start_mta(struct respawn *r, void *arg)
 	int	 i = role_of(r), d = i - R_MTA, pfd, qd[2] = { -1, -1 };
 
 	drop_role_ipc(i);
+	cbk_parent_mta_gone((uint32_t)d);	/* the last one's are gone */
 	if (role_up(R_QUEUE))
 		channel_pair(qd);
 	if ((r->pid = role_fork(i, &pfd, &qd[1], 1)) == 0) {
@@ -662,6 +692,8 @@ main(int argc, char **argv)
 			fatal("listen %s", cfg.smtpd_listen.addr[i]);
 	if ((qsock = net_unix_listen(cfg.queue_socket, 0600, 0, 0)) == -1)
 		fatal("listen %s", cfg.queue_socket);
+	ncf = cbk_parent_listen(&cfg, cfds);
+	cbk_parent_init(to_receiver);
 	/* a bad key is refused at start, not at the receiver's restart */
 	if ((tls = load_tls()) != NULL)
 		SSL_CTX_free(tls);
@@ -701,6 +733,8 @@ main(int argc, char **argv)
 	db_down();
 	for (i = 0; i < nl; i++)
 		close(lfds[i]);
+	for (i = 0; i < ncf; i++)
+		close(cfds[i]);
 	close(qsock);
 	unlink(cfg.queue_socket);
 	daemon_pidfile_remove();

@@ -8,7 +8,9 @@
  *				opens the user database, answers recipient
  *				lookups, restarts roles and wires them up.
  *	smtpd.receiver		[global] user, chrooted to empty_dir: the
- *				only process that parses SMTP (receiver.c).
+ *				only process that parses SMTP (receiver.c);
+ *				also the callback responder
+ *				(callback_resp.c).
  *	smtpd.queue		[global] queue_user, chrooted to queue_dir:
  *				owns the queue (queue.c, queue_store.c,
  *				dsn.c; common/qenv.c the envelope file)
@@ -84,6 +86,15 @@
  *				"NNN X.Y.Z remote text (where)", checked by
  *				the queue (mta_text_valid)
  *	  <- IPC_QUEUE_DELIVERY_DONE str id
+ *
+ *   mta -> parent -> receiver: the callback (callback.h, callback_parent.c)
+ *	IPC_PARENT_CBK_OPEN	str session ID, str address: before the first
+ *				MAIL of a session to a receiver that offered
+ *				SEALMAIL-CALLBACK
+ *	IPC_PARENT_CBK_CLOSE	str session ID: that session closed
+ *	IPC_RECEIVER_CBK_OPEN	u32 mta slot, str session ID, str address
+ *	IPC_RECEIVER_CBK_CLOSE	u32 mta slot, str session ID
+ *	IPC_RECEIVER_CBK_DROP	u32 mta slot: it died or restarts
  *
  *   parent -> roles: a channel to a peer that (re)started (message id 0)
  *	IPC_QUEUE_RECEIVER	fd: to the receiver (the last one is dead)

@@ -185,6 +185,12 @@ static const struct {
 	    "t.conf:2: registry_zones: expected" },
 	{ "[smtpd]\nregistry_zones = a.t b.t c.t d.t e.t f.t g.t h.t i.t\n",
 	    "t.conf:2: registry_zones: expected" },
+	{ "[smtpd]\ncallback_port = 65536\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
+	{ "[smtpd]\ncallback_port = -1\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
+	{ "[smtpd]\ncallback_port = yes\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
 };
 
 static void
