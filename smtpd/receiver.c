@@ -73,6 +73,7 @@
 #include "registry_ask.h"
 #include "smtp.h"
 #include "smtpd.h"
+#include "tls.h"
 #include "verdict.h"
 #include "verify.h"
 #include "xmalloc.h"
@@ -90,6 +91,8 @@ struct rsess {
 	char			 peer[64];
 	struct dns_addr		 client;	/* peer, for SPF */
 	int			 client_known;
+	int			 cbk_result;	/* VC_*: the session's callback */
+	struct sockaddr_storage	 cbk_peer, cbk_local;
 	uint32_t		 req;		/* outstanding IPC request */
 	int			 atqueue;	/* req is the queue's */
 	char			*pending_rcpt;
@@ -108,6 +111,7 @@ static struct ipc_conn	*parent_ipc, *queue_ipc;
 static struct net_limit	*limit;
 static struct smtp_params params, params_known;
 static struct dmarc_psl	*psl;
+static SSL_CTX		*cbk_ctx;	/* the callback's client side */
 static struct verdict_policy policy;
 
 /*
@@ -461,6 +465,15 @@ r_data_end(struct smtp_session *s, size_t size, void *arg)
 	tls_facts(s, &env.tls);
 	env.parent = parent_ipc;
 	env.registry_zones = cfg->smtpd_registry_zones;
+	env.callback_cache = &rs->cbk_result;
+	if (cbk_ctx != NULL && smtp_sockaddrs(s, &rs->cbk_peer,
+	    &rs->cbk_local) == 0) {
+		env.callback_port = cfg->smtpd_callback_port;
+		env.callback_ctx = cbk_ctx;
+		env.sessid = cbk_session_id(s);
+		env.peer = &rs->cbk_peer;
+		env.local = &rs->cbk_local;
+	}
 	log_debug("session=%016llx id=%s size=%zu verifying",
 	    (unsigned long long)smtp_session_id(s), rs->qid, size);
 	rs->vfy = verify_start(&env, rs->memfd, rs->msg_off, verified, rs);
@@ -772,6 +785,11 @@ receiver_init(struct sm_config *c)
 	if (verdict_policy_parse(cfg->verdict_mode, cfg->verdict_require,
 	    cfg->dmarc_reject, &policy, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	/* the callback asks over TLS, not caring whose certificate */
+	if (cfg->smtpd_callback_port > 0 && (cbk_ctx = tls_client_ctx(
+	    cfg->tls_ca, 0, err, sizeof(err))) == NULL)
+		log_warnx("callback: no TLS client context (%s): no callbacks",
+		    err);
 	if ((psl = dmarc_psl_load(DMARC_PSL_PATH)) == NULL)
 		log_warnx("no public suffix list at %s: DMARC is not "
 		    "checked", DMARC_PSL_PATH);

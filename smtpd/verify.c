@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "authres.h"
+#include "callback.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
@@ -78,6 +79,8 @@ struct verify {
 	int			 reg_claim;	/* the HELO name is listed */
 	int			 reg_ip;	/* the address is listed */
 	int			 reg_temp;	/* a registry could not say */
+	struct cbk_check	*cbk;		/* the callback, asking */
+	int			 cbk_own;	/* without a session's cache */
 	struct dmarc_outcome	 dmarc_out;
 	char			 dmarc_domain[256], dmarc_org[256];
 	int			 pending;
@@ -324,6 +327,8 @@ start_dmarc(struct verify *v)
 /* ------------------------------------------------------------------ */
 /* the registry of trusted transmitters */
 
+static void	start_callback(struct verify *);
+
 /*
  * The parent's answer: a listed name that covers the HELO name is the
  * client's claim to be a registered transmitter, which judge() holds
@@ -341,6 +346,7 @@ got_registry(uint32_t status, size_t index, const char *name,
 	if (status == REGISTRY_ANS_LISTED) {
 		v->reg_claim = 1;
 		snprintf(v->reg_name, sizeof(v->reg_name), "%s", name);
+		start_callback(v);
 	} else if (status == REGISTRY_ANS_TEMPFAIL)
 		v->reg_temp = 1;
 	one_done(v);
@@ -355,14 +361,58 @@ got_registry_dns(const struct registry_dns_result *r, void *arg)
 	if (r->status == REGDNS_LISTED) {
 		if (strcmp(r->by, "ip") == 0)
 			v->reg_ip = 1;
-		else
+		else {
 			v->reg_claim = 1;
+			start_callback(v);
+		}
 		if (v->reg_name[0] == '\0' || v->reg_ip)
 			snprintf(v->reg_name, sizeof(v->reg_name), "%s",
 			    r->zone);
 	} else if (r->status == REGDNS_TEMPERROR)
 		v->reg_temp = 1;
 	one_done(v);
+}
+
+static void
+got_callback(enum cbk_result r, int flags, const char *why, void *arg)
+{
+	struct verify	*v = arg;
+
+	(void)flags;
+	v->cbk = NULL;
+	v->facts.callback = r == CBK_PASS ? VC_PASS : r == CBK_FAIL ?
+	    VC_FAIL : VC_TEMPERROR;
+	*v->env.callback_cache = v->facts.callback;
+	log_info("callback result=%s%s%s", cbk_result_name(r),
+	    why != NULL ? " why=" : "", why != NULL ? why : "");
+	one_done(v);
+}
+
+/*
+ * A client that claims a registered name and offered its session ID:
+ * ask its own address (never a host named by the client) whether the
+ * session is its.  IDs are single-use, so the answer holds for the rest
+ * of the SMTP session.
+ */
+static void
+start_callback(struct verify *v)
+{
+	const struct verify_env *e = &v->env;
+
+	if (v->cbk != NULL || v->facts.callback != VC_NONE)
+		return;
+	if (*e->callback_cache != VC_NONE) {
+		v->facts.callback = *e->callback_cache;
+		return;
+	}
+	if (e->callback_port <= 0 || e->sessid == NULL ||
+	    e->callback_ctx == NULL || e->peer == NULL)
+		return;
+	v->pending++;
+	v->cbk = cbk_check_start_from(e->base, e->callback_ctx,
+	    (const struct sockaddr *)e->peer,
+	    (const struct sockaddr *)e->local, e->callback_port, e->sessid,
+	    CBK_RESP_TIMEOUT_MS, got_callback, v);
 }
 
 /* Is the client a registered transmitter: its HELO name, its address. */
@@ -443,6 +493,11 @@ cancel_lookups(struct verify *v)
 		registry_dns_cancel(v->reg_dns);
 		v->reg_dns = NULL;
 		v->reg_temp = 1;
+	}
+	if (v->cbk != NULL) {
+		cbk_check_cancel(v->cbk);
+		v->cbk = NULL;
+		v->facts.callback = VC_TEMPERROR;
 	}
 	v->pending = 0;
 }
@@ -540,6 +595,8 @@ verify_start(const struct verify_env *env, int fd, off_t off, verify_cb cb,
 	size_t		 hlen;
 
 	v->env = *env;
+	if (v->env.callback_cache == NULL)
+		v->env.callback_cache = &v->cbk_own;
 	v->cb = cb;
 	v->arg = arg;
 	v->verdict = VERDICT_UNSAFE;

@@ -27,6 +27,9 @@
 #define SM_VERIFY_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 #include "dns.h"
 #include "verdict.h"
@@ -55,6 +58,12 @@ struct verify_env {
 	struct verdict_tls	 tls;		/* the session's */
 	struct ipc_conn		*parent;	/* asks the registry; NULL: no */
 	const char		*registry_zones;	/* NULL: none */
+	/* the callback (smtpd/callback.h); callback_port 0: never */
+	int			 callback_port;
+	SSL_CTX			*callback_ctx;
+	const char		*sessid;	/* MAIL's SESSID=, or NULL */
+	const struct sockaddr_storage *peer, *local;
+	int			*callback_cache;	/* the session's */
 };
 
 typedef void	(*verify_cb)(struct verify *, void *);
