@@ -1,6 +1,7 @@
 # smtpd/local.mk - the MTA: receiver, queue, delivery, transmitter (smtpd.h)
 pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = smtpd/smtpd.c smtpd/smtpd.h smtpd/receiver.c \
+	smtpd/receiver_facts.c \
 	smtpd/queue.c smtpd/queue.h smtpd/queue_store.c smtpd/sign.c \
 	smtpd/dsn.c smtpd/delivery.c smtpd/verify.c smtpd/verify.h \
 	smtpd/authres.c smtpd/authres.h smtpd/verdict.c smtpd/verdict.h \

@@ -236,34 +236,6 @@ r_mail(struct smtp_session *s, const char *from, const struct smtp_cmd *c,
 	smtp_reply(s, 250, "2.1.0 Ok");
 }
 
-static void
-received_header(struct rsess *rs)
-{
-	struct smtp_session	*s = rs->s;
-	char			 proto[32], cipher[96], date[64];
-	time_t			 now = time(NULL);
-	struct tm		 tm;
-	int			 tls;
-	FILE			*f;
-
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	tls = smtp_tls_info(s, proto, sizeof(proto), cipher,
-	    sizeof(cipher)) == 0;
-	if ((f = fdopen(dup(rs->memfd), "w")) == NULL)
-		return;
-	fprintf(f, "Received: from %s (%s)\r\n\tby %s (Sealmail) with %s",
-	    smtp_helo_name(s), rs->peer, cfg->hostname,
-	    smtp_is_esmtp(s) ? (tls ? "ESMTPS" : "ESMTP") : "SMTP");
-	if (tls)
-		fprintf(f, "\r\n\t(version=%s cipher=%s)", proto, cipher);
-	fprintf(f, "\r\n\tid %s", rs->qid);
-	if (rs->nrcpt == 1)
-		fprintf(f, "\r\n\tfor <%s>", rs->rcpt[0].addr);
-	fprintf(f, "; %s\r\n", date);
-	fclose(f);
-}
-
 static int
 r_data_begin(struct smtp_session *s, void *arg)
 {
@@ -275,7 +247,8 @@ r_data_begin(struct smtp_session *s, void *arg)
 		return -1;
 	}
 	q_id_new(rs->qid);
-	received_header(rs);
+	received_header(rs->memfd, s, rs->peer, cfg->hostname, rs->qid,
+	    rs->nrcpt == 1 ? rs->rcpt[0].addr : NULL);
 	if (lseek(rs->memfd, 0, SEEK_END) == -1) {
 		close(rs->memfd);
 		rs->memfd = -1;
@@ -288,39 +261,6 @@ r_data_begin(struct smtp_session *s, void *arg)
 	}
 	fd = rs->memfd;
 	return fd;
-}
-
-/*
- * Received: lines in the header section (ours included), to stop mail
- * loops (RFC 5321 6.3).  Reads at most the first 256 KB of the memfd.
- */
-static int
-count_hops(int fd)
-{
-	char	 b[8192], head[9];
-	ssize_t	 n;
-	off_t	 off = 0;
-	size_t	 i, col = 0;
-	int	 hops = 0;
-
-	while (off < 256 * 1024 && (n = pread(fd, b, sizeof(b), off)) > 0) {
-		off += n;
-		for (i = 0; i < (size_t)n; i++) {
-			if (b[i] != '\n') {
-				if (col < sizeof(head))
-					head[col] = b[i];
-				col++;
-				continue;
-			}
-			if (col == 0 || (col == 1 && head[0] == '\r'))
-				return hops;		/* the empty line */
-			if (col >= sizeof(head) &&
-			    strncasecmp(head, "received:", sizeof(head)) == 0)
-				hops++;
-			col = 0;
-		}
-	}
-	return hops;
 }
 
 /* The message goes to the queue (common/qhandoff): local only. */
@@ -422,18 +362,6 @@ verified(struct verify *v, void *arg)
 	rs->memfd = -1;
 out:
 	verify_free(v);
-}
-
-/* What the session tells about its TLS, for the verdict. */
-static void
-tls_facts(struct smtp_session *s, struct verdict_tls *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->on = smtp_tls_info(s, t->version, sizeof(t->version), t->cipher,
-	    sizeof(t->cipher)) == 0;
-	if (t->on)
-		t->client_cert = smtp_tls_client_cert(s, t->client_subject,
-		    sizeof(t->client_subject), &t->client_verified);
 }
 
 static void
@@ -692,30 +620,6 @@ peer_closed(struct ipc_conn *c, void *arg)
 
 /* ------------------------------------------------------------------ */
 /* accepting */
-
-/* The client's address as SPF sees it: IPv4-mapped IPv6 is IPv4. */
-static int
-client_addr(const struct sockaddr_storage *ss, struct dns_addr *a)
-{
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		a->af = AF_INET;
-		a->u.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
-		return 0;
-	}
-	if (ss->ss_family != AF_INET6)
-		return -1;
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		a->af = AF_INET;
-		memcpy(&a->u.v4, &s6->sin6_addr.s6_addr[12], 4);
-	} else {
-		a->af = AF_INET6;
-		a->u.v6 = s6->sin6_addr;
-	}
-	return 0;
-}
 
 static void
 accept_cb(int lfd, short ev, void *arg)

@@ -145,6 +145,19 @@ int	 q_dsn_delay_due(const struct q_envelope *, const struct sm_config *,
 /* roles */
 void	 receiver_init(struct sm_config *);
 void	 receiver_main(struct sm_config *, int *, int, int, int, SSL_CTX *);
+
+/* receiver_facts.c */
+struct dns_addr;
+struct sockaddr_storage;
+struct smtp_session;
+struct verdict_tls;
+void	 received_header(int, struct smtp_session *, const char *,
+	    const char *, const char *, const char *);
+/* Received fields in the header section of the message in fd. */
+int	 count_hops(int);
+/* The client's address as SPF sees it: 0, or -1 for another family. */
+int	 client_addr(const struct sockaddr_storage *, struct dns_addr *);
+void	 tls_facts(struct smtp_session *, struct verdict_tls *);
 void	 queue_main(struct sm_config *, int, int, int);
 void	 delivery_main(struct sm_config *, int, int);
 void	 mta_init(struct sm_config *);
