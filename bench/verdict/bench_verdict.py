@@ -12,10 +12,11 @@ OpenDMARC and policyd-spf.
         [--only verify,unsigned,smtp,postfix,milters] [--profile SECS]
 
 Everything runs in a network and mount namespace of its own (unshare
---net --mount, loopback only), where /etc/resolv.conf names 127.0.0.1:
-a private NSD serves the zones (signed.test publishes the DKIM key,
+--net --mount, loopback only, with 192.0.2.53 added to lo), where
+/etc/resolv.conf names 192.0.2.53: a private NSD serves the zones
+(signed.example publishes the DKIM key,
 "v=spf1 ip4:127.0.0.2 -all" and "v=DMARC1; p=reject"), a private unbound
-on 127.0.0.1:53 caches in front of it and answers NXDOMAIN for every
+on 192.0.2.53:53 caches in front of it and answers NXDOMAIN for every
 other name (nothing leaves the machine), and every variant's DNS goes
 through that unbound: Sealmail's [global] resolver forwards to it (and
 libunbound in smtpd.receiver keeps a cache of its own), the milters read
@@ -23,7 +24,7 @@ resolv.conf (OpenDKIM through its libunbound, OpenDMARC through libc's
 resolver, policyd-spf through python3-spf).
 
 The messages are made and signed once, before the first run: --messages
-of --size bytes from alice@signed.test, signed by python3-dkim
+of --size bytes from alice@signed.example, signed by python3-dkim
 (rsa-sha256, relaxed/relaxed, RSA 2048, selector good), sent by
 --sessions threads from 127.0.0.2 (the address SPF allows), each keeping
 one plain SMTP session and sending its share back to back to
@@ -78,15 +79,20 @@ import bench_smtp  # noqa: E402
 from test_verify import rsa_key, txt  # noqa: E402
 
 SENDER_IP = "127.0.0.2"
-AUTHOR = "alice@signed.test"
+AUTHOR = "alice@signed.example"
 STRANGER = "carol@remote.test"
 RCPT = "bob@" + harness.DOMAIN
 AUTHSERV = "mx.example.test"
 NETNS_ENV = "SEALMAIL_BENCH_NETNS"
+# the caching resolver's address in the namespace: not a loopback one,
+# which libunbound (OpenDKIM's resolver) will not forward to by default
+DNS_ADDR = "192.0.2.53"
 
 UNBOUND_CONF = """\
 server:
-	interface: 127.0.0.1
+	interface: {addr}
+	access-control: 127.0.0.0/8 allow
+	access-control: 192.0.2.0/24 allow
 	port: 53
 	do-ip6: no
 	num-threads: 1
@@ -106,12 +112,12 @@ server:
 # -- DNS: NSD with the zones, unbound caching in front -----------------------
 
 class Dns:
-    """The private NSD and the unbound in front of it on 127.0.0.1:53."""
+    """The private NSD and the unbound in front of it on DNS_ADDR:53."""
 
     def __init__(self):
         self.key, pub = rsa_key()
         self.zones = {
-            "signed.test": [
+            "signed.example": [
                 "good._domainkey " + txt("v=DKIM1; k=rsa; p=" + pub),
                 "@ " + txt("v=spf1 ip4:%s -all" % SENDER_IP),
                 "_dmarc " + txt("v=DMARC1; p=reject"),
@@ -121,8 +127,16 @@ class Dns:
             "example.net": ["client A 127.0.0.1"],
         }
         self.nsd = dnsserver.DnsServer(self.zones).start()
+        self.unbound = None
         self.dir = tempfile.mkdtemp(prefix="smbench-unbound-", dir="/tmp")
-        conf = UNBOUND_CONF.format(dir=self.dir)
+        try:
+            self._start_unbound()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_unbound(self):
+        conf = UNBOUND_CONF.format(dir=self.dir, addr=DNS_ADDR)
         for z in self.zones:
             conf += '\tlocal-zone: "%s." transparent\n' % z
         for z in self.zones:
@@ -134,14 +148,14 @@ class Dns:
         self.unbound = subprocess.Popen(["unbound", "-d", "-c", path],
                                         stdout=subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT)
-        harness.wait_for(self.answers, 15, "unbound on 127.0.0.1:53")
+        harness.wait_for(self.answers, 15, "unbound on %s:53" % DNS_ADDR)
 
     def answers(self):
-        r = bytearray(dnsserver.query_packet("_dmarc.signed.test", "TXT"))
+        r = bytearray(dnsserver.query_packet("_dmarc.signed.example", "TXT"))
         r[2] |= 0x01    # RD: unbound refuses others ("allow", no snooping)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(0.3)
-            s.sendto(r, ("127.0.0.1", 53))
+            s.sendto(r, (DNS_ADDR, 53))
             try:
                 data = s.recv(4096)
             except OSError:
@@ -149,8 +163,9 @@ class Dns:
         return data[3] & 0x0f == 0 and b"DMARC1" in data
 
     def stop(self):
-        self.unbound.terminate()
-        self.unbound.wait(10)
+        if self.unbound is not None:
+            self.unbound.terminate()
+            self.unbound.wait(10)
         self.nsd.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -165,11 +180,11 @@ def make_messages(n, size, key):
     for i in range(n):
         head = (b"From: Alice <%s>\r\nTo: Bob <%s>\r\nSubject: bench %d\r\n"
                 b"Date: Sun, 06 Dec 2026 07:00:00 +0000\r\n"
-                b"Message-ID: <%d.bench@signed.test>\r\nMIME-Version: 1.0\r\n"
+                b"Message-ID: <%d.bench@signed.example>\r\nMIME-Version: 1.0\r\n"
                 b"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
                 % (AUTHOR.encode(), RCPT.encode(), i, i))
         msg = head + body
-        signed.append(dkim.sign(msg, b"good", b"signed.test", key,
+        signed.append(dkim.sign(msg, b"good", b"signed.example", key,
                                 canonicalize=(b"relaxed", b"relaxed")) + msg)
         unsigned.append(msg.replace(AUTHOR.encode(), STRANGER.encode()))
     return signed, unsigned
@@ -184,7 +199,7 @@ def load(port, msgs, sender, sessions, limit=600):
         try:
             s = smtplib.SMTP("127.0.0.1", port, timeout=120,
                              source_address=(SENDER_IP, 0))
-            s.ehlo("mail.signed.test")
+            s.ehlo("mail.signed.example")
             for m in msgs[k::sessions]:
                 s.sendmail(sender, [RCPT], m)
             s.quit()
@@ -211,7 +226,8 @@ def header_of(maildir):
 # -- Sealmail ----------------------------------------------------------------
 
 def receiver_pid(inst):
-    """The pid of this instance's smtpd.receiver (a child of its smtpd)."""
+    """The pid of this instance's smtpd.receiver (a child of its smtpd,
+    named by common/privsep.c)."""
     parent = inst.pid("smtpd")
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -219,13 +235,54 @@ def receiver_pid(inst):
         try:
             with open("/proc/%s/stat" % p) as f:
                 ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                cmd = f.read()
+            with open("/proc/%s/comm" % p) as f:
+                comm = f.read().strip()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == parent and b"receiver" in cmd:
+        if ppid == parent and comm == "smtpd.receiver":
             return int(p)
     raise RuntimeError("no smtpd.receiver under smtpd %d" % parent)
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds pid has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants_cpu(roots):
+    """{pid: (name, CPU seconds incl. reaped children)} of roots and all
+    processes below them (the name is the role privsep.c gives)."""
+    procs = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                f = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/comm" % p) as c:
+                title = c.read().strip()
+        except (OSError, IndexError):
+            continue
+        secs = sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+        procs[int(p)] = (int(f[1]), title, secs)
+    out, todo = {}, list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid in procs and pid not in out:
+            out[pid] = procs[pid][1:]
+            todo.extend(q for q, v in procs.items() if v[0] == pid)
+    return out
+
+
+def cpu_by_title(before, after, n):
+    """CPU ms per message of each process title between two snapshots."""
+    by = {}
+    for pid, (title, secs) in after.items():
+        was = before.get(pid)
+        by[title] = by.get(title, 0) + secs - (was[1] if was else 0)
+    return {t: v * 1000 / n for t, v in by.items()}
 
 
 class Profile:
@@ -249,17 +306,28 @@ class Profile:
                          if l.strip() and not l.startswith("#"))
 
 
-def bench_sealmail(args, msgs, sender, folder, profile=None):
+def bench_sealmail(args, msgs, sender, folder, cpu, profile=None):
+    """One run into bob's folder; appends smtpd.receiver's CPU time per
+    message (ms, over the whole load) to cpu."""
     inst = harness.Instance(extra_conf={
-        "global": {"log_level": "warn", "resolver": "127.0.0.1@53"},
+        "global": {"log_level": "warn", "resolver": DNS_ADDR + "@53"},
         "smtpd": {"max_sessions_per_ip": str(args.sessions + 5)}})
     try:
         inst.add_user(RCPT)
         inst.start("keystore", "mda", "smtpd")
         maildir = inst.maildir(RCPT, folder)
-        prof = Profile(receiver_pid(inst), profile) if profile else None
+        pid = receiver_pid(inst)
+        prof = Profile(pid, profile) if profile else None
+        roots = [inst.pid(n) for n in ("smtpd", "mda", "keystore")]
+        all0 = descendants_cpu(roots)
+        cpu0 = cpu_seconds(pid)
         t0, accepted = load(inst.port("smtp"), msgs, sender, args.sessions)
+        cpu.append((cpu_seconds(pid) - cpu0) * 1000 / len(msgs))
         done = bench_sign.wait_maildir(maildir, len(msgs), t0)
+        print("CPU ms per message until all were in the Maildir: %s" % (
+            ", ".join("%s %.2f" % kv for kv in sorted(cpu_by_title(
+                all0, descendants_cpu(roots), len(msgs)).items()))),
+            file=sys.stderr, flush=True)
         head = header_of(maildir)
         if folder == "" and not all(
                 f in head for f in (b"dkim=pass", b"spf=pass",
@@ -276,11 +344,13 @@ def bench_sealmail(args, msgs, sender, folder, profile=None):
 
 def bench_verify(args, ctx):
     prof, ctx["profile"] = ctx.get("profile"), None
-    return bench_sealmail(args, ctx["signed"], AUTHOR, "", prof)
+    return bench_sealmail(args, ctx["signed"], AUTHOR, "",
+                          ctx["cpu"]["verify"], prof)
 
 
 def bench_unsigned(args, ctx):
-    return bench_sealmail(args, ctx["unsigned"], STRANGER, "Unsafe")
+    return bench_sealmail(args, ctx["unsigned"], STRANGER, "Unsafe",
+                          ctx["cpu"]["unsigned"])
 
 
 def smtp_source_setup(args):
@@ -309,16 +379,7 @@ Socket inet:{dkim}@127.0.0.1
 AuthservID {authserv}
 InternalHosts 192.0.2.1
 PidFile {dir}/opendkim.pid
-ResolverConfiguration {dir}/unbound-client.conf
-"""
-
-UNBOUND_CLIENT = """\
-server:
-	do-not-query-localhost: no
-	local-zone: "test." transparent
-forward-zone:
-	name: "."
-	forward-addr: 127.0.0.1@53
+Nameservers {addr}
 """
 
 OPENDMARC_CONF = """\
@@ -361,10 +422,9 @@ policyd-spf unix - n n - 0 spawn
 def bench_milters(args, ctx):
     d = tempfile.mkdtemp(prefix="smbench-milters-", dir="/tmp")
     os.chmod(d, 0o755)
-    fmt = {"dir": d, "dkim": harness.free_port(),
+    fmt = {"dir": d, "dkim": harness.free_port(), "addr": DNS_ADDR,
            "dmarc": harness.free_port(), "authserv": AUTHSERV}
     for name, text in (("opendkim.conf", OPENDKIM_CONF),
-                       ("unbound-client.conf", UNBOUND_CLIENT),
                        ("opendmarc.conf", OPENDMARC_CONF),
                        ("policyd-spf.conf", POLICYD_SPF_CONF),
                        ("ignore-hosts", "192.0.2.1\n")):
@@ -384,8 +444,17 @@ def bench_milters(args, ctx):
                          "opendmarc")
         with bench_smtp.postfix_instance(MILTER_MAIN.format(**fmt),
                                          MILTER_MASTER.format(**fmt)) \
-                as (_, port, maildir):
-            t0, accepted = load(port, ctx["signed"], AUTHOR, args.sessions)
+                as (pfdir, port, maildir):
+            try:
+                t0, accepted = load(port, ctx["signed"], AUTHOR,
+                                    args.sessions)
+            except RuntimeError:
+                for log in (pfdir + "/maillog", d + "/opendkim.log",
+                            d + "/opendmarc.log"):
+                    with open(log, errors="replace") as f:
+                        print("%s:\n%s" % (log, f.read()[-3000:]),
+                              file=sys.stderr)
+                raise
             done = bench_sign.wait_maildir(maildir, args.messages, t0)
             head = header_of(maildir)
         for want in (b"dkim=pass", b"Received-SPF: Pass", b"dmarc=pass"):
@@ -417,16 +486,17 @@ VARIANTS = {
 
 def in_namespace(argv):
     """Run this script again in a network and mount namespace of its own
-    with loopback up and /etc/resolv.conf naming 127.0.0.1."""
+    with loopback up, DNS_ADDR on it and /etc/resolv.conf naming it."""
     rc = tempfile.mktemp(prefix="smbench-resolv-", dir="/tmp")
     with open(rc, "w") as f:
-        f.write("nameserver 127.0.0.1\noptions timeout:2 attempts:1\n")
+        f.write("nameserver %s\noptions timeout:2 attempts:1\n" % DNS_ADDR)
     try:
         env = dict(os.environ, **{NETNS_ENV: "1"})
         return subprocess.run(
             ["unshare", "--net", "--mount", "--", "sh", "-ec",
-             'ip link set lo up; mount --bind "$0" /etc/resolv.conf; '
-             'exec "$@"', rc, sys.executable, os.path.abspath(__file__)]
+             'ip link set lo up; ip addr add "$1"/32 dev lo; '
+             'mount --bind "$0" /etc/resolv.conf; shift; '
+             'exec "$@"', rc, DNS_ADDR, sys.executable, os.path.abspath(__file__)]
             + argv, env=env).returncode
     finally:
         os.unlink(rc)
@@ -455,7 +525,8 @@ def main():
               % (args.messages, time.time() - t, len(signed[0])),
               file=sys.stderr, flush=True)
         ctx = {"signed": signed, "unsigned": unsigned,
-               "profile": args.profile}
+               "profile": args.profile,
+               "cpu": {"verify": [], "unsigned": []}}
         runs = {n: [] for n in names}
         for r in range(args.runs):
             for n in names:
@@ -471,11 +542,11 @@ def main():
                       file=sys.stderr, flush=True)
     finally:
         dns.stop()
-    report(args, names, runs)
+    report(args, names, runs, ctx["cpu"])
     return 0
 
 
-def report(args, names, runs):
+def report(args, names, runs, cpu):
     print("%d messages of %d bytes, %d sessions, medians of %d runs"
           % (args.messages, args.size, args.sessions, args.runs))
     print()
@@ -504,6 +575,12 @@ def report(args, names, runs):
                       n, " ".join("%.2f" % x for x in ra),
                       " ".join("%.2f" % x for x in rd)))
         print()
+    for n, ms in cpu.items():
+        if ms:
+            print("smtpd.receiver CPU per message, %s: median %.2f ms "
+                  "(runs: %s)" % (n, statistics.median(ms),
+                                  " ".join("%.2f" % x for x in ms)))
+    print()
     for r in range(args.runs):
         for n in names:
             a, d = runs[n][r]
