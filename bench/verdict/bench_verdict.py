@@ -49,8 +49,10 @@ in new/), both from the first connection.
             this script's client and signed messages: the like-for-like
             peer, nothing refused, every result added to the header
 
---profile SECS records smtpd.receiver with perf for SECS seconds during
-the first verify run and prints its top functions.  Needs root (the
+--profile SECS records smtpd.receiver with perf for SECS seconds from its
+start (so SECS should cover the load too) in the first verify run and
+prints its top functions; with --call-graph, every function's cost with
+what it calls.  Needs root (the
 namespace, Postfix), and a build without sanitizers.
 """
 
@@ -288,30 +290,36 @@ def cpu_by_title(before, after, n):
 class Profile:
     """perf record of one process for a fixed time, in the background."""
 
-    def __init__(self, pid, secs):
+    def __init__(self, pid, secs, dwarf=False):
         self.out = tempfile.mktemp(prefix="smbench-perf-", dir="/tmp")
+        self.dwarf = dwarf
+        how = ["--call-graph", "dwarf,16384", "-F", "199"] if dwarf \
+            else ["-F", "999"]
         self.proc = subprocess.Popen(
-            ["perf", "record", "-g", "-F", "999", "-p", str(pid), "-o",
-             self.out, "--", "sleep", str(secs)],
+            ["perf", "record"] + how + ["-p", str(pid), "-o", self.out,
+                                       "--", "sleep", str(secs)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def report(self):
-        """By library and the top functions by their own cost (the
-        build has no frame pointers and libcrypto no symbols here, so
-        call chains say little)."""
+        """By library and the top functions by their own cost; with
+        dwarf, every function with what it calls (the build has no frame
+        pointers, so only DWARF unwinding gives call chains)."""
         self.proc.wait(120)
         out = []
         for what, opts in (
                 ("by library", ["--no-children", "--sort", "dso"]),
                 ("functions, self", ["--no-children", "--sort",
                                      "dso,symbol", "--percent-limit",
-                                     "0.7"])):
+                                     "0.7"])) if not self.dwarf else (
+                ("functions with what they call (DWARF call chains)",
+                 ["--children", "--sort", "symbol", "--percent-limit",
+                  "0.5"]),):
             r = subprocess.run(["perf", "report", "-i", self.out,
                                 "--stdio", "-g", "none"] + opts,
                                capture_output=True, text=True, timeout=300)
             out.append("-- %s:" % what)
             out += [l.rstrip() for l in r.stdout.splitlines()
-                    if l.strip() and not l.startswith("#")][:25]
+                    if l.strip() and not l.startswith("#")][:80]
         os.unlink(self.out)
         return "\n".join(out)
 
@@ -327,7 +335,7 @@ def bench_sealmail(args, msgs, sender, folder, cpu, profile=None):
         inst.start("keystore", "mda", "smtpd")
         maildir = inst.maildir(RCPT, folder)
         pid = receiver_pid(inst)
-        prof = Profile(pid, profile) if profile else None
+        prof = Profile(pid, profile, args.call_graph) if profile else None
         roots = [inst.pid(n) for n in ("smtpd", "mda", "keystore")]
         all0 = descendants_cpu(roots)
         cpu0 = cpu_seconds(pid)
@@ -520,6 +528,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", default="verify,unsigned,smtp,postfix,milters")
     ap.add_argument("--profile", type=int, default=0, metavar="SECS")
+    ap.add_argument("--call-graph", action="store_true",
+                    help="--profile with DWARF call chains (199 Hz)")
     args = ap.parse_args()
     names = args.only.split(",")
     for n in names:
