@@ -9,7 +9,8 @@ OpenDMARC and policyd-spf.
         postfix-policyd-spf-python python3-dkim     # ./sealmail.sh deps --bench
     SEALMAIL_BUILDDIR=$PWD/build python3 bench/verdict/bench_verdict.py \
         [--messages 2000] [--sessions 10] [--size 5120] [--runs 3] \
-        [--only verify,unsigned,smtp,postfix,milters] [--profile SECS]
+        [--only verify,unsigned,smtp,postfix,milters] \
+        [--profile SECS [--call-graph]]
 
 Everything runs in a network and mount namespace of its own (unshare
 --net --mount, loopback only, with 192.0.2.53 added to lo), where
@@ -19,9 +20,11 @@ Everything runs in a network and mount namespace of its own (unshare
 on 192.0.2.53:53 caches in front of it and answers NXDOMAIN for every
 other name (nothing leaves the machine), and every variant's DNS goes
 through that unbound: Sealmail's [global] resolver forwards to it (and
-libunbound in smtpd.receiver keeps a cache of its own), the milters read
-resolv.conf (OpenDKIM through its libunbound, OpenDMARC through libc's
-resolver, policyd-spf through python3-spf).
+libunbound in smtpd.receiver keeps a cache of its own), OpenDKIM's
+libunbound forwards to it (Nameservers), OpenDMARC (libc's resolver) and
+policyd-spf (python3-spf) read resolv.conf.  The key's domain is not
+under .test, which libunbound answers itself (RFC 6761) unless told
+otherwise, as Sealmail's common/dns.c does and OpenDKIM does not.
 
 The messages are made and signed once, before the first run: --messages
 of --size bytes from alice@signed.example, signed by python3-dkim
@@ -52,8 +55,9 @@ in new/), both from the first connection.
 --profile SECS records smtpd.receiver with perf for SECS seconds from its
 start (so SECS should cover the load too) in the first verify run and
 prints its top functions; with --call-graph, every function's cost with
-what it calls.  Needs root (the
-namespace, Postfix), and a build without sanitizers.
+what it calls.  Needs root (the namespace, Postfix), perf for
+--profile, and a build without sanitizers.  Results and how to read
+them: RESULTS-verdict.md.
 """
 
 import argparse
