@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sealmail.sh - the project's front door.
 #
-#   ./sealmail.sh deps          install what is missing (Debian 12, as root)
+#   ./sealmail.sh deps          install what is missing (Debian 12, as root; --bench: and bench/'s peers)
 #   ./sealmail.sh build         build into build/ (and build-asan/ with ASan+UBSan)
 #   ./sealmail.sh test          deps, build both, run every test; last line "N passed, N failed"
 #   ./sealmail.sh demo          build and run a fresh instance in ./demo (wipes the old one)
@@ -29,6 +29,15 @@ DEB_PACKAGES=(
 	python3-yaml publicsuffix python3-authheaders
 )
 
+# What only the benchmarks run (bench/), with `deps --bench`: the peers
+# they compare against.  Nothing in the tests needs these.  The daemons
+# run as private instances from the benchmarks' own directories; on a
+# host with an init system, installing unbound also starts Debian's
+# resolver service, which the benchmarks do not use.
+BENCH_PACKAGES=(
+	opendkim opendmarc postfix-policyd-spf-python unbound
+)
+
 log() { printf '==> %s\n' "$*" >&2; }
 
 need_root() {
@@ -41,8 +50,9 @@ need_root() {
 
 cmd_deps() {
 	need_root deps
-	local missing=() p
-	for p in "${DEB_PACKAGES[@]}"; do
+	local missing=() p want=("${DEB_PACKAGES[@]}")
+	[ "${1:-}" = "--bench" ] && want+=("${BENCH_PACKAGES[@]}")
+	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -289,7 +299,7 @@ cmd_stop() {
 }
 
 case "${1:-}" in
-deps) cmd_deps ;;
+deps) shift; cmd_deps "$@" ;;
 build) shift; cmd_build "$@" ;;
 test) cmd_test ;;
 demo) shift; cmd_demo "$@" ;;
