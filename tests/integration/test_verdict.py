@@ -15,10 +15,8 @@ import subprocess
 import unittest
 
 import dnsserver
-import harness
-from fakemda import mda_offers_xseal
-from harness import Instance
-from test_verify import MessageHelpers, rsa_key, txt, AUTHSERV, BOB, CAROL
+from test_verify import (AUTHSERV, BOB, CAROL, MessageHelpers,
+                         receiving_instance, rsa_key, txt)
 
 SENDER_IP = "127.0.0.2"       # signed.test's only authorized sender
 OTHER_IP = "127.0.0.1"        # anyone else
@@ -66,24 +64,12 @@ class VerdictCase(MessageHelpers, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rsa = keys["signed"]
-        ports = {p: harness.free_port() for p in Instance.PORTS}
-        smtpd = {"keyserver_port": str(ports["keyserver"])}
-        smtpd.update(cls.SETTINGS)
-        cls.inst = Instance(ports=ports, extra_conf={
-            "global": {"resolver": dns.resolver}, "smtpd": smtpd})
-        try:
-            for u in (BOB, CAROL):
-                cls.inst.add_user(u)
-            cls.inst.ctl("user", "set", CAROL, "unsafe_mailbox=no")
-            if not cls.inst.built("mda"):
-                raise unittest.SkipTest("mda is not built")
-            cls.inst.start("keystore", "mda")
-            if not mda_offers_xseal(cls.inst.path("run", "lmtp.sock")):
-                raise AssertionError("mda does not offer XSEAL")
-            cls.inst.start("smtpd")
-        except BaseException:
-            cls.inst.close()
-            raise
+        cls.inst = receiving_instance(dns.resolver, cls.SETTINGS,
+                                      cls.prepare)
+
+    @classmethod
+    def prepare(cls, inst):
+        """For subclasses: more before the daemons start."""
 
     @classmethod
     def tearDownClass(cls):
@@ -337,9 +323,8 @@ class RegistryTest(VerdictCase):
     SETTINGS = {"verdict_require": "registry", "registry_zones": "reg.test"}
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.inst.ctl("registry", "add", "relay.test", "--note", "partner")
+    def prepare(cls, inst):
+        inst.ctl("registry", "add", "relay.test", "--note", "partner")
 
     def test_registered_name_confirmed_by_its_spf_is_safe(self):
         token, data = self.signed()

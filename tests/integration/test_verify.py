@@ -54,6 +54,34 @@ def txt(record):
     return "TXT " + " ".join('"%s"' % p for p in parts)
 
 
+def receiving_instance(resolver, smtpd, prepare=None):
+    """An instance with bob and carol (who keeps no unsafe mailbox),
+    [global] resolver, [smtpd] keyserver_port its own key server and the
+    settings in smtpd, keystore, mda and smtpd running; prepare(inst)
+    runs before they start."""
+    ports = {p: harness.free_port() for p in Instance.PORTS}
+    conf = {"keyserver_port": str(ports["keyserver"])}
+    conf.update(smtpd)
+    inst = Instance(ports=ports, extra_conf={
+        "global": {"resolver": resolver}, "smtpd": conf})
+    try:
+        for u in (BOB, CAROL):
+            inst.add_user(u)
+        inst.ctl("user", "set", CAROL, "unsafe_mailbox=no")
+        if prepare is not None:
+            prepare(inst)
+        if not inst.built("mda"):
+            raise unittest.SkipTest("mda is not built")
+        inst.start("keystore", "mda")
+        if not mda_offers_xseal(inst.path("run", "lmtp.sock")):
+            raise AssertionError("mda does not offer XSEAL")
+        inst.start("smtpd")
+    except BaseException:
+        inst.close()
+        raise
+    return inst
+
+
 class MessageHelpers:
     """Making, signing, sending and finding test messages; for test
     classes with an instance in cls.inst (test_verdict.py uses it too)."""
@@ -157,26 +185,10 @@ class VerifyTest(MessageHelpers, unittest.TestCase):
 
     @classmethod
     def start_instance(cls):
-        ports = {p: harness.free_port() for p in Instance.PORTS}
-        cls.inst = Instance(ports=ports, extra_conf={
-            "global": {"resolver": cls.dns.resolver},
-            "smtpd": {"keyserver_port": str(ports["keyserver"])},
-        })
-        try:
-            for u in (BOB, CAROL):
-                cls.inst.add_user(u)
-            cls.inst.add_domain("signer.test")
-            cls.inst.add_user(SIGNER)
-            cls.inst.ctl("user", "set", CAROL, "unsafe_mailbox=no")
-            if not cls.inst.built("mda"):
-                raise unittest.SkipTest("mda is not built")
-            cls.inst.start("keystore", "mda")
-            if not mda_offers_xseal(cls.inst.path("run", "lmtp.sock")):
-                raise AssertionError("mda does not offer XSEAL")
-            cls.inst.start("smtpd")
-        except BaseException:
-            cls.inst.close()
-            raise
+        def signer(inst):
+            inst.add_domain("signer.test")
+            inst.add_user(SIGNER)
+        cls.inst = receiving_instance(cls.dns.resolver, {}, signer)
 
     @classmethod
     def tearDownClass(cls):
