@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sealmail.sh - the project's front door.
 #
-#   ./sealmail.sh deps          install what is missing (Debian 12, as root)
+#   ./sealmail.sh deps          install what is missing (Debian 12, as root; --bench: and bench/'s peers)
 #   ./sealmail.sh build         build into build/ (and build-asan/ with ASan+UBSan)
 #   ./sealmail.sh test          deps, build both, run every test; last line "N passed, N failed"
 #   ./sealmail.sh demo          build and run a fresh instance in ./demo (wipes the old one)
@@ -29,6 +29,15 @@ DEB_PACKAGES=(
 	python3-yaml publicsuffix python3-authheaders
 )
 
+# What only the benchmarks run (bench/), with `deps --bench`: the peers
+# they compare against.  Nothing in the tests needs these.  The daemons
+# run as private instances from the benchmarks' own directories; on a
+# host with an init system, installing unbound also starts Debian's
+# resolver service, which the benchmarks do not use.
+BENCH_PACKAGES=(
+	opendkim opendmarc postfix-policyd-spf-python unbound
+)
+
 log() { printf '==> %s\n' "$*" >&2; }
 
 need_root() {
@@ -41,8 +50,9 @@ need_root() {
 
 cmd_deps() {
 	need_root deps
-	local missing=() p
-	for p in "${DEB_PACKAGES[@]}"; do
+	local missing=() p want=("${DEB_PACKAGES[@]}")
+	[ "${1:-}" = "--bench" ] && want+=("${BENCH_PACKAGES[@]}")
+	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -180,7 +190,8 @@ FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -
 # stands on.  A new target adds its line here.
 FUZZ_BASE="common/log.c common/xmalloc.c common/buf.c common/io.c \
     common/addr.c common/utf8.c"
-FUZZ_CONFIG="common/config.c common/config_parse.c common/config_value.c"
+FUZZ_CONFIG="common/config.c common/config_parse.c common/config_value.c \
+    common/registry_dns_name.c"
 FUZZ_USERDB="common/userdb.c common/userdb_settings.c common/userdb_alias.c \
     common/userdb_sendlog.c common/db.c $FUZZ_CONFIG"
 FUZZ_ADDR_LIST="common/addr_list.c common/mime.c common/mime_header.c \
@@ -204,13 +215,16 @@ fuzz_sources() {
 	    $FUZZ_CONFIG ;;
 	mta-result) echo smtpd/mta_policy.c ;;
 	mta-sts) echo smtpd/mta_sts.c ;;
+	callback) echo smtpd/callback_table.c common/net.c $FUZZ_CONFIG ;;
 	keyserver) echo keystore/ks_proto.c ;;
 	keyserver-client) echo common/ks_lookup_parse.c ;;
 	ks-request) echo keystore/ks_req.c common/ipc.c common/net.c \
 	    $FUZZ_USERDB common/dkim_sig.c \
 	    common/dkim_tag.c common/base64.c ;;
 	sasl) echo submitd/auth.c common/base64.c ;;
-	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST ;;
+	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST common/trace.c \
+	    $FUZZ_USERDB ;;
+	trace) echo common/trace.c $FUZZ_USERDB ;;
 	address) echo $FUZZ_USERDB ;;
 	addr-list) echo $FUZZ_ADDR_LIST ;;
 	dns) echo common/dns_parse.c ;;
@@ -219,6 +233,8 @@ fuzz_sources() {
 	tlsa) echo smtpd/mta_dane.c common/dns.c common/dns_parse.c \
 	    $FUZZ_CONFIG ;;
 	maildir) echo common/maildir.c ;;
+	registry) echo common/registry.c common/registry_ipc.c common/ipc.c \
+	    common/net.c common/db.c $FUZZ_CONFIG ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
 	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
 	    common/dkim_verify.c common/base64.c ;;
@@ -302,7 +318,7 @@ cmd_stop() {
 }
 
 case "${1:-}" in
-deps) cmd_deps ;;
+deps) shift; cmd_deps "$@" ;;
 build) shift; cmd_build "$@" ;;
 test) cmd_test ;;
 demo) shift; cmd_demo "$@" ;;

@@ -56,6 +56,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "global", "log_level", CFG_LOGLEVEL, O(log_level), "info" },
 	{ "global", "resolver", CFG_RESOLVER, O(resolver), NULL },
 	{ "global", "dns_trust_anchor", CFG_PATH, O(dns_trust_anchor), NULL },
+	{ "global", "trace_days", CFG_INT, O(trace_days), "90" },
 
 	{ "smtpd", "listen", CFG_LISTEN, O(smtpd_listen), "0.0.0.0:25" },
 	{ "smtpd", "queue_socket", CFG_PATH, O(queue_socket),
@@ -81,6 +82,13 @@ const struct cfg_key cfg_keys[] = {
 	{ "smtpd", "tls_policy", CFG_STR, O(tls_policy), "may" },
 	{ "smtpd", "tls_policy_map", CFG_STR, O(tls_policy_map), NULL },
 	{ "smtpd", "mta_sts_port", CFG_PORT, O(mta_sts_port), "443" },
+	{ "smtpd", "verdict_mode", CFG_WORD, O(verdict_mode), "soft" },
+	{ "smtpd", "verdict_require", CFG_WORDS, O(verdict_require), NULL },
+	{ "smtpd", "dmarc_reject", CFG_WORD, O(dmarc_reject), "unsafe" },
+	{ "smtpd", "tls_client_ca", CFG_PATH, O(tls_client_ca), NULL },
+	{ "smtpd", "registry_zones", CFG_ZONES, O(smtpd_registry_zones), "" },
+	{ "smtpd", "callback_port", CFG_PORT_OFF, O(smtpd_callback_port),
+	    "0" },
 
 	{ "submitd", "listen", CFG_LISTEN, O(submitd_listen), "0.0.0.0:587" },
 	{ "submitd", "listen_tls", CFG_LISTEN, O(submitd_listen_tls),
@@ -182,4 +190,25 @@ cfg_known_section(const char *s)
 		if (strcmp(cfg_sections[i], s) == 0)
 			return 1;
 	return 0;
+}
+
+/* The words of the CFG_WORD and CFG_WORDS keys. */
+static const struct {
+	const char	*section, *name, *words;
+} cfg_words[] = {
+	{ "smtpd", "verdict_mode", "soft hardline" },
+	{ "smtpd", "verdict_require", "tls spf registry callback" },
+	{ "smtpd", "dmarc_reject", "unsafe refuse" },
+};
+
+const char *
+cfg_key_words(const struct cfg_key *k)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cfg_words) / sizeof(cfg_words[0]); i++)
+		if (strcmp(cfg_words[i].section, k->section) == 0 &&
+		    strcmp(cfg_words[i].name, k->name) == 0)
+			return cfg_words[i].words;
+	return "";
 }

@@ -61,6 +61,7 @@ struct sm_config {
 	int	 log_level;
 	char	*resolver;	/* DNS upstream, NULL: /etc/resolv.conf */
 	char	*dns_trust_anchor; /* DNSSEC anchors, NULL: none validated */
+	int	 trace_days;	/* trace records kept (common/trace) */
 
 	/* [smtpd] */
 	struct cfg_listen smtpd_listen;
@@ -71,6 +72,8 @@ struct sm_config {
 	struct cfg_session_limits smtpd_limits;
 	int	 smtpd_max_rcpt;
 	int	 smtpd_keyserver_port;	/* key servers asked for DKIM keys */
+	int	 smtpd_callback_port;	/* the callback (smtpd/callback.h),
+					   0: off */
 	long	 queue_lifetime;	/* seconds */
 	long	 retry_min;		/* seconds, first retry delay */
 	long	 retry_max;		/* seconds, backoff ceiling */
@@ -84,6 +87,11 @@ struct sm_config {
 	char	*tls_policy;		/* may, encrypt, verify */
 	char	*tls_policy_map;	/* "domain=policy ..." */
 	int	 mta_sts_port;		/* MTA-STS policy servers' (443) */
+	char	*verdict_mode;		/* soft, hardline */
+	char	*verdict_require;	/* tls spf registry callback */
+	char	*dmarc_reject;		/* unsafe, refuse */
+	char	*tls_client_ca;		/* client certificates' anchors */
+	char	*smtpd_registry_zones;	/* DNS registry zones, NULL: none */
 
 	/* [submitd] */
 	struct cfg_listen submitd_listen;	/* STARTTLS, 587 */

@@ -28,7 +28,11 @@ enum cfg_type {
 	CFG_ADDR,	/* a mail address or empty */
 	CFG_RESOLVER,	/* empty or "ADDR[@PORT] ..." (common/dns.h) */
 	CFG_HOSTPORT,	/* empty or "host:port" */
-	CFG_PORT	/* an integer 1 to 65535 */
+	CFG_PORT,	/* an integer 1 to 65535 */
+	CFG_WORD,	/* one of the key's words */
+	CFG_WORDS,	/* any of the key's words, or none */
+	CFG_ZONES,	/* empty or domain names (common/registry_dns.h) */
+	CFG_PORT_OFF	/* 0 (off) or a port, 1 to 65535 */
 };
 
 struct cfg_key {
@@ -50,5 +54,8 @@ int	 cfg_known_section(const char *);
 int	 cfg_set(struct sm_config *, const struct cfg_key *, const char *v,
 	    const char **why);
 void	 cfg_listen_clear(struct cfg_listen *);
+
+/* The words a CFG_WORD or CFG_WORDS key takes: "a b c" (config.c). */
+const char	*cfg_key_words(const struct cfg_key *);
 
 #endif

@@ -229,7 +229,8 @@ static int
 cfg_is_text(enum cfg_type t)
 {
 	return t == CFG_STR || t == CFG_PATH || t == CFG_USER ||
-	    t == CFG_ADDR || t == CFG_RESOLVER || t == CFG_HOSTPORT;
+	    t == CFG_ADDR || t == CFG_RESOLVER || t == CFG_HOSTPORT ||
+	    t == CFG_WORD || t == CFG_WORDS || t == CFG_ZONES;
 }
 
 void
@@ -262,6 +263,7 @@ cfg_format(const struct cfg_key *k, const void *field, struct buf *b)
 	case CFG_INT:
 	case CFG_PERCENT:
 	case CFG_PORT:
+	case CFG_PORT_OFF:
 	case CFG_BOOL:
 	case CFG_LOGLEVEL:
 		buf_printf(b, "%d", *(const int *)field);

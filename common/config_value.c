@@ -19,9 +19,11 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "config.h"
 #include "config_int.h"
 #include "log.h"
+#include "registry_dns.h"
 #include "xmalloc.h"
 
 /* yes, true, on, 1 or no, false, off, 0, in any case. */
@@ -273,7 +275,66 @@ static const char *const cfg_why[] = {
 	[CFG_RESOLVER] = "expected ADDR[@PORT], e.g. 127.0.0.1@53",
 	[CFG_HOSTPORT] = "expected host:port, e.g. mx.example.org:4025",
 	[CFG_PORT] = "expected a port number from 1 to 65535",
+	[CFG_ZONES] = "expected up to 8 domain names separated by spaces",
+	[CFG_PORT_OFF] = "expected 0 (off) or a port number from 1 to 65535",
 };
+
+/* Is the n bytes at w one of the words of list ("a b c"), any case? */
+static int
+cfg_word_in(const char *w, size_t n, const char *list)
+{
+	size_t	 l;
+
+	while (*list != '\0') {
+		l = strcspn(list, " ");
+		if (l == n && strncasecmp(w, list, n) == 0)
+			return 1;
+		list += l;
+		list += strspn(list, " ");
+	}
+	return 0;
+}
+
+/*
+ * CFG_WORD: exactly one of k->words; CFG_WORDS: any of them, separated
+ * by spaces or commas, or none (unset).  Stored lowercased, one space
+ * apart.
+ */
+static int
+cfg_set_words(char **field, const struct cfg_key *k, const char *v,
+    const char **why)
+{
+	static char	 msg[160];
+	struct buf	 b;
+	size_t		 n, count = 0;
+
+	buf_init(&b, 0);
+	for (;;) {
+		v += strspn(v, " \t,");
+		if ((n = strcspn(v, " \t,")) == 0)
+			break;
+		if (!cfg_word_in(v, n, cfg_key_words(k)))
+			goto bad;
+		if (count++ > 0)
+			(void)buf_addc(&b, ' ');
+		(void)buf_add(&b, v, n);
+		v += n;
+	}
+	if (k->type == CFG_WORD && count != 1)
+		goto bad;
+	for (n = 0; n < b.len; n++)
+		b.data[n] = (char)tolower((unsigned char)b.data[n]);
+	free(*field);
+	*field = count == 0 ? NULL : xstrdup(buf_cstr(&b));
+	buf_free(&b);
+	return 0;
+bad:
+	buf_free(&b);
+	snprintf(msg, sizeof(msg), "expected %s%s", k->type == CFG_WORD ?
+	    "one of: " : "any of: ", cfg_key_words(k));
+	*why = msg;
+	return -1;
+}
 
 /*
  * The text types: checked, then stored as a copy; an empty value unsets
@@ -298,6 +359,10 @@ cfg_set_text(char **field, const struct cfg_key *k, const char *v)
 		break;
 	case CFG_HOSTPORT:
 		ok = empty || cfg_valid_hostport(v);
+		break;
+	case CFG_ZONES:
+		ok = registry_dns_zones_check(v) >= 0;
+		empty = registry_dns_zones_check(v) == 0;
 		break;
 	default:	/* CFG_STR, CFG_PATH: empty only without a default */
 		ok = !empty || k->def == NULL;
@@ -325,6 +390,7 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 	case CFG_ADDR:
 	case CFG_RESOLVER:
 	case CFG_HOSTPORT:
+	case CFG_ZONES:
 		r = cfg_set_text((char **)field, k, v);
 		break;
 	case CFG_INT:
@@ -334,8 +400,9 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 			*(int *)field = (int)n;
 		break;
 	case CFG_PORT:
+	case CFG_PORT_OFF:
 		r = cfg_parse_uint(v, 65535, &n);
-		if (r == 0 && n == 0)
+		if (r == 0 && n == 0 && k->type == CFG_PORT)
 			r = -1;
 		if (r == 0)
 			*(int *)field = (int)n;
@@ -354,6 +421,9 @@ cfg_set(struct sm_config *c, const struct cfg_key *k, const char *v,
 		break;
 	case CFG_LISTEN:
 		return cfg_set_listen((struct cfg_listen *)field, v, why);
+	case CFG_WORD:
+	case CFG_WORDS:
+		return cfg_set_words((char **)field, k, v, why);
 	default:
 		log_panic("cfg_set: type %d", k->type);
 	}

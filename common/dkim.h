@@ -136,6 +136,14 @@ enum dkim_perr dkim_sig_parse(const char *, size_t, struct dkim_sig *,
 enum dkim_perr dkim_key_parse(const char *, size_t, struct dkim_key *,
 	    const char **);
 void	 dkim_key_clear(struct dkim_key *);
+/*
+ * The value of tag name in a DKIM-Signature field's value (what follows
+ * the colon), copied into out of outlen bytes: 0, or -1 when it is not
+ * a tag-list, has no such tag, or the value does not fit.  For a tag
+ * dkim_sig_parse() ignores, such as a signer's own (own_tag below).
+ */
+int	 dkim_sig_tag_value(const char *, size_t, const char *, char *,
+	    size_t);
 const char *dkim_alg_name(enum dkim_alg);
 const char *dkim_status_name(enum dkim_status);
 /* "selector._domainkey.domain", the name a key record is published at. */
@@ -192,6 +200,13 @@ struct dkim_sign_params {
 	enum dkim_canon		 hcanon, bcanon;
 	uint64_t		 t, x;
 	const char *const	*headers;	/* NULL-terminated */
+	/*
+	 * One tag of the signer's own after x=, or NULL: verifiers ignore
+	 * it (RFC 6376 section 3.2) and the signature covers it.  The
+	 * name is ALPHA *(ALPHA / DIGIT / "_") and must not be a tag of
+	 * RFC 6376; the value 1 to 64 of [A-Za-z0-9._-].
+	 */
+	const char		*own_tag, *own_value;
 };
 extern const char *const dkim_sign_default_headers[];
 

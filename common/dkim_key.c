@@ -102,8 +102,51 @@ key_k_t(const struct dkim_taglist *tl, struct dkim_key *k, const char **why)
 	return DKIM_P_OK;
 }
 
+/*
+ * Decoded RSA keys by their DER bytes: OpenSSL 3 takes several times
+ * longer to decode a key than to check a signature with it, and a
+ * receiver sees the same few keys over and over.  Exact bytes only, so
+ * a hit is the very key the record holds; a few slots, the oldest
+ * replaced.
+ */
+#define KEY_CACHE_SLOTS	16
+#define KEY_CACHE_DER	1200	/* RSA 4096's SubjectPublicKeyInfo is 550 */
+
+static struct {
+	uint8_t		 der[KEY_CACHE_DER];
+	size_t		 n;
+	EVP_PKEY	*pk;
+} key_cache[KEY_CACHE_SLOTS];
+static size_t key_cache_next;
+
 static EVP_PKEY *
-rsa_load(const uint8_t *der, size_t n)
+cache_get(const uint8_t *der, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < KEY_CACHE_SLOTS; i++)
+		if (key_cache[i].pk != NULL && key_cache[i].n == n &&
+		    memcmp(key_cache[i].der, der, n) == 0 &&
+		    EVP_PKEY_up_ref(key_cache[i].pk) == 1)
+			return key_cache[i].pk;
+	return NULL;
+}
+
+static void
+cache_put(const uint8_t *der, size_t n, EVP_PKEY *pk)
+{
+	size_t	 i = key_cache_next++ % KEY_CACHE_SLOTS;
+
+	if (n > KEY_CACHE_DER || EVP_PKEY_up_ref(pk) != 1)
+		return;
+	EVP_PKEY_free(key_cache[i].pk);
+	memcpy(key_cache[i].der, der, n);
+	key_cache[i].n = n;
+	key_cache[i].pk = pk;
+}
+
+static EVP_PKEY *
+rsa_decode(const uint8_t *der, size_t n)
 {
 	const unsigned char	*q = der;
 	EVP_PKEY		*pk;
@@ -122,6 +165,18 @@ rsa_load(const uint8_t *der, size_t n)
 			pk = NULL;
 		}
 	}
+	return pk;
+}
+
+static EVP_PKEY *
+rsa_load(const uint8_t *der, size_t n)
+{
+	EVP_PKEY	*pk;
+
+	if ((pk = cache_get(der, n)) != NULL)
+		return pk;
+	if ((pk = rsa_decode(der, n)) != NULL)
+		cache_put(der, n, pk);
 	return pk;
 }
 

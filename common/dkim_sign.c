@@ -110,6 +110,30 @@ identity_valid(const char *id, const char *domain)
 	    dkim_domain_within(at + 1, domain);
 }
 
+/* The signer's own tag (dkim.h): 1 if acceptable. */
+static int
+own_tag_valid(const char *name, const char *v)
+{
+	static const char *const rfc[] = {
+		"v", "a", "b", "bh", "c", "d", "h", "i", "l", "q", "s", "t",
+		"x", "z", NULL
+	};
+	size_t	 i;
+
+	if (!((name[0] >= 'a' && name[0] <= 'z') ||
+	    (name[0] >= 'A' && name[0] <= 'Z')))
+		return 0;
+	for (i = 0; rfc[i] != NULL; i++)
+		if (strcasecmp(name, rfc[i]) == 0)
+			return 0;
+	if (strlen(name) > 32 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(name))
+		return 0;
+	return v[0] != '\0' && strlen(v) <= 64 && strspn(v,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == strlen(v);
+}
+
 static int
 params_check(const struct dkim_sign_params *p, const char **why)
 {
@@ -132,6 +156,10 @@ params_check(const struct dkim_sign_params *p, const char **why)
 	else if (p->t >= 1000000000000ULL || p->x >= 1000000000000ULL ||
 	    (p->t != 0 && p->x != 0 && p->x <= p->t))
 		*why = "x= must be after t=, both under 13 digits";
+	else if ((p->own_tag != NULL) != (p->own_value != NULL) ||
+	    (p->own_tag != NULL && !own_tag_valid(p->own_tag,
+	    p->own_value)))
+		*why = "the signer's own tag is not acceptable";
 	for (i = 0; *why == NULL && p->headers[i] != NULL; i++) {
 		if (!hname_valid(p->headers[i]))
 			*why = "a header name is not a field name";
@@ -209,6 +237,8 @@ write_ids(struct dkim_signer *s, const struct dkim_sign_params *p)
 		    (unsigned long long)p->x);
 		fold_tag(s, "x", num);
 	}
+	if (p->own_tag != NULL)
+		fold_tag(s, p->own_tag, p->own_value);
 }
 
 static void

@@ -190,6 +190,23 @@ dkim_tag_get(const struct dkim_taglist *tl, const char *name)
 	return NULL;
 }
 
+int
+dkim_sig_tag_value(const char *s, size_t n, const char *name, char *out,
+    size_t outlen)
+{
+	struct dkim_taglist	 tl;
+	const struct dkim_tag	*t;
+	const char		*why;
+
+	if (dkim_taglist_parse(s, n, &tl, &why) != DKIM_P_OK ||
+	    (t = dkim_tag_get(&tl, name)) == NULL || t->vlen >= outlen ||
+	    memchr(t->val, '\0', t->vlen) != NULL)
+		return -1;
+	memcpy(out, t->val, t->vlen);
+	out[t->vlen] = '\0';
+	return 0;
+}
+
 /* Tag names and most values compare case-sensitively (section 3.2). */
 int
 dkim_tag_is(const struct dkim_tag *t, const char *s)

@@ -76,6 +76,9 @@ enum ipc_type {
 	IPC_PARENT_USER_EXIT,	/* imapd.user idle: u32 sessions received */
 	IPC_PARENT_KEYSTORE,	/* smtpd.queue: a connection to the keystore */
 	IPC_PARENT_MTA_RESTART,	/* smtpd.queue: u32 slot of a bad transmitter */
+	IPC_PARENT_REGISTRY,	/* smtpd.receiver: data names (registry.h) */
+	IPC_PARENT_CBK_OPEN,	/* smtpd.mta: str session ID, str address */
+	IPC_PARENT_CBK_CLOSE,	/* smtpd.mta: str session ID */
 
 	/* to smtpd.queue */
 	IPC_QUEUE_MESSAGE = 200,	/* common/qhandoff.h; fd: the message */
@@ -108,6 +111,10 @@ enum ipc_type {
 
 	/* to smtpd.receiver */
 	IPC_RECEIVER_QUEUE = 700,	/* fd: channel to a (new) queue */
+	IPC_RECEIVER_REGISTRY,	/* the answer to IPC_PARENT_REGISTRY */
+	IPC_RECEIVER_CBK_OPEN,	/* u32 mta slot, str session ID, str address */
+	IPC_RECEIVER_CBK_CLOSE,	/* u32 mta slot, str session ID */
+	IPC_RECEIVER_CBK_DROP,	/* u32 mta slot: it died, its IDs go */
 
 	/* to smtpd.mta */
 	IPC_MTA_MESSAGE = 800,	/* envelope + fd (smtpd.h) */

@@ -27,3 +27,4 @@ include $(srcdir)/common/dkim.mk
 include $(srcdir)/common/maildir.mk
 include $(srcdir)/common/ks_client.mk
 include $(srcdir)/common/ks_lookup.mk
+include $(srcdir)/common/registry.mk

@@ -329,6 +329,8 @@ send_ehlo(struct smtp_session *s)
 	smtp_put_line(s, "250-SMTPUTF8");
 	if (s->p->requiretls && s->tls && !s->p->lmtp)
 		smtp_put_line(s, "250-REQUIRETLS");
+	if (s->p->callback && !s->p->lmtp)
+		smtp_put_line(s, "250-" SMTP_CALLBACK_KEYWORD);
 	if (s->h->ehlo_keywords != NULL)
 		s->h->ehlo_keywords(s, add_ehlo_line, s->arg);
 	smtp_put_line(s, "250 CHUNKING");

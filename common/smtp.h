@@ -92,6 +92,14 @@
 #define SMTP_PARAM_MAX		16
 #define SMTP_TEXT_LINE_MAX	1000	/* 4.5.3.1.6, with CRLF */
 
+/*
+ * Sealmail's sending-server callback (docs/interfaces.md, "The
+ * callback"): the EHLO keyword a receiver offers and the MAIL parameter
+ * that carries the sending session's ID, 64 lowercase hex digits.
+ */
+#define SMTP_CALLBACK_KEYWORD	"SEALMAIL-CALLBACK"
+#define SMTP_SESSID_LEN		64
+
 /* ----------------------------------------------------------------------
  * The command parser: a pure function from one line to a command.
  */
@@ -176,6 +184,8 @@ struct smtp_params {
 	int		 lmtp;			/* LMTP mode (see above) */
 	int		 requiretls;	/* REQUIRETLS offered once TLS is up
 					   (RFC 8689): the caller keeps it */
+	int		 callback;	/* SEALMAIL-CALLBACK offered, MAIL
+					   takes SESSID= (smtp_sessid) */
 };
 
 /* where the session is (smtp_phase) */
@@ -247,11 +257,19 @@ int	 smtp_is_tls(const struct smtp_session *);
 int	 smtp_requiretls(const struct smtp_session *);
 int	 smtp_tls_info(const struct smtp_session *, char *, size_t, char *,
 	    size_t);
+/* The client's certificate: 1 shown (subject, chained?), 0 none. */
+int	 smtp_tls_client_cert(const struct smtp_session *, char *, size_t,
+	    int *);
 int	 smtp_rcpt_count(const struct smtp_session *);
 enum smtp_phase smtp_phase(const struct smtp_session *);
 int	 smtp_is_8bit(const struct smtp_session *);
 int	 smtp_is_smtputf8(const struct smtp_session *);
 uint64_t smtp_session_id(const struct smtp_session *);
+const char *smtp_sessid(const struct smtp_session *);
+int	 smtp_sessid_valid(const char *);
+struct sockaddr_storage;
+int	 smtp_sockaddrs(const struct smtp_session *, struct sockaddr_storage *,
+	    struct sockaddr_storage *);
 void	 smtp_set_peer(struct smtp_session *, const char *);
 
 #endif

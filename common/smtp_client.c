@@ -146,6 +146,7 @@ reply_cap(const char *l, size_t len, size_t *size)
 		{ "SIZE", SMTP_CAP_SIZE },
 		{ "CHUNKING", SMTP_CAP_CHUNKING },
 		{ "REQUIRETLS", SMTP_CAP_REQUIRETLS },
+		{ "SEALMAIL-CALLBACK", SMTP_CAP_CALLBACK },
 		{ "ENHANCEDSTATUSCODES", SMTP_CAP_ENHANCED },
 	};
 	size_t	 i, n;

@@ -46,6 +46,7 @@
 #define SMTP_CAP_CHUNKING	0x40
 #define SMTP_CAP_ENHANCED	0x80	/* ENHANCEDSTATUSCODES */
 #define SMTP_CAP_REQUIRETLS	0x100	/* RFC 8689 */
+#define SMTP_CAP_CALLBACK	0x200	/* SEALMAIL-CALLBACK (SESSID=) */
 
 #define SMTP_CLIENT_IN_MAX	(64 * 1024)	/* one reply, buffered */
 #define SMTP_CLIENT_SIZE_MAX	((size_t)1 << 40)	/* SIZE we believe */

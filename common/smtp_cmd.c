@@ -10,6 +10,8 @@
  * here is the order of commands (RFC 5321 4.1.4), the MAIL parameters
  * announced by EHLO and the per-transaction limits.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,7 @@ smtp_txn_reset(struct smtp_session *s)
 	s->nrcpt = 0;
 	s->smtputf8 = 0;
 	s->body8bit = 0;
+	s->sessid[0] = '\0';
 	s->used_bdat = 0;
 	s->datafd = -1;
 	s->msgsize = 0;
@@ -104,6 +107,15 @@ mail_params(struct smtp_session *s, const struct smtp_cmd *c)
 				return -1;
 			}
 			s->requiretls = 1;
+		} else if (strcmp(pr->key, "SESSID") == 0 && s->p->callback &&
+		    !s->p->lmtp) {
+			if (pr->value == NULL ||
+			    !smtp_sessid_valid(pr->value)) {
+				smtp_reply_fixed(s, 501, "5.5.4 SESSID must be "
+				    "64 lowercase hex digits");
+				return -1;
+			}
+			memcpy(s->sessid, pr->value, SMTP_SESSID_LEN + 1);
 		} else if (strcmp(pr->key, "AUTH") == 0 && pr->value != NULL &&
 		    !s->p->lmtp && (strcmp(pr->value, "<>") == 0 ||
 		    smtp_xtext_valid(pr->value)))
@@ -133,8 +145,11 @@ cmd_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		return;
 	}
 	s->smtputf8 = s->body8bit = s->requiretls = 0;
-	if (mail_params(s, c) == -1)
+	s->sessid[0] = '\0';
+	if (mail_params(s, c) == -1) {
+		s->sessid[0] = '\0';
 		return;
+	}
 	snprintf(s->from, sizeof(s->from), "%s", c->path);
 	s->pending = PEND_MAIL;
 	if (s->h->mail != NULL)
@@ -454,6 +469,16 @@ smtp_tls_info(const struct smtp_session *s, char *proto, size_t plen,
 }
 
 int
+smtp_tls_client_cert(const struct smtp_session *s, char *subject, size_t len,
+    int *verified)
+{
+	*verified = 0;
+	if (!s->tls)
+		return 0;
+	return tls_client_cert(s->bev, subject, len, verified);
+}
+
+int
 smtp_rcpt_count(const struct smtp_session *s)
 {
 	return s->nrcpt;
@@ -481,4 +506,51 @@ uint64_t
 smtp_session_id(const struct smtp_session *s)
 {
 	return s->id;
+}
+
+/*
+ * The sending session's ID that this transaction's MAIL carried
+ * (SESSID=, the callback), or NULL.
+ */
+const char *
+smtp_sessid(const struct smtp_session *s)
+{
+	return s->sessid[0] != '\0' ? s->sessid : NULL;
+}
+
+/*
+ * The session's two ends: where the client connected from and where it
+ * reached us (the callback asks the one from the other).  -1 when they
+ * are not IPv4 or IPv6 (a unix socket) or cannot be had.
+ */
+int
+smtp_sockaddrs(const struct smtp_session *s, struct sockaddr_storage *peer_r,
+    struct sockaddr_storage *local_r)
+{
+	socklen_t	 len;
+	int		 fd;
+
+	if (s->bev == NULL || (fd = bufferevent_getfd(s->bev)) == -1)
+		return -1;
+	len = sizeof(*peer_r);
+	if (getpeername(fd, (struct sockaddr *)peer_r, &len) == -1)
+		return -1;
+	len = sizeof(*local_r);
+	if (getsockname(fd, (struct sockaddr *)local_r, &len) == -1)
+		return -1;
+	return peer_r->ss_family == AF_INET || peer_r->ss_family == AF_INET6 ?
+	    0 : -1;
+}
+
+/* Is v a session ID as SESSID= carries it: 64 lowercase hex digits? */
+int
+smtp_sessid_valid(const char *v)
+{
+	size_t	 i;
+
+	for (i = 0; i < SMTP_SESSID_LEN; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') ||
+		    (v[i] >= 'a' && v[i] <= 'f')))
+			return 0;
+	return v[i] == '\0';
 }

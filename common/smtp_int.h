@@ -112,6 +112,7 @@ struct smtp_session {
 	int			 smtputf8;
 	int			 body8bit;
 	int			 requiretls;	/* MAIL ... REQUIRETLS */
+	char			 sessid[SMTP_SESSID_LEN + 1]; /* or "" */
 	int			 used_bdat;
 	int			 datafd;
 	size_t			 msgsize;

@@ -64,10 +64,21 @@ tls_ctx_common(const SSL_METHOD *method, char *err, size_t errlen)
 	return ctx;
 }
 
+/* Every client certificate is taken; tls_client_cert() says how it did. */
+static int
+tls_accept_any(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
 /*
  * A server context from a PEM certificate chain and key; ca, if not NULL,
- * is a bundle of trust anchors (for a server that asks for client
- * certificates: we only load it, verification stays off).
+ * is a bundle of trust anchors for client certificates: clients are
+ * asked for one (naming those CAs), never required to show one, and the
+ * handshake goes on whatever they show; tls_client_cert() tells whether
+ * it chained to the bundle.
  */
 SSL_CTX *
 tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
@@ -92,10 +103,14 @@ tls_server_ctx(const char *cert, const char *key, const char *ca, char *err,
 		snprintf(err, errlen, "%s does not match %s", key, cert);
 		goto fail;
 	}
-	if (ca != NULL && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		snprintf(err, errlen, "%s: %s", ca,
-		    tls_error_string(e, sizeof(e)));
-		goto fail;
+	if (ca != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			snprintf(err, errlen, "%s: %s", ca,
+			    tls_error_string(e, sizeof(e)));
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(ca));
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_accept_any);
 	}
 	/* One long-lived process per role: a session cache is worth it. */
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"sealmail",
@@ -242,4 +257,25 @@ tls_info(struct bufferevent *bev, char *proto, size_t protolen, char *cipher,
 	snprintf(proto, protolen, "%s", SSL_get_version(ssl));
 	snprintf(cipher, cipherlen, "%s", SSL_get_cipher_name(ssl));
 	return 0;
+}
+
+int
+tls_client_cert(struct bufferevent *bev, char *subject, size_t len,
+    int *verified)
+{
+	SSL	*ssl;
+	X509	*x;
+
+	*verified = 0;
+	if (len > 0)
+		subject[0] = '\0';
+	if (bev == NULL || (ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
+	    (x = SSL_get1_peer_certificate(ssl)) == NULL)
+		return 0;
+	*verified = SSL_get_verify_result(ssl) == X509_V_OK;
+	if (len > 0)
+		(void)X509_NAME_oneline(X509_get_subject_name(x), subject,
+		    (int)len);
+	X509_free(x);
+	return 1;
 }

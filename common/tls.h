@@ -38,6 +38,12 @@ struct bufferevent *tls_starttls(struct bufferevent *, SSL_CTX *, int,
 	    const char *);
 int	 tls_is_tls(struct bufferevent *);
 int	 tls_info(struct bufferevent *, char *, size_t, char *, size_t);
+/*
+ * The client's certificate (server side): 1 when it showed one, its
+ * subject in one line and *verified whether it chained to the context's
+ * ca bundle; 0 without one.
+ */
+int	 tls_client_cert(struct bufferevent *, char *, size_t, int *);
 const char *tls_error_string(char *, size_t);
 
 #endif

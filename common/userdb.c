@@ -124,7 +124,8 @@ userdb_open(struct db_env *env)
 	if (db_open(env, "domains", 0, &u->domains) == -1 ||
 	    db_open(env, "users", 0, &u->users) == -1 ||
 	    db_open(env, "aliases", 0, &u->aliases) == -1 ||
-	    db_open(env, "sendlog", 0, &u->sendlog) == -1) {
+	    db_open(env, "sendlog", 0, &u->sendlog) == -1 ||
+	    db_open(env, "trace", 0, &u->trace) == -1) {
 		userdb_close(u);
 		return NULL;
 	}
@@ -136,6 +137,7 @@ userdb_close(struct userdb *u)
 {
 	if (u == NULL)
 		return;
+	db_close(u->trace);
 	db_close(u->sendlog);
 	db_close(u->aliases);
 	db_close(u->users);

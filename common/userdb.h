@@ -27,6 +27,8 @@
  *			than a minute apart sharing one; an entry counts
  *			until 24 hours after its time (so never too little)
  *			and is pruned on the next charge after that
+ *	trace.db	one record per submitted message, written with
+ *			its charge (common/trace.h)
  *
  * Results: functions that can be refused return an enum userdb_result and
  * write a one-line human explanation into err (err may be NULL).  UDB_ERROR

@@ -7,6 +7,7 @@
  *	userdb_settings.c	the user record and its settings table
  *	userdb_alias.c		recipient lookup, sender identities, aliases
  *	userdb_sendlog.c	the send quota
+ *	trace.c			the submission trace (trace.h)
  */
 #ifndef SM_USERDB_INT_H
 #define SM_USERDB_INT_H
@@ -19,12 +20,15 @@
 #include "db.h"
 #include "userdb.h"
 
+struct trace_rec;
+
 struct userdb {
 	struct db_env	*env;
 	DB		*domains;
 	DB		*users;
 	DB		*aliases;
 	DB		*sendlog;
+	DB		*trace;		/* common/trace.h */
 };
 
 /* Record versions and tags (see userdb.h and db.h). */
@@ -69,6 +73,10 @@ struct udb_op {
 	time_t			 expires;
 	unsigned int		 limit;
 	struct buf		 val;
+	const struct trace_rec	*trace;	/* common/trace.c */
+	struct trace_rec	*trace_r;
+	time_t			 cutoff;
+	size_t			 purge_max, purged;
 };
 
 /* Write a message into err (if any) and return code. */
@@ -101,6 +109,9 @@ int	 udb_rec_strcpy(char *dst, size_t dstlen, const void *, size_t);
 /* The domain part of a canonical address ("" without '@'). */
 const char *udb_addr_domain(const char *);
 void	 udb_lower_ascii(char *);
+
+/* The send quota's transaction (userdb_sendlog.c), for trace_charge(). */
+int	 udb_rcpt_charge_tx(DB_TXN *, void *);
 
 /* Append the aliases of op->addr (of all when empty) to op->alist. */
 int	 udb_alias_collect(DB_TXN *, struct udb_op *);

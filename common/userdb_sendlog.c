@@ -111,8 +111,8 @@ sendlog_read(struct udb_op *op, DB_TXN *txn, int rmw, struct sl_entry **e,
 	return 0;
 }
 
-static int
-tx_rcpt_charge(DB_TXN *txn, void *arg)
+int
+udb_rcpt_charge_tx(DB_TXN *txn, void *arg)
 {
 	struct udb_op		*op = arg;
 	struct userdb_user	 nu;
@@ -171,7 +171,7 @@ userdb_rcpt_charge(struct userdb *u, const char *user, unsigned int n,
 		return r;
 	op.n = n;
 	op.now = now;
-	r = udb_op_run(&op, "userdb_rcpt_charge", tx_rcpt_charge);
+	r = udb_op_run(&op, "userdb_rcpt_charge", udb_rcpt_charge_tx);
 	if (used_r != NULL)
 		*used_r = op.count;
 	if (limit_r != NULL)

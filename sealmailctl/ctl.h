@@ -90,4 +90,12 @@ int	 ctl_queue_flush(struct ctl *, int, char **);
 int	 ctl_queue_delete(struct ctl *, int, char **);
 int	 ctl_quarantine_purge(struct ctl *, int, char **);
 
+/* registry.c */
+int	 ctl_registry_add(struct ctl *, int, char **);
+int	 ctl_registry_del(struct ctl *, int, char **);
+int	 ctl_registry_list(struct ctl *, int, char **);
+
+/* trace.c */
+int	 ctl_trace(struct ctl *, int, char **);
+
 #endif

@@ -6,7 +6,9 @@ sealmailctl_sealmailctl_SOURCES = \
 	sealmailctl/keys.c $(KS_DB_SOURCES) \
 	sealmailctl/service.c \
 	sealmailctl/quarantine.c \
-	sealmailctl/queue.c
+	sealmailctl/queue.c \
+	sealmailctl/registry.c \
+	sealmailctl/trace.c
 sealmailctl_sealmailctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/keystore
 sealmailctl_sealmailctl_LDADD = $(SM_LIBS) -lcrypt
 EXTRA_DIST += tests/integration/test_sealmailctl.py

@@ -6,7 +6,8 @@
  * FILE defaults to $SEALMAIL_CONF, else the installed sealmail.conf.
  * Each verb is one function (users.c: domains, users, aliases; keys.c:
  * the keystore's keys; service.c: start, stop, restart, status;
- * quarantine.c: the quarantine), found by matching
+ * quarantine.c: the quarantine; registry.c: the registry of trusted
+ * transmitters; trace.c: who sent a message), found by matching
  * the command words against the table below; the table also holds each
  * verb's argument counts and usage line, so the usage text cannot drift
  * from what is accepted.
@@ -83,6 +84,12 @@ static const struct verb verbs[] = {
 	{ { "queue", "show" }, 1, 1, 0, ctl_queue_show, "ID" },
 	{ { "queue", "flush" }, 0, 0, 0, ctl_queue_flush, "" },
 	{ { "queue", "delete" }, 1, 1, 0, ctl_queue_delete, "ID" },
+	{ { "registry", "add" }, 1, 5, 1, ctl_registry_add,
+	    "NAME [--note TEXT] [--expires YYYY-MM-DD|DAYSd]" },
+	{ { "registry", "del" }, 1, 1, 1, ctl_registry_del, "NAME" },
+	{ { "registry", "list" }, 0, 0, 1, ctl_registry_list, "" },
+	{ { "trace" }, 1, 2, DB_USERS, ctl_trace,
+	    "TRACKING-ID | --message FILE|-" },
 };
 #define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
 

@@ -192,6 +192,75 @@ ar_from(const char *h, size_t n, char *from)
 	return r;
 }
 
+/*
+ * An address in text other than from: a run of characters between
+ * spaces, quotes, brackets and parentheses with an '@' and a dot after
+ * it.  0 with it in out, or -1.
+ */
+static int
+other_address(const char *text, size_t len, const char *from, char *out,
+    size_t outlen)
+{
+	static const char sep[] = " \t\r\n\"'<>()[],;:";
+	const char	*p = text, *end = text + len, *w, *at;
+	size_t		 n;
+
+	while (p < end) {
+		while (p < end && strchr(sep, *p) != NULL)
+			p++;
+		for (w = p; p < end && strchr(sep, *p) == NULL; p++)
+			;
+		n = (size_t)(p - w);
+		if ((at = memchr(w, '@', n)) == NULL || at == w ||
+		    memchr(at, '.', (size_t)(p - at)) == NULL)
+			continue;
+		if (n == strlen(from) && strncasecmp(w, from, n) == 0)
+			continue;
+		if (n >= outlen)
+			n = outlen - 1;
+		memcpy(out, w, n);
+		out[n] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+int
+ar_from_name_claims(const char *h, size_t n, const char *from, char *claim,
+    size_t claimlen)
+{
+	struct ar_field	 f, one;
+	struct addr_list l;
+	struct buf	 name;
+	size_t		 pos = 0;
+	int		 count = 0, r = 0;
+
+	while (ar_next_field(h, n, &pos, &f))
+		if (ar_field_is(h, &f, "From")) {
+			one = f;
+			count++;
+		}
+	if (count != 1)
+		return 0;
+	/* the field as written: a name, a comment, the address */
+	if (other_address(h + one.value, value_len(h, &one), from, claim,
+	    claimlen) == 0)
+		return 1;
+	/* and the name as shown, its encoded words decoded */
+	if (addr_list_parse(h + one.value, value_len(h, &one), 0, 8, &l,
+	    NULL, 0) == -1)
+		return 0;
+	buf_init(&name, 0);
+	if (l.n == 1 && l.v[0].kind == ADDR_MAILBOX && l.v[0].name != NULL) {
+		addr_name_decode(l.v[0].name, &name);
+		r = other_address(buf_cstr(&name), name.len, from, claim,
+		    claimlen) == 0;
+	}
+	buf_free(&name);
+	addr_list_free(&l);
+	return r;
+}
+
 int
 ar_aligned(const char *d, const char *dom)
 {
@@ -210,20 +279,6 @@ domain_of(const char *addr)
 	const char	*at = strrchr(addr, '@');
 
 	return at == NULL ? "" : at + 1;
-}
-
-int
-ar_class(const struct dkim_result *r, size_t n, const char *from)
-{
-	size_t	 i;
-
-	if (from[0] == '\0')
-		return Q_CLASS_UNSAFE;
-	for (i = 0; i < n; i++)
-		if (r[i].status == DKIM_PASS &&
-		    ar_aligned(r[i].domain, domain_of(from)))
-			return Q_CLASS_SAFE;
-	return Q_CLASS_UNSAFE;
 }
 
 int

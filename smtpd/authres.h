@@ -50,16 +50,15 @@ int	 ar_field_claims_id(const char *, const struct ar_field *,
  * or a group, or an address SMTP could not carry.
  */
 int	 ar_from(const char *, size_t, char *);
+/*
+ * Does the display name of the one From name an address other than
+ * from, the From address itself ("bob@example.org" <x@evil.example>)?
+ * 1 with that address in claim, else 0.
+ */
+int	 ar_from_name_claims(const char *, size_t, const char *, char *,
+	    size_t);
 /* d= aligned with a From domain: equal, or a parent of it. */
 int	 ar_aligned(const char *, const char *);
-
-/*
- * The class (Q_CLASS_SAFE or Q_CLASS_UNSAFE) until the verification
- * policy comes: safe exactly when a signature passed whose d= is
- * aligned with the From domain of a message with one From address.
- * from is "" when ar_from() found none.
- */
-int	 ar_class(const struct dkim_result *, size_t, const char *);
 
 /*
  * The address to ask a key server for a signature's key: its i= (the

@@ -22,6 +22,9 @@
  * queue goes away this process finishes the message at hand, drops the
  * dead queue's requests and waits for the parent to hand over a channel
  * to the next (IPC_MTA_QUEUE), as smtpd.delivery does.
+ *
+ * To the parent it says only which of its sessions the callback
+ * responder may vouch for (callback_mta.c: IPC_PARENT_CBK_OPEN/CLOSE).
  */
 #include <sys/stat.h>
 
@@ -35,6 +38,7 @@
 
 #include <event2/event.h>
 
+#include "callback.h"
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
@@ -251,6 +255,7 @@ mta_main(struct sm_config *c, int pfd, int qfd)
 
 	(void)c;
 	signal(SIGPIPE, SIG_IGN);
+	cbk_mta_init(pfd);
 	log_info("mta ready tls_policy=%s relayhost=%s", mta_tls_name(
 	    policy.tls), policy.relayhost ? policy.relayhost : "none");
 	for (;;) {

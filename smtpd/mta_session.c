@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callback.h"
 #include "config.h"
 #include "log.h"
 #include "mta.h"
@@ -89,6 +90,7 @@ struct conn {
 	int		 bdat;		/* the last message went as BDAT */
 	int		 rtls;		/* opened for REQUIRETLS mail */
 	int		 sts;		/* enum mta_sts_mode, -1: none */
+	char		 sessid[CBK_ID_LEN + 1];	/* callback's, or "" */
 };
 
 static const struct sm_config	*cfg;
@@ -114,6 +116,7 @@ conn_close(int quit)
 
 	if (!K.up)
 		return;
+	cbk_mta_close(K.sessid);
 	if (quit) {
 		smtp_client_cmd(&K.c, "QUIT");
 		smtp_client_reply(&K.c, line, sizeof(line));
@@ -541,9 +544,14 @@ envelope(struct mta_job *j, int *accepted)
 	params[0] = '\0';
 	if (K.c.caps & SMTP_CAP_SIZE)
 		snprintf(params, sizeof(params), " SIZE=%zu", j->size);
-	smtp_client_cmd(&K.c, "MAIL FROM:<%s>%s%s%s%s", j->from, params,
+	/* the callback: registered with our responder before MAIL */
+	if (cfg->smtpd_callback_port != 0 && (K.c.caps & SMTP_CAP_CALLBACK) &&
+	    K.sessid[0] == '\0')
+		cbk_mta_open(K.addr, K.sessid);
+	smtp_client_cmd(&K.c, "MAIL FROM:<%s>%s%s%s%s%s%s", j->from, params,
 	    j->body8 ? " BODY=8BITMIME" : "", j->utf8 ? " SMTPUTF8" : "",
-	    j->requiretls ? " REQUIRETLS" : "");
+	    j->requiretls ? " REQUIRETLS" : "", K.sessid[0] != '\0' ?
+	    " SESSID=" : "", K.sessid);
 	if (!pipe) {
 		if ((code = smtp_client_reply(&K.c, line, sizeof(line))) ==
 		    -1)
@@ -620,7 +628,7 @@ log_results(const struct mta_job *j, int reused)
 	for (i = 0; i < j->n; i++) {
 		st = mta_status(j->r[i].code);
 		log_info("id=%s mta rcpt=<%s> relay=" HA ":%d policy=%s%s%s%s "
-		    "tls=%s%s%s verified=%s reused=%s body=%s status=%s %s",
+		    "tls=%s%s%s verified=%s reused=%s body=%s%s status=%s %s",
 		    j->id,
 		    j->r[i].addr, K.host[0] ? K.host : "none",
 		    K.addr[0] ? K.addr : "none", K.port,
@@ -630,8 +638,9 @@ log_results(const struct mta_job *j, int reused)
 		    K.tls ? K.proto : "none",
 		    K.tls ? " cipher=" : "", K.tls ? K.cipher : "",
 		    K.verified ? K.verified : "no", reused ? "yes" : "no",
-		    K.bdat ? "bdat" : "data", st == Q_DLV_OK ? "sent" :
-		    st == Q_DLV_PERMFAIL ?
+		    K.bdat ? "bdat" : "data",
+		    K.sessid[0] != '\0' ? " callback=offered" : "",
+		    st == Q_DLV_OK ? "sent" : st == Q_DLV_PERMFAIL ?
 		    "bounced" : "deferred", j->r[i].text);
 	}
 }

@@ -30,6 +30,13 @@
  * in smtpd's environment overrides the 200 ms (0 turns it off) until the
  * config has a key for it.
  *
+ * The callback responder (callback_resp.c) runs here too, on the
+ * sockets of [smtpd] callback_port the parent handed over: it answers
+ * other receivers that ask whether a SESSID our transmitter offered is
+ * a session open to them.  With callback_port set the engine offers
+ * SEALMAIL-CALLBACK and keeps a client's SESSID= with its transaction
+ * (cbk_session_id), for the verdict's callback (callback_check.c).
+ *
  * Message content is written by the engine into a memfd created here;
  * at the end of DATA the memfd travels to the queue with the envelope,
  * and the 250 reply naming the queue ID goes out only when the queue
@@ -40,6 +47,7 @@
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,15 +61,20 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "callback.h"
 #include "config.h"
 #include "daemon.h"
 #include "dkim.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "ipc.h"
 #include "log.h"
 #include "net.h"
+#include "registry_ask.h"
 #include "smtp.h"
 #include "smtpd.h"
+#include "tls.h"
+#include "verdict.h"
 #include "verify.h"
 #include "xmalloc.h"
 
@@ -76,6 +89,10 @@ struct rsess {
 	struct smtp_session	*s;
 	struct net_slot		*slot;
 	char			 peer[64];
+	struct dns_addr		 client;	/* peer, for SPF */
+	int			 client_known;
+	int			 cbk_result;	/* VC_*: the session's callback */
+	struct sockaddr_storage	 cbk_peer, cbk_local;
 	uint32_t		 req;		/* outstanding IPC request */
 	int			 atqueue;	/* req is the queue's */
 	char			*pending_rcpt;
@@ -93,6 +110,9 @@ static struct dns_ctx	*dns;
 static struct ipc_conn	*parent_ipc, *queue_ipc;
 static struct net_limit	*limit;
 static struct smtp_params params, params_known;
+static struct dmarc_psl	*psl;
+static SSL_CTX		*cbk_ctx;	/* the callback's client side */
+static struct verdict_policy policy;
 
 /*
  * Client addresses that recently waited for the greeting: they skip the
@@ -216,34 +236,6 @@ r_mail(struct smtp_session *s, const char *from, const struct smtp_cmd *c,
 	smtp_reply(s, 250, "2.1.0 Ok");
 }
 
-static void
-received_header(struct rsess *rs)
-{
-	struct smtp_session	*s = rs->s;
-	char			 proto[32], cipher[96], date[64];
-	time_t			 now = time(NULL);
-	struct tm		 tm;
-	int			 tls;
-	FILE			*f;
-
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	tls = smtp_tls_info(s, proto, sizeof(proto), cipher,
-	    sizeof(cipher)) == 0;
-	if ((f = fdopen(dup(rs->memfd), "w")) == NULL)
-		return;
-	fprintf(f, "Received: from %s (%s)\r\n\tby %s (Sealmail) with %s",
-	    smtp_helo_name(s), rs->peer, cfg->hostname,
-	    smtp_is_esmtp(s) ? (tls ? "ESMTPS" : "ESMTP") : "SMTP");
-	if (tls)
-		fprintf(f, "\r\n\t(version=%s cipher=%s)", proto, cipher);
-	fprintf(f, "\r\n\tid %s", rs->qid);
-	if (rs->nrcpt == 1)
-		fprintf(f, "\r\n\tfor <%s>", rs->rcpt[0].addr);
-	fprintf(f, "; %s\r\n", date);
-	fclose(f);
-}
-
 static int
 r_data_begin(struct smtp_session *s, void *arg)
 {
@@ -255,7 +247,8 @@ r_data_begin(struct smtp_session *s, void *arg)
 		return -1;
 	}
 	q_id_new(rs->qid);
-	received_header(rs);
+	received_header(rs->memfd, s, rs->peer, cfg->hostname, rs->qid,
+	    rs->nrcpt == 1 ? rs->rcpt[0].addr : NULL);
 	if (lseek(rs->memfd, 0, SEEK_END) == -1) {
 		close(rs->memfd);
 		rs->memfd = -1;
@@ -268,39 +261,6 @@ r_data_begin(struct smtp_session *s, void *arg)
 	}
 	fd = rs->memfd;
 	return fd;
-}
-
-/*
- * Received: lines in the header section (ours included), to stop mail
- * loops (RFC 5321 6.3).  Reads at most the first 256 KB of the memfd.
- */
-static int
-count_hops(int fd)
-{
-	char	 b[8192], head[9];
-	ssize_t	 n;
-	off_t	 off = 0;
-	size_t	 i, col = 0;
-	int	 hops = 0;
-
-	while (off < 256 * 1024 && (n = pread(fd, b, sizeof(b), off)) > 0) {
-		off += n;
-		for (i = 0; i < (size_t)n; i++) {
-			if (b[i] != '\n') {
-				if (col < sizeof(head))
-					head[col] = b[i];
-				col++;
-				continue;
-			}
-			if (col == 0 || (col == 1 && head[0] == '\r'))
-				return hops;		/* the empty line */
-			if (col >= sizeof(head) &&
-			    strncasecmp(head, "received:", sizeof(head)) == 0)
-				hops++;
-			col = 0;
-		}
-	}
-	return hops;
 }
 
 /* The message goes to the queue (common/qhandoff): local only. */
@@ -327,16 +287,23 @@ handoff_send(struct rsess *rs, uint32_t class)
 	free(h.rcpt);
 }
 
-/* The first recipient that takes only verified mail, or NULL. */
-static const char *
-safe_only_rcpt(const struct rsess *rs)
+/* The message will not be taken: why, in a 550 and the log. */
+static void
+refuse(struct rsess *rs, struct verify *v, const char *who)
 {
-	int	 i;
+	unsigned long long sid = smtp_session_id(rs->s);
 
-	for (i = 0; i < rs->nrcpt; i++)
-		if (rs->rcpt[i].safe_only)
-			return rs->rcpt[i].addr;
-	return NULL;
+	if (who != NULL) {
+		log_info("session=%016llx peer=%s id=%s refused: rcpt=<%s> "
+		    "takes only verified mail: %s", sid, rs->peer, rs->qid,
+		    who, verify_why(v));
+		smtp_reply(rs->s, 550, "5.7.1 Message not verified (%s) and "
+		    "<%s> accepts only verified mail", verify_why(v), who);
+		return;
+	}
+	log_info("session=%016llx peer=%s id=%s refused: %s", sid, rs->peer,
+	    rs->qid, verify_why(v));
+	smtp_reply(rs->s, 550, "5.7.1 Message refused: %s", verify_why(v));
 }
 
 /* Verification is over: refuse, or rewrite and hand to the queue. */
@@ -345,8 +312,8 @@ verified(struct verify *v, void *arg)
 {
 	struct rsess	*rs = arg;
 	struct buf	 sum;
-	const char	*who;
-	int		 class = verify_class(v), fd;
+	enum verdict_class verdict = verify_verdict(v);
+	int		 fd;
 	unsigned long long sid = smtp_session_id(rs->s);
 
 	/* a reply may end the transaction, and r_txn_reset must not free v */
@@ -359,15 +326,19 @@ verified(struct verify *v, void *arg)
 	}
 	buf_init(&sum, 0);
 	verify_summary(v, &sum);
-	log_info("session=%016llx peer=%s id=%s class=%s %s", sid, rs->peer,
-	    rs->qid, q_class_name(class), buf_cstr(&sum));
+	if (verdict != VERDICT_SAFE)
+		(void)buf_printf(&sum, " why=\"%s\"", verify_why(v));
+	log_info("session=%016llx peer=%s id=%s verdict=%s %s", sid, rs->peer,
+	    rs->qid, verdict == VERDICT_SAFE ? "safe" : verdict ==
+	    VERDICT_UNSAFE ? "unsafe" : "refuse", buf_cstr(&sum));
 	buf_free(&sum);
-	if (class != Q_CLASS_SAFE && (who = safe_only_rcpt(rs)) != NULL) {
-		log_info("session=%016llx peer=%s id=%s refused: rcpt=<%s> "
-		    "takes only verified mail", sid, rs->peer, rs->qid, who);
-		smtp_reply(rs->s, 550, "5.7.1 Message not verified (no "
-		    "aligned DKIM pass) and <%s> accepts only verified mail",
-		    who);
+	if (verdict == VERDICT_REFUSE) {
+		refuse(rs, v, NULL);
+		goto out;
+	}
+	/* the 452 split keeps these alone in their transaction */
+	if (verdict != VERDICT_SAFE && rs->nrcpt > 0 && rs->rcpt[0].safe_only) {
+		refuse(rs, v, rs->rcpt[0].addr);
 		goto out;
 	}
 	if (verify_rewrite(v, rs->memfd, rs->msg_off, &fd) == -1) {
@@ -386,7 +357,8 @@ verified(struct verify *v, void *arg)
 	}
 	rs->req = next_req++;
 	rs->atqueue = 1;
-	handoff_send(rs, (uint32_t)class);
+	handoff_send(rs, verdict == VERDICT_SAFE ? Q_CLASS_SAFE :
+	    Q_CLASS_UNSAFE);
 	rs->memfd = -1;
 out:
 	verify_free(v);
@@ -412,6 +384,24 @@ r_data_end(struct smtp_session *s, size_t size, void *arg)
 	env.authserv_id = cfg->hostname;
 	env.keyserver_port = cfg->smtpd_keyserver_port;
 	env.timeout_ms = VERIFY_TIMEOUT_MS;
+	env.psl = psl;
+	env.policy = &policy;
+	env.client = rs->client;
+	env.client_known = rs->client_known;
+	env.helo = smtp_helo_name(s);
+	env.mail_from = smtp_mail_from(s);
+	tls_facts(s, &env.tls);
+	env.parent = parent_ipc;
+	env.registry_zones = cfg->smtpd_registry_zones;
+	env.callback_cache = &rs->cbk_result;
+	if (cbk_ctx != NULL && smtp_sockaddrs(s, &rs->cbk_peer,
+	    &rs->cbk_local) == 0) {
+		env.callback_port = cfg->smtpd_callback_port;
+		env.callback_ctx = cbk_ctx;
+		env.sessid = cbk_session_id(s);
+		env.peer = &rs->cbk_peer;
+		env.local = &rs->cbk_local;
+	}
 	log_debug("session=%016llx id=%s size=%zu verifying",
 	    (unsigned long long)smtp_session_id(s), rs->qid, size);
 	rs->vfy = verify_start(&env, rs->memfd, rs->msg_off, verified, rs);
@@ -462,6 +452,20 @@ static const struct smtp_hooks hooks = {
 /* ------------------------------------------------------------------ */
 /* IPC */
 
+/*
+ * Would a recipient that does (safe_only) or does not keep an unsafe
+ * mailbox treat unsafe mail unlike those already taken?  Then it waits
+ * for a transaction of its own (452 4.5.3), so refusing this message at
+ * DATA for one of them never refuses it for the other.  In hardline
+ * mode every recipient refuses unsafe mail alike.
+ */
+static int
+splits(const struct rsess *rs, int safe_only)
+{
+	return !policy.hardline && rs->nrcpt > 0 &&
+	    rs->rcpt[0].safe_only != safe_only;
+}
+
 static void
 lookup_answer(struct ipc_msg *m)
 {
@@ -475,6 +479,16 @@ lookup_answer(struct ipc_msg *m)
 	if ((rs = find_req(m->id)) == NULL)
 		return;		/* the client has gone */
 	rs->req = 0;
+	if (m->type == IPC_OK && splits(rs, (code & LOOKUP_SAFE_ONLY) != 0)) {
+		log_info("session=%016llx peer=%s rcpt=<%s> deferred: takes "
+		    "unverified mail unlike the earlier recipients",
+		    (unsigned long long)smtp_session_id(rs->s), rs->peer,
+		    rs->pending_rcpt);
+		smtp_reply(rs->s, 452, "4.5.3 Too many recipients: <%s> "
+		    "takes unverified mail unlike the others; send it in "
+		    "another transaction", rs->pending_rcpt);
+		return;
+	}
 	if (m->type == IPC_OK) {
 		rs->rcpt = xreallocarray(rs->rcpt, (size_t)rs->nrcpt + 1,
 		    sizeof(*rs->rcpt));
@@ -536,8 +550,9 @@ queue_attach(struct ipc_msg *m)
 
 /*
  * Everything the receiver is sent, from its two trusted peers: the
- * parent (recipient lookups, a new queue's channel) and the queue
- * (answers to messages).  Anything else is fatal: they do not lie.
+ * parent (recipient lookups, registry answers, a new queue's channel)
+ * and the queue (answers to messages).  Anything else is fatal: they do
+ * not lie.
  */
 static void
 receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
@@ -557,7 +572,15 @@ receiver_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 			fatalx("receiver: IPC_RECEIVER_QUEUE from the queue");
 		queue_attach(m);
 		break;
+	case IPC_RECEIVER_REGISTRY:
+		if (!parent)
+			fatalx("receiver: IPC_RECEIVER_REGISTRY from the "
+			    "queue");
+		rcv_registry_answer(m);
+		break;
 	default:
+		if (parent && cbk_resp_ipc(m) == 0)
+			break;	/* the callback's news (callback_resp.c) */
 		fatalx("receiver: unexpected message %u from the %s", m->type,
 		    parent ? "parent" : "queue");
 	}
@@ -604,11 +627,14 @@ accept_cb(int lfd, short ev, void *arg)
 	struct smtp_session *s;
 	struct net_slot	*slot;
 	struct rsess	*rs;
+	struct sockaddr_storage ss;
+	socklen_t	 sslen;
 	char		 peer[64];
 	int		 fd;
 
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-	    -1) {
+	sslen = sizeof(ss);
+	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_warn("accept");
 		return;
@@ -628,6 +654,7 @@ accept_cb(int lfd, short ev, void *arg)
 	rs->memfd = -1;
 	rs->slot = slot;
 	snprintf(rs->peer, sizeof(rs->peer), "%s", peer);
+	rs->client_known = client_addr(&ss, &rs->client) == 0;
 	rs->next = sessions;
 	sessions = rs;
 	s = smtp_session_new(base, fd, pass_known(peer) ? &params_known :
@@ -650,6 +677,8 @@ accept_cb(int lfd, short ev, void *arg)
 void
 receiver_init(struct sm_config *c)
 {
+	char	 err[256];
+
 	cfg = c;
 	base = event_base_new();
 	if (cfg->smtpd_keyserver_port > 65535) {
@@ -657,6 +686,17 @@ receiver_init(struct sm_config *c)
 		    "asked", cfg->smtpd_keyserver_port);
 		cfg->smtpd_keyserver_port = 0;
 	}
+	if (verdict_policy_parse(cfg->verdict_mode, cfg->verdict_require,
+	    cfg->dmarc_reject, &policy, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* the callback asks over TLS, not caring whose certificate */
+	if (cfg->smtpd_callback_port > 0 && (cbk_ctx = tls_client_ctx(
+	    cfg->tls_ca, 0, err, sizeof(err))) == NULL)
+		log_warnx("callback: no TLS client context (%s): no callbacks",
+		    err);
+	if ((psl = dmarc_psl_load(DMARC_PSL_PATH)) == NULL)
+		log_warnx("no public suffix list at %s: DMARC is not "
+		    "checked", DMARC_PSL_PATH);
 	if ((dns = dns_init(base, cfg->resolver,
 	    cfg->dns_trust_anchor)) == NULL)
 		log_warnx("no DNS: DKIM keys cannot be looked up, all mail "
@@ -690,6 +730,8 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	/* RFC 8689: we deliver what we take here ourselves, so taking
 	   REQUIRETLS mail over TLS keeps its promise */
 	params.requiretls = 1;
+	/* the callback: SEALMAIL-CALLBACK, SESSID= (callback.h) */
+	params.callback = cfg->smtpd_callback_port != 0;
 	params_known = params;
 	params_known.greeting_delay_ms = 0;
 	/*
@@ -702,6 +744,7 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	net_limit_set_stress(limit, cfg->smtpd_limits.stress_threshold);
 	parent_ipc = ipc_conn_new(base, parent_fd, receiver_dispatch,
 	    peer_closed, "parent");
+	cbk_resp_start(base, tls);
 	if (queue_fd != -1)
 		queue_ipc = ipc_conn_new(base, queue_fd, receiver_dispatch,
 		    queue_closed, NULL);

@@ -18,7 +18,23 @@
  * address; rsa-sha256 always, ed25519-sha256 too unless [smtpd]
  * sign_ed25519 = no; relaxed/relaxed; the header fields of
  * dkim_sign_default_headers oversigned; t= now and x= t + [smtpd]
- * signature_ttl; never l=.  The RSA signature comes first.
+ * signature_ttl; never l=; and the tracking ID (the queue ID) as our
+ * own tag TRACE_DKIM_TAG (common/trace.h).  The RSA signature comes
+ * first.
+ *
+ * Why the tag: sealmailctl trace must find the submission record of a
+ * message from our signature alone (an abuse report may come without
+ * our Received field), and the record lives in the user database,
+ * which only root processes may write (docs/architecture.md); this
+ * process runs as queue_user in the queue's chroot.  Recording the
+ * signature (its b= value) would take a new privileged request from the
+ * queue to smtpd's parent for every message, and a window in which a
+ * message is signed but not yet findable.  The tag needs neither: the
+ * record written at submission is keyed by the tracking ID, the tag
+ * carries it, and the signature covers the tag, so a tag that was
+ * changed or forged does not verify.  RFC 6376 section 3.2 makes
+ * verifiers ignore a tag they do not know.  The ID is already in our
+ * Received field, so the tag tells a recipient nothing new.
  *
  * What is checked: the signed message is verified as it is written, with
  * common/dkim as a receiver would, against the records of the keys used
@@ -80,6 +96,7 @@
 #include "log.h"
 #include "queue.h"
 #include "smtpd.h"
+#include "trace.h"
 #include "xmalloc.h"
 
 #define SIGN_CONNECT_PAUSE	1	/* seconds between connection asks */
@@ -386,6 +403,8 @@ sign_one(struct sjob *j, const struct ks_keys *k, const struct ks_keyinfo *ki)
 	p.alg = ki->alg;
 	p.t = j->t;
 	p.x = j->x;
+	p.own_tag = TRACE_DKIM_TAG;	/* see the top of this file */
+	p.own_value = j->id;
 	dkim_signer_free(j->signer[s]);
 	j->signer[s] = NULL;
 	buf_reset(&j->field[s]);

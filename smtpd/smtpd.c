@@ -5,9 +5,10 @@
  * queue_socket, makes queue_dir belong to queue_user, and starts the
  * roles (see smtpd.h): queue, receiver, Q_DELIVERY_N delivery processes
  * and Q_MTA_N transmitters, each dropping to its own user at once.
- * Then it opens the user database and serves the one question the
- * children may ask it: is this recipient ours?  It never reads a byte
- * from the network.
+ * Then it opens the user database and serves the questions the
+ * children may ask it: is this recipient ours, and (the receiver) is
+ * this name in the registry of trusted transmitters?  It never reads a
+ * byte from the network.
  *
  * Self-healing.  A role that dies is started again (common/respawn: the
  * first restart at once, then with a doubling backoff; after a burst of
@@ -48,6 +49,12 @@
  * a child's word.  SIGUSR1 is forwarded to the queue ("sealmailctl queue
  * flush").
  *
+ * The callback (callback.h).  With [smtpd] callback_port the parent
+ * binds the responder's sockets beside each listen address and hands
+ * them to every receiver; it relays what each transmitter says of its
+ * open session to the receiver (callback_parent.c), drops a dead
+ * transmitter's, and tells a new receiver every open one.
+ *
  * The keystore.  smtpd.queue signs what leaves through the keystore's
  * socket, which it cannot reach from its chroot; it asks the parent for
  * a connection (IPC_PARENT_KEYSTORE) whenever it has none: at its
@@ -74,6 +81,7 @@
 
 #include <event2/event.h>
 
+#include "callback.h"
 #include "config.h"
 #include "daemon.h"
 #include "db.h"
@@ -82,6 +90,7 @@
 #include "mta.h"
 #include "net.h"
 #include "privsep.h"
+#include "registry.h"
 #include "respawn.h"
 #include "smtpd.h"
 #include "tls.h"
@@ -110,6 +119,8 @@ static struct priv_user	 u_recv, u_queue, u_dlv;
 static int		 lfds[CFG_LISTEN_MAX], nl, qsock = -1;
 static struct db_env	*dbenv;
 static struct userdb	*udb;
+static struct registry	*reg;
+static int		 cfds[CFG_LISTEN_MAX], ncf;	/* callback_port */
 
 static void
 lookup_reply(struct ipc_conn *c, uint32_t id, uint32_t code,
@@ -197,6 +208,23 @@ lookup_rcpt(struct ipc_conn *c, struct ipc_msg *m, int receiver)
 		    "rejected: User unknown");
 	else
 		lookup_reply(c, m->id, 451, "4.3.0 Temporary lookup failure");
+	return 0;
+}
+
+/*
+ * Is a name the receiver saw (HELO, MAIL FROM domain, DKIM d=) or a
+ * parent domain of it in the registry of trusted transmitters?  -1 for
+ * a malformed question (the receiver is restarted); a name that is not
+ * a domain name is only not listed (common/registry_ipc.c).
+ */
+static int
+registry_question(struct ipc_conn *c, struct ipc_msg *m)
+{
+	struct ipc_msg	*r;
+
+	if ((r = registry_ipc_answer(reg, m)) == NULL)
+		return -1;
+	ipc_send(c, r);
 	return 0;
 }
 
@@ -290,6 +318,16 @@ mta_restart(struct ipc_msg *m)
 	return 0;
 }
 
+/* The callback's news for the receiver (callback_parent.c). */
+static void
+to_receiver(struct ipc_msg *m)
+{
+	if (role_up(R_RECEIVER))
+		ipc_send(role_ipc[R_RECEIVER], m);
+	else
+		ipc_msg_free(m);
+}
+
 static void
 parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
@@ -301,11 +339,18 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 	if (m->type == IPC_PARENT_LOOKUP_RCPT && i <= R_RECEIVER &&
 	    lookup_rcpt(c, m, i == R_RECEIVER) == 0)
 		return;
+	if (m->type == IPC_PARENT_REGISTRY && i == R_RECEIVER &&
+	    registry_question(c, m) == 0)
+		return;
 	if (m->type == IPC_PARENT_KEYSTORE && i == R_QUEUE &&
 	    keystore_for_queue(c, m) == 0)
 		return;
 	if (m->type == IPC_PARENT_MTA_RESTART && i == R_QUEUE &&
 	    mta_restart(m) == 0)
+		return;
+	if ((m->type == IPC_PARENT_CBK_OPEN ||
+	    m->type == IPC_PARENT_CBK_CLOSE) && i >= R_MTA &&
+	    cbk_parent_from_mta(&cfg, (uint32_t)(i - R_MTA), m) == 0)
 		return;
 	/* a child that asks anything else is not ours any more */
 	log_warnx("role=%s pid=%ld sent a message it may not (type %u); "
@@ -324,6 +369,8 @@ role_closed(struct ipc_conn *c, void *arg)
 	if (c != role_ipc[i])
 		return;
 	role_ipc[i] = NULL;
+	if (i >= R_MTA)
+		cbk_parent_mta_gone((uint32_t)(i - R_MTA));
 	respawn_lost(r);	/* its restart follows from the reaping */
 }
 
@@ -364,7 +411,8 @@ db_up(void)
 	if (dbenv != NULL)
 		return;
 	if ((dbenv = db_env_open(cfg.db_dir)) == NULL ||
-	    (udb = userdb_open(dbenv)) == NULL)
+	    (udb = userdb_open(dbenv)) == NULL ||
+	    (reg = registry_open(dbenv)) == NULL)
 		fatalx("cannot open the user database in %s", cfg.db_dir);
 }
 
@@ -374,6 +422,8 @@ db_down(void)
 {
 	if (dbenv == NULL)
 		return 0;
+	registry_close(reg);
+	reg = NULL;
 	userdb_close(udb);
 	udb = NULL;
 	db_env_close(dbenv);
@@ -391,11 +441,11 @@ static void
 child_fds(int *pfd, int *keep, int n)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	int		 hi[1 + CFG_LISTEN_MAX + 1];
+	int		 hi[1 + 2 * CFG_LISTEN_MAX + 1];
 	size_t		 k;
 	int		 i;
 
-	if (n > CFG_LISTEN_MAX + 1)
+	if (n > 2 * CFG_LISTEN_MAX + 1)
 		fatalx("child_fds: %d descriptors", n);
 	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
 		signal(sigs[k], SIG_DFL);
@@ -480,15 +530,16 @@ start_queue(struct respawn *r, void *arg)
 }
 
 /*
- * The receiver, on the listening sockets the parent keeps, with a TLS
- * context made for it (the parent frees its copy at once) and a channel
- * to the queue if one runs.
+ * The receiver, on the listening sockets the parent keeps (port 25 and
+ * the callback responder's), with a TLS context made for it (the parent
+ * frees its copy at once), a channel to the queue if one runs and the
+ * transmitters' open sessions (the callback).
  */
 static void
 start_receiver(struct respawn *r, void *arg)
 {
 	SSL_CTX	*tls;
-	int	 pfd, rq[2] = { -1, -1 }, keep[1 + CFG_LISTEN_MAX], i;
+	int	 pfd, rq[2] = { -1, -1 }, keep[1 + 2 * CFG_LISTEN_MAX], i;
 
 	drop_role_ipc(R_RECEIVER);
 	if (role_up(R_QUEUE))
@@ -497,11 +548,15 @@ start_receiver(struct respawn *r, void *arg)
 	keep[0] = rq[0];
 	for (i = 0; i < nl; i++)
 		keep[1 + i] = lfds[i];
-	if ((r->pid = role_fork(R_RECEIVER, &pfd, keep, 1 + nl)) == 0) {
+	for (i = 0; i < ncf; i++)
+		keep[1 + nl + i] = cfds[i];
+	if ((r->pid = role_fork(R_RECEIVER, &pfd, keep, 1 + nl + ncf)) == 0) {
 		receiver_init(&cfg);
 		priv_drop(&u_recv, cfg.empty_dir);
+		cbk_resp_listen(keep + 1 + nl, ncf);
 		receiver_main(&cfg, keep + 1, nl, pfd, keep[0], tls);
 	}
+	cbk_parent_replay();
 	if (tls != NULL)
 		SSL_CTX_free(tls);
 	if (rq[0] != -1) {
@@ -540,6 +595,7 @@ start_mta(struct respawn *r, void *arg)
 	int	 i = role_of(r), d = i - R_MTA, pfd, qd[2] = { -1, -1 };
 
 	drop_role_ipc(i);
+	cbk_parent_mta_gone((uint32_t)d);	/* the last one's are gone */
 	if (role_up(R_QUEUE))
 		channel_pair(qd);
 	if ((r->pid = role_fork(i, &pfd, &qd[1], 1)) == 0) {
@@ -604,8 +660,8 @@ load_tls(void)
 		log_warnx("no tls_cert/tls_key: STARTTLS not offered");
 		return NULL;
 	}
-	if ((ctx = tls_server_ctx(cfg.tls_cert, cfg.tls_key, NULL, err,
-	    sizeof(err))) == NULL)
+	if ((ctx = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
+	    cfg.tls_client_ca, err, sizeof(err))) == NULL)
 		fatalx("TLS: %s", err);
 	return ctx;
 }
@@ -636,6 +692,8 @@ main(int argc, char **argv)
 			fatal("listen %s", cfg.smtpd_listen.addr[i]);
 	if ((qsock = net_unix_listen(cfg.queue_socket, 0600, 0, 0)) == -1)
 		fatal("listen %s", cfg.queue_socket);
+	ncf = cbk_parent_listen(&cfg, cfds);
+	cbk_parent_init(to_receiver);
 	/* a bad key is refused at start, not at the receiver's restart */
 	if ((tls = load_tls()) != NULL)
 		SSL_CTX_free(tls);
@@ -675,6 +733,8 @@ main(int argc, char **argv)
 	db_down();
 	for (i = 0; i < nl; i++)
 		close(lfds[i]);
+	for (i = 0; i < ncf; i++)
+		close(cfds[i]);
 	close(qsock);
 	unlink(cfg.queue_socket);
 	daemon_pidfile_remove();

@@ -8,7 +8,9 @@
  *				opens the user database, answers recipient
  *				lookups, restarts roles and wires them up.
  *	smtpd.receiver		[global] user, chrooted to empty_dir: the
- *				only process that parses SMTP (receiver.c).
+ *				only process that parses SMTP (receiver.c);
+ *				also the callback responder
+ *				(callback_resp.c).
  *	smtpd.queue		[global] queue_user, chrooted to queue_dir:
  *				owns the queue (queue.c, queue_store.c,
  *				dsn.c; common/qenv.c the envelope file)
@@ -54,6 +56,14 @@
  *				relay, 451 lookup failure), str text
  *				(enhanced code first)
  *
+ *   receiver -> parent
+ *	IPC_PARENT_REGISTRY	data: 1 to 4 names, each NUL-terminated
+ *				(smtpd/registry_ask.c); anything else
+ *				restarts the receiver
+ *	  <- IPC_RECEIVER_REGISTRY u32 status (REGISTRY_ANS_*), u32 index of
+ *				the name covered, str listed name, str note
+ *				(common/registry.h)
+ *
  *   receiver -> queue, and submitd -> queue over queue_socket (root only)
  *	IPC_QUEUE_MESSAGE	the queue hand-off, common/qhandoff.h
  *	  <- IPC_OK		str id: on disk, fsynced; now say 250
@@ -76,6 +86,15 @@
  *				"NNN X.Y.Z remote text (where)", checked by
  *				the queue (mta_text_valid)
  *	  <- IPC_QUEUE_DELIVERY_DONE str id
+ *
+ *   mta -> parent -> receiver: the callback (callback.h, callback_parent.c)
+ *	IPC_PARENT_CBK_OPEN	str session ID, str address: before the first
+ *				MAIL of a session to a receiver that offered
+ *				SEALMAIL-CALLBACK
+ *	IPC_PARENT_CBK_CLOSE	str session ID: that session closed
+ *	IPC_RECEIVER_CBK_OPEN	u32 mta slot, str session ID, str address
+ *	IPC_RECEIVER_CBK_CLOSE	u32 mta slot, str session ID
+ *	IPC_RECEIVER_CBK_DROP	u32 mta slot: it died or restarts
  *
  *   parent -> roles: a channel to a peer that (re)started (message id 0)
  *	IPC_QUEUE_RECEIVER	fd: to the receiver (the last one is dead)
@@ -126,6 +145,19 @@ int	 q_dsn_delay_due(const struct q_envelope *, const struct sm_config *,
 /* roles */
 void	 receiver_init(struct sm_config *);
 void	 receiver_main(struct sm_config *, int *, int, int, int, SSL_CTX *);
+
+/* receiver_facts.c */
+struct dns_addr;
+struct sockaddr_storage;
+struct smtp_session;
+struct verdict_tls;
+void	 received_header(int, struct smtp_session *, const char *,
+	    const char *, const char *, const char *);
+/* Received fields in the header section of the message in fd. */
+int	 count_hops(int);
+/* The client's address as SPF sees it: 0, or -1 for another family. */
+int	 client_addr(const struct sockaddr_storage *, struct dns_addr *);
+void	 tls_facts(struct smtp_session *, struct verdict_tls *);
 void	 queue_main(struct sm_config *, int, int, int);
 void	 delivery_main(struct sm_config *, int, int);
 void	 mta_init(struct sm_config *);

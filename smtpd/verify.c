@@ -29,12 +29,19 @@
 #include <event2/event.h>
 
 #include "authres.h"
+#include "callback.h"
 #include "dkim.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "io.h"
 #include "ks_lookup.h"
 #include "log.h"
 #include "qhandoff.h"
+#include "registry.h"
+#include "registry_ask.h"
+#include "registry_dns.h"
+#include "spf.h"
+#include "verdict.h"
 #include "verify.h"
 #include "xmalloc.h"
 
@@ -46,6 +53,13 @@ struct vkey {
 	int			 pending;
 };
 
+struct vspf {
+	struct verify		*v;
+	struct spf_check	*c;
+	enum spf_result		*result;
+	int			*done;
+};
+
 struct verify {
 	struct verify_env	 env;
 	struct dkim_verify	*dv;
@@ -54,26 +68,46 @@ struct verify {
 	struct buf		 hdr;		/* the header section */
 	int			 hdr_complete;
 	const char		*error;
-	char			 from[AR_FROM_MAX + 1];
 	struct vkey		 keys[DKIM_MAX_SIGS];
 	size_t			 nkeys;
+	struct vspf		 spf[2];	/* MAIL FROM, HELO */
+	struct dmarc_check	*dmarc;
+	int			 dmarc_started;
+	struct rcv_registry_ask	*reg_ask;	/* the parent's registry.db */
+	struct registry_dns	*reg_dns;	/* registry_zones */
+	char			 reg_name[256];	/* the listed name that matched */
+	int			 reg_claim;	/* the HELO name is listed */
+	int			 reg_ip;	/* the address is listed */
+	int			 reg_temp;	/* a registry could not say */
+	struct cbk_check	*cbk;		/* the callback, asking */
+	int			 cbk_own;	/* without a session's cache */
+	struct dmarc_outcome	 dmarc_out;
+	char			 dmarc_domain[256], dmarc_org[256];
 	int			 pending;
-	struct event		*done;		/* all in: judge */
+	struct event		*done;		/* all in: next stage */
 	struct event		*deadline;
 	struct dkim_result	*res;
 	size_t			 nres;
-	int			 class;
+	struct verdict_facts	 facts;
+	enum verdict_class	 verdict;
+	struct buf		 why;
 };
+
+/* One lookup of a stage is in; the last one moves on (stage()). */
+static void
+one_done(struct verify *v)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (--v->pending == 0)
+		evtimer_add(v->done, &now);
+}
 
 static void
 key_done(struct vkey *k)
 {
-	struct verify	*v = k->v;
-	struct timeval	 now = { 0, 0 };
-
 	k->pending = 0;
-	if (--v->pending == 0)
-		evtimer_add(v->done, &now);
+	one_done(k->v);
 }
 
 static void
@@ -96,7 +130,7 @@ ask_keyserver(struct vkey *k, const char *d, const char *s)
 	char			 addr[AR_FROM_MAX + 1];
 
 	if (v->env.keyserver_port <= 0 || id == NULL ||
-	    ar_keyserver_address(id, d, v->from, addr) == -1) {
+	    ar_keyserver_address(id, d, v->facts.from, addr) == -1) {
 		dkim_verify_set_key(v->dv, k->i, DKIM_KEYQ_NONE, NULL, 0);
 		key_done(k);
 		return;
@@ -184,6 +218,244 @@ start_lookups(struct verify *v)
 	buf_free(&qname);
 }
 
+/* ------------------------------------------------------------------ */
+/* SPF and DMARC */
+
+static void
+got_spf(const struct spf_outcome *o, void *arg)
+{
+	struct vspf	*sp = arg;
+
+	sp->c = NULL;
+	*sp->result = o->result;
+	*sp->done = 1;
+	one_done(sp->v);
+}
+
+/* A HELO name SPF can check: a domain, not an address literal. */
+static int
+helo_checkable(const char *h)
+{
+	return h != NULL && strchr(h, '.') != NULL && h[0] != '[' &&
+	    strlen(h) <= 253;
+}
+
+/*
+ * SPF for the MAIL FROM identity (unless it is <>: then DMARC takes the
+ * HELO's) and for the HELO name, both at once with the key lookups.
+ */
+static void
+start_spf(struct verify *v)
+{
+	struct verdict_facts	*f = &v->facts;
+	struct spf_request	 rq;
+	int			 i;
+
+	if (v->env.dns == NULL || !v->env.client_known)
+		return;
+	for (i = 0; i < 2; i++) {
+		memset(&rq, 0, sizeof(rq));
+		rq.ip = v->env.client;
+		rq.helo = f->helo;
+		rq.sender = i == 0 ? f->mail_from : NULL;
+		rq.receiver = v->env.authserv_id;
+		if (i == 0 && f->mail_from[0] == '\0')
+			continue;
+		if (i == 1 && !helo_checkable(f->helo))
+			continue;
+		v->spf[i].v = v;
+		v->spf[i].result = i == 0 ? &f->spf_mailfrom : &f->spf_helo;
+		v->spf[i].done = i == 0 ? &f->spf_mailfrom_done :
+		    &f->spf_helo_done;
+		v->pending++;
+		v->spf[i].c = spf_check(v->env.base, v->env.dns, &rq, got_spf,
+		    &v->spf[i]);
+	}
+}
+
+static void
+got_dmarc(const struct dmarc_outcome *o, void *arg)
+{
+	struct verify	*v = arg;
+
+	v->dmarc = NULL;
+	v->dmarc_out = *o;
+	snprintf(v->dmarc_domain, sizeof(v->dmarc_domain), "%s",
+	    o->domain ? o->domain : "");
+	snprintf(v->dmarc_org, sizeof(v->dmarc_org), "%s",
+	    o->org_domain ? o->org_domain : "");
+	v->dmarc_out.domain = v->dmarc_domain;
+	v->dmarc_out.org_domain = v->dmarc_org;
+	v->dmarc_out.problem = NULL;
+	v->facts.dmarc = &v->dmarc_out;
+	one_done(v);
+}
+
+/* The DKIM results are in: DMARC, for a message with one From. */
+static void
+start_dmarc(struct verify *v)
+{
+	struct verdict_facts	*f = &v->facts;
+	struct dmarc_request	 rq;
+	const char		*pass[DKIM_MAX_SIGS];
+	const char		*at = strrchr(f->from, '@');
+	size_t			 i, n = 0;
+
+	v->dmarc_started = 1;
+	if (v->env.dns == NULL || v->env.psl == NULL || at == NULL)
+		return;
+	for (i = 0; i < v->nres && n < DKIM_MAX_SIGS; i++)
+		if (v->res[i].status == DKIM_PASS && !v->res[i].testing)
+			pass[n++] = v->res[i].domain;
+	memset(&rq, 0, sizeof(rq));
+	rq.from_domain = at + 1;
+	rq.dkim_pass = pass;
+	rq.ndkim = n;
+	if (f->mail_from[0] != '\0') {
+		rq.spf = f->spf_mailfrom;
+		rq.spf_domain = strrchr(f->mail_from, '@') + 1;
+	} else {
+		rq.spf = f->spf_helo;
+		rq.spf_domain = f->helo;
+	}
+	rq.roll = arc4random_uniform(100);
+	v->pending++;
+	v->dmarc = dmarc_check(v->env.base, v->env.dns, v->env.psl, &rq,
+	    got_dmarc, v);
+}
+
+/* ------------------------------------------------------------------ */
+/* the registry of trusted transmitters */
+
+static void	start_callback(struct verify *);
+
+/*
+ * The parent's answer: a listed name that covers the HELO name is the
+ * client's claim to be a registered transmitter, which judge() holds
+ * against SPF for the HELO name (and the callback).
+ */
+static void
+got_registry(uint32_t status, size_t index, const char *name,
+    const char *note, void *arg)
+{
+	struct verify	*v = arg;
+
+	(void)index;
+	(void)note;
+	v->reg_ask = NULL;
+	if (status == REGISTRY_ANS_LISTED) {
+		v->reg_claim = 1;
+		snprintf(v->reg_name, sizeof(v->reg_name), "%s", name);
+		start_callback(v);
+	} else if (status == REGISTRY_ANS_TEMPFAIL)
+		v->reg_temp = 1;
+	one_done(v);
+}
+
+static void
+got_registry_dns(const struct registry_dns_result *r, void *arg)
+{
+	struct verify	*v = arg;
+
+	v->reg_dns = NULL;
+	if (r->status == REGDNS_LISTED) {
+		if (strcmp(r->by, "ip") == 0)
+			v->reg_ip = 1;
+		else {
+			v->reg_claim = 1;
+			start_callback(v);
+		}
+		if (v->reg_name[0] == '\0' || v->reg_ip)
+			snprintf(v->reg_name, sizeof(v->reg_name), "%s",
+			    r->zone);
+	} else if (r->status == REGDNS_TEMPERROR)
+		v->reg_temp = 1;
+	one_done(v);
+}
+
+static void
+got_callback(enum cbk_result r, int flags, const char *why, void *arg)
+{
+	struct verify	*v = arg;
+
+	(void)flags;
+	v->cbk = NULL;
+	v->facts.callback = r == CBK_PASS ? VC_PASS : r == CBK_FAIL ?
+	    VC_FAIL : VC_TEMPERROR;
+	*v->env.callback_cache = v->facts.callback;
+	log_info("callback result=%s%s%s", cbk_result_name(r),
+	    why != NULL ? " why=" : "", why != NULL ? why : "");
+	one_done(v);
+}
+
+/*
+ * A client that claims a registered name and offered its session ID:
+ * ask its own address (never a host named by the client) whether the
+ * session is its.  IDs are single-use, so the answer holds for the rest
+ * of the SMTP session.
+ */
+static void
+start_callback(struct verify *v)
+{
+	const struct verify_env *e = &v->env;
+
+	if (v->cbk != NULL || v->facts.callback != VC_NONE)
+		return;
+	if (*e->callback_cache != VC_NONE) {
+		v->facts.callback = *e->callback_cache;
+		return;
+	}
+	if (e->callback_port <= 0 || e->sessid == NULL ||
+	    e->callback_ctx == NULL || e->peer == NULL)
+		return;
+	v->pending++;
+	v->cbk = cbk_check_start_from(e->base, e->callback_ctx,
+	    (const struct sockaddr *)e->peer,
+	    (const struct sockaddr *)e->local, e->callback_port, e->sessid,
+	    CBK_RESP_TIMEOUT_MS, got_callback, v);
+}
+
+/* Is the client a registered transmitter: its HELO name, its address. */
+static void
+start_registry(struct verify *v)
+{
+	const char	*names[1];
+	size_t		 n = 0;
+
+	if (helo_checkable(v->facts.helo))
+		names[n++] = v->facts.helo;
+	if (n > 0 && v->env.parent != NULL &&
+	    (v->reg_ask = rcv_registry_ask(v->env.parent, names, n,
+	    got_registry, v)) != NULL)
+		v->pending++;
+	if (v->env.dns != NULL && v->env.registry_zones != NULL &&
+	    (v->reg_dns = registry_dns_start(v->env.dns,
+	    v->env.registry_zones, v->env.client_known ? &v->env.client :
+	    NULL, names, n, got_registry_dns, v)) != NULL)
+		v->pending++;
+}
+
+/*
+ * The registry's result: the address listed in a zone passes; a listed
+ * HELO name is a claim that passes when the name's own SPF record
+ * authorizes the address or the callback confirmed the session, and
+ * fails otherwise (someone else's name).
+ */
+static void
+registry_result(struct verify *v)
+{
+	struct verdict_facts	*f = &v->facts;
+
+	f->registry_name = v->reg_name[0] != '\0' ? v->reg_name : NULL;
+	if (v->reg_ip)
+		f->registry = VC_PASS;
+	else if (v->reg_claim)
+		f->registry = f->spf_helo == SPF_PASS ||
+		    f->callback == VC_PASS ? VC_PASS : VC_FAIL;
+	else
+		f->registry = v->reg_temp ? VC_TEMPERROR : VC_NONE;
+}
+
 static void
 cancel_lookups(struct verify *v)
 {
@@ -200,28 +472,90 @@ cancel_lookups(struct verify *v)
 			    DKIM_KEYQ_TEMPFAIL, NULL, 0);
 		v->keys[i].pending = 0;
 	}
+	for (i = 0; i < 2; i++) {
+		if (v->spf[i].c != NULL) {
+			spf_cancel(v->spf[i].c);
+			*v->spf[i].result = SPF_TEMPERROR;
+			*v->spf[i].done = 1;
+		}
+		v->spf[i].c = NULL;
+	}
+	if (v->dmarc != NULL) {
+		dmarc_cancel(v->dmarc);
+		v->dmarc = NULL;
+	}
+	if (v->reg_ask != NULL) {
+		rcv_registry_cancel(v->reg_ask);
+		v->reg_ask = NULL;
+		v->reg_temp = 1;
+	}
+	if (v->reg_dns != NULL) {
+		registry_dns_cancel(v->reg_dns);
+		v->reg_dns = NULL;
+		v->reg_temp = 1;
+	}
+	if (v->cbk != NULL) {
+		cbk_check_cancel(v->cbk);
+		v->cbk = NULL;
+		v->facts.callback = VC_TEMPERROR;
+	}
 	v->pending = 0;
 }
 
-/* Every key is in, or the deadline passed: judge, classify, tell. */
+/* The DKIM keys are in (or given up on): every signature judged. */
+static void
+finish_dkim(struct verify *v)
+{
+	size_t	 i;
+
+	v->nres = dkim_verify_finish(v->dv, NULL, NULL);
+	v->res = xcalloc(v->nres + 1, sizeof(*v->res));
+	for (i = 0; i < v->nres; i++)
+		v->res[i] = *dkim_verify_result(v->dv, i);
+	v->facts.dkim = v->res;
+	v->facts.ndkim = v->nres;
+}
+
+/* Everything is in, or the deadline passed: decide, tell. */
 static void
 judge(evutil_socket_t fd, short ev, void *arg)
 {
 	struct verify	*v = arg;
-	size_t		 i;
 
 	(void)fd;
 	(void)ev;
 	evtimer_del(v->deadline);
+	evtimer_del(v->done);
 	cancel_lookups(v);
 	if (v->error == NULL) {
-		v->nres = dkim_verify_finish(v->dv, NULL, NULL);
-		v->res = xcalloc(v->nres + 1, sizeof(*v->res));
-		for (i = 0; i < v->nres; i++)
-			v->res[i] = *dkim_verify_result(v->dv, i);
-		v->class = ar_class(v->res, v->nres, v->from);
+		if (v->res == NULL)
+			finish_dkim(v);
+		if (v->dmarc_started && v->facts.dmarc == NULL) {
+			/* the deadline came during the DMARC lookup */
+			memset(&v->dmarc_out, 0, sizeof(v->dmarc_out));
+			v->dmarc_out.result = DMARC_TEMPERROR;
+			v->facts.dmarc = &v->dmarc_out;
+		}
+		registry_result(v);
+		v->verdict = verdict_decide(v->env.policy, &v->facts,
+		    &v->why);
 	}
 	v->cb(v, v->arg);
+}
+
+/* The keys and SPF are in: DMARC; when that is in too, judge. */
+static void
+stage(evutil_socket_t fd, short ev, void *arg)
+{
+	struct verify	*v = arg;
+
+	if (v->error == NULL && !v->dmarc_started) {
+		finish_dkim(v);
+		start_dmarc(v);
+		if (v->pending > 0)
+			return;
+	}
+	judge(fd, ev, arg);
 }
 
 /* The message from off: into the verifier, and its header kept. */
@@ -261,12 +595,18 @@ verify_start(const struct verify_env *env, int fd, off_t off, verify_cb cb,
 	size_t		 hlen;
 
 	v->env = *env;
+	if (v->env.callback_cache == NULL)
+		v->env.callback_cache = &v->cbk_own;
 	v->cb = cb;
 	v->arg = arg;
-	v->class = Q_CLASS_UNSAFE;
+	v->verdict = VERDICT_UNSAFE;
+	v->facts.mail_from = env->mail_from != NULL ? env->mail_from : "";
+	v->facts.helo = env->helo != NULL ? env->helo : "";
+	v->facts.tls = env->tls;
 	v->dv = dkim_verify_new(NULL);
 	buf_init(&v->hdr, VERIFY_HEADER_MAX + 1);
-	if ((v->done = evtimer_new(env->base, judge, v)) == NULL ||
+	buf_init(&v->why, 0);
+	if ((v->done = evtimer_new(env->base, stage, v)) == NULL ||
 	    (v->deadline = evtimer_new(env->base, judge, v)) == NULL)
 		fatalx("verify: evtimer_new");
 	if (read_message(v, fd, off) == -1)
@@ -279,8 +619,14 @@ verify_start(const struct verify_env *env, int fd, off_t off, verify_cb cb,
 		else {
 			buf_truncate(&v->hdr, hlen);
 			(void)ar_from(v->hdr.data ? v->hdr.data : "", hlen,
-			    v->from);
+			    v->facts.from);
+			if (v->facts.from[0] != '\0')
+				(void)ar_from_name_claims(v->hdr.data, hlen,
+				    v->facts.from, v->facts.from_name_claim,
+				    sizeof(v->facts.from_name_claim));
 			start_lookups(v);
+			start_spf(v);
+			start_registry(v);
 		}
 	}
 	tv.tv_sec = env->timeout_ms / 1000;
@@ -303,6 +649,7 @@ verify_free(struct verify *v)
 	event_free(v->deadline);
 	dkim_verify_free(v->dv);
 	buf_free(&v->hdr);
+	buf_free(&v->why);
 	free(v->res);
 	free(v);
 }
@@ -313,18 +660,25 @@ verify_error(const struct verify *v)
 	return v->error;
 }
 
-int
-verify_class(const struct verify *v)
+enum verdict_class
+verify_verdict(const struct verify *v)
 {
-	return v->class;
+	return v->verdict;
+}
+
+const char *
+verify_why(const struct verify *v)
+{
+	return v->why.len > 0 ? buf_cstr(&v->why) : "";
 }
 
 void
 verify_summary(const struct verify *v, struct buf *out)
 {
+	const struct verdict_facts *f = &v->facts;
 	size_t	 i;
 
-	(void)buf_printf(out, "from=<%s>", v->from);
+	(void)buf_printf(out, "from=<%s>", f->from);
 	if (v->nres == 0)
 		(void)buf_addstr(out, " dkim=none");
 	for (i = 0; i < v->nres; i++)
@@ -332,6 +686,17 @@ verify_summary(const struct verify *v, struct buf *out)
 		    dkim_status_name(v->res[i].status),
 		    v->res[i].domain[0] ? v->res[i].domain : "-",
 		    v->res[i].selector[0] ? v->res[i].selector : "-");
+	if (f->spf_mailfrom_done)
+		(void)buf_printf(out, " spf=%s",
+		    spf_result_str(f->spf_mailfrom));
+	if (f->spf_helo_done)
+		(void)buf_printf(out, " spf_helo=%s",
+		    spf_result_str(f->spf_helo));
+	if (f->dmarc != NULL)
+		(void)buf_printf(out, " dmarc=%s/%s",
+		    dmarc_result_str(f->dmarc->result),
+		    dmarc_policy_str(f->dmarc->policy));
+	(void)buf_printf(out, " tls=%s", f->tls.on ? "yes" : "no");
 }
 
 /* Bytes [from, to) of fd (to -1: the end) appended to out. */
@@ -375,7 +740,7 @@ verify_rewrite(const struct verify *v, int fd, off_t off, int *out_r)
 	if ((out = memfd_create("smtpd-msg", MFD_CLOEXEC)) == -1)
 		return -1;
 	buf_init(&ar, 0);
-	ar_format(v->env.authserv_id, v->res, v->nres, NULL, &ar);
+	verdict_authres(v->env.authserv_id, &v->facts, &ar);
 	if (io_write_all(out, ar.data, ar.len) == -1 ||
 	    copy_range(fd, 0, off, out) == -1)
 		goto done;

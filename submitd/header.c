@@ -129,6 +129,7 @@ hdr_field(const char *p, size_t nlen, const char *val, size_t vlen,
 	} else if (name_is(p, nlen, "Message-ID")) {
 		if (hi->has_msgid++)
 			return HDR_ERR_DUP;
+		trace_msgid_clean(val, vlen, hi->msgid);
 	}
 	return HDR_OK;
 }

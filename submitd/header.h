@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "trace.h"
 
 #define HDR_ADDR_MAX	ADDR_MAX	/* an address, without <> */
 #define HDR_FROM_MAX	8	/* mailboxes in From: */
@@ -39,6 +40,7 @@ struct hdr_info {
 	int	 no_header;	/* the message starts with its body */
 	int	 has_date;
 	int	 has_msgid;
+	char	 msgid[TRACE_MSGID_MAX + 1];	/* its value, cleaned */
 	int	 has_from;
 	int	 nfrom;
 	char	 from[HDR_FROM_MAX][HDR_ADDR_MAX + 1];

@@ -80,6 +80,7 @@ scan(uint32_t id, int fd)
 		ipc_add_str(m, hi.from[k]);
 	ipc_add_u32(m, r == HDR_OK ? (uint32_t)hi.has_sender : 0);
 	ipc_add_str(m, r == HDR_OK && hi.has_sender ? hi.sender : "");
+	ipc_add_str(m, r == HDR_OK ? hi.msgid : "");
 	ipc_send(parent, m);
 	log_debug("message=%u result=%s nfrom=%d sender=%s", id,
 	    hdr_result_str(r), hi.nfrom, hi.has_sender ? "yes" : "no");

@@ -66,6 +66,7 @@
 #include "queue.h"
 #include "stamp.h"
 #include "submitd.h"
+#include "trace.h"
 #include "userdb.h"
 #include "xmalloc.h"
 
@@ -83,6 +84,7 @@ struct hdr_facts {
 	uint32_t	 no_header, has_date, has_msgid, nfrom, has_sender;
 	const char	*from[HDR_FROM_MAX];
 	const char	*sender;
+	char		 msgid[TRACE_MSGID_MAX + 1];	/* "" none */
 };
 
 struct msg_job {
@@ -106,6 +108,7 @@ struct msg_job {
 	char		 id[Q_ID_LEN + 1];
 	char		 user[USERDB_ADDR_MAX + 1];
 	char		 client[64];
+	char		 msgid[512];	/* ours is <id.rand@hostname> */
 	struct queue_job *q;
 };
 
@@ -316,16 +319,30 @@ refuse:
 	return -1;
 }
 
-/* The daily quota: 0, or -1 with the answer given (and maybe a lock). */
+/*
+ * The daily quota, charged together with the message's trace record
+ * (common/trace.h), in one transaction: 0, or -1 with the answer given
+ * (and maybe a lock).
+ */
 static int
 submit_charge(struct msg_job *j, time_t now)
 {
+	struct trace_rec tr;
 	unsigned int used = 0, lim = 0;
 	char	 err[256], text[400];
 	int	 ret;
 
-	ret = userdb_rcpt_charge(parent_udb, j->user, j->nrcpt, now, &used,
-	    &lim, err, sizeof(err));
+	memset(&tr, 0, sizeof(tr));
+	snprintf(tr.id, sizeof(tr.id), "%s", j->id);
+	snprintf(tr.user, sizeof(tr.user), "%s", j->user);
+	snprintf(tr.from, sizeof(tr.from), "%s", j->from);
+	snprintf(tr.client, sizeof(tr.client), "%s", j->client);
+	trace_msgid_clean(j->msgid, strlen(j->msgid), tr.msgid);
+	tr.time = (uint64_t)now;
+	tr.nrcpt = j->nrcpt;
+	tr.size = j->size;
+	ret = trace_charge(parent_udb, &tr, (unsigned int)
+	    parent_cfg->trace_days, &used, &lim, err, sizeof(err));
 	switch (ret) {
 	case UDB_OK:
 		notify_history_add(j->user, j->client, j->nrcpt, now);
@@ -399,7 +416,6 @@ submit_queue(struct msg_job *j, const struct hdr_facts *f,
 	char		 date[64], helo[256];
 	int		 msgfd;
 
-	q_id_new(j->id);
 	memset(&si, 0, sizeof(si));
 	si.id = j->id;
 	si.hostname = parent_cfg->hostname;
@@ -412,7 +428,7 @@ submit_queue(struct msg_job *j, const struct hdr_facts *f,
 	buf_init(&prefix, 0);
 	stamp_received(&prefix, &si);
 	if (!f->has_msgid)
-		stamp_message_id(&prefix, j->id, parent_cfg->hostname);
+		buf_printf(&prefix, "Message-ID: %s\r\n", j->msgid);
 	if (!f->has_date) {
 		stamp_date(date, sizeof(date), now);
 		buf_printf(&prefix, "Date: %s\r\n", date);
@@ -459,6 +475,13 @@ submit_decide(struct msg_job *j, const struct hdr_facts *f)
 		job_free(j);
 		return;
 	}
+	/* the tracking ID and Message-ID go into the trace record */
+	q_id_new(j->id);
+	if (f->has_msgid)
+		snprintf(j->msgid, sizeof(j->msgid), "%s", f->msgid);
+	else
+		stamp_msgid_make(j->msgid, sizeof(j->msgid), j->id,
+		    parent_cfg->hostname);
 	if (submit_charge(j, now) == -1) {
 		close(qfd);
 		job_free(j);
@@ -521,6 +544,7 @@ hdr_ask(struct msg_job *j)
 static int
 hdr_facts_parse(struct ipc_msg *m, struct hdr_facts *f)
 {
+	const char *msgid;
 	uint32_t i;
 
 	memset(f, 0, sizeof(*f));
@@ -538,8 +562,10 @@ hdr_facts_parse(struct ipc_msg *m, struct hdr_facts *f)
 	if (ipc_get_u32(m, &f->has_sender) == -1 ||
 	    ipc_get_str(m, &f->sender) == -1 || (f->sender[0] != '\0' &&
 	    addr_check(f->sender, ADDR_UTF8, NULL, 0) == -1) ||
-	    ipc_get_end(m) == -1)
+	    ipc_get_str(m, &msgid) == -1 || ipc_get_end(m) == -1)
 		return -1;
+	/* cleaned by the role already; again, it goes into a record */
+	trace_msgid_clean(msgid, strlen(msgid), f->msgid);
 	return 0;
 }
 

@@ -86,11 +86,21 @@ stamp_received(struct buf *b, const struct stamp_info *si)
 }
 
 void
-stamp_message_id(struct buf *b, const char *id, const char *hostname)
+stamp_msgid_make(char *out, size_t outlen, const char *id,
+    const char *hostname)
 {
 	unsigned int r = arc4random();
 
-	buf_printf(b, "Message-ID: <%s.%08x@%s>\r\n", id, r, hostname);
+	snprintf(out, outlen, "<%s.%08x@%s>", id, r, hostname);
+}
+
+void
+stamp_message_id(struct buf *b, const char *id, const char *hostname)
+{
+	char	 v[512];
+
+	stamp_msgid_make(v, sizeof(v), id, hostname);
+	buf_printf(b, "Message-ID: %s\r\n", v);
 }
 
 int

@@ -31,6 +31,8 @@ const char *stamp_clean(const char *, char *, size_t);
 void	 stamp_date(char *, size_t, time_t);
 void	 stamp_received(struct buf *, const struct stamp_info *);
 void	 stamp_message_id(struct buf *, const char *, const char *);
+/* The value stamp_message_id() writes: "<id.random@hostname>". */
+void	 stamp_msgid_make(char *, size_t, const char *, const char *);
 
 /*
  * A new memfd holding prefix, then (when body_only: an empty line, the

@@ -47,7 +47,8 @@
  *			-> IPC_OK (u32 enum hdr_result, u32 no_header,
  *			   u32 has_date, u32 has_msgid, u32 nfrom,
  *			   nfrom x str From: address, u32 has_sender,
- *			   str Sender: address)
+ *			   str Sender: address, str Message-ID value
+ *			   cleaned with trace_msgid_clean(), "" if none)
  *			-> IPC_ERR (u32 0, str why it could not read it)
  */
 #ifndef SM_SUBMITD_H

@@ -32,14 +32,14 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 import harness  # noqa: E402
 
-MSGS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-SESS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-SIZE = int(sys.argv[3]) if len(sys.argv) > 3 else 5120
+# set from the command line by main(), or by a benchmark importing this one
+MSGS, SESS, SIZE = 2000, 20, 5120
 RCPT = "bob@example.test"
 
 
@@ -180,7 +180,12 @@ compatibility_level = 3.6
 """
 
 
-def bench_postfix():
+@contextmanager
+def postfix_instance(extra_main="", extra_master=""):
+    """A private Postfix on a free loopback port delivering example.test
+    to Maildirs with virtual(8); yields (config dir, port, bob's Maildir).
+    extra_main's lines come after POSTFIX_MAIN's (the last one of a name
+    wins), extra_master is appended to master.cf."""
     d = tempfile.mkdtemp(prefix="pf-bench-", dir="/tmp")
     port = harness.free_port()
     vm = pwd.getpwnam("vmail")
@@ -190,6 +195,7 @@ def bench_postfix():
     os.chown(d + "/mail/example.test", vm.pw_uid, vm.pw_gid)
     with open(d + "/etc/main.cf", "w") as f:
         f.write(POSTFIX_MAIN.format(d=d, uid=vm.pw_uid, gid=vm.pw_gid))
+        f.write(extra_main.format(d=d))
     with open(d + "/etc/vmailbox", "w") as f:
         f.write("%s example.test/bob/\n" % RCPT)
     with open("/etc/postfix/master.cf") as f:
@@ -197,7 +203,7 @@ def bench_postfix():
     master = master.replace("smtp      inet  n       -       y       -       -       smtpd",
                             "127.0.0.1:%d inet n - n - - smtpd" % port)
     with open(d + "/etc/master.cf", "w") as f:
-        f.write(master)
+        f.write(master + extra_master)
     env = dict(os.environ, MAIL_CONFIG=d + "/etc")
     os.makedirs(d + "/spool")
     os.makedirs(d + "/data")
@@ -211,12 +217,17 @@ def bench_postfix():
                    env=env, capture_output=True)
     try:
         harness.wait_for(lambda: harness.port_open(port), 20, "postfix")
-        return timed(port, d + "/mail/example.test/bob")
+        yield d, port, d + "/mail/example.test/bob"
     finally:
         subprocess.run(["postfix", "-c", d + "/etc", "stop"], env=env,
                        capture_output=True)
         time.sleep(1)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def bench_postfix():
+    with postfix_instance() as (_, port, maildir):
+        return timed(port, maildir)
 
 
 def bench_sink():
@@ -232,6 +243,13 @@ def bench_sink():
 
 
 def main():
+    global MSGS, SESS, SIZE
+    if len(sys.argv) > 1:
+        MSGS = int(sys.argv[1])
+    if len(sys.argv) > 2:
+        SESS = int(sys.argv[2])
+    if len(sys.argv) > 3:
+        SIZE = int(sys.argv[3])
     print("%d messages of %d bytes, %d sessions, smtp-source" %
           (MSGS, SIZE, SESS))
     rows = []

@@ -4,7 +4,8 @@
  * is parsed as a signature field's value, then verified as the signature
  * of a small message against a fixed Ed25519 key, so the b= offsets, the
  * header selection and the body hashers run on whatever the parser took.
- * Checks what an accepted signature promises its users.
+ * Checks what an accepted signature promises its users, and reads the
+ * signer's own tag sealmail_id= with dkim_sig_tag_value().
  *
  *	./sealmail.sh fuzz	(builds it with the line in fuzz_sources)
  *	tests/fuzz/bin/fuzz-dkim-sig tests/fuzz/corpus/dkim-sig
@@ -17,6 +18,8 @@
 #include "dkim.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+#define TAGVAL_MAX	32
 
 static const char key[] =
     "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
@@ -77,12 +80,28 @@ verify(const uint8_t *data, size_t size)
 	dkim_verify_free(v);
 }
 
+/* A signer's own tag, as sealmailctl trace reads sealmail_id=. */
+static void
+own_tag(const uint8_t *data, size_t size)
+{
+	char	 v[TAGVAL_MAX];
+
+	memset(v, 'Z', sizeof(v));
+	if (dkim_sig_tag_value((const char *)data, size, "sealmail_id", v,
+	    sizeof(v)) == -1)
+		return;
+	if (strlen(v) >= sizeof(v) || strchr(v, ';') != NULL ||
+	    memmem(data, size, v, strlen(v)) == NULL)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dkim_sig	 sig;
 	const char		*why = NULL;
 
+	own_tag(data, size);
 	if (dkim_sig_parse((const char *)data, size, &sig, &why) == DKIM_P_OK)
 		check_sig(&sig, size);
 	else if (why == NULL)

@@ -59,6 +59,12 @@ def show(lines):
         print("    | " + line)
 
 
+def result(ar, method):
+    """The first result of method in an Authentication-Results text."""
+    m = re.search(r"\b%s=(\w+)" % method, ar)
+    return m.group(1) if m else "none"
+
+
 def run(prefix):
     if os.path.isdir(prefix):
         say("wiping the previous two-ISP demo in %s" % prefix)
@@ -92,7 +98,11 @@ def run(prefix):
             % ca)
         zones = {}
         for inst, dom in ((a, "isp-a.test"), (b, "isp-b.test")):
-            zones[dom] = ["@ MX 10 mx", "mx A 127.0.0.1"] + \
+            # both ISPs send from 127.0.0.1: SPF names it, DMARC asks
+            # receivers to reject what fails
+            zones[dom] = ["@ MX 10 mx", "mx A 127.0.0.1",
+                          '@ TXT "v=spf1 ip4:127.0.0.1 -all"',
+                          '_dmarc TXT "v=DMARC1; p=reject"'] + \
                 zone_records(inst, dom)
         dns = dnsserver.DnsServer(zones, keep=False)
         dns.start()
@@ -133,8 +143,8 @@ def exchange(a, b):
         "sends over TLS, verifying the certificate (tls_policy = verify)")
     show([log_line(a, r"mta rcpt=<%s> .*status=" % BOB, "the transmitter")])
     say("4. verification: isp-b's receiver checks the signatures against "
-        "isp-a's DNS records")
-    show([log_line(b, r"id=\S+ class=\S+", "isp-b's verdict")])
+        "isp-a's DNS records, SPF and DMARC, and decides: safe")
+    show([log_line(b, r"id=\S+ verdict=\S+", "isp-b's verdict")])
     say("5. bob logs in to isp-b over IMAP on port %d (STARTTLS)"
         % b.port("imap"))
 
@@ -148,8 +158,9 @@ def exchange(a, b):
     verdict = " ".join(" ".join(f) for f in
                        header_fields(text, "Authentication-Results"))
     if "dkim=pass" in verdict and "mx.isp-b.test" in verdict:
-        say("isp-b verified isp-a's signatures (dkim=pass) and filed the "
-            "message in bob's INBOX as safe")
+        say("isp-b verified isp-a's signatures (dkim=pass, spf=%s, "
+            "dmarc=%s) and filed the message in bob's INBOX as safe"
+            % (result(verdict, "spf"), result(verdict, "dmarc")))
         return True
     say("WARNING: no dkim=pass from mx.isp-b.test in bob's copy")
     return False

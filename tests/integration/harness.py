@@ -163,6 +163,7 @@ class Instance:
         os.makedirs(prefix, exist_ok=True)
         os.chmod(prefix, 0o755)
         self.ports = ports or {p: free_port() for p in self.PORTS}
+        self.hosts = {}     # port name -> the address it listens on
         self.procs = {}
         self.conf = os.path.join(prefix, "sealmail.conf")
         self.users = {u: pwd.getpwnam(u) for u in ("sealmail", "sealmailq", "vmail")}
@@ -405,7 +406,9 @@ class Instance:
                         return False
             except (OSError, ValueError):
                 return False
-            return all(port_open(self.ports[p]) for p in self.listens(name))
+            return all(port_open(self.ports[p], self.hosts.get(p,
+                                                               "127.0.0.1"))
+                       for p in self.listens(name))
         wait_for(ready, 20, "%s to start" % name)
 
     def listens(self, name):

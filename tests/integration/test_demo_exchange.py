@@ -40,12 +40,13 @@ class DemoExchangeTest(unittest.TestCase):
                  r"mta rcpt=<bob@isp-b\.test> relay=mx\.isp-b\.test"
                  r"\[127\.0\.0\.1\]:\d+ policy=verify tls=TLSv1\.[23] "
                  r"cipher=\S+ verified=name\+chain .*status=sent",
-                 r"id=\S+ class=safe from=<alice@isp-a\.test> "
-                 r"dkim=pass/isp-a\.test",
+                 r"id=\S+ verdict=safe from=<alice@isp-a\.test> "
+                 r"dkim=pass/isp-a\.test.* spf=pass .*dmarc=pass/reject",
                  r"bob's INBOX holds:",
                  r"\| Authentication-Results: mx\.isp-b\.test;",
                  r"\| Subject: Hello from isp-a",
-                 r"isp-b verified isp-a's signatures \(dkim=pass\)"]
+                 r"isp-b verified isp-a's signatures \(dkim=pass, "
+                 r"spf=pass, dmarc=pass\)"]
         at = 0
         for step in steps:
             m = re.compile(step).search(out, at)

@@ -158,26 +158,43 @@ res(enum dkim_status st, const char *d)
 	return r;
 }
 
-static void
-test_class(void)
-{
-	struct dkim_result	 r[3];
+static const struct {
+	const char	*header;
+	int		 claims;
+	const char	*claim;
+} names[] = {
+	{ "From: \"bob@example.test\" <m@evil.example>\r\n", 1,
+	    "bob@example.test" },
+	{ "From: m@evil.example (Bob <bob@example.test>)\r\n", 1,
+	    "bob@example.test" },
+	{ "From: =?utf-8?q?bob=40example=2Etest?= <m@evil.example>\r\n", 1,
+	    "bob@example.test" },
+	{ "From: \"M@Evil.Example\" <m@evil.example>\r\n", 0, "" },
+	{ "From: Bob Smith <bob@example.test>\r\n", 0, "" },
+	{ "From: \"Bob at home @ work\" <bob@example.test>\r\n", 0, "" },
+	{ "From: bob@example.test\r\n", 0, "" },
+};
 
-	test_begin("safe exactly when an aligned signature passes and From "
-	    "is one address");
-	r[0] = res(DKIM_PASS, "example.org");
-	test_assert(ar_class(r, 1, "a@example.org") == Q_CLASS_SAFE);
-	test_assert(ar_class(r, 1, "a@sub.example.org") == Q_CLASS_SAFE);
-	test_assert(ar_class(r, 1, "") == Q_CLASS_UNSAFE);
-	test_assert(ar_class(r, 0, "a@example.org") == Q_CLASS_UNSAFE);
-	r[0] = res(DKIM_PASS, "other.example");
-	r[1] = res(DKIM_FAIL, "example.org");
-	r[2] = res(DKIM_POLICY, "example.org");
-	test_assert(ar_class(r, 3, "a@example.org") == Q_CLASS_UNSAFE);
-	r[2] = res(DKIM_PASS, "example.org");
-	test_assert(ar_class(r, 3, "a@example.org") == Q_CLASS_SAFE);
-	r[0] = res(DKIM_TEMPERROR, "example.org");
-	test_assert(ar_class(r, 1, "a@example.org") == Q_CLASS_UNSAFE);
+static void
+test_display_name_claims(void)
+{
+	char	 from[AR_FROM_MAX + 1], claim[AR_FROM_MAX + 1];
+	size_t	 i;
+	int	 r;
+
+	test_begin("a display name that names another address is a claim");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		claim[0] = '\0';
+		test_assert(ar_from(names[i].header, strlen(names[i].header),
+		    from) == 0);
+		r = ar_from_name_claims(names[i].header,
+		    strlen(names[i].header), from, claim, sizeof(claim));
+		if (r != names[i].claims)
+			printf("  case %zu: %d\n", i, r);
+		test_assert(r == names[i].claims);
+		if (r)
+			test_assert_str(claim, names[i].claim);
+	}
 	test_end();
 }
 
@@ -273,7 +290,7 @@ main(void)
 		test_authserv_id_claims,
 		test_one_from_address,
 		test_alignment,
-		test_class,
+		test_display_name_claims,
 		test_keyserver_address,
 		test_format,
 		test_format_auth,

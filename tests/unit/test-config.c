@@ -38,6 +38,8 @@ test_config_defaults_and_prefix(void)
 	test_assert_str(c.smtpd_listen.addr[0], "0.0.0.0:25");
 	test_assert(c.lmtp_max_sessions == 64);
 	test_assert(c.delivery_record_days == 10);
+	test_assert(c.smtpd_registry_zones == NULL);
+	test_assert(c.trace_days == 90);
 	config_free(&c);
 	test_end();
 }
@@ -52,13 +54,24 @@ test_config_values(void)
 	test_assert(parse("# comment\n[global]\n  prefix=/x  \n"
 	    "[smtpd]\r\nlisten = 127.0.0.1:2525 [::1]:2525\n"
 	    "max_message_size = 10M\nretry_min = 90s\n"
+	    "registry_zones = reg.test, allow.example.test\n"
 	    "; another comment\n[submitd]\nlisten =\n", &c, err,
 	    sizeof(err)) == 0);
 	test_assert(c.smtpd_listen.n == 2);
 	test_assert_str(c.smtpd_listen.addr[1], "[::1]:2525");
 	test_assert(c.max_message_size == 10 * 1024 * 1024);
 	test_assert(c.retry_min == 90);
+	test_assert_str(c.smtpd_registry_zones,
+	    "reg.test, allow.example.test");
 	test_assert(c.submitd_listen.n == 0);
+	test_assert_str(c.verdict_mode, "soft");
+	test_assert(c.verdict_require == NULL);
+	config_free(&c);
+	test_assert(parse("[smtpd]\nverdict_mode = HardLine\n"
+	    "verdict_require = tls,SPF  callback\n", &c, err,
+	    sizeof(err)) == 0);
+	test_assert_str(c.verdict_mode, "hardline");
+	test_assert_str(c.verdict_require, "tls spf callback");
 	config_free(&c);
 	test_end();
 }
@@ -130,6 +143,15 @@ static const struct {
 	{ "[global]\npostmaster = .ops@example.test\n",
 	    "t.conf:2: postmaster: not a" },
 	{ "[global]\nlog_level = loud\n", "t.conf:2: log_level: expected" },
+	{ "[smtpd]\nverdict_mode = strict\n",
+	    "t.conf:2: verdict_mode: expected one of: soft hardline" },
+	{ "[smtpd]\nverdict_mode = soft hardline\n",
+	    "t.conf:2: verdict_mode: expected one of" },
+	{ "[smtpd]\n\nverdict_require = tls dnssec\n",
+	    "t.conf:3: verdict_require: expected any of: tls spf registry "
+	    "callback" },
+	{ "[global]\n\ntrace_days = 90d\n", "t.conf:3: trace_days: expected" },
+	{ "[global]\ntrace_days = -1\n", "t.conf:2: trace_days: expected" },
 	{ "[global]\nprefix = /a\nprefix = /b\n", "t.conf:3: prefix: set twice" },
 	{ "[global]\nprefix = rel\n", "t.conf:0: prefix: must be an absolute" },
 	{ "[global\n", "t.conf:1: malformed section header" },
@@ -157,6 +179,18 @@ static const struct {
 	    "t.conf:2: mta_sts_port: expected a port number" },
 	{ "[smtpd]\nmta_sts_port = https\n",
 	    "t.conf:2: mta_sts_port: expected a port number" },
+	{ "[smtpd]\nregistry_zones = reg.test bad_zone.test\n",
+	    "t.conf:2: registry_zones: expected up to 8 domain names" },
+	{ "[smtpd]\nregistry_zones = [127.0.0.1]\n",
+	    "t.conf:2: registry_zones: expected" },
+	{ "[smtpd]\nregistry_zones = a.t b.t c.t d.t e.t f.t g.t h.t i.t\n",
+	    "t.conf:2: registry_zones: expected" },
+	{ "[smtpd]\ncallback_port = 65536\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
+	{ "[smtpd]\ncallback_port = -1\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
+	{ "[smtpd]\ncallback_port = yes\n",
+	    "t.conf:2: callback_port: expected 0 (off) or a port number" },
 };
 
 static void

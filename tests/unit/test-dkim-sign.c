@@ -160,6 +160,67 @@ test_fields_written(void)
 	test_end();
 }
 
+static void
+test_own_tag(void)
+{
+	static const struct {
+		const char	*name, *value;
+	} refused[] = {
+		{ "bh", "x" }, { "X", "1" }, { "z", "1" }, { "1abc", "1" },
+		{ "a-b", "1" }, { "sealmail_id", "" }, { "sealmail_id", "a;b" },
+		{ "sealmail_id", "a b" }, { "sealmail_id", NULL },
+		{ NULL, "1" },
+	};
+	struct dkim_sign_params	 p;
+	struct dkim_signer	*sr;
+	struct dkim_hdrs	*h = dkim_hdrs_new(0);
+	struct dkim_sig		 sig;
+	struct buf		 s;
+	uint8_t			 bh[32] = { 0 }, dg[32];
+	const char		*why;
+	char			 v[32];
+	size_t			 i, flen;
+	int			 bad = 0;
+
+	test_begin("a signer's own tag is written, covered by the "
+	    "signature, and read back with dkim_sig_tag_value");
+	keys_reset();
+	keys_add("rsa._domainkey.example.test", rsa_rec);
+	params(&p, rsa2048, "rsa");
+	p.own_tag = "sealmail_id";
+	p.own_value = "0123456789abcdef";
+	buf_init(&s, 0);
+	test_assert(sign_with(rsa2048, &p, plain, &s) == 0);
+	test_assert(verify_one(s.data, NULL) == DKIM_PASS);
+	parse_top(s.data, &sig, &flen);
+	test_assert(dkim_sig_tag_value(s.data + 15, flen - 17,
+	    "sealmail_id", v, sizeof(v)) == 0);
+	test_assert_str(v, "0123456789abcdef");
+	test_assert(dkim_sig_tag_value(s.data + 15, flen - 17, "nope", v,
+	    sizeof(v)) == -1);
+	test_assert(dkim_sig_tag_value(s.data + 15, flen - 17,
+	    "sealmail_id", v, 16) == -1);
+	/* the tag is signed: another value does not verify */
+	memcpy(strstr(s.data, "0123456789abcdef"), "0123456789abcdee", 16);
+	test_assert(verify_one(s.data, NULL) == DKIM_FAIL);
+	buf_free(&s);
+	test_end();
+
+	test_begin("a signer's own tag that is a tag of RFC 6376 or not a "
+	    "tag-name, or a value that is not a plain word, is refused");
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		params(&p, ed, "ed");
+		p.own_tag = refused[i].name;
+		p.own_value = refused[i].value;
+		why = NULL;
+		bad |= dkim_sign_prepare(&p, h, bh, &sr, dg, &why) != -1 ||
+		    sr != NULL || why == NULL;
+	}
+	test_assert(!bad);
+	dkim_hdrs_free(h);
+	test_end();
+}
+
 /* Every line of the field within 78 columns, a tab counting eight. */
 static int
 folded(const char *f, size_t n)
@@ -335,6 +396,7 @@ main(void)
 		test_fields_written,
 		test_folding,
 		test_params_refused,
+		test_own_tag,
 		test_rsa_digest_info,
 		test_ed25519_pure,
 		test_digest_sign_refusals,

@@ -7,6 +7,9 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -35,6 +38,7 @@ struct run {
 	struct smtp_session	*waiting;
 	char			 waiting_rcpt[300];
 	uint64_t		 closed_ms;
+	char			 sessid[2][80];	/* per message, "-": none */
 };
 
 static struct run	 R;
@@ -90,6 +94,9 @@ h_data_end(struct smtp_session *s, size_t size, void *arg)
 	n = pread(R.fd, R.msg, sizeof(R.msg) - 1, 0);
 	R.msglen = n > 0 ? (size_t)n : 0;
 	R.msg[R.msglen] = '\0';
+	if (R.nmsg < 2)
+		snprintf(R.sessid[R.nmsg], sizeof(R.sessid[0]), "%s",
+		    smtp_sessid(s) != NULL ? smtp_sessid(s) : "-");
 	R.nmsg++;
 	smtp_reply(s, 250, "2.0.0 Ok: queued as TEST%d", R.nmsg);
 }
@@ -402,6 +409,128 @@ test_utf8_needs_smtputf8(void)
 	test_end();
 }
 
+#define SID	"0123456789abcdef0123456789abcdef" \
+		"0123456789abcdef0123456789abcdef"
+
+static void
+test_sessid_only_when_offered(void)
+{
+	const char	*out;
+
+	test_begin("SESSID is refused as unknown (555 5.5.4) without the "
+	    "callback, and no SEALMAIL-CALLBACK is offered");
+	params.callback = 0;
+	out = RUN("EHLO c\r\nMAIL FROM:<> SESSID=" SID "\r\nQUIT\r\n");
+	test_assert(strstr(out, "SEALMAIL-CALLBACK") == NULL);
+	test_assert_str(st_codes(out), "220 250 555 221");
+	test_end();
+}
+
+static void
+test_sessid_kept_on_the_transaction(void)
+{
+	const char	*out;
+
+	test_begin("with the callback: EHLO offers SEALMAIL-CALLBACK, a "
+	    "good SESSID stays with its transaction only, a bad one is 501");
+	params.callback = 1;
+	out = RUN("EHLO c\r\n"
+	    "MAIL FROM:<> SESSID=" SID "A\r\n"		/* 65 digits */
+	    "MAIL FROM:<> SESSID=" "0123456789ABCDEF0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\r\n"	/* upper case */
+	    "MAIL FROM:<> SESSID=abc\r\n"
+	    "MAIL FROM:<> SESSID\r\n"
+	    "MAIL FROM:<> SESSID=" SID "\r\nRCPT TO:<a@m.test>\r\n"
+	    "DATA\r\nSubject: 1\r\n\r\nx\r\n.\r\n"
+	    "MAIL FROM:<>\r\nRCPT TO:<a@m.test>\r\n"
+	    "DATA\r\nSubject: 2\r\n\r\nx\r\n.\r\nQUIT\r\n");
+	params.callback = 0;
+	test_assert(strstr(out, "250-SEALMAIL-CALLBACK\r\n") != NULL);
+	test_assert_str(st_codes(out),
+	    "220 250 501 501 501 501 250 250 354 250 250 250 354 250 221");
+	test_assert(R.nmsg == 2);
+	test_assert_str(R.sessid[0], SID);
+	test_assert_str(R.sessid[1], "-");
+	test_end();
+}
+
+static void
+test_sessid_valid(void)
+{
+	test_begin("smtp_sessid_valid: exactly 64 lowercase hex digits");
+	test_assert(smtp_sessid_valid(SID));
+	test_assert(!smtp_sessid_valid(SID "0"));
+	test_assert(!smtp_sessid_valid(SID + 1));
+	test_assert(!smtp_sessid_valid(""));
+	test_assert(!smtp_sessid_valid("g123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef"));
+	test_end();
+}
+
+static struct sockaddr_storage	 sa_peer, sa_local;
+static int			 sa_ok;
+
+static void
+h_helo_addrs(struct smtp_session *s, const char *name, int esmtp,
+    void *arg)
+{
+	sa_ok = smtp_sockaddrs(s, &sa_peer, &sa_local) == 0;
+	smtp_reply(s, 250, "2.0.0 Ok");
+}
+
+static const struct smtp_hooks addr_hooks = {
+	.helo = h_helo_addrs,
+	.close = h_close,
+};
+
+static void
+test_sockaddrs_are_the_two_ends(void)
+{
+	struct sockaddr_in	 sin, cin;
+	socklen_t		 len = sizeof(sin);
+	const char		 script[] = "EHLO c\r\nQUIT\r\n";
+	int			 l, c, a, i;
+
+	test_begin("smtp_sockaddrs: the client's address and ours on TCP; "
+	    "none on a unix socket");
+	memset(&R, 0, sizeof(R));
+	R.fd = -1;
+	R.base = event_base_new();
+	params.greeting_delay_ms = 0;
+	sa_ok = -1;
+	st_session(R.base, &params, &addr_hooks, NULL, script,
+	    sizeof(script) - 1, 1, &R.done);
+	test_assert(sa_ok == 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	test_assert(bind(l, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	test_assert(listen(l, 1) == 0);
+	test_assert(getsockname(l, (struct sockaddr *)&sin, &len) == 0);
+	test_assert(connect(c, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	len = sizeof(cin);
+	test_assert(getsockname(c, (struct sockaddr *)&cin, &len) == 0);
+	a = accept(l, NULL, NULL);
+	test_assert(write(c, script, sizeof(script) - 1) ==
+	    (ssize_t)sizeof(script) - 1);
+	R.done = 0;
+	smtp_session_new(R.base, a, &params, &addr_hooks, NULL);
+	for (i = 0; i < 2000 && !R.done; i++)
+		event_base_loop(R.base, EVLOOP_ONCE);
+	test_assert(sa_ok == 1);
+	test_assert(sa_peer.ss_family == AF_INET);
+	test_assert(((struct sockaddr_in *)&sa_peer)->sin_port ==
+	    cin.sin_port);
+	test_assert(((struct sockaddr_in *)&sa_local)->sin_port ==
+	    sin.sin_port);
+	close(c);
+	close(l);
+	event_base_free(R.base);
+	test_end();
+}
+
 static void
 test_too_many_rcpt(void)
 {
@@ -509,6 +638,10 @@ main(void)
 		test_error_limit,
 		test_bare_lf_command,
 		test_utf8_needs_smtputf8,
+		test_sessid_only_when_offered,
+		test_sessid_kept_on_the_transaction,
+		test_sessid_valid,
+		test_sockaddrs_are_the_two_ends,
 		test_too_many_rcpt,
 		test_talk_before_greeting,
 		test_auth_hook,

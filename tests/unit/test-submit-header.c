@@ -132,6 +132,15 @@ test_scan_finds_fields(void)
 	test_assert(hi.has_date && hi.has_msgid && !hi.no_header);
 	test_assert(hi.header_len == (size_t)(strstr(m, "From: body") - m));
 	test_end();
+
+	test_begin("scan: the Message-ID's value, unfolded, for the trace");
+	test_assert_str(hi.msgid, "<1@x>");
+	test_assert(scan("Message-ID:\r\n  <2@x.test>  \r\n\r\n", &hi) ==
+	    HDR_OK);
+	test_assert_str(hi.msgid, "<2@x.test>");
+	test_assert(scan("Subject: x\r\n\r\n", &hi) == HDR_OK);
+	test_assert_str(hi.msgid, "");
+	test_end();
 }
 
 static void
