@@ -2,9 +2,9 @@
  * dmarc.h - DMARC (RFC 7489): the organizational domain from the
  * Public Suffix List, policy discovery at _dmarc.<domain> on the
  * asynchronous resolver (common/dns.h), the record parser, identifier
- * alignment and the policy to apply.  Nothing calls it from a daemon
- * yet; smtpd is meant to, after DKIM (common/dkim.h) and SPF
- * (common/spf.h), and the unit tests do.
+ * alignment and the policy to apply.  smtpd.receiver calls it
+ * (smtpd/verify.c) after DKIM (common/dkim.h) and SPF (common/spf.h);
+ * so do the unit tests and tests/tools/dmarccheck.
  *
  * Use:
  *

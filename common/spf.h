@@ -3,8 +3,8 @@
  * MAIL FROM and HELO identities, on the asynchronous resolver
  * (common/dns.h), with every mechanism and modifier, the macro
  * language, the 10-lookup and 2-void-lookup limits and the seven
- * results.  The receiver (smtpd) is meant to call it; the test tool
- * tests/tools/spfcheck does today.
+ * results.  smtpd.receiver calls it (smtpd/verify.c) for every
+ * message; so does the test tool tests/tools/spfcheck.
  *
  * Use:
  *

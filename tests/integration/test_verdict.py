@@ -218,6 +218,14 @@ class RefuseTest(VerdictCase):
         self.assertIn("dkim=pass header.d=signed.test", self.our_ar(got))
         self.assertIn("SPF did not pass", self.inst.log("smtpd"))
 
+    def test_replay_to_another_recipient_who_takes_only_safe_mail(self):
+        """alice's message to bob, replayed to carol by another server:
+        carol keeps no unsafe mailbox, so it is refused at DATA"""
+        _, data = self.signed()
+        code, text = self.send(data, rcpts=(CAROL,), source=OTHER_IP)
+        self.assertEqual(code, 550, text)
+        self.assertIn(b"SPF did not pass", text)
+
     def test_the_original_from_the_authorized_server_is_safe(self):
         token, data = self.signed()
         folder, _ = self.deliver(data, token, source=SENDER_IP)
