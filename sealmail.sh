@@ -171,13 +171,13 @@ cmd_test() {
 		run_unit build-asan
 		run_integrations
 		fuzz_regress
-	} 2>&1 | tee "$out" | grep -E '^(ok|FAIL|  )' || true
+	} 2>&1 | tee "$out" | grep -aE '^(ok|FAIL|  )' || true
 	local pass fail
-	pass=$(grep -c '^ok ' "$out" || true)
-	fail=$(grep -c '^FAIL ' "$out" || true)
+	pass=$(grep -ac '^ok ' "$out" || true)
+	fail=$(grep -ac '^FAIL ' "$out" || true)
 	if [ "$fail" != 0 ]; then
 		echo "--- failures:"
-		grep '^FAIL ' "$out"
+		grep -a '^FAIL ' "$out"
 	fi
 	rm -f "$out"
 	echo "$pass passed, $fail failed"
