@@ -156,42 +156,6 @@ value_len(const char *h, const struct ar_field *f)
 	return e - f->value;
 }
 
-int
-ar_from(const char *h, size_t n, char *from)
-{
-	struct ar_field	 f, one;
-	struct addr_list l;
-	struct buf	 b;
-	size_t		 pos = 0;
-	int		 count = 0, r = -1;
-
-	from[0] = '\0';
-	while (ar_next_field(h, n, &pos, &f))
-		if (ar_field_is(h, &f, "From")) {
-			one = f;
-			count++;
-		}
-	if (count != 1)
-		return -1;
-	if (addr_list_parse(h + one.value, value_len(h, &one), 0, 8, &l,
-	    NULL, 0) == -1)
-		return -1;
-	buf_init(&b, AR_FROM_MAX + 1);
-	if (l.n == 1 && l.v[0].kind == ADDR_MAILBOX &&
-	    addr_header_check(&l.v[0], NULL, 0) == 0) {
-		addr_spec_format(&l.v[0], &b);
-		if (b.len > 0 && b.len <= AR_FROM_MAX) {
-			memcpy(from, b.data, b.len);
-			from[b.len] = '\0';
-			addr_domain_lower(from);
-			r = 0;
-		}
-	}
-	buf_free(&b);
-	addr_list_free(&l);
-	return r;
-}
-
 /*
  * An address in text other than from: a run of characters between
  * spaces, quotes, brackets and parentheses with an '@' and a dot after
@@ -225,40 +189,83 @@ other_address(const char *text, size_t len, const char *from, char *out,
 	return -1;
 }
 
-int
-ar_from_name_claims(const char *h, size_t n, const char *from, char *claim,
+/*
+ * The one From field and its one mailbox: from (canonical, domain
+ * lowercased) and, when claim is not NULL, whether the field as written
+ * or its decoded display name names another address (into claim).
+ * -1 when there is no single mailbox.
+ */
+static int
+author(const char *h, size_t n, char *from, int *claims, char *claim,
     size_t claimlen)
 {
-	struct ar_field	 f, one;
+	struct ar_field	 f, one = { 0, 0, 0 };
 	struct addr_list l;
-	struct buf	 name;
+	struct buf	 b, name;
 	size_t		 pos = 0;
-	int		 count = 0, r = 0;
+	int		 count = 0, r = -1;
 
+	from[0] = '\0';
+	*claims = 0;
 	while (ar_next_field(h, n, &pos, &f))
 		if (ar_field_is(h, &f, "From")) {
 			one = f;
 			count++;
 		}
 	if (count != 1)
-		return 0;
-	/* the field as written: a name, a comment, the address */
-	if (other_address(h + one.value, value_len(h, &one), from, claim,
-	    claimlen) == 0)
-		return 1;
-	/* and the name as shown, its encoded words decoded */
+		return -1;
 	if (addr_list_parse(h + one.value, value_len(h, &one), 0, 8, &l,
 	    NULL, 0) == -1)
-		return 0;
+		return -1;
+	buf_init(&b, AR_FROM_MAX + 1);
 	buf_init(&name, 0);
-	if (l.n == 1 && l.v[0].kind == ADDR_MAILBOX && l.v[0].name != NULL) {
-		addr_name_decode(l.v[0].name, &name);
-		r = other_address(buf_cstr(&name), name.len, from, claim,
-		    claimlen) == 0;
+	if (l.n == 1 && l.v[0].kind == ADDR_MAILBOX &&
+	    addr_header_check(&l.v[0], NULL, 0) == 0) {
+		addr_spec_format(&l.v[0], &b);
+		if (b.len > 0 && b.len <= AR_FROM_MAX) {
+			memcpy(from, b.data, b.len);
+			from[b.len] = '\0';
+			addr_domain_lower(from);
+			r = 0;
+		}
+	}
+	if (r == 0 && claim != NULL) {
+		/* the field as written (name, comment), then the name shown */
+		if (other_address(h + one.value, value_len(h, &one), from,
+		    claim, claimlen) == 0)
+			*claims = 1;
+		else if (l.v[0].name != NULL) {
+			addr_name_decode(l.v[0].name, &name);
+			*claims = other_address(buf_cstr(&name), name.len, from,
+			    claim, claimlen) == 0;
+		}
 	}
 	buf_free(&name);
+	buf_free(&b);
 	addr_list_free(&l);
 	return r;
+}
+
+int
+ar_from(const char *h, size_t n, char *from)
+{
+	int	 claims;
+
+	return author(h, n, from, &claims, NULL, 0);
+}
+
+int
+ar_from_claims(const char *h, size_t n, char *from, char *claim,
+    size_t claimlen)
+{
+	int	 claims;
+
+	claim[0] = '\0';
+	if (author(h, n, from, &claims, claim, claimlen) == -1)
+		return -1;
+	if (!claims)
+		claim[0] = '\0';
+	return 0;
 }
 
 int

@@ -51,12 +51,12 @@ int	 ar_field_claims_id(const char *, const struct ar_field *,
  */
 int	 ar_from(const char *, size_t, char *);
 /*
- * Does the display name of the one From name an address other than
- * from, the From address itself ("bob@example.org" <x@evil.example>)?
- * 1 with that address in claim, else 0.
+ * ar_from(), and whether the From field (its display name, a comment)
+ * names an address other than the From address itself
+ * ("bob@example.org" <x@evil.example>): that address into claim (the
+ * fifth argument, its size), else "".  0, or -1 as ar_from().
  */
-int	 ar_from_name_claims(const char *, size_t, const char *, char *,
-	    size_t);
+int	 ar_from_claims(const char *, size_t, char *, char *, size_t);
 /* d= aligned with a From domain: equal, or a parent of it. */
 int	 ar_aligned(const char *, const char *);
 

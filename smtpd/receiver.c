@@ -91,8 +91,9 @@ struct rsess {
 	char			 peer[64];
 	struct dns_addr		 client;	/* peer, for SPF */
 	int			 client_known;
+	int			 addrs_known;	/* ss_peer and ss_local */
+	struct sockaddr_storage	 ss_peer, ss_local;
 	int			 cbk_result;	/* VC_*: the session's callback */
-	struct sockaddr_storage	 cbk_peer, cbk_local;
 	uint32_t		 req;		/* outstanding IPC request */
 	int			 atqueue;	/* req is the queue's */
 	char			*pending_rcpt;
@@ -205,6 +206,10 @@ r_connect(struct smtp_session *s, void *arg)
 
 	rs->s = s;
 	smtp_set_slot(s, rs->slot);
+	/* the two ends, once a session: for SPF and the callback */
+	rs->addrs_known = smtp_sockaddrs(s, &rs->ss_peer, &rs->ss_local) == 0;
+	rs->client_known = rs->addrs_known &&
+	    client_addr(&rs->ss_peer, &rs->client) == 0;
 	log_debug("session=%016llx peer=%s connected",
 	    (unsigned long long)smtp_session_id(s), rs->peer);
 	return 0;
@@ -394,13 +399,12 @@ r_data_end(struct smtp_session *s, size_t size, void *arg)
 	env.parent = parent_ipc;
 	env.registry_zones = cfg->smtpd_registry_zones;
 	env.callback_cache = &rs->cbk_result;
-	if (cbk_ctx != NULL && smtp_sockaddrs(s, &rs->cbk_peer,
-	    &rs->cbk_local) == 0) {
+	if (cbk_ctx != NULL && rs->addrs_known) {
 		env.callback_port = cfg->smtpd_callback_port;
 		env.callback_ctx = cbk_ctx;
 		env.sessid = cbk_session_id(s);
-		env.peer = &rs->cbk_peer;
-		env.local = &rs->cbk_local;
+		env.peer = &rs->ss_peer;
+		env.local = &rs->ss_local;
 	}
 	log_debug("session=%016llx id=%s size=%zu verifying",
 	    (unsigned long long)smtp_session_id(s), rs->qid, size);
@@ -627,14 +631,11 @@ accept_cb(int lfd, short ev, void *arg)
 	struct smtp_session *s;
 	struct net_slot	*slot;
 	struct rsess	*rs;
-	struct sockaddr_storage ss;
-	socklen_t	 sslen;
 	char		 peer[64];
 	int		 fd;
 
-	sslen = sizeof(ss);
-	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) == -1) {
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_warn("accept");
 		return;
@@ -654,7 +655,6 @@ accept_cb(int lfd, short ev, void *arg)
 	rs->memfd = -1;
 	rs->slot = slot;
 	snprintf(rs->peer, sizeof(rs->peer), "%s", peer);
-	rs->client_known = client_addr(&ss, &rs->client) == 0;
 	rs->next = sessions;
 	sessions = rs;
 	s = smtp_session_new(base, fd, pass_known(peer) ? &params_known :

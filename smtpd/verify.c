@@ -618,12 +618,9 @@ verify_start(const struct verify_env *env, int fd, off_t off, verify_cb cb,
 			v->error = "header section too large";
 		else {
 			buf_truncate(&v->hdr, hlen);
-			(void)ar_from(v->hdr.data ? v->hdr.data : "", hlen,
-			    v->facts.from);
-			if (v->facts.from[0] != '\0')
-				(void)ar_from_name_claims(v->hdr.data, hlen,
-				    v->facts.from, v->facts.from_name_claim,
-				    sizeof(v->facts.from_name_claim));
+			(void)ar_from_claims(v->hdr.data ? v->hdr.data : "",
+			    hlen, v->facts.from, v->facts.from_name_claim,
+			    sizeof(v->facts.from_name_claim));
 			start_lookups(v);
 			start_spf(v);
 			start_registry(v);
