@@ -232,6 +232,9 @@ fuzz_sources() {
 	sasl) echo submitd/auth.c common/base64.c ;;
 	submit-header) echo submitd/header.c $FUZZ_ADDR_LIST common/trace.c \
 	    $FUZZ_USERDB ;;
+	authres) echo smtpd/authres.c common/dkim_tag.c common/dkim_sig.c \
+	    common/dkim_key.c common/dkim_canon.c common/dkim_msg.c \
+	    common/dkim_verify.c $FUZZ_ADDR_LIST ;;
 	trace) echo common/trace.c $FUZZ_USERDB ;;
 	address) echo $FUZZ_USERDB ;;
 	addr-list) echo $FUZZ_ADDR_LIST ;;

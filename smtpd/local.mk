@@ -81,3 +81,5 @@ tests_tools_cbkcheck_SOURCES = tests/tools/cbkcheck.c \
 	smtpd/callback_check.c smtpd/callback_table.c smtpd/callback.h
 tests_tools_cbkcheck_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/smtpd
 tests_tools_cbkcheck_LDADD = $(SM_LIBS)
+
+EXTRA_DIST += tests/fuzz/fuzz-authres.c
