@@ -141,21 +141,69 @@ cmd_select(struct client *c, const char *tag, const struct imap_list *args,
 	return 0;
 }
 
+/*
+ * CREATE's parameters: only USE (RFC 6154 CREATE-SPECIAL-USE), with at
+ * most one attribute, one Sealmail keeps (mbox_use_attr()).  Returns 0
+ * and the attribute or NULL in *use, or -1 with the reply in err.
+ */
+static int
+create_params(const struct imap_list *args, const char **use, char *err,
+    size_t errlen)
+{
+	const struct imap_list	*p, *attrs;
+	const char		*a;
+
+	*use = NULL;
+	if (args->n == 1)
+		return 0;
+	if (args->n != 2 || args->v[1].type != IMAP_ARG_LIST)
+		goto bad;
+	p = args->v[1].list;
+	if (p->n != 2 || !imap_arg_is_atom(&p->v[0], "USE") ||
+	    p->v[1].type != IMAP_ARG_LIST)
+		goto bad;
+	attrs = p->v[1].list;
+	if (attrs->n == 0)
+		return 0;
+	if (attrs->n > 1 || imap_arg_atom(&attrs->v[0], &a) == -1 ||
+	    (*use = mbox_use_attr(a)) == NULL) {
+		snprintf(err, errlen, "[USEATTR] Sealmail keeps one of "
+		    "\\Archive \\Drafts \\Junk \\Sent \\Trash per folder");
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "Unknown CREATE parameters");
+	return -1;
+}
+
 int
 cmd_create(struct client *c, const char *tag, const struct imap_list *args,
     int uid)
 {
-	char	*name, err[128];
+	const char	*use;
+	char		*name, err[128];
 
 	if (args->n < 1 || (name = imap_mailbox_arg(c, &args->v[0])) == NULL) {
 		client_tagged(c, tag, "NO", "[CANNOT] Invalid mailbox name");
 		return 0;
 	}
-	if (mbox_create(name, err, sizeof(err)) == -1)
+	if (create_params(args, &use, err, sizeof(err)) == -1)
+		client_tagged(c, tag, strncmp(err, "[USEATTR]", 9) == 0 ?
+		    "NO" : "BAD", "%s", err);
+	else if (use != NULL && strcmp(name, "INBOX") == 0)
+		client_tagged(c, tag, "NO", "[USEATTR] INBOX has no "
+		    "special use");
+	else if (mbox_create(name, err, sizeof(err)) == -1)
 		client_tagged(c, tag, "NO", "%s", err);
-	else {
-		log_info("id=%s user=%s create mailbox=%s", c->id, c->user,
-		    name);
+	else if (use != NULL && mbox_set_special_use(name, use) == -1) {
+		mbox_delete(name, err, sizeof(err));
+		client_tagged(c, tag, "NO", "[SERVERBUG] Cannot keep the "
+		    "special use");
+	} else {
+		log_info("id=%s user=%s create mailbox=%s%s%s", c->id,
+		    c->user, name, use != NULL ? " use=" : "",
+		    use != NULL ? use : "");
 		client_tagged(c, tag, "OK", "CREATE completed");
 	}
 	free(name);

@@ -21,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "io.h"
 #include "log.h"
 #include "maildir.h"
 #include "mailbox.h"
@@ -81,6 +83,59 @@ mbox_exists(const char *name)
 	return r;
 }
 
+/*
+ * Special-use attributes (RFC 6154).  The folders Sealmail makes have
+ * theirs by name; any other folder gets one from CREATE's USE parameter
+ * (CREATE-SPECIAL-USE), kept in a small file in the folder's directory,
+ * so it moves with RENAME and goes with DELETE.  \All and \Flagged name
+ * virtual folders, which Sealmail has not: only these five are kept.
+ */
+#define USE_FILE	"sealmail.use"
+#define USE_TMP		"sealmail.use.tmp"
+
+static const char *const use_attrs[] = {
+	"\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash",
+};
+
+/* The attribute as Sealmail spells it, or NULL if it keeps no such. */
+const char *
+mbox_use_attr(const char *attr)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(use_attrs) / sizeof(use_attrs[0]); i++)
+		if (strcasecmp(attr, use_attrs[i]) == 0)
+			return use_attrs[i];
+	return NULL;
+}
+
+/* The attribute given at CREATE, from the folder's use file. */
+static const char *
+use_file_read(const char *name)
+{
+	char	*dir, line[32];
+	ssize_t	 n = -1;
+	int	 dfd, fd;
+
+	if (mbox_root_fd() == -1 || (dir = mbox_dirname(name)) == NULL)
+		return NULL;
+	dfd = md_dir_open(mbox_root_fd(), dir);
+	free(dir);
+	if (dfd == -1)
+		return NULL;
+	if ((fd = openat(dfd, USE_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		n = read(fd, line, sizeof(line) - 1);
+		close(fd);
+	}
+	close(dfd);
+	if (n <= 0)
+		return NULL;
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	return mbox_use_attr(line);
+}
+
 const char *
 mbox_special_use(const char *name)
 {
@@ -94,7 +149,34 @@ mbox_special_use(const char *name)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(name, t[i].name) == 0)
 			return t[i].attr;
-	return NULL;
+	if (strcmp(name, "INBOX") == 0)
+		return NULL;
+	return use_file_read(name);
+}
+
+/* Give an existing folder (not INBOX) the attribute (from mbox_use_attr). */
+int
+mbox_set_special_use(const char *name, const char *attr)
+{
+	char	*dir;
+	int	 dfd, fd, r = -1;
+
+	if (mbox_root_fd() == -1 || (dir = mbox_dirname(name)) == NULL)
+		return -1;
+	dfd = md_dir_open(mbox_root_fd(), dir);
+	free(dir);
+	if (dfd == -1)
+		return -1;
+	if ((fd = openat(dfd, USE_TMP, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) != -1) {
+		if (io_write_all(fd, attr, strlen(attr)) == 0 &&
+		    io_write_all(fd, "\n", 1) == 0 &&
+		    renameat(dfd, USE_TMP, dfd, USE_FILE) == 0)
+			r = 0;
+		close(fd);
+	}
+	close(dfd);
+	return r;
 }
 
 static int

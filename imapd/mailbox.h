@@ -65,6 +65,8 @@ int	 mbox_name_valid(const char *);
 char	*mbox_name_norm(const char *);
 int	 mbox_exists(const char *);
 const char *mbox_special_use(const char *);
+const char *mbox_use_attr(const char *);
+int	 mbox_set_special_use(const char *, const char *);
 
 struct mbox *mbox_open(const char *, char *, size_t);
 void	 mbox_close(struct mbox *);
