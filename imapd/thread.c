@@ -216,12 +216,13 @@ would_loop(const struct tctx *t, size_t p, size_t c)
 static void
 thread_link(struct tctx *t, const struct thread_msg *m)
 {
-	size_t	 self, prev = NONE, r, i, *sl;
+	size_t	 self, prev = NONE, r, i, *sl = NULL;
 
-	if (m->msgid != NULL && *(sl = hash_slot(t, m->msgid)) != 0 &&
-	    t->v[*sl - 1].m == NULL)
-		self = *sl - 1;
-	else if (m->msgid != NULL && *sl == 0) {
+	if (m->msgid != NULL)
+		sl = hash_slot(t, m->msgid);
+	if (sl != NULL && *sl != 0 && t->v[*sl - 1].m == NULL)
+		self = *sl - 1;		/* a dummy so far */
+	else if (sl != NULL && *sl == 0) {
 		self = node_new(t, m, m->msgid);
 		*sl = self + 1;
 	} else
@@ -325,17 +326,19 @@ thread_prune(struct tctx *t, size_t **roots)
 	free(np);
 	/* room for the dummies subject merging may add */
 	*roots = xreallocarray(NULL, 2 * t->n + 1, sizeof(**roots));
-	for (i = 0; i < t->n; i++) {
-		if (t->v[i].parent != NONE || (t->v[i].m == NULL &&
-		    t->v[i].child == NONE))
-			continue;
-		p = i;
-		if (t->v[i].m == NULL && t->v[t->v[i].child].next == NONE) {
-			p = t->v[i].child;
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].parent == NONE && (t->v[i].m != NULL ||
+		    t->v[i].child != NONE))
+			(*roots)[n++] = i;
+	/* promoted only now: the child must not be seen as a root twice */
+	for (i = 0; i < n; i++) {
+		p = (*roots)[i];
+		if (t->v[p].m == NULL && t->v[t->v[p].child].next == NONE) {
+			p = t->v[p].child;
 			unlink_node(t, p);
+			(*roots)[i] = p;
 		}
 		set_key(t, p);
-		(*roots)[n++] = p;
 	}
 	sort_ctx = t;
 	qsort(*roots, n, sizeof(**roots), node_cmp);
