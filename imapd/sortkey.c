@@ -170,7 +170,8 @@ cut_trailers(const char *s, size_t start, size_t len, int *reply)
 	while (len > start) {
 		if (s[len - 1] == ' ')
 			len--;
-		else if (len - start >= 5 && memcmp(s + len - 5, "(FWD)", 5) == 0) {
+		else if (len - start >= 5 &&
+		    memcmp(s + len - 5, "(FWD)", 5) == 0) {
 			len -= 5;
 			*reply = 1;
 		} else
