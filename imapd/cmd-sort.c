@@ -218,7 +218,7 @@ parse_return(const struct imap_list *args, size_t *i, int *ret)
 
 /*
  * The charset at args->v[i] and the messages the search keys after it
- * match.  0, or -1 after a BAD or NO reply.
+ * match.  0, or -1 after a BAD reply, -2 after a NO.
  */
 static int
 sort_select(struct client *c, const char *tag, const struct imap_list *args,
@@ -234,7 +234,7 @@ sort_select(struct client *c, const char *tag, const struct imap_list *args,
 	if (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0) {
 		client_tagged(c, tag, "NO", "[BADCHARSET (UTF-8 US-ASCII)] "
 		    "Unsupported charset");
-		return -1;
+		return -2;
 	}
 	if (imap_search_run(c, args, i + 1, pos, n) == -1) {
 		client_tagged(c, tag, "BAD", "Invalid search keys");
@@ -323,7 +323,7 @@ cmd_sort(struct client *c, const char *tag, const struct imap_list *args,
 	struct imsg	*m;
 	uint32_t	*pos;
 	size_t		 i = 0, j, k, n, ncr;
-	int		 ret;
+	int		 ret, r;
 
 	if (parse_return(args, &i, &ret) == -1) {
 		client_tagged(c, tag, "BAD", "Invalid RETURN options");
@@ -333,8 +333,9 @@ cmd_sort(struct client *c, const char *tag, const struct imap_list *args,
 		client_tagged(c, tag, "BAD", "Invalid sort criteria");
 		return 0;
 	}
-	if (sort_select(c, tag, args, i + 1, &pos, &n) == -1) {
-		if (ret & R_SAVE)
+	if ((r = sort_select(c, tag, args, i + 1, &pos, &n)) != 0) {
+		/* RFC 5182: a NO empties the saved result, a BAD keeps it */
+		if (r == -2 && (ret & R_SAVE))
 			searchres_reset(c);
 		return 0;
 	}
@@ -413,7 +414,7 @@ cmd_thread(struct client *c, const char *tag, const struct imap_list *args,
 		return 0;
 	}
 	refs = strcasecmp(alg, "REFERENCES") == 0;
-	if (sort_select(c, tag, args, 1, &pos, &n) == -1)
+	if (sort_select(c, tag, args, 1, &pos, &n) != 0)
 		return 0;
 	v = xcalloc(n + 1, sizeof(*v));
 	for (j = k = 0; j < n; j++) {

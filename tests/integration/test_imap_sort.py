@@ -347,6 +347,17 @@ class ImapSortTest(unittest.TestCase):
         self.assertEqual(self.c.one("SEARCH $", "* SEARCH"),
                          "* SEARCH 1 2")
 
+    def test_sort_save_no_empties_and_bad_keeps_the_result(self):
+        self.folder([msg("a"), msg("b")])
+        self.c.ok("SEARCH RETURN (SAVE) ALL")
+        st, _ = self.c.cmd("SORT RETURN (SAVE) (SUBJECT) UTF-8 NOSUCHKEY")
+        self.assertTrue(st.startswith("BAD"), st)
+        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"),
+                         "* SEARCH 1 2")
+        st, _ = self.c.cmd("SORT RETURN (SAVE) (SUBJECT) KOI8-R ALL")
+        self.assertTrue(st.startswith("NO [BADCHARSET"), st)
+        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"), "* SEARCH")
+
 
 if __name__ == "__main__":
     unittest.main()
