@@ -243,21 +243,6 @@ sort_select(struct client *c, const char *tag, const struct imap_list *args,
 	return 0;
 }
 
-/* An ordered list as ESORT's ALL writes it: "5,3:4,2,1". */
-static void
-ordered_set(const struct smsg *v, size_t n, struct buf *b)
-{
-	size_t	 i, j;
-
-	for (i = 0; i < n; i = j + 1) {
-		for (j = i; j + 1 < n && v[j + 1].id == v[j].id + 1; j++)
-			;
-		buf_printf(b, "%s%u", i ? "," : "", v[i].id);
-		if (j > i)
-			buf_printf(b, ":%u", v[j].id);
-	}
-}
-
 static void
 sort_save(struct client *c, const struct smsg *v, size_t n, int uid,
     int ret)
@@ -285,6 +270,7 @@ sort_reply(struct client *c, const char *tag, const struct smsg *v,
     size_t n, int uid, int ret)
 {
 	struct buf	 b;
+	uint32_t	*ids;
 	size_t		 i;
 
 	buf_init(&b, 0);
@@ -305,8 +291,13 @@ sort_reply(struct client *c, const char *tag, const struct smsg *v,
 		if (ret & R_COUNT)
 			buf_printf(&b, " COUNT %zu", n);
 		if ((ret & R_ALL) && n > 0) {
+			/* in sort order: only ascending runs are ranges */
+			ids = xreallocarray(NULL, n, sizeof(*ids));
+			for (i = 0; i < n; i++)
+				ids[i] = v[i].id;
 			buf_addstr(&b, " ALL ");
-			ordered_set(v, n, &b);
+			imap_seqset_format(ids, n, &b);
+			free(ids);
 		}
 	}
 	buf_addstr(&b, "\r\n");
