@@ -211,6 +211,7 @@ fuzz_sources() {
 	qhandoff) echo common/qhandoff.c common/ipc.c common/net.c \
 	    $FUZZ_CONFIG common/smtp_parse.c ;;
 	imap) echo imapd/parser.c ;;
+	imap-thread) echo imapd/sortkey.c imapd/thread.c $FUZZ_ADDR_LIST ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
 	    common/mime_codec.c common/base64.c \
 	    mda/strip.c mda/strip_policy.c mda/strip_uu.c mda/strip_write.c \

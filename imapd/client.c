@@ -71,6 +71,7 @@ client_view_reset(struct client *c)
 	c->recent = NULL;
 	c->n = c->cap = c->nrecent = 0;
 	c->seen_modseq = 0;
+	searchres_reset(c);
 	if (c->mb != NULL)
 		mbox_close(c->mb);
 	c->mb = NULL;
@@ -492,6 +493,8 @@ client_msgset(struct client *c, const char *s, int uid, uint32_t **out,
 
 	*out = NULL;
 	*n_r = 0;
+	if (strcmp(s, "$") == 0)
+		return searchres_msgset(c, out, n_r);
 	if (imap_seqset_parse(s, &set) == -1)
 		return -1;
 	if (c->n == 0) {

@@ -1,7 +1,8 @@
 /*
  * cmd-search.c - SEARCH and UID SEARCH with every RFC 3501 search key,
  * CONDSTORE's MODSEQ, and ESEARCH results (RETURN (MIN MAX COUNT ALL),
- * and always once IMAP4rev2 is enabled).
+ * and always once IMAP4rev2 is enabled); RETURN (SAVE) and "$" of
+ * SEARCHRES (searchres.c).  imap_search_run() serves SORT and THREAD.
  *
  * Runs in the per-user process.  The keys are parsed into a tree whose
  * depth is bounded; header and body matches are case-insensitive
@@ -27,7 +28,8 @@ enum sk {
 	SK_ALL, SK_FLAG, SK_KEYWORD, SK_NEW, SK_OLD, SK_RECENT, SK_LARGER,
 	SK_SMALLER, SK_BEFORE, SK_ON, SK_SINCE, SK_SENTBEFORE, SK_SENTON,
 	SK_SENTSINCE, SK_HEADER, SK_ADDR, SK_BODY, SK_TEXT, SK_UID, SK_SEQ,
-	SK_NOT, SK_OR, SK_AND, SK_MODSEQ
+	SK_NOT, SK_OR, SK_AND, SK_MODSEQ,
+	SK_SAVED	/* "$" */
 };
 
 struct skey {
@@ -227,6 +229,10 @@ parse_operand(struct sparse *sp, struct skey *k)
 	case SK_UID:
 		if ((s = next_str(sp)) == NULL)
 			return -1;
+		if (strcmp(s, "$") == 0) {
+			k->type = SK_SAVED;
+			return 0;
+		}
 		return imap_seqset_parse(s, &k->set);
 	case SK_NOT:
 		return (k->a = parse_key(sp)) == NULL ? -1 : 0;
@@ -270,7 +276,9 @@ parse_key(struct sparse *sp)
 			skey_free(k);
 			return NULL;
 		}
-	} else if (imap_seqset_parse(s, &k->set) == 0)
+	} else if (strcmp(s, "$") == 0)
+		k->type = SK_SAVED;
+	else if (imap_seqset_parse(s, &k->set) == 0)
 		k->type = SK_SEQ;
 	else {
 		free(k);
@@ -598,6 +606,8 @@ eval(struct skey *k, struct sdata *d, size_t pos, uint32_t nmsgs,
 		return 1;
 	case SK_MODSEQ:
 		return m->modseq >= k->num;
+	case SK_SAVED:
+		return searchres_has(c, m->uid);
 	}
 	return 0;
 }
@@ -606,6 +616,7 @@ eval(struct skey *k, struct sdata *d, size_t pos, uint32_t nmsgs,
 #define R_MAX	0x02
 #define R_ALL	0x04
 #define R_COUNT	0x08
+#define R_SAVE	0x10
 
 static int
 parse_return(struct sparse *sp, int *ret, int *esearch)
@@ -631,7 +642,9 @@ parse_return(struct sparse *sp, int *ret, int *esearch)
 			*ret |= R_ALL;
 		else if (imap_arg_is_atom(&l->v[i], "COUNT"))
 			*ret |= R_COUNT;
-		else if (!imap_arg_is_atom(&l->v[i], "SAVE"))
+		else if (imap_arg_is_atom(&l->v[i], "SAVE"))
+			*ret |= R_SAVE;
+		else
 			return -1;
 	}
 	if (*ret == 0)
@@ -707,6 +720,8 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 		}
 		if (strcasecmp(cs, "UTF-8") != 0 &&
 		    strcasecmp(cs, "US-ASCII") != 0) {
+			if (ret & R_SAVE)
+				searchres_reset(c);
 			client_tagged(c, tag, "NO", "[BADCHARSET (UTF-8 "
 			    "US-ASCII)] Unsupported charset");
 			return 0;
@@ -750,9 +765,60 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 			buf_free(&d.hdr);
 	}
 	skey_free(k);
-	search_reply(c, tag, uid, esearch, ret, hits, n, maxmodseq,
-	    sp.uses_modseq);
+	if (ret & R_SAVE)
+		searchres_save(c, hits, n, uid, (ret & (R_ALL | R_COUNT)) ? 0 :
+		    ((ret & R_MIN) ? SEARCHRES_MIN : 0) |
+		    ((ret & R_MAX) ? SEARCHRES_MAX : 0));
+	if (ret != R_SAVE)
+		search_reply(c, tag, uid, esearch, ret, hits, n, maxmodseq,
+		    sp.uses_modseq);
 	free(hits);
 	client_tagged(c, tag, "OK", "SEARCH completed");
+	return 0;
+}
+
+/*
+ * For SORT and THREAD: the view positions, ascending, of the messages
+ * the search keys args->v[from..] match.  -1 if the keys are invalid.
+ */
+int
+imap_search_run(struct client *c, const struct imap_list *args,
+    size_t from, uint32_t **pos_r, size_t *n_r)
+{
+	struct imap_list rest;
+	struct sparse	 sp;
+	struct sdata	 d;
+	struct skey	*k;
+	uint32_t	*pos, maxuid;
+	size_t		 i, n = 0;
+
+	if (from >= args->n)
+		return -1;
+	rest.v = args->v + from;
+	rest.n = rest.cap = args->n - from;
+	memset(&sp, 0, sizeof(sp));
+	sp.args = &rest;
+	if ((k = parse_and(&sp, &rest)) == NULL)
+		return -1;
+	if (sp.uses_modseq)
+		c->condstore = 1;
+	mbox_sync(c->mb);
+	maxuid = c->n > 0 ? c->uids[c->n - 1] : 0;
+	pos = xreallocarray(NULL, c->n + 1, sizeof(*pos));
+	for (i = 0; i < c->n; i++) {
+		memset(&d, 0, sizeof(d));
+		d.c = c;
+		if ((d.m = client_msg(c, i)) == NULL)
+			continue;
+		if (eval(k, &d, i, (uint32_t)c->n, maxuid))
+			pos[n++] = (uint32_t)i;
+		if (d.mp != NULL)
+			mime_parser_free(d.mp);
+		if (d.hdr_loaded)
+			buf_free(&d.hdr);
+	}
+	skey_free(k);
+	*pos_r = pos;
+	*n_r = n;
 	return 0;
 }

@@ -3,7 +3,7 @@
  * valid in, and whether it may follow UID or must not be followed by
  * EXPUNGE responses.  client.c looks commands up here; one file per
  * command group implements them (cmd-any.c, cmd-mailbox.c,
- * cmd-select.c, cmd-fetch.c, cmd-search.c).
+ * cmd-select.c, cmd-fetch.c, cmd-search.c, cmd-sort.c).
  */
 #include <stddef.h>
 #include <strings.h>
@@ -46,6 +46,10 @@ static const struct imap_command imap_commands[] = {
 	{ "COPY",	cmd_copy,	ST_SELECTED,	CMD_F_UID },
 	{ "MOVE",	cmd_copy,	ST_SELECTED,	CMD_F_UID },
 	{ "UID",	cmd_uid,	ST_SELECTED,	0 },
+	{ "SORT",	cmd_sort,	ST_SELECTED,	CMD_F_UID |
+	    CMD_F_NOEXPUNGE },
+	{ "THREAD",	cmd_thread,	ST_SELECTED,	CMD_F_UID |
+	    CMD_F_NOEXPUNGE },
 };
 
 const struct imap_command *

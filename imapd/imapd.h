@@ -46,7 +46,13 @@
 	"IDLE NAMESPACE UNSELECT UIDPLUS CHILDREN LIST-EXTENDED " \
 	"SPECIAL-USE LIST-STATUS MOVE CONDSTORE ESEARCH STATUS=SIZE " \
 	"BINARY COMPRESS=DEFLATE" \
-	" CREATE-SPECIAL-USE"
+	" CREATE-SPECIAL-USE" \
+	" SORT" \
+	" SORT=DISPLAY" \
+	" THREAD=ORDEREDSUBJECT" \
+	" THREAD=REFERENCES" \
+	" ESORT" \
+	" SEARCHRES"
 
 enum client_state {
 	CS_NOTAUTH,
@@ -111,6 +117,8 @@ struct client {
 	uint64_t		 seen_modseq;
 	uint32_t		*recent;	/* uids \Recent to us */
 	size_t			 nrecent;
+	uint32_t		*saved;		/* SEARCHRES: UIDs */
+	size_t			 nsaved;
 
 	struct client		*next;
 };
@@ -247,6 +255,22 @@ void	 imap_date_str(int64_t, char *, size_t);
 /* cmd-search.c */
 int	 cmd_search(struct client *, const char *, const struct imap_list *,
 	    int);
+int	 imap_search_run(struct client *, const struct imap_list *, size_t,
+	    uint32_t **, size_t *);
+
+/* cmd-sort.c */
+int	 cmd_sort(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_thread(struct client *, const char *, const struct imap_list *,
+	    int);
+
+/* searchres.c */
+#define SEARCHRES_MIN	0x01
+#define SEARCHRES_MAX	0x02
+void	 searchres_reset(struct client *);
+void	 searchres_save(struct client *, const uint32_t *, size_t, int, int);
+int	 searchres_has(const struct client *, uint32_t);
+int	 searchres_msgset(struct client *, uint32_t **, size_t *);
 
 /* bodystructure.c */
 struct mime_parser;

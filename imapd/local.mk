@@ -20,7 +20,8 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/prelogin.c imapd/client.c imapd/commands.c imapd/cmd-any.c \
 	imapd/cmd-mailbox.c imapd/cmd-select.c imapd/cmd-fetch.c \
 	imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
-	imapd/strings.c \
+	imapd/strings.c imapd/cmd-sort.c imapd/searchres.c \
+	imapd/sortkey.c imapd/thread.c imapd/sort.h \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
@@ -33,3 +34,15 @@ tests_unit_test_imap_fetch_SOURCES = tests/unit/test-imap-fetch.c \
 	imapd/bodystructure.c imapd/strings.c
 tests_unit_test_imap_fetch_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-fetch
+
+check_PROGRAMS += tests/unit/test-imap-sort
+tests_unit_test_imap_sort_SOURCES = tests/unit/test-imap-sort.c \
+	imapd/sortkey.c imapd/sort.h
+tests_unit_test_imap_sort_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-imap-sort
+
+check_PROGRAMS += tests/unit/test-imap-thread
+tests_unit_test_imap_thread_SOURCES = tests/unit/test-imap-thread.c \
+	imapd/thread.c imapd/sort.h
+tests_unit_test_imap_thread_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-imap-thread
