@@ -110,6 +110,56 @@ def send_and_read(inst):
     for line in text.splitlines():
         print("    | " + line)
     show_signatures(inst, text)
+    reply = EmailMessage()
+    reply["From"] = ALICE
+    reply["To"] = BOB
+    reply["Subject"] = "Re: Hello from the Sealmail demo"
+    reply["In-Reply-To"] = first_message_id(text)
+    reply["References"] = reply["In-Reply-To"]
+    reply.set_content("P.S. this one answers the first.\n")
+    say("alice follows up on her own message")
+    submit(inst, PORTS["submission"], ALICE, reply)
+    show_client_view(inst)
+
+
+def first_message_id(text):
+    for f in header_fields(text, "Message-ID"):
+        return " ".join(x.strip() for x in f).split(":", 1)[1].strip()
+    return None
+
+
+# What a mail client asks of imapd once bob's mail is in (issue 16):
+# the folder sorted and threaded, the quota, the mod-sequences it
+# resynchronises with.
+CLIENT_VIEW = ("ENABLE QRESYNC",
+               "SELECT INBOX",
+               "UID SORT (REVERSE ARRIVAL) UTF-8 ALL",
+               "UID THREAD REFERENCES UTF-8 ALL",
+               "FETCH 1:* (UID FLAGS MODSEQ ENVELOPE)",
+               "GETQUOTAROOT INBOX",
+               "STATUS Unsafe (MESSAGES UNSEEN SIZE HIGHESTMODSEQ)")
+
+
+def show_client_view(inst):
+    def two():
+        with imaplib.IMAP4("127.0.0.1", PORTS["imap"]) as m:
+            m.starttls(ssl_context=inst.client_tls_context())
+            m.login(BOB, PASSWORD)
+            return int(m.select("INBOX", readonly=True)[1][0]) >= 2
+    wait_for(two, 30, "the follow-up in bob's INBOX")
+    say("bob's mail client asks imapd:")
+    with imaplib.IMAP4("127.0.0.1", PORTS["imap"]) as m:
+        m.starttls(ssl_context=inst.client_tls_context())
+        m.login(BOB, PASSWORD)
+        for line in CLIENT_VIEW:
+            tag = m._new_tag()
+            print("    C: %s %s" % (tag.decode(), line))
+            m.send(tag + b" " + line.encode() + b"\r\n")
+            while True:
+                got = m._get_line()
+                print("    S: " + got.decode(errors="replace")[:110])
+                if got.startswith(tag + b" "):
+                    break
 
 
 def header_fields(text, name):
@@ -195,7 +245,8 @@ def start(prefix):
     inst = Instance(prefix=prefix, ports=PORTS)
     for addr in (ALICE, BOB, "postmaster@example.test"):
         inst.add_user(addr, PASSWORD)
-    say("domain example.test; users alice, bob, postmaster "
+    inst.ctl("user", "set", BOB, "quota_bytes=52428800")
+    say("domain example.test; users alice, bob (quota 50 MB), postmaster "
         "(password %s)" % PASSWORD)
     running = [d for d in DAEMONS if inst.built(d)]
     inst.start(*running, detach=True)
