@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "imapd.h"
 #include "log.h"
+#include "qresync.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
@@ -387,7 +388,8 @@ client_sync(struct client *c, int allow_expunge)
 	struct mbox	*mb = c->mb;
 	struct imsg	*m;
 	struct buf	 b;
-	size_t		 i, pos, before;
+	uint32_t	*gone = NULL;
+	size_t		 i, pos, before, ngone = 0;
 	int		 missing = 0;
 
 	if (mb == NULL)
@@ -405,13 +407,19 @@ client_sync(struct client *c, int allow_expunge)
 			i++;
 			continue;
 		}
-		client_printf(c, "* %zu EXPUNGE\r\n", i + 1);
+		if (c->qresync) {
+			gone = xreallocarray(gone, ngone + 1, sizeof(*gone));
+			gone[ngone++] = c->uids[i];
+		} else
+			client_printf(c, "* %zu EXPUNGE\r\n", i + 1);
 		memmove(&c->uids[i], &c->uids[i + 1],
 		    (c->n - i - 1) * sizeof(*c->uids));
 		memmove(&c->known[i], &c->known[i + 1],
 		    (c->n - i - 1) * sizeof(*c->known));
 		c->n--;
 	}
+	qresync_expunged(c, gone, ngone);
+	free(gone);
 	before = c->n;
 	pos = mbox_uid_pos(mb, c->n > 0 ? c->uids[c->n - 1] + 1 : 1);
 	for (; pos < mb->n; pos++)

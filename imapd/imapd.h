@@ -45,7 +45,8 @@
 #define IMAP_CAPS_AUTH	"IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE " \
 	"IDLE NAMESPACE UNSELECT UIDPLUS CHILDREN LIST-EXTENDED " \
 	"SPECIAL-USE LIST-STATUS MOVE CONDSTORE ESEARCH STATUS=SIZE " \
-	"BINARY COMPRESS=DEFLATE"
+	"BINARY COMPRESS=DEFLATE" \
+	" QRESYNC"
 
 enum client_state {
 	CS_NOTAUTH,
@@ -93,6 +94,7 @@ struct client {
 	int			 compress;
 	int			 rev2;
 	int			 condstore;
+	int			 qresync;	/* implies condstore */
 	int			 utf8;
 	char			*pending_tag;	/* IDLE, AUTHENTICATE */
 	struct event		*idle_ev;

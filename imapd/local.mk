@@ -12,6 +12,7 @@ check_PROGRAMS += tests/unit/test-imap-mailbox
 tests_unit_test_imap_mailbox_SOURCES = tests/unit/test-imap-mailbox.c \
 	imapd/mailbox.c imapd/mailbox.h imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
+tests_unit_test_imap_mailbox_SOURCES += imapd/expunged.c
 tests_unit_test_imap_mailbox_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-mailbox
 
@@ -24,6 +25,7 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
+imapd_imapd_SOURCES += imapd/expunged.c imapd/qresync.c imapd/qresync.h
 # -lcrypt: PAM modules (pam_userdb) call crypt_r; loading libcrypt at
 # startup lets the sanitizer runtime find the real crypt_r it intercepts.
 imapd_imapd_LDADD = $(SM_LIBS) $(PAM_LIBS) -lcrypt
@@ -33,3 +35,10 @@ tests_unit_test_imap_fetch_SOURCES = tests/unit/test-imap-fetch.c \
 	imapd/bodystructure.c imapd/strings.c
 tests_unit_test_imap_fetch_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-fetch
+
+check_PROGRAMS += tests/unit/test-imap-expunged
+tests_unit_test_imap_expunged_SOURCES = tests/unit/test-imap-expunged.c \
+	imapd/mailbox.c imapd/mailbox.h imapd/message.c imapd/folders.c \
+	imapd/index.c imapd/index.h imapd/expunged.c
+tests_unit_test_imap_expunged_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-imap-expunged

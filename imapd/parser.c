@@ -665,7 +665,7 @@ seq_number(const char **sp, uint32_t *n_r)
 		return -1;
 	while (*s >= '0' && *s <= '9') {
 		v = v * 10 + (uint64_t)(*s - '0');
-		if (v >= IMAP_SEQ_STAR)
+		if (v > UINT32_MAX)
 			return -1;
 		s++;
 	}
@@ -691,7 +691,8 @@ imap_seqset_parse(const char *s, struct imap_seqset *set)
 			if (seq_number(&s, &r.hi) == -1)
 				goto bad;
 		}
-		if (r.lo > r.hi) {
+		/* a range with '*' is ordered once '*' is known */
+		if (r.lo > r.hi && r.hi != IMAP_SEQ_STAR) {
 			uint32_t t = r.lo;
 			r.lo = r.hi;
 			r.hi = t;
