@@ -2,7 +2,8 @@
  * cmd-fetch.c - FETCH and UID FETCH: FLAGS, UID, INTERNALDATE,
  * RFC822.SIZE, ENVELOPE, BODY, BODYSTRUCTURE, MODSEQ, RFC822[.HEADER|
  * .TEXT], BODY[section]<partial>, BODY.PEEK, BINARY[.PEEK], BINARY.SIZE,
- * the ALL/FAST/FULL macros and CONDSTORE's CHANGEDSINCE.
+ * the ALL/FAST/FULL macros, CONDSTORE's CHANGEDSINCE and QRESYNC's
+ * VANISHED (qresync.c).
  *
  * Runs in the per-user process.  Fetch attributes come from the client
  * and are parsed here into a bounded list; message bytes are parsed by

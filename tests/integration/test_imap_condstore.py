@@ -333,6 +333,9 @@ class CondstoreTest(InstanceCase):
         lines = s.ok("UID EXPUNGE 1:5")
         self.assertEqual([x for x in lines if "VANISHED" in x],
                          ["* VANISHED 5"])
+        lines = s.ok("UID MOVE 4 INBOX")
+        self.assertIn("* VANISHED 4", lines)
+        self.assertNotIn("EXPUNGE", " ".join(lines))
         # and without QRESYNC, EXPUNGE as before
         plain = self.session()
         plain.ok("SELECT %s" % box)
