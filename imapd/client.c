@@ -388,8 +388,7 @@ client_sync(struct client *c, int allow_expunge)
 	struct mbox	*mb = c->mb;
 	struct imsg	*m;
 	struct buf	 b;
-	uint32_t	*gone = NULL;
-	size_t		 i, pos, before, ngone = 0;
+	size_t		 i, pos, before;
 	int		 missing = 0;
 
 	if (mb == NULL)
@@ -397,6 +396,8 @@ client_sync(struct client *c, int allow_expunge)
 	mbox_sync(mb);
 	if (c->seen_modseq == mb->meta.highestmodseq && c->n == mb->n)
 		return;
+	if (allow_expunge)
+		qresync_expunged(c);
 	for (i = 0; i < c->n;) {
 		if (mbox_find_uid(mb, c->uids[i]) != NULL) {
 			i++;
@@ -407,10 +408,7 @@ client_sync(struct client *c, int allow_expunge)
 			i++;
 			continue;
 		}
-		if (c->qresync) {
-			gone = xreallocarray(gone, ngone + 1, sizeof(*gone));
-			gone[ngone++] = c->uids[i];
-		} else
+		if (!c->qresync)	/* else told by qresync_expunged() */
 			client_printf(c, "* %zu EXPUNGE\r\n", i + 1);
 		memmove(&c->uids[i], &c->uids[i + 1],
 		    (c->n - i - 1) * sizeof(*c->uids));
@@ -418,8 +416,6 @@ client_sync(struct client *c, int allow_expunge)
 		    (c->n - i - 1) * sizeof(*c->known));
 		c->n--;
 	}
-	qresync_expunged(c, gone, ngone);
-	free(gone);
 	before = c->n;
 	pos = mbox_uid_pos(mb, c->n > 0 ? c->uids[c->n - 1] + 1 : 1);
 	for (; pos < mb->n; pos++)

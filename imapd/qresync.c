@@ -287,18 +287,30 @@ qresync_vanished(struct client *c, uint64_t since, const char *uidset)
 	return 0;
 }
 
-/* Expunged messages (ascending UIDs) as QRESYNC reports them. */
+/*
+ * With QRESYNC on, the messages of the session's view that are gone, as
+ * one VANISHED (client_sync() then drops them without EXPUNGE).
+ */
 void
-qresync_expunged(struct client *c, const uint32_t *uids, size_t n)
+qresync_expunged(struct client *c)
 {
 	struct buf	 b;
+	uint32_t	*gone;
+	size_t		 i, n = 0;
 
-	if (n == 0)
+	if (!c->qresync || c->mb == NULL)
 		return;
-	buf_init(&b, 0);
-	buf_addstr(&b, "* VANISHED ");
-	imap_seqset_format(uids, n, &b);
-	buf_addstr(&b, "\r\n");
-	client_write(c, b.data, b.len);
-	buf_free(&b);
+	gone = xreallocarray(NULL, c->n + 1, sizeof(*gone));
+	for (i = 0; i < c->n; i++)
+		if (mbox_find_uid(c->mb, c->uids[i]) == NULL)
+			gone[n++] = c->uids[i];
+	if (n > 0) {
+		buf_init(&b, 0);
+		buf_addstr(&b, "* VANISHED ");
+		imap_seqset_format(gone, n, &b);
+		buf_addstr(&b, "\r\n");
+		client_write(c, b.data, b.len);
+		buf_free(&b);
+	}
+	free(gone);
 }

@@ -28,6 +28,6 @@ int	 select_params_parse(struct client *, const struct imap_list *,
 	    struct select_params *, const char **);
 void	 qresync_select(struct client *, const struct select_params *);
 int	 qresync_vanished(struct client *, uint64_t, const char *);
-void	 qresync_expunged(struct client *, const uint32_t *, size_t);
+void	 qresync_expunged(struct client *);
 
 #endif
