@@ -25,7 +25,8 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
-imapd_imapd_SOURCES += imapd/expunged.c imapd/qresync.c imapd/qresync.h
+imapd_imapd_SOURCES += imapd/expunged.c imapd/qresync.c imapd/qresync.h \
+	imapd/condstore.c
 # -lcrypt: PAM modules (pam_userdb) call crypt_r; loading libcrypt at
 # startup lets the sanitizer runtime find the real crypt_r it intercepts.
 imapd_imapd_LDADD = $(SM_LIBS) $(PAM_LIBS) -lcrypt
@@ -42,3 +43,9 @@ tests_unit_test_imap_expunged_SOURCES = tests/unit/test-imap-expunged.c \
 	imapd/index.c imapd/index.h imapd/expunged.c
 tests_unit_test_imap_expunged_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-expunged
+
+check_PROGRAMS += tests/unit/test-imap-condstore
+tests_unit_test_imap_condstore_SOURCES = tests/unit/test-imap-condstore.c \
+	imapd/condstore.c
+tests_unit_test_imap_condstore_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-imap-condstore
