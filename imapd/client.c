@@ -491,7 +491,7 @@ client_msgset(struct client *c, const char *s, int uid, uint32_t **out,
 {
 	struct imap_seqset	 set;
 	unsigned char		*mark;
-	uint32_t		 lo, hi, star, t;
+	uint32_t		 lo, hi, star;
 	size_t			 i, j, n = 0;
 
 	*out = NULL;
@@ -505,13 +505,7 @@ client_msgset(struct client *c, const char *s, int uid, uint32_t **out,
 	star = uid ? c->uids[c->n - 1] : (uint32_t)c->n;
 	mark = xcalloc(c->n, 1);
 	for (i = 0; i < set.n; i++) {
-		lo = set.r[i].lo == IMAP_SEQ_STAR ? star : set.r[i].lo;
-		hi = set.r[i].hi == IMAP_SEQ_STAR ? star : set.r[i].hi;
-		if (lo > hi) {
-			t = lo;
-			lo = hi;
-			hi = t;
-		}
+		imap_seqrange_resolve(&set.r[i], star, &lo, &hi);
 		if (!uid) {
 			if (hi > c->n) {
 				free(mark);

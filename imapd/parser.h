@@ -114,6 +114,8 @@ struct imap_seqset {
 };
 
 int	 imap_seqset_parse(const char *, struct imap_seqset *);
+void	 imap_seqrange_resolve(const struct imap_seqrange *, uint32_t,
+	    uint32_t *, uint32_t *);
 void	 imap_seqset_free(struct imap_seqset *);
 int	 imap_seqset_contains(const struct imap_seqset *, uint32_t,
 	    uint32_t);

@@ -46,26 +46,18 @@ set_ranges(const struct client *c, const char *s, struct uid_range **out,
     size_t *n_r)
 {
 	struct imap_seqset	 set;
-	uint32_t		 star, lo, hi, t;
-	size_t			 i, n = 0;
+	uint32_t		 star;
+	size_t			 i;
 
 	if (imap_seqset_parse(s, &set) == -1)
 		return -1;
 	star = c->mb->meta.uidnext > 1 ? c->mb->meta.uidnext - 1 : 1;
 	*out = xreallocarray(NULL, set.n + 1, sizeof(**out));
-	for (i = 0; i < set.n; i++) {
-		lo = set.r[i].lo == IMAP_SEQ_STAR ? star : set.r[i].lo;
-		hi = set.r[i].hi == IMAP_SEQ_STAR ? star : set.r[i].hi;
-		if (lo > hi) {
-			t = lo;
-			lo = hi;
-			hi = t;
-		}
-		(*out)[n].lo = lo;
-		(*out)[n++].hi = hi;
-	}
+	for (i = 0; i < set.n; i++)
+		imap_seqrange_resolve(&set.r[i], star, &(*out)[i].lo,
+		    &(*out)[i].hi);
+	*n_r = uid_ranges_norm(*out, set.n);
 	imap_seqset_free(&set);
-	*n_r = uid_ranges_norm(*out, n);
 	return 0;
 }
 
@@ -86,37 +78,38 @@ in_ranges(const struct uid_range *v, size_t n, uint32_t uid)
 	return 0;
 }
 
+/* "* VANISHED [(EARLIER) ]uids" unless there are none. */
 static void
-ranges_format(const struct uid_range *v, size_t n, struct buf *b)
+vanished_line(struct client *c, int earlier, const struct uid_range *v,
+    size_t n)
 {
-	size_t	 i;
+	struct buf	 b;
+	size_t		 i;
 
+	if (n == 0)
+		return;
+	buf_init(&b, 0);
+	buf_addstr(&b, earlier ? "* VANISHED (EARLIER) " : "* VANISHED ");
 	for (i = 0; i < n; i++) {
-		buf_printf(b, "%s%u", i ? "," : "", v[i].lo);
+		buf_printf(&b, "%s%u", i ? "," : "", v[i].lo);
 		if (v[i].hi > v[i].lo)
-			buf_printf(b, ":%u", v[i].hi);
+			buf_printf(&b, ":%u", v[i].hi);
 	}
+	buf_addstr(&b, "\r\n");
+	client_write(c, b.data, b.len);
+	buf_free(&b);
 }
 
-/* "* VANISHED (EARLIER) ..." for the UIDs of known gone since since. */
+/* VANISHED (EARLIER) for the UIDs of known gone since since. */
 static void
 vanished_earlier(struct client *c, uint64_t since,
     const struct uid_range *known, size_t nknown)
 {
 	struct uid_range	*v;
-	struct buf		 b;
 	size_t			 n;
 
-	if ((n = mbox_vanished(c->mb, since, known, nknown, &v)) == 0) {
-		free(v);
-		return;
-	}
-	buf_init(&b, 0);
-	buf_addstr(&b, "* VANISHED (EARLIER) ");
-	ranges_format(v, n, &b);
-	buf_addstr(&b, "\r\n");
-	client_write(c, b.data, b.len);
-	buf_free(&b);
+	n = mbox_vanished(c->mb, since, known, nknown, &v);
+	vanished_line(c, 1, v, n);
 	free(v);
 }
 
@@ -253,23 +246,22 @@ qresync_vanished(struct client *c, uint64_t since, const char *uidset)
 void
 qresync_expunged(struct client *c)
 {
-	struct buf	 b;
-	uint32_t	*gone;
-	size_t		 i, n = 0;
+	struct uid_range	*gone;
+	size_t			 i, n = 0;
 
 	if (!c->qresync || c->mb == NULL)
 		return;
 	gone = xreallocarray(NULL, c->n + 1, sizeof(*gone));
-	for (i = 0; i < c->n; i++)
-		if (mbox_find_uid(c->mb, c->uids[i]) == NULL)
-			gone[n++] = c->uids[i];
-	if (n > 0) {
-		buf_init(&b, 0);
-		buf_addstr(&b, "* VANISHED ");
-		imap_seqset_format(gone, n, &b);
-		buf_addstr(&b, "\r\n");
-		client_write(c, b.data, b.len);
-		buf_free(&b);
+	for (i = 0; i < c->n; i++) {
+		if (mbox_find_uid(c->mb, c->uids[i]) != NULL)
+			continue;
+		if (n > 0 && gone[n - 1].hi + 1 == c->uids[i])
+			gone[n - 1].hi = c->uids[i];
+		else {
+			gone[n].lo = gone[n].hi = c->uids[i];
+			n++;
+		}
 	}
+	vanished_line(c, 0, gone, n);
 	free(gone);
 }
