@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "imapd.h"
 #include "log.h"
+#include "qresync.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
@@ -396,6 +397,8 @@ client_sync(struct client *c, int allow_expunge)
 	mbox_sync(mb);
 	if (c->seen_modseq == mb->meta.highestmodseq && c->n == mb->n)
 		return;
+	if (allow_expunge)
+		qresync_expunged(c);
 	for (i = 0; i < c->n;) {
 		if (mbox_find_uid(mb, c->uids[i]) != NULL) {
 			i++;
@@ -406,7 +409,8 @@ client_sync(struct client *c, int allow_expunge)
 			i++;
 			continue;
 		}
-		client_printf(c, "* %zu EXPUNGE\r\n", i + 1);
+		if (!c->qresync)	/* else told by qresync_expunged() */
+			client_printf(c, "* %zu EXPUNGE\r\n", i + 1);
 		memmove(&c->uids[i], &c->uids[i + 1],
 		    (c->n - i - 1) * sizeof(*c->uids));
 		memmove(&c->known[i], &c->known[i + 1],
@@ -488,7 +492,7 @@ client_msgset(struct client *c, const char *s, int uid, uint32_t **out,
 {
 	struct imap_seqset	 set;
 	unsigned char		*mark;
-	uint32_t		 lo, hi, star, t;
+	uint32_t		 lo, hi, star;
 	size_t			 i, j, n = 0;
 
 	*out = NULL;
@@ -504,13 +508,7 @@ client_msgset(struct client *c, const char *s, int uid, uint32_t **out,
 	star = uid ? c->uids[c->n - 1] : (uint32_t)c->n;
 	mark = xcalloc(c->n, 1);
 	for (i = 0; i < set.n; i++) {
-		lo = set.r[i].lo == IMAP_SEQ_STAR ? star : set.r[i].lo;
-		hi = set.r[i].hi == IMAP_SEQ_STAR ? star : set.r[i].hi;
-		if (lo > hi) {
-			t = lo;
-			lo = hi;
-			hi = t;
-		}
+		imap_seqrange_resolve(&set.r[i], star, &lo, &hi);
 		if (!uid) {
 			if (hi > c->n) {
 				free(mark);

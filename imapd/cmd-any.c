@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "imapd.h"
 #include "log.h"
+#include "qresync.h"
 #include "xmalloc.h"
 
 #define IDLE_POLL_SEC	2
@@ -270,8 +271,12 @@ cmd_enable(struct client *c, const char *tag, const struct imap_list *args,
 			return 0;
 		}
 		if (strcasecmp(s, "CONDSTORE") == 0 && !c->condstore) {
-			c->condstore = 1;
+			condstore_enable(c);
 			buf_addstr(&b, " CONDSTORE");
+		} else if (strcasecmp(s, "QRESYNC") == 0 && !c->qresync) {
+			c->qresync = 1;		/* and CONDSTORE with it */
+			condstore_enable(c);
+			buf_addstr(&b, " QRESYNC");
 		} else if (strcasecmp(s, "IMAP4rev2") == 0 && !c->rev2) {
 			c->rev2 = 1;
 			buf_addstr(&b, " IMAP4rev2");

@@ -2,7 +2,8 @@
  * cmd-fetch.c - FETCH and UID FETCH: FLAGS, UID, INTERNALDATE,
  * RFC822.SIZE, ENVELOPE, BODY, BODYSTRUCTURE, MODSEQ, RFC822[.HEADER|
  * .TEXT], BODY[section]<partial>, BODY.PEEK, BINARY[.PEEK], BINARY.SIZE,
- * the ALL/FAST/FULL macros and CONDSTORE's CHANGEDSINCE.
+ * the ALL/FAST/FULL macros, CONDSTORE's CHANGEDSINCE and QRESYNC's
+ * VANISHED (qresync.c).
  *
  * Runs in the per-user process.  Fetch attributes come from the client
  * and are parsed here into a bounded list; message bytes are parsed by
@@ -18,6 +19,7 @@
 #include "imapd.h"
 #include "log.h"
 #include "mime.h"
+#include "qresync.h"
 #include "xmalloc.h"
 
 #define FETCH_MAX_ITEMS	64
@@ -56,6 +58,8 @@ struct fetch {
 	int			 seen_changed;
 	int			 changedsince;
 	uint64_t		 since;
+	int			 vanished;	/* QRESYNC's VANISHED */
+	int			 modseq;	/* MODSEQ asked: CONDSTORE on */
 };
 
 void
@@ -283,17 +287,23 @@ fetch_parse(struct client *c, const struct imap_list *args, struct fetch *f)
 	} else if (imap_arg_atom(a, &s) == -1 || add_item(f, s) == -1)
 		return -1;
 	if (args->n == 3) {
+		/* (CHANGEDSINCE n [VANISHED]) */
 		l = args->v[2].type == IMAP_ARG_LIST ? args->v[2].list : NULL;
-		if (l == NULL || l->n != 2 ||
+		if (l == NULL || l->n < 2 || l->n > 3 ||
 		    !imap_arg_is_atom(&l->v[0], "CHANGEDSINCE") ||
-		    imap_arg_atom(&l->v[1], &s) == -1)
+		    imap_arg_atom(&l->v[1], &s) == -1 ||
+		    condstore_number(s, &f->since) == -1)
 			return -1;
 		f->changedsince = 1;
-		f->since = strtoull(s, NULL, 10);
-		c->condstore = 1;
+		if (l->n == 3 && !imap_arg_is_atom(&l->v[2], "VANISHED"))
+			return -1;
+		f->vanished = l->n == 3;
 		if (add_item(f, "MODSEQ") == -1)
 			return -1;
 	}
+	for (i = 0; i < f->n; i++)
+		if (f->it[i].kind == FI_MODSEQ)
+			f->modseq = 1;
 	return 0;
 }
 
@@ -541,7 +551,7 @@ fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
 	struct buf		 fl, hdr;
 	char			 date[64];
 	size_t			 i, start;
-	int			 r = 0, any = 0, need;
+	int			 r = 0, any = 0, need, changed = 0;
 
 	memset(&md, 0, sizeof(md));
 	for (i = 0; i < 3; i++)
@@ -566,7 +576,7 @@ fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
 		/* tell the client, whether or not it asked for FLAGS */
 		if (c->known[pos] < m->modseq)
 			c->known[pos] = m->modseq;
-		any = 1;
+		any = changed = 1;
 		f->seen_changed = 1;
 	}
 	buf_printf(out, "* %zu FETCH (", pos + 1);
@@ -637,6 +647,10 @@ fetch_one(struct client *c, struct fetch *f, size_t pos, struct imsg *m,
 		buf_printf(out, "FLAGS %s", buf_cstr(&fl));
 		buf_free(&fl);
 	}
+	/* a flag change is told with its modseq once CONDSTORE is on */
+	if (changed && c->condstore && !f->modseq)
+		buf_printf(out, " MODSEQ (%llu)",
+		    (unsigned long long)m->modseq);
 #undef SEP
 	buf_addstr(out, ")\r\n");
 gone:
@@ -669,13 +683,24 @@ cmd_fetch(struct client *c, const char *tag, const struct imap_list *args,
 		client_tagged(c, tag, "BAD", "Invalid FETCH arguments");
 		return 0;
 	}
+	if (f->vanished && (!uid || !c->qresync)) {
+		fetch_free(f);
+		free(f);
+		client_tagged(c, tag, "BAD", "VANISHED needs UID FETCH and "
+		    "ENABLE QRESYNC");
+		return 0;
+	}
 	if (client_msgset(c, s, uid, &set, &n) == -1) {
 		fetch_free(f);
 		free(f);
 		client_tagged(c, tag, "BAD", "Invalid message set");
 		return 0;
 	}
+	if (f->modseq)
+		condstore_enable(c);
 	mbox_sync(c->mb);
+	if (f->vanished)
+		qresync_vanished(c, f->since, s);
 	buf_init(&out, 0);
 	for (i = 0; i < n && !bad; i++) {
 		if ((m = client_msg(c, set[i])) == NULL)
@@ -683,7 +708,7 @@ cmd_fetch(struct client *c, const char *tag, const struct imap_list *args,
 		if (f->changedsince && m->modseq <= f->since)
 			continue;
 		buf_reset(&out);
-		if (fetch_one(c, f, set[i], m, uid, &out) == -1)
+		if (fetch_one(c, f, set[i], m, uid || c->qresync, &out) == -1)
 			bad = 1;
 		else
 			client_write(c, out.data, out.len);

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "imapd.h"
 #include "log.h"
+#include "qresync.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
@@ -99,9 +100,11 @@ cmd_select(struct client *c, const char *tag, const struct imap_list *args,
     int uid)
 {
 	struct mbox	*mb;
+	struct select_params sp;
 	char		*name, err[128];
-	size_t		 i;
+	const char	*perr;
 
+	memset(&sp, 0, sizeof(sp));
 	if (args->n < 1 || args->n > 2 ||
 	    (name = imap_mailbox_arg(c, &args->v[0])) == NULL) {
 		client_tagged(c, tag, "BAD", "SELECT mailbox");
@@ -113,10 +116,14 @@ cmd_select(struct client *c, const char *tag, const struct imap_list *args,
 			client_tagged(c, tag, "BAD", "Bad select parameters");
 			return 0;
 		}
-		for (i = 0; i < args->v[1].list->n; i++)
-			if (imap_arg_is_atom(&args->v[1].list->v[i],
-			    "CONDSTORE"))
-				c->condstore = 1;
+		if (select_params_parse(c, args->v[1].list, &sp,
+		    &perr) == -1) {
+			free(name);
+			client_tagged(c, tag, "BAD", "%s", perr);
+			return 0;
+		}
+		if (sp.condstore)
+			c->condstore = 1;
 	}
 	if (c->mb != NULL) {
 		client_view_reset(c);
@@ -136,6 +143,7 @@ cmd_select(struct client *c, const char *tag, const struct imap_list *args,
 	client_view_load(c);
 	c->state = CS_SELECTED;
 	select_responses(c);
+	qresync_select(c, &sp);
 	client_tagged(c, tag, "OK", "[%s] %s completed",
 	    c->readonly ? "READ-ONLY" : "READ-WRITE", c->cmdname);
 	return 0;

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "imapd.h"
 #include "mime.h"
+#include "qresync.h"
 #include "xmalloc.h"
 
 #define SEARCH_MAX_DEPTH	64
@@ -139,6 +140,29 @@ parse_and(struct sparse *sp, const struct imap_list *l)
 	return k;
 }
 
+/*
+ * MODSEQ [entry-name entry-type-req] n (RFC 7162 3.1.5): the entry is
+ * a flag's ("/flags/\\Seen") and the type priv, shared or all; a
+ * message's one modseq stands for all of them.
+ */
+static int
+parse_modseq(struct sparse *sp, struct skey *k)
+{
+	const char	*s, *t;
+
+	if ((s = next_str(sp)) == NULL)
+		return -1;
+	if (strncasecmp(s, "/flags/", 7) == 0) {
+		if (s[7] == '\0' || (t = next_str(sp)) == NULL ||
+		    (strcasecmp(t, "priv") != 0 &&
+		    strcasecmp(t, "shared") != 0 &&
+		    strcasecmp(t, "all") != 0) ||
+		    (s = next_str(sp)) == NULL)
+			return -1;
+	}
+	return condstore_number(s, &k->num);
+}
+
 static const struct {
 	const char	*name;
 	enum sk		 type;
@@ -207,16 +231,8 @@ parse_operand(struct sparse *sp, struct skey *k)
 		k->num = strtoull(s, &end, 10);
 		return *end == '\0' ? 0 : -1;
 	case SK_MODSEQ:
-		/* MODSEQ ["/flags/..." type] n */
 		sp->uses_modseq = 1;
-		if ((s = next_str(sp)) == NULL)
-			return -1;
-		if (*s == '/') {
-			if (next_str(sp) == NULL || (s = next_str(sp)) == NULL)
-				return -1;
-		}
-		k->num = strtoull(s, &end, 10);
-		return *end == '\0' ? 0 : -1;
+		return parse_modseq(sp, k);
 	case SK_BEFORE:
 	case SK_ON:
 	case SK_SINCE:
@@ -654,12 +670,17 @@ parse_return(struct sparse *sp, int *ret, int *esearch)
 
 static void
 search_reply(struct client *c, const char *tag, int uid, int esearch,
-    int ret, const uint32_t *hits, size_t n, uint64_t maxmodseq,
+    int ret, const uint32_t *hits, size_t n, const uint64_t *mods,
     int modseq)
 {
 	struct buf	 b;
 	size_t		 i;
+	uint64_t	 maxmodseq;
 
+	/* ESEARCH MIN and/or MAX alone: the modseq of those returned */
+	maxmodseq = condstore_result_modseq(mods, n, !esearch ||
+	    (ret & (R_ALL | R_COUNT)) ? 0 : (ret & R_MIN ? MODSEQ_OF_MIN : 0) |
+	    (ret & R_MAX ? MODSEQ_OF_MAX : 0));
 	buf_init(&b, 0);
 	if (!esearch) {
 		buf_addstr(&b, "* SEARCH");
@@ -702,7 +723,7 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 	struct skey	*k;
 	const char	*cs;
 	uint32_t	*hits, maxuid;
-	uint64_t	 maxmodseq = 0;
+	uint64_t	*mods;
 	size_t		 i, n = 0;
 	int		 ret = 0, esearch = 0;
 
@@ -745,19 +766,19 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 		return 0;
 	}
 	if (sp.uses_modseq)
-		c->condstore = 1;
+		condstore_enable(c);
 	mbox_sync(c->mb);
 	maxuid = c->n > 0 ? c->uids[c->n - 1] : 0;
 	hits = xreallocarray(NULL, c->n + 1, sizeof(*hits));
+	mods = xreallocarray(NULL, c->n + 1, sizeof(*mods));
 	for (i = 0; i < c->n; i++) {
 		memset(&d, 0, sizeof(d));
 		d.c = c;
 		if ((d.m = client_msg(c, i)) == NULL)
 			continue;
 		if (eval(k, &d, i, (uint32_t)c->n, maxuid)) {
+			mods[n] = d.m->modseq;
 			hits[n++] = uid ? d.m->uid : (uint32_t)i + 1;
-			if (d.m->modseq > maxmodseq)
-				maxmodseq = d.m->modseq;
 		}
 		if (d.mp != NULL)
 			mime_parser_free(d.mp);
@@ -770,9 +791,10 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 		    ((ret & R_MIN) ? SEARCHRES_MIN : 0) |
 		    ((ret & R_MAX) ? SEARCHRES_MAX : 0));
 	if (ret != R_SAVE)
-		search_reply(c, tag, uid, esearch, ret, hits, n, maxmodseq,
+		search_reply(c, tag, uid, esearch, ret, hits, n, mods,
 		    sp.uses_modseq);
 	free(hits);
+	free(mods);
 	client_tagged(c, tag, "OK", "SEARCH completed");
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "imapd.h"
 #include "log.h"
+#include "qresync.h"
 #include "xmalloc.h"
 
 int
@@ -105,10 +106,10 @@ store_parse(const struct imap_list *args, struct store_req *r)
 
 		if (m->n != 2 ||
 		    !imap_arg_is_atom(&m->v[0], "UNCHANGEDSINCE") ||
-		    imap_arg_atom(&m->v[1], &v) == -1)
+		    imap_arg_atom(&m->v[1], &v) == -1 ||
+		    condstore_number(v, &r->unchangedsince) == -1)
 			return -1;
 		r->unchanged = 1;
-		r->unchangedsince = strtoull(v, NULL, 10);
 		i++;
 	}
 	if (imap_arg_atom(&args->v[i], &op) == -1 || i + 2 != args->n)
@@ -145,7 +146,7 @@ store_one(struct client *c, size_t pos, struct imsg *m,
 	buf_reset(tmp);
 	client_flags(c, m, tmp);
 	client_printf(c, "* %zu FETCH (", pos + 1);
-	if (uid)
+	if (uid || c->qresync)
 		client_printf(c, "UID %u ", m->uid);
 	if (!r->silent)
 		client_printf(c, "FLAGS %s", buf_cstr(tmp));
@@ -186,7 +187,7 @@ cmd_store(struct client *c, const char *tag, const struct imap_list *args,
 		return 0;
 	}
 	if (r.unchanged)
-		c->condstore = 1;
+		condstore_enable(c);
 	mbox_sync(c->mb);
 	buf_init(&tmp, 0);
 	for (i = 0; i < n; i++) {

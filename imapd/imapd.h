@@ -52,7 +52,8 @@
 	" THREAD=ORDEREDSUBJECT" \
 	" THREAD=REFERENCES" \
 	" ESORT" \
-	" SEARCHRES"
+	" SEARCHRES" \
+	" QRESYNC"
 
 enum client_state {
 	CS_NOTAUTH,
@@ -100,6 +101,7 @@ struct client {
 	int			 compress;
 	int			 rev2;
 	int			 condstore;
+	int			 qresync;	/* implies condstore */
 	int			 utf8;
 	char			*pending_tag;	/* IDLE, AUTHENTICATE */
 	struct event		*idle_ev;

@@ -27,7 +27,8 @@
 #define IDX_VERSION	1
 
 enum {
-	T_UIDVALIDITY = 1, T_UIDNEXT, T_HIGHESTMODSEQ,
+	T_UIDVALIDITY = 1, T_UIDNEXT, T_HIGHESTMODSEQ, T_EXPUNGED_FLOOR,
+	T_EXP_HI = 5, T_EXP_MODSEQ,
 	T_UID = 10, T_FLAGS, T_MODSEQ, T_SIZE, T_DATE, T_BASE, T_KEYWORDS,
 	T_OLD_ENVELOPE, T_OLD_BODYSTRUCTURE, T_OLD_BODY	/* ignored */
 };
@@ -99,10 +100,11 @@ index_get_meta(struct mbox_index *ix, struct index_meta *m)
 	DBT			 key, val;
 	const void		*v;
 	size_t			 len;
-	uint64_t		 x;
+	uint64_t		 x, floor;
 	uint8_t			 tag;
 
 	memset(m, 0, sizeof(*m));
+	floor = 0;
 	memset(&key, 0, sizeof(key));
 	memset(&val, 0, sizeof(val));
 	key.data = (void *)"M";
@@ -121,7 +123,11 @@ index_get_meta(struct mbox_index *ix, struct index_meta *m)
 			m->uidnext = (uint32_t)x;
 		else if (tag == T_HIGHESTMODSEQ)
 			m->highestmodseq = x;
+		else if (tag == T_EXPUNGED_FLOOR)
+			floor = x + 1;
 	}
+	/* an index from before expunges were kept knows none of them */
+	m->expunged_floor = floor > 0 ? floor - 1 : m->highestmodseq;
 	return m->uidvalidity != 0 && m->uidnext != 0 ? 0 : -1;
 }
 
@@ -136,6 +142,7 @@ index_put_meta(struct mbox_index *ix, const struct index_meta *m)
 	db_rec_u32(&b, T_UIDVALIDITY, m->uidvalidity);
 	db_rec_u32(&b, T_UIDNEXT, m->uidnext);
 	db_rec_u64(&b, T_HIGHESTMODSEQ, m->highestmodseq);
+	db_rec_u64(&b, T_EXPUNGED_FLOOR, m->expunged_floor);
 	rc = put(ix, "M", 1, &b);
 	buf_free(&b);
 	return rc;
@@ -348,6 +355,109 @@ index_load(struct mbox_index *ix, int (*fn)(struct imsg *, void *),
 		}
 		if (fn(m, arg) == -1)
 			break;
+	}
+	c->close(c);
+	return rc == 0 || rc == DB_NOTFOUND ? 0 : -1;
+}
+
+/*
+ * Expunged UID ranges: key "EXP" and the range's first UID as four
+ * big-endian bytes (seven bytes, a length no other key has), value the
+ * last UID and the modseq of the range.
+ */
+#define EXP_PREFIX	"EXP"
+#define EXP_KEYLEN	7
+
+static void
+expkey(uint32_t lo, unsigned char k[EXP_KEYLEN])
+{
+	memcpy(k, EXP_PREFIX, 3);
+	uidkey(lo, k + 3);
+}
+
+int
+index_put_expunged(struct mbox_index *ix, const struct mbox_expunged *e)
+{
+	unsigned char	 k[EXP_KEYLEN];
+	struct buf	 b;
+	int		 rc;
+
+	expkey(e->lo, k);
+	buf_init(&b, 0);
+	db_rec_begin(&b, IDX_VERSION);
+	db_rec_u32(&b, T_EXP_HI, e->hi);
+	db_rec_u64(&b, T_EXP_MODSEQ, e->modseq);
+	rc = put(ix, k, sizeof(k), &b);
+	buf_free(&b);
+	return rc;
+}
+
+int
+index_del_expunged(struct mbox_index *ix, uint32_t lo)
+{
+	unsigned char	 k[EXP_KEYLEN];
+	DBT		 key;
+
+	expkey(lo, k);
+	memset(&key, 0, sizeof(key));
+	key.data = k;
+	key.size = sizeof(k);
+	return ix->db->del(ix->db, NULL, &key, 0) == 0 ? 0 : -1;
+}
+
+static int
+exp_decode(const DBT *key, const DBT *val, struct mbox_expunged *e)
+{
+	struct db_rec_reader	 r;
+	const unsigned char	*k = key->data;
+	const void		*v;
+	size_t			 len;
+	uint64_t		 x;
+	uint8_t			 tag;
+
+	if (key->size != EXP_KEYLEN || memcmp(k, EXP_PREFIX, 3) != 0 ||
+	    db_rec_open(&r, val->data, val->size) == -1 ||
+	    r.version != IDX_VERSION)
+		return -1;
+	memset(e, 0, sizeof(*e));
+	e->lo = (uint32_t)k[3] << 24 | (uint32_t)k[4] << 16 |
+	    (uint32_t)k[5] << 8 | k[6];
+	while (db_rec_next(&r, &tag, &v, &len) == 1) {
+		if (db_rec_int(v, len, &x) == -1)
+			continue;
+		if (tag == T_EXP_HI)
+			e->hi = (uint32_t)x;
+		else if (tag == T_EXP_MODSEQ)
+			e->modseq = x;
+	}
+	return e->lo != 0 && e->hi >= e->lo && e->modseq != 0 ? 0 : -1;
+}
+
+/* Call fn for every expunged range, in the order of their first UID. */
+int
+index_load_expunged(struct mbox_index *ix,
+    void (*fn)(const struct mbox_expunged *, void *), void *arg)
+{
+	struct mbox_expunged	 e;
+	unsigned char		 k[EXP_KEYLEN];
+	DBC			*c;
+	DBT			 key, val;
+	int			 rc;
+	u_int32_t		 op = DB_SET_RANGE;
+
+	if (ix->db->cursor(ix->db, NULL, &c, 0) != 0)
+		return -1;
+	expkey(0, k);
+	memset(&key, 0, sizeof(key));
+	memset(&val, 0, sizeof(val));
+	key.data = k;
+	key.size = sizeof(k);
+	while ((rc = c->get(c, &key, &val, op)) == 0) {
+		op = DB_NEXT;
+		if (key.size < 3 || memcmp(key.data, EXP_PREFIX, 3) != 0)
+			break;
+		if (exp_decode(&key, &val, &e) == 0)
+			fn(&e, arg);
 	}
 	c->close(c);
 	return rc == 0 || rc == DB_NOTFOUND ? 0 : -1;

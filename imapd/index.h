@@ -6,7 +6,8 @@
  * UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of the folder, and per UID the
  * Maildir base name of the file, the flags and keywords, the modseq of the
  * last change, RFC822.SIZE, INTERNALDATE and the cached ENVELOPE and
- * BODYSTRUCTURE.  The Maildir stays the truth for which messages exist and
+ * BODYSTRUCTURE; and the UID ranges expunged lately with their modseq.
+ * The Maildir stays the truth for which messages exist and
  * their system flags; mailbox.c reconciles the two on every rescan.
  *
  * Only the user's own imapd process (vmail, chrooted to the user's mail
@@ -51,6 +52,17 @@ struct index_meta {
 	uint32_t	 uidvalidity;
 	uint32_t	 uidnext;
 	uint64_t	 highestmodseq;
+	uint64_t	 expunged_floor;	/* expunges to it forgotten */
+};
+
+/*
+ * UIDs lo..hi were expunged, the last of them at modseq (QRESYNC's
+ * VANISHED (EARLIER)); see expunged.c.
+ */
+struct mbox_expunged {
+	uint32_t	 lo;
+	uint32_t	 hi;
+	uint64_t	 modseq;
 };
 
 struct mbox_index;
@@ -64,6 +76,10 @@ int	 index_load(struct mbox_index *, int (*)(struct imsg *, void *),
 int	 index_put(struct mbox_index *, const struct imsg *);
 int	 index_del(struct mbox_index *, uint32_t);
 int	 index_sync(struct mbox_index *);
+int	 index_put_expunged(struct mbox_index *, const struct mbox_expunged *);
+int	 index_del_expunged(struct mbox_index *, uint32_t);
+int	 index_load_expunged(struct mbox_index *,
+	    void (*)(const struct mbox_expunged *, void *), void *);
 
 /*
  * Cached ENVELOPE, BODY and BODYSTRUCTURE live in records of their own

@@ -12,6 +12,7 @@ check_PROGRAMS += tests/unit/test-imap-mailbox
 tests_unit_test_imap_mailbox_SOURCES = tests/unit/test-imap-mailbox.c \
 	imapd/mailbox.c imapd/mailbox.h imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
+tests_unit_test_imap_mailbox_SOURCES += imapd/expunged.c
 tests_unit_test_imap_mailbox_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-mailbox
 
@@ -25,6 +26,8 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
+imapd_imapd_SOURCES += imapd/expunged.c imapd/qresync.c imapd/qresync.h \
+	imapd/condstore.c
 # -lcrypt: PAM modules (pam_userdb) call crypt_r; loading libcrypt at
 # startup lets the sanitizer runtime find the real crypt_r it intercepts.
 imapd_imapd_LDADD = $(SM_LIBS) $(PAM_LIBS) -lcrypt
@@ -46,3 +49,16 @@ tests_unit_test_imap_thread_SOURCES = tests/unit/test-imap-thread.c \
 	imapd/thread.c imapd/sort.h
 tests_unit_test_imap_thread_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-thread
+
+check_PROGRAMS += tests/unit/test-imap-expunged
+tests_unit_test_imap_expunged_SOURCES = tests/unit/test-imap-expunged.c \
+	imapd/mailbox.c imapd/mailbox.h imapd/message.c imapd/folders.c \
+	imapd/index.c imapd/index.h imapd/expunged.c
+tests_unit_test_imap_expunged_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-imap-expunged
+
+check_PROGRAMS += tests/unit/test-imap-condstore
+tests_unit_test_imap_condstore_SOURCES = tests/unit/test-imap-condstore.c \
+	imapd/condstore.c
+tests_unit_test_imap_condstore_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-imap-condstore

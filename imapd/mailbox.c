@@ -272,8 +272,10 @@ mbox_open(const char *name, char *err, size_t errlen)
 		mb->meta.uidnext = 1;
 		mb->meta.highestmodseq = 1;
 		mbox_meta_save(mb);
-	} else
+	} else {
 		index_load(mb->ix, load_cb, mb);
+		mbox_expunged_load(mb);
+	}
 	buf_init(&mb->cache, 0);
 	mb->force_scan = 1;
 	mb->refs = 1;
@@ -313,6 +315,7 @@ mbox_close(struct mbox *mb)
 	for (i = 0; i < mb->n; i++)
 		imsg_free(mb->msgs[i]);
 	free(mb->msgs);
+	mbox_expunged_free(mb);
 	index_close(mb->ix);
 	buf_free(&mb->cache);
 	md_folder_close(&mb->md);
@@ -521,7 +524,8 @@ static void
 rescan(struct mbox *mb)
 {
 	struct scan	 sc;
-	size_t		 i, j;
+	size_t		 i, j, ngone = 0;
+	uint32_t	*gone = NULL;
 	uint64_t	 before = mb->meta.highestmodseq;
 	int		 changed = 0;
 
@@ -545,6 +549,8 @@ rescan(struct mbox *mb)
 			continue;
 		}
 		index_del(mb->ix, mb->msgs[i]->uid);
+		gone = xreallocarray(gone, ngone + 1, sizeof(*gone));
+		gone[ngone++] = mb->msgs[i]->uid;
 		mb->hdr_bytes -= mb->msgs[i]->hdrlen;
 		imsg_free(mb->msgs[i]);
 		changed = 1;
@@ -552,6 +558,9 @@ rescan(struct mbox *mb)
 	mb->n = j;
 	if (changed)
 		mb->meta.highestmodseq++;
+	for (i = 0; i < ngone; i++)
+		mbox_expunged_add(mb, gone[i], mb->meta.highestmodseq);
+	free(gone);
 	if (sc.nfound > 0)
 		changed = 1;
 

@@ -26,6 +26,7 @@
  *			COPY, reading them
  *	folders.c	folders as a whole: LIST, CREATE, DELETE, RENAME,
  *			subscriptions
+ *	expunged.c	the UIDs expunged lately, for QRESYNC
  */
 #ifndef SM_IMAP_MAILBOX_H
 #define SM_IMAP_MAILBOX_H
@@ -53,7 +54,14 @@ struct mbox {
 	uint32_t		 cache_uid;
 	size_t			 hdr_bytes;	/* kept in imsg.hdr */
 	struct buf		 cache;
+	struct mbox_expunged	*exp;		/* oldest first (expunged.c) */
+	size_t			 nexp;
 	struct mbox		*next;
+};
+
+struct uid_range {
+	uint32_t	 lo;
+	uint32_t	 hi;
 };
 
 void	 mbox_set_root(const char *);
@@ -94,6 +102,14 @@ void	 mbox_ensure_defaults(void);
 
 int	 mbox_subscribed(const char *);
 int	 mbox_subscribe(const char *, int);
+
+/* expunged.c: expunged UIDs remembered for QRESYNC */
+void	 mbox_expunged_load(struct mbox *);
+void	 mbox_expunged_free(struct mbox *);
+void	 mbox_expunged_add(struct mbox *, uint32_t, uint64_t);
+size_t	 mbox_vanished(const struct mbox *, uint64_t,
+	    const struct uid_range *, size_t, struct uid_range **);
+size_t	 uid_ranges_norm(struct uid_range *, size_t);
 
 /* Between mailbox.c and message.c. */
 #define MBOX_MSG_MAX	(256UL * 1024 * 1024)

@@ -86,6 +86,7 @@ mbox_expunge_msg(struct mbox *mb, uint32_t uid)
 	mb->hdr_bytes -= m->hdrlen;
 	imsg_free(m);
 	mb->meta.highestmodseq++;
+	mbox_expunged_add(mb, uid, mb->meta.highestmodseq);
 	index_put_meta(mb->ix, &mb->meta);
 	return 0;
 }

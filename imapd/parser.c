@@ -665,7 +665,7 @@ seq_number(const char **sp, uint32_t *n_r)
 		return -1;
 	while (*s >= '0' && *s <= '9') {
 		v = v * 10 + (uint64_t)(*s - '0');
-		if (v >= IMAP_SEQ_STAR)
+		if (v > UINT32_MAX)
 			return -1;
 		s++;
 	}
@@ -691,7 +691,8 @@ imap_seqset_parse(const char *s, struct imap_seqset *set)
 			if (seq_number(&s, &r.hi) == -1)
 				goto bad;
 		}
-		if (r.lo > r.hi) {
+		/* a range with '*' is ordered once '*' is known */
+		if (r.lo > r.hi && r.hi != IMAP_SEQ_STAR) {
 			uint32_t t = r.lo;
 			r.lo = r.hi;
 			r.hi = t;
@@ -721,22 +722,30 @@ imap_seqset_free(struct imap_seqset *set)
 	set->n = 0;
 }
 
+/* Range r with '*' standing for star, as lo <= hi. */
+void
+imap_seqrange_resolve(const struct imap_seqrange *r, uint32_t star,
+    uint32_t *lo, uint32_t *hi)
+{
+	*lo = r->lo == IMAP_SEQ_STAR ? star : r->lo;
+	*hi = r->hi == IMAP_SEQ_STAR ? star : r->hi;
+	if (*lo > *hi) {
+		star = *lo;
+		*lo = *hi;
+		*hi = star;
+	}
+}
+
 /* Is n in the set, with '*' standing for star (the largest in use)? */
 int
 imap_seqset_contains(const struct imap_seqset *set, uint32_t n,
     uint32_t star)
 {
-	uint32_t	 lo, hi, t;
+	uint32_t	 lo, hi;
 	size_t		 i;
 
 	for (i = 0; i < set->n; i++) {
-		lo = set->r[i].lo == IMAP_SEQ_STAR ? star : set->r[i].lo;
-		hi = set->r[i].hi == IMAP_SEQ_STAR ? star : set->r[i].hi;
-		if (lo > hi) {
-			t = lo;
-			lo = hi;
-			hi = t;
-		}
+		imap_seqrange_resolve(&set->r[i], star, &lo, &hi);
 		if (n >= lo && n <= hi)
 			return 1;
 	}

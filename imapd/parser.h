@@ -97,10 +97,11 @@ int	 imap_arg_atom(const struct imap_arg *, const char **);
 int	 imap_arg_is_atom(const struct imap_arg *, const char *);
 
 /*
- * Sequence sets: "1:3,7,10:*".  '*' is stored as IMAP_SEQ_STAR and
- * resolved against the mailbox when the set is used.
+ * Sequence sets: "1:3,7,10:*".  Numbers go from 1 to 4294967295 (2^32-1,
+ * RFC 3501 nz-number); '*' is stored as IMAP_SEQ_STAR, the 0 no number
+ * can be, and resolved against the mailbox when the set is used.
  */
-#define IMAP_SEQ_STAR	UINT32_MAX
+#define IMAP_SEQ_STAR	0
 
 struct imap_seqrange {
 	uint32_t	 lo;
@@ -113,6 +114,8 @@ struct imap_seqset {
 };
 
 int	 imap_seqset_parse(const char *, struct imap_seqset *);
+void	 imap_seqrange_resolve(const struct imap_seqrange *, uint32_t,
+	    uint32_t *, uint32_t *);
 void	 imap_seqset_free(struct imap_seqset *);
 int	 imap_seqset_contains(const struct imap_seqset *, uint32_t,
 	    uint32_t);

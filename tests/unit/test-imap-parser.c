@@ -258,9 +258,42 @@ static const struct {
 	{ "", 0, 0, 0, 0 },
 	{ "1:", 0, 0, 0, 0 },
 	{ "a", 0, 0, 0, 0 },
-	{ "4294967295", 0, 0, 0, 0 },
 	{ "4294967294", 1, 4294967294U, 1, 1 },
+	/* every number up to 2^32-1 is a legal nz-number */
+	{ "4294967295", 1, 4294967295U, 1, 1 },
+	{ "1:4294967295", 1, 4294967295U, 3, 1 },
+	{ "1:4294967295", 1, 5, 3, 1 },
+	{ "4294967295:1", 1, 77, 3, 1 },
+	{ "12:4294967295", 1, 11, 20, 0 },
+	{ "*:4294967295", 1, 11, 10, 1 },
+	{ "*:4294967295", 1, 9, 10, 0 },
+	{ "*:4294967295", 1, 10, 10, 1 },
+	{ "*:4294967295", 1, 4294967295U, 10, 1 },
+	{ "4294967295:*", 1, 9, 10, 0 },
+	{ "4294967296", 0, 0, 0, 0 },
+	{ "1:4294967296", 0, 0, 0, 0 },
+	{ "18446744073709551617", 0, 0, 0, 0 },
+	{ "0:5", 0, 0, 0, 0 },
+	{ "5:0", 0, 0, 0, 0 },
+	{ "*:*", 1, 10, 10, 1 },
+	{ "*:*", 1, 9, 10, 0 },
 };
+
+static void
+test_seqset_max(void)
+{
+	struct imap_seqset	 set;
+
+	test_begin("seqset: the largest number, '*' standing for star");
+	test_assert(imap_seqset_parse("3,1:4294967295", &set) == 0);
+	test_assert(imap_seqset_max(&set, 10) == 4294967295U);
+	imap_seqset_free(&set);
+	test_assert(imap_seqset_parse("2:*", &set) == 0);
+	test_assert(imap_seqset_max(&set, 10) == 10);
+	test_assert(imap_seqset_max(&set, 1) == 2);
+	imap_seqset_free(&set);
+	test_end();
+}
 
 static void
 test_seqset_table(void)
@@ -320,6 +353,7 @@ main(void)
 		test_parser_resyncs_after_error,
 		test_parser_line_limit,
 		test_seqset_table,
+		test_seqset_max,
 		test_seqset_format,
 		NULL
 	};
