@@ -676,6 +676,7 @@ cmd_fetch(struct client *c, const char *tag, const struct imap_list *args,
 		return 0;
 	}
 	mbox_sync(c->mb);
+	client_keywords_sync(c);
 	buf_init(&out, 0);
 	for (i = 0; i < n && !bad; i++) {
 		if ((m = client_msg(c, set[i])) == NULL)

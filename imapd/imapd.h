@@ -110,6 +110,7 @@ struct client {
 	uint64_t		 seen_modseq;
 	uint32_t		*recent;	/* uids \Recent to us */
 	size_t			 nrecent;
+	size_t			 kw_told;	/* of mb->kw, in FLAGS */
 
 	struct client		*next;
 };
@@ -242,6 +243,13 @@ int	 cmd_uid(struct client *, const char *, const struct imap_list *,
 int	 cmd_fetch(struct client *, const char *, const struct imap_list *,
 	    int);
 void	 imap_date_str(int64_t, char *, size_t);
+
+/* flags.c */
+int	 client_recent_has(const struct client *, uint32_t);
+void	 client_recent_claim(struct client *, size_t);
+void	 client_recent_drop(struct client *, uint32_t);
+void	 client_flags_announce(struct client *);
+void	 client_keywords_sync(struct client *);
 
 /* cmd-search.c */
 int	 cmd_search(struct client *, const char *, const struct imap_list *,

@@ -53,6 +53,8 @@ struct mbox {
 	uint32_t		 cache_uid;
 	size_t			 hdr_bytes;	/* kept in imsg.hdr */
 	struct buf		 cache;
+	char			**kw;		/* keywords in use, by age */
+	size_t			 nkw;
 	struct mbox		*next;
 };
 
@@ -77,6 +79,7 @@ int	 mbox_append(struct mbox *, const void *, size_t, uint32_t,
 	    const char *, int64_t, uint32_t *);
 int	 mbox_copy(struct mbox *, const struct imsg *, struct mbox *,
 	    uint32_t *);
+int	 mbox_keywords_add(struct mbox *, const char *, struct buf *, int);
 int	 mbox_read(struct mbox *, const struct imsg *, const struct buf **);
 int	 mbox_read_header(struct mbox *, struct imsg *, struct buf *);
 int	 mbox_cache_get(struct mbox *, const struct imsg *, int,
@@ -95,6 +98,7 @@ int	 mbox_subscribe(const char *, int);
 
 /* Between mailbox.c and message.c. */
 #define MBOX_MSG_MAX	(256UL * 1024 * 1024)
+#define MBOX_KEYWORDS_MAX 1000	/* a client may define in one folder */
 void	 mbox_msgs_append(struct mbox *, struct imsg *);
 void	 mbox_meta_save(struct mbox *);
 char	*mbox_cur_name(const char *, uint32_t);
