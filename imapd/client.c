@@ -352,7 +352,6 @@ client_view_load(struct client *c)
 	for (i = 0; i < c->mb->n; i++)
 		view_add(c, c->mb->msgs[i]);
 	client_recent_claim(c, 0);
-	c->kw_told = 0;
 	c->seen_modseq = c->mb->meta.highestmodseq;
 }
 
@@ -447,16 +446,7 @@ client_msg(struct client *c, size_t i)
 static size_t
 view_pos(const struct client *c, uint32_t uid)
 {
-	size_t	 lo = 0, hi = c->n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (c->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return imap_uid_pos(c->uids, c->n, uid);
 }
 
 /*

@@ -32,14 +32,15 @@
 #define SYSTEM_FLAGS	"\\Answered \\Flagged \\Deleted \\Seen \\Draft " \
 	"$Forwarded"
 
-static size_t
-recent_pos(const struct client *c, uint32_t uid)
+/* Where uid is, or would go, in the ascending v[0..n). */
+size_t
+imap_uid_pos(const uint32_t *v, size_t n, uint32_t uid)
 {
-	size_t	 lo = 0, hi = c->nrecent, mid;
+	size_t	 lo = 0, hi = n, mid;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (c->recent[mid] < uid)
+		if (v[mid] < uid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -50,7 +51,7 @@ recent_pos(const struct client *c, uint32_t uid)
 int
 client_recent_has(const struct client *c, uint32_t uid)
 {
-	size_t	 i = recent_pos(c, uid);
+	size_t	 i = imap_uid_pos(c->recent, c->nrecent, uid);
 
 	return i < c->nrecent && c->recent[i] == uid;
 }
@@ -85,7 +86,7 @@ client_recent_claim(struct client *c, size_t from)
 void
 client_recent_drop(struct client *c, uint32_t uid)
 {
-	size_t	 i = recent_pos(c, uid);
+	size_t	 i = imap_uid_pos(c->recent, c->nrecent, uid);
 
 	if (i >= c->nrecent || c->recent[i] != uid)
 		return;

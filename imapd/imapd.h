@@ -245,6 +245,7 @@ int	 cmd_fetch(struct client *, const char *, const struct imap_list *,
 void	 imap_date_str(int64_t, char *, size_t);
 
 /* flags.c */
+size_t	 imap_uid_pos(const uint32_t *, size_t, uint32_t);
 int	 client_recent_has(const struct client *, uint32_t);
 void	 client_recent_claim(struct client *, size_t);
 void	 client_recent_drop(struct client *, uint32_t);

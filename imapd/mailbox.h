@@ -11,6 +11,8 @@
  * An open folder (struct mbox) is shared by every session of the process
  * that selects it: one process serves all connections of one user, so
  * sessions see each other's changes through the same in-memory state.
+ * It lists the keywords its messages use (kw, spelt as first given),
+ * which sessions announce in FLAGS (flags.c).
  * mbox_sync() notices what other Maildir writers did (the mda dropping
  * files into new/, mbsync or mutt renaming or removing files in cur/) by
  * the directories' modification times and rescans.
