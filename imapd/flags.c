@@ -69,11 +69,13 @@ client_recent_claim(struct client *c, size_t from)
 
 	if (c->rev2)
 		return;
-	for (i = from; i < c->n; i++) {
-		if (c->uids[i] < before)
-			continue;
-		c->recent = xreallocarray(c->recent, c->nrecent + 1,
-		    sizeof(*c->recent));
+	if ((i = imap_uid_pos(c->uids, c->n, before)) < from)
+		i = from;
+	if (i >= c->n)
+		return;
+	c->recent = xreallocarray(c->recent, c->nrecent + c->n - i,
+	    sizeof(*c->recent));
+	for (; i < c->n; i++) {
 		c->recent[c->nrecent++] = c->uids[i];
 		if (!c->readonly && c->uids[i] >= mb->meta.recentuid)
 			mb->meta.recentuid = c->uids[i] + 1;
