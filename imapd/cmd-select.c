@@ -124,23 +124,25 @@ store_parse(const struct imap_list *args, struct store_req *r)
 }
 
 /*
- * Keywords the STORE sets become the folder's (spelt as it knows them)
- * and are announced before any FETCH response shows them.
+ * Keywords the STORE sets become the folder's (spelt as it knows them),
+ * and every keyword, these or another session's, is announced before a
+ * FETCH response shows it.
  */
 static int
 store_keywords(struct client *c, struct store_req *r)
 {
 	struct buf	 canon;
 
-	if (r->op < 0 || r->kw.len == 0)
-		return 0;
-	buf_init(&canon, 0);
-	if (mbox_keywords_add(c->mb, buf_cstr(&r->kw), &canon, 1) == -1) {
-		buf_free(&canon);
-		return -1;
+	if (r->op >= 0 && r->kw.len > 0) {
+		buf_init(&canon, 0);
+		if (mbox_keywords_add(c->mb, buf_cstr(&r->kw), &canon,
+		    1) == -1) {
+			buf_free(&canon);
+			return -1;
+		}
+		buf_free(&r->kw);
+		r->kw = canon;
 	}
-	buf_free(&r->kw);
-	r->kw = canon;
 	client_keywords_sync(c);
 	return 0;
 }

@@ -312,6 +312,16 @@ class RecentTest(unittest.TestCase):
         # a later SELECT lists it at once
         self.assertIn("$fresh", flags_list(b.ok("SELECT %s" % box)))
 
+    def test_keyword_set_elsewhere_is_announced_before_a_store_shows_it(self):
+        a, b = self.session(), self.session()
+        box = self.folder(a, 1)
+        a.ok("SELECT %s" % box)
+        b.ok("SELECT %s" % box)
+        b.ok("STORE 1 +FLAGS ($Elsewhere)")
+        # a's STORE of a system flag shows the message's keywords
+        out = a.ok("STORE 1 +FLAGS (\\Seen)")
+        self.assert_flags_before_fetch(out, "$Elsewhere")
+
     def test_keyword_arriving_by_copy_is_announced(self):
         a, b = self.session(), self.session()
         src = self.folder(a, 1)
