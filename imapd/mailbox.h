@@ -55,7 +55,7 @@ struct mbox {
 	uint32_t		 cache_uid;
 	size_t			 hdr_bytes;	/* kept in imsg.hdr */
 	struct buf		 cache;
-	char			**kw;		/* keywords in use, by age */
+	char			**kw;		/* keywords in use */
 	size_t			 nkw;
 	struct mbox		*next;
 };
