@@ -73,6 +73,7 @@ client_view_reset(struct client *c)
 	c->n = c->cap = c->nrecent = 0;
 	c->seen_modseq = 0;
 	searchres_reset(c);
+	c->kw_told = 0;
 	if (c->mb != NULL)
 		mbox_close(c->mb);
 	c->mb = NULL;
@@ -307,23 +308,6 @@ client_tagged(struct client *c, const char *tag, const char *status,
 	client_write(c, "\r\n", 2);
 }
 
-static int
-recent_has(const struct client *c, uint32_t uid)
-{
-	size_t	 lo = 0, hi = c->nrecent, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (c->recent[mid] == uid)
-			return 1;
-		if (c->recent[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
-}
-
 void
 client_flags(const struct client *c, const struct imsg *m, struct buf *b)
 {
@@ -342,7 +326,7 @@ client_flags(const struct client *c, const struct imsg *m, struct buf *b)
 	if (m->keywords != NULL)
 		buf_printf(b, "%s%s", b->len > start + 1 ? " " : "",
 		    m->keywords);
-	if (!c->rev2 && recent_has(c, m->uid))
+	if (!c->rev2 && client_recent_has(c, m->uid))
 		buf_printf(b, "%s\\Recent", b->len > start + 1 ? " " : "");
 	buf_addc(b, ')');
 }
@@ -359,13 +343,6 @@ view_add(struct client *c, struct imsg *m)
 	c->uids[c->n] = m->uid;
 	c->known[c->n] = m->modseq;
 	c->n++;
-	if (m->recent) {
-		/* the first session to see a new message owns \Recent */
-		m->recent = 0;
-		c->recent = xreallocarray(c->recent, c->nrecent + 1,
-		    sizeof(*c->recent));
-		c->recent[c->nrecent++] = m->uid;
-	}
 }
 
 /* The view of a just selected folder: every message in it. */
@@ -376,6 +353,7 @@ client_view_load(struct client *c)
 
 	for (i = 0; i < c->mb->n; i++)
 		view_add(c, c->mb->msgs[i]);
+	client_recent_claim(c, 0);
 	c->seen_modseq = c->mb->meta.highestmodseq;
 }
 
@@ -395,6 +373,7 @@ client_sync(struct client *c, int allow_expunge)
 	if (mb == NULL)
 		return;
 	mbox_sync(mb);
+	client_keywords_sync(c);
 	if (c->seen_modseq == mb->meta.highestmodseq && c->n == mb->n)
 		return;
 	if (allow_expunge)
@@ -411,6 +390,7 @@ client_sync(struct client *c, int allow_expunge)
 		}
 		if (!c->qresync)	/* else told by qresync_expunged() */
 			client_printf(c, "* %zu EXPUNGE\r\n", i + 1);
+		client_recent_drop(c, c->uids[i]);
 		memmove(&c->uids[i], &c->uids[i + 1],
 		    (c->n - i - 1) * sizeof(*c->uids));
 		memmove(&c->known[i], &c->known[i + 1],
@@ -421,6 +401,7 @@ client_sync(struct client *c, int allow_expunge)
 	pos = mbox_uid_pos(mb, c->n > 0 ? c->uids[c->n - 1] + 1 : 1);
 	for (; pos < mb->n; pos++)
 		view_add(c, mb->msgs[pos]);
+	client_recent_claim(c, before);
 	if (c->n != before) {
 		client_printf(c, "* %zu EXISTS\r\n", c->n);
 		if (!c->rev2)
@@ -470,16 +451,7 @@ client_msg(struct client *c, size_t i)
 static size_t
 view_pos(const struct client *c, uint32_t uid)
 {
-	size_t	 lo = 0, hi = c->n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (c->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return imap_uid_pos(c->uids, c->n, uid);
 }
 
 /*

@@ -699,6 +699,7 @@ cmd_fetch(struct client *c, const char *tag, const struct imap_list *args,
 	if (f->modseq)
 		condstore_enable(c);
 	mbox_sync(c->mb);
+	client_keywords_sync(c);
 	if (f->vanished)
 		qresync_vanished(c, f->since, s);
 	buf_init(&out, 0);

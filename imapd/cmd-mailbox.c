@@ -63,11 +63,7 @@ select_responses(struct client *c)
 	struct mbox	*mb = c->mb;
 	size_t		 i, unseen = 0;
 
-	client_printf(c, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-	    "\\Draft $Forwarded)\r\n");
-	client_printf(c, "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n",
-	    c->readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft "
-	    "$Forwarded \\*");
+	client_flags_announce(c);
 	client_printf(c, "* %zu EXISTS\r\n", c->n);
 	if (!c->rev2) {
 		client_printf(c, "* %zu RECENT\r\n", c->nrecent);
@@ -512,15 +508,14 @@ status_items(struct client *c, const char *name,
 			v = mb->meta.uidvalidity;
 		else if (strcasecmp(it, "HIGHESTMODSEQ") == 0)
 			v = mb->meta.highestmodseq;
-		else if (strcasecmp(it, "RECENT") == 0 ||
-		    strcasecmp(it, "UNSEEN") == 0 ||
+		else if (strcasecmp(it, "RECENT") == 0)
+			v = mb->n - mbox_uid_pos(mb, mb->meta.recentuid);
+		else if (strcasecmp(it, "UNSEEN") == 0 ||
 		    strcasecmp(it, "DELETED") == 0 ||
 		    strcasecmp(it, "SIZE") == 0) {
 			for (j = 0, v = 0, size = 0; j < mb->n; j++) {
 				struct imsg *m = mb->msgs[j];
-				if (strcasecmp(it, "RECENT") == 0)
-					v += m->recent != 0;
-				else if (strcasecmp(it, "UNSEEN") == 0)
+				if (strcasecmp(it, "UNSEEN") == 0)
 					v += !(m->flags & IMSG_SEEN);
 				else if (strcasecmp(it, "DELETED") == 0)
 					v += (m->flags & IMSG_DELETED) != 0;
@@ -609,7 +604,7 @@ cmd_append(struct client *c, const char *tag, const struct imap_list *args,
     int uid)
 {
 	struct mbox		*mb;
-	struct buf		 kw;
+	struct buf		 kw, canon;
 	const struct imap_arg	*msg;
 	char			*name, err[128];
 	const char		*date;
@@ -647,8 +642,12 @@ cmd_append(struct client *c, const char *tag, const struct imap_list *args,
 		client_tagged(c, tag, "NO", "[TRYCREATE] No such mailbox");
 		goto out;
 	}
-	if (mbox_append(mb, msg->str, msg->len, flags,
-	    kw.len ? buf_cstr(&kw) : NULL, t, &newuid) == -1) {
+	/* spelt as the folder knows them */
+	buf_init(&canon, 0);
+	if (mbox_keywords_add(mb, buf_cstr(&kw), &canon, 1) == -1)
+		client_tagged(c, tag, "NO", "[LIMIT] Too many keywords");
+	else if (mbox_append(mb, msg->str, msg->len, flags,
+	    canon.len ? buf_cstr(&canon) : NULL, t, &newuid) == -1) {
 		client_tagged(c, tag, "NO", "[SERVERBUG] Cannot store the "
 		    "message");
 	} else {
@@ -659,6 +658,7 @@ cmd_append(struct client *c, const char *tag, const struct imap_list *args,
 		    "[APPENDUID %u %u] APPEND completed",
 		    mb->meta.uidvalidity, newuid);
 	}
+	buf_free(&canon);
 	mbox_close(mb);
 	goto out;
 bad:

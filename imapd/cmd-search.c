@@ -571,10 +571,7 @@ eval(struct skey *k, struct sdata *d, size_t pos, uint32_t nmsgs,
 	case SK_NEW:
 	case SK_OLD:
 	case SK_RECENT:
-		recent = 0;
-		for (i = 0; i < c->nrecent; i++)
-			if (c->recent[i] == m->uid)
-				recent = 1;
+		recent = client_recent_has(c, m->uid);
 		if (k->type == SK_OLD)
 			return !recent;
 		if (k->type == SK_NEW)

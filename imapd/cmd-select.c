@@ -124,6 +124,30 @@ store_parse(const struct imap_list *args, struct store_req *r)
 	return imap_flags_parse(&args->v[i + 1], &r->bits, &r->kw);
 }
 
+/*
+ * Keywords the STORE sets become the folder's (spelt as it knows them),
+ * and every keyword, these or another session's, is announced before a
+ * FETCH response shows it.
+ */
+static int
+store_keywords(struct client *c, struct store_req *r)
+{
+	struct buf	 canon;
+
+	if (r->op >= 0 && r->kw.len > 0) {
+		buf_init(&canon, 0);
+		if (mbox_keywords_add(c->mb, buf_cstr(&r->kw), &canon,
+		    1) == -1) {
+			buf_free(&canon);
+			return -1;
+		}
+		buf_free(&r->kw);
+		r->kw = canon;
+	}
+	client_keywords_sync(c);
+	return 0;
+}
+
 static void
 store_one(struct client *c, size_t pos, struct imsg *m,
     struct store_req *r, int uid, struct buf *tmp)
@@ -188,6 +212,12 @@ cmd_store(struct client *c, const char *tag, const struct imap_list *args,
 	}
 	if (r.unchanged)
 		condstore_enable(c);
+	if (store_keywords(c, &r) == -1) {
+		buf_free(&r.kw);
+		free(set);
+		client_tagged(c, tag, "NO", "[LIMIT] Too many keywords");
+		return 0;
+	}
 	mbox_sync(c->mb);
 	buf_init(&tmp, 0);
 	for (i = 0; i < n; i++) {

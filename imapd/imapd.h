@@ -121,6 +121,7 @@ struct client {
 	size_t			 nrecent;
 	uint32_t		*saved;		/* SEARCHRES: UIDs */
 	size_t			 nsaved;
+	size_t			 kw_told;	/* of mb->kw, in FLAGS */
 
 	struct client		*next;
 };
@@ -253,6 +254,14 @@ int	 cmd_uid(struct client *, const char *, const struct imap_list *,
 int	 cmd_fetch(struct client *, const char *, const struct imap_list *,
 	    int);
 void	 imap_date_str(int64_t, char *, size_t);
+
+/* flags.c */
+size_t	 imap_uid_pos(const uint32_t *, size_t, uint32_t);
+int	 client_recent_has(const struct client *, uint32_t);
+void	 client_recent_claim(struct client *, size_t);
+void	 client_recent_drop(struct client *, uint32_t);
+void	 client_flags_announce(struct client *);
+void	 client_keywords_sync(struct client *);
 
 /* cmd-search.c */
 int	 cmd_search(struct client *, const char *, const struct imap_list *,

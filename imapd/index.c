@@ -28,7 +28,7 @@
 
 enum {
 	T_UIDVALIDITY = 1, T_UIDNEXT, T_HIGHESTMODSEQ, T_EXPUNGED_FLOOR,
-	T_EXP_HI = 5, T_EXP_MODSEQ,
+	T_EXP_HI = 5, T_EXP_MODSEQ, T_RECENTUID,
 	T_UID = 10, T_FLAGS, T_MODSEQ, T_SIZE, T_DATE, T_BASE, T_KEYWORDS,
 	T_OLD_ENVELOPE, T_OLD_BODYSTRUCTURE, T_OLD_BODY	/* ignored */
 };
@@ -125,9 +125,14 @@ index_get_meta(struct mbox_index *ix, struct index_meta *m)
 			m->highestmodseq = x;
 		else if (tag == T_EXPUNGED_FLOOR)
 			floor = x + 1;
+		else if (tag == T_RECENTUID)
+			m->recentuid = (uint32_t)x;
 	}
 	/* an index from before expunges were kept knows none of them */
 	m->expunged_floor = floor > 0 ? floor - 1 : m->highestmodseq;
+	/* an index written before \Recent was kept: nothing is recent */
+	if (m->recentuid == 0 || m->recentuid > m->uidnext)
+		m->recentuid = m->uidnext;
 	return m->uidvalidity != 0 && m->uidnext != 0 ? 0 : -1;
 }
 
@@ -143,6 +148,7 @@ index_put_meta(struct mbox_index *ix, const struct index_meta *m)
 	db_rec_u32(&b, T_UIDNEXT, m->uidnext);
 	db_rec_u64(&b, T_HIGHESTMODSEQ, m->highestmodseq);
 	db_rec_u64(&b, T_EXPUNGED_FLOOR, m->expunged_floor);
+	db_rec_u32(&b, T_RECENTUID, m->recentuid);
 	rc = put(ix, "M", 1, &b);
 	buf_free(&b);
 	return rc;

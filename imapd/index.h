@@ -3,11 +3,12 @@
  * folder's own directory ("sealmail.index.db" next to cur/ new/ tmp/).
  *
  * It records what IMAP needs to be stable and what is costly to compute:
- * UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of the folder, and per UID the
- * Maildir base name of the file, the flags and keywords, the modseq of the
- * last change, RFC822.SIZE, INTERNALDATE and the cached ENVELOPE and
- * BODYSTRUCTURE; and the UID ranges expunged lately with their modseq.
- * The Maildir stays the truth for which messages exist and
+ * UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ of the folder, the first UID that
+ * is still \Recent (no session has selected the folder since it came), and
+ * per UID the Maildir base name of the file, the flags and keywords, the
+ * modseq of the last change, RFC822.SIZE, INTERNALDATE and the cached
+ * ENVELOPE and BODYSTRUCTURE; and the UID ranges expunged lately with
+ * their modseq.  The Maildir stays the truth for which messages exist and
  * their system flags; mailbox.c reconciles the two on every rescan.
  *
  * Only the user's own imapd process (vmail, chrooted to the user's mail
@@ -44,7 +45,6 @@ struct imsg {
 	char		*keywords;	/* space separated, or NULL */
 	char		*hdr;		/* header bytes kept in memory, or NULL */
 	size_t		 hdrlen;
-	int		 recent;	/* not yet claimed by a session */
 	int		 seen_on_disk;	/* scratch for the rescan */
 };
 
@@ -53,6 +53,7 @@ struct index_meta {
 	uint32_t	 uidnext;
 	uint64_t	 highestmodseq;
 	uint64_t	 expunged_floor;	/* expunges to it forgotten */
+	uint32_t	 recentuid;	/* first UID no session claimed */
 };
 
 /*

@@ -23,6 +23,7 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
 	imapd/strings.c imapd/cmd-sort.c imapd/searchres.c \
 	imapd/sortkey.c imapd/thread.c imapd/sort.h \
+	imapd/flags.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h

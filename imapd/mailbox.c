@@ -32,12 +32,15 @@
 
 #include "buf.h"
 #include "index.h"
+#include "io.h"
 #include "log.h"
 #include "maildir.h"
 #include "mailbox.h"
 #include "xmalloc.h"
 
 #define INDEX_FILE	"sealmail.index.db"
+#define UIDV_FILE	"sealmail.uidvalidity"
+#define UIDV_TMP	"sealmail.uidvalidity.tmp"
 
 static char		*mbox_rootdir;
 static int		 mbox_rootfd = -1;
@@ -170,6 +173,7 @@ load_cb(struct imsg *m, void *arg)
 		return 0;
 	}
 	mbox_msgs_append(mb, m);
+	mbox_keywords_add(mb, m->keywords, NULL, 0);
 	return 0;
 }
 
@@ -231,6 +235,52 @@ index_attach(struct mbox *mb, const char *dir, char *err, size_t errlen)
 	return mb->ix != NULL ? 0 : -1;
 }
 
+/*
+ * The UIDVALIDITY of a folder whose index is made afresh (created, or
+ * deleted and created again, or its index lost): never one this user's
+ * folders had before, so a client cannot mistake the new folder's UIDs
+ * for the old one's.  The last value handed out is kept in the Maildir
+ * root, which outlives every folder; the clock is the floor, so values
+ * stay distinct even if that file is lost.
+ */
+static uint32_t
+uidvalidity_next(void)
+{
+	static uint32_t	 last;
+	char		 b[16];
+	ssize_t		 n;
+	uint32_t	 v, kept = 0;
+	int		 fd;
+
+	if ((fd = openat(mbox_root_fd(), UIDV_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		if ((n = read(fd, b, sizeof(b) - 1)) > 0) {
+			b[n] = '\0';
+			kept = (uint32_t)strtoul(b, NULL, 10);
+		}
+		close(fd);
+	}
+	if (kept > last)
+		last = kept;
+	v = (uint32_t)time(NULL);
+	if (v <= last && last != UINT32_MAX)
+		v = last + 1;
+	last = v;
+	n = snprintf(b, sizeof(b), "%u\n", v);
+	if ((fd = openat(mbox_root_fd(), UIDV_TMP, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		log_warn("%s", UIDV_TMP);
+		return v;
+	}
+	if (io_write_all(fd, b, (size_t)n) == -1)
+		log_warn("%s", UIDV_TMP);
+	else if (renameat(mbox_root_fd(), UIDV_TMP, mbox_root_fd(),
+	    UIDV_FILE) == -1)
+		log_warn("%s", UIDV_FILE);
+	close(fd);
+	return v;
+}
+
 struct mbox *
 mbox_open(const char *name, char *err, size_t errlen)
 {
@@ -268,8 +318,9 @@ mbox_open(const char *name, char *err, size_t errlen)
 	free(dir);
 	mb->name = xstrdup(name);
 	if (mb->meta.uidvalidity == 0) {
-		mb->meta.uidvalidity = (uint32_t)time(NULL);
+		mb->meta.uidvalidity = uidvalidity_next();
 		mb->meta.uidnext = 1;
+		mb->meta.recentuid = 1;
 		mb->meta.highestmodseq = 1;
 		mbox_meta_save(mb);
 	} else {
@@ -317,6 +368,9 @@ mbox_close(struct mbox *mb)
 	free(mb->msgs);
 	mbox_expunged_free(mb);
 	index_close(mb->ix);
+	for (i = 0; i < mb->nkw; i++)
+		free(mb->kw[i]);
+	free(mb->kw);
 	buf_free(&mb->cache);
 	md_folder_close(&mb->md);
 	free(mb->name);
@@ -329,7 +383,6 @@ struct found {
 	char		*fname;
 	uint32_t	 flags;
 	struct timespec	 mtime;
-	int		 recent;
 };
 
 struct scan {
@@ -381,7 +434,7 @@ scan_known(struct mbox *mb, struct imsg *m, const char *fname,
 
 static void
 scan_found(struct scan *sc, const char *base, const char *fname,
-    uint32_t flags, const struct stat *st, int recent)
+    uint32_t flags, const struct stat *st)
 {
 	struct found	*f;
 
@@ -395,7 +448,6 @@ scan_found(struct scan *sc, const char *base, const char *fname,
 	f->fname = xstrdup(fname);
 	f->flags = flags;
 	f->mtime = st->st_mtim;
-	f->recent = recent;
 }
 
 /* The settled case: a known file under its known name in cur/. */
@@ -443,7 +495,7 @@ scan_entry(struct mbox *mb, struct scan *sc, const char *name, int isnew)
 		scan_known(mb, m, fname, flags);
 	else if (fstatat(mb->md.cur, fname + 4, &st,
 	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-		scan_found(sc, base, fname, flags, &st, isnew);
+		scan_found(sc, base, fname, flags, &st);
 out:
 	free(fname);
 	free(base);
@@ -497,7 +549,6 @@ add_found(struct mbox *mb, struct found *f)
 	m->flags = f->flags;
 	m->internaldate = (int64_t)f->mtime.tv_sec;
 	m->modseq = ++mb->meta.highestmodseq;
-	m->recent = f->recent;
 	index_put(mb->ix, m);
 	mbox_msgs_append(mb, m);
 }

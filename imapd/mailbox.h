@@ -11,6 +11,8 @@
  * An open folder (struct mbox) is shared by every session of the process
  * that selects it: one process serves all connections of one user, so
  * sessions see each other's changes through the same in-memory state.
+ * It lists the keywords its messages use (kw, spelt as first given),
+ * which sessions announce in FLAGS (flags.c).
  * mbox_sync() notices what other Maildir writers did (the mda dropping
  * files into new/, mbsync or mutt renaming or removing files in cur/) by
  * the directories' modification times and rescans.
@@ -56,6 +58,8 @@ struct mbox {
 	struct buf		 cache;
 	struct mbox_expunged	*exp;		/* oldest first (expunged.c) */
 	size_t			 nexp;
+	char			**kw;		/* keywords in use */
+	size_t			 nkw;
 	struct mbox		*next;
 };
 
@@ -87,6 +91,7 @@ int	 mbox_append(struct mbox *, const void *, size_t, uint32_t,
 	    const char *, int64_t, uint32_t *);
 int	 mbox_copy(struct mbox *, const struct imsg *, struct mbox *,
 	    uint32_t *);
+int	 mbox_keywords_add(struct mbox *, const char *, struct buf *, int);
 int	 mbox_read(struct mbox *, const struct imsg *, const struct buf **);
 int	 mbox_read_header(struct mbox *, struct imsg *, struct buf *);
 int	 mbox_cache_get(struct mbox *, const struct imsg *, int,
@@ -113,6 +118,7 @@ size_t	 uid_ranges_norm(struct uid_range *, size_t);
 
 /* Between mailbox.c and message.c. */
 #define MBOX_MSG_MAX	(256UL * 1024 * 1024)
+#define MBOX_KEYWORDS_MAX 1000	/* a client may define in one folder */
 void	 mbox_msgs_append(struct mbox *, struct imsg *);
 void	 mbox_meta_save(struct mbox *);
 char	*mbox_cur_name(const char *, uint32_t);

@@ -32,6 +32,67 @@
 
 #define HDR_CACHE_MAX	(4UL * 1024 * 1024)
 
+static ssize_t
+keyword_find(const struct mbox *mb, const char *k, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < mb->nkw; i++)
+		if (strncasecmp(mb->kw[i], k, len) == 0 &&
+		    mb->kw[i][len] == '\0')
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * Note the keywords of list (space separated, may be NULL) as in use in
+ * mb: what sessions are told in FLAGS.  A keyword is one however it is
+ * spelt (RFC 3501 compares them without case); canon, if given, gets the
+ * list spelt as mb first knew each.  With limit, a list that would take
+ * mb past MBOX_KEYWORDS_MAX adds nothing and gives -1.
+ */
+int
+mbox_keywords_add(struct mbox *mb, const char *list, struct buf *canon,
+    int limit)
+{
+	const char	*s, *e;
+	size_t		 len, nnew = 0;
+	ssize_t		 i;
+	int		 pass;
+
+	if (canon != NULL)
+		buf_reset(canon);
+	for (pass = limit ? 0 : 1; pass < 2; pass++) {
+		for (s = list; s != NULL && *s != '\0'; s = e) {
+			while (*s == ' ')
+				s++;
+			for (e = s; *e != '\0' && *e != ' '; e++)
+				;
+			if ((len = (size_t)(e - s)) == 0)
+				continue;
+			i = keyword_find(mb, s, len);
+			if (pass == 0) {
+				nnew += i == -1;
+				continue;
+			}
+			if (i == -1) {
+				mb->kw = xreallocarray(mb->kw, mb->nkw + 1,
+				    sizeof(*mb->kw));
+				mb->kw[mb->nkw] = xstrndup(s, len);
+				i = (ssize_t)mb->nkw++;
+			}
+			if (canon != NULL)
+				buf_printf(canon, "%s%s", canon->len ?
+				    " " : "", mb->kw[i]);
+		}
+		if (pass == 0 && mb->nkw + nnew > MBOX_KEYWORDS_MAX)
+			return -1;
+	}
+	if (canon != NULL)
+		buf_add(canon, "", 0);
+	return 0;
+}
+
 /* Set the flags of m (system flags go to the file name). */
 int
 mbox_store(struct mbox *mb, struct imsg *m, uint32_t flags,
@@ -57,6 +118,7 @@ mbox_store(struct mbox *mb, struct imsg *m, uint32_t flags,
 	} else if (!kwchanged)
 		return 0;
 	if (kwchanged) {
+		mbox_keywords_add(mb, keywords, NULL, 0);
 		free(m->keywords);
 		m->keywords = keywords != NULL && *keywords != '\0' ?
 		    xstrdup(keywords) : NULL;
@@ -143,6 +205,7 @@ mbox_append(struct mbox *mb, const void *data, size_t len, uint32_t flags,
 		return -1;
 	m = add_new(mb, name, flags, size, date);
 	if (keywords != NULL && *keywords != '\0') {
+		mbox_keywords_add(mb, keywords, NULL, 0);
 		m->keywords = xstrdup(keywords);
 		index_put(mb->ix, m);
 	}
@@ -171,6 +234,7 @@ mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
 {
 	const struct buf *data;
 	struct imsg	*m;
+	struct buf	 kw;
 	char		 name[MD_NAME_MAX];
 
 	/* a hard link costs nothing; fall back to copying the bytes */
@@ -181,8 +245,12 @@ mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
 	    name, sizeof(name)) == -1))
 		return -1;
 	m = add_new(dst, name, sm->flags, sm->size, sm->internaldate);
-	if (sm->keywords != NULL)
-		m->keywords = xstrdup(sm->keywords);
+	if (sm->keywords != NULL) {
+		buf_init(&kw, 0);
+		mbox_keywords_add(dst, sm->keywords, &kw, 0);
+		m->keywords = kw.len > 0 ? xstrdup(buf_cstr(&kw)) : NULL;
+		buf_free(&kw);
+	}
 	index_put(dst->ix, m);
 	copy_caches(src, sm->uid, dst, m->uid);
 	*uid_r = m->uid;

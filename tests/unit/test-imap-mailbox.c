@@ -296,6 +296,104 @@ test_links_in_the_maildir_are_not_followed(void)
 	test_end();
 }
 
+static void
+test_uidvalidity_never_repeats(void)
+{
+	struct mbox	*mb;
+	char		 err[128];
+	uint32_t	 uv[4];
+	size_t		 i, j;
+
+	test_begin("mailbox: a folder made again at once gets a new "
+	    "UIDVALIDITY");
+	for (i = 0; i < 4; i++) {
+		test_assert(mbox_create("Again", err, sizeof(err)) == 0);
+		mb = mbox_open("Again", err, sizeof(err));
+		test_assert(mb != NULL);
+		if (mb == NULL)
+			break;
+		uv[i] = mb->meta.uidvalidity;
+		mbox_close(mb);
+		test_assert(mbox_delete("Again", err, sizeof(err)) == 0);
+		for (j = 0; j < i; j++)
+			test_assert(uv[j] != uv[i]);
+	}
+	test_end();
+}
+
+static void
+test_recent_mark_persists(void)
+{
+	struct mbox	*mb;
+	char		 err[128];
+	uint32_t	 uid;
+
+	test_begin("mailbox: the first unclaimed UID starts at 1 and is kept");
+	test_assert(mbox_create("Rec", err, sizeof(err)) == 0);
+	mb = mbox_open("Rec", err, sizeof(err));
+	test_assert(mb != NULL && mb->meta.recentuid == 1);
+	test_assert(mbox_append(mb, "Subject: r\r\n\r\nx\r\n", 17, 0,
+	    NULL, 1000000000, &uid) == 0);
+	mb->meta.recentuid = uid + 1;
+	mbox_meta_save(mb);
+	test_assert(mbox_append(mb, "Subject: s\r\n\r\nx\r\n", 17, 0,
+	    NULL, 1000000000, &uid) == 0);
+	mbox_close(mb);
+	mb = mbox_open("Rec", err, sizeof(err));
+	test_assert(mb != NULL && mb->meta.recentuid == 2 &&
+	    mb->meta.uidnext == 3);
+	mbox_close(mb);
+	test_end();
+}
+
+static void
+test_keywords_in_use(void)
+{
+	struct mbox	*mb;
+	struct buf	 canon;
+	char		 err[128], *many;
+	size_t		 i;
+	uint32_t	 uid;
+
+	test_begin("mailbox: keywords in use, one spelling, bounded");
+	test_assert(mbox_create("Kw", err, sizeof(err)) == 0);
+	mb = mbox_open("Kw", err, sizeof(err));
+	test_assert(mb != NULL && mb->nkw == 0);
+	if (mb == NULL) {
+		test_end();
+		return;
+	}
+	buf_init(&canon, 0);
+	test_assert(mbox_keywords_add(mb, "$Hello NIL", &canon, 1) == 0);
+	test_assert_str(buf_cstr(&canon), "$Hello NIL");
+	test_assert(mbox_keywords_add(mb, "nil $HELLO $World", &canon,
+	    1) == 0);
+	test_assert_str(buf_cstr(&canon), "NIL $Hello $World");
+	test_assert(mb->nkw == 3);
+	test_assert(mbox_append(mb, "Subject: k\r\n\r\nx\r\n", 17, 0,
+	    "$Stored", 1000000000, &uid) == 0);
+	test_assert(mb->nkw == 4 && strcmp(mb->kw[3], "$Stored") == 0);
+	/* past the bound nothing of the list is added */
+	for (i = mb->nkw; i < MBOX_KEYWORDS_MAX; i++) {
+		many = xasprintf("k%zu", i);
+		mbox_keywords_add(mb, many, NULL, 1);
+		free(many);
+	}
+	test_assert(mb->nkw == MBOX_KEYWORDS_MAX);
+	test_assert(mbox_keywords_add(mb, "$hello new1", &canon, 1) == -1);
+	test_assert(mb->nkw == MBOX_KEYWORDS_MAX);
+	test_assert(mbox_keywords_add(mb, "$hello k10", &canon, 1) == 0);
+	test_assert_str(buf_cstr(&canon), "$Hello k10");
+	mbox_close(mb);
+	/* reopened: the keywords messages carry */
+	mb = mbox_open("Kw", err, sizeof(err));
+	test_assert(mb != NULL && mb->nkw == 1 &&
+	    strcmp(mb->kw[0], "$Stored") == 0);
+	mbox_close(mb);
+	buf_free(&canon);
+	test_end();
+}
+
 int
 main(void)
 {
@@ -306,6 +404,9 @@ main(void)
 		test_index_survives_reopen,
 		test_folders,
 		test_lost_index_is_rebuilt,
+		test_uidvalidity_never_repeats,
+		test_recent_mark_persists,
+		test_keywords_in_use,
 		test_links_in_the_maildir_are_not_followed,
 		NULL
 	};
