@@ -128,7 +128,8 @@ class CondstoreTest(InstanceCase):
         self.assertIsNone(code_value(lines, "HIGHESTMODSEQ"))
         lines = s.ok("STORE 2 +FLAGS (\\Seen)")
         self.assertRegex(" ".join(lines),
-                         r"\* 2 FETCH \(FLAGS \(\\Seen\) MODSEQ \(\d+\)\)")
+                         r"\* 2 FETCH \(FLAGS \(\\Seen( \\Recent)?\) "
+                         r"MODSEQ \(\d+\)\)")
 
     def test_other_condstore_commands_enable_it_too(self):
         for first in ("SEARCH MODSEQ 1", "STORE 1 (UNCHANGEDSINCE 1000) "
