@@ -625,46 +625,6 @@ eval(struct skey *k, struct sdata *d, size_t pos, uint32_t nmsgs,
 	return 0;
 }
 
-#define R_MIN	0x01
-#define R_MAX	0x02
-#define R_ALL	0x04
-#define R_COUNT	0x08
-#define R_SAVE	0x10
-
-static int
-parse_return(struct sparse *sp, int *ret, int *esearch)
-{
-	const struct imap_list	*l;
-	size_t			 i;
-
-	if (sp->i >= sp->args->n ||
-	    !imap_arg_is_atom(&sp->args->v[sp->i], "RETURN"))
-		return 0;
-	if (sp->i + 1 >= sp->args->n ||
-	    sp->args->v[sp->i + 1].type != IMAP_ARG_LIST)
-		return -1;
-	l = sp->args->v[sp->i + 1].list;
-	sp->i += 2;
-	*esearch = 1;
-	for (i = 0; i < l->n; i++) {
-		if (imap_arg_is_atom(&l->v[i], "MIN"))
-			*ret |= R_MIN;
-		else if (imap_arg_is_atom(&l->v[i], "MAX"))
-			*ret |= R_MAX;
-		else if (imap_arg_is_atom(&l->v[i], "ALL"))
-			*ret |= R_ALL;
-		else if (imap_arg_is_atom(&l->v[i], "COUNT"))
-			*ret |= R_COUNT;
-		else if (imap_arg_is_atom(&l->v[i], "SAVE"))
-			*ret |= R_SAVE;
-		else
-			return -1;
-	}
-	if (*ret == 0)
-		*ret = R_ALL;
-	return 0;
-}
-
 static void
 search_reply(struct client *c, const char *tag, int uid, int esearch,
     int ret, const uint32_t *hits, size_t n, const uint64_t *mods,
@@ -672,40 +632,24 @@ search_reply(struct client *c, const char *tag, int uid, int esearch,
 {
 	struct buf	 b;
 	size_t		 i;
-	uint64_t	 maxmodseq;
+	uint64_t	 maxmodseq = 0;
 
 	/* ESEARCH MIN and/or MAX alone: the modseq of those returned */
-	maxmodseq = condstore_result_modseq(mods, n, !esearch ||
-	    (ret & (R_ALL | R_COUNT)) ? 0 : (ret & R_MIN ? MODSEQ_OF_MIN : 0) |
-	    (ret & R_MAX ? MODSEQ_OF_MAX : 0));
-	buf_init(&b, 0);
-	if (!esearch) {
-		buf_addstr(&b, "* SEARCH");
-		for (i = 0; i < n; i++)
-			buf_printf(&b, " %u", hits[i]);
-		if (modseq && n > 0)
-			buf_printf(&b, " (MODSEQ %llu)",
-			    (unsigned long long)maxmodseq);
-	} else {
-		buf_addstr(&b, "* ESEARCH (TAG ");
-		buf_add_string(&b, tag, strlen(tag));
-		buf_addc(&b, ')');
-		if (uid)
-			buf_addstr(&b, " UID");
-		if ((ret & R_MIN) && n > 0)
-			buf_printf(&b, " MIN %u", hits[0]);
-		if ((ret & R_MAX) && n > 0)
-			buf_printf(&b, " MAX %u", hits[n - 1]);
-		if (ret & R_COUNT)
-			buf_printf(&b, " COUNT %zu", n);
-		if ((ret & R_ALL) && n > 0) {
-			buf_addstr(&b, " ALL ");
-			imap_seqset_format(hits, n, &b);
-		}
-		if (modseq && n > 0)
-			buf_printf(&b, " MODSEQ %llu",
-			    (unsigned long long)maxmodseq);
+	if (modseq)
+		maxmodseq = condstore_result_modseq(mods, n, !esearch ||
+		    !esearch_min_max_only(ret) ? 0 :
+		    (ret & RET_MIN ? MODSEQ_OF_MIN : 0) |
+		    (ret & RET_MAX ? MODSEQ_OF_MAX : 0));
+	if (esearch) {
+		esearch_reply(c, tag, uid, ret, hits, n, maxmodseq);
+		return;
 	}
+	buf_init(&b, 0);
+	buf_addstr(&b, "* SEARCH");
+	for (i = 0; i < n; i++)
+		buf_printf(&b, " %u", hits[i]);
+	if (modseq && n > 0)
+		buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)maxmodseq);
 	buf_addstr(&b, "\r\n");
 	client_write(c, b.data, b.len);
 	buf_free(&b);
@@ -716,17 +660,16 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
     int uid)
 {
 	struct sparse	 sp;
-	struct sdata	 d;
-	struct skey	*k;
+	struct imsg	*m;
 	const char	*cs;
-	uint32_t	*hits, maxuid;
+	uint32_t	*pos, *hits;
 	uint64_t	*mods;
-	size_t		 i, n = 0;
-	int		 ret = 0, esearch = 0;
+	size_t		 i, k, n;
+	int		 ret, esearch, modseq;
 
 	memset(&sp, 0, sizeof(sp));
 	sp.args = args;
-	if (parse_return(&sp, &ret, &esearch) == -1) {
+	if ((esearch = esearch_parse_return(args, &sp.i, &ret)) == -1) {
 		client_tagged(c, tag, "BAD", "Invalid RETURN options");
 		return 0;
 	}
@@ -738,7 +681,7 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 		}
 		if (strcasecmp(cs, "UTF-8") != 0 &&
 		    strcasecmp(cs, "US-ASCII") != 0) {
-			if (ret & R_SAVE)
+			if (ret & RET_SAVE)
 				searchres_reset(c);
 			client_tagged(c, tag, "NO", "[BADCHARSET (UTF-8 "
 			    "US-ASCII)] Unsupported charset");
@@ -747,49 +690,29 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 	}
 	if (c->rev2 && !esearch) {
 		esearch = 1;
-		ret = R_ALL;
+		ret = RET_ALL;
 	}
 	if (sp.i >= args->n) {
 		client_tagged(c, tag, "BAD", "Missing search keys");
 		return 0;
 	}
-	{
-		struct imap_list rest = { args->v + sp.i, args->n - sp.i, 0 };
-
-		k = parse_and(&sp, &rest);
-	}
-	if (k == NULL) {
+	if (imap_search_run(c, args, sp.i, &pos, &n, &modseq) == -1) {
 		client_tagged(c, tag, "BAD", "Invalid search keys");
 		return 0;
 	}
-	if (sp.uses_modseq)
-		condstore_enable(c);
-	mbox_sync(c->mb);
-	maxuid = c->n > 0 ? c->uids[c->n - 1] : 0;
-	hits = xreallocarray(NULL, c->n + 1, sizeof(*hits));
-	mods = xreallocarray(NULL, c->n + 1, sizeof(*mods));
-	for (i = 0; i < c->n; i++) {
-		memset(&d, 0, sizeof(d));
-		d.c = c;
-		if ((d.m = client_msg(c, i)) == NULL)
+	hits = xreallocarray(NULL, n + 1, sizeof(*hits));
+	mods = xreallocarray(NULL, n + 1, sizeof(*mods));
+	for (i = k = 0; i < n; i++) {
+		if ((m = client_msg(c, pos[i])) == NULL)
 			continue;
-		if (eval(k, &d, i, (uint32_t)c->n, maxuid)) {
-			mods[n] = d.m->modseq;
-			hits[n++] = uid ? d.m->uid : (uint32_t)i + 1;
-		}
-		if (d.mp != NULL)
-			mime_parser_free(d.mp);
-		if (d.hdr_loaded)
-			buf_free(&d.hdr);
+		mods[k] = m->modseq;
+		hits[k++] = uid ? m->uid : pos[i] + 1;
 	}
-	skey_free(k);
-	if (ret & R_SAVE)
-		searchres_save(c, hits, n, uid, (ret & (R_ALL | R_COUNT)) ? 0 :
-		    ((ret & R_MIN) ? SEARCHRES_MIN : 0) |
-		    ((ret & R_MAX) ? SEARCHRES_MAX : 0));
-	if (ret != R_SAVE)
-		search_reply(c, tag, uid, esearch, ret, hits, n, mods,
-		    sp.uses_modseq);
+	free(pos);
+	if (ret & RET_SAVE)
+		esearch_save(c, hits, k, uid, ret);
+	if (ret != RET_SAVE)
+		search_reply(c, tag, uid, esearch, ret, hits, k, mods, modseq);
 	free(hits);
 	free(mods);
 	client_tagged(c, tag, "OK", "SEARCH completed");
@@ -797,12 +720,14 @@ cmd_search(struct client *c, const char *tag, const struct imap_list *args,
 }
 
 /*
- * For SORT and THREAD: the view positions, ascending, of the messages
- * the search keys args->v[from..] match.  -1 if the keys are invalid.
+ * The view positions, ascending, of the messages the search keys
+ * args->v[from..] match, for SEARCH, SORT and THREAD; *modseq_r tells
+ * whether a MODSEQ key was among them (it enables CONDSTORE).  -1 if the
+ * keys are invalid.
  */
 int
 imap_search_run(struct client *c, const struct imap_list *args,
-    size_t from, uint32_t **pos_r, size_t *n_r)
+    size_t from, uint32_t **pos_r, size_t *n_r, int *modseq_r)
 {
 	struct imap_list rest;
 	struct sparse	 sp;
@@ -819,8 +744,8 @@ imap_search_run(struct client *c, const struct imap_list *args,
 	sp.args = &rest;
 	if ((k = parse_and(&sp, &rest)) == NULL)
 		return -1;
-	if (sp.uses_modseq)
-		c->condstore = 1;
+	if ((*modseq_r = sp.uses_modseq))
+		condstore_enable(c);
 	mbox_sync(c->mb);
 	maxuid = c->n > 0 ? c->uids[c->n - 1] : 0;
 	pos = xreallocarray(NULL, c->n + 1, sizeof(*pos));

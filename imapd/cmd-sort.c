@@ -59,11 +59,6 @@ struct smsg {
 	char		*str[SO_NKINDS];
 };
 
-#define R_MIN	0x01
-#define R_MAX	0x02
-#define R_ALL	0x04
-#define R_COUNT	0x08
-#define R_SAVE	0x10
 
 static const struct crit *sort_crit;	/* for qsort's comparisons */
 static size_t		 sort_ncrit;
@@ -187,35 +182,6 @@ parse_criteria(const struct imap_arg *a, struct crit *cr)
 	return reverse ? 0 : n;
 }
 
-/* ESORT's "RETURN (...)" at args->v[*i]; -1 if it is malformed. */
-static int
-parse_return(const struct imap_list *args, size_t *i, int *ret)
-{
-	static const char *const names[] = { "MIN", "MAX", "ALL", "COUNT",
-	    "SAVE" };
-	const struct imap_list	*l;
-	size_t			 j, k;
-
-	*ret = 0;
-	if (*i >= args->n || !imap_arg_is_atom(&args->v[*i], "RETURN"))
-		return 0;
-	if (*i + 1 >= args->n || args->v[*i + 1].type != IMAP_ARG_LIST)
-		return -1;
-	l = args->v[*i + 1].list;
-	*i += 2;
-	for (j = 0; j < l->n; j++) {
-		for (k = 0; k < 5; k++)
-			if (imap_arg_is_atom(&l->v[j], names[k]))
-				break;
-		if (k == 5)
-			return -1;
-		*ret |= 1 << k;
-	}
-	if (*ret == 0)
-		*ret = R_ALL;
-	return 1;
-}
-
 /*
  * The charset at args->v[i] and the messages the search keys after it
  * match.  0, or -1 after a BAD reply, -2 after a NO.
@@ -225,6 +191,7 @@ sort_select(struct client *c, const char *tag, const struct imap_list *args,
     size_t i, uint32_t **pos, size_t *n)
 {
 	const char	*cs;
+	int		 modseq;
 
 	if (i >= args->n || imap_arg_astring(&args->v[i], &cs) == -1) {
 		client_tagged(c, tag, "BAD", "%s: charset and search keys "
@@ -236,33 +203,24 @@ sort_select(struct client *c, const char *tag, const struct imap_list *args,
 		    "Unsupported charset");
 		return -2;
 	}
-	if (imap_search_run(c, args, i + 1, pos, n) == -1) {
+	if (imap_search_run(c, args, i + 1, pos, n, &modseq) == -1) {
 		client_tagged(c, tag, "BAD", "Invalid search keys");
 		return -1;
 	}
 	return 0;
 }
 
-static void
-sort_save(struct client *c, const struct smsg *v, size_t n, int uid,
-    int ret)
+/* The sorted result as numbers or UIDs, for ESORT and SAVE. */
+static uint32_t *
+sort_ids(const struct smsg *v, size_t n)
 {
-	uint32_t	*ids, pick[2];
-	size_t		 i, k = 0;
+	uint32_t	*ids;
+	size_t		 i;
 
-	if (n > 0 && !(ret & (R_ALL | R_COUNT)) && (ret & (R_MIN | R_MAX))) {
-		if (ret & R_MIN)
-			pick[k++] = v[0].id;
-		if ((ret & R_MAX) && (k == 0 || n > 1))
-			pick[k++] = v[n - 1].id;
-		searchres_save(c, pick, k, uid, 0);
-		return;
-	}
 	ids = xreallocarray(NULL, n + 1, sizeof(*ids));
 	for (i = 0; i < n; i++)
 		ids[i] = v[i].id;
-	searchres_save(c, ids, n, uid, 0);
-	free(ids);
+	return ids;
 }
 
 static void
@@ -273,33 +231,16 @@ sort_reply(struct client *c, const char *tag, const struct smsg *v,
 	uint32_t	*ids;
 	size_t		 i;
 
-	buf_init(&b, 0);
-	if (ret == 0) {
-		buf_addstr(&b, "* SORT");
-		for (i = 0; i < n; i++)
-			buf_printf(&b, " %u", v[i].id);
-	} else {
-		buf_addstr(&b, "* ESEARCH (TAG ");
-		buf_add_string(&b, tag, strlen(tag));
-		buf_addc(&b, ')');
-		if (uid)
-			buf_addstr(&b, " UID");
-		if ((ret & R_MIN) && n > 0)
-			buf_printf(&b, " MIN %u", v[0].id);
-		if ((ret & R_MAX) && n > 0)
-			buf_printf(&b, " MAX %u", v[n - 1].id);
-		if (ret & R_COUNT)
-			buf_printf(&b, " COUNT %zu", n);
-		if ((ret & R_ALL) && n > 0) {
-			/* in sort order: only ascending runs are ranges */
-			ids = xreallocarray(NULL, n, sizeof(*ids));
-			for (i = 0; i < n; i++)
-				ids[i] = v[i].id;
-			buf_addstr(&b, " ALL ");
-			imap_seqset_format(ids, n, &b);
-			free(ids);
-		}
+	if (ret != 0) {
+		ids = sort_ids(v, n);
+		esearch_reply(c, tag, uid, ret, ids, n, 0);
+		free(ids);
+		return;
 	}
+	buf_init(&b, 0);
+	buf_addstr(&b, "* SORT");
+	for (i = 0; i < n; i++)
+		buf_printf(&b, " %u", v[i].id);
 	buf_addstr(&b, "\r\n");
 	client_write(c, b.data, b.len);
 	buf_free(&b);
@@ -312,11 +253,11 @@ cmd_sort(struct client *c, const char *tag, const struct imap_list *args,
 	struct crit	 cr[SORT_MAX_KEYS];
 	struct smsg	*v;
 	struct imsg	*m;
-	uint32_t	*pos;
+	uint32_t	*pos, *ids;
 	size_t		 i = 0, j, k, n, ncr;
 	int		 ret, r;
 
-	if (parse_return(args, &i, &ret) == -1) {
+	if (esearch_parse_return(args, &i, &ret) == -1) {
 		client_tagged(c, tag, "BAD", "Invalid RETURN options");
 		return 0;
 	}
@@ -326,7 +267,7 @@ cmd_sort(struct client *c, const char *tag, const struct imap_list *args,
 	}
 	if ((r = sort_select(c, tag, args, i + 1, &pos, &n)) != 0) {
 		/* RFC 5182: a NO empties the saved result, a BAD keeps it */
-		if (r == -2 && (ret & R_SAVE))
+		if (r == -2 && (ret & RET_SAVE))
 			searchres_reset(c);
 		return 0;
 	}
@@ -342,9 +283,12 @@ cmd_sort(struct client *c, const char *tag, const struct imap_list *args,
 	sort_crit = cr;
 	sort_ncrit = ncr;
 	qsort(v, k, sizeof(*v), smsg_cmp);
-	if (ret & R_SAVE)
-		sort_save(c, v, k, uid, ret);
-	if (ret != R_SAVE)
+	if (ret & RET_SAVE) {
+		ids = sort_ids(v, k);
+		esearch_save(c, ids, k, uid, ret);
+		free(ids);
+	}
+	if (ret != RET_SAVE)
 		sort_reply(c, tag, v, k, uid, ret);
 	for (j = 0; j < k; j++)
 		for (i = 0; i < SO_NKINDS; i++)

@@ -267,7 +267,19 @@ void	 client_keywords_sync(struct client *);
 int	 cmd_search(struct client *, const char *, const struct imap_list *,
 	    int);
 int	 imap_search_run(struct client *, const struct imap_list *, size_t,
-	    uint32_t **, size_t *);
+	    uint32_t **, size_t *, int *);
+
+/* esearch.c: RETURN options and results of SEARCH and SORT */
+#define RET_MIN		0x01
+#define RET_MAX		0x02
+#define RET_ALL		0x04
+#define RET_COUNT	0x08
+#define RET_SAVE	0x10
+int	 esearch_parse_return(const struct imap_list *, size_t *, int *);
+int	 esearch_min_max_only(int);
+void	 esearch_save(struct client *, const uint32_t *, size_t, int, int);
+void	 esearch_reply(struct client *, const char *, int, int,
+	    const uint32_t *, size_t, uint64_t);
 
 /* cmd-sort.c */
 int	 cmd_sort(struct client *, const char *, const struct imap_list *,
@@ -276,10 +288,8 @@ int	 cmd_thread(struct client *, const char *, const struct imap_list *,
 	    int);
 
 /* searchres.c */
-#define SEARCHRES_MIN	0x01
-#define SEARCHRES_MAX	0x02
 void	 searchres_reset(struct client *);
-void	 searchres_save(struct client *, const uint32_t *, size_t, int, int);
+void	 searchres_save(struct client *, const uint32_t *, size_t, int);
 int	 searchres_has(const struct client *, uint32_t);
 int	 searchres_msgset(struct client *, uint32_t **, size_t *);
 

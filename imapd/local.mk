@@ -21,7 +21,7 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/prelogin.c imapd/client.c imapd/commands.c imapd/cmd-any.c \
 	imapd/cmd-mailbox.c imapd/cmd-select.c imapd/cmd-fetch.c \
 	imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
-	imapd/strings.c imapd/cmd-sort.c imapd/searchres.c \
+	imapd/strings.c imapd/cmd-sort.c imapd/searchres.c imapd/esearch.c \
 	imapd/sortkey.c imapd/thread.c imapd/sort.h \
 	imapd/flags.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \

@@ -34,15 +34,13 @@ uid_cmp(const void *a, const void *b)
 }
 
 /*
- * Keep n search hits (sequence numbers, or UIDs with uid) as the saved
- * result; with only set (SEARCHRES_MIN, SEARCHRES_MAX) just the lowest
- * and/or highest of them, as RFC 5182 says for RETURN (SAVE MIN MAX).
+ * Keep n results (sequence numbers, or UIDs with uid) as the saved
+ * result, as UIDs (esearch_save() picks MIN and MAX).
  */
 void
-searchres_save(struct client *c, const uint32_t *hits, size_t n, int uid,
-    int only)
+searchres_save(struct client *c, const uint32_t *hits, size_t n, int uid)
 {
-	uint32_t	 v, lo = 0, hi = 0;
+	uint32_t	 v;
 	size_t		 i, k = 0;
 
 	searchres_reset(c);
@@ -54,18 +52,7 @@ searchres_save(struct client *c, const uint32_t *hits, size_t n, int uid,
 				continue;
 			v = c->uids[v - 1];
 		}
-		if (k == 0 || v < lo)
-			lo = v;
-		if (k == 0 || v > hi)
-			hi = v;
 		c->saved[k++] = v;
-	}
-	if (only != 0 && k > 0) {
-		k = 0;
-		if (only & SEARCHRES_MIN)
-			c->saved[k++] = lo;
-		if ((only & SEARCHRES_MAX) && (k == 0 || hi != lo))
-			c->saved[k++] = hi;
 	}
 	qsort(c->saved, k, sizeof(*c->saved), uid_cmp);
 	c->nsaved = k;
