@@ -55,6 +55,7 @@ struct imap_parser {
 	int			 litdigits;
 	int			 litsync;
 	int			 litbinary;
+	int			 bparen;	/* '(' open inside a [section] */
 	const char		*err;
 	int			 fatal;
 	int			 toobig;
@@ -341,6 +342,7 @@ step_arg(struct imap_parser *p, int c)
 	}
 	buf_reset(&p->tok);
 	buf_addc(&p->tok, c);
+	p->bparen = 0;
 	p->state = c == '[' ? PS_BRACKET : PS_ATOM;
 	return 0;
 }
@@ -365,6 +367,7 @@ step_atom(struct imap_parser *p, int c)
 			return -1;
 		return finish_line(p);
 	case '[':
+		p->bparen = 0;
 		p->state = PS_BRACKET;
 		break;
 	default:
@@ -373,6 +376,42 @@ step_atom(struct imap_parser *p, int c)
 			return -1;
 		}
 	}
+	buf_addc(&p->tok, c);
+	return 0;
+}
+
+/* Does the atom so far end with s (any case)? */
+static int
+tok_ends_with(const struct imap_parser *p, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return p->tok.len >= n &&
+	    strncasecmp(p->tok.data + p->tok.len - n, s, n) == 0;
+}
+
+/*
+ * Inside "[" of an atom.  A FETCH section keeps the one space its grammar
+ * has ("HEADER.FIELDS[.NOT] SP header-list", RFC 3501 9) and the spaces
+ * of that "(" list, up to its "]".  Anything else ends the atom where an
+ * atom ends: "[" is an ATOM-CHAR, so "a[b" is the mailbox name it looks
+ * like.
+ */
+static int
+step_bracket(struct imap_parser *p, int c)
+{
+	if (c == ']') {
+		p->bparen = 0;
+		p->state = PS_ATOM;
+	} else if (c == '(' && p->bparen == 0 && tok_ends_with(p, " "))
+		p->bparen = 1;
+	else if (c == ')' && p->bparen == 1)
+		p->bparen = 0;
+	else if (c == ' ' && p->bparen == 0 && (tok_ends_with(p, ".FIELDS") ||
+	    tok_ends_with(p, ".FIELDS.NOT")))
+		;
+	else if (p->bparen == 0 || is_ctl(c))
+		return step_atom(p, c);
 	buf_addc(&p->tok, c);
 	return 0;
 }
@@ -449,14 +488,7 @@ step(struct imap_parser *p, int c, enum imap_parse_result *res)
 	case PS_ATOM:
 		return step_atom(p, c);
 	case PS_BRACKET:
-		if (is_ctl(c)) {
-			p->err = "Unterminated section";
-			return -1;
-		}
-		if (c == ']')
-			p->state = PS_ATOM;
-		buf_addc(&p->tok, c);
-		return 0;
+		return step_bracket(p, c);
 	case PS_QUOTED:
 		if (c == '\\') {
 			p->state = PS_QESC;
