@@ -20,6 +20,7 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/prelogin.c imapd/client.c imapd/commands.c imapd/cmd-any.c \
 	imapd/cmd-mailbox.c imapd/cmd-select.c imapd/cmd-fetch.c \
 	imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
+	imapd/cmd-list.c imapd/cmd-append.c imapd/quota.c \
 	imapd/strings.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
