@@ -49,7 +49,8 @@ imap_header_value(const char *hdr, size_t len, const char *name,
 		for (e = out->len; e > s &&
 		    isspace((unsigned char)out->data[e - 1]); e--)
 			;
-		memmove(out->data, out->data + s, e - s);
+		if (s > 0)	/* an empty value has no data to move */
+			memmove(out->data, out->data + s, e - s);
 		buf_truncate(out, e - s);
 		return 0;
 	}

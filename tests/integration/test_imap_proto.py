@@ -386,6 +386,17 @@ class ImapProtoTest(unittest.TestCase):
                       b"((NIL \"@route.test\" \"rcpt\" \"domain.test\")) ",
                       env)
 
+    def test_empty_fields_in_the_envelope(self):
+        s = self.session()
+        s.ok(b"CREATE addr2")
+        s.ok(b"APPEND addr2 " + lit(b"Subject:\r\nFrom: a@x.test\r\n"
+                                     b"In-Reply-To: \r\n\r\nbody\r\n"))
+        s.ok(b"SELECT addr2")
+        lines = s.ok(b"FETCH 1 ENVELOPE")
+        self.assertIn(b"ENVELOPE (NIL \"\" ((NIL NIL \"a\" \"x.test\")) ",
+                      lines[0])
+        self.assertIn(b" NIL NIL NIL \"\" NIL))", lines[0])
+
 
 if __name__ == "__main__":
     unittest.main()
