@@ -55,7 +55,7 @@ struct imap_parser {
 	int			 litdigits;
 	int			 litsync;
 	int			 litbinary;
-	int			 bparen;	/* '(' open inside a [section] */
+	int			 bparen;	/* in a section's header list */
 	const char		*err;
 	int			 fatal;
 	int			 toobig;
@@ -303,6 +303,8 @@ literal_begin(struct imap_parser *p, int c)
 	return p->litsync ? IMAP_PARSE_CONTINUE : IMAP_PARSE_MORE;
 }
 
+static int	step_atom(struct imap_parser *, int);
+
 static int
 step_arg(struct imap_parser *p, int c)
 {
@@ -341,10 +343,8 @@ step_arg(struct imap_parser *p, int c)
 		return -1;
 	}
 	buf_reset(&p->tok);
-	buf_addc(&p->tok, c);
-	p->bparen = 0;
-	p->state = c == '[' ? PS_BRACKET : PS_ATOM;
-	return 0;
+	p->state = PS_ATOM;
+	return step_atom(p, c);
 }
 
 static int
@@ -380,36 +380,27 @@ step_atom(struct imap_parser *p, int c)
 	return 0;
 }
 
-/* Does the atom so far end with s (any case)? */
 static int
-tok_ends_with(const struct imap_parser *p, const char *s)
+fields_end(const char *t, size_t n)
 {
-	size_t	 n = strlen(s);
-
-	return p->tok.len >= n &&
-	    strncasecmp(p->tok.data + p->tok.len - n, s, n) == 0;
+	return (n >= 7 && strncasecmp(t + n - 7, ".FIELDS", 7) == 0) ||
+	    (n >= 11 && strncasecmp(t + n - 11, ".FIELDS.NOT", 11) == 0);
 }
 
 /*
- * Inside "[" of an atom.  A FETCH section keeps the one space its grammar
- * has ("HEADER.FIELDS[.NOT] SP header-list", RFC 3501 9) and the spaces
- * of that "(" list, up to its "]".  Anything else ends the atom where an
- * atom ends: "[" is an ATOM-CHAR, so "a[b" is the mailbox name it looks
- * like.
+ * Inside "[": a FETCH section keeps the space of "HEADER.FIELDS[.NOT] SP
+ * (list)" and the list's (RFC 3501 9); else "[" is an ATOM-CHAR ("a[b").
  */
 static int
 step_bracket(struct imap_parser *p, int c)
 {
-	if (c == ']') {
-		p->bparen = 0;
+	if (c == ']')
 		p->state = PS_ATOM;
-	} else if (c == '(' && p->bparen == 0 && tok_ends_with(p, " "))
+	else if (c == ' ' && p->bparen == 0 &&
+	    fields_end(p->tok.data, p->tok.len))
 		p->bparen = 1;
 	else if (c == ')' && p->bparen == 1)
 		p->bparen = 0;
-	else if (c == ' ' && p->bparen == 0 && (tok_ends_with(p, ".FIELDS") ||
-	    tok_ends_with(p, ".FIELDS.NOT")))
-		;
 	else if (p->bparen == 0 || is_ctl(c))
 		return step_atom(p, c);
 	buf_addc(&p->tok, c);
