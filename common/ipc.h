@@ -94,7 +94,8 @@ enum ipc_type {
 	IPC_DELIVERY_QUEUE,	/* fd: channel to a (new) queue */
 
 	/* to imapd.user */
-	IPC_USER_CLIENT = 400,	/* fd of a logged-in client connection */
+	IPC_USER_CLIENT = 400,	/* str user, str tag, str peer, u64 quota
+				 * bytes; fd of a logged-in client */
 
 	/* keystore (the signing protocol: common/ks_client.h) */
 	IPC_KS_SIGN = 500,	/* str owner, str alg, str selector, data

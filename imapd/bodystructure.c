@@ -49,7 +49,7 @@ imap_header_value(const char *hdr, size_t len, const char *name,
 		for (e = out->len; e > s &&
 		    isspace((unsigned char)out->data[e - 1]); e--)
 			;
-		if (e > s)	/* an empty field left out->data NULL */
+		if (e > s && s > 0)	/* else nothing to move (data may be NULL) */
 			memmove(out->data, out->data + s, e - s);
 		buf_truncate(out, e - s);
 		return 0;

@@ -403,12 +403,23 @@ section_bytes(const struct fetch_item *fi, struct mime_parser *mp,
 	return 0;
 }
 
+/*
+ * A literal, or a literal8 for BINARY data with NULs (RFC 3516).  A
+ * literal cannot carry NUL: BODY[] of binary data shows each as 0x80.
+ */
 static void
 add_literal(struct buf *out, const char *p, size_t n, int binary)
 {
+	size_t	 start;
+	char	*z;
+
 	buf_printf(out, "%s{%zu}\r\n", binary && memchr(p, '\0', n) ? "~" :
 	    "", n);
+	start = out->len;
 	buf_add(out, p, n);
+	while (!binary && (z = memchr(out->data + start, '\0',
+	    out->len - start)) != NULL)
+		*z = (char)0x80;
 }
 
 /* Everything one message's FETCH response needs from its bytes. */

@@ -282,6 +282,12 @@ cmd_copy(struct client *c, const char *tag, const struct imap_list *args,
 	}
 	free(name);
 	mbox_sync(c->mb);
+	if (!move && !imap_quota_allows_copy(c, set, n)) {
+		client_tagged(c, tag, "NO", "[OVERQUOTA] Quota exceeded");
+		mbox_close(dst);
+		free(set);
+		return 0;
+	}
 	su = xreallocarray(NULL, n + 1, sizeof(*su));
 	du = xreallocarray(NULL, n + 1, sizeof(*du));
 	for (i = 0; i < n; i++) {

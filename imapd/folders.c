@@ -321,7 +321,7 @@ mbox_delete(const char *name, char *err, size_t errlen)
 		return -1;
 	}
 	free(dir);
-	mbox_subscribe(name, 0);
+	/* the subscription stays (RFC 3501 6.3.9): LIST shows \NonExistent */
 	return 0;
 }
 
@@ -437,6 +437,13 @@ subs_load(size_t *n_r)
 	}
 	*n_r = n;
 	return v;
+}
+
+/* Every subscribed name (allocated, as the array; n in *n_r). */
+char **
+mbox_subscriptions(size_t *n_r)
+{
+	return subs_load(n_r);
 }
 
 int

@@ -139,6 +139,7 @@ user_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 {
 	struct event_base	*base = arg;
 	const char		*user, *tag, *peer, *text;
+	uint64_t		 quota;
 	int			 fd;
 
 	if (m->type == IPC_OK || m->type == IPC_ERR) {
@@ -157,12 +158,14 @@ user_dispatch(struct ipc_conn *conn, struct ipc_msg *m, void *arg)
 		fatalx("user: unexpected IPC message %u", m->type);
 	sessions_received++;
 	if (ipc_get_str(m, &user) == -1 || ipc_get_str(m, &tag) == -1 ||
-	    ipc_get_str(m, &peer) == -1 || ipc_get_end(m) == -1)
+	    ipc_get_str(m, &peer) == -1 || ipc_get_u64(m, &quota) == -1 ||
+	    ipc_get_end(m) == -1)
 		fatalx("user: bad IPC_USER_CLIENT");
 	if (strcmp(user, user_name) != 0)
 		fatalx("user: session for %s sent to %s", user, user_name);
 	if ((fd = ipc_msg_takefd(m)) == -1)
 		fatalx("user: IPC_USER_CLIENT without fd");
+	imap_quota_bytes = quota;	/* the newest login's (quota.c) */
 	user_session(base, fd, user, tag, peer);
 }
 

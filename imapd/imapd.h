@@ -30,13 +30,16 @@
 #define IMAP_IDLE_TIMEOUT	(31 * 60)
 #define IMAP_PRELOGIN_TIMEOUT	60
 /*
- * Before login a command is small: LOGIN or AUTHENTICATE with a password.
- * Only LITERAL- is offered then (non-synchronising literals of at most
- * 4096 octets, RFC 7888), and a command's line and literals together stay
+ * Before login a command is small: LOGIN or AUTHENTICATE with a password,
+ * or ID.  Only LITERAL- is offered then (non-synchronising literals of at
+ * most 4096 octets, RFC 7888), and a command's literals together stay
  * within a few KB, so the one pre-login process serving every client
- * cannot be made to hold megabytes per session.
+ * cannot be made to hold megabytes per session.  The line is the longest
+ * ID a client may send (RFC 2971 3.3: 30 pairs, fields of 30 octets,
+ * values of 1024), about 32 KB, even with every octet of the quoted
+ * strings escaped (about 63.4 KB): the post-login line limit, 64 KB.
  */
-#define IMAP_PRELOGIN_LINE	8192
+#define IMAP_PRELOGIN_LINE	(64 * 1024)
 #define IMAP_PRELOGIN_LITERAL	4096
 #define IMAP_PRELOGIN_COMMAND	8192
 #define IMAP_WRITE_TIMEOUT	300	/* a client that stops reading */
@@ -53,7 +56,10 @@
 	" THREAD=REFERENCES" \
 	" ESORT" \
 	" SEARCHRES" \
-	" QRESYNC"
+	" QRESYNC" \
+	" MULTIAPPEND" \
+	" QUOTA" \
+	" QUOTA=RES-STORAGE"
 
 enum client_state {
 	CS_NOTAUTH,
@@ -228,13 +234,31 @@ int	 cmd_rename(struct client *, const char *, const struct imap_list *,
 	    int);
 int	 cmd_subscribe(struct client *, const char *,
 	    const struct imap_list *, int);
-int	 cmd_list(struct client *, const char *, const struct imap_list *,
-	    int);
 int	 cmd_status(struct client *, const char *, const struct imap_list *,
 	    int);
+char	*imap_mailbox_arg(struct client *, const struct imap_arg *);
+void	 imap_status_list(struct client *, const char *,
+	    const struct imap_list *);
+
+/* cmd-list.c */
+int	 cmd_list(struct client *, const char *, const struct imap_list *,
+	    int);
+
+/* cmd-append.c */
 int	 cmd_append(struct client *, const char *, const struct imap_list *,
 	    int);
-char	*imap_mailbox_arg(struct client *, const struct imap_arg *);
+
+/* quota.c */
+extern uint64_t	 imap_quota_bytes;
+uint64_t imap_quota_usage(void);
+int	 imap_quota_allows(uint64_t);
+int	 imap_quota_allows_copy(struct client *, const uint32_t *, size_t);
+int	 cmd_getquotaroot(struct client *, const char *,
+	    const struct imap_list *, int);
+int	 cmd_getquota(struct client *, const char *, const struct imap_list *,
+	    int);
+int	 cmd_setquota(struct client *, const char *, const struct imap_list *,
+	    int);
 
 /* cmd-select.c */
 int	 cmd_check(struct client *, const char *, const struct imap_list *,

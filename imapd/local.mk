@@ -24,6 +24,7 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/strings.c imapd/cmd-sort.c imapd/searchres.c imapd/esearch.c \
 	imapd/sortkey.c imapd/thread.c imapd/sort.h \
 	imapd/flags.c \
+	imapd/cmd-list.c imapd/cmd-append.c imapd/quota.c \
 	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h

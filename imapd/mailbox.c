@@ -127,20 +127,26 @@ mbox_msg_open(struct mbox *mb, const struct imsg *m)
 	    O_CLOEXEC);
 }
 
-/* Bytes the message has once every bare LF is sent as CRLF. */
+/*
+ * Bytes the message has as it is sent: a file written with LF line ends
+ * (its first line's) has every bare LF sent as CRLF; one written with
+ * CRLF is sent exactly (message.c, read_crlf).
+ */
 static int
 file_size_crlf(int dfd, const char *name, uint64_t *size_r)
 {
 	char	 b[16384];
 	ssize_t	 n, i;
 	uint64_t size = 0;
-	int	 fd, prev = 0;
+	int	 fd, prev = 0, conv = -1;
 
 	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return -1;
 	while ((n = read(fd, b, sizeof(b))) > 0) {
 		for (i = 0; i < n; i++) {
-			if (b[i] == '\n' && prev != '\r')
+			if (b[i] == '\n' && conv == -1)
+				conv = prev != '\r';
+			if (b[i] == '\n' && prev != '\r' && conv == 1)
 				size++;
 			prev = (unsigned char)b[i];
 		}

@@ -106,6 +106,7 @@ int	 mbox_rename(const char *, const char *, char *, size_t);
 void	 mbox_ensure_defaults(void);
 
 int	 mbox_subscribed(const char *);
+char	**mbox_subscriptions(size_t *);
 int	 mbox_subscribe(const char *, int);
 
 /* expunged.c: expunged UIDs remembered for QRESYNC */

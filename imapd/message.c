@@ -3,6 +3,11 @@
  * (a STORE renames the file), EXPUNGE, APPEND, COPY (MOVE is a COPY and
  * an EXPUNGE), and reading a message with CRLF line ends; see mailbox.h.
  *
+ * Line ends: a file is read as it was written when its first line ends
+ * in CRLF (APPEND stores what the client sent, so a literal8's binary
+ * part comes back byte for byte); a file with LF line ends (the Maildir
+ * convention of other tools) has every bare LF sent as CRLF.
+ *
  * Files are written the Maildir way by common/maildir: into tmp/,
  * fsynced, renamed into cur/ with their flags, cur/ fsynced.  They are
  * reached from the folder's descriptors without following links.  A file
@@ -197,9 +202,13 @@ mbox_append(struct mbox *mb, const void *data, size_t len, uint32_t flags,
 	size_t		 i;
 
 	mbox_sync(mb);
-	for (i = 0; i < len; i++)
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
-			size++;
+	/* as read_crlf() will send it: LF files get CRLF */
+	for (i = 0; i < len && s[i] != '\n'; i++)
+		;
+	if (i < len && (i == 0 || s[i - 1] != '\r'))
+		for (; i < len; i++)
+			if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+				size++;
 	flags &= IMSG_SYSFLAGS;
 	if (deliver(mb, data, len, flags, date, name, sizeof(name)) == -1)
 		return -1;
@@ -258,8 +267,9 @@ mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
 }
 
 /*
- * Read the file of m into out with every bare LF made CRLF.  With
- * header_only, stop after the empty line that ends the header.
+ * Read the file of m into out, every bare LF made CRLF if its first line
+ * ends in LF (see the top of this file).  With header_only, stop after
+ * the empty line that ends the header.
  */
 static int
 read_crlf(struct mbox *mb, const struct imsg *m, struct buf *out,
@@ -267,7 +277,7 @@ read_crlf(struct mbox *mb, const struct imsg *m, struct buf *out,
 {
 	char	 b[16384];
 	ssize_t	 n, i, s;
-	int	 fd, prev = 0, eol = 1, done = 0;
+	int	 fd, prev = 0, eol = 1, done = 0, conv = -1;
 
 	if ((fd = mbox_msg_open(mb, m)) == -1) {
 		mb->force_scan = 1;
@@ -276,7 +286,9 @@ read_crlf(struct mbox *mb, const struct imsg *m, struct buf *out,
 	while (!done && (n = read(fd, b, sizeof(b))) > 0) {
 		for (i = s = 0; i < n; i++) {
 			if (b[i] == '\n') {
-				if (prev != '\r') {
+				if (conv == -1)
+					conv = prev != '\r';
+				if (prev != '\r' && conv == 1) {
 					if (buf_add(out, b + s,
 					    (size_t)(i - s)) == -1 ||
 					    buf_add(out, "\r", 1) == -1)

@@ -55,6 +55,7 @@
 #include "authfail.h"
 #include "config.h"
 #include "daemon.h"
+#include "db.h"
 #include "imapd.h"
 #include "ipc.h"
 #include "log.h"
@@ -64,6 +65,7 @@
 #include "privsep.h"
 #include "respawn.h"
 #include "tls.h"
+#include "userdb.h"
 #include "xmalloc.h"
 
 struct uproc {
@@ -99,6 +101,8 @@ static int		 plain[CFG_LISTEN_MAX], tls[CFG_LISTEN_MAX];
 static int		 nplain, ntls;
 static int		 mail_root_fd = -1;
 static struct authfail	 fails;
+static struct db_env	*penv;
+static struct userdb	*pudb;
 
 /*
  * A user name fit to become "<domain>/<local>": a local user address by
@@ -147,6 +151,43 @@ user_dir_open(const char *domain, const char *local)
 	}
 	close(mfd);
 	return ufd;
+}
+
+/*
+ * The user database, for the quota a user process shows (RFC 9208): it
+ * is opened when a login needs it and closed before every fork, so no
+ * child starts with its files or regions.
+ */
+static void
+parent_db_close(void)
+{
+	userdb_close(pudb);
+	db_env_close(penv);
+	pudb = NULL;
+	penv = NULL;
+}
+
+/* user's quota_bytes; 0 (none) for a user it does not know or on error. */
+static uint64_t
+user_quota(const char *user)
+{
+	struct userdb_user u;
+	char	 err[256];
+	int	 r;
+
+	if (pudb == NULL && ((penv = db_env_open(pcfg->db_dir)) == NULL ||
+	    (pudb = userdb_open(penv)) == NULL)) {
+		log_warnx("user=%s cannot open the user database in %s; no "
+		    "quota this session", user, pcfg->db_dir);
+		parent_db_close();
+		return 0;
+	}
+	if ((r = userdb_user_get(pudb, user, &u, err, sizeof(err))) ==
+	    UDB_OK)
+		return u.quota_bytes;
+	if (r != UDB_NOTFOUND)
+		log_warnx("user=%s quota lookup: %s", user, err);
+	return 0;
 }
 
 static void
@@ -225,6 +266,7 @@ uproc_get(const char *user)
 		log_warn("user=%s cannot open the mail directory", user);
 		return NULL;
 	}
+	parent_db_close();
 	if ((pid = priv_fork("imapd.user", &fd)) == 0) {
 		/* nothing of the parent's but our own channel survives */
 		signal(SIGTERM, SIG_DFL);
@@ -379,6 +421,7 @@ auth_done(struct pam_job *j)
 	struct pending	*p = j->arg;
 	struct ipc_msg	*fw;
 	struct uproc	*up;
+	uint64_t	 quota;
 
 	if (p->gen != prelogin_gen)
 		goto out;	/* that pre-login process and its client died */
@@ -387,6 +430,7 @@ auth_done(struct pam_job *j)
 		goto out;
 	}
 	authfail_success(&fails, j->user, time(NULL));
+	quota = user_quota(j->user);
 	if ((up = uproc_get(j->user)) == NULL) {
 		reply(IPC_ERR, j->sid, "[UNAVAILABLE] Mailbox unavailable");
 		goto out;
@@ -396,6 +440,7 @@ auth_done(struct pam_job *j)
 	ipc_add_str(fw, j->user);
 	ipc_add_str(fw, p->tag);
 	ipc_add_str(fw, p->peer);
+	ipc_add_u64(fw, quota);
 	ipc_msg_setfd(fw, p->fd);
 	p->fd = -1;
 	ipc_send(up->conn, fw);
@@ -481,6 +526,7 @@ start_prelogin(struct respawn *r, void *arg)
 		prelogin_conn = NULL;
 	}
 	prelogin_gen++;
+	parent_db_close();
 	if ((r->pid = priv_fork("imapd.prelogin", &fd)) == 0) {
 		/* nothing of the mail tree or the user processes */
 		close(mail_root_fd);
@@ -550,6 +596,7 @@ imapd_parent(struct sm_config *cfg, const struct daemon_opts *o)
 		kill(up->pid, SIGTERM);
 	respawn_stop(&prelogin);
 	respawn_free(&prelogin);
+	parent_db_close();
 	for (i = 0; i < nplain; i++)
 		close(plain[i]);
 	for (i = 0; i < ntls; i++)

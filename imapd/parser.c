@@ -55,6 +55,7 @@ struct imap_parser {
 	int			 litdigits;
 	int			 litsync;
 	int			 litbinary;
+	int			 bparen;	/* in a section's header list */
 	const char		*err;
 	int			 fatal;
 	int			 toobig;
@@ -302,6 +303,8 @@ literal_begin(struct imap_parser *p, int c)
 	return p->litsync ? IMAP_PARSE_CONTINUE : IMAP_PARSE_MORE;
 }
 
+static int	step_atom(struct imap_parser *, int);
+
 static int
 step_arg(struct imap_parser *p, int c)
 {
@@ -340,9 +343,8 @@ step_arg(struct imap_parser *p, int c)
 		return -1;
 	}
 	buf_reset(&p->tok);
-	buf_addc(&p->tok, c);
-	p->state = c == '[' ? PS_BRACKET : PS_ATOM;
-	return 0;
+	p->state = PS_ATOM;
+	return step_atom(p, c);
 }
 
 static int
@@ -365,6 +367,7 @@ step_atom(struct imap_parser *p, int c)
 			return -1;
 		return finish_line(p);
 	case '[':
+		p->bparen = 0;
 		p->state = PS_BRACKET;
 		break;
 	default:
@@ -373,6 +376,33 @@ step_atom(struct imap_parser *p, int c)
 			return -1;
 		}
 	}
+	buf_addc(&p->tok, c);
+	return 0;
+}
+
+static int
+fields_end(const char *t, size_t n)
+{
+	return (n >= 7 && strncasecmp(t + n - 7, ".FIELDS", 7) == 0) ||
+	    (n >= 11 && strncasecmp(t + n - 11, ".FIELDS.NOT", 11) == 0);
+}
+
+/*
+ * Inside "[": a FETCH section keeps the space of "HEADER.FIELDS[.NOT] SP
+ * (list)" and the list's (RFC 3501 9); else "[" is an ATOM-CHAR ("a[b").
+ */
+static int
+step_bracket(struct imap_parser *p, int c)
+{
+	if (c == ']')
+		p->state = PS_ATOM;
+	else if (c == ' ' && p->bparen == 0 &&
+	    fields_end(p->tok.data, p->tok.len))
+		p->bparen = 1;
+	else if (c == ')' && p->bparen == 1)
+		p->bparen = 0;
+	else if (p->bparen == 0 || is_ctl(c))
+		return step_atom(p, c);
 	buf_addc(&p->tok, c);
 	return 0;
 }
@@ -449,14 +479,7 @@ step(struct imap_parser *p, int c, enum imap_parse_result *res)
 	case PS_ATOM:
 		return step_atom(p, c);
 	case PS_BRACKET:
-		if (is_ctl(c)) {
-			p->err = "Unterminated section";
-			return -1;
-		}
-		if (c == ']')
-			p->state = PS_ATOM;
-		buf_addc(&p->tok, c);
-		return 0;
+		return step_bracket(p, c);
 	case PS_QUOTED:
 		if (c == '\\') {
 			p->state = PS_QESC;

@@ -6,7 +6,9 @@
  * at a time into a tag, a command name and a tree of arguments (atoms,
  * quoted strings, literals, NIL and parenthesised lists).  A fetch
  * attribute with a section, "BODY[HEADER.FIELDS (From)]<0.100>", is kept
- * as one atom; the command code parses the section itself.
+ * as one atom (the spaces of a "(" list inside the brackets included);
+ * the command code parses the section itself.  Otherwise "[" is an
+ * ordinary atom character, as in a mailbox name "a[b".
  *
  * imap_parser_feed() returns
  *	IMAP_PARSE_MORE		everything was consumed, the command is not

@@ -67,9 +67,10 @@ static const struct {
 	{ "To: Alice, <bad, b@y.test\r\n\r\n",
 	  "(NIL NIL NIL NIL NIL ((NIL NIL \"Alice\" \"missing-domain\")"
 	  "(NIL NIL \"b\" \"y.test\")) NIL NIL NIL NIL)" },
-	/* an empty field is an empty string */
-	{ "Subject:\r\nIn-Reply-To: \r\n\r\n",
-	  "(NIL \"\" NIL NIL NIL NIL NIL NIL \"\" NIL)" },
+	/* empty fields are empty strings (and no trouble to read) */
+	{ "Subject:\r\nFrom: a@x.test\r\nIn-Reply-To: \r\n\r\n",
+	  "(NIL \"\" ((NIL NIL \"a\" \"x.test\")) ((NIL NIL \"a\" \"x.test\")) "
+	  "((NIL NIL \"a\" \"x.test\")) NIL NIL NIL \"\" NIL)" },
 	{ "From: \"unterminated <x@y>\r\n\r\n", NULL },
 	{ "From: ((((((nested comment\r\nTo: ,,,\r\n\r\n", NULL },
 };

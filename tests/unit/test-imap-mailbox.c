@@ -201,6 +201,71 @@ test_folders(void)
 	test_end();
 }
 
+/*
+ * A file written with CRLF (as APPEND writes what the client sent) is
+ * read byte for byte, NULs and bare LFs of a binary part included; one
+ * written with LF line ends gets CRLF, and RFC822.SIZE counts what is read.
+ */
+static void
+test_line_ends_follow_the_first_line(void)
+{
+	static const char crlf[] = "Subject: bin\r\n\r\n\0-\xe4\n\r\n\n";
+	static const char lf[] = "Subject: text\n\nline\r\nend\n";
+	static const char lf_read[] = "Subject: text\r\n\r\nline\r\nend\r\n";
+	struct mbox	*mb;
+	const struct buf *data;
+	char		 err[128], *path;
+	uint32_t	 uid;
+	FILE		*f;
+
+	test_begin("mailbox: a CRLF file is read exactly, an LF file gets "
+	    "CRLF");
+	test_assert(mbox_create("Bin", err, sizeof(err)) == 0);
+	mb = mbox_open("Bin", err, sizeof(err));
+	test_assert(mb != NULL);
+	if (mb == NULL) {
+		test_end();
+		return;
+	}
+	test_assert(mbox_append(mb, crlf, sizeof(crlf) - 1, 0, NULL, 0,
+	    &uid) == 0);
+	test_assert(mbox_append(mb, lf, sizeof(lf) - 1, 0, NULL, 0,
+	    &uid) == 0);
+	test_assert(mb->n == 2 && mb->msgs[0]->size == sizeof(crlf) - 1);
+	test_assert(mb->n == 2 && mb->msgs[1]->size == sizeof(lf_read) - 1);
+	test_assert(mbox_read(mb, mb->msgs[0], &data) == 0 &&
+	    data->len == sizeof(crlf) - 1 &&
+	    memcmp(data->data, crlf, data->len) == 0);
+	test_assert(mbox_read(mb, mb->msgs[1], &data) == 0 &&
+	    data->len == sizeof(lf_read) - 1 &&
+	    memcmp(data->data, lf_read, data->len) == 0);
+	/* a rescan measures a new file by the same rule */
+	path = xasprintf("%s/.Bin/new/1002.C.host", root);
+	if ((f = fopen(path, "w")) != NULL) {
+		fwrite(crlf, 1, sizeof(crlf) - 1, f);
+		fclose(f);
+	}
+	free(path);
+	mb->force_scan = 1;
+	mbox_sync(mb);
+	test_assert(mb->n == 3 && mb->msgs[2]->size == sizeof(crlf) - 1);
+	mbox_close(mb);
+	test_end();
+}
+
+static void
+test_deleted_folder_stays_subscribed(void)
+{
+	char	 err[128];
+
+	test_begin("mailbox: DELETE leaves the subscription (RFC 3501 6.3.9)");
+	test_assert(mbox_create("Gone", err, sizeof(err)) == 0);
+	test_assert(mbox_subscribe("Gone", 1) == 0);
+	test_assert(mbox_delete("Gone", err, sizeof(err)) == 0);
+	test_assert(!mbox_exists("Gone") && mbox_subscribed("Gone"));
+	test_end();
+}
+
 static void
 test_lost_index_is_rebuilt(void)
 {
@@ -403,6 +468,8 @@ main(void)
 		test_external_changes_are_noticed,
 		test_index_survives_reopen,
 		test_folders,
+		test_line_ends_follow_the_first_line,
+		test_deleted_folder_stays_subscribed,
 		test_lost_index_is_rebuilt,
 		test_uidvalidity_never_repeats,
 		test_recent_mark_persists,
