@@ -117,6 +117,7 @@ def send_and_read(inst):
     reply["In-Reply-To"] = first_message_id(text)
     reply["References"] = reply["In-Reply-To"]
     reply.set_content("P.S. this one answers the first.\n")
+    time.sleep(1)   # a later arrival, so newest-first puts it first
     say("alice follows up on her own message")
     submit(inst, PORTS["submission"], ALICE, reply)
     show_client_view(inst)
