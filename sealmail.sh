@@ -210,7 +210,7 @@ fuzz_sources() {
 	ipc) echo common/ipc.c common/net.c $FUZZ_CONFIG ;;
 	qhandoff) echo common/qhandoff.c common/ipc.c common/net.c \
 	    $FUZZ_CONFIG common/smtp_parse.c ;;
-	imap) echo imapd/parser.c ;;
+	imap) echo imapd/parser.c imapd/seqset.c ;;
 	imap-thread) echo imapd/sortkey.c imapd/thread.c $FUZZ_ADDR_LIST ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
 	    common/mime_codec.c common/base64.c \

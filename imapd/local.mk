@@ -4,7 +4,7 @@ libsealmail_a_SOURCES += common/pam.c common/pam.h
 
 check_PROGRAMS += tests/unit/test-imap-parser
 tests_unit_test_imap_parser_SOURCES = tests/unit/test-imap-parser.c \
-	imapd/parser.c imapd/parser.h
+	imapd/parser.c imapd/seqset.c imapd/parser.h
 tests_unit_test_imap_parser_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-parser
 
@@ -25,7 +25,7 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/sortkey.c imapd/thread.c imapd/sort.h \
 	imapd/flags.c \
 	imapd/cmd-list.c imapd/cmd-append.c imapd/quota.c \
-	imapd/parser.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
+	imapd/parser.c imapd/seqset.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
 imapd_imapd_SOURCES += imapd/expunged.c imapd/qresync.c imapd/qresync.h \
