@@ -7,10 +7,10 @@ VANISHED) and [CLOSED].
 """
 
 import re
-import socket
 import unittest
 
 from fixtures import InstanceCase
+from imapsession import ImapSession
 
 BOB = "bob@example.test"
 PW = "s3cret-pw"
@@ -19,53 +19,6 @@ PW = "s3cret-pw"
 def msg(n):
     return (b"From: alice@example.test\r\nTo: bob@example.test\r\n"
             b"Subject: message %d\r\n\r\nbody %d\r\n" % (n, n))
-
-
-class Session:
-    """One raw IMAP connection: cmd() sends a tagged command and returns
-    the untagged lines (as str, CRLF gone) and the tagged one."""
-
-    def __init__(self, case):
-        s = socket.create_connection(
-            ("127.0.0.1", case.inst.port("imaps")), timeout=10)
-        self.sock = case.inst.client_tls_context().wrap_socket(
-            s, server_hostname="localhost")
-        self.f = self.sock.makefile("rb")
-        self.n = 0
-        assert self.f.readline().startswith(b"* OK")
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def cmd(self, text, literal=None):
-        self.n += 1
-        tag = "t%d" % self.n
-        if literal is None:
-            self.send(("%s %s\r\n" % (tag, text)).encode())
-        else:
-            self.send(("%s %s {%d+}\r\n" % (tag, text, len(literal)))
-                      .encode() + literal + b"\r\n")
-        untagged = []
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise EOFError("closed after %r" % untagged)
-            line = line.decode().rstrip("\r\n")
-            if line.startswith(tag + " "):
-                return untagged, line[len(tag) + 1:]
-            untagged.append(line)
-
-    def ok(self, text, literal=None):
-        untagged, tagged = self.cmd(text, literal)
-        assert tagged.startswith("OK"), (text, untagged, tagged)
-        return untagged
-
-    def close(self):
-        try:
-            self.cmd("LOGOUT")
-        except (OSError, EOFError, ValueError):
-            pass
-        self.sock.close()
 
 
 def modseqs(lines):
@@ -94,8 +47,7 @@ class CondstoreTest(InstanceCase):
     boxes = 0
 
     def session(self):
-        s = Session(self)
-        s.ok("LOGIN %s %s" % (BOB, PW))
+        s = ImapSession(self.inst, BOB, PW)
         self.addCleanup(s.close)
         return s
 

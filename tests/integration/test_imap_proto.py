@@ -9,12 +9,12 @@ ground; CI cannot run it, these keep it.
 
 import os
 import re
-import socket
 import tempfile
 import time
 import unittest
 
 from harness import Instance
+from imapsession import ImapSession, lit, start_imapd
 
 ALICE = "alice@example.test"
 QUSER = "quota@example.test"
@@ -31,67 +31,6 @@ def message(subject, body=b"body\r\n", extra=b""):
             b"\r\n" + body)
 
 
-class Session:
-    """One logged-in (or not) connection: commands out, responses in."""
-
-    def __init__(self, inst, user=None):
-        s = socket.create_connection(("127.0.0.1", inst.port("imaps")),
-                                     timeout=20)
-        self.s = inst.client_tls_context().wrap_socket(
-            s, server_hostname="localhost")
-        self.f = self.s.makefile("rb")
-        self.greeting = self.f.readline()
-        self.n = 0
-        if user is not None:
-            tag, lines = self.cmd(b"LOGIN " + user.encode() + b" " +
-                                  PW.encode())
-            assert lines[-1].startswith(tag + b" OK"), lines
-
-    def read_response(self):
-        """One response line with its literals, as bytes."""
-        out = b""
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise EOFError("connection closed after %r" % out)
-            out += line
-            m = re.search(rb"~?\{(\d+)\}\r\n$", line)
-            if not m:
-                return out
-            out += self.f.read(int(m.group(1)))
-
-    def cmd(self, text, *literals):
-        """Send a command (literals as {n+}); the responses, tagged last."""
-        self.n += 1
-        tag = b"p%d" % self.n
-        data = tag + b" " + text
-        for lit in literals:
-            data += lit
-        self.s.sendall(data + b"\r\n")
-        lines = []
-        while True:
-            line = self.read_response()
-            lines.append(line)
-            if line.startswith(tag + b" "):
-                return tag, lines
-
-    def ok(self, text, *literals):
-        tag, lines = self.cmd(text, *literals)
-        assert lines[-1].startswith(tag + b" OK"), lines
-        return lines
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
-
-
-def lit(data, binary=False):
-    """A non-synchronising literal (LITERAL+), ~{n+} for literal8."""
-    return (b"~" if binary else b"") + b"{%d+}\r\n" % len(data) + data
-
-
 class ImapProtoTest(unittest.TestCase):
 
     @classmethod
@@ -103,18 +42,14 @@ class ImapProtoTest(unittest.TestCase):
         cls.inst.add_user(QUSER2, PW)
         cls.inst.ctl("user", "set", QUSER, "quota_bytes=10k")
         cls.inst.ctl("user", "set", QUSER2, "quota_bytes=1m")
-        os.environ["SEALMAIL_IMAPD_LINGER"] = "2"
-        try:
-            cls.inst.start("imapd")
-        finally:
-            del os.environ["SEALMAIL_IMAPD_LINGER"]
+        start_imapd(cls.inst, linger=2)
 
     @classmethod
     def tearDownClass(cls):
         cls.inst.close()
 
     def session(self, user=ALICE):
-        s = Session(self.inst, user)
+        s = ImapSession(self.inst, user, PW)
         self.addCleanup(s.close)
         return s
 
@@ -125,19 +60,19 @@ class ImapProtoTest(unittest.TestCase):
 
     def test_bracket_in_an_atom_is_part_of_the_name(self):
         s = self.session()
-        tag, lines = s.cmd(b"SELECT " + ATOM)
+        tag, lines = s.raw(b"SELECT " + ATOM)
         self.assertTrue(self.last(lines).startswith(b"NO"), lines)
-        lines = s.ok(b"LIST \"\" " + ATOM + b"%*")
+        lines = s.raw_ok(b"LIST \"\" " + ATOM + b"%*")
         self.assertEqual(len(lines), 1, lines)
-        s.ok(b"CREATE a[b")
-        lines = s.ok(b"LIST \"\" a[b")
+        s.raw_ok(b"CREATE a[b")
+        lines = s.raw_ok(b"LIST \"\" a[b")
         self.assertIn(b"\"a[b\"", lines[0])
-        s.ok(b"SELECT a[b")
+        s.raw_ok(b"SELECT a[b")
         # a FETCH section keeps its spaces
-        s.ok(b"APPEND a[b " + lit(message(b"sect")))
-        lines = s.ok(b"FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject To)])")
+        s.raw_ok(b"APPEND a[b " + lit(message(b"sect")))
+        lines = s.raw_ok(b"FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject To)])")
         self.assertIn(b"Subject: sect", lines[0])
-        s.ok(b"NOOP")
+        s.raw_ok(b"NOOP")
 
     # -- ID ---------------------------------------------------------------
 
@@ -150,17 +85,17 @@ class ImapProtoTest(unittest.TestCase):
 
     def test_id_at_rfc2971_maximum_before_and_after_login(self):
         s = self.session(user=None)
-        lines = s.ok(self.id_command())
+        lines = s.raw_ok(self.id_command())
         self.assertTrue(lines[0].startswith(b"* ID "), lines)
-        s.ok(b"LOGIN " + ALICE.encode() + b" " + PW.encode())
-        lines = s.ok(self.id_command())
+        s.raw_ok(b"LOGIN " + ALICE.encode() + b" " + PW.encode())
+        lines = s.raw_ok(self.id_command())
         self.assertTrue(lines[0].startswith(b"* ID "), lines)
 
     def test_prelogin_line_stays_bounded(self):
         s = self.session(user=None)
-        tag, lines = s.cmd(b"ID (\"a\" \"" + b"v" * 70000 + b"\")")
+        tag, lines = s.raw(b"ID (\"a\" \"" + b"v" * 70000 + b"\")")
         self.assertIn(b"BAD [TOOBIG]", lines[-1])
-        s.ok(b"NOOP")
+        s.raw_ok(b"NOOP")
 
     # -- BINARY -----------------------------------------------------------
 
@@ -174,24 +109,25 @@ class ImapProtoTest(unittest.TestCase):
 
     def test_literal8_append_is_stored_and_fetched_exactly(self):
         s = self.session()
-        s.ok(b"CREATE bin1")
-        lines = s.ok(b"APPEND bin1 " + lit(self.BIN, binary=True))
+        s.raw_ok(b"CREATE bin1")
+        lines = s.raw_ok(b"APPEND bin1 " + lit(self.BIN, binary=True))
         self.assertIn(b"[APPENDUID ", lines[-1])
-        s.ok(b"SELECT bin1")
-        lines = s.ok(b"FETCH 1 (RFC822.SIZE BINARY.SIZE[1] BINARY.PEEK[1])")
+        s.raw_ok(b"SELECT bin1")
+        lines = s.raw_ok(b"FETCH 1 (RFC822.SIZE BINARY.SIZE[1] "
+                         b"BINARY.PEEK[1])")
         self.assertIn(b"RFC822.SIZE %d " % len(self.BIN), lines[0])
         self.assertIn(b"BINARY.SIZE[1] %d " % len(self.BODY), lines[0])
         self.assertIn(b"BINARY[1] ~{%d}\r\n" % len(self.BODY) + self.BODY,
                       lines[0])
-        lines = s.ok(b"FETCH 1 BINARY.PEEK[]")
+        lines = s.raw_ok(b"FETCH 1 BINARY.PEEK[]")
         self.assertIn(b"~{%d}\r\n" % len(self.BIN) + self.BIN, lines[0])
 
     def test_body_of_binary_data_has_no_nul(self):
         s = self.session()
-        s.ok(b"CREATE bin2")
-        s.ok(b"APPEND bin2 " + lit(self.BIN, binary=True))
-        s.ok(b"SELECT bin2")
-        lines = s.ok(b"FETCH 1 BODY.PEEK[1]")
+        s.raw_ok(b"CREATE bin2")
+        s.raw_ok(b"APPEND bin2 " + lit(self.BIN, binary=True))
+        s.raw_ok(b"SELECT bin2")
+        lines = s.raw_ok(b"FETCH 1 BODY.PEEK[1]")
         want = self.BODY.replace(b"\x00", b"\x80")
         self.assertIn(b"BODY[1] {%d}\r\n" % len(want) + want, lines[0])
 
@@ -199,17 +135,18 @@ class ImapProtoTest(unittest.TestCase):
 
     def test_multiappend_stores_every_message_with_a_uid_set(self):
         s = self.session()
-        self.assertIn(b"MULTIAPPEND", s.ok(b"CAPABILITY")[0])
-        s.ok(b"CREATE multi1")
-        lines = s.ok(b"APPEND multi1 (\\Seen) " + lit(message(b"one")) +
-                     b" " + lit(message(b"two")) + b" (\\Flagged) "
-                     b"\"05-Jan-2024 10:00:00 +0000\" " +
-                     lit(message(b"three")))
+        self.assertIn(b"MULTIAPPEND", s.raw_ok(b"CAPABILITY")[0])
+        s.raw_ok(b"CREATE multi1")
+        lines = s.raw_ok(b"APPEND multi1 (\\Seen) " +
+                         lit(message(b"one")) + b" " +
+                         lit(message(b"two")) + b" (\\Flagged) "
+                         b"\"05-Jan-2024 10:00:00 +0000\" " +
+                         lit(message(b"three")))
         m = re.search(rb"\[APPENDUID (\d+) 1:3\]", lines[-1])
         self.assertIsNotNone(m, lines)
-        s.ok(b"SELECT multi1")
-        lines = s.ok(b"FETCH 1:* (FLAGS INTERNALDATE "
-                     b"BODY.PEEK[HEADER.FIELDS (Subject)])")
+        s.raw_ok(b"SELECT multi1")
+        lines = s.raw_ok(b"FETCH 1:* (FLAGS INTERNALDATE "
+                         b"BODY.PEEK[HEADER.FIELDS (Subject)])")
         self.assertEqual(len(lines), 4, lines)
         self.assertIn(b"\\Seen", lines[0])
         self.assertIn(b"Subject: one", lines[0])
@@ -221,14 +158,14 @@ class ImapProtoTest(unittest.TestCase):
 
     def test_multiappend_is_all_or_nothing(self):
         s = self.session()
-        s.ok(b"CREATE multi2")
-        tag, lines = s.cmd(b"APPEND multi2 " + lit(message(b"one")) +
+        s.raw_ok(b"CREATE multi2")
+        tag, lines = s.raw(b"APPEND multi2 " + lit(message(b"one")) +
                            b" \"not a date\" " + lit(message(b"two")))
         self.assertTrue(self.last(lines).startswith(b"BAD"), lines)
-        tag, lines = s.cmd(b"APPEND multi2 " + lit(message(b"one")) +
+        tag, lines = s.raw(b"APPEND multi2 " + lit(message(b"one")) +
                            b" " + lit(b""))
         self.assertTrue(self.last(lines).startswith(b"NO"), lines)
-        lines = s.ok(b"STATUS multi2 (MESSAGES)")
+        lines = s.raw_ok(b"STATUS multi2 (MESSAGES)")
         self.assertIn(b"MESSAGES 0", lines[0])
 
     # -- QUOTA ------------------------------------------------------------
@@ -242,37 +179,37 @@ class ImapProtoTest(unittest.TestCase):
 
     def test_quota_shows_the_users_quota_bytes_and_refuses_over_it(self):
         s = self.session(QUSER)
-        caps = s.ok(b"CAPABILITY")[0]
+        caps = s.raw_ok(b"CAPABILITY")[0]
         self.assertIn(b" QUOTA ", caps)
         self.assertIn(b" QUOTA=RES-STORAGE", caps)
-        s.ok(b"CREATE qa")
-        lines = s.ok(b"GETQUOTAROOT qa")
+        s.raw_ok(b"CREATE qa")
+        lines = s.raw_ok(b"GETQUOTAROOT qa")
         self.assertIn(b'* QUOTAROOT "qa" ""\r\n', lines)
         used, limit = self.quota_line(lines)
         self.assertEqual(limit, 10)
         big = message(b"big", b"x" * 2900 + b"\r\n")
-        s.ok(b"APPEND qa " + lit(big))
-        used2, _ = self.quota_line(s.ok(b"GETQUOTA \"\""))
+        s.raw_ok(b"APPEND qa " + lit(big))
+        used2, _ = self.quota_line(s.raw_ok(b"GETQUOTA \"\""))
         self.assertEqual(used2, used + 2)
         # two more fit (about 9 KB), the next does not
-        s.ok(b"APPEND qa " + lit(big) + b" " + lit(big))
-        tag, lines = s.cmd(b"APPEND qa " + lit(big))
+        s.raw_ok(b"APPEND qa " + lit(big) + b" " + lit(big))
+        tag, lines = s.raw(b"APPEND qa " + lit(big))
         self.assertIn(b"NO [OVERQUOTA]", lines[-1])
-        s.ok(b"SELECT qa")
-        tag, lines = s.cmd(b"COPY 1 INBOX")
+        s.raw_ok(b"SELECT qa")
+        tag, lines = s.raw(b"COPY 1 INBOX")
         self.assertIn(b"NO [OVERQUOTA]", lines[-1])
         # MOVE needs no room; an expunge makes some
-        s.ok(b"MOVE 1 INBOX")
-        s.ok(b"STORE 1 +FLAGS (\\Deleted)")
-        s.ok(b"EXPUNGE")
-        s.ok(b"COPY 1 INBOX")
-        tag, lines = s.cmd(b"SETQUOTA \"\" (STORAGE 100)")
+        s.raw_ok(b"MOVE 1 INBOX")
+        s.raw_ok(b"STORE 1 +FLAGS (\\Deleted)")
+        s.raw_ok(b"EXPUNGE")
+        s.raw_ok(b"COPY 1 INBOX")
+        tag, lines = s.raw(b"SETQUOTA \"\" (STORAGE 100)")
         self.assertIn(b"NO [NOPERM]", lines[-1])
 
     def test_quota_counts_mail_delivered_behind_our_back(self):
         s = self.session(QUSER2)
-        s.ok(b"CREATE qb")
-        before, _ = self.quota_line(s.ok(b"GETQUOTAROOT qb"))
+        s.raw_ok(b"CREATE qb")
+        before, _ = self.quota_line(s.raw_ok(b"GETQUOTAROOT qb"))
         d = self.inst.maildir(QUSER2, "qb")
         name = "%d.M1P1Q1.test" % time.time()
         with open(os.path.join(d, "tmp", name), "wb") as f:
@@ -280,20 +217,20 @@ class ImapProtoTest(unittest.TestCase):
         vm = __import__("pwd").getpwnam("vmail")
         os.chown(os.path.join(d, "tmp", name), vm.pw_uid, vm.pw_gid)
         os.rename(os.path.join(d, "tmp", name), os.path.join(d, "new", name))
-        after, _ = self.quota_line(s.ok(b"GETQUOTAROOT qb"))
+        after, _ = self.quota_line(s.raw_ok(b"GETQUOTAROOT qb"))
         self.assertEqual(after, before + 2)
 
     def test_quota_comes_with_each_login(self):
         s = self.session()
-        lines = s.ok(b"GETQUOTAROOT INBOX")
+        lines = s.raw_ok(b"GETQUOTAROOT INBOX")
         self.assertIn(b"* QUOTAROOT \"INBOX\"\r\n", lines)
-        tag, lines = s.cmd(b"GETQUOTA \"\"")
+        tag, lines = s.raw(b"GETQUOTA \"\"")
         self.assertTrue(self.last(lines).startswith(b"NO"), lines)
         # the user process lives on; a new login brings the new limit
         self.inst.ctl("user", "set", ALICE, "quota_bytes=5m")
         try:
             t = self.session()
-            _, limit = self.quota_line(t.ok(b"GETQUOTAROOT INBOX"))
+            _, limit = self.quota_line(t.raw_ok(b"GETQUOTAROOT INBOX"))
             self.assertEqual(limit, 5 * 1024)
         finally:
             self.inst.ctl("user", "set", ALICE, "quota_bytes=0")
@@ -303,32 +240,32 @@ class ImapProtoTest(unittest.TestCase):
     def test_recursivematch_needs_another_selection_option(self):
         s = self.session()
         for opts in (b"(RECURSIVEMATCH)", b"(RECURSIVEMATCH REMOTE)"):
-            tag, lines = s.cmd(b"LIST " + opts + b" \"\" \"*\"")
+            tag, lines = s.raw(b"LIST " + opts + b" \"\" \"*\"")
             self.assertTrue(self.last(lines).startswith(b"BAD"), lines)
-        s.ok(b"LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"*\"")
+        s.raw_ok(b"LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"*\"")
 
     def test_subscribed_names_without_a_mailbox_are_nonexistent(self):
         s = self.session()
-        s.ok(b"CREATE lx/gone")
-        s.ok(b"SUBSCRIBE lx/gone")
-        s.ok(b"DELETE lx/gone")
-        lines = s.ok(b"LIST (SUBSCRIBED) \"\" lx/*")
+        s.raw_ok(b"CREATE lx/gone")
+        s.raw_ok(b"SUBSCRIBE lx/gone")
+        s.raw_ok(b"DELETE lx/gone")
+        lines = s.raw_ok(b"LIST (SUBSCRIBED) \"\" lx/*")
         gone = [ln for ln in lines if ln.endswith(b"\"lx/gone\"\r\n")]
         self.assertEqual(len(gone), 1, lines)
         self.assertIn(b"\\NonExistent", gone[0])
         self.assertIn(b"\\Subscribed", gone[0])
         self.assertNotIn(b"\\Noselect", gone[0])
-        lines = s.ok(b"LSUB \"\" lx/*")
+        lines = s.raw_ok(b"LSUB \"\" lx/*")
         self.assertIn(b"* LSUB () \"/\" \"lx/gone\"\r\n", lines)
 
     def test_childinfo_for_a_parent_of_unmatched_subscriptions(self):
         s = self.session()
         for n in (b"cx/a", b"cx/a/b", b"cx/c", b"cx/c/d", b"cx/c/e"):
-            s.ok(b"CREATE " + n)
+            s.raw_ok(b"CREATE " + n)
         for n in (b"cx/a/b", b"cx/c/d", b"cx/c/e"):
-            s.ok(b"SUBSCRIBE " + n)
-        lines = s.ok(b"LIST (SUBSCRIBED RECURSIVEMATCH) \"\" cx/% "
-                     b"RETURN (CHILDREN)")
+            s.raw_ok(b"SUBSCRIBE " + n)
+        lines = s.raw_ok(b"LIST (SUBSCRIBED RECURSIVEMATCH) \"\" cx/% "
+                         b"RETURN (CHILDREN)")
         self.assertEqual(len(lines), 3, lines)
         self.assertIn(b"\\HasChildren", lines[0])
         self.assertTrue(lines[0].endswith(
@@ -338,8 +275,8 @@ class ImapProtoTest(unittest.TestCase):
         self.assertNotIn(b"\\Subscribed", lines[0] + lines[1])
         # a child the pattern returns itself makes CHILDINFO redundant;
         # cx/c still has cx/c/e unmatched
-        lines = s.ok(b"LIST (SUBSCRIBED RECURSIVEMATCH) \"\" "
-                     b"(cx/a cx/a/b cx/c cx/c/d)")
+        lines = s.raw_ok(b"LIST (SUBSCRIBED RECURSIVEMATCH) \"\" "
+                         b"(cx/a cx/a/b cx/c cx/c/d)")
         text = b"".join(lines)
         self.assertNotIn(b"\"cx/a\"", text)
         self.assertIn(b"\"cx/a/b\"", text)
@@ -348,14 +285,14 @@ class ImapProtoTest(unittest.TestCase):
     def test_lsub_shows_unsubscribed_parents_as_noselect(self):
         s = self.session()
         for n in (b"ls/t", b"ls/t2/t", b"ls/t3/t3"):
-            s.ok(b"CREATE " + n)
-            s.ok(b"SUBSCRIBE " + n)
-        lines = s.ok(b"LSUB \"\" ls/%")
+            s.raw_ok(b"CREATE " + n)
+            s.raw_ok(b"SUBSCRIBE " + n)
+        lines = s.raw_ok(b"LSUB \"\" ls/%")
         self.assertEqual(lines[:-1], [
             b"* LSUB () \"/\" \"ls/t\"\r\n",
             b"* LSUB (\\Noselect) \"/\" \"ls/t2\"\r\n",
             b"* LSUB (\\Noselect) \"/\" \"ls/t3\"\r\n"])
-        lines = s.ok(b"LSUB \"\" ls/*")
+        lines = s.raw_ok(b"LSUB \"\" ls/*")
         self.assertEqual(lines[:-1], [
             b"* LSUB () \"/\" \"ls/t\"\r\n",
             b"* LSUB () \"/\" \"ls/t2/t\"\r\n",
@@ -373,12 +310,12 @@ class ImapProtoTest(unittest.TestCase):
 
     def test_address_comments_groups_and_routes(self):
         s = self.session()
-        s.ok(b"CREATE addr1")
-        s.ok(b"APPEND addr1 " + lit(self.ADDR))
-        s.ok(b"SELECT addr1")
-        lines = s.ok(b"SEARCH FROM user@domain.test")
+        s.raw_ok(b"CREATE addr1")
+        s.raw_ok(b"APPEND addr1 " + lit(self.ADDR))
+        s.raw_ok(b"SELECT addr1")
+        lines = s.raw_ok(b"SEARCH FROM user@domain.test")
         self.assertEqual(lines[0], b"* SEARCH 1\r\n")
-        lines = s.ok(b"FETCH 1 ENVELOPE")
+        lines = s.raw_ok(b"FETCH 1 ENVELOPE")
         env = lines[0]
         self.assertIn(b"\"addresses\" ((NIL NIL \"user\" \"domain.test\")) "
                       b"((\"Real Name\" NIL \"user\" \"domain.test\")) ", env)
@@ -388,11 +325,12 @@ class ImapProtoTest(unittest.TestCase):
 
     def test_empty_fields_in_the_envelope(self):
         s = self.session()
-        s.ok(b"CREATE addr2")
-        s.ok(b"APPEND addr2 " + lit(b"Subject:\r\nFrom: a@x.test\r\n"
-                                     b"In-Reply-To: \r\n\r\nbody\r\n"))
-        s.ok(b"SELECT addr2")
-        lines = s.ok(b"FETCH 1 ENVELOPE")
+        s.raw_ok(b"CREATE addr2")
+        s.raw_ok(b"APPEND addr2 " +
+                 lit(b"Subject:\r\nFrom: a@x.test\r\n"
+                     b"In-Reply-To: \r\n\r\nbody\r\n"))
+        s.raw_ok(b"SELECT addr2")
+        lines = s.raw_ok(b"FETCH 1 ENVELOPE")
         self.assertIn(b"ENVELOPE (NIL \"\" ((NIL NIL \"a\" \"x.test\")) ",
                       lines[0])
         self.assertIn(b" NIL NIL NIL \"\" NIL))", lines[0])

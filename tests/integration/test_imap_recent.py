@@ -7,14 +7,13 @@ deleted (or renamed away) and made again; and keywords announced in FLAGS
 and PERMANENTFLAGS before any FETCH shows them, in every session.
 """
 
-import os
 import re
-import socket
 import tempfile
 import time
 import unittest
 
 from harness import Instance
+from imapsession import ImapSession, start_imapd
 
 USER = "rita@example.test"
 PW = "r3cent-pw"
@@ -24,52 +23,6 @@ MSG = (b"From: Alice <alice@example.test>\r\n"
        b"Subject: recent\r\n"
        b"\r\n"
        b"body\r\n")
-
-
-class Session:
-    """One raw IMAP connection: cmd() sends a line and returns the
-    untagged lines and the tagged one."""
-
-    def __init__(self, inst):
-        s = socket.create_connection(("127.0.0.1", inst.port("imaps")),
-                                     timeout=10)
-        self.sock = inst.client_tls_context().wrap_socket(
-            s, server_hostname="localhost")
-        self.f = self.sock.makefile("rb")
-        self.n = 0
-        assert self.f.readline().startswith(b"* OK")
-        self.ok("LOGIN %s %s" % (USER, PW))
-
-    def cmd(self, line, literal=None):
-        self.n += 1
-        tag = "t%d" % self.n
-        if literal is not None:
-            self.sock.sendall(("%s %s {%d+}\r\n" % (tag, line, len(literal)))
-                              .encode() + literal + b"\r\n")
-        else:
-            self.sock.sendall(("%s %s\r\n" % (tag, line)).encode())
-        out = []
-        while True:
-            ln = self.f.readline()
-            if not ln:
-                raise EOFError("closed after %r" % out)
-            ln = ln.decode("utf-8", "replace").rstrip("\r\n")
-            if ln.startswith(tag + " "):
-                return out, ln[len(tag) + 1:]
-            out.append(ln)
-
-    def ok(self, line, literal=None):
-        out, st = self.cmd(line, literal)
-        if not st.startswith("OK"):
-            raise AssertionError("%s: %s %r" % (line, st, out))
-        return out
-
-    def close(self):
-        try:
-            self.cmd("LOGOUT")
-        except (OSError, EOFError):
-            pass
-        self.sock.close()
 
 
 def count(lines, what):
@@ -110,11 +63,7 @@ class RecentTest(unittest.TestCase):
                                                     dir="/tmp"))
         cls.inst.add_user(USER, PW)
         # the user process leaves 2 idle seconds after its last session
-        os.environ["SEALMAIL_IMAPD_LINGER"] = "2"
-        try:
-            cls.inst.start("imapd")
-        finally:
-            del os.environ["SEALMAIL_IMAPD_LINGER"]
+        start_imapd(cls.inst, linger=2)
         cls.box = 0
 
     @classmethod
@@ -129,7 +78,7 @@ class RecentTest(unittest.TestCase):
             s.close()
 
     def session(self):
-        s = Session(self.inst)
+        s = ImapSession(self.inst, USER, PW)
         self.sessions.append(s)
         return s
 
@@ -214,17 +163,16 @@ class RecentTest(unittest.TestCase):
         a, b = self.session(), self.session()
         box = self.folder(a)
         b.ok("SELECT %s" % box)
-        b.n += 1
-        b.sock.sendall(b"idle IDLE\r\n")
-        self.assertTrue(b.f.readline().startswith(b"+"))
+        b.send(b"idle IDLE\r\n")
+        self.assertTrue(b.response().startswith(b"+"))
         a.ok("APPEND %s" % box, MSG)
         got = []
         while not any(g.endswith(b"RECENT\r\n") for g in got):
-            got.append(b.f.readline())
+            got.append(b.response())
         self.assertIn(b"* 1 EXISTS\r\n", got)
         self.assertIn(b"* 1 RECENT\r\n", got)
-        b.sock.sendall(b"DONE\r\n")
-        while not b.f.readline().startswith(b"idle "):
+        b.send(b"DONE\r\n")
+        while not b.response().startswith(b"idle "):
             pass
 
     def test_recent_survives_the_user_process_leaving(self):

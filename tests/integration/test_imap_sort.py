@@ -4,13 +4,12 @@ protocol: each test APPENDs the messages it needs (with the INTERNALDATE
 it needs) to a folder of its own and checks the exact untagged answers.
 """
 
-import os
 import re
-import socket
 import tempfile
 import unittest
 
 from harness import Instance
+from imapsession import ImapSession
 
 BOB = "bob@example.test"
 PW = "s3cret-pw"
@@ -24,59 +23,6 @@ def msg(subject=None, date=None, extra=(), body="x"):
         lines.append("Date: " + date)
     lines.extend(extra)
     return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
-
-
-class Session:
-    """One logged-in connection speaking raw IMAP."""
-
-    def __init__(self, inst):
-        s = socket.create_connection(("127.0.0.1", inst.port("imaps")),
-                                     timeout=20)
-        self.s = inst.client_tls_context().wrap_socket(
-            s, server_hostname="localhost")
-        self.f = self.s.makefile("rb")
-        self.f.readline()
-        self.n = 0
-        self.ok("LOGIN %s %s" % (BOB, PW))
-
-    def cmd(self, line, literal=None):
-        """(status line, untagged lines) of one command"""
-        self.n += 1
-        tag = "t%d" % self.n
-        if literal is not None:
-            self.s.sendall(("%s %s {%d+}\r\n" % (tag, line, len(literal)))
-                           .encode() + literal + b"\r\n")
-        else:
-            self.s.sendall(("%s %s\r\n" % (tag, line)).encode())
-        untagged = []
-        while True:
-            ln = self.f.readline()
-            if not ln:
-                raise EOFError(untagged)
-            ln = ln.decode("utf-8", "replace").rstrip("\r\n")
-            if ln.startswith(tag + " "):
-                return ln[len(tag) + 1:], untagged
-            untagged.append(ln)
-
-    def ok(self, line, literal=None):
-        st, un = self.cmd(line, literal)
-        if not st.startswith("OK"):
-            raise AssertionError("%s -> %s %r" % (line, st, un))
-        return un
-
-    def one(self, line, prefix):
-        """the one untagged answer starting with prefix"""
-        got = [u for u in self.ok(line) if u.upper().startswith(prefix)]
-        if len(got) != 1:
-            raise AssertionError("%s -> %r" % (line, got))
-        return got[0]
-
-    def close(self):
-        try:
-            self.cmd("LOGOUT")
-        except (OSError, EOFError):
-            pass
-        self.s.close()
 
 
 class ImapSortTest(unittest.TestCase):
@@ -94,8 +40,15 @@ class ImapSortTest(unittest.TestCase):
         cls.inst.close()
 
     def setUp(self):
-        self.c = Session(self.inst)
+        self.c = ImapSession(self.inst, BOB, PW)
         self.addCleanup(self.c.close)
+
+    def one(self, line, prefix):
+        """the one untagged answer starting with prefix"""
+        got = [u for u in self.c.ok(line) if u.upper().startswith(prefix)]
+        if len(got) != 1:
+            raise AssertionError("%s -> %r" % (line, got))
+        return got[0]
 
     def folder(self, messages):
         """a new folder holding messages [(bytes, internaldate)], selected"""
@@ -110,13 +63,13 @@ class ImapSortTest(unittest.TestCase):
         return name
 
     def sort(self, line):
-        got = self.c.one(line, "* SORT")
+        got = self.one(line, "* SORT")
         return [int(x) for x in got.split()[2:]]
 
     # -- capabilities -------------------------------------------------
 
     def test_capabilities_name_sort_thread_esort_searchres(self):
-        caps = self.c.one("CAPABILITY", "* CAPABILITY").upper().split()
+        caps = self.one("CAPABILITY", "* CAPABILITY").upper().split()
         for cap in ("SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT",
                     "THREAD=REFERENCES", "ESORT", "SEARCHRES"):
             self.assertIn(cap, caps)
@@ -194,13 +147,13 @@ class ImapSortTest(unittest.TestCase):
 
     def test_sort_errors(self):
         self.folder([msg("a")])
-        self.assertTrue(self.c.cmd("SORT (NOSUCHKEY) UTF-8 ALL")[0]
+        self.assertTrue(self.c.cmd("SORT (NOSUCHKEY) UTF-8 ALL")[1]
                         .startswith("BAD"))
-        self.assertTrue(self.c.cmd("SORT () UTF-8 ALL")[0].startswith("BAD"))
-        self.assertTrue(self.c.cmd("SORT (REVERSE) UTF-8 ALL")[0]
+        self.assertTrue(self.c.cmd("SORT () UTF-8 ALL")[1].startswith("BAD"))
+        self.assertTrue(self.c.cmd("SORT (REVERSE) UTF-8 ALL")[1]
                         .startswith("BAD"))
-        self.assertTrue(self.c.cmd("SORT (DATE) UTF-8")[0].startswith("BAD"))
-        st, _ = self.c.cmd("SORT (DATE) KOI8-R ALL")
+        self.assertTrue(self.c.cmd("SORT (DATE) UTF-8")[1].startswith("BAD"))
+        _, st = self.c.cmd("SORT (DATE) KOI8-R ALL")
         self.assertTrue(st.startswith("NO [BADCHARSET"), st)
 
     # -- ESORT --------------------------------------------------------
@@ -211,27 +164,27 @@ class ImapSortTest(unittest.TestCase):
                      (msg(), "02-Jan-2020 00:00:00 +0000"),
                      (msg(), "04-Jan-2020 00:00:00 +0000"),
                      (msg(), "05-Jan-2020 00:00:00 +0000")])
-        line = self.c.one("SORT RETURN (MIN MAX COUNT ALL) (ARRIVAL) UTF-8 "
+        line = self.one("SORT RETURN (MIN MAX COUNT ALL) (ARRIVAL) UTF-8 "
                           "ALL", "* ESEARCH")
         self.assertRegex(line, r'^\* ESEARCH \(TAG "t\d+"\) MIN 2 MAX 5 '
                          r'COUNT 5 ALL 2:3,1,4:5$')
-        line = self.c.one("SORT RETURN (ALL) (REVERSE ARRIVAL) UTF-8 ALL",
+        line = self.one("SORT RETURN (ALL) (REVERSE ARRIVAL) UTF-8 ALL",
                           "* ESEARCH")
         self.assertTrue(line.endswith(" ALL 5,4,1,3,2"), line)
-        line = self.c.one("SORT RETURN () (ARRIVAL) UTF-8 2:3", "* ESEARCH")
+        line = self.one("SORT RETURN () (ARRIVAL) UTF-8 2:3", "* ESEARCH")
         self.assertTrue(line.endswith(" ALL 2:3"), line)
-        line = self.c.one("SORT RETURN (COUNT) (ARRIVAL) UTF-8 DELETED",
+        line = self.one("SORT RETURN (COUNT) (ARRIVAL) UTF-8 DELETED",
                           "* ESEARCH")
         self.assertTrue(line.endswith(" COUNT 0"), line)
-        self.assertIn(" UID ", self.c.one(
+        self.assertIn(" UID ", self.one(
             "UID SORT RETURN (MIN) (ARRIVAL) UTF-8 ALL", "* ESEARCH"))
         self.assertTrue(self.c.cmd("SORT RETURN (BOGUS) (ARRIVAL) UTF-8 ALL")
-                        [0].startswith("BAD"))
+                        [1].startswith("BAD"))
 
     # -- THREAD -------------------------------------------------------
 
     def thread(self, line):
-        return self.c.one(line, "* THREAD")[len("* THREAD "):]
+        return self.one(line, "* THREAD")[len("* THREAD "):]
 
     def test_thread_references_builds_the_reply_tree(self):
         d = "Mon, 6 Jan 2020 %02d:00:00 +0000"
@@ -278,7 +231,7 @@ class ImapSortTest(unittest.TestCase):
 
     def test_thread_unknown_algorithm_is_bad(self):
         self.folder([msg("a")])
-        self.assertTrue(self.c.cmd("THREAD NOSUCH UTF-8 ALL")[0]
+        self.assertTrue(self.c.cmd("THREAD NOSUCH UTF-8 ALL")[1]
                         .startswith("BAD"))
 
     # -- SEARCHRES ----------------------------------------------------
@@ -298,24 +251,24 @@ class ImapSortTest(unittest.TestCase):
         self.assertEqual([int(re.search(r"UID (\d+)", ln).group(1))
                           for ln in got], [u[0], u[2]])
         self.c.ok("STORE $ +FLAGS.SILENT (\\Flagged)")
-        self.assertEqual(self.c.one("SEARCH FLAGGED", "* SEARCH"),
+        self.assertEqual(self.one("SEARCH FLAGGED", "* SEARCH"),
                          "* SEARCH 1 3")
-        self.assertEqual(self.c.one("SEARCH $ NOT 1", "* SEARCH"),
+        self.assertEqual(self.one("SEARCH $ NOT 1", "* SEARCH"),
                          "* SEARCH 3")
-        self.assertEqual(self.c.one("UID SEARCH UID $", "* SEARCH"),
+        self.assertEqual(self.one("UID SEARCH UID $", "* SEARCH"),
                          "* SEARCH %d %d" % (u[0], u[2]))
         self.c.ok("CREATE saved%d" % self.box)
         self.c.ok("COPY $ saved%d" % self.box)
-        st = self.c.one("STATUS saved%d (MESSAGES)" % self.box, "* STATUS")
+        st = self.one("STATUS saved%d (MESSAGES)" % self.box, "* STATUS")
         self.assertIn("MESSAGES 2", st)
 
     def test_search_save_with_min_keeps_only_the_min(self):
         self.folder([msg("a"), msg("a"), msg("a")])
-        line = self.c.one("SEARCH RETURN (SAVE MIN) SUBJECT a", "* ESEARCH")
+        line = self.one("SEARCH RETURN (SAVE MIN) SUBJECT a", "* ESEARCH")
         self.assertTrue(line.endswith(" MIN 1"), line)
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"), "* SEARCH 1")
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"), "* SEARCH 1")
         self.c.ok("SEARCH RETURN (SAVE COUNT) 2:3")
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"),
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"),
                          "* SEARCH 2 3")
 
     def test_saved_result_follows_expunge_and_resets_on_select(self):
@@ -324,39 +277,39 @@ class ImapSortTest(unittest.TestCase):
         self.c.ok("STORE 1 +FLAGS (\\Deleted)")
         self.c.ok("EXPUNGE")
         # the saved messages are the same messages, now number 2 only
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"), "* SEARCH 2")
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"), "* SEARCH 2")
         self.c.ok("SELECT " + name)
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"), "* SEARCH")
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"), "* SEARCH")
         self.assertEqual([ln for ln in self.c.ok("FETCH $ UID")
                           if "FETCH" in ln], [])
 
     def test_failed_save_empties_and_bad_save_keeps_the_result(self):
         self.folder([msg("a"), msg("b")])
         self.c.ok("SEARCH RETURN (SAVE) ALL")
-        st, _ = self.c.cmd("SEARCH RETURN (SAVE) NOSUCHKEY")
+        _, st = self.c.cmd("SEARCH RETURN (SAVE) NOSUCHKEY")
         self.assertTrue(st.startswith("BAD"), st)
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"),
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"),
                          "* SEARCH 1 2")
-        st, _ = self.c.cmd("SEARCH RETURN (SAVE) CHARSET KOI8-R ALL")
+        _, st = self.c.cmd("SEARCH RETURN (SAVE) CHARSET KOI8-R ALL")
         self.assertTrue(st.startswith("NO"), st)
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"), "* SEARCH")
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"), "* SEARCH")
 
     def test_sort_return_save_saves_the_matches(self):
         self.folder([msg("b"), msg("a"), msg("c")])
         self.c.ok("SORT RETURN (SAVE) (SUBJECT) UTF-8 NOT SUBJECT c")
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"),
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"),
                          "* SEARCH 1 2")
 
     def test_sort_save_no_empties_and_bad_keeps_the_result(self):
         self.folder([msg("a"), msg("b")])
         self.c.ok("SEARCH RETURN (SAVE) ALL")
-        st, _ = self.c.cmd("SORT RETURN (SAVE) (SUBJECT) UTF-8 NOSUCHKEY")
+        _, st = self.c.cmd("SORT RETURN (SAVE) (SUBJECT) UTF-8 NOSUCHKEY")
         self.assertTrue(st.startswith("BAD"), st)
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"),
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"),
                          "* SEARCH 1 2")
-        st, _ = self.c.cmd("SORT RETURN (SAVE) (SUBJECT) KOI8-R ALL")
+        _, st = self.c.cmd("SORT RETURN (SAVE) (SUBJECT) KOI8-R ALL")
         self.assertTrue(st.startswith("NO [BADCHARSET"), st)
-        self.assertEqual(self.c.one("SEARCH $", "* SEARCH"), "* SEARCH")
+        self.assertEqual(self.one("SEARCH $", "* SEARCH"), "* SEARCH")
 
 
 if __name__ == "__main__":
