@@ -452,6 +452,8 @@ step(struct imap_parser *p, int c, enum imap_parse_result *res)
 		}
 		if (is_atom_special(c) || c == '+' || c == '[' || c == ']' ||
 		    c == '\\' || c == '%' || c == '*') {
+			if (c != '\r' && c != '\n')	/* no tag: "* BAD" */
+				buf_reset(&p->tag);
 			p->err = "Invalid tag";
 			return -1;
 		}

@@ -203,6 +203,39 @@ test_parser_pipelined_commands(void)
 	test_end();
 }
 
+/*
+ * What precedes a byte no tag may hold is not a tag: the BAD is untagged,
+ * or a client could take it for the answer to a command of its own.  A
+ * tag alone on a line is still one.
+ */
+static void
+test_parser_invalid_tag_is_not_echoed(void)
+{
+	static const struct { const char *in, *tag; } t[] = {
+		{ "abc(def NOOP\r\n", NULL },
+		{ "a+ NOOP\r\n", NULL },
+		{ "DONE)\r\n", NULL },
+		{ "x{3}\r\n", NULL },
+		{ "a\"b\" NOOP\r\n", NULL },
+		{ "abc\r\n", "abc" },
+	};
+	struct imap_parser	*p;
+	size_t			 i, used;
+
+	test_begin("parser: a malformed tag is not echoed in the BAD");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		p = imap_parser_new(&lim);
+		test_assert(imap_parser_feed(p, t[i].in, strlen(t[i].in),
+		    &used) == IMAP_PARSE_ERROR);
+		if (t[i].tag == NULL)
+			test_assert(imap_parser_tag(p) == NULL);
+		else
+			test_assert_str(imap_parser_tag(p), t[i].tag);
+		imap_parser_free(p);
+	}
+	test_end();
+}
+
 static void
 test_parser_resyncs_after_error(void)
 {
@@ -359,6 +392,7 @@ main(void)
 		test_parser_binary_literal_keeps_nul,
 		test_parser_pipelined_commands,
 		test_parser_resyncs_after_error,
+		test_parser_invalid_tag_is_not_echoed,
 		test_parser_line_limit,
 		test_seqset_table,
 		test_seqset_max,
