@@ -5,23 +5,24 @@
  * indexes under them), in one or two sessions of the same user sharing
  * open folders as the user process's sessions do.
  *
- * Each input gets a fresh Maildir in /dev/shm (or $TMPDIR): INBOX with
- * three messages (one multipart with a nested message), the folders
- * imapd makes (Sent, Drafts, Trash) and Sub with one message.  The first
- * byte of the input picks the mode: bit 0 a quota of QUOTA_SMALL bytes
- * (else none), bit 1 writes the client's bytes a few at a time.  The rest
- * is what the clients send: a 0x01 byte passes to the other session
- * (made when first used), 0x02 only waits; either way the bytes so far
- * are first read and answered.  After a session's COMPRESS DEFLATE is
- * accepted, what follows for it is deflated before it is sent and its
- * output inflated, as a client does.
+ * Each input gets a fresh Maildir in /dev/shm (or $TMPDIR; removed at
+ * exit): INBOX with three messages (one multipart with a nested
+ * message), the folders imapd makes (Sent, Drafts, Trash) and Sub with
+ * one message.  The first byte of the input picks the mode: bit 0 a
+ * quota of QUOTA_SMALL bytes (else none), bit 1 writes the client's
+ * bytes a few at a time.  The rest is what the clients send: a 0x01 byte
+ * passes to the other session (made when first used), 0x02 only waits;
+ * either way the bytes so far are first read and answered.  After a
+ * session's COMPRESS DEFLATE is accepted, what follows for it is
+ * deflated before it is sent and its output inflated, as a client does.
  *
  * Checks that nothing touches memory it should not or leaks, that every
  * response is well formed (it starts with "* ", "+ " or a tag the client
  * sent, untagged ones are of a known kind, tagged ones OK, NO or BAD;
  * CRLF only at line ends; quoted strings escaped; the parentheses of
- * data balanced; literal data skipped by its length), that both
- * sessions end once their input does, and that no folder stays open.
+ * data balanced; literal data skipped by its length; FETCH and EXPUNGE
+ * only of messages EXISTS and EXPUNGE told of), that both sessions end
+ * once their input does, and that no folder stays open.
  *
  * The sessions are the user process's (hooks NULL but for two that only
  * count: closed and command_done; is_tls is asked only before login).
@@ -77,6 +78,7 @@ struct sess {
 	size_t		 pend_off;
 	int		 commands;
 	/* the output checker */
+	long		 exists;	/* messages it was told of */
 	int		 zon;		/* COMPRESS is on */
 	z_stream	 zin;		/* deflates what we send */
 	z_stream	 zout;		/* inflates what we read */
@@ -203,6 +205,12 @@ maildir_reset(void)
 	put_file(".Sub/cur", "1796637601.M4P1.fuzz,S=160:2,ST", msg_plain);
 }
 
+static void
+maildir_remove(void)
+{
+	nftw(fz_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -215,6 +223,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
 	snprintf(fz_root, sizeof(fz_root), "%s/fuzz-imap-session.%d", tmp,
 	    (int)getpid());
+	atexit(maildir_remove);
 	return 0;
 }
 
@@ -231,6 +240,7 @@ sess_start(struct sess *s)
 	memset(s, 0, sizeof(*s));
 	s->fd = sv[1];
 	s->used = 1;
+	s->exists = -1;
 	buf_init(&s->sent, 0);
 	buf_init(&s->pending, 0);
 	buf_init(&s->resp, 0);
@@ -322,25 +332,63 @@ static const char *const numbered[] = {
 	"EXISTS", "RECENT", "EXPUNGE", "FETCH", NULL
 };
 
-/* An untagged response ("* " and what follows at p): NULL if good. */
+/*
+ * A numbered response against the number of messages the session was
+ * told (s->exists, -1 while unknown): EXPUNGE and FETCH name one of them,
+ * RECENT is at most all of them.
+ */
 static const char *
-check_untagged(const char *w, const char *e)
+check_number(struct sess *s, unsigned long n, const char *kind)
 {
-	size_t	 i;
+	if (strcmp(kind, "EXISTS") == 0) {
+		s->exists = (long)n;
+		return NULL;
+	}
+	if (s->exists < 0)
+		return NULL;
+	if (strcmp(kind, "RECENT") == 0)
+		return n > (unsigned long)s->exists ? "RECENT over EXISTS" :
+		    NULL;
+	if (n == 0 || n > (unsigned long)s->exists)
+		return "a message number the client was not told of";
+	if (strcmp(kind, "EXPUNGE") == 0)
+		s->exists--;
+	return NULL;
+}
+
+/* An untagged response ("* " and what follows at w): NULL if good. */
+static const char *
+check_untagged(struct sess *s, const char *w, const char *e)
+{
+	const char	*why;
+	unsigned long	 n;
+	size_t		 i;
 
 	for (i = 0; untagged[i] != NULL; i++)
 		if (word_is(w, e, untagged[i]))
-			return i < 5 ? NULL : check_parens(w, e);
+			break;
+	if (untagged[i] != NULL) {
+		/* VANISHED, not EARLIER: a count this does not keep */
+		if (strcmp(untagged[i], "VANISHED") == 0 &&
+		    !word_is(w + 9, e, "(EARLIER)"))
+			s->exists = -1;
+		return i < 5 ? NULL : check_parens(w, e);
+	}
 	if (!isdigit((unsigned char)*w))
 		return "unknown untagged response";
+	n = strtoul(w, NULL, 10);
 	while (w < e && isdigit((unsigned char)*w))
 		w++;
 	if (w == e || *w++ != ' ')
 		return "a number alone";
 	for (i = 0; numbered[i] != NULL; i++)
 		if (word_is(w, e, numbered[i]))
-			return check_parens(w, e);
-	return "unknown numbered response";
+			break;
+	if (numbered[i] == NULL)
+		return "unknown numbered response";
+	if ((why = check_number(s, n, numbered[i])) != NULL)
+		return why;
+	return check_parens(w, e);
 }
 
 /* One whole response (literal data left out), without its CRLF. */
@@ -352,7 +400,7 @@ check_response(struct sess *s, const char *p, size_t len)
 	if (len >= 2 && p[0] == '+' && p[1] == ' ')
 		return NULL;
 	if (len >= 2 && p[0] == '*' && p[1] == ' ')
-		return check_untagged(p + 2, e);
+		return check_untagged(s, p + 2, e);
 	/* imapd takes 8-bit tags (RFC 3501 has none), and echoes them */
 	for (w = p; w < e && *w != ' '; w++)
 		if ((unsigned char)*w <= 0x20 || (unsigned char)*w == 0x7f ||
