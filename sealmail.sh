@@ -204,6 +204,16 @@ FUZZ_USERDB="common/userdb.c common/userdb_settings.c common/userdb_alias.c \
     common/userdb_sendlog.c common/db.c $FUZZ_CONFIG"
 FUZZ_ADDR_LIST="common/addr_list.c common/mime.c common/mime_header.c \
     common/mime_param.c common/mime_codec.c common/base64.c"
+# imapd's per-user process: the session, every command, the folders.
+FUZZ_IMAP_USER="imapd/client.c imapd/commands.c imapd/cmd-any.c \
+    imapd/cmd-mailbox.c imapd/cmd-select.c imapd/cmd-fetch.c \
+    imapd/cmd-search.c imapd/bodystructure.c imapd/compress.c \
+    imapd/strings.c imapd/cmd-sort.c imapd/searchres.c imapd/esearch.c \
+    imapd/sortkey.c imapd/thread.c imapd/flags.c imapd/cmd-list.c \
+    imapd/cmd-append.c imapd/quota.c imapd/parser.c imapd/mailbox.c \
+    imapd/message.c imapd/folders.c imapd/index.c imapd/expunged.c \
+    imapd/qresync.c imapd/condstore.c common/maildir.c common/db.c \
+    $FUZZ_ADDR_LIST"
 fuzz_sources() {
 	case "$1" in
 	config) echo $FUZZ_CONFIG ;;
@@ -212,6 +222,7 @@ fuzz_sources() {
 	    $FUZZ_CONFIG common/smtp_parse.c ;;
 	imap) echo imapd/parser.c imapd/seqset.c ;;
 	imap-thread) echo imapd/sortkey.c imapd/thread.c $FUZZ_ADDR_LIST ;;
+	imap-session) echo $FUZZ_IMAP_USER ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
 	    common/mime_codec.c common/base64.c \
 	    mda/strip.c mda/strip_policy.c mda/strip_uu.c mda/strip_write.c \
@@ -263,7 +274,7 @@ fuzz_build() {
 	clang $FUZZ_CFLAGS "tests/fuzz/fuzz-$name.c" $FUZZ_BASE $srcs \
 	    -o "tests/fuzz/bin/fuzz-$name" \
 	    $(pkg-config --libs libevent_openssl libevent openssl) -ldb-5.3 \
-	    -lunbound
+	    -lunbound -lz
 }
 
 # Every target over its seed corpus: a regression run, one test each.

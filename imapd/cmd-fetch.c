@@ -84,6 +84,24 @@ fetch_free(struct fetch *f)
 	}
 }
 
+/*
+ * A header field name (RFC 5322 ftext) that is also an atom: the section
+ * is echoed in the response as it came, so "(" or "\"" in a name would
+ * unbalance it.
+ */
+static int
+field_name_ok(const char *s, size_t n)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+
+	if (n == 0)
+		return 0;
+	for (; n > 0; u++, n--)
+		if (*u <= ' ' || *u >= 0x7f || strchr(":(){%*\"\\]", *u))
+			return 0;
+	return 1;
+}
+
 static int
 parse_fields(struct fetch_item *fi, const char *s)
 {
@@ -102,7 +120,8 @@ parse_fields(struct fetch_item *fi, const char *s)
 			return -1;
 		if (*s == '"') {
 			e = strchr(s + 1, '"');
-			if (e == NULL)
+			if (e == NULL ||
+			    !field_name_ok(s + 1, (size_t)(e - s - 1)))
 				return -1;
 			fi->fields[fi->nfields++] = xstrndup(s + 1,
 			    (size_t)(e - s - 1));
@@ -111,6 +130,8 @@ parse_fields(struct fetch_item *fi, const char *s)
 		}
 		for (e = s; *e != '\0' && *e != ' ' && *e != ')'; e++)
 			;
+		if (!field_name_ok(s, (size_t)(e - s)))
+			return -1;
 		fi->fields[fi->nfields++] = xstrndup(s, (size_t)(e - s));
 		s = e;
 	}

@@ -18,6 +18,8 @@
 #include "parser.h"
 #include "xmalloc.h"
 
+enum { ANN_NONE, ANN_LEN, ANN_PLUS, ANN_NONSYNC };
+
 enum pstate {
 	PS_TAG,
 	PS_NAME,
@@ -35,6 +37,7 @@ enum pstate {
 	PS_AFTER,
 	PS_CR,
 	PS_SKIP,
+	PS_SKIPLIT,	/* a refused line's non-synchronising literal */
 	PS_DONE,
 	PS_ERROR
 };
@@ -56,6 +59,9 @@ struct imap_parser {
 	int			 litsync;
 	int			 litbinary;
 	int			 bparen;	/* in a section's header list */
+	int			 ann;		/* "{n+}" seen: ANN_* */
+	uint64_t		 annlen;
+	uint64_t		 skiplen;	/* PS_SKIPLIT: data to skip */
 	const char		*err;
 	int			 fatal;
 	int			 toobig;
@@ -141,7 +147,12 @@ imap_parser_reset(struct imap_parser *p)
 	buf_wipe(&p->tok);
 	p->err = NULL;
 	p->toobig = 0;
-	p->state = (p->state == PS_ERROR && !p->eol) ? PS_SKIP : PS_TAG;
+	if (p->state == PS_ERROR && p->skiplen > 0)
+		p->state = PS_SKIPLIT;
+	else
+		p->state = (p->state == PS_ERROR && !p->eol) ? PS_SKIP :
+		    PS_TAG;
+	p->ann = ANN_NONE;
 	p->fatal = 0;
 	p->eol = 0;
 	memset(&p->cmd, 0, sizeof(p->cmd));
@@ -191,11 +202,41 @@ is_atom_special(int c)
 	    c == '"';
 }
 
+/*
+ * Every byte of a line outside literal data passes here, to know whether
+ * the line ends with a non-synchronising literal's "{n+}": when a command
+ * is refused before its parser reached that (a syntax error earlier on
+ * the line, or a "{" inside a section), the client sends the data anyway
+ * (RFC 7888), and it must be skipped, not read as commands.
+ */
+static void
+watch_literal(struct imap_parser *p, int c)
+{
+	if (c == '\r' || c == '\n')
+		return;
+	if (c == '{') {
+		p->ann = ANN_LEN;
+		p->annlen = 0;
+	} else if (p->ann == ANN_LEN && c >= '0' && c <= '9' &&
+	    p->annlen < UINT64_MAX / 10 - 9)
+		p->annlen = p->annlen * 10 + (uint64_t)(c - '0');
+	else if (p->ann == ANN_LEN && c == '+')
+		p->ann = ANN_PLUS;
+	else if (p->ann == ANN_PLUS && c == '}')
+		p->ann = ANN_NONSYNC;
+	else
+		p->ann = ANN_NONE;
+}
+
 static int
 fail(struct imap_parser *p, const char *why, int c)
 {
 	p->err = why;
 	p->eol = (c == '\n');
+	if (p->eol && p->ann == ANN_NONSYNC && p->annlen > 0) {
+		p->skiplen = p->annlen;		/* imap_parser_reset() */
+		p->eol = 0;
+	}
 	p->state = PS_ERROR;
 	return -1;
 }
@@ -298,6 +339,7 @@ literal_begin(struct imap_parser *p, int c)
 		return IMAP_PARSE_ERROR;
 	}
 	p->littotal += p->litlen;
+	p->ann = ANN_NONE;
 	buf_wipe(&p->tok);
 	p->state = PS_LITERAL;
 	return p->litsync ? IMAP_PARSE_CONTINUE : IMAP_PARSE_MORE;
@@ -452,6 +494,8 @@ step(struct imap_parser *p, int c, enum imap_parse_result *res)
 		}
 		if (is_atom_special(c) || c == '+' || c == '[' || c == ']' ||
 		    c == '\\' || c == '%' || c == '*') {
+			if (c != '\r' && c != '\n')	/* no tag: "* BAD" */
+				buf_reset(&p->tag);
 			p->err = "Invalid tag";
 			return -1;
 		}
@@ -561,10 +605,16 @@ step(struct imap_parser *p, int c, enum imap_parse_result *res)
 		}
 		return finish_line(p);
 	case PS_SKIP:
-		if (c == '\n') {
+		if (c != '\n')
+			return 0;
+		if (p->ann == ANN_NONSYNC && p->annlen > 0) {
+			p->skiplen = p->annlen;
+			p->state = PS_SKIPLIT;
+		} else {
 			p->state = PS_TAG;
 			p->linelen = 0;
 		}
+		p->ann = ANN_NONE;
 		return 0;
 	default:
 		p->err = "Parser used after DONE or ERROR without reset";
@@ -586,6 +636,15 @@ imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 		return p->state == PS_DONE ? IMAP_PARSE_DONE :
 		    IMAP_PARSE_ERROR;
 	for (;;) {
+		if (p->state == PS_SKIPLIT) {
+			n = len - i < p->skiplen ? len - i : (size_t)p->skiplen;
+			i += n;
+			if ((p->skiplen -= n) == 0)
+				p->state = PS_SKIP;	/* the line goes on */
+			if (i == len)
+				break;
+			continue;
+		}
 		if (p->state == PS_LITERAL) {
 			if (p->tok.len == p->litlen) {
 				if (finish_token(p, IMAP_ARG_LITERAL) == -1) {
@@ -608,6 +667,7 @@ imap_parser_feed(struct imap_parser *p, const void *data, size_t len,
 		if (i == len)
 			break;
 		c = s[i++];
+		watch_literal(p, c);
 		if (p->state != PS_SKIP && ++p->linelen > p->lim.max_line) {
 			p->toobig = 1;
 			fail(p, "Line too long", c);

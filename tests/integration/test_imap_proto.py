@@ -74,6 +74,24 @@ class ImapProtoTest(unittest.TestCase):
         self.assertIn(b"Subject: sect", lines[0])
         s.raw_ok(b"NOOP")
 
+    def test_header_fields_hold_field_names_only(self):
+        """A FETCH section is echoed as it came: a name with "(" or 8-bit
+        bytes in HEADER.FIELDS is a BAD, not a response that no longer
+        parses; quoted names are names too."""
+        s = self.session()
+        s.ok(b"CREATE fieldnames")
+        s.ok(b"APPEND fieldnames " + lit(message(b"names")))
+        s.ok(b"SELECT fieldnames")
+        for bad in (b"From (To", b"Fr\xc3\xa9", b"\"a(b\"", b"X:Y"):
+            tag, lines = s.cmd(b"FETCH 1 (BODY.PEEK[HEADER.FIELDS (" +
+                               bad + b")])")
+            self.assertEqual(len(lines), 1, lines)
+            self.assertTrue(self.last(lines).startswith(b"BAD"), lines)
+        lines = s.ok(b"FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT "
+                     b"(\"From\" To)])")
+        self.assertIn(b"Subject: names", lines[0])
+        self.assertNotIn(b"From:", lines[0])
+
     # -- ID ---------------------------------------------------------------
 
     def id_command(self):

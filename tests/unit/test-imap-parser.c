@@ -203,6 +203,78 @@ test_parser_pipelined_commands(void)
 	test_end();
 }
 
+/*
+ * What precedes a byte no tag may hold is not a tag: the BAD is untagged,
+ * or a client could take it for the answer to a command of its own.  A
+ * tag alone on a line is still one.
+ */
+static void
+test_parser_invalid_tag_is_not_echoed(void)
+{
+	static const struct { const char *in, *tag; } t[] = {
+		{ "abc(def NOOP\r\n", NULL },
+		{ "a+ NOOP\r\n", NULL },
+		{ "DONE)\r\n", NULL },
+		{ "x{3}\r\n", NULL },
+		{ "a\"b\" NOOP\r\n", NULL },
+		{ "abc\r\n", "abc" },
+	};
+	struct imap_parser	*p;
+	size_t			 i, used;
+
+	test_begin("parser: a malformed tag is not echoed in the BAD");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		p = imap_parser_new(&lim);
+		test_assert(imap_parser_feed(p, t[i].in, strlen(t[i].in),
+		    &used) == IMAP_PARSE_ERROR);
+		if (t[i].tag == NULL)
+			test_assert(imap_parser_tag(p) == NULL);
+		else
+			test_assert_str(imap_parser_tag(p), t[i].tag);
+		imap_parser_free(p);
+	}
+	test_end();
+}
+
+/*
+ * A refused command's non-synchronising literal is on its way whatever
+ * the answer: its data is skipped, never read as commands.  A
+ * synchronising one is not sent after the BAD, so nothing is skipped.
+ */
+static void
+test_parser_skips_literal_of_refused_line(void)
+{
+	static const struct { const char *in, *next; } t[] = {
+		{ "a X a\001 {8+}\r\nb DELETE\r\nc NOOP\r\n", "c" },
+		{ "a X a\001 ~{8+}\r\nb DELETE x\r\nc NOOP\r\n", "c" },
+		{ "a FETCH 1 (BODY[HEADER.FIELDS ({4+}\r\n"
+		  "FROM)])\r\nc NOOP\r\n", "c" },
+		{ "a X (a b {8+}\r\nb DELETE\r\nc NOOP\r\n", "c" },
+		{ "a X a\001 {6}\r\nc NOOP\r\n", "c" },
+		{ "a X a\001 {0+}\r\n\r\nc NOOP\r\n", "c" },
+	};
+	struct imap_parser	*p;
+	size_t			 i, used, off;
+
+	test_begin("parser: a refused line's {n+} literal is skipped");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		p = imap_parser_new(&lim);
+		test_assert(imap_parser_feed(p, t[i].in, strlen(t[i].in),
+		    &used) == IMAP_PARSE_ERROR);
+		off = used;
+		imap_parser_reset(p);
+		/* the rest a byte at a time: the skip keeps across calls */
+		while (off < strlen(t[i].in) && imap_parser_feed(p,
+		    t[i].in + off, 1, &used) == IMAP_PARSE_MORE)
+			off += used;
+		test_assert(imap_parser_cmd(p) != NULL);
+		if (imap_parser_cmd(p) != NULL)
+			test_assert_str(imap_parser_cmd(p)->tag, t[i].next);
+		imap_parser_free(p);
+	}
+	test_end();
+}
+
 static void
 test_parser_resyncs_after_error(void)
 {
@@ -359,6 +431,8 @@ main(void)
 		test_parser_binary_literal_keeps_nul,
 		test_parser_pipelined_commands,
 		test_parser_resyncs_after_error,
+		test_parser_invalid_tag_is_not_echoed,
+		test_parser_skips_literal_of_refused_line,
 		test_parser_line_limit,
 		test_seqset_table,
 		test_seqset_max,
