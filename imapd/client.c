@@ -563,6 +563,21 @@ client_parse_error(struct client *c)
 }
 
 /* Feed whatever arrived to the parser and run complete commands. */
+/*
+ * Bytes of client input waiting.  The COMPRESS filter inflates a bounded
+ * amount at a time (compress.c) and libevent would only hand it more on
+ * the next read from the socket, so it is asked for more here once the
+ * session has read what it gave.
+ */
+static size_t
+client_pending(struct client *c, struct evbuffer **in)
+{
+	*in = bufferevent_get_input(c->bev);
+	if (evbuffer_get_length(*in) == 0 && c->compress)
+		bufferevent_flush(c->bev, EV_READ, BEV_NORMAL);
+	return evbuffer_get_length(*in);
+}
+
 static void
 client_input(struct client *c)
 {
@@ -573,7 +588,7 @@ client_input(struct client *c)
 
 	/* c->bev may change under a command (STARTTLS, COMPRESS) */
 	while (!c->closing && !c->blocked && !c->busy &&
-	    evbuffer_get_length(in = bufferevent_get_input(c->bev)) > 0) {
+	    client_pending(c, &in) > 0) {
 		if (c->mode != CM_COMMAND) {
 			before = evbuffer_get_length(in);
 			client_line_mode(c);

@@ -5,12 +5,16 @@
  * buffer runs dry so responses are never held back.
  *
  * Runs in the user process on the plaintext stream.  Inflation is
- * bounded per call (the filter is asked again for more), so a small
- * compressed input cannot make one call allocate without limit; the
- * session's parser limits still bound what is kept.
+ * bounded: compressed input is fed ZIN_STEP bytes at a time (deflate
+ * expands at most about 1032 to 1, so a step yields at most about 1 MB)
+ * and stops once the session's input holds ZIN_HIGH bytes (its read
+ * high-water mark); libevent calls the filter again when the session has
+ * read them.  A small compressed input cannot make the process hold more
+ * than that at once; the parser's limits bound what is kept.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -19,7 +23,9 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define ZCHUNK	16384
+#define ZCHUNK		16384
+#define ZIN_STEP	1024		/* compressed bytes per inflate step */
+#define ZIN_HIGH	(64 * 1024)	/* inflated bytes waiting, at most */
 
 struct zstate {
 	z_stream	 in;
@@ -27,21 +33,28 @@ struct zstate {
 };
 
 /*
- * Run every chunk of src through zlib into dst.  A chunk is done when
- * zlib leaves output space unused: all input taken and, for deflate,
- * the sync flush of the last chunk written.
+ * Run src through zlib into dst, a chunk (a step of at most ZIN_STEP
+ * bytes when inflating) at a time.  A chunk is done when zlib leaves
+ * output space unused: all its input taken and, for deflate, the sync
+ * flush of the last chunk written.  Inflation stops after the chunk that
+ * brings what it added to dst to limit (when limit > 0), leaving the
+ * rest of src for the next call.
  */
 static enum bufferevent_filter_result
 zfilter(struct evbuffer *src, struct evbuffer *dst, z_stream *z,
-    int inflating)
+    int inflating, ev_ssize_t limit)
 {
 	struct evbuffer_iovec	 v, o;
+	size_t			 take, added = 0;
 	int			 rc, flush;
 
 	while (evbuffer_peek(src, -1, NULL, &v, 1) >= 1 && v.iov_len > 0) {
+		take = v.iov_len;
+		if (inflating && take > ZIN_STEP)
+			take = ZIN_STEP;
 		z->next_in = v.iov_base;
-		z->avail_in = (uInt)v.iov_len;
-		flush = inflating || evbuffer_get_length(src) == v.iov_len ?
+		z->avail_in = (uInt)take;
+		flush = inflating || evbuffer_get_length(src) == take ?
 		    Z_SYNC_FLUSH : Z_NO_FLUSH;
 		do {
 			if (evbuffer_reserve_space(dst, ZCHUNK, &o, 1) < 1)
@@ -53,11 +66,14 @@ zfilter(struct evbuffer *src, struct evbuffer *dst, z_stream *z,
 			    rc != Z_STREAM_END)
 				return BEV_ERROR;
 			o.iov_len -= z->avail_out;
+			added += o.iov_len;
 			evbuffer_commit_space(dst, &o, 1);
 		} while (z->avail_out == 0);
 		if (z->avail_in != 0)
 			return BEV_ERROR;
-		evbuffer_drain(src, v.iov_len);
+		evbuffer_drain(src, take);
+		if (inflating && limit > 0 && added >= (size_t)limit)
+			break;
 	}
 	return BEV_OK;
 }
@@ -68,7 +84,7 @@ zin(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 {
 	struct zstate	*zs = arg;
 
-	return zfilter(src, dst, &zs->in, 1);
+	return zfilter(src, dst, &zs->in, 1, limit);
 }
 
 static enum bufferevent_filter_result
@@ -77,7 +93,7 @@ zout(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 {
 	struct zstate	*zs = arg;
 
-	return zfilter(src, dst, &zs->out, 0);
+	return zfilter(src, dst, &zs->out, 0, limit);
 }
 
 static void
@@ -108,5 +124,7 @@ compress_start(struct bufferevent *bev)
 	    zfree, zs);
 	if (f == NULL)
 		zfree(zs);
+	else
+		bufferevent_setwatermark(f, EV_READ, 0, ZIN_HIGH);
 	return f;
 }

@@ -6,7 +6,9 @@
   capped at a few KB, so the one pre-login process stays small;
 * failed logins are remembered per client address across connections;
 * a killed pre-login process is restarted, a killed user process ends only
-  that user's sessions.
+  that user's sessions;
+* after COMPRESS DEFLATE, a small compressed input that inflates a
+  thousandfold is inflated a little at a time, never held whole.
 """
 
 import imaplib
@@ -224,6 +226,45 @@ class ImapdHardeningTest(unittest.TestCase):
         self.assertEqual(b.noop()[0], "OK")
         a2.logout()
         b.logout()
+
+    # -- COMPRESS -------------------------------------------------------
+
+    def test_deflate_bomb_is_inflated_a_little_at_a_time(self):
+        """64 MB of spaces deflate to about 64 KB; the user process reads
+        them as one over-long line (refused) without ever holding more
+        than a few MB of them"""
+        import zlib
+        t, f, _ = self.tls_raw()
+        t.sendall(b"a LOGIN %s %s\r\n" % (BOB.encode(), PW.encode()))
+        self.assertTrue(f.readline().startswith(b"a OK"))
+        t.sendall(b"b COMPRESS DEFLATE\r\n")
+        self.assertTrue(f.readline().startswith(b"b OK"))
+        user = [p for p in descendants(self.inst.pid("imapd"))
+                if proc_info(p)[0] == "imapd.user"][0]
+
+        def hwm_kb():
+            with open("/proc/%d/status" % user) as st:
+                for line in st:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1])
+        before = hwm_kb()
+        co = zlib.compressobj(wbits=-15)
+        de = zlib.decompressobj(wbits=-15)
+        bomb = co.compress(b"c NOOP" + b" " * (64 << 20) + b"\r\n"
+                           b"d NOOP\r\n") + co.flush(zlib.Z_SYNC_FLUSH)
+        self.assertLess(len(bomb), 128 << 10)
+        t.sendall(bomb)
+        out = b""
+        t.settimeout(30)
+        while b"d OK" not in out:
+            chunk = t.recv(4096)
+            self.assertTrue(chunk, out[-200:])
+            out += de.decompress(chunk)
+        self.assertIn(b"c BAD", out)
+        grown = hwm_kb() - before
+        self.assertLess(grown, 8 << 10, "the user process peaked %d kB "
+                        "higher" % grown)
+        t.close()
 
 
 if __name__ == "__main__":
