@@ -518,6 +518,7 @@ client_command(struct client *c, const struct imap_cmd *cmd)
 	if (!(ic->states & (1 << c->state))) {
 		client_tagged(c, cmd->tag, "BAD", "%s",
 		    c->state == CS_NOTAUTH ? "Log in first" :
+		    ic->states == ST_NOTAUTH ? "Already logged in" :
 		    c->state == CS_AUTH ? "Select a mailbox first" :
 		    "Command not valid in this state");
 		return;

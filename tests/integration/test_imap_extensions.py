@@ -158,6 +158,15 @@ class ExtensionsTest(InstanceCase):
         self.assertIn("MESSAGES 1", st[0])
         self.assertIn("UNSEEN 1", st[0])
 
+    def test_commands_out_of_state_say_why(self):
+        s = self.session()
+        for line in ("LOGIN %s x" % BOB, "AUTHENTICATE PLAIN",
+                     "STARTTLS"):
+            _, done = s.cmd(line)
+            self.assertEqual(done, "BAD Already logged in", line)
+        _, done = s.cmd("FETCH 1 FLAGS")
+        self.assertEqual(done, "BAD Select a mailbox first")
+
     def test_enable_answers_what_it_turned_on(self):
         s = self.session()
         lines, done = s.cmd("ENABLE CONDSTORE X-UNKNOWN")
