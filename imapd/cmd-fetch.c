@@ -208,6 +208,9 @@ parse_body_item(struct fetch_item *fi, const char *a)
 	if (*p != '<' || fi->kind == FI_BINARY_SIZE)
 		return -1;
 	fi->partial = 1;
+	/* digits only: strtoull would take "-1" (RFC 3501 number) */
+	if (!isdigit((unsigned char)p[1]))
+		return -1;
 	fi->pstart = strtoull(p + 1, &end, 10);
 	if (*end != '.' || !isdigit((unsigned char)end[1]))
 		return -1;

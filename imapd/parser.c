@@ -492,8 +492,9 @@ step(struct imap_parser *p, int c, enum imap_parse_result *res)
 			p->state = PS_NAME;
 			return 0;
 		}
+		/* tag: ASTRING-CHARs but '+', so 7-bit (RFC 3501) */
 		if (is_atom_special(c) || c == '+' || c == '[' || c == ']' ||
-		    c == '\\' || c == '%' || c == '*') {
+		    c == '\\' || c == '%' || c == '*' || c >= 0x80) {
 			if (c != '\r' && c != '\n')	/* no tag: "* BAD" */
 				buf_reset(&p->tag);
 			p->err = "Invalid tag";

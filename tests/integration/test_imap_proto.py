@@ -79,18 +79,31 @@ class ImapProtoTest(unittest.TestCase):
         bytes in HEADER.FIELDS is a BAD, not a response that no longer
         parses; quoted names are names too."""
         s = self.session()
-        s.ok(b"CREATE fieldnames")
-        s.ok(b"APPEND fieldnames " + lit(message(b"names")))
-        s.ok(b"SELECT fieldnames")
+        s.raw_ok(b"CREATE fieldnames")
+        s.raw_ok(b"APPEND fieldnames " + lit(message(b"names")))
+        s.raw_ok(b"SELECT fieldnames")
         for bad in (b"From (To", b"Fr\xc3\xa9", b"\"a(b\"", b"X:Y"):
-            tag, lines = s.cmd(b"FETCH 1 (BODY.PEEK[HEADER.FIELDS (" +
+            tag, lines = s.raw(b"FETCH 1 (BODY.PEEK[HEADER.FIELDS (" +
                                bad + b")])")
             self.assertEqual(len(lines), 1, lines)
             self.assertTrue(self.last(lines).startswith(b"BAD"), lines)
-        lines = s.ok(b"FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT "
+        lines = s.raw_ok(b"FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT "
                      b"(\"From\" To)])")
         self.assertIn(b"Subject: names", lines[0])
         self.assertNotIn(b"From:", lines[0])
+
+    def test_partial_takes_digits_only(self):
+        """<-1.5> is no number (RFC 3501): BAD, not the end of the body"""
+        s = self.session()
+        s.raw_ok(b"CREATE partials")
+        s.raw_ok(b"APPEND partials " + lit(message(b"partial")))
+        s.raw_ok(b"SELECT partials")
+        for bad in (b"<-1.5>", b"<+1.5>", b"< 1.5>", b"<1.-5>"):
+            tag, lines = s.raw(b"FETCH 1 (BODY.PEEK[]" + bad + b")")
+            self.assertEqual(len(lines), 1, lines)
+            self.assertTrue(self.last(lines).startswith(b"BAD"), lines)
+        lines = s.raw_ok(b"FETCH 1 (BODY.PEEK[]<0.4>)")
+        self.assertIn(b"BODY[]<0> {4}", lines[0])
 
     # -- ID ---------------------------------------------------------------
 

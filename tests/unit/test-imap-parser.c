@@ -217,6 +217,7 @@ test_parser_invalid_tag_is_not_echoed(void)
 		{ "DONE)\r\n", NULL },
 		{ "x{3}\r\n", NULL },
 		{ "a\"b\" NOOP\r\n", NULL },
+		{ "t\xe9 NOOP\r\n", NULL },	/* a tag is 7-bit */
 		{ "abc\r\n", "abc" },
 	};
 	struct imap_parser	*p;
