@@ -125,6 +125,12 @@ cmd_select(struct client *c, const char *tag, const struct imap_list *args,
 		if (sp.condstore)
 			c->condstore = 1;
 	}
+	/*
+	 * The folder is opened before the selected one is let go: selecting
+	 * the same folder again (clients do, to see what is new) keeps its
+	 * index loaded instead of reading it all again.
+	 */
+	mb = mbox_open(name, err, sizeof(err));
 	if (c->mb != NULL) {
 		client_view_reset(c);
 		if (c->rev2 || c->condstore)
@@ -132,7 +138,7 @@ cmd_select(struct client *c, const char *tag, const struct imap_list *args,
 			    "closed\r\n");
 	}
 	c->state = CS_AUTH;
-	if ((mb = mbox_open(name, err, sizeof(err))) == NULL) {
+	if (mb == NULL) {
 		free(name);
 		client_tagged(c, tag, "NO", "%s", err);
 		return 0;
