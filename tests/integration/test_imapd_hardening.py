@@ -232,7 +232,7 @@ class ImapdHardeningTest(unittest.TestCase):
     def test_deflate_bomb_is_inflated_a_little_at_a_time(self):
         """64 MB of spaces deflate to about 64 KB; the user process reads
         them as one over-long line (refused) without ever holding more
-        than a few MB of them"""
+        than about 1 MB of them"""
         import zlib
         t, f, _ = self.tls_raw()
         t.sendall(b"a LOGIN %s %s\r\n" % (BOB.encode(), PW.encode()))
@@ -262,8 +262,15 @@ class ImapdHardeningTest(unittest.TestCase):
             out += de.decompress(chunk)
         self.assertIn(b"c BAD", out)
         grown = hwm_kb() - before
-        self.assertLess(grown, 8 << 10, "the user process peaked %d kB "
-                        "higher" % grown)
+        # Inflated whole, each read from the relay (4 KB here, up to a
+        # TLS record of 16 KB) became up to 1032 times its size: about
+        # 4 MB at once here.  A step at a time, about 1 MB.  ASan keeps
+        # freed blocks in quarantine (256 MB by default), so its peak
+        # holds every step: the bound is the plain build's to check,
+        # ASan's the memory safety of the steps.
+        if not sanitized():
+            self.assertLess(grown, 3 << 10, "the user process peaked %d "
+                            "kB higher" % grown)
         t.close()
 
 
