@@ -17,6 +17,7 @@ import time
 import unittest
 
 from harness import Instance, binary, descendants, proc_info, wait_for
+from imapsession import start_imapd
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -81,11 +82,7 @@ class ImapdTest(unittest.TestCase):
         cls.inst.add_user(ALICE, PW)
         cls.inst.add_user(BOB, PW)
         # user processes leave after 2 idle seconds (default 10 minutes)
-        os.environ["SEALMAIL_IMAPD_LINGER"] = "2"
-        try:
-            cls.inst.start("imapd")
-        finally:
-            del os.environ["SEALMAIL_IMAPD_LINGER"]
+        start_imapd(cls.inst, 2)
         # bob's Maildir exists before anyone logs in (as the mda makes it)
         md = cls.inst.maildir(BOB)
         vm = __import__("pwd").getpwnam("vmail")
