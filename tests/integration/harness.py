@@ -395,6 +395,7 @@ class Instance:
     def wait_ready(self, name):
         """Ready: its pidfile names it and its listeners accept."""
         proc = self.procs[name]
+        missing = ["its pidfile"]
 
         def ready():
             if proc.poll() is not None:
@@ -406,10 +407,18 @@ class Instance:
                         return False
             except (OSError, ValueError):
                 return False
-            return all(port_open(self.ports[p], self.hosts.get(p,
-                                                               "127.0.0.1"))
-                       for p in self.listens(name))
-        wait_for(ready, 20, "%s to start" % name)
+            missing[:] = [p for p in self.listens(name)
+                          if not port_open(self.ports[p],
+                                           self.hosts.get(p, "127.0.0.1"))]
+            return not missing
+        # a loaded machine running the sanitizer build takes its time;
+        # when it does not come up, say what was missing and what it logged
+        try:
+            wait_for(ready, 60, "%s to start" % name)
+        except TimeoutError:
+            raise TimeoutError("timed out waiting for %s to start (no %s); "
+                               "its log:\n%s" % (name, ", ".join(missing),
+                                                  self.log(name))) from None
 
     def listens(self, name):
         return {"smtpd": ("smtp",), "submitd": ("submission", "submissions"),
