@@ -130,6 +130,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "mda", "trusted_user", CFG_USER, O(lmtp_trusted_user), "sealmailq" },
 	{ "mda", "quarantine_days", CFG_INT, O(quarantine_days), "14" },
 	{ "mda", "lmtp_max_sessions", CFG_INT, O(lmtp_max_sessions), "64" },
+	{ "mda", "lmtp_processes", CFG_INT, O(lmtp_processes), "4" },
 	{ "mda", "delivery_record_days", CFG_INT, O(delivery_record_days),
 	    "10" },
 

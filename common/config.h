@@ -122,6 +122,7 @@ struct sm_config {
 	char	*lmtp_trusted_user;	/* may set the classification */
 	int	 quarantine_days;
 	int	 lmtp_max_sessions;	/* concurrent; more get 421 */
+	int	 lmtp_processes;	/* mda.lmtp processes sharing them */
 	int	 delivery_record_days;	/* idempotency records kept */
 
 	/* [keystore] */

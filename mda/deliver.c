@@ -185,10 +185,21 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 	struct stat sb;
 	char	 name[MD_NAME_MAX];
 	const char *eol, *where, *id = qid != NULL ? qid : "-";
-	int	 content = msg, stripped = -1, ufd = -1, unsafe, res;
+	int	 content = msg, stripped = -1, ufd = -1, lockfd = -1;
+	int	 unsafe, res;
 
-	if (qid != NULL && deliver_recorded(cfg, r, qid, st))
-		return;
+	if (qid != NULL) {
+		if ((lockfd = rec_lock(cfg->mail_root, r->user, qid)) == -1) {
+			log_warn("id=%s user=<%s> delivery record lock", qid,
+			    r->user);
+			status_set(st, 451, "4.3.0 mailbox not available");
+			return;
+		}
+		if (deliver_recorded(cfg, r, qid, st)) {
+			close(lockfd);
+			return;
+		}
+	}
 	unsafe = class == MDA_UNSAFE;
 	where = unsafe ? "Unsafe" : "INBOX";
 	if (unsafe && !r->unsafe_mailbox) {
@@ -271,5 +282,7 @@ out:
 		close(ufd);
 	if (stripped != -1)
 		close(stripped);
+	if (lockfd != -1)
+		close(lockfd);
 	buf_free(&prefix);
 }

@@ -15,7 +15,14 @@
  * is hostile: every address is checked (mda_addr_ok, at most 254 bytes)
  * before it is accepted, logged or sent to the parent, and at most [mda]
  * lmtp_max_sessions sessions run at once (the next peer gets 421 4.3.2
- * and is closed).
+ * and is closed): [mda] lmtp_processes of this role share the socket
+ * and count their sessions in a shared page, one slot each, so the cap
+ * is over all of them.  A process takes one
+ * connection each time the socket is readable, and one that serves n
+ * sessions already waits n * LMTP_ACCEPT_PAUSE_MS before it takes
+ * another: connections made together (smtpd's kept delivery connections,
+ * at its start) go to the processes that have none, and a process busy
+ * writing a message leaves the next connection to the others.
  *
  * The hand-off from smtpd (the agreed interface):
  *
@@ -47,7 +54,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -86,6 +92,10 @@ static const struct sm_config *cfg;
 static struct ipc_conn *parent;
 static struct lmtp_session *sessions;
 static int	 nsessions;
+static int	*counts, ncounts;	/* every process's nsessions, shared */
+static int	 slot;			/* ours in counts */
+static struct event *accept_ev, *pause_ev;
+#define LMTP_ACCEPT_PAUSE_MS	5
 static uid_t	 trusted_uid;
 static uint32_t	 next_id = 1;
 static struct smtp_params params = {
@@ -246,6 +256,18 @@ l_close(struct smtp_session *s, void *arg)
 	l_txn_reset(s, ls);
 	free(ls);
 	nsessions--;
+	__atomic_store_n(&counts[slot], nsessions, __ATOMIC_RELAXED);
+}
+
+/* Sessions running in every mda.lmtp. */
+static int
+sessions_total(void)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < ncounts; i++)
+		n += __atomic_load_n(&counts[i], __ATOMIC_RELAXED);
+	return n;
 }
 
 static const struct smtp_hooks hooks = {
@@ -261,14 +283,23 @@ static const struct smtp_hooks hooks = {
 
 /* ------------------------------------------------------------------ */
 
+/* Take one connection, if one is waiting, and start its session. */
 static void
-lmtp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+lmtp_take(int lfd, struct event_base *base)
 {
 	struct lmtp_session *ls;
 	pid_t	 pid;
+	int	 fd;
 
-	if (nsessions >= cfg->lmtp_max_sessions) {
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		/* a sibling took it, or the peer gave up */
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if (sessions_total() >= cfg->lmtp_max_sessions) {
 		/* a short line into a fresh socket: it does not block */
 		(void)send(fd, lmtp_busy, sizeof(lmtp_busy) - 1,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -285,16 +316,45 @@ lmtp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		ls->trusted = ls->uid == 0 || ls->uid == trusted_uid;
 	log_debug("session=%u uid=%u trusted=%d", ls->id, (unsigned)ls->uid,
 	    ls->trusted);
-	if ((ls->s = smtp_session_new(evconnlistener_get_base(l), fd,
-	    &params, &hooks, ls)) == NULL) {
+	if ((ls->s = smtp_session_new(base, fd, &params, &hooks, ls)) ==
+	    NULL) {
 		/* no connect hook: the engine closed fd, no hook will run */
 		log_warnx("session=%u cannot start", ls->id);
 		free(ls);
 		return;
 	}
 	nsessions++;
+	__atomic_store_n(&counts[slot], nsessions, __ATOMIC_RELAXED);
 	ls->next = sessions;
 	sessions = ls;
+}
+
+/* The socket is readable: take the connection now, or after a pause. */
+static void
+lmtp_accept(evutil_socket_t lfd, short events, void *arg)
+{
+	struct timeval pause;
+
+	(void)events;
+	if (nsessions == 0) {
+		lmtp_take(lfd, arg);
+		return;
+	}
+	pause.tv_sec = 0;
+	pause.tv_usec = (nsessions < 100 ? nsessions : 100) *
+	    LMTP_ACCEPT_PAUSE_MS * 1000L;
+	event_del(accept_ev);
+	evtimer_add(pause_ev, &pause);
+}
+
+/* The pause is over: a connection still waiting is ours. */
+static void
+lmtp_resume(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	lmtp_take(event_get_fd(accept_ev), arg);
+	event_add(accept_ev, NULL);
 }
 
 /* The parent's answer to a recipient lookup: the engine's RCPT reply. */
@@ -370,11 +430,16 @@ lmtp_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 }
 
 void
-lmtp_main(const struct sm_config *c, int lfd, int ipcfd, uid_t trusted)
+lmtp_main(const struct sm_config *c, int lfd, int ipcfd, uid_t trusted,
+    int *shared_counts, int nprocs, int myslot)
 {
 	struct event_base *base;
 
 	cfg = c;
+	counts = shared_counts;
+	ncounts = nprocs;
+	slot = myslot;
+	__atomic_store_n(&counts[slot], 0, __ATOMIC_RELAXED);
 	trusted_uid = trusted;
 	params.hostname = cfg->hostname;
 	params.max_message_size = cfg->max_message_size == 0 ? 0 :
@@ -382,9 +447,12 @@ lmtp_main(const struct sm_config *c, int lfd, int ipcfd, uid_t trusted)
 	base = event_base_new();
 	daemon_child_signals(base);
 	parent = ipc_conn_new(base, ipcfd, lmtp_dispatch, NULL, NULL);
-	if (evconnlistener_new(base, lmtp_accept, NULL, LEV_OPT_CLOSE_ON_FREE,
-	    -1, lfd) == NULL)
-		fatalx("evconnlistener_new");
+	if (evutil_make_socket_nonblocking(lfd) == -1 ||
+	    (accept_ev = event_new(base, lfd, EV_READ | EV_PERSIST,
+	    lmtp_accept, base)) == NULL ||
+	    (pause_ev = evtimer_new(base, lmtp_resume, base)) == NULL ||
+	    event_add(accept_ev, NULL) == -1)
+		fatalx("cannot listen on the LMTP socket");
 	event_base_dispatch(base);
 	exit(0);
 }

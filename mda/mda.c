@@ -11,6 +11,10 @@
  *	mda.lmtp	[global] mail_user, not chrooted (it writes every
  *			Maildir under mail_root and the quarantine): parses
  *			LMTP from any local user and delivers (lmtp.c).
+ *			[mda] lmtp_processes of them accept on the one
+ *			socket, so deliveries overlap: each waits for its
+ *			fsyncs while the others write, and the file system
+ *			commits the waiting ones together.
  *	mda.purge	mail_user, at start and hourly: removes quarantined
  *			originals older than [mda] quarantine_days
  *			(common/quarantine) and delivery records older than
@@ -26,13 +30,14 @@
  * finds the database closed (it could not be reopened) opens it again,
  * or answers 451.
  *
- * Self-healing: mda.lmtp is restarted when it dies (common/respawn:
+ * Self-healing: each mda.lmtp is restarted when it dies (common/respawn:
  * backoff, and the parent exits non-zero after a burst of quick deaths);
  * the listening socket stays open in the parent, so connections made
- * meanwhile wait in its backlog.  Whatever mda.lmtp asks is checked as
- * hostile: an address it should not have sent gets an IPC_ERR answer,
- * and a message that breaks the IPC protocol ends mda.lmtp (which is
- * then restarted), never the parent.
+ * meanwhile wait in its backlog or go to another mda.lmtp.  Whatever an
+ * mda.lmtp asks is checked as hostile: an address it should not have
+ * sent gets an IPC_ERR answer, and a message that breaks the IPC
+ * protocol ends that mda.lmtp (which is then restarted), never the
+ * parent.
  *
  * The classification travels in the LMTP command XSEAL, which lmtp.c
  * honours only from root or the uid of [mda] trusted_user; without it a
@@ -42,6 +47,7 @@
  * interface MTAs expect of an LDA); the server's foreground flag is -F.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -74,8 +80,15 @@ static struct db_env *env;
 static struct userdb *udb;
 static struct priv_user mailu, trusted;
 static int	 lfd = -1;		/* the LMTP socket, kept on restarts */
-static struct respawn lmtp_role;
-static struct ipc_conn *lmtp_ipc;	/* the running mda.lmtp's channel */
+
+/* one mda.lmtp: its respawn state and the running one's channel */
+struct lmtp_role {
+	struct respawn	 r;
+	struct ipc_conn	*ipc;
+};
+static struct lmtp_role lmtp_roles[MDA_LMTP_PROCESSES_MAX];
+static int	 nlmtp;
+static int	*lmtp_counts;	/* shared: each mda.lmtp's sessions */
 static pid_t	 purge_pid;		/* the running mda.purge, or 0 */
 
 #define PURGE_INTERVAL	(60 * 60)	/* the quarantine is purged hourly */
@@ -216,14 +229,15 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 {
 	const char *rcpt;
 
-	(void)arg;
-	if (c != lmtp_ipc)
+	struct lmtp_role *lr = arg;
+
+	if (c != lr->ipc)
 		return;		/* a dead mda.lmtp's last words */
 	if (m->type != IPC_PARENT_LOOKUP_RCPT || ipc_get_str(m, &rcpt) == -1 ||
 	    ipc_get_end(m) == -1) {
 		log_warnx("mda.lmtp sent a malformed message (type %u); "
 		    "restarting it", m->type);
-		respawn_lost(&lmtp_role);
+		respawn_lost(&lr->r);
 		return;
 	}
 	lookup_answer(c, m->id, rcpt);
@@ -232,35 +246,49 @@ parent_dispatch(struct ipc_conn *c, struct ipc_msg *m, void *arg)
 static void
 lmtp_closed(struct ipc_conn *c, void *arg)
 {
-	(void)arg;
+	struct lmtp_role *lr = arg;
+
 	ipc_conn_free(c);
-	if (c != lmtp_ipc)
+	if (c != lr->ipc)
 		return;		/* a dead role's, already replaced */
-	lmtp_ipc = NULL;
-	respawn_lost(&lmtp_role);
+	lr->ipc = NULL;
+	respawn_lost(&lr->r);
+}
+
+/* The channels of every running mda.lmtp: a new child closes them. */
+static void
+close_lmtp_channels(void)
+{
+	int	 i;
+
+	for (i = 0; i < nlmtp; i++)
+		if (lmtp_roles[i].ipc != NULL)
+			close(ipc_conn_fd(lmtp_roles[i].ipc));
 }
 
 /* Fork mda.lmtp (at start, and again whenever it died). */
 static void
 start_lmtp(struct respawn *r, void *arg)
 {
+	struct lmtp_role *lr = arg;
 	int	 fd;
 
-	(void)arg;
-	if (lmtp_ipc != NULL) {		/* the dead role's end */
-		ipc_conn_free(lmtp_ipc);
-		lmtp_ipc = NULL;
+	if (lr->ipc != NULL) {		/* the dead role's end */
+		ipc_conn_free(lr->ipc);
+		lr->ipc = NULL;
 	}
 	if ((r->pid = parent_fork("mda.lmtp", &fd)) == 0) {
 		child_signals();
+		close_lmtp_channels();	/* its siblings' */
 		/*
 		 * Not chrooted: the role writes every Maildir under
 		 * mail_root and the quarantine; it holds no database.
 		 */
 		priv_drop(&mailu, NULL);
-		lmtp_main(&cfg, lfd, fd, trusted.uid);
+		lmtp_main(&cfg, lfd, fd, trusted.uid, lmtp_counts, nlmtp,
+		    (int)(lr - lmtp_roles));
 	}
-	lmtp_ipc = ipc_conn_new(base, fd, parent_dispatch, lmtp_closed, NULL);
+	lr->ipc = ipc_conn_new(base, fd, parent_dispatch, lmtp_closed, lr);
 }
 
 /*
@@ -285,8 +313,7 @@ purge_fork(void)
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	/* nothing of the LMTP server */
 	close(lfd);
-	if (lmtp_ipc != NULL)
-		close(ipc_conn_fd(lmtp_ipc));
+	close_lmtp_channels();
 	priv_drop(&mailu, NULL);
 	r = quar_purge(cfg.quarantine_dir, cfg.quarantine_days, time(NULL),
 	    &removed);
@@ -332,13 +359,17 @@ parent_reload(void *arg)
 static void
 parent_child_exit(pid_t pid, int status, void *arg)
 {
+	int	 i;
+
 	(void)arg;
 	if (pid == purge_pid) {
 		purge_pid = 0;
 		purge_status(status);
 		return;
 	}
-	(void)respawn_reap(&lmtp_role, pid, status);
+	for (i = 0; i < nlmtp; i++)
+		if (respawn_reap(&lmtp_roles[i].r, pid, status))
+			return;
 }
 
 static void __attribute__((noreturn))
@@ -356,12 +387,25 @@ server_main(struct daemon_opts *opts)
 	struct timeval hourly = { PURGE_INTERVAL, 0 };
 	struct event *purge_ev;
 	pid_t	 pid;
-	int	 status;
+	int	 i, status;
 
 	if (!priv_is_root())
 		fatalx("the LMTP server must be started as root");
 	if (cfg.lmtp_max_sessions < 1)
 		fatalx("[mda] lmtp_max_sessions must be at least 1");
+	if (cfg.lmtp_processes < 1 ||
+	    cfg.lmtp_processes > MDA_LMTP_PROCESSES_MAX)
+		fatalx("[mda] lmtp_processes must be 1 to %d",
+		    MDA_LMTP_PROCESSES_MAX);
+	nlmtp = cfg.lmtp_processes;
+	/*
+	 * The session cap is over all of them: each keeps its count in its
+	 * slot of this page (a restarted one starts its slot at 0).
+	 */
+	if ((lmtp_counts = mmap(NULL, sizeof(int) * MDA_LMTP_PROCESSES_MAX,
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) ==
+	    MAP_FAILED)
+		fatal("mmap");
 	priv_lookup_x(cfg.mail_user, &mailu);
 	priv_lookup_x(cfg.lmtp_trusted_user, &trusted);
 	/*
@@ -387,14 +431,17 @@ server_main(struct daemon_opts *opts)
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	daemon_signals(base, parent_reload, parent_child_exit, opts);
-	respawn_init(&lmtp_role, base, "mda.lmtp", start_lmtp, NULL);
-	respawn_run(&lmtp_role);
+	for (i = 0; i < nlmtp; i++)
+		respawn_init(&lmtp_roles[i].r, base, "mda.lmtp", start_lmtp,
+		    &lmtp_roles[i]);
+	for (i = 0; i < nlmtp; i++)
+		respawn_run(&lmtp_roles[i].r);
 	/* After daemon(3) and the first fork: the parent's alone. */
 	if (udb == NULL && parent_db_open() == -1)
 		fatalx("cannot open the user database in %s", cfg.db_dir);
 	daemon_pidfile(&cfg, "mda");
-	log_info("started lmtp=%s max_sessions=%d", cfg.lmtp_socket,
-	    cfg.lmtp_max_sessions);
+	log_info("started lmtp=%s processes=%d max_sessions=%d",
+	    cfg.lmtp_socket, nlmtp, cfg.lmtp_max_sessions);
 	if ((purge_ev = event_new(base, -1, EV_PERSIST, parent_purge,
 	    NULL)) == NULL || event_add(purge_ev, &hourly) == -1)
 		fatalx("cannot set the quarantine purge timer");
@@ -403,12 +450,15 @@ server_main(struct daemon_opts *opts)
 	event_free(purge_ev);
 	if (purge_pid != 0)
 		kill(purge_pid, SIGTERM);
-	respawn_stop(&lmtp_role);
-	if (lmtp_role.pid > 0)
-		waitpid(lmtp_role.pid, NULL, 0);
-	respawn_free(&lmtp_role);
-	if (lmtp_ipc != NULL)
-		ipc_conn_free(lmtp_ipc);
+	for (i = 0; i < nlmtp; i++)
+		respawn_stop(&lmtp_roles[i].r);
+	for (i = 0; i < nlmtp; i++) {
+		if (lmtp_roles[i].r.pid > 0)
+			waitpid(lmtp_roles[i].r.pid, NULL, 0);
+		respawn_free(&lmtp_roles[i].r);
+		if (lmtp_roles[i].ipc != NULL)
+			ipc_conn_free(lmtp_roles[i].ipc);
+	}
 	close(lfd);
 	unlink(cfg.lmtp_socket);
 	daemon_pidfile_remove();

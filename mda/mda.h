@@ -65,6 +65,7 @@ int	 mda_class_parse(const char *);
 const char *mda_class_name(enum mda_class);
 
 /* record.c */
+int	 rec_lock(const char *, const char *, const char *);
 int	 rec_check(int, const char *, int *);
 int	 rec_store(int, const char *, const struct md_folder *, int,
 	    const struct buf *, int, const char *, char *, size_t);
@@ -91,7 +92,9 @@ void	 mda_hdrfilter_feed(struct mda_hdrfilter *, const char *, size_t,
 void	 mda_hdrfilter_end(struct mda_hdrfilter *, struct buf *);
 
 /* lmtp.c */
-void	 lmtp_main(const struct sm_config *, int, int, uid_t)
+#define MDA_LMTP_PROCESSES_MAX	32
+void	 lmtp_main(const struct sm_config *, int, int, uid_t, int *, int,
+	    int)
 	    __attribute__((noreturn));
 
 /* lda.c */

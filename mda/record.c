@@ -47,6 +47,15 @@
  * message lives here and not in the Maildir's tmp/, no Maildir reader's
  * clean-up of old tmp/ files can take it away between crash and retry.
  *
+ * Several mda.lmtp processes deliver at once (mda.c), so one queue ID
+ * could reach two of them for one user: smtpd gave up waiting on one
+ * connection and retried on another while the first still writes.  The
+ * steps above assume one writer per ID, so a delivery holds rec_lock()
+ * from its check to its end: a lock (fcntl, on the open file
+ * description, released when it is closed or its process dies) on one
+ * byte of delivered/lock chosen by the ID, so deliveries of other IDs,
+ * to the same user too, seldom wait for each other.
+ *
  * The purge (rec_purge, from mda.purge) removes records older than
  * [mda] delivery_record_days, far beyond smtpd's queue_lifetime, so no
  * retry can still come for them: first the record, then any message
@@ -72,8 +81,55 @@
 #include "mda.h"
 
 #define REC_DIR		"delivered"
+#define REC_LOCK	"lock"
 #define REC_LINE_MAX	(MD_NAME_MAX + 32)
 #define REC_STALE_AGE	(24 * 60 * 60)	/* tmp files, lone messages */
+
+/*
+ * Hold the delivery of id to user against every other process
+ * delivering it (see the header comment); it ends when the descriptor
+ * returned is closed.  -1 with errno set: the delivery must not go on.
+ */
+int
+rec_lock(const char *mail_root, const char *user, const char *id)
+{
+	struct flock	 fl;
+	uint32_t	 h = 2166136261u;	/* FNV-1a */
+	int		 ufd, rfd, lfd, saved;
+
+	if ((ufd = md_user_open(mail_root, user, 1)) == -1)
+		return -1;
+	rfd = md_dir_step(ufd, REC_DIR, 1);
+	saved = errno;
+	close(ufd);
+	if (rfd == -1) {
+		errno = saved;
+		return -1;
+	}
+	lfd = openat(rfd, REC_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	saved = errno;
+	close(rfd);
+	if (lfd == -1) {
+		errno = saved;
+		return -1;
+	}
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = h & 0x7fffffff;
+	fl.l_len = 1;
+	while (fcntl(lfd, F_OFD_SETLKW, &fl) == -1)
+		if (errno != EINTR) {
+			saved = errno;
+			close(lfd);
+			errno = saved;
+			return -1;
+		}
+	return lfd;
+}
 
 /*
  * A Maildir file name we could have made: no '/', no leading dot (the

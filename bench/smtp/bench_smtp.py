@@ -2,19 +2,22 @@
 """bench_smtp.py - how fast does smtpd take mail in and get it into a
 Maildir, next to Postfix doing the same and smtp-sink doing nothing.
 
-    sudo python3 bench/smtp/bench_smtp.py [MESSAGES [SESSIONS [SIZE]]]
+    sudo python3 bench/smtp/bench_smtp.py [MESSAGES [SESSIONS [SIZE [RUNS]]]]
 
 Defaults: 2,000 messages of 5 KB over 20 concurrent sessions, sent by
 Postfix's smtp-source (apt-get install postfix; "No configuration" is
-enough).  Each run is timed from the first connection until the last
-message is in a Maildir's new/ (for smtp-sink: until smtp-source ends).
+enough), 3 runs of Sealmail and Postfix in turn, then smtp-sink once.
+Each run is timed from the first connection until the last message is
+in a Maildir's new/ (for smtp-sink: until smtp-source ends).  Besides
+the times, the CPU every process of each server used (a cpuacct cgroup
+per run, holding the servers but not smtp-source): on a shared machine
+the times move with the other load, the CPU per message much less.
 
   sealmail  smtpd from SEALMAIL_BUILDDIR in a throwaway instance (the
-            integration harness), once as shipped (a 200 ms pause before
-            the greeting catches clients that talk first; smtp-source
-            opens one connection per message, so it pays the pause for
-            every message) and once with the pause off
-            (SEALMAIL_SMTPD_GREET_DELAY_MS=0).  Delivery goes over LMTP to mda when
+            integration harness) at the shipped log level (info), as
+            shipped: a 200 ms pause before the greeting catches clients
+            that talk first (an address that waited for the greeting
+            recently is spared it).  Delivery goes over LMTP to mda when
             build/mda/mda exists, else to the small LMTP server below
             that writes Maildir files the way mda does (tmp/, fsync,
             rename into new/).
@@ -41,6 +44,48 @@ import harness  # noqa: E402
 # set from the command line by main(), or by a benchmark importing this one
 MSGS, SESS, SIZE = 2000, 20, 5120
 RCPT = "bob@example.test"
+CPUACCT = "/sys/fs/cgroup/cpuacct"
+last_cpu = None     # CPU seconds of the last run's servers, when counted
+
+
+class Accounted:
+    """A cpuacct cgroup (v1) for the servers of one run: processes this
+    one starts between enter() and leave() are counted, with everything
+    they fork later.  Without the controller it counts nothing."""
+
+    def __init__(self, name):
+        self.dir = None
+        if os.path.isdir(CPUACCT):
+            self.dir = os.path.join(CPUACCT, "sealmail-bench-%s-%d" %
+                                    (name, os.getpid()))
+            os.makedirs(self.dir, exist_ok=True)
+
+    def _move(self, d):
+        if self.dir is not None:
+            with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
+    def enter(self):
+        self._move(self.dir)
+
+    def leave(self):
+        self._move(CPUACCT)
+
+    def seconds(self):
+        if self.dir is None:
+            return None
+        with open(os.path.join(self.dir, "cpuacct.usage")) as f:
+            return int(f.read()) / 1e9
+
+    def close(self):
+        self.leave()
+        for _ in range(50):          # its processes take a moment to go
+            try:
+                if self.dir is not None:
+                    os.rmdir(self.dir)
+                return
+            except OSError:
+                time.sleep(0.1)
 
 
 def count_new(d):
@@ -132,13 +177,17 @@ class MaildirLmtp:
 
 
 def bench_sealmail(greet_delay=None):
+    global last_cpu
     if greet_delay is not None:
         os.environ["SEALMAIL_SMTPD_GREET_DELAY_MS"] = str(greet_delay)
-    inst = harness.Instance(extra_conf={"smtpd": {
-        "max_sessions_per_ip": str(SESS + 5)}})
+    inst = harness.Instance(extra_conf={
+        "smtpd": {"max_sessions_per_ip": str(SESS + 5)},
+        "global": {"log_level": os.environ.get("BENCH_LOG", "info")}})
+    acct = Accounted("sealmail")
     try:
         inst.add_user(RCPT)
         maildir = inst.maildir(RCPT)
+        acct.enter()
         if inst.built("mda"):
             inst.start("mda")
             # port 25 mail is unsafe: mda files it in .Unsafe
@@ -148,9 +197,15 @@ def bench_sealmail(greet_delay=None):
             MaildirLmtp(inst.path("run", "lmtp.sock"), maildir)
             how = "Python LMTP-to-Maildir stand-in for mda"
         inst.start("smtpd")
-        return timed(inst.port("smtp"), maildir) + (how,)
+        acct.leave()
+        cpu0 = acct.seconds()
+        r = timed(inst.port("smtp"), maildir) + (how,)
+        last_cpu = None if cpu0 is None else acct.seconds() - cpu0
+        return r
     finally:
+        acct.leave()
         inst.close()
+        acct.close()
         os.environ.pop("SEALMAIL_SMTPD_GREET_DELAY_MS", None)
 
 
@@ -213,8 +268,14 @@ def postfix_instance(extra_main="", extra_master=""):
     # "check" creates the queue's subdirectories with their owners
     subprocess.run(["postfix", "-c", d + "/etc", "check"], env=env,
                    capture_output=True)
-    subprocess.run(["postfix", "-c", d + "/etc", "start"], check=True,
-                   env=env, capture_output=True)
+    acct = Accounted("postfix")
+    acct.enter()
+    try:
+        subprocess.run(["postfix", "-c", d + "/etc", "start"], check=True,
+                       env=env, capture_output=True)
+    finally:
+        acct.leave()
+    postfix_instance.acct = acct
     try:
         harness.wait_for(lambda: harness.port_open(port), 20, "postfix")
         yield d, port, d + "/mail/example.test/bob"
@@ -222,12 +283,18 @@ def postfix_instance(extra_main="", extra_master=""):
         subprocess.run(["postfix", "-c", d + "/etc", "stop"], env=env,
                        capture_output=True)
         time.sleep(1)
+        acct.close()
         shutil.rmtree(d, ignore_errors=True)
 
 
 def bench_postfix():
+    global last_cpu
     with postfix_instance() as (_, port, maildir):
-        return timed(port, maildir)
+        acct = postfix_instance.acct
+        cpu0 = acct.seconds()
+        r = timed(port, maildir)
+        last_cpu = None if cpu0 is None else acct.seconds() - cpu0
+        return r
 
 
 def bench_sink():
@@ -242,27 +309,49 @@ def bench_sink():
         p.wait()
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else \
+        (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
 def main():
     global MSGS, SESS, SIZE
-    if len(sys.argv) > 1:
-        MSGS = int(sys.argv[1])
-    if len(sys.argv) > 2:
-        SESS = int(sys.argv[2])
-    if len(sys.argv) > 3:
-        SIZE = int(sys.argv[3])
-    print("%d messages of %d bytes, %d sessions, smtp-source" %
-          (MSGS, SIZE, SESS))
-    rows = []
-    for name, fn in (("sealmail smtpd", bench_sealmail),
-                     ("sealmail smtpd, no pregreet",
-                      lambda: bench_sealmail(0)),
-                     ("postfix (virtual Maildir)", bench_postfix),
-                     ("smtp-sink (no disk)", bench_sink)):
-        r = fn()
-        rows.append((name,) + r)
-        print("%-30s sent in %6.2fs  in Maildir after %6.2fs  %7.1f msg/s %s"
-              % (name, r[0], r[1], MSGS / r[1],
-                 "(%s)" % r[2] if len(r) > 2 else ""), flush=True)
+    args = [int(a) for a in sys.argv[1:5]]
+    MSGS, SESS, SIZE, runs = args + [MSGS, SESS, SIZE, 3][len(args):]
+    print("%d messages of %d bytes, %d sessions, smtp-source, %d runs" %
+          (MSGS, SIZE, SESS, runs), flush=True)
+    res = {"sealmail": [], "postfix": []}
+    for i in range(runs):
+        for name, fn in (("sealmail", bench_sealmail),
+                         ("postfix", bench_postfix)):
+            r = fn()
+            cpu = last_cpu
+            res[name].append((r[0], r[1], cpu))
+            print("run %d %-9s all accepted %6.2f s  all in Maildir %6.2f s"
+                  "  %6.1f msg/s  server CPU %s" %
+                  (i + 1, name, r[0], r[1], MSGS / r[1],
+                   "-" if cpu is None else "%.2f s (%.2f ms/msg)" %
+                   (cpu, cpu * 1000 / MSGS)), flush=True)
+    sink = bench_sink()
+    print("smtp-sink (no disk): all accepted %.2f s, %.1f msg/s" %
+          (sink[0], MSGS / sink[0]))
+    print("\n| server | all accepted (s) | all in Maildir (s) | msg/s | "
+          "CPU ms/msg |\n| --- | ---: | ---: | ---: | ---: |")
+    med = {}
+    for name, rows in res.items():
+        acc = median([r[0] for r in rows])
+        done = median([r[1] for r in rows])
+        cpus = [r[2] for r in rows if r[2] is not None]
+        med[name] = (done, median(cpus) * 1000 / MSGS if cpus else None)
+        print("| %s | %.2f | %.2f | %.1f | %s |" % (
+            name, acc, done, MSGS / done,
+            "-" if med[name][1] is None else "%.2f" % med[name][1]))
+    print("\nratio end to end (median msg/s, Sealmail / Postfix): %.2f" %
+          (med["postfix"][0] / med["sealmail"][0]))
+    if med["sealmail"][1] and med["postfix"][1]:
+        print("ratio of CPU per message (Postfix / Sealmail): %.2f" %
+              (med["postfix"][1] / med["sealmail"][1]))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
 """mdatools.py - what the tests of mda share (test_mda.py,
 test_mda_hardening.py, test_mda_heal.py): a raw LMTP client and a plain
-message; a class with one running mda and its users; the mda.lmtp role's
-pid; code run as another uid; directories made as the mail user; and
+message; a class with one running mda and its users; the pids of the
+mda.lmtp processes; code run as another uid; directories made as the mail user; and
 the database files a process holds."""
 
 import json
 import os
 import socket
 
-from fixtures import InstanceCase, holdings, role_pid as process_named
-from harness import wait_for
+from fixtures import InstanceCase, holdings, proc_info, \
+    role_pid as process_named
+from harness import descendants, wait_for
 
 BOB = "bob@example.test"
 CAROL = "carol@example.test"
@@ -115,9 +116,33 @@ def role_pid(inst, role="mda.lmtp"):
     return process_named(inst.pid("mda"), role)
 
 
-def new_role_pid(inst, old, timeout=10):
-    return wait_for(lambda: (lambda p: p if p and p != old else None)(
-        role_pid(inst)), timeout, "a new mda.lmtp")
+def role_pids(inst, role="mda.lmtp"):
+    """Every process called role below mda ([mda] lmtp_processes of
+    mda.lmtp)."""
+    out = []
+    for pid in descendants(inst.pid("mda")):
+        try:
+            if proc_info(pid)[0] == role:
+                out.append(pid)
+        except OSError:
+            pass        # gone meanwhile
+    return out
+
+
+def kill_roles(inst, sig=9):
+    """Kill every mda.lmtp; their pids."""
+    old = role_pids(inst)
+    for pid in old:
+        os.kill(pid, sig)
+    return old
+
+
+def new_role_pids(inst, old, timeout=10):
+    """Once as many mda.lmtp run as before, none of them one of old:
+    their pids."""
+    return wait_for(lambda: (lambda now: now if len(now) == len(old) and
+                             not set(now) & set(old) else None)(
+        role_pids(inst)), timeout, "new mda.lmtp processes")
 
 
 def db_holdings(inst, pid):

@@ -20,8 +20,8 @@ import unittest
 
 from fixtures import IPC_ERR
 from harness import Instance, descendants, proc_info, wait_for
-from mdatools import (BOB, PLAIN, MdaCase, db_holdings, new_role_pid,
-                      role_pid)
+from mdatools import (BOB, PLAIN, MdaCase, db_holdings, kill_roles,
+                      new_role_pids, role_pid, role_pids)
 
 IPC_PARENT_LOOKUP_RCPT = 101
 
@@ -30,9 +30,9 @@ class SelfHealingTest(MdaCase):
     """mda.lmtp dies; mda does not."""
 
     def test_killed_while_idle_it_is_restarted(self):
-        old = role_pid(self.inst)
-        os.kill(old, signal.SIGKILL)
-        new_role_pid(self.inst, old)
+        old = kill_roles(self.inst)
+        self.assertEqual(len(old), 4)       # [mda] lmtp_processes
+        new_role_pids(self.inst, old)
         self.deliver_ok()
         self.assertParentAlive()
 
@@ -46,20 +46,18 @@ class SelfHealingTest(MdaCase):
         self.assertEqual(c.cmd("DATA")[0], 354)
         c.sock.sendall(PLAIN[:40])
         time.sleep(0.2)
-        old = role_pid(self.inst)
-        os.kill(old, signal.SIGKILL)
+        old = kill_roles(self.inst)     # the one holding the session too
         self.assertEqual(c.f.readline(), b"")      # the session ended
         c.sock.close()
         start = time.time()
-        new_role_pid(self.inst, old)
+        new_role_pids(self.inst, old)
         self.deliver_ok()
         self.assertLess(time.time() - start, 5)
         self.assertEqual(self.count(BOB), before + 1)  # not the torn one
         self.assertParentAlive()
 
     def test_connections_made_while_it_restarts_are_served(self):
-        old = role_pid(self.inst)
-        os.kill(old, signal.SIGKILL)
+        kill_roles(self.inst)
         # the socket stays open in the parent: connect at once
         c = self.lmtp()
         replies = c.send("alice@example.test", [BOB], PLAIN, "safe")
@@ -69,15 +67,15 @@ class SelfHealingTest(MdaCase):
     def test_no_child_holds_the_user_database_even_after_a_restart(self):
         inst = self.inst
         self.deliver_ok()
-        old = role_pid(inst)
-        self.assertEqual(db_holdings(inst, old), [])
-        os.kill(old, signal.SIGKILL)
-        new = new_role_pid(inst, old)
+        for pid in role_pids(inst):
+            self.assertEqual(db_holdings(inst, pid), [])
+        old = kill_roles(inst)
+        new = new_role_pids(inst, old)
         self.deliver_ok()
         for pid in descendants(inst.pid("mda")):
             self.assertEqual(db_holdings(inst, pid), [],
                              "%s holds the database" % proc_info(pid)[0])
-        self.assertIn(new, descendants(inst.pid("mda")))
+        self.assertTrue(set(new) <= set(descendants(inst.pid("mda"))))
         # ... while the parent still has it (it answers lookups)
         self.assertNotEqual(db_holdings(inst, inst.pid("mda")), [])
 
@@ -89,6 +87,23 @@ def ipc_frame(type_, id_, payload):
 def ipc_str(s):
     b = s.encode()
     return b"s" + struct.pack(">I", len(b)) + b + b"\0"
+
+
+class OneOfSeveralTest(MdaCase):
+    """One of the [mda] lmtp_processes dies (its own instance: each role's
+    deaths count towards its burst)."""
+
+    def test_one_killed_is_restarted_and_the_others_serve_meanwhile(self):
+        pids = role_pids(self.inst)
+        os.kill(pids[0], signal.SIGKILL)
+        wait_for(lambda: pids[0] not in role_pids(self.inst), 10, "its end")
+        for _ in range(4):
+            self.deliver_ok()
+        now = wait_for(lambda: (lambda p: p if len(p) == 4 else None)(
+            role_pids(self.inst)), 10, "four mda.lmtp again")
+        self.assertNotIn(pids[0], now)
+        self.assertTrue(set(pids[1:]) <= set(now))
+        self.assertParentAlive()
 
 
 class ParentIpcTest(MdaCase):
@@ -157,7 +172,8 @@ class ParentIpcTest(MdaCase):
                 os.kill(lmtp, signal.SIGCONT)
             except ProcessLookupError:
                 pass
-        new_role_pid(self.inst, lmtp)
+        wait_for(lambda: lmtp not in role_pids(self.inst) and
+                 len(role_pids(self.inst)) == 4, 10, "its replacement")
         self.assertIn("mda.lmtp sent a malformed message",
                       self.inst.log("mda"))
         self.deliver_ok()
@@ -174,11 +190,12 @@ class BurstTest(unittest.TestCase):
             for _ in range(5):
                 if proc.poll() is not None:
                     break
-                old = wait_for(lambda: role_pid(inst), 10, "mda.lmtp")
-                os.kill(old, signal.SIGKILL)
+                wait_for(lambda: role_pids(inst), 10, "mda.lmtp")
+                old = kill_roles(inst)
                 wait_for(lambda: proc.poll() is not None or
-                         (role_pid(inst) not in (None, old)), 10,
-                         "a restart or the end")
+                         (len(role_pids(inst)) == len(old) and
+                          not set(role_pids(inst)) & set(old)), 10,
+                         "every one restarted, or the end")
             proc.wait(15)
             self.assertNotEqual(proc.returncode, 0)
             self.assertIn("giving up", inst.log("mda"))
