@@ -84,14 +84,17 @@ md_dir_step_as(int at, const char *name, int create, uid_t uid, gid_t gid)
 	struct stat	 st;
 	int		 fd, made = 0;
 
-	if (create) {
+	/* it exists nearly always: open first, make it only when missing */
+	if ((fd = openat(at, name, DIR_NOFOLLOW)) == -1) {
+		if (errno != ENOENT || !create)
+			return -1;
 		if (mkdirat(at, name, 0700) == 0)
 			made = 1;
-		else if (errno != EEXIST)
+		else if (errno != EEXIST)	/* made meanwhile: fine */
+			return -1;
+		if ((fd = openat(at, name, DIR_NOFOLLOW)) == -1)
 			return -1;
 	}
-	if ((fd = openat(at, name, DIR_NOFOLLOW)) == -1)
-		return -1;
 	if (made && (uid != geteuid() ||
 	    (gid != (gid_t)-1 && gid != getegid())) &&
 	    fchown(fd, uid, gid) == -1)

@@ -95,7 +95,7 @@ static int	 nsessions;
 static int	*counts, ncounts;	/* every process's nsessions, shared */
 static int	 slot;			/* ours in counts */
 static struct event *accept_ev, *pause_ev;
-#define LMTP_ACCEPT_PAUSE_MS	5
+#define LMTP_ACCEPT_PAUSE_MS	20
 static uid_t	 trusted_uid;
 static uint32_t	 next_id = 1;
 static struct smtp_params params = {
@@ -341,7 +341,7 @@ lmtp_accept(evutil_socket_t lfd, short events, void *arg)
 		return;
 	}
 	pause.tv_sec = 0;
-	pause.tv_usec = (nsessions < 100 ? nsessions : 100) *
+	pause.tv_usec = (nsessions < 25 ? nsessions : 25) *
 	    LMTP_ACCEPT_PAUSE_MS * 1000L;
 	event_del(accept_ev);
 	evtimer_add(pause_ev, &pause);

@@ -235,6 +235,44 @@ def show_healing(inst, running):
             say("killed %-15s pid %-6d -> %s stopped" % (role, old, daemon))
 
 
+def show_burst(inst, n=200, sessions=10):
+    """n messages to bob over port 25 from several sessions at once: how
+    long until every one is acknowledged and until every one is in his
+    Maildir, and which mda.lmtp process delivered how many."""
+    from concurrent.futures import ThreadPoolExecutor
+    say("a burst: %d messages to bob on port %d over %d sessions at once"
+        % (n, PORTS["smtp"], sessions))
+    folder = "Unsafe"       # port 25 mail without a signature of ours
+    before = len(inst.messages(BOB, folder))
+    body = "burst line of about fifty characters, repeated.\r\n" * 100
+
+    def session(k):
+        with smtplib.SMTP("127.0.0.1", PORTS["smtp"], timeout=60) as s:
+            for i in range(k, n, sessions):
+                s.sendmail("sender@example.net", [BOB],
+                           "From: sender@example.net\r\nTo: %s\r\n"
+                           "Subject: burst %d\r\n\r\n%s" % (BOB, i, body))
+    t0 = time.time()
+    with ThreadPoolExecutor(sessions) as pool:
+        list(pool.map(session, range(sessions)))
+    acked = time.time() - t0
+    wait_for(lambda: len(inst.messages(BOB, folder)) >= before + n, 120,
+             "the burst in bob's Maildir")
+    done = time.time() - t0
+    say("every 250 (message fsynced in the queue) after %.2f s; all %d in "
+        "bob's %s after %.2f s (%.0f messages a second, on this machine)"
+        % (acked, n, folder, done, n / done))
+    per = {}
+    for line in inst.log("mda").splitlines():
+        if line.startswith("mda.lmtp[") and " folder=%s " % folder in line \
+                and "Subject" not in line:
+            pid = line[len("mda.lmtp["):line.index("]")]
+            per[pid] = per.get(pid, 0) + 1
+    say("deliveries per mda.lmtp process ([mda] lmtp_processes, their "
+        "fsyncs overlap): %s" % ", ".join(
+            "pid %s: %d" % kv for kv in sorted(per.items())))
+
+
 def start(prefix):
     prefix = os.path.abspath(prefix)
     if os.path.isdir(prefix):
@@ -257,6 +295,7 @@ def start(prefix):
     show_healing(inst, running)
     if all(inst.built(d) for d in ("submitd", "smtpd", "mda", "imapd")):
         send_and_read(inst)
+        show_burst(inst)
     else:
         say("not every daemon is built yet; skipping the message round trip")
     print("""
