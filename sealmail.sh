@@ -214,7 +214,8 @@ FUZZ_IMAP_USER="imapd/client.c imapd/commands.c imapd/cmd-any.c \
     imapd/cmd-append.c imapd/quota.c imapd/parser.c imapd/seqset.c \
     imapd/mailbox.c imapd/message.c imapd/folders.c imapd/index.c \
     imapd/expunged.c \
-    imapd/qresync.c imapd/condstore.c common/maildir.c common/db.c \
+    imapd/qresync.c imapd/condstore.c common/maildir.c \
+    common/maildirsize.c common/db.c \
     $FUZZ_ADDR_LIST"
 fuzz_sources() {
 	case "$1" in
@@ -260,6 +261,7 @@ fuzz_sources() {
 	tlsa) echo smtpd/mta_dane.c common/dns.c common/dns_parse.c \
 	    $FUZZ_CONFIG ;;
 	maildir) echo common/maildir.c ;;
+	maildirsize) echo common/maildir.c common/maildirsize.c ;;
 	registry) echo common/registry.c common/registry_ipc.c common/ipc.c \
 	    common/net.c common/db.c $FUZZ_CONFIG ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \
