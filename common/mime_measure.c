@@ -80,11 +80,21 @@ static uint64_t
 b64_measure(struct mime_decoder *d, const unsigned char *s, size_t n)
 {
 	struct base64_dec *b = &d->b64;
-	uint64_t	 size = 0;
+	uint64_t	 size = 0, run;
 	unsigned int	 nhold = b->nhold;
-	size_t		 i;
+	size_t		 i, j;
 
 	for (i = 0; i < n; i++) {
+		if (!b->padded) {
+			/* a run of the alphabet: a quantum each four */
+			for (j = i; j < n && b64_class[s[j]] == C_B64; j++)
+				;
+			run = nhold + (j - i);
+			size += run / 4 * 3;
+			nhold = (unsigned int)(run % 4);
+			if ((i = j) == n)
+				break;
+		}
 		switch (b64_class[s[i]]) {
 		case C_B64:
 			if (b->padded) {
