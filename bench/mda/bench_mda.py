@@ -5,6 +5,7 @@ messages, same run, same disk, both fsyncing every message.
 
     python3 bench/mda/bench_mda.py [--builddir build] [--runs 3]
         [--small 500] [--large 100] [--secs 20] [--out FILE]
+        [--cases lmtp:500k:unsafe,lda:5k:safe,...]
 
 Cases (each is the median of --runs runs; runs of all servers are
 interleaved so load on the shared machine hits them alike):
@@ -390,6 +391,8 @@ def main():
     ap.add_argument("--secs", type=float, default=20,
                     help="time cap per run, seconds")
     ap.add_argument("--out", default=None, help="write Markdown table here")
+    ap.add_argument("--cases", default=None,
+                    help="only these rows, e.g. lmtp:500k:unsafe,lda:5k:safe")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (both LDAs start as root and drop to vmail)")
@@ -399,6 +402,9 @@ def main():
     b = Bench(args)
     cases = [(path, size, cls) for path in ("lda", "lmtp")
              for size in ("5k", "500k") for cls in ("safe", "unsafe")]
+    if args.cases:
+        want = [tuple(c.split(":")) for c in args.cases.split(",")]
+        cases = [c for c in cases if c in want]
     res = {}
     t_start = time.monotonic()
     try:
