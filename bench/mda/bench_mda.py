@@ -429,16 +429,21 @@ def main():
         lines.append("| %s | %s | %s | %.1f | %.1f | %.2f |"
                      % (case[0], case[1].replace("k", " KB"), case[2], s, d,
                         s / d))
-    table = "\n".join(lines)
+    report("\n".join(lines), res, "  %-8s %-4s %-4s %-6s", t_start,
+           args.out)
+
+
+def report(table, res, keyfmt, t_start, out):
+    """Print the table and every run (keys formatted by keyfmt); write
+    the table to out, if given."""
     print()
     print(table)
     print("\nall runs (msg/s):")
     for k in sorted(res):
-        print("  %-8s %-4s %-4s %-6s %s" % (k + (" ".join(
-            "%.1f" % r for r in res[k]),)))
+        print(keyfmt % k, " ".join("%.1f" % r for r in res[k]))
     print("total %.0f s" % (time.monotonic() - t_start))
-    if args.out:
-        with open(args.out, "w") as f:
+    if out:
+        with open(out, "w") as f:
             f.write(table + "\n")
 
 
