@@ -31,6 +31,12 @@ fit in --secs seconds; every delivery must succeed and the Maildir must
 then hold that many new files, else the script stops.  Maildirs are
 emptied between runs (untimed).
 
+Besides the rate, each run records the CPU time (user + system) the
+server used per message: its daemon's process tree (Sealmail's mda,
+Dovecot's master, auth and lmtp, with children that exited) plus the LDA
+processes this script ran.  On a shared machine the rate moves with the
+load; the CPU per message moves much less.
+
 Durability: Sealmail fsyncs the file and new/ before the 250 (always).
 Dovecot runs with mail_fsync = always.  Dovecot also keeps its index and
 dovecot-uidlist up to date on delivery; Sealmail's mda does not index
@@ -278,6 +284,7 @@ class Bench:
         with open(self.dconf, "w") as f:
             f.write(DOVECOT_CONF.format(p=self.dp))
         self.dovecot = None
+        self.cpu_ms = {}
 
     def start(self):
         self.inst.start("mda")
@@ -297,6 +304,25 @@ class Bench:
                 self.dovecot.kill()
                 self.dovecot.wait()
         self.inst.close()
+
+    def cpu(self, server):
+        """Seconds of CPU (user + system) used so far by the server's
+        processes: its daemon tree (Sealmail's mda, Dovecot's master and
+        services, with their children that exited) and the LDAs we ran.
+        Steadier than a rate on a shared machine."""
+        root = self.inst.procs["mda"].pid if server == "sealmail" \
+            else self.dovecot.pid
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in [root] + self.harness.descendants(root):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(x) for x in st[11:15])
+        t = os.times()
+        return total / tick + t.children_user + t.children_system
 
     # where a delivery lands, for counting and wiping
     def target(self, server, cls):
@@ -338,6 +364,7 @@ class Bench:
                     argv += ["-m", "Unsafe"]
         done = 0
         nbytes = 0
+        cpu0 = self.cpu(server)
         t0 = time.monotonic()
         deadline = t0 + self.args.secs
         while done < n and time.monotonic() < deadline:
@@ -355,6 +382,9 @@ class Bench:
             done += 1
             nbytes += sz
         dt = time.monotonic() - t0
+        self.cpu_ms[(server, path, size, cls)] = self.cpu_ms.get(
+            (server, path, size, cls), []) + [
+            (self.cpu(server) - cpu0) * 1000 / max(done, 1)]
         if lmtp is not None:
             lmtp.close()
         got = count_files(dest)
@@ -417,18 +447,23 @@ def main():
                     rate, n, dt = b.run_one(server, *case)
                     res.setdefault((server,) + case, []).append(rate)
                     print("run %d %-8s %-4s %-4s %-6s %4d msgs %6.2f s "
-                          "%7.1f msg/s" % (run + 1, server, case[0], case[1],
-                                           case[2], n, dt, rate), flush=True)
+                          "%7.1f msg/s %6.2f CPU ms/msg"
+                          % (run + 1, server, case[0], case[1], case[2], n,
+                             dt, rate, b.cpu_ms[(server,) + case][-1]),
+                          flush=True)
     finally:
         b.close()
     lines = ["| path | size | class | Sealmail msg/s | Dovecot msg/s | "
-             "Sealmail/Dovecot |", "| --- | --- | --- | ---: | ---: | ---: |"]
+             "Sealmail/Dovecot | Sealmail CPU ms/msg | Dovecot CPU ms/msg |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for case in cases:
         s = statistics.median(res[("sealmail",) + case])
         d = statistics.median(res[("dovecot",) + case])
-        lines.append("| %s | %s | %s | %.1f | %.1f | %.2f |"
+        sc = statistics.median(b.cpu_ms[("sealmail",) + case])
+        dc = statistics.median(b.cpu_ms[("dovecot",) + case])
+        lines.append("| %s | %s | %s | %.1f | %.1f | %.2f | %.2f | %.2f |"
                      % (case[0], case[1].replace("k", " KB"), case[2], s, d,
-                        s / d))
+                        s / d, sc, dc))
     report("\n".join(lines), res, "  %-8s %-4s %-4s %-6s", t_start,
            args.out)
 
