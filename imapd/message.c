@@ -149,7 +149,7 @@ file_size(int dir, const char *name)
 }
 
 /*
- * count messages of bytes more (or fewer) in the user's Maildir++
+ * Count messages of bytes more (or fewer) in the user's Maildir++
  * maildirsize, which mda reads for the quota at delivery: the file
  * stays right without a recount (common/maildirsize.c).
  */
