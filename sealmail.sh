@@ -203,7 +203,8 @@ FUZZ_CONFIG="common/config.c common/config_parse.c common/config_value.c \
 FUZZ_USERDB="common/userdb.c common/userdb_settings.c common/userdb_alias.c \
     common/userdb_sendlog.c common/db.c $FUZZ_CONFIG"
 FUZZ_ADDR_LIST="common/addr_list.c common/mime.c common/mime_header.c \
-    common/mime_param.c common/mime_codec.c common/base64.c"
+    common/mime_param.c common/mime_codec.c common/mime_measure.c \
+    common/base64.c"
 # imapd's per-user process: the session, every command, the folders.
 FUZZ_IMAP_USER="imapd/client.c imapd/commands.c imapd/cmd-any.c \
     imapd/cmd-mailbox.c imapd/cmd-select.c imapd/cmd-fetch.c \
@@ -213,7 +214,8 @@ FUZZ_IMAP_USER="imapd/client.c imapd/commands.c imapd/cmd-any.c \
     imapd/cmd-append.c imapd/quota.c imapd/parser.c imapd/seqset.c \
     imapd/mailbox.c imapd/message.c imapd/folders.c imapd/index.c \
     imapd/expunged.c \
-    imapd/qresync.c imapd/condstore.c common/maildir.c common/db.c \
+    imapd/qresync.c imapd/condstore.c common/maildir.c \
+    common/maildirsize.c common/db.c \
     $FUZZ_ADDR_LIST"
 fuzz_sources() {
 	case "$1" in
@@ -225,11 +227,13 @@ fuzz_sources() {
 	imap-thread) echo imapd/sortkey.c imapd/thread.c $FUZZ_ADDR_LIST ;;
 	imap-session) echo $FUZZ_IMAP_USER ;;
 	mime) echo common/mime.c common/mime_header.c common/mime_param.c \
-	    common/mime_codec.c common/base64.c \
+	    common/mime_codec.c common/mime_measure.c common/base64.c \
 	    mda/strip.c mda/strip_policy.c mda/strip_uu.c mda/strip_write.c \
 	    mda/html.c ;;
 	utf8) echo ;;
 	base64) echo common/base64.c ;;
+	mime-measure) echo common/mime_codec.c common/mime_measure.c \
+	    common/base64.c ;;
 	smtp) echo common/smtp_parse.c ;;
 	session) echo common/smtp_parse.c common/net.c $FUZZ_CONFIG ;;
 	smtp-client) echo common/smtp_client.c common/net.c \
@@ -257,6 +261,7 @@ fuzz_sources() {
 	tlsa) echo smtpd/mta_dane.c common/dns.c common/dns_parse.c \
 	    $FUZZ_CONFIG ;;
 	maildir) echo common/maildir.c ;;
+	maildirsize) echo common/maildir.c common/maildirsize.c ;;
 	registry) echo common/registry.c common/registry_ipc.c common/ipc.c \
 	    common/net.c common/db.c $FUZZ_CONFIG ;;
 	dkim-sig | dkim-key) echo common/dkim_tag.c common/dkim_sig.c \

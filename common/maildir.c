@@ -513,47 +513,55 @@ md_link_cur(const struct md_folder *from, const char *name,
 	return 0;
 }
 
-/* Bytes of the regular files directly in dfd/sub. */
-static uint64_t
-md_usage_sub(int dfd, const char *sub)
+/* Add the bytes and number of the regular files directly in dfd/sub. */
+static void
+md_usage_sub(int dfd, const char *sub, int64_t *bytes, int64_t *count)
 {
 	struct dirent	*de;
 	struct stat	 st;
-	uint64_t	 total = 0;
 	DIR		*d;
 	int		 fd;
 
 	if ((fd = md_dir_open(dfd, sub)) == -1)
-		return 0;
+		return;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
-		return 0;
+		return;
 	}
 	while ((de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.' && fstatat(fd, de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-			total += (uint64_t)st.st_size;
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+			*bytes += st.st_size;
+			(*count)++;
+		}
 	closedir(d);
-	return total;
+}
+
+/* new/ and cur/ of the folder open as fd. */
+static void
+md_usage_folder(int fd, int64_t *bytes, int64_t *count)
+{
+	md_usage_sub(fd, "new", bytes, count);
+	md_usage_sub(fd, "cur", bytes, count);
 }
 
 /*
- * Bytes in new/ and cur/ of the Maildir open as mfd and of each of its
- * Maildir++ folders (".name" directories, one level: folders do not
- * nest on disk).  Links are neither counted nor followed.
+ * Bytes and messages in new/ and cur/ of the Maildir open as mfd and of
+ * each of its Maildir++ folders (".name" directories, one level: folders
+ * do not nest on disk).  Links are neither counted nor followed.
  */
-uint64_t
-md_usage(int mfd)
+void
+md_usage_count(int mfd, int64_t *bytes, int64_t *count)
 {
 	struct dirent	*de;
 	struct stat	 st;
-	uint64_t	 total;
 	DIR		*d;
 	int		 fd;
 
-	total = md_usage_sub(mfd, "new") + md_usage_sub(mfd, "cur");
+	*bytes = *count = 0;
+	md_usage_folder(mfd, bytes, count);
 	if ((d = md_opendir(mfd)) == NULL)
-		return total;
+		return;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -562,9 +570,18 @@ md_usage(int mfd)
 		    !S_ISDIR(st.st_mode) ||
 		    (fd = md_dir_open(mfd, de->d_name)) == -1)
 			continue;
-		total += md_usage_sub(fd, "new") + md_usage_sub(fd, "cur");
+		md_usage_folder(fd, bytes, count);
 		close(fd);
 	}
 	closedir(d);
-	return total;
+}
+
+/* The bytes of md_usage_count. */
+uint64_t
+md_usage(int mfd)
+{
+	int64_t	 bytes, count;
+
+	md_usage_count(mfd, &bytes, &count);
+	return (uint64_t)bytes;
 }

@@ -107,5 +107,18 @@ int	 md_link_cur(const struct md_folder *, const char *,
 
 /* The quota walk. */
 uint64_t md_usage(int);
+void	 md_usage_count(int, int64_t *, int64_t *);
+
+/* The Maildir++ quota file, maildirsize (maildirsize.c). */
+struct md_quota {
+	uint64_t	 limit_bytes;	/* the quota line's "<n>S", 0: none */
+	uint64_t	 limit_count;	/* its "<n>C", 0: none */
+	int64_t		 bytes;		/* the sum of the lines */
+	int64_t		 count;
+};
+
+int	 md_quota_parse(const char *, size_t, struct md_quota *);
+uint64_t md_quota_usage(int, uint64_t, uint64_t);
+int	 md_quota_add(int, int64_t, int64_t);
 
 #endif

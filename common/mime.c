@@ -1,7 +1,8 @@
 /*
  * mime.c - the streaming MIME parser; see mime.h.  Header fields and
  * RFC 2047 are in mime_header.c, parameters and RFC 2231 in mime_param.c,
- * the transfer encodings in mime_codec.c.
+ * the transfer encodings in mime_codec.c; a leaf's decoded size is
+ * counted from its encoded bytes by mime_measure.c, never by decoding.
  *
  * The parser works line by line.  Input is cut at LF; a line longer than
  * MIME_LINE_MAX is handed on in pieces (only a whole short line can be a
@@ -62,8 +63,7 @@ struct mime_parser {
 	size_t			 npend;
 
 	struct buf		 hdr;		/* header of cur */
-	struct mime_decoder	 dec;		/* checks the leaf's encoding */
-	struct buf		 scratch;
+	struct mime_decoder	 dec;		/* measures the leaf's encoding */
 	uint64_t		 dec_size;
 };
 
@@ -93,7 +93,6 @@ mime_parser_new(const struct mime_limits *lim,
 	p->arg = arg;
 	buf_init(&p->line, MIME_LINE_MAX);
 	buf_init(&p->hdr, p->lim.max_header);
-	buf_init(&p->scratch, 0);
 	p->sol = 1;
 	p->last_eol = 1;
 	p->cur = NULL;
@@ -387,11 +386,9 @@ body_emit(struct mime_parser *p, const char *s, size_t n)
 		return;
 	if (p->cb.body != NULL)
 		p->cb.body(q, s, n, p->arg);
-	if (q->enc == MIME_ENC_BASE64 || q->enc == MIME_ENC_QP) {
-		mime_decode(&p->dec, s, n, &p->scratch);
-		p->dec_size += p->scratch.len;
-		buf_reset(&p->scratch);
-	} else {
+	if (q->enc == MIME_ENC_BASE64 || q->enc == MIME_ENC_QP)
+		p->dec_size += mime_measure(&p->dec, s, n);
+	else {
 		p->dec_size += n;
 		if (q->enc == MIME_ENC_7BIT &&
 		    (q->flags & MIME_F_8BIT_BODY) == 0)
@@ -417,9 +414,7 @@ part_close(struct mime_parser *p, struct mime_part *q, uint64_t end,
 	    (end > q->body_start && partial ? 1 : 0);
 	if (q == p->cur && p->state == PS_LEAF) {
 		if (q->enc == MIME_ENC_BASE64 || q->enc == MIME_ENC_QP) {
-			mime_decode_finish(&p->dec, &p->scratch);
-			p->dec_size += p->scratch.len;
-			buf_reset(&p->scratch);
+			p->dec_size += mime_measure_finish(&p->dec);
 			if (p->dec.errors > 0)
 				q->flags |= MIME_F_BAD_ENCODING;
 		}
@@ -682,7 +677,6 @@ mime_parser_free(struct mime_parser *p)
 	free(p->info);
 	buf_free(&p->line);
 	buf_free(&p->hdr);
-	buf_free(&p->scratch);
 	free(p);
 }
 

@@ -201,6 +201,8 @@ struct mime_encoder {
 void	 mime_decoder_init(struct mime_decoder *, enum mime_encoding);
 void	 mime_decode(struct mime_decoder *, const void *, size_t, struct buf *);
 void	 mime_decode_finish(struct mime_decoder *, struct buf *);
+uint64_t mime_measure(struct mime_decoder *, const void *, size_t);
+uint64_t mime_measure_finish(struct mime_decoder *);
 void	 mime_encoder_init(struct mime_encoder *, enum mime_encoding);
 void	 mime_encode(struct mime_encoder *, const void *, size_t, struct buf *);
 void	 mime_encode_finish(struct mime_encoder *, struct buf *);

@@ -12,7 +12,9 @@
  * fsynced, renamed into cur/ with their flags, cur/ fsynced.  They are
  * reached from the folder's descriptors without following links.  A file
  * that went away (another Maildir user expunged or renamed it) makes the
- * call fail and forces a rescan (mailbox.c).
+ * call fail and forces a rescan (mailbox.c).  Each file stored or
+ * expunged is one line in the Maildir's maildirsize, so mda's quota check
+ * stays right without counting the Maildir (common/maildirsize.c).
  *
  * Runs in the per-user imapd process (vmail, chrooted to the user's mail
  * directory).
@@ -134,18 +136,46 @@ mbox_store(struct mbox *mb, struct imsg *m, uint32_t flags,
 	return 0;
 }
 
+/* The size of the regular file name in dir, or -1. */
+static off_t
+file_size(int dir, const char *name)
+{
+	struct stat	 st;
+
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return -1;
+	return st.st_size;
+}
+
+/*
+ * Count messages of bytes more (or fewer) in the user's Maildir++
+ * maildirsize, which mda reads for the quota at delivery: the file
+ * stays right without a recount (common/maildirsize.c).
+ */
+static void
+quota_note(struct mbox *mb, int64_t bytes, int64_t count)
+{
+	if (md_quota_add(mbox_root_fd(), bytes, count) == -1)
+		log_warn("maildirsize %s", mb->name);
+}
+
 int
 mbox_expunge_msg(struct mbox *mb, uint32_t uid)
 {
 	size_t		 i = mbox_uid_pos(mb, uid);
 	struct imsg	*m;
+	off_t		 size;
 
 	if (i >= mb->n || mb->msgs[i]->uid != uid)
 		return -1;
 	m = mb->msgs[i];
-	if (unlinkat(mb->md.cur, mbox_msg_file(m), 0) == -1 &&
-	    errno != ENOENT)
-		log_warn("unlink %s/%s", mb->name, m->fname);
+	size = file_size(mb->md.cur, mbox_msg_file(m));
+	if (unlinkat(mb->md.cur, mbox_msg_file(m), 0) == -1) {
+		if (errno != ENOENT)
+			log_warn("unlink %s/%s", mb->name, m->fname);
+	} else if (size >= 0)
+		quota_note(mb, -size, -1);
 	index_del(mb->ix, uid);
 	memmove(&mb->msgs[i], &mb->msgs[i + 1],
 	    (mb->n - i - 1) * sizeof(*mb->msgs));
@@ -212,6 +242,7 @@ mbox_append(struct mbox *mb, const void *data, size_t len, uint32_t flags,
 	flags &= IMSG_SYSFLAGS;
 	if (deliver(mb, data, len, flags, date, name, sizeof(name)) == -1)
 		return -1;
+	quota_note(mb, (int64_t)len, 1);
 	m = add_new(mb, name, flags, size, date);
 	if (keywords != NULL && *keywords != '\0') {
 		mbox_keywords_add(mb, keywords, NULL, 0);
@@ -245,6 +276,7 @@ mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
 	struct imsg	*m;
 	struct buf	 kw;
 	char		 name[MD_NAME_MAX];
+	off_t		 fsize;
 
 	/* a hard link costs nothing; fall back to copying the bytes */
 	if (md_link_cur(&src->md, mbox_msg_file(sm), &dst->md, sm->flags,
@@ -253,6 +285,8 @@ mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
 	    deliver(dst, data->data, data->len, sm->flags, sm->internaldate,
 	    name, sizeof(name)) == -1))
 		return -1;
+	if ((fsize = file_size(dst->md.cur, name)) >= 0)
+		quota_note(dst, fsize, 1);
 	m = add_new(dst, name, sm->flags, sm->size, sm->internaldate);
 	if (sm->keywords != NULL) {
 		buf_init(&kw, 0);

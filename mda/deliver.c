@@ -150,7 +150,11 @@ deliver_recorded(const struct sm_config *cfg, const struct mda_rcpt *r,
 	return 1;
 }
 
-/* Over the user's quota with size more bytes? */
+/*
+ * Over the user's quota with size more bytes?  The usage comes from the
+ * Maildir's maildirsize, counted again only when that cannot be trusted
+ * or says the message does not fit (common/maildirsize.c).
+ */
 static int
 over_quota(const struct mda_rcpt *r, int ufd, off_t size)
 {
@@ -161,9 +165,26 @@ over_quota(const struct mda_rcpt *r, int ufd, off_t size)
 		return 0;
 	if ((mfd = md_dir_step(ufd, "Maildir", 1)) == -1)
 		return 0;	/* the delivery reports it */
-	used = md_usage(mfd);
+	used = md_quota_usage(mfd, r->quota_bytes, (uint64_t)size);
 	close(mfd);
 	return used + (uint64_t)size > r->quota_bytes;
+}
+
+/* One message of the stored size more in the user's maildirsize. */
+static void
+quota_account(const struct mda_rcpt *r, int ufd, const struct buf *prefix,
+    int content, const char *id)
+{
+	struct stat	 sb;
+	int		 mfd;
+
+	if (fstat(content, &sb) == -1 ||
+	    (mfd = md_dir_step(ufd, "Maildir", 0)) == -1)
+		return;
+	if (md_quota_add(mfd, (int64_t)(prefix->len + (size_t)sb.st_size),
+	    1) == -1)
+		log_warn("id=%s user=<%s> maildirsize", id, r->user);
+	close(mfd);
 }
 
 /*
@@ -264,6 +285,7 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 		    "4.3.0 cannot write the mailbox");
 		goto out;
 	}
+	quota_account(r, ufd, &prefix, content, id);
 	log_info("id=%s user=<%s> from=<%s> class=%s folder=%s file=%s "
 	    "stripped=%u converted=%u", id, r->user, sender,
 	    mda_class_name(class), where, name, sr.nremoved, sr.nconverted);

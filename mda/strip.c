@@ -100,6 +100,7 @@ strip_out_buf(struct strip_ctx *c, struct buf *b)
 static int
 strip_run(struct strip_ctx *c, uint64_t size)
 {
+	struct mime_part *q;
 	unsigned int	 i, n;
 	uint64_t	 off;
 	int		 r;
@@ -126,12 +127,17 @@ strip_run(struct strip_ctx *c, uint64_t size)
 		if (c->fate[i] == F_REMOVE &&
 		    mime_parser_part(c->mp, i)->kind == MIME_KIND_LEAF)
 			c->res->nremoved++;
-	/* a counting pass over the text finds the files encoded in it */
+	/*
+	 * A counting pass over the text leaves finds the files encoded in
+	 * them (a container's body holds its leaves: never read it here).
+	 */
 	c->dry = 1;
-	for (i = 0; i < n && !c->err; i++)
-		if (c->fate[i] == F_KEEP || c->fate[i] == F_CONVERT)
-			strip_write_text_leaf(c, mime_parser_part(c->mp, i),
-			    c->fate[i] == F_CONVERT);
+	for (i = 0; i < n && !c->err; i++) {
+		q = mime_parser_part(c->mp, i);
+		if (q->kind == MIME_KIND_LEAF &&
+		    (c->fate[i] == F_KEEP || c->fate[i] == F_CONVERT))
+			strip_write_text_leaf(c, q, c->fate[i] == F_CONVERT);
+	}
 	c->dry = 0;
 	c->res->nremoved += c->uufound;
 	if (!c->err)

@@ -75,16 +75,20 @@ new_boundary(struct strip_ctx *c, char *b, size_t n)
 	    (unsigned long)(c->size & 0xffffff) ^ 0x5ea1UL);
 }
 
-/* Text after decoding and conversion: through the filter, if any. */
+/*
+ * Text after decoding and conversion: through the filter, if any, then
+ * encoded (not in the counting pass, which writes nothing).
+ */
 static void
 body_text(struct strip_ctx *c, struct uu *u, struct mime_encoder *e,
     struct buf *text)
 {
 	if (u != NULL) {
 		strip_uu_feed(u, text->data, text->len, &c->uuout);
-		mime_encode(e, c->uuout.data, c->uuout.len, &c->enc);
+		if (!c->dry)
+			mime_encode(e, c->uuout.data, c->uuout.len, &c->enc);
 		buf_reset(&c->uuout);
-	} else
+	} else if (!c->dry)
 		mime_encode(e, text->data, text->len, &c->enc);
 	buf_reset(text);
 }

@@ -5,6 +5,7 @@ messages, same run, same disk, both fsyncing every message.
 
     python3 bench/mda/bench_mda.py [--builddir build] [--runs 3]
         [--small 500] [--large 100] [--secs 20] [--out FILE]
+        [--cases lmtp:500k:unsafe,lda:5k:safe,...]
 
 Cases (each is the median of --runs runs; runs of all servers are
 interleaved so load on the shared machine hits them alike):
@@ -29,6 +30,12 @@ A run delivers --small (5 KB) or --large (500 KB) messages, or as many as
 fit in --secs seconds; every delivery must succeed and the Maildir must
 then hold that many new files, else the script stops.  Maildirs are
 emptied between runs (untimed).
+
+Besides the rate, each run records the CPU time (user + system) the
+server used per message: its daemon's process tree (Sealmail's mda,
+Dovecot's master, auth and lmtp, with children that exited) plus the LDA
+processes this script ran.  On a shared machine the rate moves with the
+load; the CPU per message moves much less.
 
 Durability: Sealmail fsyncs the file and new/ before the 250 (always).
 Dovecot runs with mail_fsync = always.  Dovecot also keeps its index and
@@ -277,6 +284,7 @@ class Bench:
         with open(self.dconf, "w") as f:
             f.write(DOVECOT_CONF.format(p=self.dp))
         self.dovecot = None
+        self.cpu_ms = {}
 
     def start(self):
         self.inst.start("mda")
@@ -296,6 +304,25 @@ class Bench:
                 self.dovecot.kill()
                 self.dovecot.wait()
         self.inst.close()
+
+    def cpu(self, server):
+        """Seconds of CPU (user + system) used so far by the server's
+        processes: its daemon tree (Sealmail's mda, Dovecot's master and
+        services, with their children that exited) and the LDAs we ran.
+        Steadier than a rate on a shared machine."""
+        root = self.inst.procs["mda"].pid if server == "sealmail" \
+            else self.dovecot.pid
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in [root] + self.harness.descendants(root):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(x) for x in st[11:15])
+        t = os.times()
+        return total / tick + t.children_user + t.children_system
 
     # where a delivery lands, for counting and wiping
     def target(self, server, cls):
@@ -337,6 +364,7 @@ class Bench:
                     argv += ["-m", "Unsafe"]
         done = 0
         nbytes = 0
+        cpu0 = self.cpu(server)
         t0 = time.monotonic()
         deadline = t0 + self.args.secs
         while done < n and time.monotonic() < deadline:
@@ -354,6 +382,9 @@ class Bench:
             done += 1
             nbytes += sz
         dt = time.monotonic() - t0
+        self.cpu_ms[(server, path, size, cls)] = self.cpu_ms.get(
+            (server, path, size, cls), []) + [
+            (self.cpu(server) - cpu0) * 1000 / max(done, 1)]
         if lmtp is not None:
             lmtp.close()
         got = count_files(dest)
@@ -390,6 +421,8 @@ def main():
     ap.add_argument("--secs", type=float, default=20,
                     help="time cap per run, seconds")
     ap.add_argument("--out", default=None, help="write Markdown table here")
+    ap.add_argument("--cases", default=None,
+                    help="only these rows, e.g. lmtp:500k:unsafe,lda:5k:safe")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (both LDAs start as root and drop to vmail)")
@@ -399,6 +432,9 @@ def main():
     b = Bench(args)
     cases = [(path, size, cls) for path in ("lda", "lmtp")
              for size in ("5k", "500k") for cls in ("safe", "unsafe")]
+    if args.cases:
+        want = [tuple(c.split(":")) for c in args.cases.split(",")]
+        cases = [c for c in cases if c in want]
     res = {}
     t_start = time.monotonic()
     try:
@@ -411,28 +447,38 @@ def main():
                     rate, n, dt = b.run_one(server, *case)
                     res.setdefault((server,) + case, []).append(rate)
                     print("run %d %-8s %-4s %-4s %-6s %4d msgs %6.2f s "
-                          "%7.1f msg/s" % (run + 1, server, case[0], case[1],
-                                           case[2], n, dt, rate), flush=True)
+                          "%7.1f msg/s %6.2f CPU ms/msg"
+                          % (run + 1, server, case[0], case[1], case[2], n,
+                             dt, rate, b.cpu_ms[(server,) + case][-1]),
+                          flush=True)
     finally:
         b.close()
     lines = ["| path | size | class | Sealmail msg/s | Dovecot msg/s | "
-             "Sealmail/Dovecot |", "| --- | --- | --- | ---: | ---: | ---: |"]
+             "Sealmail/Dovecot | Sealmail CPU ms/msg | Dovecot CPU ms/msg |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for case in cases:
         s = statistics.median(res[("sealmail",) + case])
         d = statistics.median(res[("dovecot",) + case])
-        lines.append("| %s | %s | %s | %.1f | %.1f | %.2f |"
+        sc = statistics.median(b.cpu_ms[("sealmail",) + case])
+        dc = statistics.median(b.cpu_ms[("dovecot",) + case])
+        lines.append("| %s | %s | %s | %.1f | %.1f | %.2f | %.2f | %.2f |"
                      % (case[0], case[1].replace("k", " KB"), case[2], s, d,
-                        s / d))
-    table = "\n".join(lines)
+                        s / d, sc, dc))
+    report("\n".join(lines), res, "  %-8s %-4s %-4s %-6s", t_start,
+           args.out)
+
+
+def report(table, res, keyfmt, t_start, out):
+    """Print the table and every run (keys formatted by keyfmt); write
+    the table to out, if given."""
     print()
     print(table)
     print("\nall runs (msg/s):")
     for k in sorted(res):
-        print("  %-8s %-4s %-4s %-6s %s" % (k + (" ".join(
-            "%.1f" % r for r in res[k]),)))
+        print(keyfmt % k, " ".join("%.1f" % r for r in res[k]))
     print("total %.0f s" % (time.monotonic() - t_start))
-    if args.out:
-        with open(args.out, "w") as f:
+    if out:
+        with open(out, "w") as f:
             f.write(table + "\n")
 
 

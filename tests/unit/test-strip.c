@@ -337,6 +337,43 @@ test_alternative_prefers_text(void)
 	test_end();
 }
 
+/*
+ * The counting pass looks at text leaves only: a container's raw body
+ * holds its leaves, so a container of subtype "plain" made a file
+ * encoded in its text count twice (and the whole message was encoded
+ * once more for nothing).
+ */
+static void
+test_encoded_file_in_text_counts_once(void)
+{
+	static const char msg[] =
+	    "Content-Type: multipart/plain; boundary=a\r\n\r\n"
+	    "--a\r\nContent-Type: text/plain\r\n\r\nthe text\r\n"
+	    "begin 644 tool.exe\r\n"
+	    "M35H@9F%K92!E>&5C=71A8FQE(%-%04Q-04E,+4%45$%#2$U%3E0M34%22T52\r\n"
+	    "`\r\nend\r\n"
+	    "--a--\r\n";
+	struct strip_opts o = { 1, 1, NULL, NULL };
+	struct strip_result res;
+	struct buf	 out, all;
+	const char	*p;
+
+	test_begin("a file encoded in a text part inside a container is "
+	    "counted and listed once");
+	buf_init(&out, 0);
+	buf_init(&all, 0);
+	test_assert(strip_mem(&o, msg, sizeof(msg) - 1, &out, &res) == 0);
+	test_assert(res.nremoved == 1);
+	test_assert(reparse(&out, &all) == 0);
+	test_assert(memmem(all.data, all.len, "the text", 8) != NULL);
+	p = memmem(all.data, all.len, "\"tool.exe\" (uuencoded", 21);
+	test_assert(p != NULL && memmem(p + 1, all.len - (size_t)(p + 1 -
+	    all.data), "\"tool.exe\" (uuencoded", 21) == NULL);
+	buf_free(&out);
+	buf_free(&all);
+	test_end();
+}
+
 static void
 test_fd_matches_mem(void)
 {
@@ -579,6 +616,7 @@ main(void)
 		test_corpus_stripped,
 		test_options,
 		test_alternative_prefers_text,
+		test_encoded_file_in_text_counts_once,
 		test_fd_matches_mem,
 		test_forged_and_tagged,
 		test_attached_message_headers_7bit,
