@@ -252,7 +252,10 @@ def main():
     for p in ("/usr/sbin/postfix", "/usr/sbin/dovecot"):
         if not os.path.exists(p):
             sys.exit("%s missing: apt-get install postfix dovecot-imapd" % p)
-    want = max(args.sessions, args.conns) * 4 + 1000
+    # smtpd sizes its session table to what RLIMIT_NOFILE allows (about
+    # 7 descriptors a session: net_session_budget), Postfix and Dovecot
+    # need one or two a session in their masters
+    want = max(args.sessions, args.conns) * 16 + 1000
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     with open("/proc/loadavg") as f:
