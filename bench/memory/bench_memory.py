@@ -16,7 +16,7 @@ the benchmark waits 2 s and adds up the PSS and RSS (/proc/PID/
 smaps_rollup) of every process of the server's trees: smtpd and the
 keystore it starts for Sealmail; master(8) and all its children for
 Postfix.  The figure per session is (with sessions - before the first
-session) / sessions.
+session) / sessions; every session must then still answer NOOP.
 
 IMAP: bench/imap/bench_imap.py's Servers and idle_memory: --conns logged-in
 connections (implicit TLS, SELECT INBOX, then idle) over 100 users of 100
@@ -67,7 +67,7 @@ async def smtp_session(port, sem, held):
         except BaseException:
             w.close()
             raise
-        held.append(w)
+        held.append((r, w))
 
 
 async def reply(r, code):
@@ -91,12 +91,22 @@ async def hold_smtp(port, n, measure):
     try:
         await asyncio.sleep(SETTLE)
         out = measure()
+        # every session measured must still be open: NOOP on each
+        alive = await asyncio.gather(*(noop(r, w) for r, w in held),
+                                     return_exceptions=True)
+        alive = sum(1 for a in alive if a is True)
     finally:
-        for w in held:
+        for _, w in held:
             w.write(b"QUIT\r\n")
             w.close()
         await asyncio.sleep(0.5)
-    return len(held), errors, out
+    return alive, errors, out
+
+
+async def noop(r, w):
+    w.write(b"NOOP\r\n")
+    await asyncio.wait_for(reply(r, b"250"), SESSION_TIMEOUT)
+    return True
 
 
 def trees(pids):
@@ -115,7 +125,8 @@ def smtp_run(pids, port, n):
     base = trees(pids)
     held, errors, used = asyncio.run(hold_smtp(port, n, lambda: trees(pids)))
     if held != n:
-        raise RuntimeError("%d of %d SMTP sessions opened; first error: %r"
+        raise RuntimeError("%d of %d SMTP sessions open and answering "
+                           "NOOP when measured; first error: %r"
                            % (held, n, errors[:1]))
     return {"pss": (used[0] - base[0]) / n, "rss": (used[1] - base[1]) / n,
             "procs": used[2], "base_pss": base[0], "base_rss": base[1],
