@@ -281,8 +281,10 @@ def main():
                 r = fn(args)
                 smtp[name].append(r)
                 print("smtp run %d %-8s %7.1f kB PSS %7.1f kB RSS per "
-                      "session, %d processes" % (run + 1, name, r["pss"],
-                                                 r["rss"], r["procs"]),
+                      "session, %d processes, PSS %.1f MB before and %.1f "
+                      "MB with the sessions" % (
+                          run + 1, name, r["pss"], r["rss"], r["procs"],
+                          r["base_pss"] / 1024, r["total_pss"] / 1024),
                       flush=True)
     imap = None if args.skip_imap else imap_runs(args)
     text = report(args, smtp, imap, load, time.monotonic() - t0)
