@@ -76,7 +76,8 @@ async def reply(r, code):
         if not line:
             raise ConnectionError("closed before %s" % code.decode())
         if line[:3] != code:
-            raise ConnectionError("expected %s, got %r" % (code.decode(), line))
+            raise ConnectionError("expected %s, got %r"
+                                  % (code.decode(), line))
         if line[3:4] != b"-":
             return
 
@@ -235,8 +236,9 @@ def report(args, smtp, imap, load, elapsed):
     for what, res in (("smtp", smtp), ("imap", imap)):
         for name, runs in (res or {}).items():
             for i, r in enumerate(runs):
-                lines.append("- %s %s run %d: %s" % (what, name, i + 1, ", ".join(
-                    "%s %.1f" % (k, v) for k, v in r.items())))
+                lines.append("- %s %s run %d: %s" % (
+                    what, name, i + 1, ", ".join(
+                        "%s %.1f" % (k, v) for k, v in r.items())))
     lines += ["", "Run took %.0f s; load average before it %s (2 shared "
               "vCPUs, other work running)." % (elapsed, load), "",
               "    python3 bench/memory/bench_memory.py --builddir %s "

@@ -4,7 +4,8 @@ commands grows with the size of the folder: Sealmail (mda, imapd) against
 Debian's Dovecot 2.3.19 (dovecot-lda, imapd) on copies of the same Maildir.
 
     python3 bench/scale/bench_scale.py [--builddir build]
-        [--sizes 1000,10000,100000] [--reps 5] [--max-secs 900] [--out FILE]
+        [--sizes 1000,10000,100000] [--reps 5] [--max-secs 900]
+        [--profile DIR] [--out FILE]
 
 For each size one user gets an INBOX of that many messages, written
 straight into cur/ by bench/imap/bench_imap.py's fill_maildir (20%
@@ -36,12 +37,17 @@ on loopback, or the LDA process from fork to exit):
 Each figure is the median of --reps repetitions, in milliseconds; the
 ratio is Dovecot's time over Sealmail's (above 1: Sealmail is faster, as
 in the other benchmarks' Sealmail / peer figures); the growth columns
-divide a size's median by the smallest size's.  Every
-answer is checked (the number of messages fetched, the UIDs found) so a
-server that fails is not timed as fast.  The whole run is bounded by
---max-secs (checked between operations; each IMAP command also times out
-after 300 s) and every server and temporary directory is removed at the
-end, on failure and on Ctrl-C too.
+divide a size's median by the smallest size's.  Every answer is checked
+(the number of messages fetched, the UIDs found) so a server that fails
+is not timed as fast.  The whole run is bounded by --max-secs (checked
+between operations; each IMAP command also times out after 300 s), and
+every server and temporary directory is removed at the end, on failure
+and on Ctrl-C too.
+
+--profile DIR then runs each operation again at the largest size under
+perf record (cpu-clock, flat report) and under strace -c -f, over every
+process of each server, into DIR/{perf,strace}-SERVER-OP.txt: about 5
+minutes more at 100,000 messages.
 
 Needs root (both servers and both LDAs start as root), dovecot-imapd,
 dovecot-core and a build tree with imapd, mda and sealmailctl.
@@ -374,7 +380,7 @@ def perf_report(out):
     os.unlink(out + ".data")
 
 
-def profile(srv, n, args, log):
+def profile(srv, n, args, clock, log):
     """Where the time goes at the largest size: each op --reps times on
     each server under perf, then twice under strace -c (one delivery),
     into args.profile."""
@@ -398,12 +404,14 @@ def profile(srv, n, args, log):
             if kind == "perf":
                 perf_report(out)
             for op in ("select", "fetch50", "search", "store"):
+                clock.check("profile of %s" % op)
                 # SELECT: on --reps connections logged in beforehand, so
                 # that the password check is not in the profile
                 sess = Session(srv.ports[s], u) if op != "select" else None
                 fresh = [login(srv.ports[s], u) for i in range(args.reps)] \
                     if op == "select" else []
-                out = os.path.join(args.profile, "%s-%s-%s.txt" % (kind, s, op))
+                out = os.path.join(args.profile,
+                                   "%s-%s-%s.txt" % (kind, s, op))
                 t = Tracer(kind, server_pids(srv, s), out)
                 times = []
                 # strace costs ~20 us a call: 2 are enough to count them
@@ -449,8 +457,10 @@ def report(args, sizes, results, elapsed, load):
     ]
     for n in sizes:
         for op in cols:
-            a, b = med(results[n], "sealmail", op), med(results[n], "dovecot", op)
-            lines.append("| %d | %s | %.2f | %.2f | %.2f |" % (n, op, a, b, b / a))
+            a = med(results[n], "sealmail", op)
+            b = med(results[n], "dovecot", op)
+            lines.append("| %d | %s | %.2f | %.2f | %.2f |"
+                         % (n, op, a, b, b / a))
     lines += ["", "Growth: median at each size / median at %d messages:"
               % sizes[0], "",
               "| op | " + " | ".join("Sealmail %d | Dovecot %d" % (n, n)
@@ -522,7 +532,7 @@ def main():
         for n in sizes:
             results[n] = run_size(srv, n, args, clock, log)
         if args.profile:
-            profile(srv, sizes[-1], args, log)
+            profile(srv, sizes[-1], args, clock, log)
     finally:
         t_done = time.monotonic()
         if srv is not None:
