@@ -161,25 +161,41 @@ def postfix_smtp(args):
         return smtp_run([master], port, args.sessions)
 
 
+def guarded(cls, a):
+    """cls(a), removing the instance it made when it fails half-way."""
+    srv = cls.__new__(cls)
+    srv.inst = None
+    try:
+        srv.__init__(a)
+    except BaseException:
+        if srv.inst is not None:
+            srv.inst.close()
+        raise
+    return srv
+
+
 def imap_runs(args):
     import bench_imap
+    # dovecot/ops: for a Servers that runs Dovecot in named modes
     a = argparse.Namespace(builddir=args.builddir, users=100, msgs=100,
-                           conns=args.conns)
+                           conns=args.conns, dovecot=["stock"], ops=[],
+                           pam_workers=0)
     srv = None
     out = {"sealmail": [], "dovecot": []}
     try:
-        srv = bench_imap.Servers(a)
+        srv = guarded(bench_imap.Servers, a)
+        peer = "dovecot" if "dovecot" in srv.ports else "dovecot-stock"
         for run in range(args.runs):
-            for name in ("sealmail", "dovecot"):
-                srv.start(name)
+            for name, key in (("sealmail", "sealmail"), ("dovecot", peer)):
+                srv.start(key)
                 time.sleep(1)
                 pss, rss, nproc = bench_imap.idle_memory(
-                    srv.ports[name], srv.procs[name], a)
+                    srv.ports[key], srv.procs[key], a)
+                srv.stop(key)
                 out[name].append({"pss": pss, "rss": rss, "procs": nproc})
                 print("imap run %d %-8s %7.1f kB PSS %7.1f kB RSS per "
                       "connection, %d processes" % (run + 1, name, pss, rss,
                                                     nproc), flush=True)
-                srv.stop(name)
     finally:
         if srv is not None:
             d = getattr(srv, "dovecot", None)

@@ -122,10 +122,18 @@ class ScaleServers(Servers):
     number i of bench_imap gets the folder of the i-th size."""
 
     def __init__(self, args, sizes):
+        # dovecot, ops, pam_workers: for a Servers that runs Dovecot in
+        # named modes and sets Sealmail's PAM workers (0: its default)
         a = argparse.Namespace(builddir=args.builddir, users=len(sizes),
-                               msgs=0, dovecot=["stock"], ops=[], conns=0)
+                               msgs=0, dovecot=["stock"], ops=[], conns=0,
+                               pam_workers=0)
         self.dovecot = None
-        super().__init__(a)
+        try:
+            super().__init__(a)
+        except BaseException:
+            if getattr(self, "inst", None) is not None:
+                self.inst.close()   # made before what failed
+            raise
         self.vm = pwd.getpwnam("vmail")
         # the peer's name in Servers: "dovecot", or one per Dovecot mode
         self.peer = "dovecot" if "dovecot" in self.ports else "dovecot-stock"
