@@ -167,6 +167,7 @@ class Servers:
         self.inst = Instance(prefix=tempfile.mkdtemp(prefix="sm-imapbench-",
                                                      dir="/tmp"), extra_conf={
             "imapd": {"max_sessions": "5000", "max_sessions_per_ip": "5000"},
+            "submitd": {"pam_workers": str(args.pam_workers)},
             "global": {"log_level": os.environ.get("BENCH_LOG", "warn")}})
         self.args = args
         vm = pwd.getpwnam("vmail")
@@ -403,6 +404,8 @@ def main():
                     help="comma-separated, of: " + ",".join(OPS))
     ap.add_argument("--dovecot", default="stock",
                     help="comma-separated Dovecot modes: stock,fast,always")
+    ap.add_argument("--pam-workers", type=int, default=0,
+                    help="Sealmail's [submitd] pam_workers (0: one per CPU)")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS-imap.md"))
     args = ap.parse_args()
     args.ops = [o for o in OPS if o in args.ops.split(",")]
@@ -497,9 +500,9 @@ def write_results(args, scheme, results):
         "",
         "    python3 bench/imap/bench_imap.py --builddir build --users %d "
         "--msgs %d --runs %d --secs %g --conns %d --ops %s --dovecot %s "
-        "--out FILE"
+        "--pam-workers %d --out FILE"
         % (args.users, args.msgs, args.runs, args.secs, args.conns,
-           ",".join(args.ops), ",".join(args.dovecot)),
+           ",".join(args.ops), ",".join(args.dovecot), args.pam_workers),
         "",
     ]
     with open(args.out, "w") as f:
