@@ -49,6 +49,8 @@ static struct mbox	*mbox_open_list;
 void
 mbox_set_root(const char *root)
 {
+	/* folders kept loaded belong to the old root */
+	mbox_release_idle();
 	free(mbox_rootdir);
 	mbox_rootdir = xstrdup(root);
 	if (mbox_rootfd != -1)

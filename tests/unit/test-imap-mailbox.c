@@ -488,6 +488,8 @@ main(void)
 		return 1;
 	mbox_set_root(root);
 	r = test_run(tests);
+	/* as the user process does when it ends */
+	mbox_release_idle();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)
 		r = 1;
