@@ -47,7 +47,7 @@ enum {
 
 struct mbox_index {
 	DB	*db;
-	int	 dirty;		/* "D" is on disk, writes since not synced */
+	int	 dirty;		/* "D" on disk, writes not synced */
 };
 
 static const DBT dirty_key = { .data = (void *)"D", .size = 1 };
