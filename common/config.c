@@ -94,6 +94,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "submitd", "listen_tls", CFG_LISTEN, O(submitd_listen_tls),
 	    "0.0.0.0:465" },
 	{ "submitd", "pam_service", CFG_STR, O(pam_service), "sealmail" },
+	{ "submitd", "pam_workers", CFG_INT, O(pam_workers), "0" },
 	{ "submitd", "max_sessions", CFG_INT, O(submitd_max_sessions),
 	    "2000" },
 	{ "submitd", "max_sessions_per_ip", CFG_INT,

@@ -97,6 +97,7 @@ struct sm_config {
 	struct cfg_listen submitd_listen;	/* STARTTLS, 587 */
 	struct cfg_listen submitd_listen_tls;	/* implicit TLS, 465 */
 	char	*pam_service;
+	int	 pam_workers;		/* 0: one per CPU */
 	int	 submitd_max_sessions;
 	int	 submitd_max_sessions_per_ip;
 	struct cfg_session_limits submitd_limits;

@@ -20,6 +20,11 @@ tests_unit_test_authfail_SOURCES = tests/unit/test-authfail.c
 tests_unit_test_authfail_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-authfail
 
+check_PROGRAMS += tests/unit/test-pamworker
+tests_unit_test_pamworker_SOURCES = tests/unit/test-pamworker.c
+tests_unit_test_pamworker_LDADD = $(SM_LIBS)
+TESTS += tests/unit/test-pamworker
+
 include $(srcdir)/common/dns.mk
 include $(srcdir)/common/spf.mk
 include $(srcdir)/common/dmarc.mk

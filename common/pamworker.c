@@ -3,10 +3,19 @@
  * see pamworker.h.
  *
  * Runs as root in the parent (PAM needs it).  The parent stays single
- * threaded in everything else: the worker only takes jobs from a locked
- * list, calls pam_check() and puts them on a second list, then wakes the
- * event loop through a pipe.  Jobs are processed in order, one at a
- * time, so a PAM module that is not reentrant is never entered twice.
+ * threaded in everything else: the workers only take jobs from a locked
+ * list, call pam_check() and put them on a second list, then wake the
+ * event loop through a pipe.  There is one worker per CPU (at most
+ * PAMW_MAX): a password hash is CPU work (yescrypt about 18 ms), and one
+ * worker left every other CPU idle while logins queued behind it.  Jobs
+ * start in order and may finish in any order; each carries its session.
+ *
+ * Several pam_check() calls may therefore run at once.  Each has its own
+ * PAM handle; the modules Sealmail's PAM service uses (pam_userdb, which
+ * opens its own database handle per call and hashes with crypt_r(), and
+ * pam_permit) keep no state between calls, and libpam's shared state is
+ * per handle.  A site whose PAM stack has a module that is not reentrant
+ * sets pam_workers to 1.
  */
 #include <sys/types.h>
 
@@ -24,6 +33,8 @@
 #include "pam.h"
 #include "pamworker.h"
 #include "xmalloc.h"
+
+#define PAMW_MAX	8
 
 static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 wake = PTHREAD_COND_INITIALIZER;
@@ -85,13 +96,26 @@ pamw_wakeup(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/* Workers: n if given, else one per online CPU; 1 to PAMW_MAX. */
+static int
+pamw_count(int n)
+{
+	long	 ncpu;
+
+	if (n <= 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		n = ncpu > 0 ? (int)(ncpu < PAMW_MAX ? ncpu : PAMW_MAX) : 1;
+	}
+	return n < PAMW_MAX ? n : PAMW_MAX;
+}
+
 void
-pamw_init(struct event_base *base, const char *svc,
+pamw_init(struct event_base *base, const char *svc, int nworkers,
     void (*done)(struct pam_job *))
 {
 	pthread_t	 t;
 	sigset_t	 all, old;
-	int		 rc;
+	int		 rc, i;
 
 	/* a copy: the worker must not read the config a reload frees */
 	service = xstrdup(svc);
@@ -105,9 +129,12 @@ pamw_init(struct event_base *base, const char *svc,
 	/* signals belong to the event loop's thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	if ((rc = pthread_create(&t, NULL, pamw_thread, NULL)) != 0)
-		fatalx("pthread_create: %s", strerror(rc));
-	pthread_detach(t);
+	nworkers = pamw_count(nworkers);
+	for (i = 0; i < nworkers; i++) {
+		if ((rc = pthread_create(&t, NULL, pamw_thread, NULL)) != 0)
+			fatalx("pthread_create: %s", strerror(rc));
+		pthread_detach(t);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 

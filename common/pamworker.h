@@ -3,11 +3,12 @@
  * imapd's).
  *
  * A password hash costs tens of milliseconds; run in the root parent's
- * event loop it would hold up every other session's questions.  One
- * worker thread in the parent runs pam_check() for queued jobs, one at
- * a time, and the result comes back on the event loop:
+ * event loop it would hold up every other session's questions.  A few
+ * worker threads in the parent (nworkers, 0: one per CPU) run
+ * pam_check() for queued jobs, and each result comes back on the event
+ * loop:
  *
- *	pamw_init(base, service, done);
+ *	pamw_init(base, service, nworkers, done);
  *	pamw_submit(job);		(job->user, job->password set)
  *	done(job) later, on the event loop; the callee frees the job with
  *	pamw_job_free().
@@ -33,7 +34,7 @@ struct pam_job {
 	char		 err[256];	/* else why not */
 };
 
-void	 pamw_init(struct event_base *, const char *,
+void	 pamw_init(struct event_base *, const char *, int,
 	    void (*)(struct pam_job *));
 void	 pamw_submit(struct pam_job *);
 void	 pamw_job_free(struct pam_job *);

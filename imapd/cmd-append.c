@@ -209,7 +209,7 @@ cmd_append(struct client *c, const char *tag, const struct imap_list *args,
 		client_tagged(c, tag, "NO", "Empty message");
 		goto out;
 	}
-	if ((mb = mbox_open(name, err, sizeof(err))) == NULL) {
+	if ((mb = mbox_get(name, err, sizeof(err))) == NULL) {
 		client_tagged(c, tag, "NO", "[TRYCREATE] No such mailbox");
 		goto out;
 	}

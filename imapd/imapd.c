@@ -176,6 +176,44 @@ user_closed(struct ipc_conn *conn, void *arg)
 	exit(0);
 }
 
+static void
+index_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	mbox_checkpoint();
+}
+
+static void
+user_term(evutil_socket_t fd, short ev, void *arg)
+{
+	exit(0);
+}
+
+static void
+user_atexit(void)
+{
+	mbox_checkpoint();
+	mbox_release_idle();
+}
+
+/*
+ * Folder indexes are written out a second after they change and when
+ * the process ends, on SIGTERM too (the parent's, or its death's), so a
+ * restart does not find them unclean and rebuild them (index.h).
+ */
+static void
+user_index_sync(struct event_base *base)
+{
+	static struct event	*tick, *term;
+	struct timeval		 tv = { 1, 0 };
+
+	atexit(user_atexit);
+	tick = event_new(base, -1, EV_PERSIST, index_tick, NULL);
+	term = evsignal_new(base, SIGTERM, user_term, NULL);
+	if (tick == NULL || term == NULL || event_add(tick, &tv) == -1 ||
+	    event_add(term, NULL) == -1)
+		fatalx("user: events");
+}
+
 /*
  * The user process: already chrooted and running as mail_user (the
  * parent's priv_fork child calls this after priv_drop).
@@ -200,6 +238,7 @@ imapd_user_main(int fd, const char *user)
 	signal(SIGPIPE, SIG_IGN);
 	mbox_set_root("/Maildir");
 	mbox_ensure_defaults();
+	user_index_sync(base);
 	conn = ipc_conn_new(base, fd, user_dispatch, user_closed, base);
 	tv.tv_sec = linger > 2 ? linger / 2 : 1;
 	tv.tv_usec = 0;
@@ -242,6 +281,7 @@ test_mode(const char *maildir, const char *listen_addr)
 	mbox_ensure_defaults();
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	user_index_sync(base);
 	ev = event_new(base, lfd, EV_READ | EV_PERSIST, test_accept, base);
 	event_add(ev, NULL);
 	event_base_dispatch(base);

@@ -5,6 +5,18 @@
  * message is under its UID as four big-endian bytes, so a cursor walks
  * messages in UID order.  Values are db_rec records (common/db.h).
  *
+ * Writes are not made durable one by one: the index can be rebuilt from
+ * the Maildir, the messages cannot, so only a message's file and its
+ * directory entry are fsynced before a client is told it is stored.
+ * What must hold after a crash is that a UID is never given to a second
+ * message under the same UIDVALIDITY.  So the first write after the
+ * file was last made whole puts the one-byte key "D" (dirty) and syncs
+ * it to disk before anything else can reach the file; index_sync()
+ * writes everything and then removes "D".  A file found with "D" may
+ * miss records that were given out (the process ended without its last
+ * index_sync(): killed, or the machine went down) and is rebuilt by
+ * mailbox.c with a new UIDVALIDITY, as a lost index is.
+ *
  * Runs in the per-user imapd process (vmail, chrooted to the user's mail
  * directory).  The file is only ever written by that process, but it sits
  * in a directory the user's mail tools could touch, so records are decoded
@@ -35,7 +47,63 @@ enum {
 
 struct mbox_index {
 	DB	*db;
+	int	 dirty;		/* "D" on disk, writes not synced */
 };
+
+static const DBT dirty_key = { .data = (void *)"D", .size = 1 };
+
+/* Before the first write since the file was last whole: "D", synced. */
+static int
+index_dirty(struct mbox_index *ix)
+{
+	DBT	 key = dirty_key, val;
+	int	 rc;
+
+	if (ix->dirty)
+		return 0;
+	memset(&val, 0, sizeof(val));
+	val.data = (void *)"1";
+	val.size = 1;
+	if ((rc = ix->db->put(ix->db, NULL, &key, &val, 0)) != 0 ||
+	    (rc = ix->db->sync(ix->db, 0)) != 0) {
+		log_warnx("index: %s", db_strerror(rc));
+		return -1;
+	}
+	ix->dirty = 1;
+	return 0;
+}
+
+/* Did the file's last writer end without index_sync()? */
+int
+index_unclean(struct mbox_index *ix)
+{
+	DBT	 key = dirty_key, val;
+
+	memset(&val, 0, sizeof(val));
+	return ix->db->get(ix->db, NULL, &key, &val, 0) == 0;
+}
+
+/* Every write since the last index_sync() on disk, and the file whole. */
+int
+index_sync(struct mbox_index *ix)
+{
+	DBT	 key = dirty_key;
+
+	if (!ix->dirty)
+		return 0;
+	if (ix->db->sync(ix->db, 0) != 0 ||
+	    ix->db->del(ix->db, NULL, &key, 0) != 0 ||
+	    ix->db->sync(ix->db, 0) != 0)
+		return -1;
+	ix->dirty = 0;
+	return 0;
+}
+
+int
+index_is_dirty(const struct mbox_index *ix)
+{
+	return ix->dirty;
+}
 
 struct mbox_index *
 index_open(const char *path, char *err, size_t errlen)
@@ -64,14 +132,9 @@ index_close(struct mbox_index *ix)
 {
 	if (ix == NULL)
 		return;
+	index_sync(ix);
 	ix->db->close(ix->db, 0);
 	free(ix);
-}
-
-int
-index_sync(struct mbox_index *ix)
-{
-	return ix->db->sync(ix->db, 0) == 0 ? 0 : -1;
 }
 
 static int
@@ -86,6 +149,8 @@ put(struct mbox_index *ix, const void *k, size_t klen, const struct buf *v)
 	key.size = (u_int32_t)klen;
 	val.data = v->data;
 	val.size = (u_int32_t)v->len;
+	if (index_dirty(ix) == -1)
+		return -1;
 	if ((rc = ix->db->put(ix->db, NULL, &key, &val, 0)) != 0) {
 		log_warnx("index_put: %s", db_strerror(rc));
 		return -1;
@@ -283,6 +348,8 @@ index_del(struct mbox_index *ix, uint32_t uid)
 	size_t		 i;
 	int		 rc;
 
+	if (index_dirty(ix) == -1)
+		return -1;
 	uidkey(uid, k);
 	memset(&key, 0, sizeof(key));
 	key.data = k;
@@ -356,7 +423,8 @@ index_load(struct mbox_index *ix, int (*fn)(struct imsg *, void *),
 		m = imsg_new();
 		if (imsg_decode(val.data, val.size, m) == -1) {
 			imsg_free(m);
-			c->del(c, 0);
+			if (index_dirty(ix) == 0)
+				c->del(c, 0);
 			continue;
 		}
 		if (fn(m, arg) == -1)
@@ -404,6 +472,8 @@ index_del_expunged(struct mbox_index *ix, uint32_t lo)
 	unsigned char	 k[EXP_KEYLEN];
 	DBT		 key;
 
+	if (index_dirty(ix) == -1)
+		return -1;
 	expkey(lo, k);
 	memset(&key, 0, sizeof(key));
 	key.data = k;

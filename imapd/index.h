@@ -14,7 +14,11 @@
  * Only the user's own imapd process (vmail, chrooted to the user's mail
  * directory) opens it, and there is exactly one such process per user, so
  * the database needs no environment or locking: it is a cache that can be
- * rebuilt (with a new UIDVALIDITY) if it is lost or unreadable.
+ * rebuilt (with a new UIDVALIDITY) if it is lost or unreadable, or was
+ * left unclean (index_unclean(): written since its last index_sync(), by
+ * a process that did not end normally).  Writes are synced together by
+ * index_sync() (mailbox.c calls it at most a second after a change and
+ * when the folder is let go), not one by one.
  */
 #ifndef SM_IMAP_INDEX_H
 #define SM_IMAP_INDEX_H
@@ -77,6 +81,8 @@ int	 index_load(struct mbox_index *, int (*)(struct imsg *, void *),
 int	 index_put(struct mbox_index *, const struct imsg *);
 int	 index_del(struct mbox_index *, uint32_t);
 int	 index_sync(struct mbox_index *);
+int	 index_unclean(struct mbox_index *);
+int	 index_is_dirty(const struct mbox_index *);
 int	 index_put_expunged(struct mbox_index *, const struct mbox_expunged *);
 int	 index_del_expunged(struct mbox_index *, uint32_t);
 int	 index_load_expunged(struct mbox_index *,

@@ -49,6 +49,8 @@ static struct mbox	*mbox_open_list;
 void
 mbox_set_root(const char *root)
 {
+	/* folders kept loaded belong to the old root */
+	mbox_release_idle();
 	free(mbox_rootdir);
 	mbox_rootdir = xstrdup(root);
 	if (mbox_rootfd != -1)
@@ -210,7 +212,21 @@ void
 mbox_meta_save(struct mbox *mb)
 {
 	index_put_meta(mb->ix, &mb->meta);
-	index_sync(mb->ix);
+}
+
+/*
+ * Every loaded folder's index written out and marked whole (index.h):
+ * called a second after changes and when the process ends, so a crash
+ * costs a rebuild only for what changed in the last second.
+ */
+void
+mbox_checkpoint(void)
+{
+	struct mbox	*mb;
+
+	for (mb = mbox_open_list; mb != NULL; mb = mb->next)
+		if (index_is_dirty(mb->ix) && index_sync(mb->ix) == -1)
+			log_warnx("index of %s: cannot sync", mb->name);
 }
 
 /*
@@ -230,8 +246,15 @@ index_attach(struct mbox *mb, const char *dir, char *err, size_t errlen)
 		unlinkat(mb->md.dir, INDEX_FILE, 0);
 		mb->ix = index_open(ipath, err, errlen);
 	}
-	if (mb->ix != NULL && index_get_meta(mb->ix, &mb->meta) == -1) {
-		/* no meta record: start afresh, without stale UID records */
+	if (mb->ix != NULL && index_unclean(mb->ix))
+		log_warnx("index %s was not synced when its writer ended, "
+		    "rebuilding", ipath);
+	if (mb->ix != NULL && (index_unclean(mb->ix) ||
+	    index_get_meta(mb->ix, &mb->meta) == -1)) {
+		/*
+		 * No meta record, or records given out may be missing: start
+		 * afresh, without stale UID records, and a new UIDVALIDITY
+		 */
 		index_close(mb->ix);
 		unlinkat(mb->md.dir, INDEX_FILE, 0);
 		mb->ix = index_open(ipath, err, errlen);
@@ -287,18 +310,86 @@ uidvalidity_next(void)
 	return v;
 }
 
+/*
+ * Is the folder held as mb still the one its name leads to?  A folder
+ * kept while no session used it may have been deleted or renamed since
+ * by another Maildir tool; a message stored through the old descriptors
+ * would be lost.
+ */
+static int
+mbox_still_there(const struct mbox *mb)
+{
+	struct stat	 a, b;
+	char		*dir = mbox_dirname(mb->name);
+	int		 rv;
+
+	rv = fstat(mb->md.dir, &a) == 0 && (dir == NULL ? fstat(mbox_rootfd,
+	    &b) : fstatat(mbox_rootfd, dir, &b, AT_SYMLINK_NOFOLLOW)) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	free(dir);
+	return rv;
+}
+
+static void
+mbox_free(struct mbox *mb)
+{
+	struct mbox	**pp;
+	size_t		 i;
+
+	for (pp = &mbox_open_list; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == mb) {
+			*pp = mb->next;
+			break;
+		}
+	for (i = 0; i < mb->n; i++)
+		imsg_free(mb->msgs[i]);
+	free(mb->msgs);
+	mbox_expunged_free(mb);
+	index_close(mb->ix);
+	for (i = 0; i < mb->nkw; i++)
+		free(mb->kw[i]);
+	free(mb->kw);
+	buf_free(&mb->cache);
+	md_folder_close(&mb->md);
+	free(mb->name);
+	free(mb);
+}
+
+/*
+ * Folder name as it is loaded in this process, without looking at the
+ * directory for changes (mbox_sync() does); a folder kept idle that is
+ * no longer there is let go.  NULL: not loaded.
+ */
+static struct mbox *
+mbox_loaded(const char *name)
+{
+	struct mbox	*mb;
+
+	for (mb = mbox_open_list; mb != NULL; mb = mb->next)
+		if (strcmp(mb->name, name) == 0)
+			break;
+	if (mb != NULL && mb->refs == 0 && !mbox_still_there(mb)) {
+		mbox_free(mb);
+		mb = NULL;
+	}
+	return mb;
+}
+
+/*
+ * Folder name, opened (one more reference if it is loaded already) but
+ * not compared with the directory: for APPEND, whose new message takes
+ * the next UID whatever other writers did meanwhile.  NULL with err.
+ */
 struct mbox *
-mbox_open(const char *name, char *err, size_t errlen)
+mbox_get(const char *name, char *err, size_t errlen)
 {
 	struct mbox	*mb;
 	char		*dir;
 
-	for (mb = mbox_open_list; mb != NULL; mb = mb->next)
-		if (strcmp(mb->name, name) == 0) {
-			mb->refs++;
-			mbox_sync(mb);
-			return mb;
-		}
+	if ((mb = mbox_loaded(name)) != NULL) {
+		mb->refs++;
+		return mb;
+	}
 	if (strcmp(name, "INBOX") == 0)
 		mbox_make_maildir(name);
 	if (!mbox_exists(name)) {
@@ -342,45 +433,76 @@ mbox_open(const char *name, char *err, size_t errlen)
 	return mb;
 }
 
-/* Is name (or, with children, anything below it) open in this process? */
+/* Folder name, open and brought up to date with its directory. */
+struct mbox *
+mbox_open(const char *name, char *err, size_t errlen)
+{
+	struct mbox	*mb;
+
+	if ((mb = mbox_loaded(name)) != NULL) {
+		mb->refs++;
+		mbox_sync(mb);
+		return mb;
+	}
+	return mbox_get(name, err, errlen);
+}
+
+/*
+ * Is name (or, with children, anything below it) open in this process?
+ * Folders kept idle are let go here: they must not outlive a DELETE or
+ * RENAME.
+ */
 int
 mbox_is_open(const char *name, int children)
 {
-	struct mbox	*mb;
+	struct mbox	*mb, *next;
 	size_t		 len = strlen(name);
+	int		 open = 0;
 
-	for (mb = mbox_open_list; mb != NULL; mb = mb->next)
-		if (strcmp(mb->name, name) == 0 || (children &&
+	for (mb = mbox_open_list; mb != NULL; mb = next) {
+		next = mb->next;
+		if (strcmp(mb->name, name) != 0 && !(children &&
 		    strncmp(mb->name, name, len) == 0 && mb->name[len] == '/'))
-			return 1;
-	return 0;
+			continue;
+		if (mb->refs == 0)
+			mbox_free(mb);
+		else
+			open = 1;
+	}
+	return open;
 }
 
+/*
+ * One reference fewer.  The last folder no session holds stays loaded
+ * (one at most), so an APPEND to a folder that is not selected, or a
+ * client going back to the folder it had selected, does not reload its
+ * index and rescan its directory each time.
+ */
 void
 mbox_close(struct mbox *mb)
 {
-	struct mbox	**pp;
-	size_t		 i;
+	struct mbox	*o, *next;
 
 	if (mb == NULL || --mb->refs > 0)
 		return;
-	for (pp = &mbox_open_list; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == mb) {
-			*pp = mb->next;
-			break;
-		}
-	for (i = 0; i < mb->n; i++)
-		imsg_free(mb->msgs[i]);
-	free(mb->msgs);
-	mbox_expunged_free(mb);
-	index_close(mb->ix);
-	for (i = 0; i < mb->nkw; i++)
-		free(mb->kw[i]);
-	free(mb->kw);
-	buf_free(&mb->cache);
-	md_folder_close(&mb->md);
-	free(mb->name);
-	free(mb);
+	for (o = mbox_open_list; o != NULL; o = next) {
+		next = o->next;
+		if (o != mb && o->refs == 0)
+			mbox_free(o);
+	}
+}
+
+/* Let go of the folders no session holds (the process is leaving). */
+void
+mbox_release_idle(void)
+{
+	struct mbox	*o, *next;
+
+	for (o = mbox_open_list; o != NULL; o = next) {
+		next = o->next;
+		if (o->refs == 0)
+			mbox_free(o);
+	}
 }
 
 /* A file found on disk that the index does not know yet. */
@@ -629,11 +751,9 @@ rescan(struct mbox *mb)
 		free(sc.found[i].fname);
 	}
 	free(sc.found);
-	/* UIDs were handed out or taken back: that must survive a crash */
-	if (changed)
+	/* a crash before the next checkpoint rebuilds the index (index.h) */
+	if (changed || mb->meta.highestmodseq != before)
 		mbox_meta_save(mb);
-	else if (mb->meta.highestmodseq != before)
-		index_put_meta(mb->ix, &mb->meta);
 }
 
 int

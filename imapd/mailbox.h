@@ -81,7 +81,10 @@ const char *mbox_use_attr(const char *);
 int	 mbox_set_special_use(const char *, const char *);
 
 struct mbox *mbox_open(const char *, char *, size_t);
+struct mbox *mbox_get(const char *, char *, size_t);
 void	 mbox_close(struct mbox *);
+void	 mbox_release_idle(void);
+void	 mbox_checkpoint(void);
 int	 mbox_sync(struct mbox *);
 struct imsg *mbox_find_uid(const struct mbox *, uint32_t);
 size_t	 mbox_uid_pos(const struct mbox *, uint32_t);

@@ -231,7 +231,6 @@ mbox_append(struct mbox *mb, const void *data, size_t len, uint32_t flags,
 	uint64_t	 size = len;
 	size_t		 i;
 
-	mbox_sync(mb);
 	/* as read_crlf() will send it: LF files get CRLF */
 	for (i = 0; i < len && s[i] != '\n'; i++)
 		;

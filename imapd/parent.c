@@ -589,7 +589,7 @@ imapd_parent(struct sm_config *cfg, const struct daemon_opts *o)
 	    NULL);
 	respawn_run(&prelogin);
 	/* after the first fork: the worker thread is the parent's alone */
-	pamw_init(pbase, cfg->pam_service, auth_done);
+	pamw_init(pbase, cfg->pam_service, cfg->pam_workers, auth_done);
 	log_info("started, pam_service=%s", cfg->pam_service);
 	event_base_dispatch(pbase);
 	for (up = uprocs; up != NULL; up = up->next)

@@ -691,7 +691,8 @@ parent_init(const struct sm_config *c, struct event_base *b,
 		fatalx("cannot open the user database");
 	authfail_init(&fails, parent_cfg->auth_fail_max,
 	    parent_cfg->auth_fail_window);
-	pamw_init(parent_base, parent_cfg->pam_service, auth_pam_done);
+	pamw_init(parent_base, parent_cfg->pam_service,
+	    parent_cfg->pam_workers, auth_pam_done);
 	checkpoint_ev = evtimer_new(parent_base, checkpoint, NULL);
 	checkpoint(-1, 0, NULL);
 }

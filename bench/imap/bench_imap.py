@@ -15,6 +15,20 @@ their own users; the median of --runs runs is reported):
     body        UID FETCH <random uid> BODY.PEEK[]
     flags       UID STORE <random uid> +FLAGS/-FLAGS (\\Flagged)
     search      UID SEARCH SUBJECT <word> | UNSEEN | FROM <name>, in turn
+    append      10 client processes, one user each, each APPENDs a 5 KB
+                message to its INBOX in a loop (not selected); the sum of
+                tagged OKs per second.  Run last, as it grows the folders.
+Dovecot runs in the configurations named by --dovecot, one after the
+other on the same copy of the Maildirs:
+    stock       as installed (mail_fsync = optimized: fsync of the message
+                file when saved, index written without fsync)
+    fast        the "high-performance" settings: imap-login in
+                high-performance mode (service_count = 0, one process per
+                CPU), mail_fsync = never, maildir_very_dirty_syncs = yes
+    always      the same but mail_fsync = always (fsync of the message and
+                of every index write before the tagged OK)
+Sealmail fsyncs the message file and cur/ before the tagged OK (and its
+index as it says in bench/imap/RESULTS-imap.md).
 Memory: --conns logged-in connections (SELECT INBOX, then idle) spread
 evenly over all users; the PSS and RSS of every server process, minus what
 they used before the first connection, divided by the connections.
@@ -110,10 +124,12 @@ userdb {{
   args = uid=vmail gid=vmail home={p}/mail/%d/%n
 }}
 mail_location = maildir:~/Maildir
+{extra}
 mail_max_userip_connections = 1000
 default_process_limit = 1500
 default_client_limit = 5000
 service imap-login {{
+{login_extra}
   inet_listener imap {{
     port = 0
   }}
@@ -125,6 +141,25 @@ service imap-login {{
 """
 
 
+HP_LOGIN = "  service_count = 0\n  process_min_avail = %d\n" % os.cpu_count()
+DOVECOT_MODES = {
+    "stock": ("", ""),
+    "fast": ("mail_fsync = never\nmaildir_very_dirty_syncs = yes\n", HP_LOGIN),
+    "always": ("mail_fsync = always\n", HP_LOGIN),
+}
+
+
+def scheme_of(hashes):
+    """The crypt(3) scheme of every hash ("$y$" yescrypt), which must be
+    one: both servers check the same strings."""
+    schemes = set(h.split("$")[1] if h.startswith("$") else "des"
+                  for h in hashes)
+    if len(schemes) != 1:
+        raise SystemExit("password hashes of several schemes: %s" % schemes)
+    return {"y": "yescrypt", "6": "sha512crypt", "2b": "bcrypt"}.get(
+        schemes.pop(), "?")
+
+
 class Servers:
     def __init__(self, args):
         os.environ["SEALMAIL_BUILDDIR"] = args.builddir
@@ -132,6 +167,7 @@ class Servers:
         self.inst = Instance(prefix=tempfile.mkdtemp(prefix="sm-imapbench-",
                                                      dir="/tmp"), extra_conf={
             "imapd": {"max_sessions": "5000", "max_sessions_per_ip": "5000"},
+            "submitd": {"pam_workers": str(args.pam_workers)},
             "global": {"log_level": os.environ.get("BENCH_LOG", "warn")}})
         self.args = args
         vm = pwd.getpwnam("vmail")
@@ -155,12 +191,18 @@ class Servers:
             for k, v in zip(lines[0::2], lines[1::2]):
                 f.write("%s:{CRYPT}%s\n" % (k, v))
         self.dport = self.free_port()
-        with open(os.path.join(self.dprefix, "dovecot.conf"), "w") as f:
-            f.write(DOVECOT_CONF.format(p=self.dprefix,
-                                        etc=self.inst.path("etc"),
-                                        port=self.dport))
-        self.ports = {"sealmail": self.inst.port("imaps"),
-                      "dovecot": self.dport}
+        self.ports = {"sealmail": self.inst.port("imaps")}
+        for mode in args.dovecot:
+            extra, login = DOVECOT_MODES[mode]
+            with open(os.path.join(self.dprefix, "dovecot-%s.conf" % mode),
+                      "w") as f:
+                f.write(DOVECOT_CONF.format(p=self.dprefix,
+                                            etc=self.inst.path("etc"),
+                                            port=self.dport, extra=extra,
+                                            login_extra=login))
+            self.ports["dovecot-" + mode] = self.dport
+
+        self.scheme = scheme_of(lines[1::2])
         self.procs = {}
 
     @staticmethod
@@ -175,7 +217,7 @@ class Servers:
             self.procs[name] = self.inst.pid("imapd")
         else:
             p = subprocess.Popen(["dovecot", "-F", "-c", os.path.join(
-                self.dprefix, "dovecot.conf")], stdout=subprocess.DEVNULL,
+                self.dprefix, "%s.conf" % name)], stdout=subprocess.DEVNULL,
                 stderr=subprocess.STDOUT)
             self.dovecot = p
             end = time.time() + 20
@@ -207,6 +249,10 @@ def ssl_ctx():
 
 def connect(port, u):
     m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ssl_ctx())
+    # imaplib sends a literal and its CRLF in two writes: with Nagle the
+    # second waits for the peer's delayed ACK (40 ms), which would be
+    # measured instead of the server
+    m.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     m.login(u, PW)
     return m
 
@@ -216,6 +262,8 @@ def worker(args):
     rng = random.Random(seed)
     n = 0
     m = None
+    if op == "append":
+        return append_worker(port, users[0], secs, seed)
     if op != "login":
         m = connect(port, users[0])
         m.select("INBOX")
@@ -249,16 +297,43 @@ def worker(args):
     return n
 
 
-OPS = ("login", "select", "headers", "body", "flags", "search")
+def append_message(seed):
+    """About 5 KB, CRLF line ends, a different Message-ID each."""
+    hdr = ("From: Bench <bench@example.org>\r\nTo: someone@example.test\r\n"
+           "Subject: append %d\r\nDate: Mon, 2 Jun 2025 10:00:00 +0000\r\n"
+           "Message-ID: <append.%d@example.org>\r\n\r\n" % (seed, seed))
+    line = "%s\r\n" % ("x" * 70)
+    return (hdr + line * ((5120 - len(hdr)) // len(line))).encode()
+
+
+def append_worker(port, u, secs, seed):
+    m = connect(port, u)
+    n = 0
+    end = time.time() + secs
+    while time.time() < end:
+        typ, _ = m.append("INBOX", None, None, append_message(seed * 100000 + n))
+        if typ != "OK":
+            raise SystemExit("APPEND failed: %s" % typ)
+        n += 1
+    m.logout()
+    return n
+
+
+APPEND_CLIENTS = 10
+OPS = ("login", "select", "headers", "body", "flags", "search", "append")
 
 
 def run_ops(port, args, run):
     out = {}
-    with multiprocessing.Pool(2) as pool:
-        for op in OPS:
-            jobs = [(op, port, [user(w * 10 + j) for j in range(10)],
-                     args.secs, run * 100 + w) for w in range(2)]
-            t0 = time.time()
+    with multiprocessing.Pool(APPEND_CLIENTS) as pool:
+        for op in args.ops:
+            if op == "append":
+                # user 50.. : not the users the other ops read
+                jobs = [(op, port, [user(50 + w)], args.secs, run * 100 + w)
+                        for w in range(APPEND_CLIENTS)]
+            else:
+                jobs = [(op, port, [user(w * 10 + j) for j in range(10)],
+                         args.secs, run * 100 + w) for w in range(2)]
             counts = pool.map(worker, jobs)
             out[op] = sum(counts) / args.secs
     return out
@@ -325,83 +400,109 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--secs", type=float, default=2.0)
     ap.add_argument("--conns", type=int, default=1000)
+    ap.add_argument("--ops", default=",".join(OPS),
+                    help="comma-separated, of: " + ",".join(OPS))
+    ap.add_argument("--dovecot", default="stock",
+                    help="comma-separated Dovecot modes: stock,fast,always")
+    ap.add_argument("--pam-workers", type=int, default=0,
+                    help="Sealmail's [submitd] pam_workers (0: one per CPU)")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS-imap.md"))
     args = ap.parse_args()
+    args.ops = [o for o in OPS if o in args.ops.split(",")]
+    args.dovecot = args.dovecot.split(",")
+    if args.users < 60 and "append" in args.ops:
+        ap.error("append uses users 50-59: --users 60 or more")
     args.builddir = os.path.abspath(args.builddir)
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
     srv = Servers(args)
-    results = {}
+    runs = {name: [] for name in srv.ports}
+    mem = {}
     try:
-        for name in ("sealmail", "dovecot"):
-            srv.start(name)
-            runs = [run_ops(srv.ports[name], args, r) for r in range(args.runs)]
-            med = {op: statistics.median(r[op] for r in runs) for op in OPS}
-            mem = idle_memory(srv.ports[name], srv.procs[name], args)
-            results[name] = (med, runs, mem)
-            print(name, med, mem, flush=True)
-            srv.stop(name)
+        # back to back in every run, so both see the same machine load
+        for r in range(args.runs):
+            for name in srv.ports:
+                srv.start(name)
+                runs[name].append(run_ops(srv.ports[name], args, r))
+                print(name, r, runs[name][-1], flush=True)
+                if r == args.runs - 1 and args.conns:
+                    mem[name] = idle_memory(srv.ports[name], srv.procs[name],
+                                            args)
+                srv.stop(name)
     finally:
         srv.close()
-    write_results(args, results)
+    results = {name: ({op: statistics.median(x[op] for x in runs[name])
+                       for op in args.ops}, runs[name],
+                      mem.get(name, (0, 0, 0))) for name in runs}
+    write_results(args, srv.scheme, results)
 
 
-def write_results(args, results):
-    s, d = results["sealmail"], results["dovecot"]
+def ratio(a, b):
+    return "%.2f" % (a / b) if b else "-"
+
+
+def write_results(args, scheme, results):
+    s = results["sealmail"]
+    peers = [n for n in results if n != "sealmail"]
     lines = [
         "# IMAP benchmark: Sealmail imapd vs Dovecot",
         "",
         "Same Maildirs (%d users x %d messages in INBOX, 20%% multipart), "
-        "implicit TLS on loopback, crypt(3) password hashes from "
-        "sealmailctl for both; 2 client processes; each op timed %.0fs; "
-        "median of %d runs (ops/s, higher is better)."
-        % (args.users, args.msgs, args.secs, args.runs),
+        "implicit TLS on loopback, the same %s password hashes (crypt(3), "
+        "written by sealmailctl) for both; 2 client processes (10 for "
+        "append); each op timed %gs; median of %d runs, Sealmail and "
+        "every Dovecot mode back to back in each run (ops/s, higher is "
+        "better).  Dovecot %s."
+        % (args.users, args.msgs, scheme, args.secs, args.runs,
+           dovecot_version()),
         "",
-        "| op | Sealmail | Dovecot %s | Sealmail / Dovecot |" % dovecot_version(),
-        "| --- | ---: | ---: | ---: |",
+        "| op | Sealmail | " + " | ".join(peers) + " | " +
+        " | ".join("Sealmail / " + p for p in peers) + " |",
+        "| --- | ---: | " + " | ".join("---:" for p in peers * 2) + " |",
     ]
-    for op in OPS:
-        a, b = s[0][op], d[0][op]
-        lines.append("| %s | %.1f | %.1f | %.2f |" % (op, a, b,
-                                                     a / b if b else 0))
-    lines += [
-        "",
-        "Memory per idle logged-in connection (%d connections over %d "
-        "users, each SELECTed INBOX), over the servers' footprint before "
-        "the first connection:" % (args.conns, args.users),
-        "",
-        "| | Sealmail | Dovecot | ratio |",
-        "| --- | ---: | ---: | ---: |",
-        "| PSS kB/conn | %.1f | %.1f | %.2f |" % (s[2][0], d[2][0],
-                                                  s[2][0] / d[2][0] if d[2][0] else 0),
-        "| RSS kB/conn | %.1f | %.1f | %.2f |" % (s[2][1], d[2][1],
-                                                  s[2][1] / d[2][1] if d[2][1] else 0),
-        "| processes | %d | %d | |" % (s[2][2], d[2][2]),
-        "",
-        "Every run (ops/s):",
-        "",
-    ]
-    for name in ("sealmail", "dovecot"):
+    for op in args.ops:
+        a = s[0][op]
+        lines.append("| %s | %.1f | %s | %s |" % (
+            op, a, " | ".join("%.1f" % results[p][0][op] for p in peers),
+            " | ".join(ratio(a, results[p][0][op]) for p in peers)))
+    if args.conns:
+        d = results[peers[0]]
+        lines += [
+            "",
+            "Memory per idle logged-in connection (%d connections over %d "
+            "users, each SELECTed INBOX), over the servers' footprint "
+            "before the first connection, against %s:"
+            % (args.conns, args.users, peers[0]),
+            "",
+            "| | Sealmail | Dovecot | ratio |",
+            "| --- | ---: | ---: | ---: |",
+            "| PSS kB/conn | %.1f | %.1f | %s |" % (s[2][0], d[2][0],
+                                                  ratio(s[2][0], d[2][0])),
+            "| RSS kB/conn | %.1f | %.1f | %s |" % (s[2][1], d[2][1],
+                                                  ratio(s[2][1], d[2][1])),
+            "| processes | %d | %d | |" % (s[2][2], d[2][2]),
+        ]
+    lines += ["", "Every run (ops/s):", ""]
+    for name in results:
         for i, r in enumerate(results[name][1]):
             lines.append("- %s run %d: %s" % (name, i + 1, ", ".join(
-                "%s %.1f" % (op, r[op]) for op in OPS)))
+                "%s %.1f" % (op, r[op]) for op in args.ops)))
     lines += [
         "",
-        "Notes: both servers as configured here are stock -- Dovecot with "
-        "its default one imap-login (TLS proxy) and one imap process per "
-        "connection; Sealmail with one pre-login process relaying TLS for "
-        "every connection and one process per user.  The clients are "
-        "Python's imaplib, which is itself the bottleneck for the cheap "
-        "ops (select, flags), and the machine (2 cores) is shared, so "
-        "single runs vary by 20-40%; look at the medians and the "
-        "ratios, not the absolute numbers.  login is dominated by the "
-        "crypt(3) hash and the TLS handshake.",
+        "fsync policy: Sealmail fsyncs an APPENDed message's file and cur/ "
+        "before the tagged OK; Dovecot stock fsyncs the message file "
+        "(mail_fsync = optimized), fast fsyncs nothing (mail_fsync = "
+        "never), always fsyncs the message and its index writes.  "
+        "Neither fsyncs the directory as Sealmail does, so dovecot-always "
+        "is the like-for-like comparison for append.",
         "",
         "Reproduce (as root, with dovecot-imapd installed and a build in "
         "build/):",
         "",
         "    python3 bench/imap/bench_imap.py --builddir build --users %d "
-        "--msgs %d --runs %d --secs %g --conns %d"
-        % (args.users, args.msgs, args.runs, args.secs, args.conns),
+        "--msgs %d --runs %d --secs %g --conns %d --ops %s --dovecot %s "
+        "--pam-workers %d --out FILE"
+        % (args.users, args.msgs, args.runs, args.secs, args.conns,
+           ",".join(args.ops), ",".join(args.dovecot), args.pam_workers),
         "",
     ]
     with open(args.out, "w") as f:

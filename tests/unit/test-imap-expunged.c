@@ -191,6 +191,8 @@ main(void)
 	mbox_set_root(root);
 	mbox_make_maildir("INBOX");
 	r = test_run(tests);
+	/* as the user process does when it ends */
+	mbox_release_idle();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)
 		r = 1;
