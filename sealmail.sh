@@ -212,8 +212,8 @@ FUZZ_IMAP_USER="imapd/client.c imapd/commands.c imapd/cmd-any.c \
     imapd/strings.c imapd/cmd-sort.c imapd/searchres.c imapd/esearch.c \
     imapd/sortkey.c imapd/thread.c imapd/flags.c imapd/cmd-list.c \
     imapd/cmd-append.c imapd/quota.c imapd/parser.c imapd/seqset.c \
-    imapd/mailbox.c imapd/message.c imapd/folders.c imapd/index.c \
-    imapd/expunged.c \
+    imapd/mailbox.c imapd/rescan.c imapd/message.c imapd/folders.c \
+    imapd/index.c imapd/expunged.c \
     imapd/qresync.c imapd/condstore.c common/maildir.c \
     common/maildirsize.c common/db.c \
     $FUZZ_ADDR_LIST"

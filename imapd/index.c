@@ -40,7 +40,7 @@
 
 enum {
 	T_UIDVALIDITY = 1, T_UIDNEXT, T_HIGHESTMODSEQ, T_EXPUNGED_FLOOR,
-	T_EXP_HI = 5, T_EXP_MODSEQ, T_RECENTUID,
+	T_EXP_HI = 5, T_EXP_MODSEQ, T_RECENTUID, T_SYNCED_NEW, T_SYNCED_CUR,
 	T_UID = 10, T_FLAGS, T_MODSEQ, T_SIZE, T_DATE, T_BASE, T_KEYWORDS,
 	T_OLD_ENVELOPE, T_OLD_BODYSTRUCTURE, T_OLD_BODY	/* ignored */
 };
@@ -192,6 +192,10 @@ index_get_meta(struct mbox_index *ix, struct index_meta *m)
 			floor = x + 1;
 		else if (tag == T_RECENTUID)
 			m->recentuid = (uint32_t)x;
+		else if (tag == T_SYNCED_NEW)
+			m->synced_new = x;
+		else if (tag == T_SYNCED_CUR)
+			m->synced_cur = x;
 	}
 	/* an index from before expunges were kept knows none of them */
 	m->expunged_floor = floor > 0 ? floor - 1 : m->highestmodseq;
@@ -214,6 +218,8 @@ index_put_meta(struct mbox_index *ix, const struct index_meta *m)
 	db_rec_u64(&b, T_HIGHESTMODSEQ, m->highestmodseq);
 	db_rec_u64(&b, T_EXPUNGED_FLOOR, m->expunged_floor);
 	db_rec_u32(&b, T_RECENTUID, m->recentuid);
+	db_rec_u64(&b, T_SYNCED_NEW, m->synced_new);
+	db_rec_u64(&b, T_SYNCED_CUR, m->synced_cur);
 	rc = put(ix, "M", 1, &b);
 	buf_free(&b);
 	return rc;

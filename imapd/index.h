@@ -58,6 +58,14 @@ struct index_meta {
 	uint64_t	 highestmodseq;
 	uint64_t	 expunged_floor;	/* expunges to it forgotten */
 	uint32_t	 recentuid;	/* first UID no session claimed */
+	/*
+	 * The mtimes (ns) of new/ and cur/ when a rescan last found them
+	 * settled (older than the second before it), or 0: while both are
+	 * still these, the messages here are the directory's, and a fresh
+	 * open need not read it (mailbox.c).
+	 */
+	uint64_t	 synced_new;
+	uint64_t	 synced_cur;
 };
 
 /*

@@ -10,7 +10,8 @@ TESTS += tests/unit/test-imap-parser
 
 check_PROGRAMS += tests/unit/test-imap-mailbox
 tests_unit_test_imap_mailbox_SOURCES = tests/unit/test-imap-mailbox.c \
-	imapd/mailbox.c imapd/mailbox.h imapd/message.c imapd/folders.c \
+	imapd/mailbox.c imapd/rescan.c imapd/mailbox.h imapd/message.c \
+	imapd/folders.c \
 	imapd/index.c imapd/index.h
 tests_unit_test_imap_mailbox_SOURCES += imapd/expunged.c
 tests_unit_test_imap_mailbox_LDADD = $(SM_LIBS)
@@ -25,7 +26,8 @@ imapd_imapd_SOURCES = imapd/imapd.c imapd/imapd.h imapd/parent.c \
 	imapd/sortkey.c imapd/thread.c imapd/sort.h \
 	imapd/flags.c \
 	imapd/cmd-list.c imapd/cmd-append.c imapd/quota.c \
-	imapd/parser.c imapd/seqset.c imapd/parser.h imapd/mailbox.c imapd/mailbox.h \
+	imapd/parser.c imapd/seqset.c imapd/parser.h imapd/mailbox.c \
+	imapd/rescan.c imapd/mailbox.h \
 	imapd/message.c imapd/folders.c \
 	imapd/index.c imapd/index.h
 imapd_imapd_SOURCES += imapd/expunged.c imapd/qresync.c imapd/qresync.h \
@@ -54,7 +56,8 @@ TESTS += tests/unit/test-imap-thread
 
 check_PROGRAMS += tests/unit/test-imap-expunged
 tests_unit_test_imap_expunged_SOURCES = tests/unit/test-imap-expunged.c \
-	imapd/mailbox.c imapd/mailbox.h imapd/message.c imapd/folders.c \
+	imapd/mailbox.c imapd/rescan.c imapd/mailbox.h imapd/message.c \
+	imapd/folders.c \
 	imapd/index.c imapd/index.h imapd/expunged.c
 tests_unit_test_imap_expunged_LDADD = $(SM_LIBS)
 TESTS += tests/unit/test-imap-expunged

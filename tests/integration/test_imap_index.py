@@ -213,6 +213,71 @@ class IndexTest(unittest.TestCase):
             out = a.ok("NOOP")
             self.assertIn("* %d EXISTS" % (before + n + 1), out)
 
+    def settle(self, box):
+        """Let box's directories settle (mtimes older than the second
+        before), have a session rescan it then, and end the user process
+        cleanly, so the next open starts from the index on disk."""
+        time.sleep(2.2)
+        a = self.session()
+        a.ok("SELECT %s" % box)
+        a.ok("CLOSE")
+        pid = self.user_pid()
+        a.close()
+        self.sessions.remove(a)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 20
+        while os.path.exists("/proc/%d" % pid) and time.time() < deadline:
+            time.sleep(0.05)
+
+    def dirs_read_by_select(self, box):
+        """SELECT box in a new user process under strace: the directories
+        it read (getdents64), and the SELECT's answer."""
+        s = self.session()
+        out = os.path.join(self.inst.path("log"), "strace-%s.txt" % box)
+        st = subprocess.Popen(["strace", "-y", "-e", "trace=getdents64",
+                               "-o", out, "-p", str(self.user_pid())],
+                              stderr=subprocess.PIPE)
+        st.stderr.readline()            # "Process N attached"
+        answer = s.ok("SELECT %s" % box)
+        st.send_signal(signal.SIGINT)
+        st.wait(20)
+        with open(out) as f:
+            return re.findall(r"getdents64\(\d+<([^>]*)>", f.read()), answer
+
+    def test_a_fresh_open_of_a_settled_folder_reads_no_directory(self):
+        a = self.session()
+        box = self.folder(a)
+        for n in range(20):
+            self.append(a, box, n)
+        a.close()
+        self.sessions.remove(a)
+        self.settle(box)
+        read, answer = self.dirs_read_by_select(box)
+        self.assertEqual(read, [])
+        self.assertIn("* 20 EXISTS", answer)
+
+    def test_a_change_made_while_no_process_had_the_folder_is_seen(self):
+        a = self.session()
+        box = self.folder(a)
+        for n in range(3):
+            self.append(a, box, n)
+        a.close()
+        self.sessions.remove(a)
+        self.settle(box)
+        # another Maildir tool flags one message and removes another
+        cur = os.path.join(self.inst.maildir(USER), "." + box, "cur")
+        names = sorted(os.listdir(cur))
+        os.rename(os.path.join(cur, names[0]),
+                  os.path.join(cur, names[0].split(":2,")[0] + ":2,F"))
+        os.unlink(os.path.join(cur, names[1]))
+        time.sleep(2.2)                 # settled again, but not as indexed
+        read, answer = self.dirs_read_by_select(box)
+        self.assertTrue(any(p.endswith("/cur") for p in read), read)
+        self.assertIn("* 2 EXISTS", answer)
+        b = self.sessions[-1]
+        flags = " ".join(b.ok("FETCH 1:* (FLAGS)"))
+        self.assertIn("\\Flagged", flags)
+
 
 if __name__ == "__main__":
     unittest.main()
