@@ -347,8 +347,7 @@ index_put(struct mbox_index *ix, const struct imsg *m)
 int
 index_del(struct mbox_index *ix, uint32_t uid)
 {
-	static const char kinds[] = { IDX_CACHE_ENVELOPE, IDX_CACHE_BODY,
-	    IDX_CACHE_BODYSTRUCTURE };
+	static const char kinds[] = IDX_CACHE_KINDS;
 	unsigned char	 k[5];
 	DBT		 key;
 	size_t		 i;

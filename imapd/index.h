@@ -99,11 +99,16 @@ int	 index_load_expunged(struct mbox_index *,
 /*
  * Cached ENVELOPE, BODY and BODYSTRUCTURE live in records of their own
  * (key: UID and one of these letters), read only when a FETCH asks, so a
- * folder's messages in memory stay small.
+ * folder's messages in memory stay small; so does the header block
+ * (through its empty line, CRLF) that SEARCH and header FETCHes read,
+ * so a large folder is searched from the index instead of its files.
  */
 #define IDX_CACHE_ENVELOPE	'E'
 #define IDX_CACHE_BODY		'B'
 #define IDX_CACHE_BODYSTRUCTURE	'S'
+#define IDX_CACHE_HEADER	'H'
+#define IDX_CACHE_KINDS		{ IDX_CACHE_ENVELOPE, IDX_CACHE_BODY, \
+				  IDX_CACHE_BODYSTRUCTURE, IDX_CACHE_HEADER }
 
 int	 index_get_cache(struct mbox_index *, uint32_t, int, struct buf *);
 int	 index_put_cache(struct mbox_index *, uint32_t, int, const char *);

@@ -38,6 +38,7 @@
 #include "xmalloc.h"
 
 #define HDR_CACHE_MAX	(4UL * 1024 * 1024)
+#define HDR_INDEX_MAX	(64 * 1024)
 
 static ssize_t
 keyword_find(const struct mbox *mb, const char *k, size_t len)
@@ -255,8 +256,7 @@ mbox_append(struct mbox *mb, const void *data, size_t len, uint32_t flags,
 static void
 copy_caches(struct mbox *src, uint32_t suid, struct mbox *dst, uint32_t duid)
 {
-	static const char kinds[] = { IDX_CACHE_ENVELOPE, IDX_CACHE_BODY,
-	    IDX_CACHE_BODYSTRUCTURE };
+	static const char kinds[] = IDX_CACHE_KINDS;
 	struct buf	 b;
 	size_t		 i;
 
@@ -374,7 +374,9 @@ mbox_read(struct mbox *mb, const struct imsg *m, const struct buf **out)
 /*
  * Only the header of m (through its empty line), CRLF, into out.  Headers
  * are kept in memory up to HDR_CACHE_MAX bytes per folder, as SEARCH
- * and header FETCHes come back to them; a Maildir file never changes.
+ * and header FETCHes come back to them, and in the index (up to
+ * HDR_INDEX_MAX bytes each, without NUL), for the next process and the
+ * messages beyond the memory's share; a Maildir file never changes.
  */
 int
 mbox_read_header(struct mbox *mb, struct imsg *m, struct buf *out)
@@ -389,8 +391,15 @@ mbox_read_header(struct mbox *mb, struct imsg *m, struct buf *out)
 		    mb->cache.len;
 		if (buf_add(out, mb->cache.data, len) == -1)
 			return -1;
-	} else if (read_crlf(mb, m, out, 1) == -1)
-		return -1;
+	} else if (index_get_cache(mb->ix, m->uid, IDX_CACHE_HEADER, out) ==
+	    -1) {
+		if (read_crlf(mb, m, out, 1) == -1)
+			return -1;
+		if (out->len <= HDR_INDEX_MAX && out->len > 0 &&
+		    memchr(out->data, '\0', out->len) == NULL)
+			index_put_cache(mb->ix, m->uid, IDX_CACHE_HEADER,
+			    buf_cstr(out));
+	}
 	if (mb->hdr_bytes + out->len <= HDR_CACHE_MAX) {
 		m->hdr = xmalloc(out->len + 1);
 		memcpy(m->hdr, out->data, out->len);

@@ -229,6 +229,41 @@ class IndexTest(unittest.TestCase):
         while os.path.exists("/proc/%d" % pid) and time.time() < deadline:
             time.sleep(0.05)
 
+    def traced(self, calls, box, *commands):
+        """SELECT box in a new user process, then commands, under strace
+        -e trace=calls: the paths its calls named, and the answers."""
+        s = self.session()
+        out = os.path.join(self.inst.path("log"), "strace-%s-%s.txt"
+                           % (box, time.monotonic()))
+        st = subprocess.Popen(["strace", "-y", "-e", "trace=" + calls,
+                               "-o", out, "-p", str(self.user_pid())],
+                              stderr=subprocess.PIPE)
+        st.stderr.readline()            # "Process N attached"
+        answers = [s.ok("SELECT %s" % box)]
+        answers += [s.ok(c) for c in commands]
+        st.send_signal(signal.SIGINT)
+        st.wait(20)
+        with open(out) as f:
+            return f.read(), answers
+
+    def test_a_search_in_a_fresh_process_reads_headers_from_the_index(self):
+        a = self.session()
+        box = self.folder(a)
+        for n in range(10):
+            self.append(a, box, n)
+        a.ok("SELECT %s" % box)
+        first = a.ok("UID SEARCH SUBJECT \"index 7\"")
+        a.close()
+        self.sessions.remove(a)
+        self.settle(box)
+        trace, answers = self.traced("openat", box,
+                                     "UID SEARCH SUBJECT \"index 7\"",
+                                     "UID SEARCH HEADER Subject index")
+        self.assertEqual(answers[1], first)
+        self.assertIn(" ".join(str(u) for u in range(1, 11)),
+                      " ".join(answers[2]))
+        self.assertNotIn("/cur/", trace)
+
     def dirs_read_by_select(self, box):
         """SELECT box in a new user process under strace: the directories
         it read (getdents64), and the SELECT's answer."""
