@@ -10,6 +10,8 @@
  * treated as expunged by someone else.  Directory mtimes decide when to
  * rescan; a change within the last two seconds keeps the folder "dirty"
  * because mtime granularity could hide a second change in the same tick.
+ * Our own changes to cur/ move its mtime without a rescan when the folder
+ * was in step just before (rescan.c, mbox_own_begin).
  *
  * Runs in the per-user imapd process (vmail, chrooted to the user's mail
  * directory); every name from a client passes mbox_name_valid() first.
@@ -149,6 +151,15 @@ load_cb(struct imsg *m, void *arg)
 		imsg_free(m);
 		return 0;
 	}
+	/*
+	 * Where a settled rescan left it (the index keeps no file name): in
+	 * cur/ under its base and flags, in the order the Maildir spec
+	 * gives them (a fresh open that trusts the index, mbox_synced(),
+	 * reads no directory).  A file that is not there fails to open,
+	 * which forces a rescan.
+	 */
+	if (m->fname == NULL && m->base != NULL)
+		m->fname = mbox_cur_name(m->base, m->flags & IMSG_SYSFLAGS);
 	mbox_msgs_append(mb, m);
 	mbox_keywords_add(mb, m->keywords, NULL, 0);
 	return 0;

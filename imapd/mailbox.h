@@ -87,6 +87,8 @@ void	 mbox_release_idle(void);
 void	 mbox_checkpoint(void);
 int	 mbox_sync(struct mbox *);
 int	 mbox_synced(struct mbox *);
+int	 mbox_own_begin(struct mbox *);
+void	 mbox_own_end(struct mbox *, int);
 struct imsg *mbox_find_uid(const struct mbox *, uint32_t);
 size_t	 mbox_uid_pos(const struct mbox *, uint32_t);
 int	 mbox_store(struct mbox *, struct imsg *, uint32_t, const char *);

@@ -107,19 +107,21 @@ mbox_store(struct mbox *mb, struct imsg *m, uint32_t flags,
     const char *keywords)
 {
 	char	*nf;
-	int	 kwchanged;
+	int	 kwchanged, insync;
 
 	flags &= IMSG_SYSFLAGS;
 	kwchanged = (keywords == NULL) != (m->keywords == NULL) ||
 	    (keywords != NULL && strcmp(keywords, m->keywords) != 0);
 	if (flags != m->flags) {
 		nf = mbox_cur_name(m->base, flags);
+		insync = mbox_own_begin(mb);
 		if (renameat(mb->md.cur, mbox_msg_file(m), mb->md.cur,
 		    nf + 4) == -1) {
 			free(nf);
 			mb->force_scan = 1;
 			return -1;
 		}
+		mbox_own_end(mb, insync);
 		free(m->fname);
 		m->fname = nf;
 		m->flags = flags;
@@ -167,16 +169,21 @@ mbox_expunge_msg(struct mbox *mb, uint32_t uid)
 	size_t		 i = mbox_uid_pos(mb, uid);
 	struct imsg	*m;
 	off_t		 size;
+	int		 insync;
 
 	if (i >= mb->n || mb->msgs[i]->uid != uid)
 		return -1;
 	m = mb->msgs[i];
 	size = file_size(mb->md.cur, mbox_msg_file(m));
+	insync = mbox_own_begin(mb);
 	if (unlinkat(mb->md.cur, mbox_msg_file(m), 0) == -1) {
 		if (errno != ENOENT)
 			log_warn("unlink %s/%s", mb->name, m->fname);
-	} else if (size >= 0)
-		quota_note(mb, -size, -1);
+	} else {
+		mbox_own_end(mb, insync);
+		if (size >= 0)
+			quota_note(mb, -size, -1);
+	}
 	index_del(mb->ix, uid);
 	memmove(&mb->msgs[i], &mb->msgs[i + 1],
 	    (mb->n - i - 1) * sizeof(*mb->msgs));
@@ -218,8 +225,12 @@ deliver(struct mbox *mb, const void *data, size_t len, uint32_t flags,
     int64_t date, char *name, size_t namelen)
 {
 	struct md_src	 src = { NULL, data, len, -1, (time_t)date };
+	int		 insync = mbox_own_begin(mb);
 
-	return md_store_cur(&mb->md, &src, flags, NULL, name, namelen);
+	if (md_store_cur(&mb->md, &src, flags, NULL, name, namelen) == -1)
+		return -1;
+	mbox_own_end(mb, insync);
+	return 0;
 }
 
 int
@@ -277,12 +288,15 @@ mbox_copy(struct mbox *src, const struct imsg *sm, struct mbox *dst,
 	char		 name[MD_NAME_MAX];
 	off_t		 fsize;
 
+	int		 insync = mbox_own_begin(dst);
+
 	/* a hard link costs nothing; fall back to copying the bytes */
 	if (md_link_cur(&src->md, mbox_msg_file(sm), &dst->md, sm->flags,
-	    NULL, name, sizeof(name)) == -1 &&
-	    (mbox_read(src, sm, &data) == -1 ||
+	    NULL, name, sizeof(name)) == 0)
+		mbox_own_end(dst, insync);
+	else if (mbox_read(src, sm, &data) == -1 ||
 	    deliver(dst, data->data, data->len, sm->flags, sm->internaldate,
-	    name, sizeof(name)) == -1))
+	    name, sizeof(name)) == -1)
 		return -1;
 	if ((fsize = file_size(dst->md.cur, name)) >= 0)
 		quota_note(dst, fsize, 1);

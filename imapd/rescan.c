@@ -281,6 +281,32 @@ mbox_synced(struct mbox *mb)
 	    mb->mt_new.tv_sec < now - 1 && mb->mt_cur.tv_sec < now - 1;
 }
 
+/*
+ * A change of our own to cur/ (a flag rename, a file stored, linked or
+ * expunged) between mbox_own_begin() and mbox_own_end(): when the folder
+ * was in step with cur/ just before it (cur/'s mtime the one the last
+ * sync took, no rescan pending), the mtime it leaves is ours, and the
+ * next sync need not read cur/ for it.  Only this user's imapd process
+ * writes cur/ (mda writes new/, where every change is still seen); a
+ * change another program made to cur/ in the same clock tick as one of
+ * ours, after the check, is seen with the next change after it.
+ */
+int
+mbox_own_begin(struct mbox *mb)
+{
+	struct timespec	 t;
+
+	return !mb->force_scan && dir_mtime(mb->md.cur, &t) == 0 &&
+	    ts_eq(&t, &mb->mt_cur);
+}
+
+void
+mbox_own_end(struct mbox *mb, int insync)
+{
+	if (insync && dir_mtime(mb->md.cur, &mb->mt_cur) == -1)
+		mb->force_scan = 1;
+}
+
 static void
 rescan(struct mbox *mb)
 {

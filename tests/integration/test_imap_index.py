@@ -264,6 +264,29 @@ class IndexTest(unittest.TestCase):
                       " ".join(answers[2]))
         self.assertNotIn("/cur/", trace)
 
+    def test_our_own_flag_changes_do_not_make_the_folder_read_again(self):
+        a = self.session()
+        box = self.folder(a)
+        for n in range(10):
+            self.append(a, box, n)
+        a.close()
+        self.sessions.remove(a)
+        self.settle(box)
+        trace, answers = self.traced(
+            "getdents64", box, "UID STORE 1 +FLAGS (\\Flagged)",
+            "UID STORE 2 +FLAGS (\\Seen)", "UID STORE 1 -FLAGS (\\Flagged)",
+            "EXPUNGE", "NOOP", "UID FETCH 1:3 (FLAGS)")
+        self.assertNotIn("getdents64", trace)
+        self.assertIn("\\Seen", " ".join(answers[-1]))
+        # another program's change to cur/ after ours is still seen
+        time.sleep(0.1)
+        cur = os.path.join(self.inst.maildir(USER), "." + box, "cur")
+        name = [n for n in sorted(os.listdir(cur)) if n.endswith(":2,")][0]
+        os.rename(os.path.join(cur, name), os.path.join(cur, name + "D"))
+        s = self.sessions[-1]
+        out = " ".join(s.ok("NOOP"))
+        self.assertIn("\\Draft", out)
+
     def dirs_read_by_select(self, box):
         """SELECT box in a new user process under strace: the directories
         it read (getdents64), and the SELECT's answer."""
@@ -290,6 +313,13 @@ class IndexTest(unittest.TestCase):
         read, answer = self.dirs_read_by_select(box)
         self.assertEqual(read, [])
         self.assertIn("* 20 EXISTS", answer)
+        # and every message is where the index says: read, flag, expunge
+        s = self.sessions[-1]
+        body = " ".join(s.ok("UID FETCH 5 (BODY[])"))
+        self.assertIn("Subject: index 4", body)
+        s.ok("UID STORE 6 +FLAGS (\\Deleted)")
+        s.ok("EXPUNGE")
+        self.assertIn("* 19 EXISTS", " ".join(s.ok("SELECT %s" % box)))
 
     def test_a_change_made_while_no_process_had_the_folder_is_seen(self):
         a = self.session()
