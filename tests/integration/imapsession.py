@@ -10,7 +10,10 @@ _extensions), where imaplib would hide what is checked:
   byte, send() and response() for what is no tagged command (IDLE);
 * lit(), a non-synchronising literal (LITERAL+) or literal8;
 * start_imapd(), imapd started with user processes that linger a few
-  seconds after their last session.
+  seconds after their last session;
+* ImapCase, a test class with one instance, one user (USER, PW) and
+  imapd for all its tests, sessions closed after each test, and folders
+  of fresh names (FOLDER plus a number).
 
     s = ImapSession(inst, "bob@example.test", "pw")
     s.ok("CREATE box")
@@ -23,6 +26,10 @@ _extensions), where imaplib would hide what is checked:
 import os
 import re
 import socket
+import tempfile
+import unittest
+
+from harness import Instance
 
 # a response line that ends in a literal's length: {n} or literal8's ~{n}
 LITERAL = re.compile(rb"~?\{(\d+)\}\r\n$")
@@ -128,3 +135,41 @@ def start_imapd(inst, linger):
         inst.start("imapd")
     finally:
         del os.environ["SEALMAIL_IMAPD_LINGER"]
+
+
+class ImapCase(unittest.TestCase):
+    USER = "ida@example.test"
+    PW = "imap-case-pw"
+    LINGER = 2          # seconds a user process stays after its last session
+    FOLDER = "F"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = Instance(prefix=tempfile.mkdtemp(prefix="sm-imapcase-",
+                                                    dir="/tmp"))
+        cls.inst.add_user(cls.USER, cls.PW)
+        start_imapd(cls.inst, linger=cls.LINGER)
+        cls.nbox = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.close()
+
+    def setUp(self):
+        self.sessions = []
+
+    def tearDown(self):
+        for s in self.sessions:
+            s.close()
+
+    def session(self):
+        s = ImapSession(self.inst, self.USER, self.PW)
+        self.sessions.append(s)
+        return s
+
+    def new_folder(self, s):
+        """CREATE a folder of a name not used before in this class."""
+        type(self).nbox += 1
+        name = "%s%d" % (self.FOLDER, type(self).nbox)
+        s.ok("CREATE %s" % name)
+        return name

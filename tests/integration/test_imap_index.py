@@ -19,12 +19,11 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import unittest
 
-from harness import Instance, binary, descendants, proc_info
-from imapsession import ImapSession, start_imapd
+from harness import binary, descendants, proc_info
+from imapsession import ImapCase, start_imapd
 
 USER = "ida@example.test"
 PW = "ind3x-pw"
@@ -53,37 +52,13 @@ def appenduid(tagged):
     return int(m.group(1)), int(m.group(2))
 
 
-class IndexTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance(prefix=tempfile.mkdtemp(prefix="sm-imapindex-",
-                                                    dir="/tmp"))
-        cls.inst.add_user(USER, PW)
-        start_imapd(cls.inst, linger=30)
-        cls.box = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
-
-    def setUp(self):
-        self.sessions = []
-
-    def tearDown(self):
-        for s in self.sessions:
-            s.close()
-
-    def session(self):
-        s = ImapSession(self.inst, USER, PW)
-        self.sessions.append(s)
-        return s
+class IndexTest(ImapCase):
+    USER, PW = USER, PW
+    LINGER = 30
+    FOLDER = "I"
 
     def folder(self, s):
-        IndexTest.box += 1
-        name = "I%d" % IndexTest.box
-        s.ok("CREATE %s" % name)
-        return name
+        return self.new_folder(s)
 
     def append(self, s, box, n):
         untagged, tagged = s.cmd("APPEND %s" % box, msg(n))
@@ -265,13 +240,7 @@ class IndexTest(unittest.TestCase):
         self.assertNotIn("/cur/", trace)
 
     def test_our_own_flag_changes_do_not_make_the_folder_read_again(self):
-        a = self.session()
-        box = self.folder(a)
-        for n in range(10):
-            self.append(a, box, n)
-        a.close()
-        self.sessions.remove(a)
-        self.settle(box)
+        box = self.settled_folder(10)
         trace, answers = self.traced(
             "getdents64", box, "UID STORE 1 +FLAGS (\\Flagged)",
             "UID STORE 2 +FLAGS (\\Seen)", "UID STORE 1 -FLAGS (\\Flagged)",
@@ -302,14 +271,19 @@ class IndexTest(unittest.TestCase):
         with open(out) as f:
             return re.findall(r"getdents64\(\d+<([^>]*)>", f.read()), answer
 
-    def test_a_fresh_open_of_a_settled_folder_reads_no_directory(self):
+    def settled_folder(self, nmsgs):
+        """A new folder of nmsgs messages, settled (see settle())."""
         a = self.session()
         box = self.folder(a)
-        for n in range(20):
+        for n in range(nmsgs):
             self.append(a, box, n)
         a.close()
         self.sessions.remove(a)
         self.settle(box)
+        return box
+
+    def test_a_fresh_open_of_a_settled_folder_reads_no_directory(self):
+        box = self.settled_folder(20)
         read, answer = self.dirs_read_by_select(box)
         self.assertEqual(read, [])
         self.assertIn("* 20 EXISTS", answer)
@@ -322,13 +296,7 @@ class IndexTest(unittest.TestCase):
         self.assertIn("* 19 EXISTS", " ".join(s.ok("SELECT %s" % box)))
 
     def test_a_change_made_while_no_process_had_the_folder_is_seen(self):
-        a = self.session()
-        box = self.folder(a)
-        for n in range(3):
-            self.append(a, box, n)
-        a.close()
-        self.sessions.remove(a)
-        self.settle(box)
+        box = self.settled_folder(3)
         # another Maildir tool flags one message and removes another
         cur = os.path.join(self.inst.maildir(USER), "." + box, "cur")
         names = sorted(os.listdir(cur))

@@ -8,12 +8,10 @@ and PERMANENTFLAGS before any FETCH shows them, in every session.
 """
 
 import re
-import tempfile
 import time
 import unittest
 
-from harness import Instance
-from imapsession import ImapSession, start_imapd
+from imapsession import ImapCase
 
 USER = "rita@example.test"
 PW = "r3cent-pw"
@@ -55,37 +53,13 @@ def flags_list(lines):
     return fl[-1][9:-1].lower().split() if fl else None
 
 
-class RecentTest(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.inst = Instance(prefix=tempfile.mkdtemp(prefix="sm-imaprecent-",
-                                                    dir="/tmp"))
-        cls.inst.add_user(USER, PW)
-        # the user process leaves 2 idle seconds after its last session
-        start_imapd(cls.inst, linger=2)
-        cls.box = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.inst.close()
-
-    def setUp(self):
-        self.sessions = []
-
-    def tearDown(self):
-        for s in self.sessions:
-            s.close()
-
-    def session(self):
-        s = ImapSession(self.inst, USER, PW)
-        self.sessions.append(s)
-        return s
+class RecentTest(ImapCase):
+    USER, PW = USER, PW
+    LINGER = 2      # the user process leaves 2 idle seconds after the last
+    FOLDER = "R"
 
     def folder(self, s, nmsgs=0):
-        RecentTest.box += 1
-        name = "R%d" % RecentTest.box
-        s.ok("CREATE %s" % name)
+        name = self.new_folder(s)
         for _ in range(nmsgs):
             s.ok("APPEND %s" % name, MSG)
         return name
