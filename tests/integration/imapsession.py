@@ -9,6 +9,7 @@ _extensions), where imaplib would hide what is checked:
   cmd() and ok() as text for most tests, raw() and raw_ok() byte for
   byte, send() and response() for what is no tagged command (IDLE);
 * lit(), a non-synchronising literal (LITERAL+) or literal8;
+* status(), a number of a STATUS response;
 * start_imapd(), imapd started with user processes that linger a few
   seconds after their last session;
 * ImapCase, a test class with one instance, one user (USER, PW) and
@@ -125,6 +126,15 @@ class ImapSession:
             pass
         self.f.close()
         self.sock.close()
+
+
+def status(lines, item):
+    """The number item has in the "* STATUS" response among lines."""
+    for ln in lines:
+        m = re.search(r"\b%s (\d+)" % item, ln)
+        if ln.startswith("* STATUS") and m:
+            return int(m.group(1))
+    return None
 
 
 def start_imapd(inst, linger):

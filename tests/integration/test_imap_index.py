@@ -23,7 +23,7 @@ import time
 import unittest
 
 from harness import binary, descendants, proc_info
-from imapsession import ImapCase, start_imapd
+from imapsession import ImapCase, status, start_imapd
 
 USER = "ida@example.test"
 PW = "ind3x-pw"
@@ -36,14 +36,6 @@ def msg(n):
             b"Message-ID: <index.%d@example.test>\r\n"
             b"\r\n"
             b"body %d\r\n" % (n, n, n))
-
-
-def status(lines, item):
-    for ln in lines:
-        m = re.search(r"\b%s (\d+)" % item, ln)
-        if ln.startswith("* STATUS") and m:
-            return int(m.group(1))
-    return None
 
 
 def appenduid(tagged):

@@ -11,7 +11,7 @@ import re
 import time
 import unittest
 
-from imapsession import ImapCase
+from imapsession import ImapCase, status
 
 USER = "rita@example.test"
 PW = "r3cent-pw"
@@ -28,14 +28,6 @@ def count(lines, what):
     for ln in lines:
         m = re.match(r"\* (\d+) %s$" % what, ln)
         if m:
-            return int(m.group(1))
-    return None
-
-
-def status(lines, item):
-    for ln in lines:
-        m = re.search(r"\b%s (\d+)" % item, ln)
-        if ln.startswith("* STATUS") and m:
             return int(m.group(1))
     return None
 
