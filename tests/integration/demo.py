@@ -27,7 +27,7 @@ import sys
 import time
 from email.message import EmailMessage
 
-from fixtures import role_pid
+from fixtures import role_pids
 from harness import DAEMONS, Instance, wait_for
 
 PORTS = {"smtp": 2525, "submission": 5870, "submissions": 4650,
@@ -215,16 +215,18 @@ def show_healing(inst, running):
         if daemon not in running:
             continue
         parent = inst.pid(daemon)
-        old = role_pid(parent, role)
-        if old is None:
+        before = role_pids(parent, role)   # mda runs several mda.lmtp
+        if not before:
             continue
+        old = before[0]
         t0 = time.time()
         os.kill(old, signal.SIGKILL)
         def replaced():
             if gone(parent):
                 raise RuntimeError(daemon + " stopped")
-            p = role_pid(parent, role)
-            return p if p and p != old else None
+            now = role_pids(parent, role)
+            new = [p for p in now if p not in before]
+            return new[0] if new and len(now) == len(before) else None
         try:
             new = wait_for(replaced, 10, role)
             say("killed %-15s pid %-6d -> restarted as pid %d in %d ms"

@@ -324,6 +324,19 @@ def role_pid(parent, role):
     return None
 
 
+def role_pids(parent, role):
+    """The pids of every process called role below parent (mda runs
+    [mda] lmtp_processes of mda.lmtp)."""
+    out = []
+    for pid in descendants(parent):
+        try:
+            if proc_info(pid)[0] == role:
+                out.append(pid)
+        except OSError:
+            pass        # gone meanwhile
+    return out
+
+
 def settled_roles(parent, names, timeout=10.0):
     """[(pid, comm, uids, root)] of parent's descendants once every role
     in names runs and none of them is root any more (a child is root

@@ -8,9 +8,9 @@ import json
 import os
 import socket
 
-from fixtures import InstanceCase, holdings, proc_info, \
-    role_pid as process_named
-from harness import descendants, wait_for
+from fixtures import InstanceCase, holdings, role_pid as process_named, \
+    role_pids as process_pids
+from harness import wait_for
 
 BOB = "bob@example.test"
 CAROL = "carol@example.test"
@@ -119,14 +119,7 @@ def role_pid(inst, role="mda.lmtp"):
 def role_pids(inst, role="mda.lmtp"):
     """Every process called role below mda ([mda] lmtp_processes of
     mda.lmtp)."""
-    out = []
-    for pid in descendants(inst.pid("mda")):
-        try:
-            if proc_info(pid)[0] == role:
-                out.append(pid)
-        except OSError:
-            pass        # gone meanwhile
-    return out
+    return process_pids(inst.pid("mda"), role)
 
 
 def kill_roles(inst, sig=9):
