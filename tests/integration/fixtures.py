@@ -314,14 +314,9 @@ def holdings(pid, dirs, allowed=()):
 
 
 def role_pid(parent, role):
-    """The pid of the process called role below parent, or None."""
-    for pid in descendants(parent):
-        try:
-            if proc_info(pid)[0] == role:
-                return pid
-        except OSError:
-            pass        # gone meanwhile
-    return None
+    """The pid of a process called role below parent, or None."""
+    pids = role_pids(parent, role)
+    return pids[0] if pids else None
 
 
 def role_pids(parent, role):

@@ -15,7 +15,6 @@ process).  Then:
 The load is bounded in count and time and stops by itself.
 """
 
-import email
 import imaplib
 import os
 import re
@@ -26,7 +25,8 @@ import threading
 import time
 import unittest
 
-from harness import Instance, descendants, proc_info, sanitized, wait_for
+from fixtures import role_pids
+from harness import Instance, sanitized, wait_for
 
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
@@ -146,17 +146,6 @@ class Load:
         self.stop.set()
         for t in self.threads:
             t.join(30)
-
-
-def role_pids(parent, role):
-    out = []
-    for pid in descendants(parent):
-        try:
-            if proc_info(pid)[0] == role:
-                out.append(pid)
-        except OSError:
-            pass
-    return out
 
 
 class Probe:
