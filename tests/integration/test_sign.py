@@ -28,7 +28,7 @@ import unittest
 
 import dkim
 
-from demo import role_pid
+from fixtures import role_pid
 from harness import BUILDDIR, DOMAIN, Instance, wait_for
 from kstools import (IPC_ERR, IPC_KS_GETKEYS, IPC_KS_KEYS, IPC_KS_SIGN,
                      IPC_KS_SIGNATURE, dns_records, dnsfunc, f_data, f_str,
