@@ -122,20 +122,12 @@ quarantine_keep(const struct sm_config *cfg, const struct mda_rcpt *r,
  * the record is unusable), 0 when it must be delivered.
  */
 static int
-deliver_recorded(const struct sm_config *cfg, const struct mda_rcpt *r,
-    const char *qid, struct mda_status *st)
+deliver_recorded(const struct mda_rcpt *r, int ufd, const char *qid,
+    struct mda_status *st)
 {
-	int	 ufd, unsafe, res;
+	int	 unsafe, res;
 
-	if ((ufd = md_user_open(cfg->mail_root, r->user, 0)) == -1) {
-		if (errno == ENOENT)
-			return 0;	/* no mail ever: no record */
-		log_warn("id=%s user=<%s> mail directory", qid, r->user);
-		status_set(st, 451, "4.3.0 mailbox not available");
-		return 1;
-	}
 	res = rec_check(ufd, qid, &unsafe);
-	close(ufd);
 	if (res == 0)
 		return 0;
 	if (res == -1) {
@@ -209,17 +201,19 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 	int	 content = msg, stripped = -1, ufd = -1, lockfd = -1;
 	int	 unsafe, res;
 
+	buf_init(&prefix, 0);
+	memset(&sr, 0, sizeof(sr));
 	if (qid != NULL) {
-		if ((lockfd = rec_lock(cfg->mail_root, r->user, qid)) == -1) {
-			log_warn("id=%s user=<%s> delivery record lock", qid,
+		/* one walk to the user's directory: lock, record, delivery */
+		if ((ufd = md_user_open(cfg->mail_root, r->user, 1)) == -1 ||
+		    (lockfd = rec_lock(ufd, qid)) == -1) {
+			log_warn("id=%s user=<%s> delivery record", qid,
 			    r->user);
 			status_set(st, 451, "4.3.0 mailbox not available");
-			return;
+			goto out;
 		}
-		if (deliver_recorded(cfg, r, qid, st)) {
-			close(lockfd);
-			return;
-		}
+		if (deliver_recorded(r, ufd, qid, st))
+			goto out;
 	}
 	unsafe = class == MDA_UNSAFE;
 	where = unsafe ? "Unsafe" : "INBOX";
@@ -228,15 +222,14 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 		    r->rcpt);
 		log_info("id=%s user=<%s> class=unsafe refused: no unsafe "
 		    "mailbox", id, r->user);
-		return;
+		goto out;
 	}
-	buf_init(&prefix, 0);
-	memset(&sr, 0, sizeof(sr));
 	if (fstat(msg, &sb) == -1) {
 		status_set(st, 451, "4.3.0 cannot read the message");
 		goto out;
 	}
-	if ((ufd = md_user_open(cfg->mail_root, r->user, 1)) == -1)
+	if (ufd == -1 &&
+	    (ufd = md_user_open(cfg->mail_root, r->user, 1)) == -1)
 		goto unavailable;
 	if (over_quota(r, ufd, sb.st_size)) {
 		status_set(st, 552, "5.2.2 <%s> mailbox full", r->rcpt);

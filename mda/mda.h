@@ -65,7 +65,7 @@ int	 mda_class_parse(const char *);
 const char *mda_class_name(enum mda_class);
 
 /* record.c */
-int	 rec_lock(const char *, const char *, const char *);
+int	 rec_lock(int, const char *);
 int	 rec_check(int, const char *, int *);
 int	 rec_store(int, const char *, const struct md_folder *, int,
 	    const struct buf *, int, const char *, char *, size_t);

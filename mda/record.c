@@ -86,26 +86,19 @@
 #define REC_STALE_AGE	(24 * 60 * 60)	/* tmp files, lone messages */
 
 /*
- * Hold the delivery of id to user against every other process
- * delivering it (see the header comment); it ends when the descriptor
- * returned is closed.  -1 with errno set: the delivery must not go on.
+ * Hold the delivery of id to the user whose directory is ufd against
+ * every other process delivering it (see the header comment); it ends
+ * when the descriptor returned is closed.  -1 with errno set: the delivery must not go on.
  */
 int
-rec_lock(const char *mail_root, const char *user, const char *id)
+rec_lock(int ufd, const char *id)
 {
 	struct flock	 fl;
 	uint32_t	 h = 2166136261u;	/* FNV-1a */
-	int		 ufd, rfd, lfd, saved;
+	int		 rfd, lfd, saved;
 
-	if ((ufd = md_user_open(mail_root, user, 1)) == -1)
+	if ((rfd = md_dir_step(ufd, REC_DIR, 1)) == -1)
 		return -1;
-	rfd = md_dir_step(ufd, REC_DIR, 1);
-	saved = errno;
-	close(ufd);
-	if (rfd == -1) {
-		errno = saved;
-		return -1;
-	}
 	lfd = openat(rfd, REC_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	saved = errno;

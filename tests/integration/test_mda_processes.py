@@ -18,7 +18,7 @@ import threading
 import unittest
 
 from harness import Instance, binary, wait_for
-from mdatools import BOB, PLAIN, LMTPClient, MdaCase, dotstuff, new_qid, \
+from mdatools import BOB, CAROL, PLAIN, LMTPClient, MdaCase, dotstuff, new_qid, \
     role_pids
 
 
@@ -91,6 +91,20 @@ class ProcessesTest(MdaCase):
             self.assertEqual(replies, [250, 250])
             self.assertEqual(self.count(BOB), before + 1,
                              "queue ID %s stored twice" % qid)
+
+    def test_refused_unsafe_deliveries_leave_no_descriptor_open(self):
+        self.inst.ctl("user", "set", CAROL, "unsafe_mailbox=no")
+        try:
+            c = self.lmtp()
+            pid = serving_pid(c)
+            before = len(os.listdir("/proc/%d/fd" % pid))
+            for _ in range(20):
+                r = c.send("alice@example.test", [CAROL], PLAIN, "unsafe")
+                self.assertEqual(r[0][0], 550, r)
+            self.assertEqual(len(os.listdir("/proc/%d/fd" % pid)), before)
+            c.close()
+        finally:
+            self.inst.ctl("user", "set", CAROL, "unsafe_mailbox=yes")
 
 
 class OneProcessTest(MdaCase):
