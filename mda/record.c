@@ -21,23 +21,32 @@
  *
  * A delivery (rec_store):
  *	1. write the message (Return-Path, Delivered-To, content) to
- *	   tmp.<uniq>, fsync; rename it to <id>.msg, fsync the directory;
- *	2. write the record to tmp.<uniq>.rec, fsync; rename it to <id>,
- *	   fsync the directory;
+ *	   <id>.msg, fsync it;
+ *	2. write the record to tmp.<uniq>.rec, fsync; rename it to <id>;
+ *	   fsync the directory, which makes both names durable;
  *	3. rename <id>.msg into the Maildir's new/ under the name the
  *	   record gives, fsync new/ and the directory;
  *	4. answer 250.
  * The rename in 3 is the delivery: <id>.msg disappears at the instant
- * the message appears in the Maildir.  So on a retry (rec_check):
+ * the message appears in the Maildir, and it was durably there before
+ * (the fsync in 2), so its absence beside a record means 3 happened.
+ * The record's own rename is what makes it whole: <id> never holds a
+ * partial line.  So on a retry (rec_check):
  *
  *	no <id>, no <id>.msg	never got past 1: deliver afresh
- *	<id>.msg alone		crashed in 2: the record never existed;
+ *	<id>.msg alone		crashed in 1 or 2: the record never
+ *				existed (or its name was not yet durable);
  *				remove <id>.msg and deliver afresh
  *	<id> and <id>.msg	crashed before or during 3: complete it
  *				(rename <id>.msg as the record says), 250
  *	<id> alone		3 happened: the message is (or was: its user
  *				may since have read, moved or deleted it) in
  *				the Maildir; 250, nothing written
+ *
+ * Five fsyncs in all: the message, the record and delivered/ before
+ * the rename in 3, new/ and delivered/ after it; and two renames.  Over
+ * a plain Maildir delivery (message, rename, new/), a record costs its
+ * own file and two fsyncs of delivered/.
  *
  * Every state a crash can leave is one of these four, so no crash makes
  * mda answer 250 for a message that never reached the Maildir (the
@@ -233,7 +242,10 @@ out:
 	return rv;
 }
 
-/* Write the record id (where the message goes) and fsync it. */
+/*
+ * Write the record id (where the message goes): its file fsynced and
+ * renamed into place; the directory is the caller's to fsync.
+ */
 static int
 rec_write(int rfd, const char *id, const char *tmp, int unsafe,
     const char *name)
@@ -252,7 +264,7 @@ rec_write(int rfd, const char *id, const char *tmp, int unsafe,
 		unlinkat(rfd, tmp, 0);
 		goto out;
 	}
-	rv = fsync(rfd);
+	rv = 0;
 out:
 	buf_free(&line);
 	return rv;
@@ -279,23 +291,22 @@ rec_store(int ufd, const char *id, const struct md_folder *f, int unsafe,
 		return -1;
 	snprintf(msg, sizeof(msg), "%s.msg", id);
 	md_uniq(uniq, sizeof(uniq), hostname);
-	snprintf(tmp, sizeof(tmp), "tmp.%s", uniq);
-	/* 1: the message, complete, as <id>.msg */
-	if (md_write(rfd, tmp, &src, &size) == -1)
+	/* 1: the message, complete, as <id>.msg (rec_check removed any) */
+	if (md_write(rfd, msg, &src, &size) == -1)
 		goto fail;
-	if (renameat(rfd, tmp, rfd, msg) == -1) {
-		saved = errno;
-		unlinkat(rfd, tmp, 0);
-		errno = saved;
-		goto fail;
-	}
-	if (fsync(rfd) == -1)
-		goto fail_msg;
-	/* 2: the record */
+	/* 2: the record, then both names durable */
 	snprintf(name, namelen, "%s,S=%lld", uniq, (long long)size);
 	snprintf(tmp, sizeof(tmp), "tmp.%s.rec", uniq);
 	if (rec_write(rfd, id, tmp, unsafe, name) == -1)
 		goto fail_msg;
+	if (fsync(rfd) == -1) {
+		/* neither name is known durable: back to "no record" */
+		saved = errno;
+		if (unlinkat(rfd, id, 0) == 0)
+			unlinkat(rfd, msg, 0);
+		errno = saved;
+		goto fail;
+	}
 	/* 3: the delivery */
 	if (renameat(rfd, msg, f->new, name) == -1) {
 		saved = errno;
