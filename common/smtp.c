@@ -691,6 +691,8 @@ smtp_session_new(struct event_base *base, int fd,
 {
 	struct smtp_session	*s;
 
+	if ((p->tls_ctx != NULL || p->implicit_tls) && p->tls == NULL)
+		fatalx("smtp session: a TLS context without tls_server_ops");
 	s = xcalloc(1, sizeof(*s));
 	s->id = ((uint64_t)arc4random() << 32) | ++smtp_next_id;
 	s->base = base;
@@ -702,7 +704,7 @@ smtp_session_new(struct event_base *base, int fd,
 	smtp_peer_init(s, fd);
 	evutil_make_socket_nonblocking(fd);
 	if (p->implicit_tls)
-		s->bev = tls_accept(base, p->tls_ctx, fd);
+		s->bev = p->tls->accept(base, p->tls_ctx, fd);
 	else
 		s->bev = bufferevent_socket_new(base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);

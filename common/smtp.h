@@ -162,6 +162,7 @@ int	 smtp_xtext_valid(const char *);
  */
 struct smtp_session;
 struct event_base;
+struct tls_server_ops;
 
 struct smtp_params {
 	const char	*hostname;	/* greeting and EHLO */
@@ -180,6 +181,8 @@ struct smtp_params {
 	int		 timeout_stress;	/* caps the first three */
 	size_t		 text_line_max;		/* with CRLF; 0: no limit */
 	SSL_CTX		*tls_ctx;		/* NULL: no STARTTLS */
+	const struct tls_server_ops *tls;	/* with tls_ctx:
+						   &tls_server_ops */
 	int		 implicit_tls;		/* 465 */
 	int		 lmtp;			/* LMTP mode (see above) */
 	int		 requiretls;	/* REQUIRETLS offered once TLS is up

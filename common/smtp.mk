@@ -4,7 +4,7 @@ libsealmail_a_SOURCES += \
 	common/tls.c common/tls.h \
 	common/smtp.c common/smtp.h common/smtp_int.h \
 	common/smtp_cmd.c common/smtp_data.c common/smtp_parse.c \
-	common/smtp_client.c common/smtp_client.h
+	common/smtp_client.c common/smtp_client.h common/smtp_client_tls.c
 
 check_PROGRAMS += tests/unit/test-tls tests/unit/test-smtp-parse \
 	tests/unit/test-smtp tests/unit/test-smtp-deadline tests/unit/test-lmtp \

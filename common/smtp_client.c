@@ -11,22 +11,20 @@
  * checked addresses, and the message, encoded so that no byte of it can
  * end the DATA early or read differently at the server (bare CR and LF
  * become CRLF, a leading dot is doubled).  Blocking I/O; the timeout of
- * smtp_client_unix() applies to every read and write.
+ * smtp_client_unix() applies to every read and write.  TLS is
+ * smtp_client_tls.c's, reached through c->tls once it is up, so that the
+ * programs that never start it (mda's LDA) do not link OpenSSL.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "buf.h"
 #include "io.h"
@@ -41,31 +39,18 @@
 static int
 write_all(struct smtp_client *c, const char *p, size_t n)
 {
-	int	 w;
-
-	if (c->ssl == NULL)
-		return io_write_all(c->fd, p, n);
-	while (n > 0) {
-		w = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	if (c->tls != NULL)
+		return c->tls->write(c, p, n);
+	return io_write_all(c->fd, p, n);
 }
 
 /* Some bytes: > 0, or 0 at the end, or -1. */
 static ssize_t
 read_some(struct smtp_client *c, char *b, size_t n)
 {
-	int	 r;
-
-	if (c->ssl == NULL)
-		return read(c->fd, b, n);
-	if ((r = SSL_read(c->ssl, b, (int)n)) > 0)
-		return r;
-	return SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+	if (c->tls != NULL)
+		return c->tls->read(c, b, n);
+	return read(c->fd, b, n);
 }
 
 static int
@@ -253,56 +238,6 @@ smtp_client_fd(struct smtp_client *c, int fd, int timeout, char *line,
 	return code;
 }
 
-/*
- * The TLS handshake, after the server's 220 to STARTTLS.  Whatever the
- * server sent beyond that reply before the handshake is refused: it
- * could only be injected plaintext (RFC 3207 section 6).  With
- * verify_host the certificate must chain to ctx's trust anchors and name
- * it; c->tls_hook, when set, can add to that (smtpd.mta's DANE).  0,
- * or -1 with why (the connection is then no use).
- */
-int
-smtp_client_starttls(struct smtp_client *c, SSL_CTX *ctx, const char *sni,
-    const char *verify_host, char *why, size_t whylen)
-{
-	long	 v;
-
-	if (c->in.len > 0) {
-		snprintf(why, whylen, "data after the STARTTLS reply");
-		return -1;
-	}
-	if ((c->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
-		goto fail;
-	if (sni != NULL)
-		SSL_set_tlsext_host_name(c->ssl, sni);
-	if (verify_host != NULL) {
-		SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
-		if (SSL_set1_host(c->ssl, verify_host) != 1)
-			goto fail;
-	} else
-		SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
-	if (c->tls_hook != NULL && c->tls_hook(c->ssl, c->tls_arg) == -1) {
-		snprintf(why, whylen, "TLS: cannot set up DANE");
-		return -1;
-	}
-	ERR_clear_error();
-	if (SSL_connect(c->ssl) != 1) {
-		v = SSL_get_verify_result(c->ssl);
-		if (v != X509_V_OK) {
-			snprintf(why, whylen, "certificate: %s",
-			    X509_verify_cert_error_string(v));
-			return -1;
-		}
-		goto fail;
-	}
-	return 0;
-fail:
-	snprintf(why, whylen, "TLS: %s", ERR_reason_error_string(
-	    ERR_peek_last_error()) ? ERR_reason_error_string(
-	    ERR_peek_last_error()) : "handshake failed");
-	return -1;
-}
-
 /* EHLO or LHLO host: the reply's code; c->caps what it offered. */
 int
 smtp_client_hello(struct smtp_client *c, const char *verb, const char *host,
@@ -481,7 +416,7 @@ smtp_client_stale(const struct smtp_client *c)
 	struct pollfd	 pf = { c->fd, POLLIN, 0 };
 
 	if (c->fd == -1 || c->in.len > 0 ||
-	    (c->ssl != NULL && SSL_pending(c->ssl) > 0))
+	    (c->tls != NULL && c->tls->pending(c)))
 		return 1;
 	return poll(&pf, 1, 0) != 0;
 }
@@ -489,9 +424,9 @@ smtp_client_stale(const struct smtp_client *c)
 void
 smtp_client_close(struct smtp_client *c)
 {
-	if (c->ssl != NULL)
-		SSL_free(c->ssl);
-	c->ssl = NULL;
+	if (c->tls != NULL)
+		c->tls->close(c);
+	c->tls = NULL;
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;

@@ -3,7 +3,8 @@
  * two programs that hand a message to mda's LMTP server (smtpd.delivery
  * and mda's LDA when it relays for an unprivileged MTA) and for
  * smtpd.mta, which sends mail to other domains' MX hosts over TCP with
- * STARTTLS (smtp_client_fd, smtp_client_starttls).
+ * STARTTLS (smtp_client_fd, smtp_client_starttls, in smtp_client_tls.c
+ * so that only the programs using it link OpenSSL).
  *
  *	struct smtp_client c;
  *	if (smtp_client_unix(&c, path, timeout, line, sizeof(line)) != 220)
@@ -30,6 +31,8 @@
 #ifndef SM_SMTP_CLIENT_H
 #define SM_SMTP_CLIENT_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -51,9 +54,20 @@
 #define SMTP_CLIENT_IN_MAX	(64 * 1024)	/* one reply, buffered */
 #define SMTP_CLIENT_SIZE_MAX	((size_t)1 << 40)	/* SIZE we believe */
 
+struct smtp_client;
+
+/* I/O through TLS, set by smtp_client_starttls (smtp_client_tls.c) */
+struct smtp_client_io {
+	int	 (*write)(struct smtp_client *, const char *, size_t);
+	ssize_t	 (*read)(struct smtp_client *, char *, size_t);
+	int	 (*pending)(const struct smtp_client *);
+	void	 (*close)(struct smtp_client *);
+};
+
 struct smtp_client {
 	int		 fd;		/* -1: not connected */
 	SSL		*ssl;		/* after smtp_client_starttls */
+	const struct smtp_client_io *tls;	/* NULL: plain text */
 	int		 caps;		/* SMTP_CAP_*, from the last hello */
 	size_t		 size_max;	/* SIZE's limit, 0: none given */
 	struct buf	 in;

@@ -280,8 +280,9 @@ cmd_starttls(struct smtp_session *s)
 		return;
 	}
 	smtp_put_line(s, "220 2.0.0 Ready to start TLS");
-	/* tls_starttls() drops what the client pipelined after STARTTLS */
-	if ((tbev = tls_starttls(s->bev, s->p->tls_ctx, 1, NULL)) == NULL) {
+	/* starttls drops what the client pipelined after STARTTLS */
+	if ((tbev = s->p->tls->starttls(s->bev, s->p->tls_ctx, 1, NULL)) ==
+	    NULL) {
 		smtp_close(s, "454 4.7.0 TLS not available");
 		return;
 	}
@@ -465,7 +466,7 @@ smtp_tls_info(const struct smtp_session *s, char *proto, size_t plen,
 {
 	if (!s->tls)
 		return -1;
-	return tls_info(s->bev, proto, plen, cipher, clen);
+	return s->p->tls->info(s->bev, proto, plen, cipher, clen);
 }
 
 int
@@ -475,7 +476,7 @@ smtp_tls_client_cert(const struct smtp_session *s, char *subject, size_t len,
 	*verified = 0;
 	if (!s->tls)
 		return 0;
-	return tls_client_cert(s->bev, subject, len, verified);
+	return s->p->tls->client_cert(s->bev, subject, len, verified);
 }
 
 int

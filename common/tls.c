@@ -279,3 +279,7 @@ tls_client_cert(struct bufferevent *bev, char *subject, size_t len,
 	X509_free(x);
 	return 1;
 }
+
+const struct tls_server_ops tls_server_ops = {
+	tls_accept, tls_starttls, tls_info, tls_client_cert
+};

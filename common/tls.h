@@ -46,4 +46,20 @@ int	 tls_info(struct bufferevent *, char *, size_t, char *, size_t);
 int	 tls_client_cert(struct bufferevent *, char *, size_t, int *);
 const char *tls_error_string(char *, size_t);
 
+/*
+ * The server side of a session's TLS as a table (the functions above).
+ * common/smtp.c reaches TLS only through it (struct smtp_params' tls),
+ * so a program whose sessions never offer TLS, mda's LMTP, links
+ * neither this file nor OpenSSL, and starts that much faster (mda -d
+ * runs once per message).
+ */
+struct tls_server_ops {
+	struct bufferevent *(*accept)(struct event_base *, SSL_CTX *, int);
+	struct bufferevent *(*starttls)(struct bufferevent *, SSL_CTX *, int,
+		    const char *);
+	int	 (*info)(struct bufferevent *, char *, size_t, char *, size_t);
+	int	 (*client_cert)(struct bufferevent *, char *, size_t, int *);
+};
+extern const struct tls_server_ops tls_server_ops;
+
 #endif

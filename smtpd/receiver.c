@@ -727,6 +727,7 @@ receiver_main(struct sm_config *c, int *lfds, int nl, int parent_fd,
 	smtp_params_limits(&params, &cfg->smtpd_limits);
 	params.text_line_max = SMTP_TEXT_LINE_MAX;
 	params.tls_ctx = tls;
+	params.tls = &tls_server_ops;
 	/* RFC 8689: we deliver what we take here ourselves, so taking
 	   REQUIRETLS mail over TLS keeps its promise */
 	params.requiretls = 1;

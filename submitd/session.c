@@ -45,6 +45,7 @@
 #include "qhandoff.h"
 #include "smtp.h"
 #include "submitd.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 enum wait_for {
@@ -569,6 +570,7 @@ params_init(struct smtp_params *p, void *tls_ctx, int implicit)
 	smtp_params_limits(p, &cfg->submitd_limits);
 	p->text_line_max = SMTP_TEXT_LINE_MAX;
 	p->tls_ctx = tls_ctx;
+	p->tls = &tls_server_ops;
 	p->implicit_tls = implicit;
 	p->requiretls = 1;	/* the transmitter honours it */
 }

@@ -197,6 +197,17 @@ class MdaTest(MdaCase):
         finally:
             self.inst.ctl("user", "set", CAROL, "unsafe_mailbox=yes")
 
+    def test_the_lda_loads_no_tls_library(self):
+        # mda -d runs once per message: it neither offers nor starts TLS,
+        # and loading libssl and libcrypto cost more CPU than a delivery's
+        # own work (common/tls.h, common/smtp_client_tls.c).
+        r = subprocess.run(["ldd", binary("mda")], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("libc.so", r.stdout)
+        for lib in ("libssl", "libcrypto", "libevent_openssl"):
+            self.assertNotIn(lib, r.stdout)
+
     def test_lda_as_other_user_relays_and_cannot_claim_safe(self):
         before = len(self.inst.messages(CAROL))
         r = self.lda(CAROL, ATTACHED, "-s", "safe", uid=65534)
