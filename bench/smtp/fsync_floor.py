@@ -4,6 +4,7 @@ each server's file operations alone, with no server running.
 
     python3 bench/smtp/fsync_floor.py [--msgs 2000] [--procs 8] [--runs 5]
         [--dir DIR] [--patterns postfix,before,sealmail,floor,grouped]
+        [--group 8]
 
 Each pattern is the sequence of file-system calls one 5 KB message costs
 from its arrival to its place in the Maildir, replayed by --procs
@@ -30,8 +31,8 @@ message, which on this VM is mostly the kernel's work for the calls.
     floor     the fewest operations Sealmail's guarantees allow: one queue
               file per message (fsync, rename, queue/ per batch of 4),
               then the delivery record as shipped.  6.25 fsyncs.
-    grouped   floor with every directory fsync shared by 8 messages, the
-              most a group commit across deliveries could save.
+    grouped   floor with every directory fsync shared by --group (8)
+              messages: what a group commit across deliveries could save.
 
 A run stops by itself after --msgs messages or --secs seconds.
 """
@@ -132,9 +133,12 @@ def floor(base, i):
     os.unlink("%s/q/%d" % (base, i))
 
 
+GROUP = 8
+
+
 def grouped(base, i):
-    one_file_queue(base, i, 8)
-    record(base, i, 8)
+    one_file_queue(base, i, GROUP)
+    record(base, i, GROUP)
     os.unlink("%s/q/%d" % (base, i))
 
 
@@ -192,7 +196,10 @@ def main():
     ap.add_argument("--secs", type=float, default=60.0)
     ap.add_argument("--dir", default=tempfile.gettempdir())
     ap.add_argument("--patterns", default="postfix,before,sealmail,floor,grouped")
+    ap.add_argument("--group", type=int, default=GROUP,
+                    help="messages sharing a directory fsync in grouped")
     a = ap.parse_args()
+    globals()["GROUP"] = a.group
     names = a.patterns.split(",")
     for n in names:
         if n not in PATTERNS:
