@@ -23,12 +23,13 @@ import os
 import shutil
 import signal
 import smtplib
+import subprocess
 import sys
 import time
 from email.message import EmailMessage
 
 from fixtures import role_pids
-from harness import DAEMONS, Instance, wait_for
+from harness import DAEMONS, Instance, binary, wait_for
 
 PORTS = {"smtp": 2525, "submission": 5870, "submissions": 4650,
          "imap": 1430, "imaps": 9930, "keyserver": 4025}
@@ -275,6 +276,38 @@ def show_burst(inst, n=200, sessions=10):
             "pid %s: %d" % kv for kv in sorted(per.items())))
 
 
+def show_lda(inst, n=20):
+    """The command-line delivery another MTA runs per message (for
+    instance as Postfix's mailbox_command): n deliveries to bob, their
+    median time, and the libraries it loads (no TLS: it starts faster)."""
+    say("command-line delivery: mda -d %s, %d times, as another MTA's "
+        "local delivery would run it" % (BOB, n))
+    before = len(inst.messages(BOB))
+    times = []
+    for i in range(n):
+        msg = ("From: %s\nTo: %s\nSubject: local delivery %d\n\nhello\n"
+               % (ALICE, BOB, i)).encode()
+        t0 = time.monotonic()
+        r = subprocess.run([binary("mda"), "-c", inst.conf, "-d", BOB,
+                            "-s", "safe", "-f", ALICE], input=msg,
+                           capture_output=True, env=inst.env(), timeout=60)
+        times.append(time.monotonic() - t0)
+        if r.returncode != 0:
+            say("mda -d failed (exit %d): %s" % (r.returncode,
+                                                 r.stderr.decode().strip()))
+            return
+    times.sort()
+    libs = subprocess.run(["ldd", binary("mda")], capture_output=True,
+                          text=True, timeout=30).stdout.split()
+    say("%d delivered to bob's INBOX (%d before), %.1f ms each (median, "
+        "fsynced); mda loads %s" % (
+            len(inst.messages(BOB)) - before, before,
+            times[n // 2] * 1000,
+            ", ".join(sorted(w.split(".so")[0] for w in libs
+                             if ".so" in w and "/" not in w
+                             and not w.startswith("linux-vdso")))))
+
+
 def start(prefix):
     prefix = os.path.abspath(prefix)
     if os.path.isdir(prefix):
@@ -298,6 +331,7 @@ def start(prefix):
     if all(inst.built(d) for d in ("submitd", "smtpd", "mda", "imapd")):
         send_and_read(inst)
         show_burst(inst)
+        show_lda(inst)
     else:
         say("not every daemon is built yet; skipping the message round trip")
     print("""
