@@ -21,7 +21,6 @@ The TLSA data is computed from the certificates with openssl here.
 """
 
 import hashlib
-import os
 import re
 import subprocess
 import time
