@@ -7,7 +7,6 @@
  * that start TLS link OpenSSL: smtp_client.c reaches these functions
  * through c->tls, which smtp_client_starttls() sets.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 

@@ -122,12 +122,12 @@ quarantine_keep(const struct sm_config *cfg, const struct mda_rcpt *r,
  * the record is unusable), 0 when it must be delivered.
  */
 static int
-deliver_recorded(const struct mda_rcpt *r, int ufd, const char *qid,
+deliver_recorded(const struct mda_rcpt *r, int ufd, int rfd, const char *qid,
     struct mda_status *st)
 {
 	int	 unsafe, res;
 
-	res = rec_check(ufd, qid, &unsafe);
+	res = rec_check(ufd, rfd, qid, &unsafe);
 	if (res == 0)
 		return 0;
 	if (res == -1) {
@@ -198,21 +198,22 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 	struct stat sb;
 	char	 name[MD_NAME_MAX];
 	const char *eol, *where, *id = qid != NULL ? qid : "-";
-	int	 content = msg, stripped = -1, ufd = -1, lockfd = -1;
+	int	 content = msg, stripped = -1, ufd = -1, rfd = -1, lockfd = -1;
 	int	 unsafe, res;
 
 	buf_init(&prefix, 0);
 	memset(&sr, 0, sizeof(sr));
 	if (qid != NULL) {
-		/* one walk to the user's directory: lock, record, delivery */
+		/* one walk to the records: lock, check, delivery */
 		if ((ufd = md_user_open(cfg->mail_root, r->user, 1)) == -1 ||
-		    (lockfd = rec_lock(ufd, qid)) == -1) {
+		    (rfd = rec_open(ufd)) == -1 ||
+		    (lockfd = rec_lock(rfd, qid)) == -1) {
 			log_warn("id=%s user=<%s> delivery record", qid,
 			    r->user);
 			status_set(st, 451, "4.3.0 mailbox not available");
 			goto out;
 		}
-		if (deliver_recorded(r, ufd, qid, st))
+		if (deliver_recorded(r, ufd, rfd, qid, st))
 			goto out;
 	}
 	unsafe = class == MDA_UNSAFE;
@@ -265,7 +266,7 @@ mda_deliver(const struct sm_config *cfg, const struct mda_rcpt *r,
 		content = stripped;
 	}
 	if (qid != NULL)
-		res = rec_store(ufd, qid, &f, unsafe, &prefix, content,
+		res = rec_store(rfd, qid, &f, unsafe, &prefix, content,
 		    cfg->hostname, name, sizeof(name));
 	else {
 		src.prefix = &prefix;
@@ -295,6 +296,8 @@ out:
 	md_folder_close(&f);
 	if (ufd != -1)
 		close(ufd);
+	if (rfd != -1)
+		close(rfd);
 	if (stripped != -1)
 		close(stripped);
 	if (lockfd != -1)

@@ -65,8 +65,9 @@ int	 mda_class_parse(const char *);
 const char *mda_class_name(enum mda_class);
 
 /* record.c */
+int	 rec_open(int);
 int	 rec_lock(int, const char *);
-int	 rec_check(int, const char *, int *);
+int	 rec_check(int, int, const char *, int *);
 int	 rec_store(int, const char *, const struct md_folder *, int,
 	    const struct buf *, int, const char *, char *, size_t);
 int	 rec_purge(const char *, int, time_t, size_t *);

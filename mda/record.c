@@ -95,27 +95,31 @@
 #define REC_STALE_AGE	(24 * 60 * 60)	/* tmp files, lone messages */
 
 /*
- * Hold the delivery of id to the user whose directory is ufd against
- * every other process delivering it (see the header comment); it ends
- * when the descriptor returned is closed.  -1 with errno set: the delivery must not go on.
+ * The records' directory below the user's directory ufd, made if need
+ * be: what rec_lock, rec_check and rec_store take.  -1 with errno set.
  */
 int
-rec_lock(int ufd, const char *id)
+rec_open(int ufd)
+{
+	return md_dir_step(ufd, REC_DIR, 1);
+}
+
+/*
+ * Hold the delivery of id in the records' directory rfd against every
+ * other process delivering it (see the header comment); it ends when the
+ * descriptor returned is closed.  -1 with errno set: the delivery must
+ * not go on.
+ */
+int
+rec_lock(int rfd, const char *id)
 {
 	struct flock	 fl;
 	uint32_t	 h = 2166136261u;	/* FNV-1a */
-	int		 rfd, lfd, saved;
+	int		 lfd, saved;
 
-	if ((rfd = md_dir_step(ufd, REC_DIR, 1)) == -1)
+	if ((lfd = openat(rfd, REC_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
 		return -1;
-	lfd = openat(rfd, REC_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	saved = errno;
-	close(rfd);
-	if (lfd == -1) {
-		errno = saved;
-		return -1;
-	}
 	for (; *id != '\0'; id++)
 		h = (h ^ (unsigned char)*id) * 16777619u;
 	memset(&fl, 0, sizeof(fl));
@@ -194,51 +198,44 @@ rec_commit(int rfd, const char *msg, const struct md_folder *f,
 
 /*
  * Has the message id already been delivered to the user whose directory
- * is ufd?  0: no record, deliver it (a message left by a delivery that
- * crashed before its record was written is removed).  1: yes, or it is
- * now, having been completed; *unsafe_r says in which folder.  -1: the
- * record cannot be read or completed (the caller answers 4xx).
+ * is ufd (records in rfd)?  0: no record, deliver it (a message left by
+ * a delivery that crashed before its record was written is removed).
+ * 1: yes, or it is now, having been completed; *unsafe_r says in which
+ * folder.  -1: the record cannot be read or completed (the caller
+ * answers 4xx).
  */
 int
-rec_check(int ufd, const char *id, int *unsafe_r)
+rec_check(int ufd, int rfd, const char *id, int *unsafe_r)
 {
 	struct md_folder f;
 	struct stat	 st;
 	char		 msg[MDA_QID_LEN + 8], name[MD_NAME_MAX];
-	int		 rfd, rv = -1;
+	int		 rv = -1;
 
-	if ((rfd = md_dir_step(ufd, REC_DIR, 0)) == -1)
-		return errno == ENOENT ? 0 : -1;
 	snprintf(msg, sizeof(msg), "%s.msg", id);
 	if (fstatat(rfd, id, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno != ENOENT)
-			goto out;
-		/* a crash in step 2: start over */
+			return -1;
+		/* a crash in step 1 or 2: start over */
 		if (unlinkat(rfd, msg, 0) == -1 && errno != ENOENT)
-			goto out;
-		rv = 0;
-		goto out;
+			return -1;
+		return 0;
 	}
 	if (!S_ISREG(st.st_mode) ||
 	    rec_read(rfd, id, unsafe_r, name, sizeof(name)) == -1) {
 		errno = EINVAL;
-		goto out;
+		return -1;
 	}
-	if (fstatat(rfd, msg, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		if (errno == ENOENT)
-			rv = 1;		/* delivered before */
-		goto out;
-	}
+	if (fstatat(rfd, msg, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 1 : -1;	/* 1: delivered before */
 	if (md_mailbox_open(ufd, *unsafe_r ? MD_UNSAFE : NULL, &f) == -1)
-		goto out;
+		return -1;
 	if (rec_commit(rfd, msg, &f, name) == 0) {
 		log_info("id=%s completed an interrupted delivery file=%s",
 		    id, name);
 		rv = 1;
 	}
 	md_folder_close(&f);
-out:
-	close(rfd);
 	return rv;
 }
 
@@ -271,13 +268,28 @@ out:
 }
 
 /*
- * Deliver prefix + content into folder f of the user whose directory is
- * ufd, recording it under id (steps 1 to 3 of the header comment).  The
+ * Back to "no record" for an undelivered id, the record first (see the
+ * header comment); errno is kept.  -1.
+ */
+static int
+rec_undo(int rfd, const char *id, const char *msg)
+{
+	int	 saved = errno;
+
+	if (unlinkat(rfd, id, 0) == 0)
+		unlinkat(rfd, msg, 0);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Deliver prefix + content into folder f, recording it under id in the
+ * records' directory rfd (steps 1 to 3 of the header comment).  The
  * final Maildir name in name.  0, or -1 with errno set: nothing was
  * delivered, and a retry starts over or completes.
  */
 int
-rec_store(int ufd, const char *id, const struct md_folder *f, int unsafe,
+rec_store(int rfd, const char *id, const struct md_folder *f, int unsafe,
     const struct buf *prefix, int content, const char *hostname, char *name,
     size_t namelen)
 {
@@ -285,53 +297,34 @@ rec_store(int ufd, const char *id, const struct md_folder *f, int unsafe,
 	char	 uniq[MD_NAME_MAX], tmp[MD_NAME_MAX + 8];
 	char	 msg[MDA_QID_LEN + 8];
 	off_t	 size;
-	int	 rfd, saved;
+	int	 saved;
 
-	if ((rfd = md_dir_step(ufd, REC_DIR, 1)) == -1)
-		return -1;
 	snprintf(msg, sizeof(msg), "%s.msg", id);
 	md_uniq(uniq, sizeof(uniq), hostname);
 	/* 1: the message, complete, as <id>.msg (rec_check removed any) */
 	if (md_write(rfd, msg, &src, &size) == -1)
-		goto fail;
+		return -1;
 	/* 2: the record, then both names durable */
 	snprintf(name, namelen, "%s,S=%lld", uniq, (long long)size);
 	snprintf(tmp, sizeof(tmp), "tmp.%s.rec", uniq);
 	if (rec_write(rfd, id, tmp, unsafe, name) == -1)
 		goto fail_msg;
-	if (fsync(rfd) == -1) {
-		/* neither name is known durable: back to "no record" */
-		saved = errno;
-		if (unlinkat(rfd, id, 0) == 0)
-			unlinkat(rfd, msg, 0);
-		errno = saved;
-		goto fail;
-	}
+	if (fsync(rfd) == -1)
+		return rec_undo(rfd, id, msg);	/* names not known durable */
 	/* 3: the delivery */
-	if (renameat(rfd, msg, f->new, name) == -1) {
-		saved = errno;
-		/* not delivered: back to "no record" (record first) */
-		if (unlinkat(rfd, id, 0) == 0)
-			unlinkat(rfd, msg, 0);
-		errno = saved;
-		goto fail;
-	}
+	if (renameat(rfd, msg, f->new, name) == -1)
+		return rec_undo(rfd, id, msg);	/* not delivered */
 	/*
 	 * Delivered.  If it cannot be made durable the caller answers 4xx,
 	 * and the record stays: the retry is answered from it, or, should
 	 * the rename be lost after all, completes it.
 	 */
 	if (fsync(f->new) == -1 || fsync(rfd) == -1)
-		goto fail;
-	close(rfd);
+		return -1;
 	return 0;
 fail_msg:
 	saved = errno;
 	unlinkat(rfd, msg, 0);
-	errno = saved;
-fail:
-	saved = errno;
-	close(rfd);
 	errno = saved;
 	return -1;
 }
